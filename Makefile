@@ -1,0 +1,135 @@
+# mq - a message broker as a toolkit of small Unix tools.
+#
+#   make                 libmq (static, shared, libmq.pc) and every tool, into lib/ and bin/
+#   make check           install missing test dependencies, then run every test
+#   make install         PREFIX=/usr/local DESTDIR=
+#
+# Every libmq/*.c is part of the library, every cmd/mq-*.c is one tool
+# (linked with cmd/tool.c), every tests/unit/test_*.c one cmocka program.
+
+VERSION	= 0.1.0
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+LIBDIR	?= $(PREFIX)/lib
+INCDIR	?= $(PREFIX)/include
+MANDIR	?= $(PREFIX)/share/man
+
+# O is where objects go and B the tree that holds bin/ and lib/; the
+# sanitizer build uses its own of both.
+O	?= build
+B	?= .
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WARN	= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	  -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -Ilibmq $(shell pkg-config --cflags libbsd-overlay 2>/dev/null)
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(SANFLAGS)
+LIBBSD	= $(shell pkg-config --libs libbsd-overlay 2>/dev/null || echo -lbsd)
+LDLIBS	+= $(LIBBSD)
+
+LIB_SRC	= $(wildcard libmq/*.c)
+LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o)
+TOOL_SRC = $(wildcard cmd/mq-*.c)
+TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
+TOOL_LIB_SRC = cmd/tool.c
+TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
+TEST_SRC = $(wildcard tests/unit/test_*.c)
+TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
+MAN	= $(wildcard man/*.[1-8])
+
+STATIC	= $(B)/lib/libmq.a
+SHARED	= $(B)/lib/libmq.so.0
+PC	= $(B)/lib/libmq.pc
+
+all: $(STATIC) $(SHARED) $(PC) $(TOOLS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(SHARED): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmq.so.0 -o $@ $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+	ln -sf libmq.so.0 $(B)/lib/libmq.so
+
+$(PC): libmq.pc.in Makefile
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' libmq.pc.in > $@
+
+# Tools link libmq statically: one file to copy, no LD_LIBRARY_PATH.
+$(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(TOOL_LIB_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+$(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -lcmocka $(LDLIBS)
+
+tests: $(TESTS)
+
+# check: dependencies, the unit and CLI tests, the fuzzers for a short
+# while, then the unit and CLI tests again under ASan+UBSan.
+check:
+	sh scripts/install-deps.sh --test
+	$(MAKE) all tests
+	$(MAKE) check-unit check-cli check-fuzz
+	$(MAKE) check-asan
+
+check-unit: $(TESTS)
+	sh scripts/run-unit-tests.sh $(TESTS)
+
+check-cli: all
+	MQ_BIN=$(abspath $(B)/bin) bats --print-output-on-failure tests/cli
+
+check-asan:
+	$(MAKE) O=build-asan B=build-asan CC=clang CFLAGS="-O1 -g" \
+	    SANFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	    all tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	    $(MAKE) O=build-asan B=build-asan SANFLAGS="-fsanitize=address,undefined" \
+	    MQ_CLI_QUICK=1 check-unit check-cli
+
+# Each fuzz target runs FUZZ_SECONDS under libFuzzer with ASan+UBSan.
+FUZZ_SECONDS ?= 20
+FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c
+FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
+
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+	@mkdir -p $(dir $@)
+	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LDLIBS) -lpthread
+
+check-fuzz: $(FUZZERS:tests/fuzz/%.c=$(O)/fuzz/%)
+	@for f in $^; do \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 >$$f.log 2>&1 || \
+	        { tail -40 $$f.log; exit 1; }; tail -1 $$f.log; \
+	done
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MAN)
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)
+	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)
+	ln -sf libmq.so.0 $(DESTDIR)$(LIBDIR)/libmq.so
+	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig
+	install -m 644 libmq/mq.h $(DESTDIR)$(INCDIR)
+	for m in $(MAN); do \
+	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+
+clean:
+	rm -rf build build-asan bin lib
+
+.PHONY: all tests check check-unit check-cli check-fuzz check-asan lint-man install clean
+
+-include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d)

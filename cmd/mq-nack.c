@@ -1,0 +1,91 @@
+/*
+ * mq-nack - hand entries of a consumer group back, or dead-letter them.
+ *
+ * The ids come from the arguments, or else from the first field of each
+ * line of stdin, as for mq-ack, and the stream and group are opened when
+ * the first of them arrive.  A handed-back entry is delivered again
+ * before new ones; one whose delivery count has reached the stream's
+ * delivery limit, or any with --reject, goes to the dead-letter stream
+ * instead (libmq decides, in mq_group_nack).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <err.h>
+
+#include "tool.h"
+
+static const char usage[] =
+"usage: mq-nack [-qrVv] [--reject] [--fsync always|interval|never]\n"
+"               [--spool DIR] STREAM GROUP [ID...]\n";
+
+static const struct option longopts[] = {
+	{ "reject",	no_argument,	NULL, 'r' },
+	TOOL_LONGOPTS,
+	{ NULL, 0, NULL, 0 }
+};
+
+struct nack {
+	const char	*stream_name;
+	const char	*group_name;
+	mq_spool	*spool;		/* NULL until the first ids came */
+	mq_stream	*stream;
+	mq_group	*group;
+	int		 reject;	/* --reject */
+	uint64_t	 done;		/* ids that were pending */
+};
+
+/* Hands back (or rejects) one batch of 'n' ids; exits on failure. */
+static void
+nack(const mq_id *ids, size_t n, void *arg)
+{
+	struct nack *k = arg;
+	size_t done;
+	int rc;
+
+	if (k->spool == NULL) {
+		k->spool = tool_spool(0);
+		k->stream = tool_stream(k->spool, k->stream_name, 0);
+		k->group = tool_group(k->stream, k->group_name, 0);
+	}
+	rc = mq_group_nack(k->group, ids, n, k->reject, &done);
+	if (rc != MQ_OK)
+		tool_die(rc, "%s: %s: nack", k->stream_name, k->group_name);
+	k->done += done;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
+	int ch;
+
+	tool_init("mq-nack", usage);
+	while ((ch = getopt_long(argc, argv, "r" TOOL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			k.reject = 1;
+			break;
+		default:
+			tool_option(ch, optarg);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 2)
+		tool_usage(TOOL_USAGE);
+	k.stream_name = argv[0];
+	k.group_name = argv[1];
+
+	tool_ids(argc - 2, argv + 2, nack, &k);
+	if (topt.verbose)
+		printf("%llu\n", (unsigned long long)k.done);
+	if (k.spool != NULL) {
+		mq_group_close(k.group);
+		mq_stream_close(k.stream);
+		mq_spool_close(k.spool);
+	}
+	tool_flush(stdout);
+	return 0;
+}

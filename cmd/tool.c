@@ -1,0 +1,738 @@
+/*
+ * tool.c - the parts every mq-* tool shares.
+ *
+ * Options: each tool's getopt_long loop handles its own letters and hands
+ * the rest to tool_option(), which knows --spool, --fsync, -h, -V, -q and
+ * -v and turns anything else into a usage error (exit 2).
+ *
+ * Errors: libmq returns an enum mq_err and never prints; tool_status() is
+ * the one place that turns an outcome into an exit status, and
+ * tool_die()/tool_warn() print "mq-tool: what: why" through err(3).
+ *
+ * Input: stdin is read in large chunks into one buffer and cut into
+ * records in place, so a tool can hand thousands of records to one libmq
+ * call without copying them.
+ *
+ * Output: the three forms of a message (escaped text, JSON Lines, raw
+ * NUL-terminated), written to a stdio stream the caller flushes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <err.h>
+
+#include "tool.h"
+
+struct tool_opts topt = { NULL, 0, 0, MQ_FSYNC_INTERVAL, 1000 };
+
+static const char *tool_name = "mq";
+static const char *tool_usage_text = "";
+
+/* ---------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------- */
+
+void
+tool_init(const char *name, const char *usage)
+{
+	tool_name = name;
+	tool_usage_text = usage;
+	/* err(3) prefixes this; keep it the tool's name whatever argv[0] was. */
+	program_invocation_short_name = (char *)name;
+}
+
+void
+tool_usage(int status)
+{
+	fprintf(status == 0 ? stdout : stderr, "%s", tool_usage_text);
+	exit(status);
+}
+
+void
+tool_option(int ch, const char *arg)
+{
+	int rc;
+
+	switch (ch) {
+	case TOOL_OPT_SPOOL:
+		topt.spool = arg;
+		break;
+	case TOOL_OPT_FSYNC:
+		rc = mq_fsync_parse(arg, &topt.fsync, &topt.fsync_ms);
+		if (rc != MQ_OK)
+			errx(TOOL_USAGE, "--fsync: %s: expected always, "
+			    "interval[:MS] or never", arg);
+		break;
+	case 'h':
+		tool_usage(0);
+	case 'V':
+		printf("%s %s\n", tool_name, MQ_VERSION);
+		exit(0);
+	case 'q':
+		topt.quiet = 1;
+		break;
+	case 'v':
+		topt.verbose++;
+		break;
+	default:
+		tool_usage(TOOL_USAGE);
+	}
+}
+
+long long
+tool_number(const char *s, long long min, long long max, const char *opt)
+{
+	const char *errstr;
+	long long n;
+
+	n = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		errx(TOOL_USAGE, "%s: %s: %s", opt, s, errstr);
+	return n;
+}
+
+/* ---------------------------------------------------------------------
+ * Outcomes and exit statuses
+ * ------------------------------------------------------------------- */
+
+/* The status of a system error, by 'e' (errno). */
+static int
+tool_errno_status(int e)
+{
+	switch (e) {
+	case ENOSPC:
+	case EDQUOT:
+	case EAGAIN:
+	case EINTR:
+	case ENOMEM:
+	case EMFILE:
+	case ENFILE:
+		return EX_TEMPFAIL;
+	case ENOENT:
+	case ENOTDIR:
+		return EX_NOINPUT;
+	default:
+		return EX_IOERR;
+	}
+}
+
+int
+tool_status(int err)
+{
+	switch ((enum mq_err)err) {
+	case MQ_OK:
+		return 0;
+	case MQ_ENOSTREAM:
+	case MQ_ENOGROUP:
+	case MQ_ENOMSG:
+		return EX_NOINPUT;
+	case MQ_EIDSMALL:
+	case MQ_EIDZERO:
+	case MQ_EBADID:
+	case MQ_ETOOBIG:
+	case MQ_EBADNAME:
+	case MQ_EINVAL:
+		return EX_DATAERR;
+	case MQ_ENOSPC:
+		return EX_TEMPFAIL;
+	case MQ_ESYS:
+		return tool_errno_status(errno);
+	case MQ_EEXIST:
+	case MQ_ECORRUPT:
+	case MQ_EVERSION:
+		return EX_SOFTWARE;
+	}
+	return EX_SOFTWARE;
+}
+
+void
+tool_die(int err, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	int status, saved = errno;
+
+	status = tool_status(err);
+	errno = saved;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	errno = saved;
+	errx(status, "%s: %s", what, mq_strerror(err));
+}
+
+int
+tool_warn(int err, const char *fmt, ...)
+{
+	char what[1024];
+	va_list ap;
+	int status, saved = errno;
+
+	status = tool_status(err);
+	errno = saved;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	errno = saved;
+	warnx("%s: %s", what, mq_strerror(err));
+	return status;
+}
+
+/* ---------------------------------------------------------------------
+ * Spool, streams, groups, ids
+ * ------------------------------------------------------------------- */
+
+mq_spool *
+tool_spool(int flags)
+{
+	const char *dir;
+	mq_spool *spool;
+	int rc;
+
+	dir = topt.spool;
+	if (dir == NULL || *dir == '\0')
+		dir = getenv("MQ_SPOOL");
+	if (dir == NULL || *dir == '\0')
+		dir = mq_spool_default();
+	if (dir == NULL)
+		errx(EX_NOINPUT, "no spool: set MQ_SPOOL or use --spool");
+	rc = mq_spool_open(dir, flags, &spool);
+	if (rc != MQ_OK)
+		tool_die(rc, "%s", dir);
+	mq_spool_set_fsync(spool, topt.fsync, topt.fsync_ms);
+	return spool;
+}
+
+mq_stream *
+tool_stream(mq_spool *spool, const char *name, int flags)
+{
+	mq_stream *stream;
+	int rc;
+
+	rc = mq_stream_open(spool, name, flags, &stream);
+	if (rc != MQ_OK)
+		tool_die(rc, "%s", name);
+	return stream;
+}
+
+mq_group *
+tool_group(mq_stream *stream, const char *name, int create)
+{
+	mq_group *group;
+	int rc;
+
+	rc = mq_group_open(stream, name, &group);
+	if (rc == MQ_ENOGROUP && create) {
+		/* 0-0: nothing written before the first read is missed. */
+		rc = mq_group_create(stream, name, (mq_id){ 0, 0 }, 0);
+		if (rc != MQ_OK && rc != MQ_EEXIST)
+			tool_die(rc, "%s: %s", mq_stream_name(stream), name);
+		rc = mq_group_open(stream, name, &group);
+	}
+	if (rc != MQ_OK)
+		tool_die(rc, "%s: %s", mq_stream_name(stream), name);
+	return group;
+}
+
+int
+tool_parse_id(const char *s, size_t len, mq_id *id)
+{
+	size_t i, dash = 0;
+
+	/* Only the full form: "-", "+" and a bare "ms" are not ids here. */
+	for (i = 0; i < len; i++) {
+		if (s[i] == '-' && dash == 0 && i > 0)
+			dash = i;
+		else if (s[i] < '0' || s[i] > '9')
+			return MQ_EBADID;
+	}
+	if (dash == 0 || dash == len - 1)
+		return MQ_EBADID;
+	return mq_id_parse(s, len, 0, id);
+}
+
+/* ---------------------------------------------------------------------
+ * Input
+ * ------------------------------------------------------------------- */
+
+/* The length of the first field of 'len' bytes: up to a tab, space or CR. */
+static size_t
+tool_field_len(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (s[i] == '\t' || s[i] == ' ' || s[i] == '\r')
+			break;
+	return i;
+}
+
+/* The longest record kept: a message over the largest allowed max size
+ * cannot be appended anyway. */
+#define TOOL_REC_MAX	((size_t)MQ_MSG_LIMIT + 1)
+
+void
+tool_input_init(struct tool_input *in, int fd, size_t size)
+{
+	in->fd = fd;
+	in->size = size;
+	in->start = in->end = 0;
+	in->eof = 0;
+	if ((in->buf = malloc(size)) == NULL)
+		err(EX_TEMPFAIL, "malloc");
+}
+
+void
+tool_input_free(struct tool_input *in)
+{
+	free(in->buf);
+	in->buf = NULL;
+}
+
+int
+tool_input_next(struct tool_input *in, int delim, const char **rec,
+    size_t *len)
+{
+	char *p, *nl;
+
+	if (in->start == in->end)
+		return in->eof ? TOOL_EOF : TOOL_MORE;
+	p = in->buf + in->start;
+	nl = memchr(p, delim, in->end - in->start);
+	if (nl == NULL) {
+		if (!in->eof)
+			return TOOL_MORE;
+		*rec = p;
+		*len = in->end - in->start;
+		in->start = in->end;
+		return TOOL_REC;
+	}
+	*rec = p;
+	*len = nl - p;
+	in->start += *len + 1;
+	return TOOL_REC;
+}
+
+/* Makes room at the end of the buffer: compacts, then grows if full. */
+static void
+tool_input_room(struct tool_input *in)
+{
+	size_t size;
+	char *p;
+
+	if (in->start > 0) {
+		memmove(in->buf, in->buf + in->start, in->end - in->start);
+		in->end -= in->start;
+		in->start = 0;
+	}
+	if (in->end < in->size)
+		return;
+	if (in->size >= TOOL_REC_MAX)
+		errx(EX_DATAERR, "input record longer than %zu bytes",
+		    (size_t)MQ_MSG_LIMIT);
+	size = in->size * 2;
+	if (size > TOOL_REC_MAX)
+		size = TOOL_REC_MAX;
+	if ((p = realloc(in->buf, size)) == NULL)
+		err(EX_TEMPFAIL, "realloc");
+	in->buf = p;
+	in->size = size;
+}
+
+void
+tool_input_fill(struct tool_input *in)
+{
+	ssize_t n;
+
+	if (in->eof)
+		return;
+	tool_input_room(in);
+	do
+		n = read(in->fd, in->buf + in->end, in->size - in->end);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		err(EX_IOERR, "read");
+	if (n == 0)
+		in->eof = 1;
+	in->end += n;
+}
+
+void
+tool_input_all(struct tool_input *in, const char **rec, size_t *len)
+{
+	while (!in->eof)
+		tool_input_fill(in);
+	*rec = in->buf + in->start;
+	*len = in->end - in->start;
+	if (*len > MQ_MSG_LIMIT)
+		errx(EX_DATAERR, "input longer than %zu bytes",
+		    (size_t)MQ_MSG_LIMIT);
+	in->start = in->end;
+}
+
+#define TOOL_IDS_BATCH	4096
+
+/* Hands the batch to 'fn' and empties it. */
+static void
+tool_ids_flush(mq_id *ids, size_t *n,
+    void (*fn)(const mq_id *, size_t, void *), void *arg)
+{
+	if (*n > 0)
+		fn(ids, *n, arg);
+	*n = 0;
+}
+
+void
+tool_ids(int argc, char *argv[],
+    void (*fn)(const mq_id *ids, size_t n, void *arg), void *arg)
+{
+	static mq_id ids[TOOL_IDS_BATCH];
+	struct tool_input in;
+	const char *rec;
+	size_t n = 0, len;
+	int i, r;
+
+	for (i = 0; i < argc; i++) {
+		if (tool_parse_id(argv[i], strlen(argv[i]), &ids[n]) != MQ_OK) {
+			tool_ids_flush(ids, &n, fn, arg);
+			errx(EX_DATAERR, "%s: not a stream id", argv[i]);
+		}
+		if (++n == TOOL_IDS_BATCH)
+			tool_ids_flush(ids, &n, fn, arg);
+	}
+	if (argc > 0) {
+		tool_ids_flush(ids, &n, fn, arg);
+		return;
+	}
+	tool_input_init(&in, STDIN_FILENO, 1 << 16);
+	for (;;) {
+		while ((r = tool_input_next(&in, '\n', &rec, &len)) == TOOL_REC) {
+			len = tool_field_len(rec, len);
+			if (len == 0)
+				continue;
+			if (tool_parse_id(rec, len, &ids[n]) != MQ_OK) {
+				tool_ids_flush(ids, &n, fn, arg);
+				errx(EX_DATAERR, "%.*s: not a stream id",
+				    (int)(len > 64 ? 64 : len), rec);
+			}
+			if (++n == TOOL_IDS_BATCH)
+				tool_ids_flush(ids, &n, fn, arg);
+		}
+		tool_ids_flush(ids, &n, fn, arg);
+		if (r == TOOL_EOF)
+			break;
+		tool_input_fill(&in);
+	}
+	tool_input_free(&in);
+}
+
+/* ---------------------------------------------------------------------
+ * Output: text, JSON Lines, raw
+ * ------------------------------------------------------------------- */
+
+int
+tool_format_parse(const char *s)
+{
+	if (strcmp(s, "text") == 0)
+		return TOOL_TEXT;
+	if (strcmp(s, "json") == 0)
+		return TOOL_JSON;
+	if (strcmp(s, "raw") == 0)
+		return TOOL_RAW;
+	return -1;
+}
+
+void
+tool_write_escaped(FILE *fp, const void *p, size_t len)
+{
+	const unsigned char *s = p, *run = p, *end = s + len;
+
+	for (; s < end; s++) {
+		if (*s != '\n' && *s != '\t' && *s != '\\')
+			continue;
+		fwrite(run, 1, s - run, fp);
+		putc('\\', fp);
+		putc(*s == '\n' ? 'n' : *s == '\t' ? 't' : '\\', fp);
+		run = s + 1;
+	}
+	fwrite(run, 1, end - run, fp);
+}
+
+/*
+ * Whether 'len' bytes at 'p' are well-formed UTF-8 (no overlong forms,
+ * surrogates or code points above U+10FFFF).
+ */
+static int
+tool_utf8(const void *p, size_t len)
+{
+	const unsigned char *s = p, *end = s + len;
+	unsigned c, n, i;
+	uint32_t cp;
+
+	while (s < end) {
+		c = *s++;
+		if (c < 0x80)
+			continue;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if ((size_t)(end - s) < n)
+			return 0;
+		for (i = 0; i < n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		s += n;
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return 0;
+	}
+	return 1;
+}
+
+/* Writes 'len' bytes (valid UTF-8) as a quoted JSON string. */
+static void
+tool_json_string(FILE *fp, const void *p, size_t len)
+{
+	const unsigned char *s = p, *run = p, *end = s + len;
+
+	putc('"', fp);
+	for (; s < end; s++) {
+		if (*s >= 0x20 && *s != '"' && *s != '\\')
+			continue;
+		fwrite(run, 1, s - run, fp);
+		run = s + 1;
+		switch (*s) {
+		case '"':	fputs("\\\"", fp); break;
+		case '\\':	fputs("\\\\", fp); break;
+		case '\n':	fputs("\\n", fp); break;
+		case '\t':	fputs("\\t", fp); break;
+		case '\r':	fputs("\\r", fp); break;
+		case '\b':	fputs("\\b", fp); break;
+		case '\f':	fputs("\\f", fp); break;
+		default:	fprintf(fp, "\\u%04x", *s); break;
+		}
+	}
+	fwrite(run, 1, end - run, fp);
+	putc('"', fp);
+}
+
+/* Writes 'len' bytes as a quoted base64 (RFC 4648, padded) string. */
+static void
+tool_base64(FILE *fp, const void *p, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = p;
+	uint32_t v;
+	size_t i;
+
+	putc('"', fp);
+	for (i = 0; i + 3 <= len; i += 3) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
+		putc(tab[v >> 18], fp);
+		putc(tab[v >> 12 & 63], fp);
+		putc(tab[v >> 6 & 63], fp);
+		putc(tab[v & 63], fp);
+	}
+	if (len - i == 1) {
+		v = (uint32_t)s[i] << 16;
+		putc(tab[v >> 18], fp);
+		putc(tab[v >> 12 & 63], fp);
+		fputs("==", fp);
+	} else if (len - i == 2) {
+		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
+		putc(tab[v >> 18], fp);
+		putc(tab[v >> 12 & 63], fp);
+		putc(tab[v >> 6 & 63], fp);
+		putc('=', fp);
+	}
+	putc('"', fp);
+}
+
+/*
+ * Writes the member 'name' with the bytes 'p'/'len' as its value: a JSON
+ * string if they are UTF-8, else member "name_base64" with their base64.
+ * 'p' NULL writes null.
+ */
+static void
+tool_json_member(FILE *fp, const char *name, const void *p, size_t len)
+{
+	if (p == NULL)
+		fprintf(fp, "\"%s\":null", name);
+	else if (tool_utf8(p, len)) {
+		fprintf(fp, "\"%s\":", name);
+		tool_json_string(fp, p, len);
+	} else {
+		fprintf(fp, "\"%s_base64\":", name);
+		tool_base64(fp, p, len);
+	}
+}
+
+/*
+ * Whether the headers fit a JSON object without loss: all names and
+ * values UTF-8 and no name twice.
+ */
+static int
+tool_headers_plain(const struct mq_header *h, size_t n)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		if (!tool_utf8(h[i].name, h[i].namelen) ||
+		    !tool_utf8(h[i].value, h[i].valuelen))
+			return 0;
+		for (j = 0; j < i; j++)
+			if (h[j].namelen == h[i].namelen &&
+			    memcmp(h[j].name, h[i].name, h[i].namelen) == 0)
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * Writes the headers: "headers":{"name":"value",...} in order when that
+ * is lossless, else "headers_base64":[["NAME64","VALUE64"],...].
+ */
+static void
+tool_json_headers(FILE *fp, const struct mq_header *h, size_t n)
+{
+	size_t i;
+
+	if (tool_headers_plain(h, n)) {
+		fputs("\"headers\":{", fp);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				putc(',', fp);
+			tool_json_string(fp, h[i].name, h[i].namelen);
+			putc(':', fp);
+			tool_json_string(fp, h[i].value, h[i].valuelen);
+		}
+		putc('}', fp);
+		return;
+	}
+	fputs("\"headers_base64\":[", fp);
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			putc(',', fp);
+		putc('[', fp);
+		tool_base64(fp, h[i].name, h[i].namelen);
+		putc(',', fp);
+		tool_base64(fp, h[i].value, h[i].valuelen);
+		putc(']', fp);
+	}
+	putc(']', fp);
+}
+
+void
+tool_write_msg(FILE *fp, enum tool_format format, const char *stream,
+    const struct mq_msg *msg)
+{
+	char id[MQ_ID_MAX];
+	int idlen;
+
+	idlen = mq_id_fmt(id, msg->id);
+	switch (format) {
+	case TOOL_TEXT:
+		fwrite(id, 1, idlen, fp);
+		putc('\t', fp);
+		if (msg->body != NULL)
+			tool_write_escaped(fp, msg->body, msg->bodylen);
+		putc('\n', fp);
+		break;
+	case TOOL_RAW:
+		fwrite(id, 1, idlen, fp);
+		putc('\t', fp);
+		if (msg->body != NULL)
+			fwrite(msg->body, 1, msg->bodylen, fp);
+		putc('\0', fp);
+		break;
+	case TOOL_JSON:
+		fprintf(fp, "{\"id\":\"%s\",", id);
+		tool_json_member(fp, "stream", stream, strlen(stream));
+		fprintf(fp, ",\"offset\":%llu,\"time\":%lld,",
+		    (unsigned long long)msg->offset, (long long)msg->time_ms);
+		tool_json_member(fp, "key", msg->key, msg->keylen);
+		putc(',', fp);
+		tool_json_headers(fp, msg->headers,
+		    msg->body != NULL ? msg->nheaders : 0);
+		putc(',', fp);
+		tool_json_member(fp, "body", msg->body, msg->bodylen);
+		fputs("}\n", fp);
+		break;
+	}
+}
+
+void
+tool_flush(FILE *fp)
+{
+	if (fflush(fp) == 0 && !ferror(fp))
+		return;
+	if (errno == EPIPE)
+		exit(0);
+	err(EX_IOERR, "write");
+}
+
+/* ---------------------------------------------------------------------
+ * Durations
+ * ------------------------------------------------------------------- */
+
+static const struct {
+	const char	*suffix;
+	int64_t		 ms;
+} tool_units[] = {
+	{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 },
+	{ "ms", 1 }, { "", 1000 }
+};
+
+int64_t
+tool_duration(const char *s)
+{
+	const char *p;
+	uint64_t n = 0;
+	size_t i;
+
+	for (p = s; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (p == s)
+		return -1;
+	for (i = 0; i < sizeof(tool_units) / sizeof(tool_units[0]); i++) {
+		if (strcmp(p, tool_units[i].suffix) != 0)
+			continue;
+		if (n > (uint64_t)INT64_MAX / tool_units[i].ms)
+			return -1;
+		return (int64_t)n * tool_units[i].ms;
+	}
+	return -1;
+}
+
+void
+tool_fmt_duration(char *buf, size_t size, int64_t ms)
+{
+	size_t i;
+
+	if (ms == 0) {
+		strlcpy(buf, "0", size);
+		return;
+	}
+	for (i = 0; tool_units[i].ms > 1; i++)
+		if (ms % tool_units[i].ms == 0)
+			break;
+	snprintf(buf, size, "%lld%s", (long long)(ms / tool_units[i].ms),
+	    tool_units[i].suffix);
+}

@@ -1,0 +1,166 @@
+/*
+ * tool.h - what every mq-* tool shares: the common options, opening the
+ * spool, the one mapping from enum mq_err to an exit status, reading
+ * records from stdin in large chunks, and the output forms of a message
+ * (text, JSON Lines, raw).
+ *
+ * A tool's main() stays thin: tool_init(), a getopt_long loop that hands
+ * the shared options to tool_option(), tool_spool(), one libmq call per
+ * item, tool_write_*() and exit.  Helpers that fail print the reason with
+ * errx(3) and exit with the status of the failure, so callers only handle
+ * what they want to handle differently.
+ */
+#ifndef MQ_TOOL_H
+#define MQ_TOOL_H
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sysexits.h>
+
+#include "mq.h"
+
+/* Exit statuses besides the sysexits(3) ones: see EXIT STATUS in the pages. */
+#define TOOL_TIMEOUT	1	/* nothing arrived before the timeout */
+#define TOOL_USAGE	2	/* bad usage */
+
+/* Long-only option codes of the shared options. */
+#define TOOL_OPT_SPOOL	0x100
+#define TOOL_OPT_FSYNC	0x101
+#define TOOL_OPT_FIRST	0x110	/* tools number their own long-only options from here */
+
+/* Put these in each tool's option table and short-option string. */
+#define TOOL_LONGOPTS \
+	{ "spool",	required_argument,	NULL, TOOL_OPT_SPOOL }, \
+	{ "fsync",	required_argument,	NULL, TOOL_OPT_FSYNC }, \
+	{ "help",	no_argument,		NULL, 'h' }, \
+	{ "version",	no_argument,		NULL, 'V' }, \
+	{ "quiet",	no_argument,		NULL, 'q' }, \
+	{ "verbose",	no_argument,		NULL, 'v' }
+#define TOOL_SHORTOPTS	"hqVv"
+
+/* The shared options, as tool_option() left them. */
+struct tool_opts {
+	const char	*spool;		/* --spool DIR, or NULL */
+	int		 quiet;		/* -q */
+	int		 verbose;	/* -v, counted */
+	enum mq_fsync	 fsync;		/* --fsync; MQ_FSYNC_INTERVAL by default */
+	int		 fsync_ms;
+};
+extern struct tool_opts topt;
+
+/* Names the tool ('name' prefixes every error) and keeps its 'usage' text. */
+void	 tool_init(const char *name, const char *usage);
+/* Prints the usage: to stdout and exit 0 for 'status' 0, else to stderr. */
+void	 tool_usage(int status) __attribute__((noreturn));
+/*
+ * Handles a shared option 'ch' with argument 'arg' (-h and -V exit here);
+ * any other 'ch' is a usage error.
+ */
+void	 tool_option(int ch, const char *arg);
+
+/* The exit status for the libmq outcome 'err' (the one switch). */
+int	 tool_status(int err);
+/* errx(3) with "FMT: <mq_strerror(err)>" and the status of 'err'. */
+void	 tool_die(int err, const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 2, 3)));
+/* warnx(3) with "FMT: <mq_strerror(err)>"; returns tool_status(err). */
+int	 tool_warn(int err, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Opens the spool named by --spool, else $MQ_SPOOL, else
+ * mq_spool_default(), with 'flags' (MQ_CREATE for tools that write), and
+ * applies --fsync.  Exits on failure.
+ */
+mq_spool *tool_spool(int flags);
+/* Opens stream 'name' with 'flags'; exits on failure ("NAME: no such stream"). */
+mq_stream *tool_stream(mq_spool *spool, const char *name, int flags);
+/*
+ * Opens group 'name' of 'stream'; with 'create', a missing group is
+ * created with its cursor at 0-0 first.  Exits on failure.
+ */
+mq_group *tool_group(mq_stream *stream, const char *name, int create);
+
+/* Parses a full id "ms-seq" of 'len' bytes: MQ_OK or MQ_EBADID. */
+int	 tool_parse_id(const char *s, size_t len, mq_id *id);
+/* Parses a decimal count in [min, max] for option 'opt'; usage error if bad. */
+long long tool_number(const char *s, long long min, long long max,
+	    const char *opt);
+
+/* ---- Reading stdin in large chunks. */
+
+struct tool_input {
+	int	 fd;
+	char	*buf;
+	size_t	 size;		/* of buf */
+	size_t	 start;		/* first byte not yet handed out */
+	size_t	 end;		/* end of what was read */
+	int	 eof;
+};
+
+#define TOOL_REC	1	/* a record was handed out */
+#define TOOL_MORE	0	/* no whole record in the buffer: tool_input_fill() */
+#define TOOL_EOF	(-1)	/* nothing left, ever */
+
+void	 tool_input_init(struct tool_input *in, int fd, size_t size);
+void	 tool_input_free(struct tool_input *in);
+/*
+ * Hands out the next record that ends with 'delim' (the delimiter is not
+ * part of it) from what is buffered, or the unterminated rest at end of
+ * input.  '*rec' points into the buffer until the next tool_input_fill().
+ * Returns TOOL_REC, TOOL_MORE or TOOL_EOF.
+ */
+int	 tool_input_next(struct tool_input *in, int delim, const char **rec,
+	    size_t *len);
+/*
+ * Moves the unread rest to the front (records handed out before become
+ * invalid), grows the buffer if one record fills it, and reads once:
+ * what a pipe has now, not more, so that streamed input is handled as it
+ * comes.  Exits on a read error or a record over MQ_MSG_LIMIT bytes.
+ */
+void	 tool_input_fill(struct tool_input *in);
+/* Reads all of the input into one record (for -a); exits if too large. */
+void	 tool_input_all(struct tool_input *in, const char **rec, size_t *len);
+
+/*
+ * Calls 'fn' with batches of ids: those of 'argv' (argc of them), or if
+ * there are none, the first field (up to a tab or space) of each line of
+ * stdin, batched by what each read brought, so that ids streamed through
+ * a pipe are handled as they come.  Empty lines are skipped.  A
+ * malformed id ends it with EX_DATAERR, after the ids before it were
+ * handed to 'fn'.
+ */
+void	 tool_ids(int argc, char *argv[],
+	    void (*fn)(const mq_id *ids, size_t n, void *arg), void *arg);
+
+/* ---- Writing messages.  All write to 'fp' and leave errors to ferror(). */
+
+enum tool_format { TOOL_TEXT = 0, TOOL_JSON, TOOL_RAW };
+
+/* Parses "text", "json" or "raw"; -1 if none. */
+int	 tool_format_parse(const char *s);
+/* Writes 'len' bytes with newline, tab and backslash as \n, \t, \\. */
+void	 tool_write_escaped(FILE *fp, const void *p, size_t len);
+/*
+ * Writes 'msg' of stream 'stream' in 'format': "ID\tBODY\n" with the body
+ * escaped (text), one JSON object and a newline (json), or "ID\tBODY\0"
+ * (raw).  A message whose body is NULL (a deleted pending entry) has an
+ * empty body in text and raw, "body":null in JSON.
+ */
+void	 tool_write_msg(FILE *fp, enum tool_format format, const char *stream,
+	    const struct mq_msg *msg);
+/*
+ * Finishes writing: exits quietly with 0 if the reader of 'fp' went away
+ * (EPIPE), with EX_IOERR on another error.  Returns if all went well.
+ */
+void	 tool_flush(FILE *fp);
+
+/* ---- Values of options. */
+
+/* "500ms", "30s", "5m", "2h", "1d" or seconds: milliseconds, or -1. */
+int64_t	 tool_duration(const char *s);
+/* Writes 'ms' in the largest unit that holds it exactly ("0" for 0). */
+void	 tool_fmt_duration(char *buf, size_t size, int64_t ms);
+
+#endif /* MQ_TOOL_H */

@@ -1,0 +1,404 @@
+/*
+ * fsutil.c - file helpers that check every step.
+ *
+ * Model: every system call is checked where it is made and a failure
+ * returns mq_sys() (MQ_ESYS with errno saved), after undoing what the
+ * helper itself did.  Short writes and EINTR are retried.  Replacing a
+ * file is write-temp, fsync, rename, fsync-directory, so a reader sees
+ * the old file or the new one and a crash leaves at most a stale
+ * "path.tmp" that the next replace removes.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* Writes all 'len' bytes of 'buf' to 'fd'.  MQ_OK or mq_sys(). */
+int
+mq_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return mq_sys();
+		}
+		p += n;
+		len -= n;
+	}
+	return MQ_OK;
+}
+
+/* Writes all 'len' bytes of 'buf' to 'fd' at offset 'off'.  MQ_OK or mq_sys(). */
+int
+mq_pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const char *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		if ((n = pwrite(fd, p, len, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return mq_sys();
+		}
+		p += n;
+		len -= n;
+		off += n;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Reads up to 'len' bytes of 'fd' at offset 'off' into 'buf'.  Returns the
+ * number read, fewer than 'len' only at end of file, or -1 with errno set.
+ */
+ssize_t
+mq_pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		if ((n = pread(fd, p + got, len - got, off + got)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	return got;
+}
+
+/*
+ * Copies the directory that holds 'path' (shorter than PATH_MAX) into
+ * 'dir': "." for a bare name, "/" for a name in the root.  Trailing
+ * slashes of 'path' are not separators: "a/b/" is in "a".
+ */
+static void
+dir_of(const char *path, char *dir)
+{
+	size_t n;
+
+	n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	while (n > 0 && path[n - 1] != '/')
+		n--;
+	if (n == 0) {
+		strlcpy(dir, ".", PATH_MAX);
+		return;
+	}
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+}
+
+/*
+ * Replaces the file 'path' with the 'len' bytes of 'buf', atomically and
+ * durably.  A stale "path.tmp" is removed first: it may be a hard link to
+ * the live file, which writing into would change in place.  A failure
+ * before the rename removes the temporary file and leaves 'path' as it
+ * was; only the final fsync of the directory can fail after it.  Returns
+ * MQ_OK or mq_sys().
+ */
+int
+mq_replace_file(const char *path, const void *buf, size_t len)
+{
+	char tmp[PATH_MAX], dir[PATH_MAX];
+	int fd, rc, saved;
+
+	if (strlen(path) >= PATH_MAX - 4) {
+		errno = ENAMETOOLONG;
+		return mq_sys();
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	dir_of(path, dir);
+
+	if (unlink(tmp) == -1 && errno != ENOENT)
+		return mq_sys();
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0666)) == -1)
+		return mq_sys();
+	if ((rc = mq_write_all(fd, buf, len)) != MQ_OK)
+		goto fail;
+	if (fsync(fd) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc == -1 || rename(tmp, path) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	return mq_fsync_dir(dir);
+
+fail:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = saved;
+	return rc;
+}
+
+/*
+ * Reads the whole file 'path' into '*buf', a malloc'd buffer with a NUL
+ * after the data, and its length into '*len' (if not NULL).  Returns
+ * MQ_OK or mq_sys(); '*buf' is set only on success.
+ */
+int
+mq_read_file(const char *path, char **buf, size_t *len)
+{
+	struct stat st;
+	char *p = NULL, *np;
+	size_t size, got = 0;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return mq_sys();
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	/*
+	 * The size is a hint (the file may change while read, and files of
+	 * /proc show 0): room for it, the NUL, and a byte to see EOF in.
+	 */
+	size = (st.st_size > 0 ? (size_t)st.st_size : 4096) + 2;
+	if ((p = malloc(size)) == NULL)
+		goto fail;
+	for (;;) {
+		if (got + 1 >= size) {
+			if ((np = reallocarray(p, size, 2)) == NULL)
+				goto fail;
+			p = np;
+			size *= 2;
+		}
+		if ((n = read(fd, p + got, size - got - 1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += n;
+	}
+	close(fd);
+	p[got] = '\0';
+	*buf = p;
+	if (len != NULL)
+		*len = got;
+	return MQ_OK;
+
+fail:
+	saved = errno;
+	free(p);
+	close(fd);
+	errno = saved;
+	return mq_sys();
+}
+
+/*
+ * Creates directory 'path' (mode 0777 less the umask), accepting one that
+ * exists, then fsyncs its parent so that the entry is durable even if an
+ * earlier creator crashed before doing so.  ENOTDIR if 'path' exists and
+ * is not a directory.  Returns MQ_OK or mq_sys().
+ */
+int
+mq_mkdir(const char *path)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+
+	if (strlen(path) >= PATH_MAX) {
+		errno = ENAMETOOLONG;
+		return mq_sys();
+	}
+	if (mkdir(path, 0777) == -1) {
+		if (errno != EEXIST)
+			return mq_sys();
+		if (stat(path, &st) == -1)
+			return mq_sys();
+		if (!S_ISDIR(st.st_mode)) {
+			errno = ENOTDIR;
+			return mq_sys();
+		}
+	}
+	dir_of(path, dir);
+	return mq_fsync_dir(dir);
+}
+
+/*
+ * fsyncs the directory 'path'.  Filesystems that cannot fsync a directory
+ * (EINVAL) are taken as done.  Returns MQ_OK or mq_sys().
+ */
+int
+mq_fsync_dir(const char *path)
+{
+	int fd, rc, saved;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return mq_sys();
+	rc = mq_fsync_dir_fd(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+/* The same for a directory open as 'dirfd'. */
+int
+mq_fsync_dir_fd(int dirfd)
+{
+	if (fsync(dirfd) == -1 && errno != EINVAL)
+		return mq_sys();
+	return MQ_OK;
+}
+
+/*
+ * Removes everything in the directory open as 'fd', which it closes.
+ * Symbolic links are removed, never followed; entries that vanish
+ * meanwhile are fine.  Returns 0, or -1 with errno set.
+ */
+static int
+rm_contents(int fd)
+{
+	struct dirent *de;
+	DIR *d;
+	int sub, saved;
+
+	if ((d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0)
+				goto fail;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM)
+			goto fail;
+		/* A directory: O_NOFOLLOW so that a swapped-in link fails. */
+		if ((sub = openat(fd, de->d_name,
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			if (errno == ENOENT)
+				continue;
+			goto fail;
+		}
+		if (rm_contents(sub) == -1)
+			goto fail;
+		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1 &&
+		    errno != ENOENT)
+			goto fail;
+	}
+	closedir(d);
+	return 0;
+
+fail:
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Removes 'path' and, if it is a directory, everything under it, without
+ * following symbolic links.  A missing 'path' fails with ENOENT.  Returns
+ * MQ_OK or mq_sys().
+ */
+int
+mq_rmtree(const char *path)
+{
+	return mq_rmtree_at(AT_FDCWD, path);
+}
+
+/* The same for entry 'name' of the directory open as 'dirfd'. */
+int
+mq_rmtree_at(int dirfd, const char *name)
+{
+	int fd;
+
+	if (unlinkat(dirfd, name, 0) == 0)
+		return MQ_OK;
+	if (errno != EISDIR && errno != EPERM)
+		return mq_sys();
+	if ((fd = openat(dirfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return mq_sys();
+	if (rm_contents(fd) == -1 || unlinkat(dirfd, name, AT_REMOVEDIR) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+/*
+ * Returns MQ_ENOSPC if the filesystem of 'fd' has less than 'len' +
+ * 'reserve' bytes available to unprivileged users, MQ_OK if it has them,
+ * or mq_sys() if fstatvfs(3) fails.
+ */
+int
+mq_check_space(int fd, uint64_t len, uint64_t reserve)
+{
+	struct statvfs sv;
+	uint64_t avail;
+
+	if (fstatvfs(fd, &sv) == -1)
+		return mq_sys();
+	if (sv.f_frsize != 0 && sv.f_bavail > UINT64_MAX / sv.f_frsize)
+		avail = UINT64_MAX;
+	else
+		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail < reserve || avail - reserve < len)
+		return MQ_ENOSPC;
+	return MQ_OK;
+}
+
+static int64_t
+clock_ms(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch. */
+int64_t
+mq_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
+/* Milliseconds of a clock that never goes back (for timeouts and idle times). */
+int64_t
+mq_mono_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}

@@ -1,0 +1,1845 @@
+/*
+ * group.c - consumer groups: a cursor and a list of pending entries on a
+ * stream, shared by every process of the spool.
+ *
+ * Model: the state of a group lives in a journal, streams/ENC/groups/G
+ * (G the percent-encoded group name).  Every change is a handful of
+ * fixed-size records appended under flock(LOCK_EX) on the journal, one
+ * write(2) per operation (a read of a thousand entries is one lock and
+ * one write).  Each process keeps a replica of the state in memory --
+ * the cursor, the pending entries in a red-black tree by id, the
+ * consumers -- and changes it only by applying records: it replays the
+ * tail that other processes appended since it last looked, then applies
+ * the records of its own operation as it builds them, and writes them at
+ * the end.  Two processes never hand out the same entry, since each
+ * decides under the lock and after the replay.  Functions that only look
+ * (pending, info, consumers) replay without the lock and stop at a
+ * record that is not complete yet.  The file protocol (locking, torn
+ * tails, replacement) is journal.c's.
+ *
+ * When the journal is much larger than the state it describes, the
+ * writer replaces it by a snapshot of its replica (see journal.c for how
+ * other processes notice).  Destroying the group unlinks the journal; a
+ * handle on it answers MQ_ENOGROUP from then on, also if a group of the
+ * same name is created later (the HEAD record's incarnation differs).
+ *
+ * Semantics are Redis 7's XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING,
+ * XINFO and XGROUP, plus: mq_group_nack hands entries back (they are
+ * delivered again before new ones), and the stream's policy applies at
+ * delivery: an entry older than ttl_ms is dead-lettered ("expired")
+ * instead of delivered; an entry whose delivery count reached
+ * delivery_limit is dead-lettered ("delivery-limit") when it is nacked,
+ * or when it would be redelivered or claimed.  A dead letter is appended
+ * before the journal record that takes the entry out of the pending list,
+ * so a crash between the two may leave a duplicate dead letter, never a
+ * lost one.
+ *
+ * Journal format, version 1 (for mq-spool(5)).  A sequence of records;
+ * a record is one 32-byte slot, plus 'extra' 32-byte slots for a name.
+ * Integers are little-endian.
+ *
+ *     0  u32 crc     CRC-32C of bytes 4 .. 32 * (1 + extra) - 1
+ *     4  u8  type
+ *     5  u8  flags
+ *     6  u16 extra   slots after this one that belong to the record
+ *     8  u64 a
+ *    16  u64 b
+ *    24  u64 c
+ *
+ *   1 HEAD      a = magic "MQGROUP1" (0x3150554f5247514d), b = version
+ *               (1), c = incarnation: a random number chosen when the
+ *               group is created and kept by compaction.  Always first.
+ *   2 SETID     a = ms, b = seq: the last delivered id (the cursor);
+ *               c = entries read (int64, -1: unknown).  Written at
+ *               creation, by XGROUP SETID, and after a read whose last
+ *               entries were not added to the pending list (NOACK,
+ *               expired).
+ *   3 CONSUMER  a = number (low 32 bits, >= 1) | name length << 32;
+ *               b = seen ms, c = active ms (int64, -1: never); the name
+ *               in the extra slots, zero-padded.  Creates the consumer
+ *               and gives it that number for later records.
+ *   4 DELCONS   a = number: deletes the consumer and its pending entries.
+ *   5 CTX       a = consumer number, 0 for none; b = delivery time (ms)
+ *               for the OWN records that follow; c = now.  flags: 1 the
+ *               consumer was seen at c, 2 it was active at c.
+ *   6 OWN       a = ms, b = seq of an entry, c = its delivery count:
+ *               the entry becomes pending (if it was not), owned by the
+ *               CTX consumer (none: handed back) and delivered at the CTX
+ *               time.  flags 1 NEW: a first delivery after the cursor;
+ *               the count is 1, c is the entries read (the entry's offset
+ *               + 1), and the cursor moves to the entry.
+ *   7 ACK       a = ms, b = seq: the entry leaves the pending list.
+ *   8 NACK      a = ms, b = seq: the entry is handed back (no owner),
+ *               its count and delivery time kept; it is delivered again
+ *               before new entries.
+ *
+ * A snapshot (compaction) is HEAD, SETID, one CONSUMER per consumer
+ * (numbered again from 1), then the pending entries by id, each an OWN
+ * record after a CTX record (no flags) whenever owner or time changes.
+ *
+ * groups/.tmp.PID.RANDOM are journals being written by a create (then
+ * linked into place) or a compaction (then renamed over the journal);
+ * one older than ten minutes was left by a dead process and is removed
+ * by the next create.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <bsd/sys/tree.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define GJ_MAGIC	0x3150554f5247514dull	/* "MQGROUP1" */
+#define GJ_VERSION	1
+
+enum {
+	REC_HEAD = 1,
+	REC_SETID,
+	REC_CONSUMER,
+	REC_DELCONS,
+	REC_CTX,
+	REC_OWN,
+	REC_ACK,
+	REC_NACK
+};
+#define CTX_SEEN	0x1
+#define CTX_ACTIVE	0x2
+#define OWN_NEW		0x1
+
+#define COMPACT_MIN	(1 << 20)	/* never compact a smaller journal */
+#define COMPACT_RATIO	4		/* compact at this many times the state */
+#define DEAD_FLUSH	1024		/* dead letters are appended in batches */
+#define AUTOCLAIM_SCAN	10		/* XAUTOCLAIM looks at count * this */
+#define FREE_KEEP	4096		/* pending nodes kept for reuse */
+
+/* ------------------------------------------------------------------
+ * The replica
+ * ---------------------------------------------------------------- */
+
+struct consumer;
+
+/* A pending entry: in the group's tree by id, and in its owner's. */
+struct pentry {
+	RB_ENTRY(pentry)	 by_id;		/* in gstate.pending */
+	RB_ENTRY(pentry)	 by_owner;	/* in owner->pel, or gstate.nacked */
+	mq_id			 id;
+	struct consumer		*owner;		/* NULL: handed back by a nack */
+	int64_t			 time;		/* of the last delivery */
+	uint64_t		 count;		/* deliveries */
+};
+
+RB_HEAD(idtree, pentry);
+RB_HEAD(owntree, pentry);
+
+struct consumer {
+	RB_ENTRY(consumer)	 link;		/* in gstate.consumers, by name */
+	struct owntree		 pel;		/* its pending entries, by id */
+	uint64_t		 npending;
+	uint32_t		 idx;		/* its number in the journal */
+	uint32_t		 snap;		/* its number in a snapshot */
+	int64_t			 seen;		/* last attempted interaction */
+	int64_t			 active;	/* last delivery or claim, -1: never */
+	char			 name[MQ_NAME_MAX + 1];
+};
+
+RB_HEAD(ctree, consumer);
+
+/* What the journal says, as far as this process has replayed it. */
+struct gstate {
+	int			 head;		/* the HEAD record was applied */
+	mq_id			 cursor;	/* last delivered id */
+	int64_t			 entries_read;	/* -1: unknown */
+	struct idtree		 pending;	/* every pending entry */
+	uint64_t		 npending;
+	struct owntree		 nacked;	/* those handed back */
+	struct ctree		 consumers;
+	uint64_t		 nconsumers;
+	uint64_t		 nameslots;	/* slots of their CONSUMER records */
+	struct consumer		**byidx;	/* consumer by journal number */
+	size_t			 capidx;
+	uint32_t		 nextidx;	/* number of the next new consumer */
+	struct consumer		*ctx;		/* from the last CTX record */
+	int64_t			 ctxtime;
+};
+
+/* Copies of messages, by offsets into 'buf' until they are finished. */
+struct hcopy {
+	size_t			 name, namelen, value, valuelen;
+};
+struct mcopy {
+	struct mq_msg		 m;		/* all but the pointers */
+	size_t			 hdr;		/* its first header in 'hc' */
+	size_t			 key, body;	/* offsets; SIZE_MAX: NULL */
+	const char		*reason;	/* dead letters: why */
+	uint64_t		 count;		/* dead letters: deliveries */
+};
+struct copies {
+	unsigned char		*buf;
+	size_t			 len, cap;
+	struct hcopy		*hc;
+	size_t			 nhc, caphc;
+	struct mcopy		*mc;
+	size_t			 nmc, capmc;
+	struct mq_header	*hdrs;		/* finished headers */
+	size_t			 caphdrs;
+	struct mq_msg		*msgs;		/* finished messages (dead letters) */
+	size_t			 capmsgs;
+	uint64_t		*counts;	/* their delivery counts */
+	size_t			 capcounts;
+};
+
+struct mq_group {
+	mq_stream		*stream;
+	char			 name[MQ_NAME_MAX + 1];
+	int			 gdirfd;	/* streams/ENC/groups */
+	struct mq_journal	 j;
+	struct gstate		 st;		/* the replica */
+	uint64_t		 incarnation;	/* of the group opened; 0 until known */
+	int			 gone;		/* destroyed: MQ_ENOGROUP from now on */
+	int			 stale;		/* replica differs from the file: reload */
+	struct pentry		*freelist;	/* linked through by_id's left */
+	size_t			 nfree;
+
+	mq_reader		*reader;	/* new entries: positioned after 'rpos' */
+	mq_id			 rpos;
+	int			 rvalid;	/* 'rpos' is right */
+	mq_reader		*getter;	/* entries by id */
+
+	unsigned char		*out;		/* records of the change under way */
+	size_t			 outlen, outcap;
+	struct copies		 give;		/* messages handed to the caller */
+	struct copies		 dead;		/* messages for the dead letters */
+};
+
+static int
+pentry_cmp(const struct pentry *a, const struct pentry *b)
+{
+	return mq_id_cmp(a->id, b->id);
+}
+
+static int
+consumer_cmp(const struct consumer *a, const struct consumer *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+/* libbsd's RB_GENERATE_STATIC needs a __unused that it does not define. */
+#define RB_ATTR __attribute__((__unused__)) static
+RB_GENERATE_INTERNAL(idtree, pentry, by_id, pentry_cmp, RB_ATTR)
+RB_GENERATE_INTERNAL(owntree, pentry, by_owner, pentry_cmp, RB_ATTR)
+RB_GENERATE_INTERNAL(ctree, consumer, link, consumer_cmp, RB_ATTR)
+
+static struct pentry *
+pentry_alloc(mq_group *g)
+{
+	struct pentry *p;
+
+	if ((p = g->freelist) != NULL) {
+		g->freelist = RB_LEFT(p, by_id);
+		g->nfree--;
+		return p;
+	}
+	return malloc(sizeof(*p));
+}
+
+static void
+pentry_free(mq_group *g, struct pentry *p)
+{
+	if (g->nfree >= FREE_KEEP) {
+		free(p);
+		return;
+	}
+	RB_LEFT(p, by_id) = g->freelist;
+	g->freelist = p;
+	g->nfree++;
+}
+
+static struct pentry *
+pending_find(struct gstate *st, mq_id id)
+{
+	struct pentry key;
+
+	key.id = id;
+	return RB_FIND(idtree, &st->pending, &key);
+}
+
+/* The first pending entry of 'tree' with an id > 'after'. */
+static struct pentry *
+owned_after(struct owntree *tree, mq_id after)
+{
+	struct pentry key;
+
+	key.id = after;
+	if (mq_id_incr(&key.id) != MQ_OK)
+		return NULL;
+	return RB_NFIND(owntree, tree, &key);
+}
+
+static struct consumer *
+consumer_find(struct gstate *st, const char *name)
+{
+	struct consumer key;
+
+	if (strlcpy(key.name, name, sizeof(key.name)) >= sizeof(key.name))
+		return NULL;
+	return RB_FIND(ctree, &st->consumers, &key);
+}
+
+/* Takes 'p' out of its owner's tree (or the nacked one). */
+static void
+unlink_owner(struct gstate *st, struct pentry *p)
+{
+	if (p->owner != NULL) {
+		RB_REMOVE(owntree, &p->owner->pel, p);
+		p->owner->npending--;
+	} else
+		RB_REMOVE(owntree, &st->nacked, p);
+}
+
+/* Puts 'p' in the tree of 'c' (NULL: the nacked tree). */
+static void
+link_owner(struct gstate *st, struct pentry *p, struct consumer *c)
+{
+	p->owner = c;
+	if (c != NULL) {
+		RB_INSERT(owntree, &c->pel, p);
+		c->npending++;
+	} else
+		RB_INSERT(owntree, &st->nacked, p);
+}
+
+static void
+pentry_remove(mq_group *g, struct pentry *p)
+{
+	unlink_owner(&g->st, p);
+	RB_REMOVE(idtree, &g->st.pending, p);
+	g->st.npending--;
+	pentry_free(g, p);
+}
+
+/* Forgets everything the replica holds; the next replay starts at 0. */
+static void
+state_reset(mq_group *g)
+{
+	struct gstate *st = &g->st;
+	struct pentry *p, *pn;
+	struct consumer *c, *cn;
+
+	RB_FOREACH_SAFE(p, idtree, &st->pending, pn) {
+		RB_REMOVE(idtree, &st->pending, p);
+		pentry_free(g, p);
+	}
+	RB_FOREACH_SAFE(c, ctree, &st->consumers, cn) {
+		RB_REMOVE(ctree, &st->consumers, c);
+		free(c);
+	}
+	free(st->byidx);
+	memset(st, 0, sizeof(*st));
+	RB_INIT(&st->pending);
+	RB_INIT(&st->nacked);
+	RB_INIT(&st->consumers);
+	st->entries_read = -1;
+	st->nextidx = 1;
+	g->j.off = 0;
+}
+
+/* ------------------------------------------------------------------
+ * Applying records
+ * ---------------------------------------------------------------- */
+
+static int
+apply_consumer(mq_group *g, const struct mq_jrec *r)
+{
+	struct gstate *st = &g->st;
+	struct consumer *c, **v;
+	uint32_t idx = r->a & 0xffffffff;
+	size_t len = r->a >> 32, cap;
+
+	if (idx == 0 || len == 0 || len > MQ_NAME_MAX || len > r->datalen ||
+	    memchr(r->data, '\0', len) != NULL)
+		return MQ_ECORRUPT;
+	if (idx >= st->capidx) {
+		cap = st->capidx ? st->capidx : 16;
+		while (cap <= idx)
+			cap *= 2;
+		if ((v = reallocarray(st->byidx, cap, sizeof(*v))) == NULL)
+			return mq_sys();
+		memset(v + st->capidx, 0, (cap - st->capidx) * sizeof(*v));
+		st->byidx = v;
+		st->capidx = cap;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return mq_sys();
+	memcpy(c->name, r->data, len);
+	if (RB_INSERT(ctree, &st->consumers, c) != NULL) {
+		free(c);
+		return MQ_ECORRUPT;
+	}
+	RB_INIT(&c->pel);
+	c->idx = idx;
+	c->seen = (int64_t)r->b;
+	c->active = (int64_t)r->c;
+	st->byidx[idx] = c;
+	st->nconsumers++;
+	st->nameslots += mq_jrec_size(len) / MQ_JSLOT;
+	if (idx >= st->nextidx)
+		st->nextidx = idx + 1;
+	return MQ_OK;
+}
+
+static struct consumer *
+consumer_byidx(struct gstate *st, uint64_t idx)
+{
+	return idx < st->capidx ? st->byidx[idx] : NULL;
+}
+
+static int
+apply_delcons(mq_group *g, const struct mq_jrec *r)
+{
+	struct gstate *st = &g->st;
+	struct consumer *c;
+	struct pentry *p;
+
+	if ((c = consumer_byidx(st, r->a)) == NULL)
+		return MQ_ECORRUPT;
+	while ((p = RB_MIN(owntree, &c->pel)) != NULL)
+		pentry_remove(g, p);
+	RB_REMOVE(ctree, &st->consumers, c);
+	st->byidx[c->idx] = NULL;
+	st->nconsumers--;
+	st->nameslots -= mq_jrec_size(strlen(c->name)) / MQ_JSLOT;
+	if (st->ctx == c)
+		st->ctx = NULL;
+	free(c);
+	return MQ_OK;
+}
+
+static int
+apply_own(mq_group *g, const struct mq_jrec *r)
+{
+	struct gstate *st = &g->st;
+	struct pentry *p;
+	mq_id id = { r->a, r->b };
+
+	if ((p = pending_find(st, id)) == NULL) {
+		if ((p = pentry_alloc(g)) == NULL)
+			return mq_sys();
+		p->id = id;
+		RB_INSERT(idtree, &st->pending, p);
+		st->npending++;
+		link_owner(st, p, st->ctx);
+	} else if (p->owner != st->ctx) {
+		unlink_owner(st, p);
+		link_owner(st, p, st->ctx);
+	}
+	p->time = st->ctxtime;
+	if (r->flags & OWN_NEW) {
+		p->count = 1;
+		st->cursor = id;
+		st->entries_read = (int64_t)r->c;
+	} else
+		p->count = r->c;
+	return MQ_OK;
+}
+
+/*
+ * Applies one record to the replica ('arg' is the group).  Returns
+ * MQ_OK, MQ_ECORRUPT for a record that makes no sense here, MQ_EVERSION,
+ * MQ_ENOGROUP if the file belongs to another group of the same name, or
+ * MQ_ESYS (out of memory).
+ */
+static int
+apply(const struct mq_jrec *r, void *arg)
+{
+	mq_group *g = arg;
+	struct gstate *st = &g->st;
+	struct consumer *c;
+	struct pentry *p;
+	mq_id id = { r->a, r->b };
+
+	if (!st->head && r->type != REC_HEAD)
+		return MQ_ECORRUPT;
+	switch (r->type) {
+	case REC_HEAD:
+		if (st->head || r->a != GJ_MAGIC)
+			return MQ_ECORRUPT;
+		if (r->b != GJ_VERSION)
+			return MQ_EVERSION;
+		if (g->incarnation != 0 && r->c != g->incarnation)
+			return MQ_ENOGROUP;
+		g->incarnation = r->c;
+		st->head = 1;
+		return MQ_OK;
+	case REC_SETID:
+		st->cursor = id;
+		st->entries_read = (int64_t)r->c;
+		return MQ_OK;
+	case REC_CONSUMER:
+		return apply_consumer(g, r);
+	case REC_DELCONS:
+		return apply_delcons(g, r);
+	case REC_CTX:
+		c = NULL;
+		if (r->a != 0 && (c = consumer_byidx(st, r->a)) == NULL)
+			return MQ_ECORRUPT;
+		st->ctx = c;
+		st->ctxtime = (int64_t)r->b;
+		if (c != NULL && (r->flags & CTX_SEEN))
+			c->seen = (int64_t)r->c;
+		if (c != NULL && (r->flags & CTX_ACTIVE))
+			c->active = (int64_t)r->c;
+		return MQ_OK;
+	case REC_OWN:
+		return apply_own(g, r);
+	case REC_ACK:
+		if ((p = pending_find(st, id)) != NULL)
+			pentry_remove(g, p);
+		return MQ_OK;
+	case REC_NACK:
+		if ((p = pending_find(st, id)) != NULL && p->owner != NULL) {
+			unlink_owner(st, p);
+			link_owner(st, p, NULL);
+		}
+		return MQ_OK;
+	}
+	return MQ_ECORRUPT;
+}
+
+/*
+ * Adds a record to the change under way and applies it to the replica
+ * at once, so that the rest of the operation sees it.  The records are
+ * written by commit().  If applying fails the replica is reloaded later.
+ */
+static int
+emit(mq_group *g, unsigned type, unsigned flags, uint64_t a, uint64_t b,
+    uint64_t c, const void *data, size_t len)
+{
+	struct mq_jrec r;
+	size_t need = mq_jrec_size(len), cap;
+	unsigned char *p;
+	int rc;
+
+	if (g->outcap - g->outlen < need) {
+		cap = g->outcap ? g->outcap : 4096;
+		while (cap - g->outlen < need)
+			cap *= 2;
+		if ((p = realloc(g->out, cap)) == NULL)
+			return mq_sys();
+		g->out = p;
+		g->outcap = cap;
+	}
+	p = g->out + g->outlen;
+	mq_jrec_put(p, type, flags, a, b, c, data, len);
+	r.type = type;
+	r.flags = flags;
+	r.a = a;
+	r.b = b;
+	r.c = c;
+	r.data = len > 0 ? p + MQ_JSLOT : NULL;
+	r.datalen = need - MQ_JSLOT;
+	if ((rc = apply(&r, g)) != MQ_OK) {
+		g->stale = 1;
+		return rc;
+	}
+	g->outlen += need;
+	return MQ_OK;
+}
+
+static int
+emit_id(mq_group *g, unsigned type, mq_id id)
+{
+	return emit(g, type, 0, id.ms, id.seq, 0, NULL, 0);
+}
+
+/* ------------------------------------------------------------------
+ * Catching up, and changes under the lock
+ * ---------------------------------------------------------------- */
+
+/* Replays the journal's tail; a full reload if the replica is stale. */
+static int
+catch_up(mq_group *g, int reset, int repair)
+{
+	int rc;
+
+	if (reset || g->stale)
+		state_reset(g);
+	g->stale = 0;
+	rc = mq_journal_replay(&g->j, repair, apply, g);
+	if (rc == MQ_OK && !g->st.head)
+		rc = MQ_ECORRUPT;
+	if (rc != MQ_OK) {
+		g->stale = 1;
+		if (rc == MQ_ENOGROUP)
+			g->gone = 1;
+	}
+	return rc;
+}
+
+/* Brings the replica up to date without the lock, for functions that look. */
+static int
+refresh(mq_group *g)
+{
+	int reset, rc;
+
+	if (g->gone)
+		return MQ_ENOGROUP;
+	if ((rc = mq_journal_check(&g->j, &reset)) != MQ_OK) {
+		if (rc == MQ_ENOGROUP)
+			g->gone = 1;
+		return rc;
+	}
+	return catch_up(g, reset, 0);
+}
+
+/* Starts a change: takes the lock and catches up (cutting a torn tail). */
+static int
+begin(mq_group *g)
+{
+	int reset, rc;
+
+	if (g->gone)
+		return MQ_ENOGROUP;
+	if ((rc = mq_journal_lock(&g->j, &reset)) != MQ_OK) {
+		if (rc == MQ_ENOGROUP)
+			g->gone = 1;
+		return rc;
+	}
+	if ((rc = catch_up(g, reset, 1)) != MQ_OK) {
+		mq_journal_unlock(&g->j);
+		return rc;
+	}
+	g->outlen = 0;
+	g->give.len = g->give.nhc = g->give.nmc = 0;
+	g->dead.len = g->dead.nhc = g->dead.nmc = 0;
+	return MQ_OK;
+}
+
+/* Gives up a change: nothing is written, the replica is reloaded later. */
+static void
+abandon(mq_group *g)
+{
+	if (g->outlen > 0)
+		g->stale = 1;
+	g->outlen = 0;
+	g->rvalid = 0;
+	mq_journal_unlock(&g->j);
+}
+
+/* The bytes a snapshot of the replica takes. */
+static uint64_t
+live_bytes(const struct gstate *st)
+{
+	return MQ_JSLOT * (2 + st->nameslots + 2 * st->npending);
+}
+
+/*
+ * Replaces the journal by a snapshot of the replica and numbers the
+ * consumers again to match it.  Called under the lock, after a change
+ * was written; a failure leaves the (valid) journal as it was.
+ */
+static int
+compact(mq_group *g)
+{
+	struct gstate *st = &g->st;
+	struct consumer *c, *owner = NULL;
+	struct pentry *p;
+	unsigned char *buf, *q;
+	int64_t time = 0;
+	uint32_t idx = 0;
+	ino_t ino;
+	int rc, first = 1;
+
+	if ((buf = malloc(live_bytes(st))) == NULL)
+		return mq_sys();
+	q = buf;
+	q += mq_jrec_put(q, REC_HEAD, 0, GJ_MAGIC, GJ_VERSION, g->incarnation,
+	    NULL, 0);
+	q += mq_jrec_put(q, REC_SETID, 0, st->cursor.ms, st->cursor.seq,
+	    (uint64_t)st->entries_read, NULL, 0);
+	/* Consumers are numbered again; the replica follows if it works. */
+	RB_FOREACH(c, ctree, &st->consumers) {
+		size_t len = strlen(c->name);
+
+		c->snap = ++idx;
+		q += mq_jrec_put(q, REC_CONSUMER, 0, idx | (uint64_t)len << 32,
+		    (uint64_t)c->seen, (uint64_t)c->active, c->name, len);
+	}
+	RB_FOREACH(p, idtree, &st->pending) {
+		if (first || p->owner != owner || p->time != time) {
+			q += mq_jrec_put(q, REC_CTX, 0,
+			    p->owner != NULL ? p->owner->snap : 0,
+			    (uint64_t)p->time, 0, NULL, 0);
+			owner = p->owner;
+			time = p->time;
+			first = 0;
+		}
+		q += mq_jrec_put(q, REC_OWN, 0, p->id.ms, p->id.seq, p->count,
+		    NULL, 0);
+	}
+	ino = g->j.ino;
+	rc = mq_journal_replace(&g->j, buf, q - buf);
+	free(buf);
+	if (g->j.ino == ino)
+		return rc;	/* not replaced: the old numbers stand */
+	if (st->capidx > 0)
+		memset(st->byidx, 0, st->capidx * sizeof(*st->byidx));
+	RB_FOREACH(c, ctree, &st->consumers) {
+		c->idx = c->snap;
+		st->byidx[c->idx] = c;
+	}
+	st->nextidx = idx + 1;
+	st->ctx = NULL;
+	return rc;
+}
+
+/*
+ * Ends a change: writes its records in one write(2), compacts the
+ * journal if it grew too large, and releases the lock.  If the write
+ * fails, the replica is reloaded on the next call.
+ */
+static int
+commit(mq_group *g)
+{
+	int rc = MQ_OK;
+
+	if (g->outlen > 0 &&
+	    (rc = mq_journal_append(&g->j, g->out, g->outlen)) != MQ_OK) {
+		/* The records were applied but may not be in the file. */
+		g->stale = 1;
+		g->rvalid = 0;
+	}
+	g->outlen = 0;
+	if (rc == MQ_OK && g->j.off > COMPACT_MIN &&
+	    (uint64_t)g->j.off > COMPACT_RATIO * live_bytes(&g->st))
+		(void)compact(g);	/* the journal stays valid if it fails */
+	mq_journal_unlock(&g->j);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Copies of messages
+ * ---------------------------------------------------------------- */
+
+static int
+grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return MQ_OK;
+	while (n < need)
+		n *= 2;
+	if ((q = reallocarray(*p, n, size)) == NULL)
+		return mq_sys();
+	*p = q;
+	*cap = n;
+	return MQ_OK;
+}
+
+/* Appends 'len' bytes to the copy buffer; '*off' is where they went. */
+static int
+put_bytes(struct copies *cp, const void *src, size_t len, size_t *off)
+{
+	int rc;
+
+	if ((rc = grow((void **)&cp->buf, &cp->cap, cp->len + len + 1, 1)) != MQ_OK)
+		return rc;
+	*off = cp->len;
+	if (len > 0)
+		memcpy(cp->buf + cp->len, src, len);
+	cp->len += len;
+	return MQ_OK;
+}
+
+/*
+ * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
+ * letter).  With 'm->body' NULL only the id is kept (a pending entry
+ * whose message was deleted).
+ */
+static int
+copy_msg(struct copies *cp, const struct mq_msg *m, const char *reason,
+    uint64_t count)
+{
+	struct mcopy *mc;
+	struct hcopy *hc;
+	size_t i;
+	int rc;
+
+	if ((rc = grow((void **)&cp->mc, &cp->capmc, cp->nmc + 1,
+	    sizeof(*cp->mc))) != MQ_OK ||
+	    (rc = grow((void **)&cp->hc, &cp->caphc, cp->nhc + m->nheaders,
+	    sizeof(*cp->hc))) != MQ_OK)
+		return rc;
+	mc = &cp->mc[cp->nmc];
+	mc->m = *m;
+	mc->hdr = cp->nhc;
+	mc->reason = reason;
+	mc->count = count;
+	mc->key = mc->body = SIZE_MAX;
+	for (i = 0; i < m->nheaders; i++) {
+		hc = &cp->hc[cp->nhc + i];
+		hc->namelen = m->headers[i].namelen;
+		hc->valuelen = m->headers[i].valuelen;
+		if ((rc = put_bytes(cp, m->headers[i].name, hc->namelen,
+		    &hc->name)) != MQ_OK ||
+		    (rc = put_bytes(cp, m->headers[i].value, hc->valuelen,
+		    &hc->value)) != MQ_OK)
+			return rc;
+	}
+	if (m->key != NULL &&
+	    (rc = put_bytes(cp, m->key, m->keylen, &mc->key)) != MQ_OK)
+		return rc;
+	if (m->body != NULL &&
+	    (rc = put_bytes(cp, m->body, m->bodylen, &mc->body)) != MQ_OK)
+		return rc;
+	cp->nhc += m->nheaders;
+	cp->nmc++;
+	return MQ_OK;
+}
+
+/*
+ * Turns the offsets of the copies into pointers, now that the buffer no
+ * longer moves: into 'out' if not NULL, else into cp->msgs and
+ * cp->counts (dead letters).
+ */
+static int
+finish(struct copies *cp, struct mq_msg *out)
+{
+	struct mq_msg *m;
+	struct mcopy *mc;
+	struct hcopy *hc;
+	size_t i;
+	int rc;
+
+	if ((rc = grow((void **)&cp->hdrs, &cp->caphdrs, cp->nhc,
+	    sizeof(*cp->hdrs))) != MQ_OK)
+		return rc;
+	if (out == NULL) {
+		if ((rc = grow((void **)&cp->msgs, &cp->capmsgs, cp->nmc,
+		    sizeof(*cp->msgs))) != MQ_OK ||
+		    (rc = grow((void **)&cp->counts, &cp->capcounts, cp->nmc,
+		    sizeof(*cp->counts))) != MQ_OK)
+			return rc;
+		out = cp->msgs;
+	}
+	for (i = 0; i < cp->nhc; i++) {
+		hc = &cp->hc[i];
+		cp->hdrs[i].name = cp->buf + hc->name;
+		cp->hdrs[i].namelen = hc->namelen;
+		cp->hdrs[i].value = cp->buf + hc->value;
+		cp->hdrs[i].valuelen = hc->valuelen;
+	}
+	for (i = 0; i < cp->nmc; i++) {
+		mc = &cp->mc[i];
+		m = &out[i];
+		*m = mc->m;
+		m->headers = mc->m.nheaders > 0 ? cp->hdrs + mc->hdr : NULL;
+		m->key = mc->key == SIZE_MAX ? NULL : cp->buf + mc->key;
+		m->body = mc->body == SIZE_MAX ? NULL : cp->buf + mc->body;
+		if (out == cp->msgs)
+			cp->counts[i] = mc->count;
+	}
+	return MQ_OK;
+}
+
+/* Appends the dead letters collected so far, one batch per reason run. */
+static int
+flush_dead(mq_group *g)
+{
+	struct copies *cp = &g->dead;
+	size_t i, k;
+	int rc;
+
+	if (cp->nmc == 0)
+		return MQ_OK;
+	if ((rc = finish(cp, NULL)) != MQ_OK)
+		return rc;
+	for (i = 0; i < cp->nmc; i = k) {
+		for (k = i + 1; k < cp->nmc; k++)
+			if (strcmp(cp->mc[k].reason, cp->mc[i].reason) != 0)
+				break;
+		if ((rc = mq_dead_letter(g->stream, cp->msgs + i, k - i,
+		    cp->mc[i].reason, cp->counts + i)) != MQ_OK)
+			return rc;
+	}
+	cp->len = cp->nhc = cp->nmc = 0;
+	return MQ_OK;
+}
+
+/*
+ * Collects message 'm' for the dead-letter stream.  They are appended
+ * in batches, and always before commit() writes the records that take
+ * them out of the pending list.
+ */
+static int
+dead(mq_group *g, const struct mq_msg *m, const char *reason, uint64_t count)
+{
+	int rc;
+
+	if ((rc = copy_msg(&g->dead, m, reason, count)) != MQ_OK)
+		return rc;
+	if (g->dead.nmc >= DEAD_FLUSH)
+		return flush_dead(g);
+	return MQ_OK;
+}
+
+/* ------------------------------------------------------------------
+ * Helpers of the operations
+ * ---------------------------------------------------------------- */
+
+static int
+check_name(const char *name)
+{
+	size_t len;
+
+	if (name == NULL || (len = strlen(name)) == 0 || len > MQ_NAME_MAX)
+		return MQ_EBADNAME;
+	return MQ_OK;
+}
+
+/*
+ * Finds consumer 'name', creating it (seen 'now', never active) if it
+ * is missing and 'create' is set.  '*c' is NULL if it is missing.
+ */
+static int
+consumer_get(mq_group *g, const char *name, int64_t now, int create,
+    struct consumer **c)
+{
+	size_t len = strlen(name);
+	int rc;
+
+	if ((*c = consumer_find(&g->st, name)) != NULL || !create)
+		return MQ_OK;
+	if ((rc = emit(g, REC_CONSUMER, 0, g->st.nextidx | (uint64_t)len << 32,
+	    (uint64_t)now, (uint64_t)-1, name, len)) != MQ_OK)
+		return rc;
+	*c = consumer_find(&g->st, name);
+	return MQ_OK;
+}
+
+/* Emits the CTX record for 'c' once per operation ('*done'). */
+static int
+context(mq_group *g, struct consumer *c, int64_t time, int64_t now,
+    unsigned flags, int *done)
+{
+	if (*done)
+		return MQ_OK;
+	*done = 1;
+	return emit(g, REC_CTX, flags, c->idx, (uint64_t)time, (uint64_t)now,
+	    NULL, 0);
+}
+
+/* Puts the reader right after the cursor, unless it is there already. */
+static int
+reader_sync(mq_group *g)
+{
+	mq_id next = g->st.cursor;
+	int rc;
+
+	if (g->rvalid && mq_id_cmp(g->rpos, g->st.cursor) == 0)
+		return MQ_OK;
+	g->rvalid = 0;
+	if (mq_id_incr(&next) != MQ_OK)
+		rc = mq_reader_seek_end(g->reader);
+	else
+		rc = mq_reader_seek_id(g->reader, next);
+	if (rc != MQ_OK)
+		return rc;
+	g->rpos = g->st.cursor;
+	g->rvalid = 1;
+	return MQ_OK;
+}
+
+/* The delivery limit of the policy, 0 if none. */
+static uint64_t
+delivery_limit(mq_group *g)
+{
+	const struct mq_policy *pol = mq_stream_policy(g->stream);
+
+	return pol != NULL ? pol->delivery_limit : 0;
+}
+
+/* ------------------------------------------------------------------
+ * Creating, listing, opening and destroying groups
+ * ---------------------------------------------------------------- */
+
+/* Opens streams/ENC/groups, creating it with 'create'. */
+static int
+groups_dir(mq_stream *stream, int create, int *fd)
+{
+	int sdir = mq_stream_dirfd(stream), rc;
+
+	if (create) {
+		if (mkdirat(sdir, "groups", 0755) == 0) {
+			if ((rc = mq_spool_dirty(mq_stream_spool(stream),
+			    sdir)) != MQ_OK)
+				return rc;
+		} else if (errno != EEXIST)
+			return mq_sys();
+	}
+	*fd = openat(sdir, "groups", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd == -1)
+		return errno == ENOENT ? MQ_ENOGROUP : mq_sys();
+	return MQ_OK;
+}
+
+int
+mq_group_create(mq_stream *stream, const char *name, mq_id start,
+    int64_t entries_read)
+{
+	unsigned char buf[2 * MQ_JSLOT], *p = buf;
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_stream_info info;
+	uint64_t inc = 0;
+	int fd, rc;
+
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	if (entries_read < -1)
+		return MQ_EINVAL;
+	if (mq_id_cmp(start, MQ_ID_LAST) == 0) {
+		if ((rc = mq_stream_info(stream, &info)) != MQ_OK)
+			return rc;
+		start = info.last_id;
+	}
+	while (inc == 0)
+		arc4random_buf(&inc, sizeof(inc));
+	p += mq_jrec_put(p, REC_HEAD, 0, GJ_MAGIC, GJ_VERSION, inc, NULL, 0);
+	p += mq_jrec_put(p, REC_SETID, 0, start.ms, start.seq,
+	    (uint64_t)entries_read, NULL, 0);
+	if ((rc = groups_dir(stream, 1, &fd)) != MQ_OK)
+		return rc;
+	mq_journal_sweep(fd);
+	rc = mq_journal_create(mq_stream_spool(stream), fd, enc, buf, p - buf);
+	close(fd);
+	return rc;
+}
+
+int
+mq_group_destroy(mq_stream *stream, const char *name)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_journal j;
+	int fd, rc, reset;
+
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	if ((rc = groups_dir(stream, 0, &fd)) != MQ_OK)
+		return rc;
+	rc = mq_journal_open(&j, mq_stream_spool(stream), fd, enc);
+	if (rc == MQ_OK && (rc = mq_journal_lock(&j, &reset)) == MQ_OK)
+		rc = mq_journal_unlink(&j);
+	mq_journal_close(&j);
+	close(fd);
+	return rc;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+mq_stream_groups(mq_stream *stream, int (*fn)(const char *name, void *arg),
+    void *arg)
+{
+	char **names = NULL, dec[MQ_NAME_MAX + 1];
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d;
+	int fd, rc;
+
+	if ((rc = groups_dir(stream, 0, &fd)) != MQ_OK)
+		return rc == MQ_ENOGROUP ? MQ_OK : rc;
+	if ((d = fdopendir(fd)) == NULL) {
+		rc = mq_sys();
+		close(fd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		/* Temporary files start with '.'; encoded names never do. */
+		if (de->d_name[0] == '.' ||
+		    mq_name_decode(de->d_name, dec, sizeof(dec)) < 0)
+			continue;
+		if ((rc = grow((void **)&names, &cap, n + 1,
+		    sizeof(*names))) != MQ_OK)
+			goto out;
+		if ((names[n] = strdup(dec)) == NULL) {
+			rc = mq_sys();
+			goto out;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++)
+		if (fn(names[i], arg) != 0)
+			break;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return rc;
+}
+
+int
+mq_group_open(mq_stream *stream, const char *name, mq_group **out)
+{
+	char enc[MQ_ENCNAME_MAX];
+	mq_group *g;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	if ((g = calloc(1, sizeof(*g))) == NULL)
+		return mq_sys();
+	g->stream = stream;
+	strlcpy(g->name, name, sizeof(g->name));
+	g->gdirfd = -1;
+	g->j.fd = -1;
+	state_reset(g);
+	if ((rc = groups_dir(stream, 0, &g->gdirfd)) != MQ_OK ||
+	    (rc = mq_journal_open(&g->j, mq_stream_spool(stream), g->gdirfd,
+	    enc)) != MQ_OK ||
+	    (rc = mq_reader_open(stream, &g->reader)) != MQ_OK ||
+	    (rc = mq_reader_open(stream, &g->getter)) != MQ_OK ||
+	    (rc = refresh(g)) != MQ_OK) {
+		mq_group_close(g);
+		return rc;
+	}
+	*out = g;
+	return MQ_OK;
+}
+
+static void
+copies_free(struct copies *cp)
+{
+	free(cp->buf);
+	free(cp->hc);
+	free(cp->mc);
+	free(cp->hdrs);
+	free(cp->msgs);
+	free(cp->counts);
+}
+
+void
+mq_group_close(mq_group *g)
+{
+	struct pentry *p;
+
+	if (g == NULL)
+		return;
+	state_reset(g);
+	while ((p = g->freelist) != NULL) {
+		g->freelist = RB_LEFT(p, by_id);
+		free(p);
+	}
+	mq_journal_close(&g->j);
+	if (g->gdirfd != -1)
+		close(g->gdirfd);
+	mq_reader_close(g->reader);
+	mq_reader_close(g->getter);
+	free(g->out);
+	copies_free(&g->give);
+	copies_free(&g->dead);
+	free(g);
+}
+
+int
+mq_group_setid(mq_group *g, mq_id id, int64_t entries_read)
+{
+	struct mq_stream_info info;
+	int rc;
+
+	if (entries_read < -1)
+		return MQ_EINVAL;
+	if (mq_id_cmp(id, MQ_ID_LAST) == 0) {
+		if ((rc = mq_stream_info(g->stream, &info)) != MQ_OK)
+			return rc;
+		id = info.last_id;
+	}
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	if ((rc = emit(g, REC_SETID, 0, id.ms, id.seq, (uint64_t)entries_read,
+	    NULL, 0)) != MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	return commit(g);
+}
+
+/* ------------------------------------------------------------------
+ * Delivering
+ * ---------------------------------------------------------------- */
+
+/*
+ * Redelivers entries handed back by a nack, in id order, to 'c', adding
+ * to '*k' (up to 'count').  A deleted entry leaves the pending list; one
+ * at the delivery limit is dead-lettered.
+ */
+static int
+read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
+    int64_t now, int *ctx, size_t *k)
+{
+	uint64_t limit = delivery_limit(g);
+	struct pentry *p, *next;
+	struct mq_msg m;
+	int got, rc;
+
+	for (p = RB_MIN(owntree, &g->st.nacked); p != NULL && *k < count;
+	    p = next) {
+		next = RB_NEXT(owntree, &g->st.nacked, p);
+		if ((got = mq_reader_get(g->getter, p->id, &m)) < 0)
+			return got;
+		if (!got)		/* deleted: it leaves the list */
+			rc = emit_id(g, REC_ACK, p->id);
+		else if (limit > 0 && p->count >= limit) {
+			if ((rc = dead(g, &m, "delivery-limit", p->count)) == MQ_OK)
+				rc = emit_id(g, REC_ACK, p->id);
+		} else {
+			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+			    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
+			    ctx)) != MQ_OK)
+				return rc;
+			(*k)++;
+			if (noack)
+				rc = emit_id(g, REC_ACK, p->id);
+			else
+				rc = emit(g, REC_OWN, 0, p->id.ms, p->id.seq,
+				    p->count + 1, NULL, 0);
+		}
+		if (rc != MQ_OK)
+			return rc;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Delivers entries after the cursor to 'c', adding to '*k' (up to
+ * 'count').  Expired ones are dead-lettered; the cursor passes them.
+ */
+static int
+read_new(mq_group *g, struct consumer *c, size_t count, int noack,
+    int64_t now, int *ctx, size_t *k)
+{
+	const struct mq_policy *pol = mq_stream_policy(g->stream);
+	int64_t ttl = pol != NULL ? pol->ttl_ms : 0, er = 0;
+	struct mq_msg m;
+	mq_id top, adv;
+	int got, rc, advance = 0;
+
+	if ((rc = reader_sync(g)) != MQ_OK)
+		return rc;
+	top = g->st.cursor;
+	while (*k < count) {
+		if ((got = mq_reader_next(g->reader, &m)) < 0) {
+			g->rvalid = 0;
+			return got;
+		}
+		if (got == 0)
+			break;
+		g->rpos = m.id;
+		if (mq_id_cmp(m.id, top) <= 0)
+			continue;	/* at or below a cursor set ahead */
+		top = m.id;
+		if (ttl > 0 && now - m.time_ms > ttl) {
+			if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
+				return rc;
+			advance = 1;
+			adv = m.id;
+			er = (int64_t)m.offset + 1;
+			continue;
+		}
+		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
+		    ctx)) != MQ_OK)
+			return rc;
+		(*k)++;
+		if (noack) {
+			advance = 1;
+			adv = m.id;
+			er = (int64_t)m.offset + 1;
+			continue;
+		}
+		if ((rc = emit(g, REC_OWN, OWN_NEW, m.id.ms, m.id.seq,
+		    m.offset + 1, NULL, 0)) != MQ_OK)
+			return rc;
+		advance = 0;
+	}
+	if (advance)
+		return emit(g, REC_SETID, 0, adv.ms, adv.seq, (uint64_t)er,
+		    NULL, 0);
+	return MQ_OK;
+}
+
+int
+mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
+    struct mq_msg *msgs, size_t *n)
+{
+	struct consumer *c;
+	int64_t now;
+	size_t k = 0;
+	int rc, ctx = 0;
+
+	*n = 0;
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if (count == 0)
+		return MQ_OK;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	now = mq_now_ms();
+	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK ||
+	    (rc = read_nacked(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
+	    (rc = read_new(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
+	    /*
+	     * A read that found nothing writes nothing: its write would wake
+	     * every blocked reader of the group (inotify), this one included,
+	     * and they would spin.  The consumer's seen time is not kept then.
+	     */
+	    (k > 0 && (rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK) ||
+	    (rc = flush_dead(g)) != MQ_OK ||
+	    (rc = finish(&g->give, msgs)) != MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	if ((rc = commit(g)) != MQ_OK)
+		return rc;
+	*n = k;
+	return MQ_OK;
+}
+
+int
+mq_group_history(mq_group *g, const char *consumer, mq_id after,
+    size_t count, struct mq_msg *msgs, size_t *n)
+{
+	uint64_t limit;
+	struct consumer *c;
+	struct pentry *p, *next;
+	struct mq_msg m;
+	int64_t now;
+	size_t k = 0;
+	int got, rc, ctx = 0;
+
+	*n = 0;
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if (count == 0)
+		return MQ_OK;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	now = mq_now_ms();
+	limit = delivery_limit(g);
+	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK)
+		goto fail;
+	for (p = owned_after(&c->pel, after); p != NULL && k < count;
+	    p = next) {
+		next = RB_NEXT(owntree, &c->pel, p);
+		if ((got = mq_reader_get(g->getter, p->id, &m)) < 0) {
+			rc = got;
+			goto fail;
+		}
+		if (!got) {
+			/* Deleted: the id alone, and it stays pending. */
+			memset(&m, 0, sizeof(m));
+			m.id = p->id;
+			m.offset = UINT64_MAX;
+			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK)
+				goto fail;
+			k++;
+			continue;
+		}
+		if (limit > 0 && p->count >= limit) {
+			if ((rc = dead(g, &m, "delivery-limit", p->count)) !=
+			    MQ_OK || (rc = emit_id(g, REC_ACK, p->id)) != MQ_OK)
+				goto fail;
+			continue;
+		}
+		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
+		    &ctx)) != MQ_OK ||
+		    (rc = emit(g, REC_OWN, 0, p->id.ms, p->id.seq, p->count + 1,
+		    NULL, 0)) != MQ_OK)
+			goto fail;
+		k++;
+	}
+	if ((rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK ||
+	    (rc = flush_dead(g)) != MQ_OK ||
+	    (rc = finish(&g->give, msgs)) != MQ_OK)
+		goto fail;
+	if ((rc = commit(g)) != MQ_OK)
+		return rc;
+	*n = k;
+	return MQ_OK;
+fail:
+	abandon(g);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Acknowledging and handing back
+ * ---------------------------------------------------------------- */
+
+int
+mq_group_ack(mq_group *g, const mq_id *ids, size_t n, size_t *acked)
+{
+	size_t i;
+	int rc;
+
+	*acked = 0;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		if (pending_find(&g->st, ids[i]) == NULL)
+			continue;
+		if ((rc = emit_id(g, REC_ACK, ids[i])) != MQ_OK) {
+			abandon(g);
+			*acked = 0;
+			return rc;
+		}
+		(*acked)++;
+	}
+	if ((rc = commit(g)) != MQ_OK)
+		*acked = 0;
+	return rc;
+}
+
+int
+mq_group_nack(mq_group *g, const mq_id *ids, size_t n, int reject,
+    size_t *done)
+{
+	uint64_t limit;
+	struct pentry *p;
+	struct mq_msg m;
+	size_t i, k = 0;
+	int got, rc;
+
+	*done = 0;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	limit = delivery_limit(g);
+	for (i = 0; i < n; i++) {
+		if ((p = pending_find(&g->st, ids[i])) == NULL)
+			continue;
+		k++;
+		if (!reject && (limit == 0 || p->count < limit)) {
+			if ((rc = emit_id(g, REC_NACK, ids[i])) != MQ_OK)
+				goto fail;
+			continue;
+		}
+		if ((got = mq_reader_get(g->getter, p->id, &m)) < 0) {
+			rc = got;
+			goto fail;
+		}
+		if (got && (rc = dead(g, &m, reject ? "rejected" :
+		    "delivery-limit", p->count)) != MQ_OK)
+			goto fail;
+		if ((rc = emit_id(g, REC_ACK, ids[i])) != MQ_OK)
+			goto fail;
+	}
+	if ((rc = flush_dead(g)) != MQ_OK)
+		goto fail;
+	if ((rc = commit(g)) == MQ_OK)
+		*done = k;
+	return rc;
+fail:
+	abandon(g);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Claiming
+ * ---------------------------------------------------------------- */
+
+/* What one claim needs to know, shared by XCLAIM and XAUTOCLAIM. */
+struct claim {
+	const char	*consumer;
+	struct consumer	*c;		/* NULL until something is claimed */
+	int64_t		 now, time;	/* time: the new delivery time */
+	int64_t		 retrycount;	/* -1: keep or add one */
+	int		 flags;
+	uint64_t	 limit;		/* the delivery limit, 0: none */
+	int		 ctx;		/* the CTX record was emitted */
+};
+
+/*
+ * Gives entry 'id' ('p' its pending entry, NULL for FORCE) whose message
+ * is 'm' to the claiming consumer.  Returns 1 if claimed, 0 if it was
+ * dead-lettered instead (its count reached the delivery limit), or an
+ * error.
+ */
+static int
+claim_one(mq_group *g, struct claim *cl, mq_id id, struct pentry *p,
+    const struct mq_msg *m)
+{
+	uint64_t count = p != NULL ? p->count : 1;
+	int counts = cl->retrycount < 0 && !(cl->flags & MQ_CLAIM_JUSTID);
+	int rc;
+
+	if (counts && p != NULL && cl->limit > 0 && p->count >= cl->limit) {
+		if ((rc = dead(g, m, "delivery-limit", p->count)) != MQ_OK ||
+		    (rc = emit_id(g, REC_ACK, id)) != MQ_OK)
+			return rc;
+		return 0;
+	}
+	if (cl->retrycount >= 0)
+		count = (uint64_t)cl->retrycount;
+	else if (counts)
+		count++;
+	if (cl->c == NULL &&
+	    (rc = consumer_get(g, cl->consumer, cl->now, 1, &cl->c)) != MQ_OK)
+		return rc;
+	if ((rc = context(g, cl->c, cl->time, cl->now, CTX_SEEN | CTX_ACTIVE,
+	    &cl->ctx)) != MQ_OK ||
+	    (rc = emit(g, REC_OWN, 0, id.ms, id.seq, count, NULL, 0)) != MQ_OK)
+		return rc;
+	return 1;
+}
+
+/* Starts a claim: the lock, the clock, the consumer if it exists. */
+static int
+claim_begin(mq_group *g, struct claim *cl, const char *consumer,
+    int64_t time_ms, int64_t retrycount, int flags)
+{
+	int rc;
+
+	memset(cl, 0, sizeof(*cl));
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	cl->consumer = consumer;
+	cl->now = mq_now_ms();
+	cl->time = time_ms < 0 || time_ms > cl->now ? cl->now : time_ms;
+	cl->retrycount = retrycount;
+	cl->flags = flags;
+	cl->limit = delivery_limit(g);
+	cl->c = consumer_find(&g->st, consumer);
+	return MQ_OK;
+}
+
+/* Ends a claim: an existing consumer was at least seen. */
+static int
+claim_end(mq_group *g, struct claim *cl)
+{
+	int rc;
+
+	if (cl->c != NULL &&
+	    (rc = context(g, cl->c, cl->time, cl->now, CTX_SEEN, &cl->ctx)) !=
+	    MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	if ((rc = flush_dead(g)) != MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	return commit(g);
+}
+
+int
+mq_group_claim(mq_group *g, const char *consumer, int64_t min_idle_ms,
+    const mq_id *ids, size_t n, int64_t time_ms, int64_t retrycount,
+    int flags, mq_id *out, size_t *claimed)
+{
+	struct claim cl;
+	struct pentry *p;
+	struct mq_msg m;
+	size_t i, k = 0;
+	int got, rc;
+
+	*claimed = 0;
+	if ((rc = claim_begin(g, &cl, consumer, time_ms, retrycount,
+	    flags)) != MQ_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		p = pending_find(&g->st, ids[i]);
+		if (p == NULL && !(flags & MQ_CLAIM_FORCE))
+			continue;
+		if ((got = mq_reader_get(g->getter, ids[i], &m)) < 0) {
+			rc = got;
+			goto fail;
+		}
+		if (!got) {
+			/* The message is gone: so is the pending entry. */
+			if (p != NULL &&
+			    (rc = emit_id(g, REC_ACK, ids[i])) != MQ_OK)
+				goto fail;
+			continue;
+		}
+		if (p != NULL && min_idle_ms > 0 &&
+		    cl.now - p->time < min_idle_ms)
+			continue;
+		if ((rc = claim_one(g, &cl, ids[i], p, &m)) < 0)
+			goto fail;
+		if (rc == 1)
+			out[k++] = ids[i];
+	}
+	if ((rc = claim_end(g, &cl)) == MQ_OK)
+		*claimed = k;
+	return rc;
+fail:
+	abandon(g);
+	return rc;
+}
+
+int
+mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
+    mq_id start, size_t count, int flags, mq_id *out, size_t *claimed,
+    mq_id *next, mq_id *deleted, size_t *ndeleted)
+{
+	struct claim cl;
+	struct pentry *p, key;
+	struct mq_msg m;
+	uint64_t attempts;
+	mq_id id;
+	size_t k = 0, nd = 0;
+	int got, rc, more = 1;
+
+	*claimed = *ndeleted = 0;
+	next->ms = next->seq = 0;
+	if (count == 0)
+		return MQ_EINVAL;
+	if ((rc = claim_begin(g, &cl, consumer, -1, -1,
+	    flags & MQ_CLAIM_JUSTID)) != MQ_OK)
+		return rc;
+	attempts = (uint64_t)count * AUTOCLAIM_SCAN;
+	/*
+	 * 'key' is where the scan goes on: each step looks up the first
+	 * entry at or after it, since a step may remove the one it looked at.
+	 */
+	key.id = start;
+	while (more && attempts > 0 && count > 0 &&
+	    (p = RB_NFIND(idtree, &g->st.pending, &key)) != NULL) {
+		attempts--;
+		id = key.id = p->id;
+		more = mq_id_incr(&key.id) == MQ_OK;
+		if ((got = mq_reader_get(g->getter, id, &m)) < 0) {
+			rc = got;
+			goto fail;
+		}
+		if (!got) {
+			if ((rc = emit_id(g, REC_ACK, id)) != MQ_OK)
+				goto fail;
+			deleted[nd++] = id;
+			count--;
+			continue;
+		}
+		if (min_idle_ms > 0 && cl.now - p->time < min_idle_ms)
+			continue;
+		if ((rc = claim_one(g, &cl, id, p, &m)) < 0)
+			goto fail;
+		if (rc == 1)
+			out[k++] = id;
+		count--;
+	}
+	/* The next call starts at the entry after the last one looked at. */
+	if (more && (p = RB_NFIND(idtree, &g->st.pending, &key)) != NULL)
+		*next = p->id;
+	if ((rc = claim_end(g, &cl)) != MQ_OK) {
+		next->ms = next->seq = 0;
+		return rc;
+	}
+	*claimed = k;
+	*ndeleted = nd;
+	return MQ_OK;
+fail:
+	abandon(g);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Looking
+ * ---------------------------------------------------------------- */
+
+int
+mq_group_pending(mq_group *g, mq_id start, mq_id end, size_t count,
+    const char *consumer, int64_t min_idle_ms, struct mq_pending *out,
+    size_t *n)
+{
+	struct consumer *c = NULL;
+	struct pentry *p, key;
+	int64_t now;
+	size_t k = 0;
+	int rc;
+
+	*n = 0;
+	if ((rc = refresh(g)) != MQ_OK)
+		return rc;
+	now = mq_now_ms();
+	key.id = start;
+	if (consumer != NULL) {
+		if ((c = consumer_find(&g->st, consumer)) == NULL)
+			return MQ_OK;
+		p = RB_NFIND(owntree, &c->pel, &key);
+	} else
+		p = RB_NFIND(idtree, &g->st.pending, &key);
+	for (; p != NULL && k < count && mq_id_cmp(p->id, end) <= 0;
+	    p = c != NULL ? RB_NEXT(owntree, &c->pel, p) :
+	    RB_NEXT(idtree, &g->st.pending, p)) {
+		if (min_idle_ms > 0 && now - p->time < min_idle_ms)
+			continue;
+		out[k].id = p->id;
+		out[k].consumer = p->owner != NULL ? p->owner->name : "";
+		out[k].delivered_ms = p->time;
+		out[k].count = p->count;
+		k++;
+	}
+	*n = k;
+	return MQ_OK;
+}
+
+/*
+ * The logical read counter of 'id' where the stream tells it (Redis's
+ * streamEstimateDistanceFromFirstEverEntry), or -1.
+ */
+static int64_t
+estimate_read(const struct mq_stream_info *si, mq_id id)
+{
+	mq_id zero = { 0, 0 };
+	int cmp;
+
+	if (si->next_offset == 0)
+		return 0;
+	if (si->length == 0 && mq_id_cmp(id, si->last_id) <= 0)
+		return (int64_t)si->next_offset;
+	if ((cmp = mq_id_cmp(id, si->last_id)) == 0)
+		return (int64_t)si->next_offset;
+	if (cmp > 0)
+		return -1;
+	if (mq_id_cmp(si->max_deleted_id, zero) == 0 ||
+	    mq_id_cmp(si->max_deleted_id, si->first_id) < 0) {
+		if ((cmp = mq_id_cmp(id, si->first_id)) < 0)
+			return (int64_t)(si->next_offset - si->length);
+		if (cmp == 0)
+			return (int64_t)(si->next_offset - si->length + 1);
+	}
+	return -1;
+}
+
+/* Whether an entry deleted after 'id' makes the read counter useless. */
+static int
+tombstones_after(const struct mq_stream_info *si, mq_id id)
+{
+	mq_id zero = { 0, 0 };
+
+	if (si->length == 0 || mq_id_cmp(si->max_deleted_id, zero) == 0)
+		return 0;
+	if (mq_id_cmp(si->first_id, si->max_deleted_id) > 0)
+		return 0;
+	return mq_id_cmp(id, si->max_deleted_id) <= 0;
+}
+
+int
+mq_group_info(mq_group *g, struct mq_group_info *info)
+{
+	struct mq_stream_info si;
+	struct pentry *p;
+	int64_t er;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = refresh(g)) != MQ_OK ||
+	    (rc = mq_stream_info(g->stream, &si)) != MQ_OK)
+		return rc;
+	info->name = g->name;
+	info->last_delivered = g->st.cursor;
+	info->entries_read = g->st.entries_read;
+	info->pending = g->st.npending;
+	info->consumers = g->st.nconsumers;
+	if ((p = RB_MIN(idtree, &g->st.pending)) != NULL)
+		info->pending_min = p->id;
+	if ((p = RB_MAX(idtree, &g->st.pending)) != NULL)
+		info->pending_max = p->id;
+	/* The lag as Redis 7 reports it: unknown when it cannot be told. */
+	er = g->st.entries_read;
+	if (si.next_offset == 0)
+		info->lag = 0;
+	else if (er >= 0 && !tombstones_after(&si, g->st.cursor))
+		info->lag = (int64_t)si.next_offset - er;
+	else if ((er = estimate_read(&si, g->st.cursor)) >= 0)
+		info->lag = (int64_t)si.next_offset - er;
+	else
+		info->lag = -1;
+	return MQ_OK;
+}
+
+int
+mq_group_consumers(mq_group *g,
+    int (*fn)(const struct mq_consumer_info *c, void *arg), void *arg)
+{
+	struct mq_consumer_info ci;
+	struct consumer *c;
+	int rc;
+
+	if ((rc = refresh(g)) != MQ_OK)
+		return rc;
+	RB_FOREACH(c, ctree, &g->st.consumers) {
+		ci.name = c->name;
+		ci.pending = c->npending;
+		ci.seen_ms = c->seen;
+		ci.active_ms = c->active;
+		if (fn(&ci, arg) != 0)
+			break;
+	}
+	return MQ_OK;
+}
+
+int
+mq_group_consumer_create(mq_group *g, const char *consumer)
+{
+	struct consumer *c;
+	int rc;
+
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	if (consumer_find(&g->st, consumer) != NULL) {
+		mq_journal_unlock(&g->j);
+		return 0;
+	}
+	if ((rc = consumer_get(g, consumer, mq_now_ms(), 1, &c)) != MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	if ((rc = commit(g)) != MQ_OK)
+		return rc;
+	return 1;
+}
+
+int
+mq_group_consumer_delete(mq_group *g, const char *consumer,
+    uint64_t *pending)
+{
+	struct consumer *c;
+	uint64_t np;
+	int rc;
+
+	*pending = 0;
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	if ((c = consumer_find(&g->st, consumer)) == NULL) {
+		mq_journal_unlock(&g->j);
+		return MQ_OK;
+	}
+	np = c->npending;
+	if ((rc = emit(g, REC_DELCONS, 0, c->idx, 0, 0, NULL, 0)) != MQ_OK) {
+		abandon(g);
+		return rc;
+	}
+	if ((rc = commit(g)) == MQ_OK)
+		*pending = np;
+	return rc;
+}

@@ -1,0 +1,183 @@
+/*
+ * internal.h - what the modules of libmq share and callers never see.
+ */
+#ifndef MQ_INTERNAL_H
+#define MQ_INTERNAL_H
+
+#include <sys/types.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq.h"
+
+/* ---- crc32c.c: CRC-32C (Castagnoli), hardware-assisted where possible. */
+
+/* CRC of 'len' bytes continuing from 'crc' (start with 0). */
+uint32_t mq_crc32c(uint32_t crc, const void *buf, size_t len);
+/* The same, always with the portable table code (tests compare the two). */
+uint32_t mq_crc32c_sw(uint32_t crc, const void *buf, size_t len);
+
+/* ---- name.c: names made safe as file names. */
+
+/*
+ * Percent-encodes 'name' into 'buf' (of 'size' bytes): bytes outside
+ * [A-Za-z0-9_-] and any '.' that starts the name become %XX (upper-case
+ * hex), so that every name, "..", "a/b" and "" included, is one plain
+ * file name.  '.' elsewhere is kept.  Returns the length, or MQ_EBADNAME if
+ * the name is empty or longer than MQ_NAME_MAX, or MQ_EINVAL if 'buf' is
+ * too small (3 * MQ_NAME_MAX + 1 is always enough).
+ */
+int	 mq_name_encode(const char *name, char *buf, size_t size);
+/* The inverse; MQ_EBADNAME for a string mq_name_encode would not make. */
+int	 mq_name_decode(const char *enc, char *buf, size_t size);
+
+#define MQ_ENCNAME_MAX (3 * MQ_NAME_MAX + 1)
+#define MQ_ENCNAME_LIMIT 220	/* longest encoding accepted, in bytes */
+
+/* ---- err.c */
+
+/* Returns MQ_ESYS after saving errno for mq_strerror(MQ_ESYS). */
+int	 mq_sys(void);
+
+/* ---- fsutil.c: file helpers that check every step. */
+
+/* write(2)/pwrite(2) all of 'len' bytes, retrying on EINTR/short writes. */
+int	 mq_write_all(int fd, const void *buf, size_t len);
+int	 mq_pwrite_all(int fd, const void *buf, size_t len, off_t off);
+/* pread(2) up to 'len' bytes, retrying; returns bytes read (< len at EOF) or -1. */
+ssize_t	 mq_pread_all(int fd, void *buf, size_t len, off_t off);
+/*
+ * Replaces 'path' with 'len' bytes atomically: removes a stale
+ * "path.tmp", writes it, fsyncs, renames over 'path', fsyncs the directory.
+ */
+int	 mq_replace_file(const char *path, const void *buf, size_t len);
+/* Reads a whole (small) file into a malloc'd NUL-terminated buffer. */
+int	 mq_read_file(const char *path, char **buf, size_t *len);
+/* mkdir(2) that accepts an existing directory, then fsyncs the parent. */
+int	 mq_mkdir(const char *path);
+/* fsync(2) of a directory by path / by descriptor (spool.c). */
+int	 mq_fsync_dir(const char *path);
+int	 mq_fsync_dir_fd(int dirfd);
+/* Removes a directory tree (for stream removal). */
+int	 mq_rmtree(const char *path);
+/* The same for entry 'name' of the directory open as 'dirfd'. */
+int	 mq_rmtree_at(int dirfd, const char *name);
+/*
+ * MQ_ENOSPC if the filesystem of 'fd' would have less than 'reserve'
+ * bytes free after writing 'len' more; MQ_OK otherwise.
+ */
+int	 mq_check_space(int fd, uint64_t len, uint64_t reserve);
+/* Milliseconds since the epoch (CLOCK_REALTIME) / a monotonic clock. */
+int64_t	 mq_now_ms(void);
+int64_t	 mq_mono_ms(void);
+
+/* ---- little-endian integers in the on-disk formats. */
+
+static inline void
+mq_put32(unsigned char *p, uint32_t v)
+{
+	p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
+}
+
+static inline void
+mq_put64(unsigned char *p, uint64_t v)
+{
+	mq_put32(p, (uint32_t)v);
+	mq_put32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t
+mq_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	    (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t
+mq_get64(const unsigned char *p)
+{
+	return (uint64_t)mq_get32(p) | (uint64_t)mq_get32(p + 4) << 32;
+}
+
+/* ---- stream.c: what groups, queues and routing need of a stream. */
+
+/* The spool a stream was opened from, and the stream's directory fd. */
+mq_spool *mq_stream_spool(mq_stream *stream);
+int	 mq_stream_dirfd(mq_stream *stream);
+/* The policy as last read from the stream's meta file (refreshed if changed). */
+const struct mq_policy *mq_stream_policy(mq_stream *stream);
+/* Applies the spool's fsync policy to a descriptor written by this process. */
+int	 mq_spool_dirty(mq_spool *spool, int fd);
+
+/* ---- journal.c: the file protocol of group journals (records: group.c). */
+
+#define MQ_JSLOT	 32	/* bytes of a slot; a record is 1 + extra slots */
+#define MQ_JREC_MAXEXTRA (MQ_NAME_MAX / MQ_JSLOT + 1)
+/* Bytes of a record carrying 'len' bytes of data in extra slots. */
+#define mq_jrec_size(len) \
+	(MQ_JSLOT * (1 + ((len) + MQ_JSLOT - 1) / MQ_JSLOT))
+
+struct mq_jrec {
+	unsigned		 type;
+	unsigned		 flags;
+	uint64_t		 a, b, c;
+	const unsigned char	*data;		/* the extra slots, NULL if none */
+	size_t			 datalen;	/* their bytes */
+};
+
+struct mq_journal {
+	mq_spool	*spool;
+	int		 dirfd;		/* the groups/ directory; not owned */
+	char		 name[MQ_ENCNAME_MAX]; /* the file's name in it */
+	int		 fd;		/* -1: not open */
+	dev_t		 dev;		/* what the open file is, to notice */
+	ino_t		 ino;		/* a replacement or removal */
+	off_t		 off;		/* end of the records replayed */
+	int		 locked;
+	unsigned char	*buf;		/* replay buffer */
+};
+
+size_t	 mq_jrec_put(unsigned char *p, unsigned type, unsigned flags,
+	    uint64_t a, uint64_t b, uint64_t c, const void *data, size_t len);
+ssize_t	 mq_jrec_get(const unsigned char *p, size_t len, struct mq_jrec *r);
+size_t	 mq_journal_valid(const unsigned char *buf, size_t len);
+int	 mq_journal_open(struct mq_journal *j, mq_spool *spool, int dirfd,
+	    const char *name);
+void	 mq_journal_close(struct mq_journal *j);
+int	 mq_journal_lock(struct mq_journal *j, int *reset);
+void	 mq_journal_unlock(struct mq_journal *j);
+int	 mq_journal_check(struct mq_journal *j, int *reset);
+int	 mq_journal_replay(struct mq_journal *j, int repair,
+	    int (*fn)(const struct mq_jrec *r, void *arg), void *arg);
+int	 mq_journal_append(struct mq_journal *j, const void *buf, size_t len);
+int	 mq_journal_create(mq_spool *spool, int dirfd, const char *name,
+	    const void *buf, size_t len);
+int	 mq_journal_replace(struct mq_journal *j, const void *buf, size_t len);
+int	 mq_journal_unlink(struct mq_journal *j);
+void	 mq_journal_sweep(int dirfd);
+
+/* Removes the tree 'name' below the directory 'dirfd' (spool.c). */
+int	 mq_rmtree_at(int dirfd, const char *name);
+
+/* ---- msg.c */
+
+/*
+ * Copies 'src' with everything it points to into one malloc'd block,
+ * stored in '*block' (the caller frees it); 'dst' points into it.
+ */
+int	 mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
+	    unsigned char **block);
+
+/* ---- deadletter.c */
+
+/*
+ * Appends copies of 'msgs' to the dead-letter stream of 'origin', in one
+ * batch: body, key and headers kept, and the headers mq-origin,
+ * mq-origin-id, mq-reason ('reason'), mq-count (counts[i], or 0 if
+ * 'counts' is NULL) and mq-time added first.  Creates the dead-letter
+ * stream if missing.
+ */
+int	 mq_dead_letter(mq_stream *origin, const struct mq_msg *msgs, size_t n,
+	    const char *reason, const uint64_t *counts);
+
+#endif /* MQ_INTERNAL_H */

@@ -1,0 +1,480 @@
+/*
+ * journal.c - the file protocol of a consumer group's journal.
+ *
+ * Model: a journal is a file of fixed-size records (32-byte slots, a
+ * record is one slot plus 'extra' slots), each with a CRC-32C.  Writers
+ * append under flock(LOCK_EX) on the file; every process keeps a replica
+ * of what the records say and replays the tail that others added since
+ * it last looked.  A reader stops at the first record that is incomplete
+ * or fails its check; a writer, holding the lock, truncates the file
+ * there (what follows is a torn write of a process that died).
+ *
+ * Compaction replaces the whole file: the writer, still holding the lock
+ * on the old file, writes the new one under a temporary name, locks it,
+ * and renames it over the journal.  A process that then gets the lock on
+ * the old file sees that the path names another inode, drops its replica
+ * and starts again on the new file; the lock was held without a gap, so
+ * no writer ever appends to a file that is no longer the journal.
+ *
+ * This file knows the framing of records, not their meaning: that is
+ * group.c's, and the layout of each record is documented there.
+ */
+#include <sys/types.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define JBUF_SIZE (64u << 10)	/* replay reads this much at a time */
+
+/* ------------------------------------------------------------------
+ * Records
+ * ---------------------------------------------------------------- */
+
+/*
+ * Encodes one record at 'p': type 'type', flags 'flags', fields 'a',
+ * 'b', 'c', then 'len' bytes of 'data' in extra slots (zero-padded).
+ * 'p' needs mq_jrec_size('len') bytes.  Returns the bytes written.
+ */
+size_t
+mq_jrec_put(unsigned char *p, unsigned type, unsigned flags, uint64_t a,
+    uint64_t b, uint64_t c, const void *data, size_t len)
+{
+	size_t size = mq_jrec_size(len), extra = size / MQ_JSLOT - 1;
+
+	p[4] = type;
+	p[5] = flags;
+	p[6] = extra & 0xff;
+	p[7] = extra >> 8;
+	mq_put64(p + 8, a);
+	mq_put64(p + 16, b);
+	mq_put64(p + 24, c);
+	if (extra > 0) {
+		memset(p + MQ_JSLOT, 0, size - MQ_JSLOT);
+		memcpy(p + MQ_JSLOT, data, len);
+	}
+	mq_put32(p, mq_crc32c(0, p + 4, size - 4));
+	return size;
+}
+
+/*
+ * Decodes the record at 'p', of which 'len' bytes are available, into
+ * 'r'.  Returns its size, 0 if 'len' does not hold all of it, or -1 if
+ * it is not a record (bad CRC, type 0, too many extra slots).
+ */
+ssize_t
+mq_jrec_get(const unsigned char *p, size_t len, struct mq_jrec *r)
+{
+	size_t extra, size;
+
+	if (len < MQ_JSLOT)
+		return 0;
+	extra = p[6] | (size_t)p[7] << 8;
+	if (extra > MQ_JREC_MAXEXTRA || p[4] == 0)
+		return -1;
+	size = (extra + 1) * MQ_JSLOT;
+	if (len < size)
+		return 0;
+	if (mq_get32(p) != mq_crc32c(0, p + 4, size - 4))
+		return -1;
+	r->type = p[4];
+	r->flags = p[5];
+	r->a = mq_get64(p + 8);
+	r->b = mq_get64(p + 16);
+	r->c = mq_get64(p + 24);
+	r->data = extra > 0 ? p + MQ_JSLOT : NULL;
+	r->datalen = extra * MQ_JSLOT;
+	return size;
+}
+
+/*
+ * The validation of the format: the length of the longest prefix of
+ * 'buf' ('len' bytes) made of whole, valid records.  Recovery, the unit
+ * tests and fuzzers share it.
+ */
+size_t
+mq_journal_valid(const unsigned char *buf, size_t len)
+{
+	struct mq_jrec r;
+	size_t pos = 0;
+	ssize_t n;
+
+	while ((n = mq_jrec_get(buf + pos, len - pos, &r)) > 0)
+		pos += n;
+	return pos;
+}
+
+/* ------------------------------------------------------------------
+ * The file
+ * ---------------------------------------------------------------- */
+
+/* Opens 'j->name' and remembers its inode; MQ_ENOGROUP if it is missing. */
+static int
+jopen(struct mq_journal *j)
+{
+	struct stat st;
+	int rc;
+
+	if ((j->fd = openat(j->dirfd, j->name, O_RDWR | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? MQ_ENOGROUP : mq_sys();
+	if (fstat(j->fd, &st) == -1) {
+		rc = mq_sys();
+		close(j->fd);
+		j->fd = -1;
+		return rc;
+	}
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
+	j->off = 0;
+	return MQ_OK;
+}
+
+static void
+jclose(struct mq_journal *j)
+{
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	j->locked = 0;
+}
+
+/*
+ * Opens journal 'name' in directory 'dirfd' (kept, not owned) of
+ * 'spool'.  Returns MQ_OK, MQ_ENOGROUP if there is no such file, or
+ * MQ_ESYS.  Nothing is replayed yet.
+ */
+int
+mq_journal_open(struct mq_journal *j, mq_spool *spool, int dirfd,
+    const char *name)
+{
+	memset(j, 0, sizeof(*j));
+	j->fd = -1;
+	j->spool = spool;
+	j->dirfd = dirfd;
+	if (strlcpy(j->name, name, sizeof(j->name)) >= sizeof(j->name))
+		return MQ_EBADNAME;
+	if ((j->buf = malloc(JBUF_SIZE)) == NULL)
+		return mq_sys();
+	return jopen(j);
+}
+
+void
+mq_journal_close(struct mq_journal *j)
+{
+	jclose(j);
+	free(j->buf);
+	j->buf = NULL;
+}
+
+/*
+ * Compares the inode 'j->name' names now with the open file.  Returns 1
+ * if they are the same, 0 if the path names another file (compaction,
+ * or the group was destroyed and created again), MQ_ENOGROUP if the path
+ * is gone, or MQ_ESYS.  If the file is the same but shorter than what
+ * was replayed (a writer cut back records it failed to write whole),
+ * 'j->off' goes back to 0 and '*reset' is set: replay it all again.
+ */
+static int
+jsame(struct mq_journal *j, int *reset)
+{
+	struct stat st;
+
+	if (fstatat(j->dirfd, j->name, &st, 0) == -1)
+		return errno == ENOENT ? MQ_ENOGROUP : mq_sys();
+	if (st.st_dev != j->dev || st.st_ino != j->ino)
+		return 0;
+	if (st.st_size < j->off) {
+		j->off = 0;
+		*reset = 1;
+	}
+	return 1;
+}
+
+/*
+ * Takes the exclusive lock on the journal, making sure it is taken on
+ * the file the path names now.  '*reset' is set to 1 if the file was
+ * replaced since the last call: the caller must drop its replica and
+ * replay from the start (j->off is 0 then).  Fails with MQ_ENOGROUP if
+ * the journal was removed, or MQ_ESYS.
+ */
+int
+mq_journal_lock(struct mq_journal *j, int *reset)
+{
+	int rc;
+
+	*reset = 0;
+	for (;;) {
+		if (j->fd == -1) {
+			if ((rc = jopen(j)) != MQ_OK)
+				return rc;
+			*reset = 1;
+		}
+		while (flock(j->fd, LOCK_EX) == -1)
+			if (errno != EINTR)
+				return mq_sys();
+		if ((rc = jsame(j, reset)) == 1)
+			break;
+		flock(j->fd, LOCK_UN);
+		jclose(j);
+		if (rc < 0)
+			return rc;
+	}
+	j->locked = 1;
+	return MQ_OK;
+}
+
+void
+mq_journal_unlock(struct mq_journal *j)
+{
+	if (j->locked && j->fd != -1)
+		flock(j->fd, LOCK_UN);
+	j->locked = 0;
+}
+
+/*
+ * Without taking the lock, makes sure the open file is still the
+ * journal, reopening it if it was replaced ('*reset' set to 1 as for
+ * mq_journal_lock).  MQ_ENOGROUP if it was removed.
+ */
+int
+mq_journal_check(struct mq_journal *j, int *reset)
+{
+	int rc;
+
+	*reset = 0;
+	if (j->fd != -1) {
+		if ((rc = jsame(j, reset)) == 1)
+			return MQ_OK;
+		jclose(j);
+		if (rc < 0)
+			return rc;
+	}
+	if ((rc = jopen(j)) != MQ_OK)
+		return rc;
+	*reset = 1;
+	return MQ_OK;
+}
+
+/*
+ * Calls 'fn' with each record from j->off on, advancing j->off past it,
+ * until the end of the file or the first record that is incomplete or
+ * invalid.  With 'repair' (only under the lock) the file is truncated
+ * there.  Returns MQ_OK, or the first error of 'fn' (j->off is then at
+ * the record it refused), or MQ_ESYS.
+ */
+int
+mq_journal_replay(struct mq_journal *j, int repair,
+    int (*fn)(const struct mq_jrec *r, void *arg), void *arg)
+{
+	struct mq_jrec r;
+	struct stat st;
+	ssize_t got, n;
+	size_t pos;
+	int rc, stop = 0;
+
+	while (!stop) {
+		if ((got = mq_pread_all(j->fd, j->buf, JBUF_SIZE, j->off)) == -1)
+			return mq_sys();
+		pos = 0;
+		while ((size_t)got > pos) {
+			n = mq_jrec_get(j->buf + pos, got - pos, &r);
+			if (n < 0)
+				stop = 1;
+			if (n <= 0)
+				break;
+			if ((rc = fn(&r, arg)) != MQ_OK) {
+				j->off += pos;
+				return rc;
+			}
+			pos += n;
+		}
+		j->off += pos;
+		if ((size_t)got < JBUF_SIZE)
+			stop = 1;
+	}
+	if (!repair)
+		return MQ_OK;
+	if (fstat(j->fd, &st) == -1)
+		return mq_sys();
+	if (st.st_size > j->off && ftruncate(j->fd, j->off) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+/*
+ * Appends 'len' bytes of whole records at j->off (the end, after a
+ * replay under the lock) and applies the spool's fsync policy.
+ *
+ * If the write fails part way, what was written stays: a process that
+ * reads without the lock may already have applied those records, so the
+ * file must not lose them.  The whole records among them count for
+ * everyone (the caller reloads its replica from the file), and a
+ * partial one is a torn tail that the next writer cuts.
+ */
+int
+mq_journal_append(struct mq_journal *j, const void *buf, size_t len)
+{
+	int rc;
+
+	if ((rc = mq_pwrite_all(j->fd, buf, len, j->off)) != MQ_OK)
+		return rc;
+	j->off += len;
+	return mq_spool_dirty(j->spool, j->fd);
+}
+
+/*
+ * Temporaries: ".tmp.PID.RANDOM" in the same directory.  Encoded names
+ * never start with '.', so no temporary is ever taken for a group, and
+ * the name is short whatever the length of the group's.  A process that
+ * dies between writing one and renaming it leaves it behind:
+ * mq_journal_sweep() removes those that are old.
+ */
+#define TMP_PREFIX	".tmp."
+#define TMP_MAX_AGE	600	/* seconds after which a temporary is stale */
+
+static void
+tmpname(char *buf, size_t size)
+{
+	snprintf(buf, size, TMP_PREFIX "%ld.%08x", (long)getpid(),
+	    arc4random());
+}
+
+/*
+ * Writes 'len' bytes to a new file 'tmp' in 'dirfd', fsyncs it (a
+ * rename must never bring an empty file into place) and leaves it open
+ * in '*fd'.
+ */
+static int
+write_tmp(int dirfd, const char *tmp, const void *buf, size_t len, int *fd)
+{
+	int rc;
+
+	*fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (*fd == -1)
+		return mq_sys();
+	if ((rc = mq_write_all(*fd, buf, len)) != MQ_OK ||
+	    (fsync(*fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
+		close(*fd);
+		*fd = -1;
+		unlinkat(dirfd, tmp, 0);
+		return rc;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Removes temporaries in 'dirfd' older than TMP_MAX_AGE, left by
+ * processes that died.  Removing one that is still in use is harmless:
+ * its rename or link then fails and the journal stays as it was.
+ */
+void
+mq_journal_sweep(int dirfd)
+{
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now - st.st_mtime > TMP_MAX_AGE)
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
+/*
+ * Creates journal 'name' in 'dirfd' with the 'len' bytes of 'buf' as its
+ * content, all at once: the file is written under a temporary name and
+ * linked into place, so no process ever sees it half written.  Returns
+ * MQ_OK, MQ_EEXIST if the journal exists, or MQ_ESYS.
+ */
+int
+mq_journal_create(mq_spool *spool, int dirfd, const char *name,
+    const void *buf, size_t len)
+{
+	char tmp[64];
+	int fd, rc, err;
+
+	tmpname(tmp, sizeof(tmp));
+	if ((rc = write_tmp(dirfd, tmp, buf, len, &fd)) != MQ_OK)
+		return rc;
+	close(fd);
+	if (linkat(dirfd, tmp, dirfd, name, 0) == -1) {
+		err = errno;
+		unlinkat(dirfd, tmp, 0);
+		if (err == EEXIST)
+			return MQ_EEXIST;
+		errno = err;
+		return mq_sys();
+	}
+	if (unlinkat(dirfd, tmp, 0) == -1)
+		return mq_sys();
+	return mq_spool_dirty(spool, dirfd);
+}
+
+/*
+ * Replaces the journal, whose lock the caller holds, with the 'len'
+ * bytes of 'buf' (a snapshot).  The new file is locked before it is
+ * renamed into place, so the lock passes from the old file to the new
+ * one without a gap; j->off is then 'len'.
+ */
+int
+mq_journal_replace(struct mq_journal *j, const void *buf, size_t len)
+{
+	char tmp[64];
+	struct stat st;
+	int fd, rc;
+
+	tmpname(tmp, sizeof(tmp));
+	if ((rc = write_tmp(j->dirfd, tmp, buf, len, &fd)) != MQ_OK)
+		return rc;
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1 || fstat(fd, &st) == -1 ||
+	    renameat(j->dirfd, tmp, j->dirfd, j->name) == -1) {
+		rc = mq_sys();
+		close(fd);
+		unlinkat(j->dirfd, tmp, 0);
+		return rc;
+	}
+	flock(j->fd, LOCK_UN);
+	close(j->fd);
+	j->fd = fd;
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
+	j->off = len;
+	j->locked = 1;
+	return mq_spool_dirty(j->spool, j->dirfd);
+}
+
+/*
+ * Removes the journal, whose lock the caller holds, and closes it.
+ * Other processes find it gone when they next look (MQ_ENOGROUP).
+ */
+int
+mq_journal_unlink(struct mq_journal *j)
+{
+	int rc = MQ_OK;
+
+	if (unlinkat(j->dirfd, j->name, 0) == -1)
+		rc = errno == ENOENT ? MQ_ENOGROUP : mq_sys();
+	jclose(j);
+	if (rc == MQ_OK)
+		rc = mq_spool_dirty(j->spool, j->dirfd);
+	return rc;
+}

@@ -1,0 +1,198 @@
+/*
+ * marks.c - the journal of changes to a stream that are not appends:
+ * deleted entries (XDEL), the first offset after a trim (XTRIM, max-len,
+ * retention) and the top id set by XSETID.
+ *
+ * "marks" is a file of 32-byte records, each with its own CRC-32C:
+ *	u32 crc (of bytes 4..31), u32 type, u64 a, u64 b, u64 c
+ * Records are only appended, under the stream's lock.  Every process
+ * replays the part it has not seen yet before it reads the state; a torn
+ * last record (a crash) is not replayed, and the next writer cuts it off.
+ */
+#include <sys/stat.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stream.h"
+
+void
+mq_mark_encode(unsigned char *p, uint32_t type, uint64_t a, uint64_t b,
+    uint64_t c)
+{
+	mq_put32(p + 4, type);
+	mq_put64(p + 8, a);
+	mq_put64(p + 16, b);
+	mq_put64(p + 24, c);
+	mq_put32(p, mq_crc32c(0, p + 4, MQ_MARK_SIZE - 4));
+}
+
+/* 1 if 'offset' is in the sorted list of deleted offsets. */
+int
+mq_is_deleted(const mq_stream *s, uint64_t offset)
+{
+	size_t lo = 0, hi = s->ndeleted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->deleted[mid] == offset)
+			return 1;
+		if (s->deleted[mid] < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int
+deleted_add(mq_stream *s, uint64_t offset)
+{
+	size_t lo = 0, hi = s->ndeleted;
+
+	if (offset < s->first_offset)
+		return MQ_OK;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->deleted[mid] == offset)
+			return MQ_OK;
+		if (s->deleted[mid] < offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (s->ndeleted == s->capdeleted) {
+		size_t cap = s->capdeleted ? s->capdeleted * 2 : 64;
+		uint64_t *n = reallocarray(s->deleted, cap, sizeof(*n));
+
+		if (n == NULL)
+			return mq_sys();
+		s->deleted = n;
+		s->capdeleted = cap;
+	}
+	memmove(s->deleted + lo + 1, s->deleted + lo,
+	    (s->ndeleted - lo) * sizeof(*s->deleted));
+	s->deleted[lo] = offset;
+	s->ndeleted++;
+	return MQ_OK;
+}
+
+/* Forgets deleted offsets below a new first offset. */
+static void
+deleted_trim(mq_stream *s)
+{
+	size_t i = 0;
+
+	while (i < s->ndeleted && s->deleted[i] < s->first_offset)
+		i++;
+	if (i == 0)
+		return;
+	memmove(s->deleted, s->deleted + i,
+	    (s->ndeleted - i) * sizeof(*s->deleted));
+	s->ndeleted -= i;
+}
+
+static int
+mark_apply(mq_stream *s, const unsigned char *p)
+{
+	uint64_t a = mq_get64(p + 8), b = mq_get64(p + 16), c = mq_get64(p + 24);
+	mq_id id = { a, b };
+
+	switch (mq_get32(p + 4)) {
+	case MQ_MARK_DELETE: {
+		mq_id del = { b, c };
+
+		if (mq_id_cmp(del, s->max_deleted) > 0)
+			s->max_deleted = del;
+		return deleted_add(s, a);
+	}
+	case MQ_MARK_TRIM:
+		if (a > s->first_offset) {
+			s->first_offset = a;
+			deleted_trim(s);
+		}
+		return MQ_OK;
+	case MQ_MARK_SETID:
+		s->setid = id;
+		s->added_delta = (int64_t)c;
+		return MQ_OK;
+	case MQ_MARK_MAXDEL:
+		s->max_deleted = id;
+		return MQ_OK;
+	default:
+		return MQ_ECORRUPT;
+	}
+}
+
+/* Replays the records appended since the last call. */
+int
+mq_marks_replay(mq_stream *s)
+{
+	unsigned char buf[MQ_MARK_SIZE * 128];
+	struct stat st;
+	ssize_t n;
+	size_t i;
+	int rc;
+
+	if (fstat(s->marksfd, &st) == -1)
+		return mq_sys();
+	while ((uint64_t)st.st_size >= s->marks_end + MQ_MARK_SIZE) {
+		n = mq_pread_all(s->marksfd, buf, sizeof(buf), (off_t)s->marks_end);
+		if (n == -1)
+			return mq_sys();
+		if (n < MQ_MARK_SIZE)
+			break;
+		for (i = 0; i + MQ_MARK_SIZE <= (size_t)n; i += MQ_MARK_SIZE) {
+			const unsigned char *p = buf + i;
+
+			if (mq_crc32c(0, p + 4, MQ_MARK_SIZE - 4) != mq_get32(p))
+				return MQ_OK;	/* torn: stop before it */
+			if ((rc = mark_apply(s, p)) != MQ_OK)
+				return rc;
+			s->marks_end += MQ_MARK_SIZE;
+		}
+	}
+	return MQ_OK;
+}
+
+/* Under the lock: cuts off a torn tail of the journal after replaying it. */
+int
+mq_marks_repair(mq_stream *s)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = mq_marks_replay(s)) != MQ_OK)
+		return rc;
+	if (fstat(s->marksfd, &st) == -1)
+		return mq_sys();
+	if ((uint64_t)st.st_size != s->marks_end &&
+	    ftruncate(s->marksfd, (off_t)s->marks_end) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+/* Under the lock: appends 'n' encoded records and applies them. */
+int
+mq_marks_append(mq_stream *s, const unsigned char *recs, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = mq_marks_repair(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_pwrite_all(s->marksfd, recs, n * MQ_MARK_SIZE,
+	    (off_t)s->marks_end)) != MQ_OK)
+		return rc;
+	if ((rc = mq_spool_dirty(s->spool, s->marksfd)) != MQ_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		if ((rc = mark_apply(s, recs + i * MQ_MARK_SIZE)) != MQ_OK)
+			return rc;
+	s->marks_end += n * MQ_MARK_SIZE;
+	return MQ_OK;
+}

@@ -1,0 +1,451 @@
+/*
+ * mq.h - the public interface of libmq.
+ *
+ * libmq keeps streams, consumer groups, queues and dead letters in a spool
+ * directory that any number of processes use at once.  Every function
+ * returns MQ_OK (0) or a negative enum mq_err; none prints or exits.  When
+ * the result is MQ_ESYS, errno says what the system refused.
+ *
+ * Ownership: an object returned through a 'T **' argument is the caller's
+ * and is released with the matching close or free function.  A struct
+ * mq_msg filled in by libmq points into memory owned by the object that
+ * filled it, and stays valid until the next call on that object.
+ *
+ * The on-disk format is documented in mq-spool(5); this header only names
+ * what callers need.
+ */
+#ifndef MQ_H
+#define MQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MQ_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------------
+ * Outcomes
+ * ------------------------------------------------------------------- */
+
+enum mq_err {
+	MQ_OK = 0,
+	MQ_ENOSTREAM = -1,	/* no such stream */
+	MQ_ENOGROUP = -2,	/* no such consumer group */
+	MQ_EEXIST = -3,		/* the group (or stream) already exists */
+	MQ_EIDSMALL = -4,	/* id equal to or smaller than the stream's top */
+	MQ_EIDZERO = -5,	/* id 0-0 given where it is not allowed */
+	MQ_EBADID = -6,		/* not a valid stream id */
+	MQ_ETOOBIG = -7,	/* message over the stream's size limit */
+	MQ_ECORRUPT = -8,	/* a file of the spool failed validation */
+	MQ_ENOSPC = -9,		/* the disk is (nearly) full */
+	MQ_EBADNAME = -10,	/* empty or over-long stream/group/consumer name */
+	MQ_EINVAL = -11,	/* an argument out of its range */
+	MQ_EVERSION = -12,	/* spool or file of an unknown format version */
+	MQ_ENOMSG = -13,	/* no such entry */
+	MQ_ESYS = -14		/* system error; errno is kept */
+};
+
+/* A static description of 'err'; for MQ_ESYS, of the saved errno. */
+const char *mq_strerror(int err);
+
+/* ---------------------------------------------------------------------
+ * Stream ids: "ms-seq", both unsigned 64-bit, strictly increasing.
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_id {
+	uint64_t ms;
+	uint64_t seq;
+} mq_id;
+
+#define MQ_ID_MAX 42		/* "18446744073709551615-18446744073709551615\0" */
+
+int	 mq_id_cmp(mq_id a, mq_id b);	/* <0, 0, >0 */
+/* Writes "ms-seq" into 'buf' (MQ_ID_MAX bytes); returns its length. */
+int	 mq_id_fmt(char *buf, mq_id id);
+/*
+ * Parses "ms-seq" or "ms" (seq taken as 'missing_seq': 0 for a start,
+ * UINT64_MAX for an end, as XRANGE does).  "-" and "+" are the smallest and
+ * largest ids.  Returns MQ_OK or MQ_EBADID.
+ */
+int	 mq_id_parse(const char *s, size_t len, uint64_t missing_seq, mq_id *id);
+/* The id right after / before 'id' (for exclusive ranges); MQ_EBADID at the edge. */
+int	 mq_id_incr(mq_id *id);
+int	 mq_id_decr(mq_id *id);
+
+/*
+ * How the id of an appended message is chosen: "*" (AUTO), "ms-*"
+ * (PARTIAL: seq chosen), or "ms-seq" (EXPLICIT).
+ */
+enum mq_idkind { MQ_ID_AUTO = 0, MQ_ID_PARTIAL, MQ_ID_EXPLICIT };
+struct mq_idspec {
+	enum mq_idkind	 kind;
+	mq_id		 id;	/* ms for PARTIAL, all of it for EXPLICIT */
+};
+/* Parses "*", "ms-*", "ms" or "ms-seq" as XADD does. */
+int	 mq_idspec_parse(const char *s, size_t len, struct mq_idspec *spec);
+
+/* ---------------------------------------------------------------------
+ * Messages
+ * ------------------------------------------------------------------- */
+
+struct mq_header {
+	const void	*name;
+	size_t		 namelen;
+	const void	*value;
+	size_t		 valuelen;
+};
+
+struct mq_msg {
+	mq_id			 id;
+	uint64_t		 offset;	/* 0-based position in the stream */
+	int64_t			 time_ms;	/* when it was appended */
+	const void		*key;		/* NULL: no key */
+	size_t			 keylen;
+	const struct mq_header	*headers;
+	size_t			 nheaders;
+	const void		*body;
+	size_t			 bodylen;
+};
+
+/* ---------------------------------------------------------------------
+ * Spool
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_spool mq_spool;
+
+enum mq_fsync { MQ_FSYNC_NEVER = 0, MQ_FSYNC_INTERVAL, MQ_FSYNC_ALWAYS };
+
+#define MQ_CREATE	0x1	/* create what is missing */
+
+/* The spool used when neither an option nor MQ_SPOOL names one. */
+const char *mq_spool_default(void);
+
+/*
+ * Opens the spool at 'dir' (created with MQ_CREATE).  Fails with
+ * MQ_EVERSION if it was written by an incompatible version.
+ */
+int	 mq_spool_open(const char *dir, int flags, mq_spool **spool);
+/* Makes every write of this process durable, then frees the spool. */
+void	 mq_spool_close(mq_spool *spool);
+const char *mq_spool_path(const mq_spool *spool);
+/*
+ * The fsync policy of this process's appends: ALWAYS (before the append
+ * returns), INTERVAL (at most 'interval_ms' behind, and at close), NEVER.
+ * The default is INTERVAL with 1000 ms.
+ */
+void	 mq_spool_set_fsync(mq_spool *spool, enum mq_fsync policy, int interval_ms);
+/* Parses "always", "interval", "never" or "interval:MS". */
+int	 mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms);
+/* Makes every append this process made durable now. */
+int	 mq_spool_sync(mq_spool *spool);
+
+/* Calls 'fn' with each stream's name, in no set order; stops on non-zero. */
+int	 mq_spool_streams(mq_spool *spool,
+	    int (*fn)(const char *name, void *arg), void *arg);
+
+/* ---------------------------------------------------------------------
+ * Streams
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_stream mq_stream;
+
+#define MQ_NAME_MAX 200			/* bytes of a stream, group or consumer name */
+#define MQ_MSG_DEFAULT (1u << 20)	/* default max message size: 1 MiB */
+#define MQ_MSG_LIMIT (512u << 20)	/* the largest allowed max size: 512 MiB */
+
+/* Opens stream 'name' (created with MQ_CREATE); MQ_ENOSTREAM if missing. */
+int	 mq_stream_open(mq_spool *spool, const char *name, int flags,
+	    mq_stream **stream);
+void	 mq_stream_close(mq_stream *stream);
+const char *mq_stream_name(const mq_stream *stream);
+/* Removes the stream, its groups and its policy from the spool. */
+int	 mq_stream_remove(mq_spool *spool, const char *name);
+
+/*
+ * Appends 'n' messages in one batch: one lock, one write(2), and at most
+ * one fsync.  The id of each comes from 'specs[i]' (NULL: all automatic);
+ * msgs[i].id/offset/time_ms are ignored.  On success the ids are stored
+ * in 'ids' if not NULL.  Nothing is appended on error: MQ_EIDSMALL,
+ * MQ_EIDZERO, MQ_ETOOBIG, MQ_ENOSPC, MQ_ESYS.
+ */
+int	 mq_append(mq_stream *stream, const struct mq_msg *msgs, size_t n,
+	    const struct mq_idspec *specs, mq_id *ids);
+
+struct mq_stream_info {
+	uint64_t	 length;	/* entries, less the deleted ones */
+	uint64_t	 first_offset;	/* first offset not trimmed */
+	uint64_t	 next_offset;	/* offset of the next append */
+	uint64_t	 entries_added;	/* all entries ever added (XSETID may set it) */
+	mq_id		 first_id;	/* of the first entry, 0-0 if none */
+	mq_id		 last_id;	/* top id, kept after deletes */
+	mq_id		 max_deleted_id; /* largest id deleted or trimmed */
+	uint64_t	 bytes;		/* of its segment files */
+	uint64_t	 segments;
+	uint64_t	 groups;
+};
+int	 mq_stream_info(mq_stream *stream, struct mq_stream_info *info);
+
+/* Deletes entries by id (XDEL); '*deleted' counts those that existed. */
+int	 mq_delete(mq_stream *stream, const mq_id *ids, size_t n, size_t *deleted);
+
+/* Trims to at most 'maxlen' entries / entries with id >= 'minid' (XTRIM). */
+int	 mq_trim_maxlen(mq_stream *stream, uint64_t maxlen, uint64_t *removed);
+int	 mq_trim_minid(mq_stream *stream, mq_id minid, uint64_t *removed);
+/*
+ * Sets the top id (XSETID): MQ_EIDSMALL if 'last' is below the last
+ * entry's id or below 'max_deleted'; MQ_EINVAL if 'entries_added' is
+ * below the length.  'entries_added' UINT64_MAX and 'max_deleted' 0-0
+ * leave those as they are.
+ */
+int	 mq_stream_setid(mq_stream *stream, mq_id last, uint64_t entries_added,
+	    mq_id max_deleted);
+
+/* ---------------------------------------------------------------------
+ * Reading a stream: a cursor that hands out one message at a time.
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_reader mq_reader;
+
+int	 mq_reader_open(mq_stream *stream, mq_reader **reader);
+void	 mq_reader_close(mq_reader *reader);
+/* Positions at the first entry with id >= 'id' / offset >= 'offset'. */
+int	 mq_reader_seek_id(mq_reader *reader, mq_id id);
+int	 mq_reader_seek_offset(mq_reader *reader, uint64_t offset);
+/* Positions after the last entry: only what is appended later is read. */
+int	 mq_reader_seek_end(mq_reader *reader);
+/*
+ * Fills 'msg' with the next entry and returns 1, or 0 at the end (more
+ * may arrive later), or an error.  Deleted and trimmed entries are skipped.
+ */
+int	 mq_reader_next(mq_reader *reader, struct mq_msg *msg);
+/* Reads the entry with exactly this id: 1, or 0 if there is none. */
+int	 mq_reader_get(mq_reader *reader, mq_id id, struct mq_msg *msg);
+
+/*
+ * Calls 'fn' for each entry with start <= id <= end, forward or (with
+ * 'reverse') backward, at most 'count' of them (0: no limit).  'fn'
+ * returns 0 to go on.  Returns MQ_OK or an error.
+ */
+int	 mq_range(mq_stream *stream, mq_id start, mq_id end, size_t count,
+	    int reverse, int (*fn)(const struct mq_msg *msg, void *arg),
+	    void *arg);
+
+/* ---------------------------------------------------------------------
+ * Waiting for appends without polling (inotify underneath).
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_watch mq_watch;
+
+int	 mq_watch_open(mq_watch **watch);
+void	 mq_watch_close(mq_watch *watch);
+/* Adds a stream to watch; its appends (from any process) wake the watch. */
+int	 mq_watch_add(mq_watch *watch, mq_stream *stream);
+/* A descriptor that polls readable when something changed. */
+int	 mq_watch_fd(const mq_watch *watch);
+/*
+ * Waits until a watched stream changed or 'timeout_ms' passed (-1: no
+ * limit).  Returns 1 on change, 0 on timeout, MQ_ESYS (errno EINTR when a
+ * signal came).  Drains the descriptor either way.
+ */
+int	 mq_watch_wait(mq_watch *watch, int timeout_ms);
+
+/* ---------------------------------------------------------------------
+ * Consumer groups
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_group mq_group;
+
+/* MQ_ID_LAST as a group's start means "$": the stream's current top. */
+extern const mq_id MQ_ID_LAST;
+
+/*
+ * Creates group 'name' on 'stream' with last-delivered id 'start' (0-0:
+ * from the beginning).  MQ_EEXIST if it exists.
+ */
+int	 mq_group_create(mq_stream *stream, const char *name, mq_id start,
+	    int64_t entries_read);
+int	 mq_group_destroy(mq_stream *stream, const char *name);
+/* Calls 'fn' with each group's name. */
+int	 mq_stream_groups(mq_stream *stream,
+	    int (*fn)(const char *name, void *arg), void *arg);
+
+int	 mq_group_open(mq_stream *stream, const char *name, mq_group **group);
+void	 mq_group_close(mq_group *group);
+int	 mq_group_setid(mq_group *group, mq_id id, int64_t entries_read);
+
+/*
+ * Delivers up to 'count' new entries ('>') to 'consumer': entries handed
+ * back with mq_group_nack come first, then those after the group's
+ * cursor.  With 'noack' they are not added to the pending list.  Returns
+ * the number delivered (>= 0) in '*n'; 'msgs' must hold 'count' entries
+ * and stays valid until the next call on 'group'.
+ */
+int	 mq_group_read(mq_group *group, const char *consumer, size_t count,
+	    int noack, struct mq_msg *msgs, size_t *n);
+/*
+ * The consumer's own pending entries with id > 'after' (XREADGROUP with an
+ * id).  A pending entry that was deleted comes back with body NULL and
+ * nheaders 0.
+ */
+int	 mq_group_history(mq_group *group, const char *consumer, mq_id after,
+	    size_t count, struct mq_msg *msgs, size_t *n);
+
+/* Acknowledges; '*acked' counts the ids that were pending. */
+int	 mq_group_ack(mq_group *group, const mq_id *ids, size_t n,
+	    size_t *acked);
+/*
+ * Hands pending entries back for redelivery before new ones.  With
+ * 'reject', dead-letters them instead (reason "rejected").  An entry
+ * whose delivery count reached the stream's delivery limit is
+ * dead-lettered (reason "delivery-limit").  '*done' counts the ids that
+ * were pending.
+ */
+int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
+	    size_t *done);
+
+struct mq_pending {
+	mq_id		 id;
+	const char	*consumer;	/* "" when handed back by a nack */
+	int64_t		 delivered_ms;	/* time of the last delivery */
+	uint64_t	 count;		/* deliveries */
+};
+
+/* Flags of a claim (XCLAIM). */
+#define MQ_CLAIM_FORCE		0x1	/* claim ids that are not pending */
+#define MQ_CLAIM_JUSTID		0x2	/* do not count a delivery */
+
+/*
+ * Gives the entries among 'ids' idle for at least 'min_idle_ms' to
+ * 'consumer' (XCLAIM).  'time_ms' (-1: now) and 'retrycount' (-1: keep or
+ * add one) set the new delivery state.  Claimed ids go to 'out' (room for
+ * 'n') and their count to '*claimed'.  Entries whose message was deleted
+ * are dropped from the pending list and not claimed.
+ */
+int	 mq_group_claim(mq_group *group, const char *consumer,
+	    int64_t min_idle_ms, const mq_id *ids, size_t n, int64_t time_ms,
+	    int64_t retrycount, int flags, mq_id *out, size_t *claimed);
+/*
+ * XAUTOCLAIM: scans pending entries from 'start', claims up to 'count'
+ * idle ones, sets '*next' to where the next call should start (0-0 at the
+ * end), and lists deleted ones it dropped in 'deleted' (room for 'count').
+ */
+int	 mq_group_autoclaim(mq_group *group, const char *consumer,
+	    int64_t min_idle_ms, mq_id start, size_t count, int flags,
+	    mq_id *out, size_t *claimed, mq_id *next, mq_id *deleted,
+	    size_t *ndeleted);
+
+/*
+ * Lists pending entries with start <= id <= end, of 'consumer' if not
+ * NULL, idle at least 'min_idle_ms', at most 'count'; views stay valid
+ * until the next call on 'group'.
+ */
+int	 mq_group_pending(mq_group *group, mq_id start, mq_id end, size_t count,
+	    const char *consumer, int64_t min_idle_ms, struct mq_pending *out,
+	    size_t *n);
+
+struct mq_group_info {
+	const char	*name;
+	mq_id		 last_delivered;
+	int64_t		 entries_read;	/* -1: unknown */
+	int64_t		 lag;		/* -1: unknown */
+	uint64_t	 pending;
+	uint64_t	 consumers;
+	mq_id		 pending_min, pending_max;
+};
+int	 mq_group_info(mq_group *group, struct mq_group_info *info);
+
+struct mq_consumer_info {
+	const char	*name;
+	uint64_t	 pending;
+	int64_t		 seen_ms;	/* last attempted interaction */
+	int64_t		 active_ms;	/* last successful delivery, -1: never */
+};
+/* Calls 'fn' for each consumer of the group. */
+int	 mq_group_consumers(mq_group *group,
+	    int (*fn)(const struct mq_consumer_info *c, void *arg), void *arg);
+/* Creates (1) or finds (0) a consumer / deletes one, returning its pending count. */
+int	 mq_group_consumer_create(mq_group *group, const char *consumer);
+int	 mq_group_consumer_delete(mq_group *group, const char *consumer,
+	    uint64_t *pending);
+
+/* ---------------------------------------------------------------------
+ * Queue policy: stored with the stream, applied by every process.
+ * ------------------------------------------------------------------- */
+
+enum mq_overflow { MQ_OVERFLOW_DROP = 0, MQ_OVERFLOW_DEADLETTER };
+
+struct mq_policy {
+	uint64_t	 delivery_limit;	/* 0: none */
+	int64_t		 ttl_ms;		/* 0: none */
+	uint64_t	 max_len;		/* 0: none */
+	uint64_t	 max_bytes;		/* 0: none (whole segments) */
+	int64_t		 max_age_ms;		/* 0: none (whole segments) */
+	enum mq_overflow overflow;		/* at max_len */
+	uint32_t	 max_msg;		/* max message size in bytes */
+	uint64_t	 segment_bytes;		/* size at which a segment is sealed */
+	char		 dead_letter[MQ_NAME_MAX + 1]; /* "": "<stream>.dlq" */
+};
+
+int	 mq_policy_get(mq_stream *stream, struct mq_policy *policy);
+int	 mq_policy_set(mq_stream *stream, const struct mq_policy *policy);
+
+/* The dead-letter stream of 'stream', written into 'buf' (MQ_NAME_MAX+1). */
+int	 mq_dead_letter_name(mq_stream *stream, char *buf);
+
+/* ---------------------------------------------------------------------
+ * Routing: the topic exchange and its bindings.
+ * ------------------------------------------------------------------- */
+
+/*
+ * Every topic-style publish goes through the topic exchange: a stream
+ * named MQ_TOPIC_EXCHANGE that live subscribers tail from its end (so
+ * they miss what was published while they were not running), plus a
+ * copy appended to every queue (stream) bound with a matching pattern.
+ * Bindings and live subscriptions are files of the spool, shared by all
+ * processes; see mq-spool(5).
+ */
+#define MQ_TOPIC_EXCHANGE "amq.topic"
+
+/* AMQP topic matching: '*' one word, '#' zero or more, words split on '.'. */
+int	 mq_topic_match(const char *pattern, const char *key);
+/* Redis glob matching (PSUBSCRIBE): '*', '?', '[a-z]', '[^x]', backslash. */
+int	 mq_glob_match(const char *pattern, size_t plen, const char *s,
+	    size_t slen);
+
+/* Binds queue 'queue' to topic 'pattern' (idempotent) / unbinds it. */
+int	 mq_bind(mq_spool *spool, const char *pattern, const char *queue);
+int	 mq_unbind(mq_spool *spool, const char *pattern, const char *queue);
+/* Calls 'fn' for each binding; stops on non-zero. */
+int	 mq_bindings(mq_spool *spool,
+	    int (*fn)(const char *pattern, const char *queue, void *arg),
+	    void *arg);
+
+/*
+ * Publishes 'n' messages on 'topic': to the live subscribers whose
+ * pattern matches, and appended to every queue bound to a matching
+ * pattern (message keys are set to 'topic').  '*receivers' (if not NULL)
+ * counts matching live subscriptions plus queues, as Redis's PUBLISH does.
+ */
+int	 mq_publish(mq_spool *spool, const char *topic,
+	    const struct mq_msg *msgs, size_t n, size_t *receivers);
+
+typedef struct mq_sub mq_sub;
+
+#define MQ_SUB_GLOB	0x1	/* patterns are Redis globs, not AMQP topics */
+#define MQ_SUB_EXACT	0x2	/* patterns are exact names (Redis SUBSCRIBE) */
+
+/*
+ * Starts a live subscription to 'patterns': registers it in the spool (so
+ * publishers count it) and positions it at the exchange's end.
+ */
+int	 mq_sub_open(mq_spool *spool, const char *const *patterns, size_t n,
+	    int flags, mq_sub **sub);
+/*
+ * The next message published on a matching topic: 1 (msg->key and
+ * msg->keylen hold the topic), 0 when there is none yet, or an error.
+ */
+int	 mq_sub_next(mq_sub *sub, struct mq_msg *msg);
+/* Adds what a subscription waits on to 'watch'. */
+int	 mq_sub_watch(mq_sub *sub, mq_watch *watch);
+void	 mq_sub_close(mq_sub *sub);
+
+#endif /* MQ_H */

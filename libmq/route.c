@@ -1,0 +1,506 @@
+/*
+ * route.c - the topic exchange: bindings of queues to patterns, live
+ * subscriptions, and publishing to both.
+ *
+ * Everything is in the spool, so every process routes alike:
+ *
+ *   SPOOL/bindings          "PATTERN QUEUE" lines, both percent-encoded
+ *                           ("%" for an empty pattern); replaced
+ *                           atomically under flock of bindings.lock.
+ *   SPOOL/subscribers/ID    one file per live subscription: lines "t P"
+ *                           (AMQP topic pattern), "g P" (Redis glob) or
+ *                           "c P" (exact channel), P percent-encoded.  The
+ *                           subscriber holds flock(LOCK_EX) on it for as
+ *                           long as it lives; a file whose lock can be
+ *                           taken belongs to a dead process and is removed.
+ *   streams/amq.topic       the exchange's log: every publish that some
+ *                           live subscription matches is appended to it
+ *                           (the topic as the message key), and live
+ *                           subscribers read it from its end.
+ *
+ * A subscription file appears by rename after it is locked, so no one
+ * can take a starting subscriber for a dead one.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stream.h"
+
+struct mq_sub {
+	mq_spool	*spool;
+	mq_stream	*log;		/* the exchange's stream */
+	mq_reader	*reader;
+	int		 fd;		/* the registration, locked */
+	char		 name[64];	/* its file name in subscribers/ */
+	char		**patterns;
+	size_t		 npatterns;
+	int		 flags;
+};
+
+/* ------------------------------------------------------------------
+ * Pattern encoding: names are never empty, binding patterns may be.
+ * ---------------------------------------------------------------- */
+
+static int
+pattern_encode(const char *pattern, char *buf, size_t size)
+{
+	if (pattern[0] == '\0')
+		return strlcpy(buf, "%", size) < size ? MQ_OK : MQ_EINVAL;
+	return mq_name_encode(pattern, buf, size) < 0 ? MQ_EBADNAME : MQ_OK;
+}
+
+static int
+pattern_decode(const char *enc, char *buf, size_t size)
+{
+	if (strcmp(enc, "%") == 0) {
+		buf[0] = '\0';
+		return MQ_OK;
+	}
+	return mq_name_decode(enc, buf, size) < 0 ? MQ_ECORRUPT : MQ_OK;
+}
+
+static int
+sub_matches(char kind, const char *pattern, const char *topic)
+{
+	switch (kind) {
+	case 't':
+		return mq_topic_match(pattern, topic);
+	case 'g':
+		return mq_glob_match(pattern, strlen(pattern), topic, strlen(topic));
+	case 'c':
+		return strcmp(pattern, topic) == 0;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * Bindings.
+ * ---------------------------------------------------------------- */
+
+/* Reads the bindings file: a malloc'd text, "" if there is none. */
+static int
+bindings_read(mq_spool *sp, char **text)
+{
+	char path[PATH_MAX];
+	size_t len;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/bindings", sp->path);
+	rc = mq_read_file(path, text, &len);
+	if (rc == MQ_ESYS && errno == ENOENT) {
+		*text = strdup("");
+		return *text == NULL ? mq_sys() : MQ_OK;
+	}
+	return rc;
+}
+
+int
+mq_bindings(mq_spool *sp, int (*fn)(const char *, const char *, void *),
+    void *arg)
+{
+	char pattern[MQ_NAME_MAX + 1], queue[MQ_NAME_MAX + 1];
+	char *text, *line, *sep, *save = NULL;
+	int rc;
+
+	if ((rc = bindings_read(sp, &text)) != MQ_OK)
+		return rc;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((sep = strchr(line, ' ')) == NULL) {
+			rc = MQ_ECORRUPT;
+			break;
+		}
+		*sep++ = '\0';
+		if ((rc = pattern_decode(line, pattern, sizeof(pattern))) != MQ_OK ||
+		    (rc = pattern_decode(sep, queue, sizeof(queue))) != MQ_OK)
+			break;
+		if (fn(pattern, queue, arg) != 0)
+			break;
+	}
+	free(text);
+	return rc;
+}
+
+/* Adds ('add') or removes the line "ENCPATTERN ENCQUEUE", under the lock. */
+static int
+bindings_change(mq_spool *sp, const char *pattern, const char *queue, int add)
+{
+	char pe[MQ_ENCNAME_MAX], qe[MQ_ENCNAME_MAX], want[2 * MQ_ENCNAME_MAX + 2];
+	char path[PATH_MAX], *text = NULL, *out = NULL, *line, *save = NULL;
+	size_t outlen = 0;
+	int fd, rc, found = 0;
+
+	if ((rc = pattern_encode(pattern, pe, sizeof(pe))) != MQ_OK)
+		return rc;
+	if (mq_name_encode(queue, qe, sizeof(qe)) < 0)
+		return MQ_EBADNAME;
+	snprintf(want, sizeof(want), "%s %s", pe, qe);
+	snprintf(path, sizeof(path), "%s/bindings.lock", sp->path);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
+		return mq_sys();
+	while (flock(fd, LOCK_EX) == -1)
+		if (errno != EINTR) {
+			rc = mq_sys();
+			goto out;
+		}
+	if ((rc = bindings_read(sp, &text)) != MQ_OK)
+		goto out;
+	if ((out = malloc(strlen(text) + strlen(want) + 2)) == NULL) {
+		rc = mq_sys();
+		goto out;
+	}
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strcmp(line, want) == 0) {
+			found = 1;
+			if (!add)
+				continue;
+		}
+		outlen += (size_t)sprintf(out + outlen, "%s\n", line);
+	}
+	if (found == add) {
+		rc = MQ_OK;	/* nothing to change */
+		goto out;
+	}
+	if (add)
+		outlen += (size_t)sprintf(out + outlen, "%s\n", want);
+	snprintf(path, sizeof(path), "%s/bindings", sp->path);
+	rc = mq_replace_file(path, out, outlen);
+out:
+	free(text);
+	free(out);
+	close(fd);
+	return rc;
+}
+
+int
+mq_bind(mq_spool *sp, const char *pattern, const char *queue)
+{
+	return bindings_change(sp, pattern, queue, 1);
+}
+
+int
+mq_unbind(mq_spool *sp, const char *pattern, const char *queue)
+{
+	return bindings_change(sp, pattern, queue, 0);
+}
+
+/* ------------------------------------------------------------------
+ * Publishing.
+ * ---------------------------------------------------------------- */
+
+/*
+ * Counts the patterns of live subscriptions that match 'topic', and
+ * removes the registrations of dead subscribers on the way.
+ */
+static int
+live_count(mq_spool *sp, const char *topic, size_t *count)
+{
+	char pattern[MQ_NAME_MAX + 1], *text, *line, *save;
+	struct dirent *de;
+	size_t len;
+	DIR *d;
+	int dfd, fd, rc = MQ_OK;
+
+	*count = 0;
+	dfd = openat(sp->dirfd, "subscribers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return errno == ENOENT ? MQ_OK : mq_sys();
+	if ((d = fdopendir(dfd)) == NULL) {
+		rc = mq_sys();
+		close(dfd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* gone meanwhile */
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			/* No one holds it: its subscriber is dead. */
+			unlinkat(dfd, de->d_name, 0);
+			close(fd);
+			continue;
+		}
+		{
+			struct stat st;
+			ssize_t n;
+
+			if (fstat(fd, &st) == -1 ||
+			    (text = malloc((size_t)st.st_size + 1)) == NULL) {
+				close(fd);
+				continue;
+			}
+			n = mq_pread_all(fd, text, (size_t)st.st_size, 0);
+			len = n > 0 ? (size_t)n : 0;
+			text[len] = '\0';
+		}
+		close(fd);
+		save = NULL;
+		for (line = strtok_r(text, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			if (strlen(line) < 3 || line[1] != ' ' ||
+			    pattern_decode(line + 2, pattern, sizeof(pattern)) != MQ_OK)
+				continue;
+			if (sub_matches(line[0], pattern, topic))
+				(*count)++;
+		}
+		free(text);
+	}
+	closedir(d);
+	return rc;
+}
+
+struct queue_list {
+	const char	*topic;
+	char		**names;
+	size_t		 n, cap;
+};
+
+static int
+collect_queue(const char *pattern, const char *queue, void *arg)
+{
+	struct queue_list *q = arg;
+	size_t i;
+
+	if (!mq_topic_match(pattern, q->topic))
+		return 0;
+	for (i = 0; i < q->n; i++)
+		if (strcmp(q->names[i], queue) == 0)
+			return 0;	/* bound twice: one copy */
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 8;
+		char **n = reallocarray(q->names, cap, sizeof(*n));
+
+		if (n == NULL)
+			return 1;
+		q->names = n;
+		q->cap = cap;
+	}
+	if ((q->names[q->n] = strdup(queue)) == NULL)
+		return 1;
+	q->n++;
+	return 0;
+}
+
+/* Appends 'msgs' to stream 'name', created if missing. */
+static int
+append_to(mq_spool *sp, const char *name, const struct mq_msg *msgs, size_t n)
+{
+	mq_stream *s;
+	int rc;
+
+	if ((rc = mq_stream_open(sp, name, MQ_CREATE, &s)) != MQ_OK)
+		return rc;
+	rc = mq_append(s, msgs, n, NULL, NULL);
+	mq_stream_close(s);
+	return rc;
+}
+
+int
+mq_publish(mq_spool *sp, const char *topic, const struct mq_msg *msgs,
+    size_t n, size_t *receivers)
+{
+	struct queue_list q = { topic, NULL, 0, 0 };
+	struct mq_msg *keyed;
+	size_t live, i;
+	int rc;
+
+	if (receivers != NULL)
+		*receivers = 0;
+	if ((keyed = reallocarray(NULL, n ? n : 1, sizeof(*keyed))) == NULL)
+		return mq_sys();
+	for (i = 0; i < n; i++) {
+		keyed[i] = msgs[i];
+		keyed[i].key = topic;
+		keyed[i].keylen = strlen(topic);
+	}
+	if ((rc = live_count(sp, topic, &live)) != MQ_OK)
+		goto out;
+	/* With no one listening, a live publish goes nowhere, as in Redis. */
+	if (live > 0 &&
+	    (rc = append_to(sp, MQ_TOPIC_EXCHANGE, keyed, n)) != MQ_OK)
+		goto out;
+	if ((rc = mq_bindings(sp, collect_queue, &q)) != MQ_OK)
+		goto out;
+	for (i = 0; i < q.n; i++)
+		if ((rc = append_to(sp, q.names[i], keyed, n)) != MQ_OK)
+			goto out;
+	if (receivers != NULL)
+		*receivers = live + q.n;
+out:
+	for (i = 0; i < q.n; i++)
+		free(q.names[i]);
+	free(q.names);
+	free(keyed);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Live subscriptions.
+ * ---------------------------------------------------------------- */
+
+/* The exchange's log keeps little: subscribers only read its end. */
+static int
+exchange_open(mq_spool *sp, mq_stream **out)
+{
+	struct mq_policy p;
+	int rc;
+
+	if ((rc = mq_stream_open(sp, MQ_TOPIC_EXCHANGE, MQ_CREATE, out)) != MQ_OK)
+		return rc;
+	if ((rc = mq_policy_get(*out, &p)) != MQ_OK)
+		return rc;
+	if (p.max_bytes == 0) {
+		p.segment_bytes = 16u << 20;
+		p.max_bytes = 64u << 20;
+		p.max_msg = MQ_MSG_LIMIT;
+		rc = mq_policy_set(*out, &p);
+	}
+	return rc;
+}
+
+/* Writes and locks the registration, then renames it into place. */
+static int
+sub_register(mq_sub *sub, const char *const *patterns, size_t n)
+{
+	static unsigned counter;
+	char tmp[80], enc[MQ_ENCNAME_MAX], *text;
+	char kind = sub->flags & MQ_SUB_GLOB ? 'g' :
+	    sub->flags & MQ_SUB_EXACT ? 'c' : 't';
+	size_t len = 0, i;
+	int dfd, rc;
+
+	if (mkdirat(sub->spool->dirfd, "subscribers", 0755) == -1 && errno != EEXIST)
+		return mq_sys();
+	dfd = openat(sub->spool->dirfd, "subscribers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return mq_sys();
+	if ((text = malloc(n * (MQ_ENCNAME_MAX + 3) + 1)) == NULL) {
+		rc = mq_sys();
+		close(dfd);
+		return rc;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = pattern_encode(patterns[i], enc, sizeof(enc))) != MQ_OK)
+			goto out;
+		len += (size_t)sprintf(text + len, "%c %s\n", kind, enc);
+	}
+	snprintf(sub->name, sizeof(sub->name), "%ld-%u", (long)getpid(), counter++);
+	snprintf(tmp, sizeof(tmp), ".%s", sub->name);
+	sub->fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (sub->fd == -1 || flock(sub->fd, LOCK_EX) == -1 ||
+	    (rc = mq_write_all(sub->fd, text, len)) != MQ_OK ||
+	    renameat(dfd, tmp, dfd, sub->name) == -1) {
+		rc = mq_sys();
+		unlinkat(dfd, tmp, 0);
+		goto out;
+	}
+	rc = MQ_OK;
+out:
+	free(text);
+	close(dfd);
+	return rc;
+}
+
+int
+mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
+    mq_sub **out)
+{
+	mq_sub *sub;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (n == 0)
+		return MQ_EINVAL;
+	if ((sub = calloc(1, sizeof(*sub))) == NULL)
+		return mq_sys();
+	sub->spool = sp;
+	sub->fd = -1;
+	sub->flags = flags;
+	if ((sub->patterns = calloc(n, sizeof(*sub->patterns))) == NULL) {
+		rc = mq_sys();
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if ((sub->patterns[i] = strdup(patterns[i])) == NULL) {
+			rc = mq_sys();
+			goto fail;
+		}
+		sub->npatterns++;
+	}
+	/* Registered before reading the end: nothing published after counts us and is missed. */
+	if ((rc = exchange_open(sp, &sub->log)) != MQ_OK ||
+	    (rc = sub_register(sub, patterns, n)) != MQ_OK ||
+	    (rc = mq_reader_open(sub->log, &sub->reader)) != MQ_OK ||
+	    (rc = mq_reader_seek_end(sub->reader)) != MQ_OK)
+		goto fail;
+	*out = sub;
+	return MQ_OK;
+fail:
+	mq_sub_close(sub);
+	return rc;
+}
+
+int
+mq_sub_next(mq_sub *sub, struct mq_msg *msg)
+{
+	char topic[4096];
+	size_t i;
+	int rc;
+
+	while ((rc = mq_reader_next(sub->reader, msg)) == 1) {
+		if (msg->key == NULL || msg->keylen >= sizeof(topic))
+			continue;
+		memcpy(topic, msg->key, msg->keylen);
+		topic[msg->keylen] = '\0';
+		for (i = 0; i < sub->npatterns; i++)
+			if (sub_matches(sub->flags & MQ_SUB_GLOB ? 'g' :
+			    sub->flags & MQ_SUB_EXACT ? 'c' : 't',
+			    sub->patterns[i], topic))
+				return 1;
+	}
+	return rc;
+}
+
+int
+mq_sub_watch(mq_sub *sub, mq_watch *w)
+{
+	return mq_watch_add(w, sub->log);
+}
+
+void
+mq_sub_close(mq_sub *sub)
+{
+	size_t i;
+
+	if (sub == NULL)
+		return;
+	if (sub->fd != -1) {
+		int dfd = openat(sub->spool->dirfd, "subscribers",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		if (dfd != -1) {
+			unlinkat(dfd, sub->name, 0);
+			close(dfd);
+		}
+		close(sub->fd);
+	}
+	mq_reader_close(sub->reader);
+	mq_stream_close(sub->log);
+	for (i = 0; i < sub->npatterns; i++)
+		free(sub->patterns[i]);
+	free(sub->patterns);
+	free(sub);
+}

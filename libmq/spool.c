@@ -1,0 +1,320 @@
+/*
+ * spool.c - the spool directory, its version, and the fsync policy.
+ *
+ * SPOOL/VERSION names the on-disk format ("mq-spool 1"); a spool of
+ * another version is refused rather than misread.  Streams live under
+ * SPOOL/streams/.
+ *
+ * Durability is per process: every file this process appends to is
+ * remembered as dirty, and made durable according to the policy: at once
+ * (always), when the interval has passed at the next write or at
+ * mq_spool_sync() (interval), or never.  mq_spool_close() syncs what is
+ * left, so a tool that exits normally has made its writes durable.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stream.h"
+
+#define VERSION_LINE "mq-spool 1\n"
+
+const char *
+mq_spool_default(void)
+{
+	static char path[PATH_MAX];
+	const char *env;
+
+	if ((env = getenv("MQ_SPOOL")) != NULL && env[0] != '\0')
+		return env;
+	if (geteuid() == 0)
+		return "/var/spool/mq";
+	if ((env = getenv("XDG_STATE_HOME")) != NULL && env[0] == '/')
+		snprintf(path, sizeof(path), "%s/mq", env);
+	else if ((env = getenv("HOME")) != NULL && env[0] == '/')
+		snprintf(path, sizeof(path), "%s/.local/state/mq", env);
+	else
+		snprintf(path, sizeof(path), "/tmp/mq-%ld", (long)geteuid());
+	return path;
+}
+
+/* mkdir -p: each missing component, made group/world readable. */
+static int
+mkdir_p(const char *dir)
+{
+	char path[PATH_MAX], *p;
+
+	if (strlcpy(path, dir, sizeof(path)) >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return mq_sys();
+	}
+	for (p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		if (p[-1] != '/') {
+			char c = *p;
+
+			*p = '\0';
+			if (mkdir(path, 0755) == -1 && errno != EEXIST)
+				return mq_sys();
+			*p = c;
+		}
+		if (*p == '\0')
+			break;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Creates the spool's top level if missing, or checks its version.  Many
+ * processes may create one spool at once: each writes VERSION under a
+ * name of its own and renames it into place, so whichever rename comes
+ * last leaves the same complete file.
+ */
+static int
+spool_init(mq_spool *sp, int flags)
+{
+	char buf[64], tmp[64];
+	ssize_t n;
+	int fd, rc;
+
+	fd = openat(sp->dirfd, "VERSION", O_RDONLY | O_CLOEXEC);
+	if (fd == -1 && errno == ENOENT && (flags & MQ_CREATE)) {
+		snprintf(tmp, sizeof(tmp), ".VERSION.%ld", (long)getpid());
+		fd = openat(sp->dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd == -1)
+			return mq_sys();
+		if ((rc = mq_write_all(fd, VERSION_LINE, strlen(VERSION_LINE))) != MQ_OK ||
+		    (fsync(fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
+			close(fd);
+			unlinkat(sp->dirfd, tmp, 0);
+			return rc;
+		}
+		close(fd);
+		if ((mkdirat(sp->dirfd, "streams", 0755) == -1 && errno != EEXIST) ||
+		    renameat(sp->dirfd, tmp, sp->dirfd, "VERSION") == -1) {
+			rc = mq_sys();
+			unlinkat(sp->dirfd, tmp, 0);
+			return rc;
+		}
+		if ((rc = mq_fsync_dir_fd(sp->dirfd)) != MQ_OK)
+			return rc;
+		fd = openat(sp->dirfd, "VERSION", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd == -1)
+		return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+	n = mq_pread_all(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n == -1)
+		return mq_sys();
+	buf[n] = '\0';
+	if (strcmp(buf, VERSION_LINE) != 0)
+		return MQ_EVERSION;
+	return MQ_OK;
+}
+
+int
+mq_spool_open(const char *dir, int flags, mq_spool **out)
+{
+	mq_spool *sp;
+	int rc;
+
+	*out = NULL;
+	if ((sp = calloc(1, sizeof(*sp))) == NULL)
+		return mq_sys();
+	sp->dirfd = sp->streamsfd = -1;
+	sp->fsync = MQ_FSYNC_INTERVAL;
+	sp->interval_ms = 1000;
+	sp->last_sync = mq_mono_ms();
+	if ((sp->path = strdup(dir)) == NULL) {
+		rc = mq_sys();
+		goto fail;
+	}
+	if ((flags & MQ_CREATE) && (rc = mkdir_p(dir)) != MQ_OK)
+		goto fail;
+	if ((sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		rc = errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+		goto fail;
+	}
+	if ((rc = spool_init(sp, flags)) != MQ_OK)
+		goto fail;
+	sp->streamsfd = openat(sp->dirfd, "streams", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->streamsfd == -1 && errno == ENOENT && (flags & MQ_CREATE)) {
+		if (mkdirat(sp->dirfd, "streams", 0755) == -1 && errno != EEXIST) {
+			rc = mq_sys();
+			goto fail;
+		}
+		sp->streamsfd = openat(sp->dirfd, "streams",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (sp->streamsfd == -1) {
+		rc = errno == ENOENT ? MQ_ECORRUPT : mq_sys();
+		goto fail;
+	}
+	*out = sp;
+	return MQ_OK;
+fail:
+	mq_spool_close(sp);
+	return rc;
+}
+
+void
+mq_spool_close(mq_spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->fsync != MQ_FSYNC_NEVER)
+		mq_spool_sync(sp);
+	else
+		while (sp->ndirty > 0)
+			close(sp->dirty[--sp->ndirty]);
+	if (sp->streamsfd != -1)
+		close(sp->streamsfd);
+	if (sp->dirfd != -1)
+		close(sp->dirfd);
+	free(sp->dirty);
+	free(sp->dirty_dev);
+	free(sp->dirty_ino);
+	free(sp->path);
+	free(sp);
+}
+
+const char *
+mq_spool_path(const mq_spool *sp)
+{
+	return sp->path;
+}
+
+void
+mq_spool_set_fsync(mq_spool *sp, enum mq_fsync policy, int interval_ms)
+{
+	sp->fsync = policy;
+	sp->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+}
+
+int
+mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms)
+{
+	const char *errstr;
+
+	*interval_ms = 1000;
+	if (strcmp(s, "always") == 0)
+		*policy = MQ_FSYNC_ALWAYS;
+	else if (strcmp(s, "never") == 0)
+		*policy = MQ_FSYNC_NEVER;
+	else if (strcmp(s, "interval") == 0)
+		*policy = MQ_FSYNC_INTERVAL;
+	else if (strncmp(s, "interval:", 9) == 0) {
+		*policy = MQ_FSYNC_INTERVAL;
+		*interval_ms = (int)strtonum(s + 9, 1, 3600000, &errstr);
+		if (errstr != NULL)
+			return MQ_EINVAL;
+	} else
+		return MQ_EINVAL;
+	return MQ_OK;
+}
+
+int
+mq_spool_sync(mq_spool *sp)
+{
+	int rc = MQ_OK;
+
+	while (sp->ndirty > 0) {
+		int fd = sp->dirty[--sp->ndirty];
+
+		if (fdatasync(fd) == -1 && rc == MQ_OK)
+			rc = mq_sys();
+		close(fd);
+	}
+	sp->last_sync = mq_mono_ms();
+	return rc;
+}
+
+/*
+ * Notes that this process wrote to 'fd', and applies the fsync policy:
+ * with "always" the data is durable when this returns.
+ */
+int
+mq_spool_dirty(mq_spool *sp, int fd)
+{
+	struct stat st;
+	size_t i;
+
+	switch (sp->fsync) {
+	case MQ_FSYNC_NEVER:
+		return MQ_OK;
+	case MQ_FSYNC_ALWAYS:
+		return fdatasync(fd) == -1 ? mq_sys() : MQ_OK;
+	case MQ_FSYNC_INTERVAL:
+		break;
+	}
+	if (fstat(fd, &st) == -1)
+		return mq_sys();
+	for (i = 0; i < sp->ndirty; i++)
+		if (sp->dirty_dev[i] == st.st_dev && sp->dirty_ino[i] == st.st_ino)
+			break;
+	if (i == sp->ndirty) {
+		if (sp->ndirty == sp->capdirty) {
+			size_t cap = sp->capdirty ? sp->capdirty * 2 : 8;
+			int *d;
+			dev_t *dv;
+			ino_t *in;
+
+			if ((d = reallocarray(sp->dirty, cap, sizeof(*d))) == NULL)
+				return mq_sys();
+			sp->dirty = d;
+			if ((dv = reallocarray(sp->dirty_dev, cap, sizeof(*dv))) == NULL)
+				return mq_sys();
+			sp->dirty_dev = dv;
+			if ((in = reallocarray(sp->dirty_ino, cap, sizeof(*in))) == NULL)
+				return mq_sys();
+			sp->dirty_ino = in;
+			sp->capdirty = cap;
+		}
+		/* A duplicate, so that closing the stream does not lose it. */
+		if ((sp->dirty[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+			return mq_sys();
+		sp->dirty_dev[i] = st.st_dev;
+		sp->dirty_ino[i] = st.st_ino;
+		sp->ndirty++;
+	}
+	if (mq_mono_ms() - sp->last_sync >= sp->interval_ms)
+		return mq_spool_sync(sp);
+	return MQ_OK;
+}
+
+int
+mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
+{
+	char name[MQ_NAME_MAX + 1];
+	struct dirent *de;
+	DIR *d;
+	int fd, rc = MQ_OK;
+
+	if ((fd = openat(sp->streamsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return mq_sys();
+	if ((d = fdopendir(fd)) == NULL) {
+		rc = mq_sys();
+		close(fd);
+		return rc;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;	/* ".", "..", and streams being made or removed */
+		if (mq_name_decode(de->d_name, name, sizeof(name)) < 0)
+			continue;
+		if (fn(name, arg) != 0)
+			break;
+	}
+	closedir(d);
+	return rc;
+}

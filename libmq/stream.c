@@ -1,0 +1,909 @@
+/*
+ * stream.c - opening, appending to, trimming and describing a stream.
+ *
+ * A stream is a directory of the spool: segment files (segment.c), a
+ * marks journal (marks.c), a meta file with its policy, and a lock file.
+ * An append encodes its batch before taking the lock, then under the lock
+ * catches up with what other processes appended (mq_tail_scan, which also
+ * cuts off a torn tail left by a crash), chooses the ids, and writes the
+ * batch with one pwrite(2).  Readers never take the lock.
+ *
+ * A new stream is built in a temporary directory and renamed into place,
+ * so a stream directory that exists is always complete.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "internal.h"
+#include "stream.h"
+
+/* ------------------------------------------------------------------
+ * The meta file: "key value" lines, version first.
+ * ---------------------------------------------------------------- */
+
+static void
+policy_defaults(struct mq_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_msg = MQ_MSG_DEFAULT;
+	p->segment_bytes = MQ_SEGMENT_BYTES;
+	p->overflow = MQ_OVERFLOW_DROP;
+}
+
+static int
+meta_format(const struct mq_policy *p, char *buf, size_t size)
+{
+	char dl[MQ_ENCNAME_MAX] = "";
+	int n;
+
+	if (p->dead_letter[0] != '\0' &&
+	    mq_name_encode(p->dead_letter, dl, sizeof(dl)) < 0)
+		return MQ_EBADNAME;
+	n = snprintf(buf, size,
+	    "version 1\n"
+	    "max-msg %" PRIu32 "\n"
+	    "segment-bytes %" PRIu64 "\n"
+	    "delivery-limit %" PRIu64 "\n"
+	    "ttl-ms %" PRId64 "\n"
+	    "max-len %" PRIu64 "\n"
+	    "max-bytes %" PRIu64 "\n"
+	    "max-age-ms %" PRId64 "\n"
+	    "overflow %s\n"
+	    "%s%s%s",
+	    p->max_msg, p->segment_bytes, p->delivery_limit, p->ttl_ms,
+	    p->max_len, p->max_bytes, p->max_age_ms,
+	    p->overflow == MQ_OVERFLOW_DEADLETTER ? "dead-letter" : "drop",
+	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "");
+	if (n < 0 || (size_t)n >= size)
+		return MQ_EINVAL;
+	return n;
+}
+
+static int
+meta_parse(char *text, struct mq_policy *p)
+{
+	char *line, *val, *save = NULL;
+	const char *errstr;
+	int first = 1;
+
+	policy_defaults(p);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if ((val = strchr(line, ' ')) == NULL)
+			return MQ_ECORRUPT;
+		*val++ = '\0';
+		if (first) {
+			if (strcmp(line, "version") != 0)
+				return MQ_ECORRUPT;
+			if (strcmp(val, "1") != 0)
+				return MQ_EVERSION;
+			first = 0;
+			continue;
+		}
+		errstr = NULL;
+		if (strcmp(line, "max-msg") == 0)
+			p->max_msg = (uint32_t)strtonum(val, 1, MQ_MSG_LIMIT, &errstr);
+		else if (strcmp(line, "segment-bytes") == 0)
+			p->segment_bytes = (uint64_t)strtonum(val, 1, LLONG_MAX, &errstr);
+		else if (strcmp(line, "delivery-limit") == 0)
+			p->delivery_limit = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "ttl-ms") == 0)
+			p->ttl_ms = strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "max-len") == 0)
+			p->max_len = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "max-bytes") == 0)
+			p->max_bytes = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "max-age-ms") == 0)
+			p->max_age_ms = strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "overflow") == 0) {
+			if (strcmp(val, "drop") == 0)
+				p->overflow = MQ_OVERFLOW_DROP;
+			else if (strcmp(val, "dead-letter") == 0)
+				p->overflow = MQ_OVERFLOW_DEADLETTER;
+			else
+				return MQ_ECORRUPT;
+		} else if (strcmp(line, "dead-letter") == 0) {
+			if (mq_name_decode(val, p->dead_letter,
+			    sizeof(p->dead_letter)) < 0)
+				return MQ_ECORRUPT;
+		}
+		/* Unknown keys are kept for newer versions: ignored. */
+		if (errstr != NULL)
+			return MQ_ECORRUPT;
+	}
+	return first ? MQ_ECORRUPT : MQ_OK;
+}
+
+/* Reads the meta file again if it changed since the last look (or 'force'). */
+int
+mq_stream_policy_load(mq_stream *s, int force)
+{
+	struct mq_policy p;
+	struct stat st;
+	char *text;
+	size_t len;
+	int rc, fd;
+
+	if (fstatat(s->dirfd, "meta", &st, 0) == -1)
+		return mq_sys();
+	if (!force && st.st_ino == s->meta_ino &&
+	    st.st_mtim.tv_sec == s->meta_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == s->meta_mtime.tv_nsec)
+		return MQ_OK;
+	if ((fd = openat(s->dirfd, "meta", O_RDONLY | O_CLOEXEC)) == -1)
+		return mq_sys();
+	if (fstat(fd, &st) == -1 || (text = malloc((size_t)st.st_size + 1)) == NULL) {
+		rc = mq_sys();
+		close(fd);
+		return rc;
+	}
+	len = (size_t)mq_pread_all(fd, text, (size_t)st.st_size, 0);
+	close(fd);
+	if (len != (size_t)st.st_size) {
+		free(text);
+		return MQ_ECORRUPT;
+	}
+	text[len] = '\0';
+	rc = meta_parse(text, &p);
+	free(text);
+	if (rc != MQ_OK)
+		return rc;
+	s->policy = p;
+	s->segment_bytes = p.segment_bytes;
+	s->meta_ino = st.st_ino;
+	s->meta_mtime = st.st_mtim;
+	return MQ_OK;
+}
+
+/* Writes the meta file of the directory 'dirfd' atomically. */
+static int
+meta_write(int dirfd, const struct mq_policy *p)
+{
+	char buf[1024];
+	int n, fd, rc;
+
+	if ((n = meta_format(p, buf, sizeof(buf))) < 0)
+		return n;
+	if (unlinkat(dirfd, "meta.tmp", 0) == -1 && errno != ENOENT)
+		return mq_sys();
+	fd = openat(dirfd, "meta.tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return mq_sys();
+	if ((rc = mq_write_all(fd, buf, (size_t)n)) != MQ_OK ||
+	    (fsync(fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
+		close(fd);
+		unlinkat(dirfd, "meta.tmp", 0);
+		return rc;
+	}
+	close(fd);
+	if (renameat(dirfd, "meta.tmp", dirfd, "meta") == -1) {
+		rc = mq_sys();
+		unlinkat(dirfd, "meta.tmp", 0);
+		return rc;
+	}
+	return mq_fsync_dir_fd(dirfd);
+}
+
+/* ------------------------------------------------------------------
+ * Open, create, close, remove.
+ * ---------------------------------------------------------------- */
+
+static int
+create_file(int dirfd, const char *name)
+{
+	int fd;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return mq_sys();
+	close(fd);
+	return MQ_OK;
+}
+
+/*
+ * Builds stream 'enc' complete in a temporary directory, then renames it
+ * into place.  Losing the race to another process is success.
+ */
+static int
+stream_create(mq_spool *sp, const char *enc)
+{
+	struct mq_policy p;
+	char tmp[MQ_ENCNAME_MAX + 64];
+	int fd, rc;
+
+	snprintf(tmp, sizeof(tmp), ".new-%ld-%s", (long)getpid(), enc);
+	mq_rmtree_at(sp->streamsfd, tmp);
+	if (mkdirat(sp->streamsfd, tmp, 0755) == -1)
+		return mq_sys();
+	if ((fd = openat(sp->streamsfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	policy_defaults(&p);
+	if ((rc = meta_write(fd, &p)) != MQ_OK ||
+	    (rc = create_file(fd, "lock")) != MQ_OK ||
+	    (rc = create_file(fd, "marks")) != MQ_OK ||
+	    (rc = create_file(fd, "00000000000000000000.log")) != MQ_OK ||
+	    (rc = mq_fsync_dir_fd(fd)) != MQ_OK) {
+		close(fd);
+		goto fail;
+	}
+	close(fd);
+	if (renameat(sp->streamsfd, tmp, sp->streamsfd, enc) == -1) {
+		if (errno == EEXIST || errno == ENOTEMPTY) {
+			mq_rmtree_at(sp->streamsfd, tmp);
+			return MQ_OK;
+		}
+		rc = mq_sys();
+		goto fail;
+	}
+	return mq_fsync_dir_fd(sp->streamsfd);
+fail:
+	mq_rmtree_at(sp->streamsfd, tmp);
+	return rc;
+}
+
+int
+mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
+{
+	mq_stream *s;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return mq_sys();
+	s->spool = sp;
+	s->dirfd = s->lockfd = s->activefd = s->idxfd = s->marksfd = -1;
+	if ((rc = mq_name_encode(name, s->enc, sizeof(s->enc))) < 0)
+		goto fail;
+	if ((s->name = strdup(name)) == NULL) {
+		rc = mq_sys();
+		goto fail;
+	}
+	for (;;) {
+		s->dirfd = openat(sp->streamsfd, s->enc,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->dirfd != -1)
+			break;
+		if (errno != ENOENT) {
+			rc = mq_sys();
+			goto fail;
+		}
+		if (!(flags & MQ_CREATE)) {
+			rc = MQ_ENOSTREAM;
+			goto fail;
+		}
+		if ((rc = stream_create(sp, s->enc)) != MQ_OK)
+			goto fail;
+	}
+	if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
+	    (s->marksfd = openat(s->dirfd, "marks", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	if ((rc = mq_stream_policy_load(s, 1)) != MQ_OK ||
+	    (rc = mq_marks_replay(s)) != MQ_OK ||
+	    (rc = mq_segments_load(s)) != MQ_OK ||
+	    (rc = mq_tail_scan(s, 0)) != MQ_OK)
+		goto fail;
+	*out = s;
+	return MQ_OK;
+fail:
+	mq_stream_close(s);
+	return rc;
+}
+
+void
+mq_stream_close(mq_stream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->dirfd != -1)
+		close(s->dirfd);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	if (s->activefd != -1)
+		close(s->activefd);
+	if (s->idxfd != -1)
+		close(s->idxfd);
+	if (s->marksfd != -1)
+		close(s->marksfd);
+	free(s->segs);
+	free(s->deleted);
+	free(s->buf);
+	free(s->name);
+	free(s);
+}
+
+int
+mq_stream_remove(mq_spool *sp, const char *name)
+{
+	char enc[MQ_ENCNAME_MAX], tmp[MQ_ENCNAME_MAX + 64];
+	int rc;
+
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	/* Renamed away first, so that no one opens a half-removed stream. */
+	snprintf(tmp, sizeof(tmp), ".del-%ld-%s", (long)getpid(), enc);
+	if (renameat(sp->streamsfd, enc, sp->streamsfd, tmp) == -1)
+		return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+	if ((rc = mq_fsync_dir_fd(sp->streamsfd)) != MQ_OK)
+		return rc;
+	return mq_rmtree_at(sp->streamsfd, tmp);
+}
+
+const char *
+mq_stream_name(const mq_stream *s)
+{
+	return s->name;
+}
+
+mq_spool *
+mq_stream_spool(mq_stream *s)
+{
+	return s->spool;
+}
+
+int
+mq_stream_dirfd(mq_stream *s)
+{
+	return s->dirfd;
+}
+
+const struct mq_policy *
+mq_stream_policy(mq_stream *s)
+{
+	mq_stream_policy_load(s, 0);
+	return &s->policy;
+}
+
+/* ------------------------------------------------------------------
+ * Locking and catching up with other processes.
+ * ---------------------------------------------------------------- */
+
+int
+mq_stream_lock(mq_stream *s)
+{
+	while (flock(s->lockfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return mq_sys();
+	s->locked = 1;
+	return MQ_OK;
+}
+
+void
+mq_stream_unlock(mq_stream *s)
+{
+	s->locked = 0;
+	flock(s->lockfd, LOCK_UN);
+}
+
+/*
+ * Brings the view of 's' up to date with the files.  Under the lock it
+ * also repairs: a torn tail of the log or of the marks is cut off.
+ */
+int
+mq_stream_refresh(mq_stream *s)
+{
+	int rc;
+
+	if ((rc = mq_tail_scan(s, s->locked)) != MQ_OK)
+		return rc;
+	return s->locked ? mq_marks_repair(s) : mq_marks_replay(s);
+}
+
+uint64_t
+mq_stream_length(const mq_stream *s)
+{
+	if (s->next_offset < s->first_offset)
+		return 0;
+	return s->next_offset - s->first_offset - s->ndeleted;
+}
+
+static mq_id
+stream_top(const mq_stream *s)
+{
+	return mq_id_cmp(s->setid, s->last_id) > 0 ? s->setid : s->last_id;
+}
+
+/* ------------------------------------------------------------------
+ * Appending.
+ * ---------------------------------------------------------------- */
+
+/* The id for a new entry after 'top' as 'spec' asks, as Redis does. */
+static int
+next_id(mq_id top, const struct mq_idspec *spec, int64_t now, mq_id *id)
+{
+	switch (spec == NULL ? MQ_ID_AUTO : spec->kind) {
+	case MQ_ID_AUTO:
+		if ((uint64_t)now > top.ms) {
+			id->ms = (uint64_t)now;
+			id->seq = 0;
+			return MQ_OK;
+		}
+		*id = top;
+		return mq_id_incr(id) == MQ_OK ? MQ_OK : MQ_EIDSMALL;
+	case MQ_ID_PARTIAL:
+		if (spec->id.ms > top.ms) {
+			id->ms = spec->id.ms;
+			id->seq = 0;
+		} else if (spec->id.ms == top.ms && top.seq != UINT64_MAX) {
+			id->ms = top.ms;
+			id->seq = top.seq + 1;
+		} else
+			return MQ_EIDSMALL;
+		/* 0-* on an empty stream is 0-1: 0-0 is never an id. */
+		if (id->ms == 0 && id->seq == 0)
+			id->seq = 1;
+		return MQ_OK;
+	case MQ_ID_EXPLICIT:
+		if (spec->id.ms == 0 && spec->id.seq == 0)
+			return MQ_EIDZERO;
+		if (mq_id_cmp(spec->id, top) <= 0)
+			return MQ_EIDSMALL;
+		*id = spec->id;
+		return MQ_OK;
+	}
+	return MQ_EINVAL;
+}
+
+static int
+should_roll(const mq_stream *s, int64_t now)
+{
+	if (s->end == 0)
+		return 0;
+	if (s->end >= s->segment_bytes)
+		return 1;
+	/* Age retention works by whole segments: seal them in time. */
+	return s->policy.max_age_ms > 0 && s->first_time > 0 &&
+	    now - s->first_time > s->policy.max_age_ms / 2;
+}
+
+static int enforce_maxlen(mq_stream *s);
+
+int
+mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
+    const struct mq_idspec *specs, mq_id *ids)
+{
+	size_t total = MQ_BATCH_HDR, i, rs;
+	unsigned char *p;
+	mq_id top, id, first = { 0, 0 };
+	int64_t now;
+	int rc;
+
+	if (n == 0)
+		return MQ_OK;
+	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
+		return rc;
+	for (i = 0; i < n; i++) {
+		rs = mq_record_size(&msgs[i]);
+		if (rs == 0 || mq_msg_payload(&msgs[i]) > s->policy.max_msg)
+			return MQ_ETOOBIG;
+		total += rs;
+		if (total > UINT32_MAX)
+			return MQ_ETOOBIG;
+	}
+	if (total > s->bufcap) {
+		unsigned char *nb = realloc(s->buf, total);
+
+		if (nb == NULL)
+			return mq_sys();
+		s->buf = nb;
+		s->bufcap = total;
+	}
+	now = mq_now_ms();
+	p = s->buf + MQ_BATCH_HDR;
+	for (i = 0; i < n; i++) {
+		mq_record_encode(p, &msgs[i], now);
+		p += mq_record_size(&msgs[i]);
+	}
+
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		goto out;
+	if (should_roll(s, now) && (rc = mq_segment_roll(s)) != MQ_OK)
+		goto out;
+	top = stream_top(s);
+	p = s->buf + MQ_BATCH_HDR;
+	for (i = 0; i < n; i++) {
+		if ((rc = next_id(top, specs ? &specs[i] : NULL, now, &id)) != MQ_OK)
+			goto out;
+		mq_record_set_id(p, id);
+		p += 4 + mq_get32(p);
+		if (i == 0)
+			first = id;
+		if (ids != NULL)
+			ids[i] = id;
+		top = id;
+	}
+	mq_batch_seal(s->buf, total, (uint32_t)n, s->next_offset, first, top, now);
+	s->unchecked += total;
+	if (s->unchecked >= (1u << 20) || s->end == 0) {
+		if ((rc = mq_check_space(s->activefd, total, MQ_FREE_RESERVE)) != MQ_OK)
+			goto out;
+		s->unchecked = 0;
+	}
+	if ((rc = mq_pwrite_all(s->activefd, s->buf, total, (off_t)s->end)) != MQ_OK) {
+		/* Nothing half-written may stay for a reader to wait on. */
+		if (ftruncate(s->activefd, (off_t)s->end) == -1)
+			rc = mq_sys();
+		goto out;
+	}
+	if (s->end == 0) {
+		s->first_time = now;
+		s->segs[s->nsegs - 1].first = first;
+		s->segs[s->nsegs - 1].known = 1;
+	}
+	if ((rc = mq_index_add(s, s->end, total, s->next_offset, first)) != MQ_OK)
+		goto out;
+	s->end += total;
+	s->next_offset += n;
+	s->last_id = top;
+	rc = mq_spool_dirty(s->spool, s->activefd);
+out:
+	mq_stream_unlock(s);
+	if (rc == MQ_OK && s->policy.max_len > 0 &&
+	    mq_stream_length(s) > s->policy.max_len)
+		rc = enforce_maxlen(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Deleting and trimming.
+ * ---------------------------------------------------------------- */
+
+int
+mq_delete(mq_stream *s, const mq_id *ids, size_t n, size_t *deleted)
+{
+	unsigned char *marks = NULL;
+	struct mq_msg m;
+	mq_reader *r = NULL;
+	size_t i, k = 0;
+	int rc;
+
+	*deleted = 0;
+	if (n == 0)
+		return MQ_OK;
+	if ((marks = reallocarray(NULL, n, MQ_MARK_SIZE)) == NULL)
+		return mq_sys();
+	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
+		goto out;
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		goto out;
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		goto unlock;
+	for (i = 0; i < n; i++) {
+		size_t j;
+		int dup = 0;
+
+		if ((rc = mq_reader_get(r, ids[i], &m)) < 0)
+			goto unlock;
+		if (rc == 0)
+			continue;
+		for (j = 0; j < k; j++)
+			if (mq_get64(marks + j * MQ_MARK_SIZE + 8) == m.offset)
+				dup = 1;
+		if (dup)
+			continue;
+		mq_mark_encode(marks + k * MQ_MARK_SIZE, MQ_MARK_DELETE,
+		    m.offset, m.id.ms, m.id.seq);
+		k++;
+	}
+	rc = k > 0 ? mq_marks_append(s, marks, k) : MQ_OK;
+	if (rc == MQ_OK)
+		*deleted = k;
+unlock:
+	mq_stream_unlock(s);
+out:
+	mq_reader_close(r);
+	free(marks);
+	return rc;
+}
+
+/* Deleted offsets at or above 'from'. */
+static uint64_t
+deleted_from(const mq_stream *s, uint64_t from)
+{
+	size_t lo = 0, hi = s->ndeleted;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->deleted[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return s->ndeleted - lo;
+}
+
+/* Under the lock: moves the first offset up to 'cut' and drops whole segments. */
+static int
+trim_to(mq_stream *s, uint64_t cut)
+{
+	unsigned char m[MQ_MARK_SIZE];
+	int rc;
+
+	if (cut <= s->first_offset)
+		return MQ_OK;
+	mq_mark_encode(m, MQ_MARK_TRIM, cut, 0, 0);
+	if ((rc = mq_marks_append(s, m, 1)) != MQ_OK)
+		return rc;
+	return mq_retention(s);
+}
+
+/* The first offset that leaves 'maxlen' entries (deleted ones not counted). */
+static uint64_t
+maxlen_cut(const mq_stream *s, uint64_t maxlen)
+{
+	uint64_t cut = s->next_offset - maxlen, prev;
+
+	do {
+		prev = cut;
+		cut = s->next_offset - maxlen - deleted_from(s, prev);
+	} while (cut != prev && cut > s->first_offset);
+	return cut < s->first_offset ? s->first_offset : cut;
+}
+
+/*
+ * Moves the entries below offset 'cut' to the dead-letter stream, in
+ * batches.  Runs without the lock: mq_dead_letter takes another stream's.
+ */
+static int
+deadletter_below(mq_stream *s, uint64_t from, uint64_t cut)
+{
+	enum { CHUNK = 256 };
+	struct mq_msg msgs[CHUNK], m;
+	unsigned char *copies[CHUNK];
+	mq_reader *r;
+	size_t n = 0, i;
+	int rc, more;
+
+	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
+		return rc;
+	if ((rc = mq_reader_seek_offset(r, from)) != MQ_OK)
+		goto out;
+	do {
+		more = mq_reader_next(r, &m);
+		if (more < 0) {
+			rc = more;
+			break;
+		}
+		if (more && m.offset < cut) {
+			if ((rc = mq_msg_copy(&m, &msgs[n], &copies[n])) != MQ_OK)
+				break;
+			n++;
+		} else
+			more = 0;
+		if (n == CHUNK || (!more && n > 0)) {
+			rc = mq_dead_letter(s, msgs, n, "maxlen", NULL);
+			for (i = 0; i < n; i++)
+				free(copies[i]);
+			n = 0;
+			if (rc != MQ_OK)
+				break;
+		}
+	} while (more);
+	for (i = 0; i < n; i++)
+		free(copies[i]);
+out:
+	mq_reader_close(r);
+	return rc;
+}
+
+/* The max-len policy after an append: drop or dead-letter the oldest. */
+static int
+enforce_maxlen(mq_stream *s)
+{
+	return mq_trim_maxlen(s, s->policy.max_len, NULL);
+}
+
+int
+mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
+{
+	uint64_t before, cut, from;
+	int rc;
+
+	if (removed != NULL)
+		*removed = 0;
+	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
+		return rc;
+	if (s->policy.overflow == MQ_OVERFLOW_DEADLETTER &&
+	    s->policy.max_len > 0) {
+		if ((rc = mq_stream_refresh(s)) != MQ_OK)
+			return rc;
+		if (mq_stream_length(s) <= maxlen)
+			return MQ_OK;
+		from = s->first_offset;
+		cut = maxlen_cut(s, maxlen);
+		if ((rc = deadletter_below(s, from, cut)) != MQ_OK)
+			return rc;
+	}
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_refresh(s)) == MQ_OK) {
+		before = mq_stream_length(s);
+		if (before > maxlen) {
+			rc = trim_to(s, maxlen_cut(s, maxlen));
+			if (removed != NULL)
+				*removed = before - mq_stream_length(s);
+		}
+	}
+	mq_stream_unlock(s);
+	return rc;
+}
+
+int
+mq_trim_minid(mq_stream *s, mq_id minid, uint64_t *removed)
+{
+	struct mq_msg m;
+	mq_reader *r;
+	uint64_t before, cut;
+	int rc;
+
+	if (removed != NULL)
+		*removed = 0;
+	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		goto out;
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		goto unlock;
+	before = mq_stream_length(s);
+	if ((rc = mq_reader_seek_id(r, minid)) != MQ_OK)
+		goto unlock;
+	if ((rc = mq_reader_next(r, &m)) < 0)
+		goto unlock;
+	cut = rc == 1 ? m.offset : s->next_offset;
+	if ((rc = trim_to(s, cut)) == MQ_OK && removed != NULL)
+		*removed = before - mq_stream_length(s);
+unlock:
+	mq_stream_unlock(s);
+out:
+	mq_reader_close(r);
+	return rc;
+}
+
+int
+mq_stream_setid(mq_stream *s, mq_id last, uint64_t entries_added,
+    mq_id max_deleted)
+{
+	unsigned char m[2 * MQ_MARK_SIZE];
+	size_t k = 0;
+	int64_t delta;
+	int rc;
+
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		goto out;
+	if (mq_id_cmp(last, s->last_id) < 0 || mq_id_cmp(last, max_deleted) < 0) {
+		rc = MQ_EIDSMALL;
+		goto out;
+	}
+	delta = s->added_delta;
+	if (entries_added != UINT64_MAX) {
+		if (entries_added < mq_stream_length(s)) {
+			rc = MQ_EINVAL;
+			goto out;
+		}
+		delta = (int64_t)(entries_added - s->next_offset);
+	}
+	mq_mark_encode(m, MQ_MARK_SETID, last.ms, last.seq, (uint64_t)delta);
+	k++;
+	if (max_deleted.ms != 0 || max_deleted.seq != 0) {
+		mq_mark_encode(m + MQ_MARK_SIZE, MQ_MARK_MAXDEL, max_deleted.ms,
+		    max_deleted.seq, 0);
+		k++;
+	}
+	rc = mq_marks_append(s, m, k);
+out:
+	mq_stream_unlock(s);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Describing.
+ * ---------------------------------------------------------------- */
+
+static uint64_t
+count_groups(mq_stream *s)
+{
+	struct dirent *de;
+	uint64_t n = 0;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(s->dirfd, "groups", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return 0;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return 0;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
+mq_stream_info(mq_stream *s, struct mq_stream_info *info)
+{
+	struct mq_msg m;
+	struct stat st;
+	mq_reader *r;
+	char name[32];
+	size_t i;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		return rc;
+	info->length = mq_stream_length(s);
+	info->first_offset = s->first_offset;
+	info->next_offset = s->next_offset;
+	info->entries_added = (uint64_t)((int64_t)s->next_offset + s->added_delta);
+	info->last_id = stream_top(s);
+	info->max_deleted_id = s->max_deleted;
+	info->segments = s->nsegs;
+	for (i = 0; i < s->nsegs; i++) {
+		snprintf(name, sizeof(name), "%020llu.log",
+		    (unsigned long long)s->segs[i].base);
+		if (fstatat(s->dirfd, name, &st, 0) == 0)
+			info->bytes += (uint64_t)st.st_size;
+	}
+	info->groups = count_groups(s);
+	if (info->length == 0)
+		return MQ_OK;
+	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
+		return rc;
+	if ((rc = mq_reader_seek_offset(r, s->first_offset)) == MQ_OK &&
+	    (rc = mq_reader_next(r, &m)) == 1) {
+		info->first_id = m.id;
+		rc = MQ_OK;
+	}
+	mq_reader_close(r);
+	return rc < 0 ? rc : MQ_OK;
+}
+
+int
+mq_policy_get(mq_stream *s, struct mq_policy *p)
+{
+	int rc;
+
+	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
+		return rc;
+	*p = s->policy;
+	return MQ_OK;
+}
+
+int
+mq_policy_set(mq_stream *s, const struct mq_policy *p)
+{
+	struct mq_policy q = *p;
+	int rc;
+
+	if (q.max_msg == 0 || q.max_msg > MQ_MSG_LIMIT)
+		return MQ_EINVAL;
+	if (q.segment_bytes == 0)
+		q.segment_bytes = MQ_SEGMENT_BYTES;
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = meta_write(s->dirfd, &q)) == MQ_OK)
+		rc = mq_stream_policy_load(s, 1);
+	mq_stream_unlock(s);
+	return rc;
+}

@@ -1,0 +1,238 @@
+#!/usr/bin/env bats
+# mq-xadd: appending messages.
+
+load helpers
+
+# bodies STREAM: the bodies of STREAM in order, one per line (text form).
+bodies() {
+	mq-xreadgroup "peek-$RANDOM$RANDOM" c "$1" --noack | cut -f2-
+}
+
+@test "mq-xadd: shared options" {
+	common_options mq-xadd s m
+}
+
+@test "mq-xadd: appends each MESSAGE argument and prints one id per line" {
+	run mq-xadd s one two three
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	for id in "${lines[@]}"; do
+		[[ "$id" =~ ^[0-9]+-[0-9]+$ ]]
+	done
+	# Ids strictly increase, and are the ids the reader sees.
+	[ "$(printf '%s\n' "${lines[@]}" | sort -t- -k1,1n -k2,2n | uniq)" = \
+	    "$(printf '%s\n' "${lines[@]}")" ]
+	[ "$(mq-xreadgroup g c s --noack | cut -f1)" = \
+	    "$(printf '%s\n' "${lines[@]}")" ]
+	[ "$(bodies s)" = "$(printf 'one\ntwo\nthree')" ]
+}
+
+@test "mq-xadd: without MESSAGE appends each line of stdin, newline stripped" {
+	run bash -c "printf 'a\n\nb c\nlast-without-newline' | mq-xadd s"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+	run mq-xreadgroup g c s -o json --noack
+	[ "$(printf '%s\n' "$output" | jq -r .body | paste -sd'|')" = \
+	    "a||b c|last-without-newline" ]
+}
+
+@test "mq-xadd: empty stdin appends nothing" {
+	run mq-xadd s < /dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "mq-xadd: many lines of stdin keep their order across batches" {
+	seq 1 300000 > in
+	run bash -c "mq-xadd -q s < in"
+	[ "$status" -eq 0 ]
+	bodies s > out
+	cmp in out
+	# And through a pipe, which brings the input in small reads.
+	seq 1 50000 | mq-xadd -q p
+	seq 1 50000 > in2
+	bodies p > out2
+	cmp in2 out2
+}
+
+@test "mq-xadd: a line longer than the read buffer stays one message" {
+	mq-queue s --max-msg 16M
+	head -c 6000000 /dev/zero | tr '\0' x > big
+	printf '\nsmall\n' >> big
+	run bash -c "mq-xadd s < big"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	mq-xreadgroup g c s -o raw --noack > out
+	[ "$(tr '\0' '\n' < out | cut -f2 | awk '{ print length($0) }' | paste -sd,)" = "6000000,5" ]
+}
+
+@test "mq-xadd: -0 splits stdin at NUL bytes, newlines stay in the body" {
+	run bash -c "printf 'one\nline\0two\0' | mq-xadd -0 s"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	mq-xreadgroup g c s -o raw --noack > out
+	printf '%s\t%s\0%s\t%s\0' "${lines[0]}" "$(printf 'one\nline')" \
+	    "${lines[1]}" two > want
+	cmp want out
+}
+
+@test "mq-xadd: -a appends all of stdin as one message, bytes intact" {
+	printf 'bin\0ary\n\377\tend\n' > body
+	run bash -c "mq-xadd -a s < body"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	mq-xreadgroup g c s -o raw --noack > out
+	{ printf '%s\t' "${lines[0]}"; cat body; printf '\0'; } > want
+	cmp want out
+}
+
+@test "mq-xadd: -a with empty stdin appends one empty message" {
+	run mq-xadd -a s < /dev/null
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(mq-xreadgroup g c s --noack -o json | jq -r '.body | length')" = 0 ]
+}
+
+@test "mq-xadd: -0 and -a together, or with MESSAGE arguments, are usage errors" {
+	run mq-xadd -0 -a s < /dev/null
+	[ "$status" -eq 2 ]
+	run mq-xadd -a s m
+	[ "$status" -eq 2 ]
+	run mq-xadd -0 s m
+	[ "$status" -eq 2 ]
+}
+
+@test "mq-xadd: -H headers go on every message, in order" {
+	mq-xadd -H type=order -H 'note=a=b' s m1 m2
+	run mq-xreadgroup g c s -o json --noack
+	[ "${#lines[@]}" -eq 2 ]
+	for l in "${lines[@]}"; do
+		[ "$(jq -c .headers <<< "$l")" = '{"type":"order","note":"a=b"}' ]
+	done
+}
+
+@test "mq-xadd: -H without NAME=VALUE is a usage error" {
+	run mq-xadd -H novalue s m
+	[ "$status" -eq 2 ]
+	run mq-xadd -H =v s m
+	[ "$status" -eq 2 ]
+}
+
+@test "mq-xadd: -k sets the key of every message" {
+	mq-xadd -k customer-7 s m
+	mq-xadd s nokey
+	run mq-xreadgroup g c s -o json --noack
+	[ "$(jq -r .key <<< "${lines[0]}")" = customer-7 ]
+	[ "$(jq -r .key <<< "${lines[1]}")" = null ]
+}
+
+@test "mq-xadd: -i sets an explicit or partial id" {
+	run mq-xadd -i 5-3 s first
+	[ "$output" = 5-3 ]
+	run mq-xadd -i '5-*' s second
+	[ "$output" = 5-4 ]
+	run mq-xadd -i '7-*' s third
+	[ "$output" = 7-0 ]
+	echo fourth | mq-xadd -i 9-1 s
+	[ "$(mq-xreadgroup g c s --noack | cut -f1 | paste -sd' ')" = \
+	    "5-3 5-4 7-0 9-1" ]
+}
+
+@test "mq-xadd: -i at or below the top id exits 65 and appends nothing" {
+	mq-xadd -i 5-3 s first
+	run mq-xadd -i 5-3 s again
+	[ "$status" -eq 65 ]
+	[[ "$output" == "mq-xadd: s: "* ]]
+	run mq-xadd -i 0-0 s zero
+	[ "$status" -eq 65 ]
+	[ "$(bodies s)" = first ]
+}
+
+@test "mq-xadd: a malformed -i exits 65" {
+	run mq-xadd -i 12-x s m
+	[ "$status" -eq 65 ]
+	run mq-xadd -i '' s m
+	[ "$status" -eq 65 ]
+}
+
+@test "mq-xadd: -i with more than one message is refused" {
+	run mq-xadd -i 5-1 s a b
+	[ "$status" -eq 2 ]
+	run bash -c "printf 'a\nb\n' | mq-xadd -i 5-1 s"
+	[ "$status" -eq 65 ]
+	run mq-xreadgroup g c s --noack
+	[ -z "$output" ]
+}
+
+@test "mq-xadd: -M trims the stream to MAXLEN after appending" {
+	seq 1 10 | mq-xadd -q s
+	run mq-xadd -M 3 s 11 12
+	[ "$status" -eq 0 ]
+	[ "$(bodies s | paste -sd' ')" = "10 11 12" ]
+	run mq-xadd -M x s m
+	[ "$status" -eq 2 ]
+}
+
+@test "mq-xadd: a closed stdout stops the ids, not the appends" {
+	run bash -c 'seq 1 100000 | mq-xadd s | head -n 1; echo "${PIPESTATUS[1]}" > status'
+	[[ "$output" =~ ^[0-9]+-[0-9]+$ ]]
+	[ "$(cat status)" -eq 0 ]
+	[ "$(bodies s | wc -l)" -eq 100000 ]
+}
+
+@test "mq-xadd: -q prints no ids, -v counts on stderr" {
+	run mq-xadd -q s a b
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run bash -c 'mq-xadd -v s a b 2>&1 >/dev/null'
+	[ "$output" = "mq-xadd: s: 2 appended" ]
+	[ "$(bodies s | wc -l)" -eq 4 ]
+}
+
+@test "mq-xadd: a message over the stream's max-msg exits 65" {
+	mq-queue s --max-msg 1k
+	run bash -c "head -c 2000 /dev/zero | mq-xadd -a s"
+	[ "$status" -eq 65 ]
+	run bash -c "head -c 1000 /dev/zero | mq-xadd -a s"
+	[ "$status" -eq 0 ]
+}
+
+@test "mq-xadd: missing STREAM is a usage error" {
+	run mq-xadd
+	[ "$status" -eq 2 ]
+	[[ "$output" == "usage: mq-xadd "* ]]
+}
+
+@test "mq-xadd: creates the spool and the stream; --spool overrides MQ_SPOOL" {
+	[ ! -e "$MQ_SPOOL" ]
+	mq-xadd s m > /dev/null
+	[ -d "$MQ_SPOOL" ]
+	mq-xadd --spool "$BATS_TEST_TMPDIR/other" s x > /dev/null
+	[ "$(MQ_SPOOL=$BATS_TEST_TMPDIR/other bodies s)" = x ]
+	[ "$(bodies s)" = m ]
+}
+
+@test "mq-xadd: the examples of the manual page" {
+	run mq-xadd orders 'first order' 'second order'
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(mq-xreadgroup g c orders | cut -f2 | paste -sd,)" = "first order,second order" ]
+
+	seq 1 300000 | mq-xadd -q numbers
+	[ "$(mq-xreadgroup g c numbers | tail -n 1 | cut -f2)" = 300000 ]
+
+	mkdir tree && touch tree/a "tree/$(printf 'new\nline')"
+	(cd tree && find . -print0 | mq-xadd -0 files) > /dev/null
+	[ "$(mq-xreadgroup -o json g c files | jq -c .body | sort | paste -sd' ')" = \
+	    '"." "./a" "./new\nline"' ]
+
+	head -c 3000 /dev/urandom > logo.png
+	id=$(mq-xadd -a -H content-type=image/png images < logo.png)
+	[ "$(mq-xreadgroup -o json peek c images | jq -r '.headers["content-type"]')" = image/png ]
+	mq-xreadgroup -o raw g c images > out
+	{ printf '%s\t' "$id"; cat logo.png; printf '\0'; } > want
+	cmp want out
+
+	date | mq-xadd -M 1000 recent > /dev/null
+	date | mq-xadd -M 1 recent > /dev/null
+	[ "$(mq-xreadgroup g c recent | wc -l)" -eq 1 ]
+}

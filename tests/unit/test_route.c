@@ -1,0 +1,239 @@
+/*
+ * test_route.c - the topic exchange: bindings, publishing to queues and
+ * live subscribers, Redis globs, and dead subscribers cleaned up.
+ */
+#include <sys/wait.h>
+
+#include <dirent.h>
+
+#include "helpers.h"
+#include "mq.h"
+
+struct fixture {
+	char		*dir;
+	mq_spool	*sp;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = test_tmpdir();
+	assert_int_equal(mq_spool_open(f->dir, MQ_CREATE, &f->sp), MQ_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	mq_spool_close(f->sp);
+	test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct mq_msg
+body(const char *text)
+{
+	struct mq_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.body = text;
+	m.bodylen = strlen(text);
+	return m;
+}
+
+static uint64_t
+stream_length(mq_spool *sp, const char *name)
+{
+	struct mq_stream_info info;
+	mq_stream *s;
+
+	if (mq_stream_open(sp, name, 0, &s) != MQ_OK)
+		return 0;
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	mq_stream_close(s);
+	return info.length;
+}
+
+static int
+count_fn(const char *pattern, const char *queue, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void
+test_bindings_route_to_queues(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m = body("hi");
+	size_t receivers;
+	int n = 0;
+
+	assert_int_equal(mq_bind(f->sp, "orders.*", "billing"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "orders.*", "billing"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "#", "audit"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "orders.created", "billing"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "", "empty key"), MQ_OK);
+	assert_int_equal(mq_bindings(f->sp, count_fn, &n), MQ_OK);
+	assert_int_equal(n, 4);
+
+	assert_int_equal(mq_publish(f->sp, "orders.created", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 2);		/* billing once, audit */
+	assert_int_equal(mq_publish(f->sp, "news", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 1);
+	assert_int_equal(mq_publish(f->sp, "", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 2);		/* audit ('#' matches ""), empty key */
+	assert_int_equal(stream_length(f->sp, "billing"), 1);
+	assert_int_equal(stream_length(f->sp, "audit"), 3);
+	assert_int_equal(stream_length(f->sp, "empty key"), 1);
+
+	assert_int_equal(mq_unbind(f->sp, "#", "audit"), MQ_OK);
+	assert_int_equal(mq_publish(f->sp, "news", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 0);
+	assert_int_equal(stream_length(f->sp, "audit"), 3);
+}
+
+static void
+test_live_subscribers(void **state)
+{
+	struct fixture *f = *state;
+	const char *topics[] = { "news.*" };
+	const char *globs[] = { "news.t*", "x?" };
+	const char *exact[] = { "news.*" };
+	struct mq_msg m = body("first"), out;
+	mq_sub *t, *g, *c;
+	size_t receivers;
+
+	/* Nobody listening: nothing is kept. */
+	assert_int_equal(mq_publish(f->sp, "news.tech", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 0);
+
+	assert_int_equal(mq_sub_open(f->sp, topics, 1, 0, &t), MQ_OK);
+	assert_int_equal(mq_sub_open(f->sp, globs, 2, MQ_SUB_GLOB, &g), MQ_OK);
+	assert_int_equal(mq_sub_open(f->sp, exact, 1, MQ_SUB_EXACT, &c), MQ_OK);
+	assert_int_equal(mq_sub_next(t, &out), 0);
+
+	m = body("tech");
+	assert_int_equal(mq_publish(f->sp, "news.tech", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 2);
+	m = body("deep");
+	assert_int_equal(mq_publish(f->sp, "news.tech.ai", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 1);		/* only the glob */
+	m = body("literal");
+	assert_int_equal(mq_publish(f->sp, "news.*", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 2);		/* topic '*' matches a word; exact */
+
+	assert_int_equal(mq_sub_next(t, &out), 1);
+	assert_memory_equal(out.body, "tech", 4);
+	assert_int_equal(out.keylen, 9);
+	assert_memory_equal(out.key, "news.tech", 9);
+	assert_int_equal(mq_sub_next(t, &out), 1);
+	assert_memory_equal(out.body, "literal", 7);
+	assert_int_equal(mq_sub_next(t, &out), 0);
+
+	assert_int_equal(mq_sub_next(g, &out), 1);
+	assert_memory_equal(out.body, "tech", 4);
+	assert_int_equal(mq_sub_next(g, &out), 1);
+	assert_memory_equal(out.body, "deep", 4);
+	assert_int_equal(mq_sub_next(g, &out), 0);
+
+	assert_int_equal(mq_sub_next(c, &out), 1);
+	assert_memory_equal(out.body, "literal", 7);
+	assert_int_equal(mq_sub_next(c, &out), 0);
+
+	mq_sub_close(t);
+	mq_sub_close(g);
+	mq_sub_close(c);
+	assert_int_equal(mq_publish(f->sp, "news.tech", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 0);
+}
+
+static int
+files_in(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* A subscriber killed without closing is not counted, and its file goes. */
+static void
+test_dead_subscriber(void **state)
+{
+	struct fixture *f = *state;
+	const char *pat[] = { "#" };
+	struct mq_msg m = body("x");
+	size_t receivers;
+	char path[1024];
+	int status;
+	pid_t pid;
+
+	if ((pid = fork()) == 0) {
+		mq_spool *sp;
+		mq_sub *sub;
+
+		if (mq_spool_open(f->dir, 0, &sp) != MQ_OK ||
+		    mq_sub_open(sp, pat, 1, 0, &sub) != MQ_OK)
+			_exit(1);
+		_exit(0);	/* no mq_sub_close: as if killed */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	snprintf(path, sizeof(path), "%s/subscribers", f->dir);
+	assert_int_equal(files_in(path), 1);
+	assert_int_equal(mq_publish(f->sp, "a", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 0);
+	assert_int_equal(files_in(path), 0);
+}
+
+static void
+test_glob(void **state)
+{
+	static const struct {
+		const char *pattern, *s;
+		int match;
+	} cases[] = {
+		{ "*", "", 1 }, { "*", "anything", 1 }, { "a*", "abc", 1 },
+		{ "a*c", "abc", 1 }, { "a*c", "abd", 0 }, { "a?c", "abc", 1 },
+		{ "a?c", "ac", 0 }, { "h[ae]llo", "hello", 1 },
+		{ "h[ae]llo", "hillo", 0 }, { "h[^e]llo", "hallo", 1 },
+		{ "h[^e]llo", "hello", 0 }, { "h[a-b]llo", "hbllo", 1 },
+		{ "h[b-a]llo", "hallo", 1 }, { "h\\*llo", "h*llo", 1 },
+		{ "h\\*llo", "hello", 0 }, { "*.*.*", "a.b.c", 1 },
+		{ "news.*", "news.tech", 1 }, { "news.*", "news", 0 },
+		{ "a**b", "ab", 1 }, { "", "", 1 }, { "", "a", 0 },
+		{ "*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 0 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_int_equal(mq_glob_match(cases[i].pattern,
+		    strlen(cases[i].pattern), cases[i].s, strlen(cases[i].s)),
+		    cases[i].match);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_bindings_route_to_queues, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_subscribers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_subscriber, setup, teardown),
+		cmocka_unit_test(test_glob),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

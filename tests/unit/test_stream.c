@@ -1,0 +1,709 @@
+/*
+ * test_stream.c - streams: appends and ids, reads and seeks, ranges,
+ * deletes, trims, XSETID, segments and retention, policy, many writers,
+ * and waking a reader.
+ */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+
+#include "helpers.h"
+#include "mq.h"
+
+struct fixture {
+	char		*dir;
+	mq_spool	*sp;
+	mq_stream	*s;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	f->dir = test_tmpdir();
+	assert_int_equal(mq_spool_open(f->dir, MQ_CREATE, &f->sp), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "orders", MQ_CREATE, &f->s), MQ_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	mq_stream_close(f->s);
+	mq_spool_close(f->sp);
+	test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct mq_msg
+body(const char *text)
+{
+	struct mq_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.body = text;
+	m.bodylen = strlen(text);
+	return m;
+}
+
+static mq_id
+id(uint64_t ms, uint64_t seq)
+{
+	mq_id i = { ms, seq };
+
+	return i;
+}
+
+/* Appends "prefix-N" for N in [from, to) in batches of 'batch'. */
+static void
+append_n(mq_stream *s, const char *prefix, int from, int to, int batch)
+{
+	struct mq_msg m[64];
+	char text[64][32];
+	int i, k;
+
+	assert_true(batch <= 64);
+	for (i = from; i < to; ) {
+		for (k = 0; k < batch && i < to; k++, i++) {
+			snprintf(text[k], sizeof(text[k]), "%s-%d", prefix, i);
+			m[k] = body(text[k]);
+		}
+		assert_int_equal(mq_append(s, m, (size_t)k, NULL, NULL), MQ_OK);
+	}
+}
+
+static uint64_t
+length(mq_stream *s)
+{
+	struct mq_stream_info info;
+
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	return info.length;
+}
+
+static void
+test_append_and_read_back(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_header h[2] = {
+		{ "a", 1, "1", 1 },
+		{ "bin", 3, "x\0y", 3 },
+	};
+	struct mq_msg in[3], out;
+	mq_reader *r;
+	mq_id ids[3];
+	int i;
+
+	memset(in, 0, sizeof(in));
+	in[0] = body("hello");
+	in[1].headers = h;
+	in[1].nheaders = 2;
+	in[2].body = "nul\0and\nnewline";
+	in[2].bodylen = 15;
+	in[2].key = "k";
+	in[2].keylen = 1;
+	assert_int_equal(mq_append(f->s, in, 3, NULL, ids), MQ_OK);
+	assert_true(mq_id_cmp(ids[0], ids[1]) < 0);
+	assert_true(mq_id_cmp(ids[1], ids[2]) < 0);
+
+	assert_int_equal(mq_reader_open(f->s, &r), MQ_OK);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(mq_reader_next(r, &out), 1);
+		assert_int_equal(out.offset, (uint64_t)i);
+		assert_int_equal(mq_id_cmp(out.id, ids[i]), 0);
+		assert_int_equal(out.bodylen, in[i].bodylen);
+		if (in[i].bodylen > 0)
+			assert_memory_equal(out.body, in[i].body, in[i].bodylen);
+		assert_int_equal(out.nheaders, in[i].nheaders);
+	}
+	assert_null(in[0].key);
+	assert_int_equal(out.keylen, 1);
+	assert_memory_equal(out.key, "k", 1);
+	assert_int_equal(mq_reader_next(r, &out), 0);
+	assert_int_equal(mq_reader_get(r, ids[1], &out), 1);
+	assert_int_equal(out.nheaders, 2);
+	assert_memory_equal(out.headers[1].value, "x\0y", 3);
+	mq_reader_close(r);
+	assert_int_equal(length(f->s), 3);
+}
+
+static void
+test_ids_follow_redis(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_idspec spec;
+	struct mq_msg m = body("x"), two[2];
+	mq_id got;
+
+	spec.kind = MQ_ID_EXPLICIT;
+	spec.id = id(0, 0);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_EIDZERO);
+	spec.kind = MQ_ID_PARTIAL;
+	spec.id = id(0, 0);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_OK);
+	assert_int_equal(mq_id_cmp(got, id(0, 1)), 0);
+	spec.kind = MQ_ID_EXPLICIT;
+	spec.id = id(5, 3);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_OK);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_EIDSMALL);
+	spec.id = id(5, 2);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_EIDSMALL);
+	spec.kind = MQ_ID_PARTIAL;
+	spec.id = id(5, 0);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_OK);
+	assert_int_equal(mq_id_cmp(got, id(5, 4)), 0);
+	spec.id = id(4, 0);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_EIDSMALL);
+
+	/* A batch with one bad id appends nothing. */
+	struct mq_idspec specs[2] = {
+		{ MQ_ID_EXPLICIT, { 9, 0 } }, { MQ_ID_EXPLICIT, { 8, 0 } }
+	};
+	two[0] = two[1] = m;
+	assert_int_equal(mq_append(f->s, two, 2, specs, NULL), MQ_EIDSMALL);
+	assert_int_equal(length(f->s), 3);
+
+	/* Automatic ids after an id from the future go on from it. */
+	spec.kind = MQ_ID_EXPLICIT;
+	spec.id = id(UINT64_MAX - 1, UINT64_MAX);
+	assert_int_equal(mq_append(f->s, &m, 1, &spec, &got), MQ_OK);
+	assert_int_equal(mq_append(f->s, &m, 1, NULL, &got), MQ_OK);
+	assert_int_equal(mq_id_cmp(got, id(UINT64_MAX, 0)), 0);
+}
+
+static void
+test_size_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_policy p;
+	struct mq_msg m;
+	char *big = calloc(1, (2u << 20) + 1);
+
+	memset(&m, 0, sizeof(m));
+	m.body = big;
+	m.bodylen = MQ_MSG_DEFAULT;
+	assert_int_equal(mq_append(f->s, &m, 1, NULL, NULL), MQ_OK);
+	m.bodylen = MQ_MSG_DEFAULT + 1;
+	assert_int_equal(mq_append(f->s, &m, 1, NULL, NULL), MQ_ETOOBIG);
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.max_msg = 2u << 20;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	m.bodylen = 2u << 20;
+	assert_int_equal(mq_append(f->s, &m, 1, NULL, NULL), MQ_OK);
+	p.max_msg = MQ_MSG_LIMIT + 1;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_EINVAL);
+	assert_int_equal(length(f->s), 2);
+	free(big);
+}
+
+/* Many small segments: seeks by offset and id land right everywhere. */
+static void
+test_seek_across_segments(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_policy p;
+	struct mq_msg m;
+	mq_stream *again;
+	mq_reader *r;
+	mq_id ids[3000];
+	char want[32];
+	int i;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.segment_bytes = 8192;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	for (i = 0; i < 3000; i += 3) {
+		struct mq_msg b[3];
+		char t[3][16];
+		int k;
+
+		for (k = 0; k < 3; k++) {
+			snprintf(t[k], sizeof(t[k]), "m-%d", i + k);
+			b[k] = body(t[k]);
+		}
+		assert_int_equal(mq_append(f->s, b, 3, NULL, ids + i), MQ_OK);
+	}
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_true(info.segments > 10);
+	assert_int_equal(info.length, 3000);
+
+	/* A fresh open finds the tail without reading the whole stream. */
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &again), MQ_OK);
+	assert_int_equal(mq_stream_info(again, &info), MQ_OK);
+	assert_int_equal(info.next_offset, 3000);
+	assert_int_equal(mq_id_cmp(info.last_id, ids[2999]), 0);
+	assert_int_equal(mq_id_cmp(info.first_id, ids[0]), 0);
+
+	assert_int_equal(mq_reader_open(again, &r), MQ_OK);
+	for (i = 0; i < 3000; i += 37) {
+		snprintf(want, sizeof(want), "m-%d", i);
+		assert_int_equal(mq_reader_seek_offset(r, (uint64_t)i), MQ_OK);
+		assert_int_equal(mq_reader_next(r, &m), 1);
+		assert_int_equal(m.offset, (uint64_t)i);
+		assert_memory_equal(m.body, want, strlen(want));
+		assert_int_equal(mq_reader_seek_id(r, ids[i]), MQ_OK);
+		assert_int_equal(mq_reader_next(r, &m), 1);
+		assert_int_equal(m.offset, (uint64_t)i);
+	}
+	/* Reading on crosses every seal. */
+	assert_int_equal(mq_reader_seek_offset(r, 0), MQ_OK);
+	for (i = 0; i < 3000; i++) {
+		assert_int_equal(mq_reader_next(r, &m), 1);
+		assert_int_equal(m.offset, (uint64_t)i);
+	}
+	assert_int_equal(mq_reader_next(r, &m), 0);
+	assert_int_equal(mq_reader_seek_end(r), MQ_OK);
+	assert_int_equal(mq_reader_next(r, &m), 0);
+	append_n(f->s, "late", 0, 1, 1);
+	assert_int_equal(mq_reader_next(r, &m), 1);
+	assert_int_equal(m.offset, 3000);
+	mq_reader_close(r);
+	mq_stream_close(again);
+}
+
+struct collect {
+	mq_id	 ids[64];
+	int	 n;
+};
+
+static int
+collect_fn(const struct mq_msg *m, void *arg)
+{
+	struct collect *c = arg;
+
+	c->ids[c->n++] = m->id;
+	return 0;
+}
+
+static void
+test_range_forward_and_back(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_idspec spec = { MQ_ID_EXPLICIT, { 0, 0 } };
+	struct mq_msg m = body("x");
+	struct collect c;
+	size_t deleted;
+	mq_id del[2];
+	int i;
+
+	for (i = 1; i <= 20; i++) {
+		spec.id = id((uint64_t)i, 0);
+		assert_int_equal(mq_append(f->s, &m, 1, &spec, NULL), MQ_OK);
+	}
+	del[0] = id(5, 0);
+	del[1] = id(6, 0);
+	assert_int_equal(mq_delete(f->s, del, 2, &deleted), MQ_OK);
+	assert_int_equal(deleted, 2);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mq_range(f->s, id(3, 0), id(8, 0), 0, 0, collect_fn, &c), MQ_OK);
+	assert_int_equal(c.n, 4);	/* 3 4 7 8 */
+	assert_int_equal(c.ids[2].ms, 7);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mq_range(f->s, id(0, 0), MQ_ID_LAST, 3, 1, collect_fn, &c), MQ_OK);
+	assert_int_equal(c.n, 3);
+	assert_int_equal(c.ids[0].ms, 20);
+	assert_int_equal(c.ids[2].ms, 18);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mq_range(f->s, id(2, 0), id(8, 0), 0, 1, collect_fn, &c), MQ_OK);
+	assert_int_equal(c.n, 5);	/* 8 7 4 3 2 */
+	assert_int_equal(c.ids[0].ms, 8);
+	assert_int_equal(c.ids[4].ms, 2);
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(mq_range(f->s, id(9, 0), id(2, 0), 0, 0, collect_fn, &c), MQ_OK);
+	assert_int_equal(c.n, 0);
+}
+
+static void
+test_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_msg m;
+	mq_reader *r;
+	mq_id ids[5], del[3];
+	size_t n;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		m = body("x");
+		assert_int_equal(mq_append(f->s, &m, 1, NULL, &ids[i]), MQ_OK);
+	}
+	del[0] = ids[1];
+	del[1] = ids[4];
+	del[2] = id(1, 1);	/* not there */
+	assert_int_equal(mq_delete(f->s, del, 3, &n), MQ_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(mq_delete(f->s, del, 2, &n), MQ_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_int_equal(info.length, 3);
+	assert_int_equal(mq_id_cmp(info.last_id, ids[4]), 0);
+	assert_int_equal(mq_id_cmp(info.max_deleted_id, ids[4]), 0);
+	assert_int_equal(mq_reader_open(f->s, &r), MQ_OK);
+	assert_int_equal(mq_reader_get(r, ids[1], &m), 0);
+	assert_int_equal(mq_reader_seek_offset(r, 0), MQ_OK);
+	for (i = 0; mq_reader_next(r, &m) == 1; i++)
+		assert_true(m.offset == 0 || m.offset == 2 || m.offset == 3);
+	assert_int_equal(i, 3);
+	mq_reader_close(r);
+}
+
+static int
+count_segments(const char *dir)
+{
+	char cmd[512];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof(cmd), "ls %s/streams/orders/*.log | wc -l", dir);
+	assert_non_null(p = popen(cmd, "r"));
+	assert_int_equal(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static void
+test_trim_and_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_policy p;
+	uint64_t removed;
+	mq_id ids[400];
+	int i;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.segment_bytes = 4096;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	for (i = 0; i < 400; i++) {
+		struct mq_msg m = body("some body of a message");
+
+		assert_int_equal(mq_append(f->s, &m, 1, NULL, &ids[i]), MQ_OK);
+	}
+	assert_true(count_segments(f->dir) > 5);
+	assert_int_equal(mq_trim_maxlen(f->s, 100, &removed), MQ_OK);
+	assert_int_equal(removed, 300);
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_int_equal(info.length, 100);
+	assert_int_equal(mq_id_cmp(info.first_id, ids[300]), 0);
+	assert_true(count_segments(f->dir) <= 4);
+
+	assert_int_equal(mq_trim_minid(f->s, ids[350], &removed), MQ_OK);
+	assert_int_equal(removed, 50);
+	assert_int_equal(length(f->s), 50);
+	assert_int_equal(mq_trim_minid(f->s, ids[10], &removed), MQ_OK);
+	assert_int_equal(removed, 0);
+
+	/* The max-len policy trims after each append. */
+	p.max_len = 10;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	append_n(f->s, "more", 0, 5, 1);
+	assert_int_equal(length(f->s), 10);
+
+	/* max-bytes drops whole old segments. */
+	p.max_len = 0;
+	p.max_bytes = 3 * 4096;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	append_n(f->s, "bytes", 0, 400, 1);
+	assert_true(count_segments(f->dir) <= 5);
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_true(info.length < 400);
+	assert_true(info.first_offset > 0);
+}
+
+static void
+test_setid(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_msg m = body("x");
+	mq_id got;
+
+	append_n(f->s, "a", 0, 3, 3);
+	assert_int_equal(mq_stream_setid(f->s, id(1, 0), UINT64_MAX, id(0, 0)),
+	    MQ_EIDSMALL);
+	assert_int_equal(mq_stream_setid(f->s, id(UINT64_MAX / 2, 7), 1, id(0, 0)),
+	    MQ_EINVAL);
+	assert_int_equal(mq_stream_setid(f->s, id(UINT64_MAX / 2, 7), 10, id(0, 0)),
+	    MQ_OK);
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_int_equal(info.entries_added, 10);
+	assert_int_equal(mq_id_cmp(info.last_id, id(UINT64_MAX / 2, 7)), 0);
+	assert_int_equal(mq_append(f->s, &m, 1, NULL, &got), MQ_OK);
+	assert_int_equal(mq_id_cmp(got, id(UINT64_MAX / 2, 8)), 0);
+	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
+	assert_int_equal(info.entries_added, 11);
+}
+
+/*
+ * The last batch cut at every byte: a fresh open keeps the batches before
+ * it, a reader never sees the torn one, and the next append cuts it off.
+ */
+static void
+test_torn_tail_at_every_offset(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	struct stat st;
+	off_t good, full, cut;
+	int fd;
+
+	append_n(f->s, "keep", 0, 10, 5);
+	snprintf(path, sizeof(path), "%s/streams/orders/00000000000000000000.log",
+	    f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	good = st.st_size;
+	append_n(f->s, "torn", 0, 3, 3);
+	assert_int_equal(stat(path, &st), 0);
+	full = st.st_size;
+	mq_stream_close(f->s);
+	f->s = NULL;
+
+	for (cut = good; cut < full; cut++) {
+		unsigned char *copy = malloc((size_t)full);
+		mq_stream *s;
+		mq_reader *r;
+		struct mq_msg m;
+		int n = 0;
+
+		/* Keep the whole file, cut it, test, and put it back. */
+		assert_non_null(copy);
+		assert_true((fd = open(path, O_RDWR)) != -1);
+		assert_int_equal(pread(fd, copy, (size_t)full, 0), full);
+		assert_int_equal(ftruncate(fd, cut), 0);
+		assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+		assert_int_equal(length(s), 10);
+		assert_int_equal(mq_reader_open(s, &r), MQ_OK);
+		while (mq_reader_next(r, &m) == 1) {
+			assert_memory_equal(m.body, "keep-", 5);
+			n++;
+		}
+		assert_int_equal(n, 10);
+		append_n(s, "after", 0, 1, 1);
+		assert_int_equal(length(s), 11);
+		assert_int_equal(mq_reader_next(r, &m), 1);
+		assert_memory_equal(m.body, "after-0", 7);
+		assert_int_equal(m.offset, 10);
+		assert_int_equal(fstat(fd, &st), 0);
+		assert_true(st.st_size < full + 64);
+		mq_reader_close(r);
+		mq_stream_close(s);
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, copy, (size_t)full, 0), full);
+		close(fd);
+		free(copy);
+	}
+}
+
+/* A flipped byte in the last batch makes it torn, not data. */
+static void
+test_corrupt_tail(void **state)
+{
+	struct fixture *f = *state;
+	char path[1024];
+	struct stat st;
+	mq_stream *s;
+	int fd;
+
+	append_n(f->s, "x", 0, 4, 2);
+	snprintf(path, sizeof(path), "%s/streams/orders/00000000000000000000.log",
+	    f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true((fd = open(path, O_RDWR)) != -1);
+	assert_int_equal(pwrite(fd, "Z", 1, st.st_size - 2), 1);
+	close(fd);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+	assert_int_equal(length(s), 2);
+	mq_stream_close(s);
+}
+
+static void
+test_policy_persists(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_policy p, q;
+	mq_stream *s;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	assert_int_equal(p.max_msg, MQ_MSG_DEFAULT);
+	p.delivery_limit = 3;
+	p.ttl_ms = 60000;
+	p.max_len = 1000;
+	p.overflow = MQ_OVERFLOW_DEADLETTER;
+	strlcpy(p.dead_letter, "dead letters/../x", sizeof(p.dead_letter));
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+	assert_int_equal(mq_policy_get(s, &q), MQ_OK);
+	assert_int_equal(q.delivery_limit, 3);
+	assert_int_equal(q.ttl_ms, 60000);
+	assert_int_equal(q.max_len, 1000);
+	assert_int_equal(q.overflow, MQ_OVERFLOW_DEADLETTER);
+	assert_string_equal(q.dead_letter, "dead letters/../x");
+	mq_stream_close(s);
+}
+
+static int
+list_fn(const char *name, void *arg)
+{
+	int *found = arg;
+
+	if (strcmp(name, "../x") == 0)
+		(*found)++;
+	return 0;
+}
+
+static void
+test_names_and_removal(void **state)
+{
+	struct fixture *f = *state;
+	mq_stream *s;
+	int found = 0;
+
+	assert_int_equal(mq_stream_open(f->sp, "nope", 0, &s), MQ_ENOSTREAM);
+	assert_int_equal(mq_stream_open(f->sp, "../x", MQ_CREATE, &s), MQ_OK);
+	append_n(s, "n", 0, 2, 2);
+	mq_stream_close(s);
+	assert_int_equal(mq_spool_streams(f->sp, list_fn, &found), MQ_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(mq_stream_remove(f->sp, "../x"), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "../x", 0, &s), MQ_ENOSTREAM);
+	assert_int_equal(mq_stream_remove(f->sp, "../x"), MQ_ENOSTREAM);
+	assert_int_equal(mq_stream_open(f->sp, "", MQ_CREATE, &s), MQ_EBADNAME);
+}
+
+static void
+test_spool_version(void **state)
+{
+	char *dir = test_tmpdir(), path[1024];
+	mq_spool *sp;
+	FILE *fp;
+
+	assert_int_equal(mq_spool_open(dir, 0, &sp), MQ_ENOSTREAM);
+	assert_int_equal(mq_spool_open(dir, MQ_CREATE, &sp), MQ_OK);
+	mq_spool_close(sp);
+	snprintf(path, sizeof(path), "%s/VERSION", dir);
+	assert_non_null(fp = fopen(path, "w"));
+	fputs("mq-spool 99\n", fp);
+	fclose(fp);
+	assert_int_equal(mq_spool_open(dir, MQ_CREATE, &sp), MQ_EVERSION);
+	test_rmdir(dir);
+}
+
+/* Four processes append at once: nothing lost, nothing interleaved. */
+static void
+test_concurrent_writers(void **state)
+{
+	struct fixture *f = *state;
+	int next[4] = { 0, 0, 0, 0 }, w, n, status, total = 0;
+	struct mq_msg m;
+	mq_reader *r;
+	mq_id prev = { 0, 0 };
+	pid_t pid[4];
+
+	for (w = 0; w < 4; w++) {
+		if ((pid[w] = fork()) == 0) {
+			mq_spool *sp;
+			mq_stream *s;
+			char prefix[8];
+
+			if (mq_spool_open(f->dir, 0, &sp) != MQ_OK ||
+			    mq_stream_open(sp, "orders", 0, &s) != MQ_OK)
+				_exit(1);
+			snprintf(prefix, sizeof(prefix), "%d", w);
+			append_n(s, prefix, 0, 2000, 1 + w * 7);
+			mq_stream_close(s);
+			mq_spool_close(sp);
+			_exit(0);
+		}
+	}
+	for (w = 0; w < 4; w++) {
+		assert_int_equal(waitpid(pid[w], &status, 0), pid[w]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(mq_reader_open(f->s, &r), MQ_OK);
+	while (mq_reader_next(r, &m) == 1) {
+		char text[32];
+
+		assert_true(mq_id_cmp(prev, m.id) < 0);
+		prev = m.id;
+		assert_true(m.bodylen < sizeof(text));
+		memcpy(text, m.body, m.bodylen);
+		text[m.bodylen] = '\0';
+		assert_int_equal(sscanf(text, "%d-%d", &w, &n), 2);
+		assert_int_equal(n, next[w]);
+		next[w]++;
+		total++;
+	}
+	mq_reader_close(r);
+	assert_int_equal(total, 8000);
+}
+
+/* A watch wakes on another process's append; no sleeping involved. */
+static void
+test_watch_wakes_on_append(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m;
+	mq_watch *w;
+	mq_reader *r;
+	int status, rc;
+	pid_t pid;
+
+	assert_int_equal(mq_watch_open(&w), MQ_OK);
+	assert_int_equal(mq_watch_add(w, f->s), MQ_OK);
+	assert_int_equal(mq_reader_open(f->s, &r), MQ_OK);
+	assert_int_equal(mq_reader_next(r, &m), 0);
+	assert_int_equal(mq_watch_wait(w, 0), 0);
+	if ((pid = fork()) == 0) {
+		mq_spool *sp;
+		mq_stream *s;
+
+		if (mq_spool_open(f->dir, 0, &sp) != MQ_OK ||
+		    mq_stream_open(sp, "orders", 0, &s) != MQ_OK)
+			_exit(1);
+		append_n(s, "wake", 0, 1, 1);
+		_exit(0);
+	}
+	while ((rc = mq_reader_next(r, &m)) == 0)
+		assert_int_equal(mq_watch_wait(w, -1), 1);
+	assert_int_equal(rc, 1);
+	assert_memory_equal(m.body, "wake-0", 6);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	mq_reader_close(r);
+	mq_watch_close(w);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_append_and_read_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_follow_redis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_size_limit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_seek_across_segments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_range_forward_and_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trim_and_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail_at_every_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_corrupt_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_policy_persists, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_names_and_removal, setup, teardown),
+		cmocka_unit_test(test_spool_version),
+		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_wakes_on_append, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
