@@ -79,7 +79,7 @@ main(int argc, char *argv[])
 	if (a.spool != NULL) {
 		mq_group_close(a.group);
 		mq_stream_close(a.stream);
-		mq_spool_close(a.spool);
+		tool_spool_close(a.spool);
 	}
 	tool_flush(stdout);
 	return 0;

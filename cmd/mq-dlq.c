@@ -616,7 +616,7 @@ main(int argc, char *argv[])
 	if (d.dlq != NULL)
 		mq_stream_close(d.dlq);
 	mq_stream_close(d.origin);
-	mq_spool_close(d.spool);
+	tool_spool_close(d.spool);
 	free(d.ids);
 	return d.status;
 }

@@ -84,7 +84,7 @@ main(int argc, char *argv[])
 	if (k.spool != NULL) {
 		mq_group_close(k.group);
 		mq_stream_close(k.stream);
-		mq_spool_close(k.spool);
+		tool_spool_close(k.spool);
 	}
 	tool_flush(stdout);
 	return 0;

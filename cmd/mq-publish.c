@@ -221,7 +221,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "mq-publish: %s: %llu published, %llu "
 		    "received\n", p.topic, (unsigned long long)p.total,
 		    (unsigned long long)p.received);
-	mq_spool_close(p.spool);
+	tool_spool_close(p.spool);
 	free(p.headers);
 	tool_flush(stdout);
 	return 0;

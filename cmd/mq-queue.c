@@ -209,7 +209,7 @@ main(int argc, char *argv[])
 	if (c.set == 0 || topt.verbose)
 		show(stream, &p);
 	mq_stream_close(stream);
-	mq_spool_close(spool);
+	tool_spool_close(spool);
 	tool_flush(stdout);
 	return 0;
 }

@@ -390,6 +390,7 @@ wait_event(struct subscriber *s, int64_t deadline)
 	pfd[1].fd = STDOUT_FILENO;
 	pfd[1].events = 0;
 	pfd[1].revents = 0;
+	tool_idle();
 	n = ppoll(pfd, s->pipe_out ? 2 : 1, tsp, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (n == -1 && errno != EINTR)
@@ -580,7 +581,7 @@ done:
 	if (s.queue != NULL)
 		mq_stream_close(s.queue);
 	mq_watch_close(s.watch);
-	mq_spool_close(s.spool);
+	tool_spool_close(s.spool);
 	if (s.json != NULL)
 		fclose(s.json);
 	free(s.jbuf);

@@ -248,7 +248,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "mq-xadd: %s: %llu appended\n", argv[0],
 		    (unsigned long long)x.total);
 	mq_stream_close(x.stream);
-	mq_spool_close(spool);
+	tool_spool_close(spool);
 	free(x.headers);
 	return 0;
 }

@@ -163,6 +163,7 @@ wait_event(struct reader *r, int stream, int64_t deadline)
 	}
 	pfd.fd = mq_watch_fd(r->watch);
 	pfd.events = POLLIN;
+	tool_idle();
 	n = ppoll(&pfd, stream ? 1 : 0, tsp, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (n == -1 && errno != EINTR)
@@ -616,7 +617,7 @@ main(int argc, char *argv[])
 	mq_watch_close(r.watch);
 	mq_group_close(r.group);
 	mq_stream_close(r.stream);
-	mq_spool_close(spool);
+	tool_spool_close(spool);
 	free(r.jobs);
 	free(r.failed);
 	return status;

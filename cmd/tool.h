@@ -74,6 +74,14 @@ int	 tool_warn(int err, const char *fmt, ...)
  * applies --fsync.  Exits on failure.
  */
 mq_spool *tool_spool(int flags);
+/* Closes the spool that tool_spool() opened, making its writes durable. */
+void	 tool_spool_close(mq_spool *spool);
+/*
+ * Makes this run's writes durable now: called before the tool blocks
+ * (waiting for input or for messages), so that the interval fsync policy
+ * never leaves a write behind while the tool sleeps.
+ */
+void	 tool_idle(void);
 /* Opens stream 'name' with 'flags'; exits on failure ("NAME: no such stream"). */
 mq_stream *tool_stream(mq_spool *spool, const char *name, int flags);
 /*

@@ -7,8 +7,8 @@
  * fixed-size records appended under flock(LOCK_EX) on the journal, one
  * write(2) per operation (a read of a thousand entries is one lock and
  * one write).  Each process keeps a replica of the state in memory --
- * the cursor, the pending entries in a red-black tree by id, the
- * consumers -- and changes it only by applying records: it replays the
+ * the cursor, the pending entries, the consumers -- and changes it only
+ * by applying records: it replays the
  * tail that other processes appended since it last looked, then applies
  * the records of its own operation as it builds them, and writes them at
  * the end.  Two processes never hand out the same entry, since each
@@ -16,6 +16,29 @@
  * (pending, info, consumers) replay without the lock and stop at a
  * record that is not complete yet.  The file protocol (locking, torn
  * tails, replacement) is journal.c's.
+ *
+ * In memory, the pending entries are one array of slots in id order
+ * (struct plist).  Entries are nearly always created above every pending
+ * id (new deliveries after the cursor) and acknowledged roughly in that
+ * order, so a new entry is appended, and an acknowledged one becomes a
+ * dead slot: the array starts and ends at a live slot (dead ones at
+ * either end are dropped at once), and the dead slots inside are
+ * squeezed out when they outnumber the live ones.  A dead slot keeps an
+ * id that keeps the array in order, and may be reused by an entry that
+ * fits there.  A lookup tries the first slot (an ack in order), then
+ * searches by id.  An entry below the top (after XGROUP SETID backwards,
+ * or a forced claim) is put in a dead slot next to its place if there is
+ * one, else the slots above its place move up, leaving a few dead slots
+ * behind it for the next such entries (so a run of them costs no more
+ * than a constant per entry).  Slots move, so nothing keeps a pointer or
+ * an index into the array across a change: code that walks it while it
+ * makes changes keeps the id and searches again.
+ *
+ * Consumers are a tree by name, each with a count of the entries it
+ * owns; its entries in order are a walk of the array filtered by owner
+ * (history reads, XPENDING of a consumer, deleting a consumer).  Entries
+ * handed back by a nack are also in a small tree of ids, since they are
+ * delivered again, in id order, before new ones.
  *
  * When the journal is much larger than the state it describes, the
  * writer replaces it by a snapshot of its replica (see journal.c for how
@@ -217,10 +240,15 @@ struct mq_group {
 	struct copies		 dead;		/* messages for the dead letters */
 };
 
-static int
+/* Inline: the trees compare ids millions of times a second. */
+static inline int
 pentry_cmp(const struct pentry *a, const struct pentry *b)
 {
-	return mq_id_cmp(a->id, b->id);
+	if (a->id.ms != b->id.ms)
+		return a->id.ms < b->id.ms ? -1 : 1;
+	if (a->id.seq != b->id.seq)
+		return a->id.seq < b->id.seq ? -1 : 1;
+	return 0;
 }
 
 static int
@@ -427,7 +455,15 @@ apply_own(mq_group *g, const struct mq_jrec *r)
 	struct pentry *p;
 	mq_id id = { r->a, r->b };
 
-	if ((p = pending_find(st, id)) == NULL) {
+	/*
+	 * A first delivery after the cursor is usually above every pending
+	 * id: then there is nothing to find (the common case of a read).
+	 */
+	p = NULL;
+	if (!(r->flags & OWN_NEW) || st->npending == 0 ||
+	    mq_id_cmp(id, RB_MAX(idtree, &st->pending)->id) <= 0)
+		p = pending_find(st, id);
+	if (p == NULL) {
 		if ((p = pentry_alloc(g)) == NULL)
 			return mq_sys();
 		p->id = id;

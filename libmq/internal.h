@@ -108,6 +108,7 @@ int	 mq_stream_dirfd(mq_stream *stream);
 const struct mq_policy *mq_stream_policy(mq_stream *stream);
 /* Applies the spool's fsync policy to a descriptor written by this process. */
 int	 mq_spool_dirty(mq_spool *spool, int fd);
+enum mq_fsync mq_spool_fsync_policy(const mq_spool *spool);
 
 /* ---- journal.c: the file protocol of group journals (records: group.c). */
 

@@ -129,8 +129,11 @@ void	 mq_spool_close(mq_spool *spool);
 const char *mq_spool_path(const mq_spool *spool);
 /*
  * The fsync policy of this process's appends: ALWAYS (before the append
- * returns), INTERVAL (at most 'interval_ms' behind, and at close), NEVER.
- * The default is INTERVAL with 1000 ms.
+ * returns), INTERVAL, or NEVER.  With INTERVAL (the default, 1000 ms)
+ * what this process wrote is made durable by its first write after
+ * 'interval_ms' have passed, by mq_spool_sync() and by mq_spool_close();
+ * there is no timer, so a process that idles with unsynced writes calls
+ * mq_spool_sync() before it sleeps (the tools do, as mq-serve's loop will).
  */
 void	 mq_spool_set_fsync(mq_spool *spool, enum mq_fsync policy, int interval_ms);
 /* Parses "always", "interval", "never" or "interval:MS". */
@@ -165,7 +168,9 @@ int	 mq_stream_remove(mq_spool *spool, const char *name);
  * one fsync.  The id of each comes from 'specs[i]' (NULL: all automatic);
  * msgs[i].id/offset/time_ms are ignored.  On success the ids are stored
  * in 'ids' if not NULL.  Nothing is appended on error: MQ_EIDSMALL,
- * MQ_EIDZERO, MQ_ETOOBIG, MQ_ENOSPC, MQ_ESYS.
+ * MQ_EIDZERO, MQ_ETOOBIG, MQ_ENOSPC, MQ_ESYS -- except that under the
+ * "always" fsync policy a failed fdatasync is reported after the batch
+ * was written (it is in the file, but may not survive a power loss).
  */
 int	 mq_append(mq_stream *stream, const struct mq_msg *msgs, size_t n,
 	    const struct mq_idspec *specs, mq_id *ids);
@@ -177,7 +182,7 @@ struct mq_stream_info {
 	uint64_t	 entries_added;	/* all entries ever added (XSETID may set it) */
 	mq_id		 first_id;	/* of the first entry, 0-0 if none */
 	mq_id		 last_id;	/* top id, kept after deletes */
-	mq_id		 max_deleted_id; /* largest id deleted or trimmed */
+	mq_id		 max_deleted_id; /* largest id deleted (XDEL, XSETID) */
 	uint64_t	 bytes;		/* of its segment files */
 	uint64_t	 segments;
 	uint64_t	 groups;

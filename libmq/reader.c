@@ -218,6 +218,18 @@ reader_fill(mq_reader *r, size_t need)
 	return n > 0;
 }
 
+/* The base of the segment listed after the reader's, or 0 if it is the last. */
+static uint64_t
+next_segment(mq_reader *r)
+{
+	mq_stream *s = r->s;
+	size_t i = mq_segment_find_offset(s, r->seg);
+
+	if (s->segs[i].base == r->seg && i + 1 < s->nsegs)
+		return s->segs[i + 1].base;
+	return 0;
+}
+
 /*
  * Makes the next batch current: 1, or 0 at the end for now, or an error.
  */
@@ -238,8 +250,10 @@ reader_load(mq_reader *r)
 		    mq_get32(r->buf + r->boff) == MQ_SEAL_MAGIC) {
 			const unsigned char *p = r->buf + r->boff;
 
-			if (mq_crc32c(0, p + 12, MQ_BATCH_HDR - 12) != mq_get32(p + 8))
+			if (mq_crc32c(0, p + 12, MQ_BATCH_HDR - 12) != mq_get32(p + 8)) {
+				r->blen = r->boff;	/* torn: read again */
 				return 0;
+			}
 			next = mq_get64(p + 16);
 			reader_jump(r, next, 0);
 			continue;
@@ -275,9 +289,20 @@ reader_load(mq_reader *r)
 		}
 		rc = reader_fill(r, avail >= MQ_BATCH_HDR ?
 		    mq_get32(r->buf + r->boff + 4) : 0);
-		if (rc <= 0) {
-			r->blen = r->boff;
+		if (rc < 0)
 			return rc;
+		if (rc == 0) {
+			r->blen = r->boff;
+			/*
+			 * The end of a segment that has a successor but no
+			 * seal (lost with the page cache at a power failure):
+			 * go on with the next one.
+			 */
+			if ((next = next_segment(r)) != 0) {
+				reader_jump(r, next, 0);
+				continue;
+			}
+			return 0;
 		}
 	}
 }

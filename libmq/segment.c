@@ -479,8 +479,9 @@ out:
 
 /*
  * Seals the active segment and starts the next one (under the lock).  The
- * seal is made durable before the new file exists, so that a reader who
- * finds the new file also finds the seal that leads to it.
+ * seal is durable as the fsync policy says, like the batches before it; a
+ * reader that finds a segment ending without its seal after a power loss
+ * moves on to the next segment listed (see reader.c).
  */
 int
 mq_segment_roll(mq_stream *s)
@@ -499,10 +500,9 @@ mq_segment_roll(mq_stream *s)
 	mq_put64(seal + 56, (uint64_t)mq_now_ms());
 	mq_put32(seal + 8, mq_crc32c(0, seal + 12, sizeof(seal) - 12));
 	if ((rc = mq_pwrite_all(s->activefd, seal, sizeof(seal),
-	    (off_t)s->end)) != MQ_OK)
+	    (off_t)s->end)) != MQ_OK ||
+	    (rc = mq_spool_dirty(s->spool, s->activefd)) != MQ_OK)
 		return rc;
-	if (fdatasync(s->activefd) == -1)
-		return mq_sys();
 	if ((fd = mq_segment_open(s, s->next_offset, O_RDWR | O_CREAT)) == -1)
 		return mq_sys();
 	close(fd);

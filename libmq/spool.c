@@ -201,6 +201,12 @@ mq_spool_set_fsync(mq_spool *sp, enum mq_fsync policy, int interval_ms)
 	sp->interval_ms = interval_ms > 0 ? interval_ms : 1000;
 }
 
+enum mq_fsync
+mq_spool_fsync_policy(const mq_spool *sp)
+{
+	return sp->fsync;
+}
+
 int
 mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms)
 {
@@ -280,9 +286,13 @@ mq_spool_dirty(mq_spool *sp, int fd)
 			sp->dirty_ino = in;
 			sp->capdirty = cap;
 		}
-		/* A duplicate, so that closing the stream does not lose it. */
+		/*
+		 * A duplicate, so that closing the stream does not lose it.
+		 * Out of descriptors, make it durable now instead: the
+		 * write is done, and must not be reported as failed.
+		 */
 		if ((sp->dirty[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
-			return mq_sys();
+			return fdatasync(fd) == -1 ? mq_sys() : MQ_OK;
 		sp->dirty_dev[i] = st.st_dev;
 		sp->dirty_ino[i] = st.st_ino;
 		sp->ndirty++;

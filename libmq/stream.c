@@ -292,6 +292,8 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 		rc = mq_sys();
 		goto fail;
 	}
+	/* The first append of every open stream checks the free space. */
+	s->unchecked = UINT64_MAX / 2;
 	if ((rc = mq_stream_policy_load(s, 1)) != MQ_OK ||
 	    (rc = mq_marks_replay(s)) != MQ_OK ||
 	    (rc = mq_segments_load(s)) != MQ_OK ||
@@ -472,6 +474,26 @@ should_roll(const mq_stream *s, int64_t now)
 
 static int enforce_maxlen(mq_stream *s);
 
+/*
+ * With the interval policy, starts the kernel writing back every few MiB
+ * appended, without waiting for it: the fsync that comes at the interval
+ * or at close then finds little left to do, and the disk works while
+ * this process goes on encoding.
+ */
+static void
+writeback(mq_stream *s)
+{
+	if (mq_spool_fsync_policy(s->spool) != MQ_FSYNC_INTERVAL)
+		return;
+	if (s->unflushed > s->end)
+		s->unflushed = 0;	/* a new segment */
+	if (s->end - s->unflushed < MQ_WRITEBACK)
+		return;
+	sync_file_range(s->activefd, (off_t)s->unflushed,
+	    (off_t)(s->end - s->unflushed), SYNC_FILE_RANGE_WRITE);
+	s->unflushed = s->end;
+}
+
 int
 mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
     const struct mq_idspec *specs, mq_id *ids)
@@ -546,17 +568,22 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		s->segs[s->nsegs - 1].first = first;
 		s->segs[s->nsegs - 1].known = 1;
 	}
-	if ((rc = mq_index_add(s, s->end, total, s->next_offset, first)) != MQ_OK)
-		goto out;
+	/* The index is a hint: failing to extend it loses nothing. */
+	(void)mq_index_add(s, s->end, total, s->next_offset, first);
 	s->end += total;
 	s->next_offset += n;
 	s->last_id = top;
 	rc = mq_spool_dirty(s->spool, s->activefd);
+	writeback(s);
 out:
 	mq_stream_unlock(s);
+	/*
+	 * The batch is in: a trim that fails now is tried again at the next
+	 * append, and is no reason to report the append as failed.
+	 */
 	if (rc == MQ_OK && s->policy.max_len > 0 &&
 	    mq_stream_length(s) > s->policy.max_len)
-		rc = enforce_maxlen(s);
+		(void)enforce_maxlen(s);
 	return rc;
 }
 
@@ -713,13 +740,19 @@ enforce_maxlen(mq_stream *s)
 int
 mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 {
-	uint64_t before, cut, from;
+	uint64_t before, cut, from, saved = UINT64_MAX;
 	int rc;
 
 	if (removed != NULL)
 		*removed = 0;
 	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
 		return rc;
+	/*
+	 * Dead letters are written first, without the lock (they take the
+	 * dead-letter stream's); then only what was copied is trimmed.  Two
+	 * processes doing this at once may both copy an entry (a duplicate
+	 * dead letter), but nothing is trimmed that was not copied.
+	 */
 	if (s->policy.overflow == MQ_OVERFLOW_DEADLETTER &&
 	    s->policy.max_len > 0) {
 		if ((rc = mq_stream_refresh(s)) != MQ_OK)
@@ -730,13 +763,15 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 		cut = maxlen_cut(s, maxlen);
 		if ((rc = deadletter_below(s, from, cut)) != MQ_OK)
 			return rc;
+		saved = cut;
 	}
 	if ((rc = mq_stream_lock(s)) != MQ_OK)
 		return rc;
 	if ((rc = mq_stream_refresh(s)) == MQ_OK) {
 		before = mq_stream_length(s);
 		if (before > maxlen) {
-			rc = trim_to(s, maxlen_cut(s, maxlen));
+			cut = maxlen_cut(s, maxlen);
+			rc = trim_to(s, cut < saved ? cut : saved);
 			if (removed != NULL)
 				*removed = before - mq_stream_length(s);
 		}
@@ -896,7 +931,12 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 	struct mq_policy q = *p;
 	int rc;
 
-	if (q.max_msg == 0 || q.max_msg > MQ_MSG_LIMIT)
+	/* What meta_parse() would refuse is refused here, before it is written. */
+	if (q.max_msg == 0 || q.max_msg > MQ_MSG_LIMIT || q.ttl_ms < 0 ||
+	    q.max_age_ms < 0 || q.delivery_limit > LLONG_MAX ||
+	    q.max_len > LLONG_MAX || q.max_bytes > LLONG_MAX ||
+	    q.segment_bytes > LLONG_MAX ||
+	    (q.overflow != MQ_OVERFLOW_DROP && q.overflow != MQ_OVERFLOW_DEADLETTER))
 		return MQ_EINVAL;
 	if (q.segment_bytes == 0)
 		q.segment_bytes = MQ_SEGMENT_BYTES;

@@ -18,6 +18,7 @@
 #define MQ_SEGMENT_BYTES (64u << 20)	/* default size at which a segment is sealed */
 #define MQ_INDEX_EVERY	4096		/* bytes of log between index entries */
 #define MQ_FREE_RESERVE	(16u << 20)	/* appends keep this much disk free */
+#define MQ_WRITEBACK	(4u << 20)	/* start writeback every this many bytes */
 #define MQ_SEAL_MAGIC	0x4c53514du	/* "MQSL": a segment's last 64 bytes once sealed */
 
 struct mq_segment {
@@ -79,6 +80,7 @@ struct mq_stream {
 	unsigned char	*buf;
 	size_t		 bufcap;
 	uint64_t	 unchecked;	/* bytes appended since the last free-space check */
+	uint64_t	 unflushed;	/* position from which writeback was not started */
 };
 
 /* segment.c */

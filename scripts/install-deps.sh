@@ -3,6 +3,8 @@
 #
 #   sh scripts/install-deps.sh           build dependencies
 #   sh scripts/install-deps.sh --test    build and test dependencies
+#   sh scripts/install-deps.sh --bench   build dependencies and the brokers
+#                                        the benchmarks compare against
 #
 # Each package is checked with dpkg-query.  Only if one is missing does
 # it run apt-get update (once) and apt-get install of the missing ones;
@@ -13,13 +15,14 @@
 
 BUILD_PKGS="build-essential pkg-config libbsd-dev"
 TEST_PKGS="libcmocka-dev bats mandoc clang libclang-rt-14-dev jq"
+BENCH_PKGS="redis-server redis-tools python3"
 
 set -eu
 
 prog=install-deps
 
 usage() {
-	echo "usage: sh scripts/install-deps.sh [--test]"
+	echo "usage: sh scripts/install-deps.sh [--test | --bench]"
 }
 
 want=$BUILD_PKGS
@@ -27,6 +30,7 @@ case $# in
 0)	;;
 1)	case $1 in
 	--test)		want="$BUILD_PKGS $TEST_PKGS" ;;
+	--bench)	want="$BUILD_PKGS $BENCH_PKGS" ;;
 	-h|--help)	usage; exit 0 ;;
 	*)		usage >&2; exit 2 ;;
 	esac ;;

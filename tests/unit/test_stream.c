@@ -506,6 +506,40 @@ test_torn_tail_at_every_offset(void **state)
 	}
 }
 
+/*
+ * A segment that lost its seal (and its last batch) with the page cache
+ * does not stop readers: they go on with the next segment.
+ */
+static void
+test_lost_seal(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_policy p;
+	struct mq_msg m;
+	char path[1024];
+	struct stat st;
+	mq_stream *s;
+	mq_reader *r;
+	int n = 0;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.segment_bytes = 1024;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	append_n(f->s, "x", 0, 40, 1);
+	snprintf(path, sizeof(path), "%s/streams/orders/00000000000000000000.log",
+	    f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	/* Cut the seal and a little of the batch before it. */
+	assert_int_equal(truncate(path, st.st_size - 64 - 10), 0);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+	assert_int_equal(mq_reader_open(s, &r), MQ_OK);
+	while (mq_reader_next(r, &m) == 1)
+		n++;
+	assert_true(n > 30 && n < 40);
+	mq_reader_close(r);
+	mq_stream_close(s);
+}
+
 /* A flipped byte in the last batch makes it torn, not data. */
 static void
 test_corrupt_tail(void **state)
@@ -550,6 +584,14 @@ test_policy_persists(void **state)
 	assert_int_equal(q.max_len, 1000);
 	assert_int_equal(q.overflow, MQ_OVERFLOW_DEADLETTER);
 	assert_string_equal(q.dead_letter, "dead letters/../x");
+	/* What could not be read back is not written. */
+	q.ttl_ms = -1;
+	assert_int_equal(mq_policy_set(s, &q), MQ_EINVAL);
+	q.ttl_ms = 0;
+	q.max_len = UINT64_MAX;
+	assert_int_equal(mq_policy_set(s, &q), MQ_EINVAL);
+	mq_stream_close(s);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
 	mq_stream_close(s);
 }
 
@@ -698,6 +740,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_setid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_at_every_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_seal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_and_removal, setup, teardown),
 		cmocka_unit_test(test_spool_version),
