@@ -112,99 +112,9 @@ mono_ms(void)
 /* ---------------------------------------------------------------------
  * Output
  *
- * The JSON form is mq-xreadgroup's object with a "topic" member added.
- * tool.h has no way to write one JSON string alone, so the topic's
- * encoding (a string if it is UTF-8, else "topic_base64") is done here,
- * the same way tool.c encodes the key.
+ * The JSON form is mq-xreadgroup's object with a "topic" member added
+ * (tool_json_member: a string if it is UTF-8, else "topic_base64").
  * ------------------------------------------------------------------- */
-
-/* Whether 'len' bytes at 'p' are well-formed UTF-8. */
-static int
-utf8_ok(const unsigned char *s, size_t len)
-{
-	const unsigned char *end = s + len;
-	unsigned c, n, i;
-	uint32_t cp;
-
-	while (s < end) {
-		c = *s++;
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(end - s) < n)
-			return 0;
-		for (i = 0; i < n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		s += n;
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Writes ,"topic":"..." for the topic 'p'/'len' when it is UTF-8, else
- * ,"topic_base64":"..." (RFC 4648, padded); 'p' NULL (a message that was
- * not published, but appended to the queue directly) writes null.
- */
-static void
-json_topic(FILE *fp, const unsigned char *p, size_t len)
-{
-	static const char b64[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *s, *run, *end = p + len;
-	uint32_t v;
-	size_t i;
-
-	if (p == NULL) {
-		fputs(",\"topic\":null", fp);
-		return;
-	}
-	if (!utf8_ok(p, len)) {
-		fputs(",\"topic_base64\":\"", fp);
-		for (i = 0; i < len; i += 3) {
-			v = (uint32_t)p[i] << 16;
-			if (i + 1 < len)
-				v |= (uint32_t)p[i + 1] << 8;
-			if (i + 2 < len)
-				v |= p[i + 2];
-			putc(b64[v >> 18], fp);
-			putc(b64[v >> 12 & 63], fp);
-			putc(i + 1 < len ? b64[v >> 6 & 63] : '=', fp);
-			putc(i + 2 < len ? b64[v & 63] : '=', fp);
-		}
-		putc('"', fp);
-		return;
-	}
-	fputs(",\"topic\":\"", fp);
-	for (s = run = p; s < end; s++) {
-		if (*s >= 0x20 && *s != '"' && *s != '\\')
-			continue;
-		fwrite(run, 1, s - run, fp);
-		run = s + 1;
-		switch (*s) {
-		case '"':	fputs("\\\"", fp); break;
-		case '\\':	fputs("\\\\", fp); break;
-		case '\n':	fputs("\\n", fp); break;
-		case '\t':	fputs("\\t", fp); break;
-		case '\r':	fputs("\\r", fp); break;
-		default:	fprintf(fp, "\\u%04x", *s); break;
-		}
-	}
-	fwrite(run, 1, end - run, fp);
-	putc('"', fp);
-}
 
 /*
  * Writes 'msg' of stream 'stream' as one JSON object: tool_write_msg's,
@@ -222,7 +132,8 @@ write_json(struct subscriber *s, const char *stream, const struct mq_msg *msg)
 	if (fflush(s->json) == EOF || (len = ftello(s->json)) < 2)
 		err(EX_TEMPFAIL, "open_memstream");
 	fwrite(s->jbuf, 1, len - 2, stdout);	/* without "}\n" */
-	json_topic(stdout, msg->key, msg->keylen);
+	putc(',', stdout);
+	tool_json_member(stdout, "topic", msg->key, msg->keylen);
 	fputs("}\n", stdout);
 }
 

@@ -422,6 +422,98 @@ tool_input_all(struct tool_input *in, const char **rec, size_t *len)
 	in->start = in->end;
 }
 
+/* ------------------------------------------------------------------
+ * Batches of messages to write.
+ * ---------------------------------------------------------------- */
+
+void
+tool_batch_header(struct tool_batch *b, char *arg)
+{
+	struct mq_header *h;
+	char *eq;
+
+	if ((eq = strchr(arg, '=')) == NULL || eq == arg)
+		errx(TOOL_USAGE, "-H %s: expected NAME=VALUE", arg);
+	h = reallocarray(b->headers, b->nheaders + 1, sizeof(*h));
+	if (h == NULL)
+		err(EX_TEMPFAIL, "reallocarray");
+	b->headers = h;
+	h += b->nheaders++;
+	h->name = arg;
+	h->namelen = eq - arg;
+	h->value = eq + 1;
+	h->valuelen = strlen(eq + 1);
+}
+
+void
+tool_batch_flush(struct tool_batch *b)
+{
+	if (b->n == 0)
+		return;
+	b->flush(b, b->arg);
+	b->n = 0;
+	b->bytes = 0;
+}
+
+void
+tool_batch_add(struct tool_batch *b, const void *body, size_t len)
+{
+	struct mq_msg *m;
+
+	if (b->n == TOOL_BATCH_MSGS || b->bytes >= TOOL_BATCH_BYTES)
+		tool_batch_flush(b);
+	m = &b->msgs[b->n++];
+	memset(m, 0, sizeof(*m));
+	m->key = b->key;
+	m->keylen = b->key != NULL ? strlen(b->key) : 0;
+	m->headers = b->headers;
+	m->nheaders = b->nheaders;
+	m->body = body;
+	m->bodylen = len;
+	b->bytes += len;
+}
+
+void
+tool_batch_input(struct tool_batch *b, int argc, char **argv, int delim)
+{
+	struct tool_input in;
+	const char *rec;
+	size_t len;
+	int i, r;
+
+	if (argc > 0) {
+		for (i = 0; i < argc; i++)
+			tool_batch_add(b, argv[i], strlen(argv[i]));
+		tool_batch_flush(b);
+		return;
+	}
+	tool_input_init(&in, STDIN_FILENO, TOOL_INPUT_SIZE);
+	if (delim == -1) {
+		tool_input_all(&in, &rec, &len);
+		tool_batch_add(b, rec, len);
+		tool_batch_flush(b);
+		tool_input_free(&in);
+		return;
+	}
+	for (;;) {
+		while ((r = tool_input_next(&in, delim, &rec, &len)) == TOOL_REC)
+			tool_batch_add(b, rec, len);
+		tool_batch_flush(b);
+		if (r == TOOL_EOF)
+			break;
+		tool_input_fill(&in);
+	}
+	tool_input_free(&in);
+}
+
+void
+tool_batch_free(struct tool_batch *b)
+{
+	free(b->headers);
+	b->headers = NULL;
+	b->nheaders = 0;
+}
+
 #define TOOL_IDS_BATCH	4096
 
 /* Hands the batch to 'fn' and empties it. */
@@ -619,7 +711,7 @@ tool_base64(FILE *fp, const void *p, size_t len)
  * string if they are UTF-8, else member "name_base64" with their base64.
  * 'p' NULL writes null.
  */
-static void
+void
 tool_json_member(FILE *fp, const char *name, const void *p, size_t len)
 {
 	if (p == NULL)

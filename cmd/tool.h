@@ -59,6 +59,48 @@ void	 tool_usage(int status) __attribute__((noreturn));
  */
 void	 tool_option(int ch, const char *arg);
 
+/*
+ * The messages of a writing tool (mq-xadd, mq-publish), gathered into
+ * batches so that libmq is called once per batch, never per message.
+ * Every message shares the -H headers and the key; 'flush' is called with
+ * a full batch and at the end, and tool_batch_flush() empties it after.
+ */
+#define TOOL_BATCH_MSGS		4096
+#define TOOL_BATCH_BYTES	(1u << 20)
+#define TOOL_INPUT_SIZE		(4u << 20)
+
+struct tool_batch {
+	struct mq_header	*headers;	/* from -H, for every message */
+	size_t			 nheaders;
+	const char		*key;		/* or NULL */
+	struct mq_msg		 msgs[TOOL_BATCH_MSGS];
+	size_t			 n;		/* messages in the batch */
+	size_t			 bytes;		/* their bodies' bytes */
+	void			(*flush)(struct tool_batch *b, void *arg);
+	void			*arg;
+};
+
+/* Adds -H NAME=VALUE (the strings stay in argv); exits 2 if malformed. */
+void	 tool_batch_header(struct tool_batch *b, char *arg);
+/* Adds one message, flushing first if the batch is full. */
+void	 tool_batch_add(struct tool_batch *b, const void *body, size_t len);
+void	 tool_batch_flush(struct tool_batch *b);
+/*
+ * Adds the messages of a run and flushes: each of the 'argc' arguments,
+ * else all of stdin as one message ('delim' -1), else each
+ * 'delim'-terminated record of stdin.  A batch never spans two reads of
+ * stdin, because a read may move the buffer its records point into.
+ */
+void	 tool_batch_input(struct tool_batch *b, int argc, char **argv,
+	    int delim);
+void	 tool_batch_free(struct tool_batch *b);
+
+/*
+ * Writes the JSON member "NAME":"..." for the bytes 'p'/'len' when they
+ * are UTF-8, else "NAME_base64":"..."; 'p' NULL writes "NAME":null.
+ */
+void	 tool_json_member(FILE *fp, const char *name, const void *p, size_t len);
+
 /* The exit status for the libmq outcome 'err' (the one switch). */
 int	 tool_status(int err);
 /* errx(3) with "FMT: <mq_strerror(err)>" and the status of 'err'. */

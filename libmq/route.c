@@ -45,6 +45,8 @@ struct mq_sub {
 	char		**patterns;
 	size_t		 npatterns;
 	int		 flags;
+	char		*topic;		/* the current message's topic, as a string */
+	size_t		 topiccap;
 };
 
 /* ------------------------------------------------------------------
@@ -440,11 +442,16 @@ mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
 		}
 		sub->npatterns++;
 	}
-	/* Registered before reading the end: nothing published after counts us and is missed. */
+	/*
+	 * The end is found before the registration appears: what is
+	 * published before it is neither counted nor read, and what is
+	 * published after it is both.  The other order would count a
+	 * message that the seek then skips.
+	 */
 	if ((rc = exchange_open(sp, &sub->log)) != MQ_OK ||
-	    (rc = sub_register(sub, patterns, n)) != MQ_OK ||
 	    (rc = mq_reader_open(sub->log, &sub->reader)) != MQ_OK ||
-	    (rc = mq_reader_seek_end(sub->reader)) != MQ_OK)
+	    (rc = mq_reader_seek_end(sub->reader)) != MQ_OK ||
+	    (rc = sub_register(sub, patterns, n)) != MQ_OK)
 		goto fail;
 	*out = sub;
 	return MQ_OK;
@@ -456,19 +463,27 @@ fail:
 int
 mq_sub_next(mq_sub *sub, struct mq_msg *msg)
 {
-	char topic[4096];
+	char kind = sub->flags & MQ_SUB_GLOB ? 'g' :
+	    sub->flags & MQ_SUB_EXACT ? 'c' : 't';
 	size_t i;
 	int rc;
 
 	while ((rc = mq_reader_next(sub->reader, msg)) == 1) {
-		if (msg->key == NULL || msg->keylen >= sizeof(topic))
+		if (msg->key == NULL)
 			continue;
-		memcpy(topic, msg->key, msg->keylen);
-		topic[msg->keylen] = '\0';
+		/* The matchers take a C string: the topic is copied. */
+		if (msg->keylen >= sub->topiccap) {
+			char *t = realloc(sub->topic, msg->keylen + 1);
+
+			if (t == NULL)
+				return mq_sys();
+			sub->topic = t;
+			sub->topiccap = msg->keylen + 1;
+		}
+		memcpy(sub->topic, msg->key, msg->keylen);
+		sub->topic[msg->keylen] = '\0';
 		for (i = 0; i < sub->npatterns; i++)
-			if (sub_matches(sub->flags & MQ_SUB_GLOB ? 'g' :
-			    sub->flags & MQ_SUB_EXACT ? 'c' : 't',
-			    sub->patterns[i], topic))
+			if (sub_matches(kind, sub->patterns[i], sub->topic))
 				return 1;
 	}
 	return rc;
@@ -502,5 +517,6 @@ mq_sub_close(mq_sub *sub)
 	for (i = 0; i < sub->npatterns; i++)
 		free(sub->patterns[i]);
 	free(sub->patterns);
+	free(sub->topic);
 	free(sub);
 }

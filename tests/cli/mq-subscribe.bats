@@ -4,7 +4,7 @@
 # A live subscriber runs in the background; the test waits until its
 # subscription is registered in the spool before publishing (polling for
 # the file, as setup, not as an assertion on time), then waits for it to
-# end.  Background runs are wrapped in timeout(1) only so that a broken
+# end.  Runs that wait are wrapped in timeout(1) only so that a broken
 # tool cannot hang the run.
 
 load helpers
@@ -131,7 +131,7 @@ bind() {
 	mq-publish invoices.new no > /dev/null
 	mq-publish orders o2 > /dev/null
 	mq-publish orders.eu.paid o3 > /dev/null
-	run mq-subscribe -Q q -c 3 'orders.#'
+	run timeout 30 mq-subscribe -Q q -c 3 'orders.#'
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 3 ]
 	# ID TAB BODY, as mq-xreadgroup prints it.
@@ -148,10 +148,10 @@ bind() {
 @test "mq-subscribe: -Q acknowledges what it printed: nothing stays pending" {
 	bind q t
 	mq-publish t a b c > /dev/null
-	run mq-subscribe -Q q -C w1 -c 2 t
+	run timeout 30 mq-subscribe -Q q -C w1 -c 2 t
 	[ "$(cut -f2 <<< "$output" | paste -sd' ')" = "a b" ]
 	[ "$(pending queue w1 q)" -eq 0 ]
-	run mq-subscribe -Q q -C w1 -c 1 t
+	run timeout 30 mq-subscribe -Q q -C w1 -c 1 t
 	[ "$(cut -f2 <<< "$output")" = c ]
 	[ "$(pending queue w1 q)" -eq 0 ]
 }
@@ -162,7 +162,7 @@ bind() {
 	# Delivered to w1 but never acknowledged, as by a run that died.
 	mq-xreadgroup -c 2 queue w1 q > /dev/null
 	[ "$(pending queue w1 q)" -eq 2 ]
-	run mq-subscribe -Q q -C w1 -c 3 t
+	run timeout 30 mq-subscribe -Q q -C w1 -c 3 t
 	[ "$(cut -f2 <<< "$output" | paste -sd' ')" = "p1 p2 n1" ]
 	[ "$(pending queue w1 q)" -eq 0 ]
 }
@@ -170,7 +170,7 @@ bind() {
 @test "mq-subscribe: -Q -g: each group gets every message, consumers share one" {
 	bind q t
 	mq-publish t 1 2 3 4 > /dev/null
-	a=$(mq-subscribe -Q q -g billing -C a -c 2 t | cut -f2 | paste -sd' ')
+	a=$(timeout 30 mq-subscribe -Q q -g billing -C a -c 2 t | cut -f2 | paste -sd' ')
 	b=$(mq-subscribe -Q q -g billing -C b -b 1 t | cut -f2 | paste -sd' ')
 	all=$(mq-subscribe -Q q -g audit -b 1 t | cut -f2 | paste -sd' ')
 	[ "$a" = "1 2" ]
@@ -265,7 +265,7 @@ bind() {
 }
 
 @test "mq-subscribe: exits 0 when the reader of its output goes away" {
-	bash -c 'mq-subscribe "#" | head -n 1 > out
+	bash -c 'timeout 30 mq-subscribe "#" | head -n 1 > out
 	    echo "${PIPESTATUS[0]}" > status' 3>&- &
 	bg+=($!)
 	wait_subscribers 1
@@ -324,7 +324,7 @@ bind() {
 	# The queue form carries it too, and names the queue.
 	bind q 'a.#'
 	mq-publish a.c m > /dev/null
-	run mq-subscribe -Q q -c 1 -o json 'a.#'
+	run timeout 30 mq-subscribe -Q q -c 1 -o json 'a.#'
 	[ "$(jq -r .topic <<< "$output")" = a.c ]
 	[ "$(jq -r .stream <<< "$output")" = q ]
 }
@@ -338,7 +338,7 @@ bind() {
 	# Appended to the queue directly, not published: no topic.
 	bind q t
 	mq-xadd q direct > /dev/null
-	run mq-subscribe -Q q -c 1 -o json t
+	run timeout 30 mq-subscribe -Q q -c 1 -o json t
 	[ "$(jq -r .body <<< "$output")" = direct ]
 	[ "$(jq -r .topic <<< "$output")" = null ]
 	[ "$(jq -r 'has("topic")' <<< "$output")" = true ]
@@ -377,7 +377,7 @@ bind() {
 }
 
 @test "mq-subscribe: EXAMPLES: JSON Lines through jq" {
-	mq-subscribe -c 2 -o json 'sensors.*.temp' 3>&- |
+	timeout 30 mq-subscribe -c 2 -o json 'sensors.*.temp' 3>&- |
 	    jq -r '"\(.topic) \(.body)"' > out &
 	bg+=($!)
 	wait_subscribers 1
@@ -392,7 +392,7 @@ bind() {
 	mq-subscribe -Q audit -b 1 'orders.#' || [ $? -eq 1 ]
 	mq-publish -q orders.new 'order 1'
 	mq-publish -q orders.paid 'order 1'
-	mq-subscribe -Q audit -o json -c 2 'orders.#' |
+	timeout 30 mq-subscribe -Q audit -o json -c 2 'orders.#' |
 	    jq -r '"\(.topic) \(.body)"' > out
 	[ "$(cat out)" = "$(printf 'orders.new order 1\norders.paid order 1')" ]
 }
