@@ -34,6 +34,8 @@ TOOL_SRC = $(wildcard cmd/mq-*.c)
 TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
 TOOL_LIB_SRC = cmd/tool.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
+SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
+SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o)
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 MAN	= $(wildcard man/*.[1-8])
@@ -42,7 +44,7 @@ STATIC	= $(B)/lib/libmq.a
 SHARED	= $(B)/lib/libmq.so.0
 PC	= $(B)/lib/libmq.pc
 
-all: $(STATIC) $(SHARED) $(PC) $(TOOLS)
+all: $(STATIC) $(SHARED) $(PC) $(TOOLS) $(B)/bin/mq-serve
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -68,9 +70,19 @@ $(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TOOL_LIB_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
 
-$(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC)
+# mq-serve: one directory, one event loop, a parser and handler per protocol.
+$(B)/bin/mq-serve: $(SERVE_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit $(ALL_CFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) -lcmocka $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
+
+# A unit test links libmq, and the sources of mq-serve it names here.
+TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp_parse.o
+
+.SECONDEXPANSION:
+$(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Itests/unit -Icmd/mq-serve $(ALL_CFLAGS) -o $@ $< \
+	    $(TEST_EXTRA_$*) $(STATIC) $(LDFLAGS) -lcmocka $(LDLIBS)
 
 tests: $(TESTS)
 
@@ -79,7 +91,7 @@ tests: $(TESTS)
 check:
 	sh scripts/install-deps.sh --test
 	$(MAKE) all tests
-	$(MAKE) check-unit check-cli check-fuzz
+	$(MAKE) check-unit check-cli check-interop check-fuzz
 	$(MAKE) check-asan
 
 check-unit: $(TESTS)
@@ -87,6 +99,11 @@ check-unit: $(TESTS)
 
 check-cli: all
 	MQ_BIN=$(abspath $(B)/bin) bats --print-output-on-failure tests/cli
+
+# Real clients (redis-cli, python3-redis, predis, Symfony) against
+# mq-serve, and the same command scripts against Debian's redis-server.
+check-interop: all
+	MQ_BIN=$(abspath $(B)/bin) MQ_REQUIRE_SERVE=1 bats --print-output-on-failure tests/interop
 
 check-asan:
 	$(MAKE) O=build-asan B=build-asan CC=clang CFLAGS="-O1 -g" \
@@ -99,11 +116,13 @@ check-asan:
 # Each fuzz target runs FUZZ_SECONDS under libFuzzer with ASan+UBSan.
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c
+FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp_parse.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 
-$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB)
+$(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LDLIBS) -lpthread
+	clang $(CPPFLAGS) -Icmd/mq-serve -g -O1 -fsanitize=fuzzer,address,undefined \
+	    -o $@ $< $(FUZZ_EXTRA_$*) $(FUZZ_LIB) $(LDLIBS) -lpthread
 
 check-fuzz: $(FUZZERS:tests/fuzz/%.c=$(O)/fuzz/%)
 	@for f in $^; do \
@@ -117,7 +136,7 @@ lint-man:
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
-	install -m 755 $(TOOLS) $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOLS) $(B)/bin/mq-serve $(DESTDIR)$(BINDIR)
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)
 	ln -sf libmq.so.0 $(DESTDIR)$(LIBDIR)/libmq.so
@@ -130,6 +149,6 @@ install: all
 clean:
 	rm -rf build build-asan bin lib
 
-.PHONY: all tests check check-unit check-cli check-fuzz check-asan lint-man install clean
+.PHONY: all tests check check-unit check-cli check-interop check-fuzz check-asan lint-man install clean
 
--include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d)
+-include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d)

@@ -162,6 +162,8 @@ void	 mq_stream_close(mq_stream *stream);
 const char *mq_stream_name(const mq_stream *stream);
 /* Removes the stream, its groups and its policy from the spool. */
 int	 mq_stream_remove(mq_spool *spool, const char *name);
+/* 1 if the stream was removed from the spool since it was opened (by any process). */
+int	 mq_stream_removed(mq_stream *stream);
 
 /*
  * Appends 'n' messages in one batch: one lock, one write(2), and at most

@@ -345,6 +345,15 @@ mq_stream_remove(mq_spool *sp, const char *name)
 	return mq_rmtree_at(sp->streamsfd, tmp);
 }
 
+int
+mq_stream_removed(mq_stream *s)
+{
+	struct stat st;
+
+	/* Removal renames the directory away, then deletes it. */
+	return fstat(s->dirfd, &st) == 0 && st.st_nlink == 0;
+}
+
 const char *
 mq_stream_name(const mq_stream *s)
 {

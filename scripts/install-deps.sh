@@ -2,7 +2,8 @@
 # install-deps.sh - install the Debian packages mq needs, and only those missing.
 #
 #   sh scripts/install-deps.sh           build dependencies
-#   sh scripts/install-deps.sh --test    build and test dependencies
+#   sh scripts/install-deps.sh --test    build and test dependencies, and the
+#                                        real servers and clients of tests/interop
 #   sh scripts/install-deps.sh --bench   build dependencies and the brokers
 #                                        the benchmarks compare against
 #
@@ -16,6 +17,9 @@
 BUILD_PKGS="build-essential pkg-config libbsd-dev"
 TEST_PKGS="libcmocka-dev bats mandoc clang libclang-rt-14-dev jq"
 BENCH_PKGS="redis-server redis-tools python3"
+# tests/interop: the reference server and real clients (php-redis is the
+# extension Symfony's Redis transport runs on).
+INTEROP_PKGS="redis-server redis-tools python3 python3-redis php-cli php-nrk-predis php-redis php-symfony-redis-messenger"
 
 set -eu
 
@@ -29,7 +33,7 @@ want=$BUILD_PKGS
 case $# in
 0)	;;
 1)	case $1 in
-	--test)		want="$BUILD_PKGS $TEST_PKGS" ;;
+	--test)		want="$BUILD_PKGS $TEST_PKGS $INTEROP_PKGS" ;;
 	--bench)	want="$BUILD_PKGS $BENCH_PKGS" ;;
 	-h|--help)	usage; exit 0 ;;
 	*)		usage >&2; exit 2 ;;

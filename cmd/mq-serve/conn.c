@@ -1,0 +1,321 @@
+/*
+ * conn.c - one client connection: non-blocking reads into a bounded input
+ * buffer, the protocol's handler, and replies gathered in an output
+ * buffer that is written before the loop sleeps (server.c's hook).
+ *
+ * Bounds: a request larger than max_request is refused by the protocol's
+ * parser (its limits) or, failing that, here; a connection whose unwritten
+ * output passes output_limit stops being read until the peer has taken
+ * it (backpressure), and one whose output passes four times the limit
+ * (a subscriber that never reads) is closed, as Redis closes it.
+ * A closed connection is freed after the turn, never inside a handler
+ * that still holds it.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server.h"
+
+#define READ_CHUNK	(64u << 10)
+
+static void conn_io(struct loop *loop, int fd, int events, void *arg);
+
+static void
+want_write(struct conn *c)
+{
+	if (!c->in_writes && !c->dead) {
+		TAILQ_INSERT_TAIL(&c->server->writes, c, pending);
+		c->in_writes = 1;
+	}
+}
+
+void
+conn_write(struct conn *c, const void *p, size_t len)
+{
+	if (c->dead || c->closing == 2)
+		return;
+	if (c->outlen + len > c->outcap) {
+		size_t cap = c->outcap ? c->outcap : 16384;
+		char *n;
+
+		while (cap < c->outlen + len)
+			cap *= 2;
+		if ((n = realloc(c->out, cap)) == NULL) {
+			/*
+			 * Not closed here: the command writing this reply
+			 * still holds the connection.  Later writes are
+			 * dropped, and conn_write_all() closes it.
+			 */
+			c->closing = 2;
+			want_write(c);
+			return;
+		}
+		c->out = n;
+		c->outcap = cap;
+	}
+	memcpy(c->out + c->outlen, p, len);
+	c->outlen += len;
+	want_write(c);
+}
+
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[512], *big = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf)) {
+		va_start(ap, fmt);
+		n = vasprintf(&big, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+	}
+	conn_write(c, big != NULL ? big : buf, (size_t)n);
+	free(big);
+}
+
+void
+conn_consume(struct conn *c, size_t len)
+{
+	if (len >= c->inlen) {
+		c->inlen = 0;
+		return;
+	}
+	memmove(c->in, c->in + len, c->inlen - len);
+	c->inlen -= len;
+}
+
+void
+conn_close_after_reply(struct conn *c)
+{
+	c->closing = 1;
+	want_write(c);
+}
+
+void
+conn_close(struct conn *c, const char *why)
+{
+	struct server *s = c->server;
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	server_log(s, "conn id=%llu peer=%s proto=%s closed reason=%s",
+	    (unsigned long long)c->id, c->peer, c->proto->name, why);
+	if (c->proto->close != NULL)
+		c->proto->close(c);
+	loop_del(s->loop, c->fd);
+	close(c->fd);
+	c->fd = -1;
+	TAILQ_REMOVE(&s->conns, c, all);
+	if (c->in_writes) {
+		TAILQ_REMOVE(&s->writes, c, pending);
+		c->in_writes = 0;
+	}
+	TAILQ_INSERT_TAIL(&s->dead, c, all);
+	s->nconns--;
+}
+
+/* Frees the connections closed during the turn. */
+void
+conn_reap(struct server *s)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->dead)) != NULL) {
+		TAILQ_REMOVE(&s->dead, c, all);
+		free(c->in);
+		free(c->out);
+		free(c);
+	}
+}
+
+/*
+ * Writes what is queued.  Returns 1 when all of it went, 0 when the
+ * socket is full (the loop will say when it can take more).
+ */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t n;
+
+	while (c->outpos < c->outlen) {
+		n = write(c->fd, c->out + c->outpos, c->outlen - c->outpos);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			conn_close(c, errno == EPIPE || errno == ECONNRESET ?
+			    "peer closed" : "write error");
+			return 0;
+		}
+		c->outpos += (size_t)n;
+	}
+	c->outpos = c->outlen = 0;
+	return 1;
+}
+
+/* Reads, then lets the protocol handle what arrived. */
+static void
+conn_read(struct conn *c)
+{
+	struct server *s = c->server;
+	ssize_t n;
+
+	if (c->incap - c->inlen < READ_CHUNK) {
+		size_t cap = c->incap ? c->incap * 2 : READ_CHUNK * 2;
+		char *p;
+
+		if (c->inlen + READ_CHUNK > s->cfg.max_request + READ_CHUNK * 2) {
+			conn_close(c, "request too large");
+			return;
+		}
+		while (cap - c->inlen < READ_CHUNK)
+			cap *= 2;
+		if ((p = realloc(c->in, cap)) == NULL) {
+			conn_close(c, "out of memory");
+			return;
+		}
+		c->in = p;
+		c->incap = cap;
+	}
+	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	if (n == 0) {
+		conn_close(c, "peer closed");
+		return;
+	}
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			conn_close(c, "read error");
+		return;
+	}
+	c->inlen += (size_t)n;
+	c->active_ms = loop_now_ms(s->loop);
+	if (c->closing)
+		return;		/* said goodbye: nothing more is handled */
+	if (c->proto->input(c) == -1)
+		conn_close_after_reply(c);
+}
+
+static void
+conn_io(struct loop *loop, int fd, int events, void *arg)
+{
+	struct conn *c = arg;
+
+	if ((events & LOOP_WRITE) && !c->dead && conn_flush(c) && !c->dead) {
+		if (c->closing) {
+			conn_close(c, "quit");
+			return;
+		}
+		c->paused = 0;
+		loop_mod(loop, fd, LOOP_READ);
+	}
+	if ((events & LOOP_READ) && !c->dead && !c->paused)
+		conn_read(c);
+}
+
+/*
+ * Before sleeping: writes the replies of the turn.  A connection whose
+ * socket is full waits for LOOP_WRITE, and is not read meanwhile if its
+ * output passed the limit.
+ */
+void
+conn_write_all(struct server *s)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->writes)) != NULL) {
+		TAILQ_REMOVE(&s->writes, c, pending);
+		c->in_writes = 0;
+		if (c->closing == 2) {
+			conn_close(c, "out of memory");
+			continue;
+		}
+		if (conn_flush(c)) {
+			if (c->closing)
+				conn_close(c, "quit");
+			continue;
+		}
+		if (c->dead)
+			continue;
+		if (c->outlen - c->outpos > 4 * s->cfg.output_limit) {
+			conn_close(c, "output buffer limit");
+			continue;
+		}
+		c->paused = c->outlen - c->outpos > s->cfg.output_limit;
+		loop_mod(s->loop, c->fd, c->paused ? LOOP_WRITE :
+		    LOOP_READ | LOOP_WRITE);
+	}
+}
+
+/* A new connection on 'fd' (non-blocking already) for 'proto'. */
+void
+conn_accept(struct server *s, int fd, const char *peer,
+    const struct proto *proto)
+{
+	struct conn *c;
+
+	if (s->nconns >= s->cfg.max_clients) {
+		static const char msg[] = "-ERR max number of clients reached\r\n";
+
+		/* Best effort: the peer is told why before the close. */
+		if (write(fd, msg, sizeof(msg) - 1) < 0) {
+			/* nothing to do: it is being refused anyway */
+		}
+		close(fd);
+		s->rejected_conns++;
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return;
+	}
+	c->server = s;
+	c->proto = proto;
+	c->fd = fd;
+	c->id = ++s->next_id;
+	strlcpy(c->peer, peer, sizeof(c->peer));
+	c->created_ms = c->active_ms = loop_now_ms(s->loop);
+	if (loop_add(s->loop, fd, LOOP_READ, conn_io, c) == -1 ||
+	    (proto->open != NULL && proto->open(c) == -1)) {
+		loop_del(s->loop, fd);
+		close(fd);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&s->conns, c, all);
+	s->nconns++;
+	s->total_conns++;
+	server_log(s, "conn id=%llu peer=%s proto=%s accepted",
+	    (unsigned long long)c->id, peer, proto->name);
+}
+
+/* Closes connections idle for longer than the timeout (a timer). */
+void
+conn_expire_idle(struct server *s)
+{
+	struct conn *c, *next;
+	int64_t now = loop_now_ms(s->loop);
+
+	if (s->cfg.idle_timeout_ms <= 0)
+		return;
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, all);
+		if (now - c->active_ms > s->cfg.idle_timeout_ms)
+			conn_close(c, "idle timeout");
+	}
+}

@@ -1,0 +1,270 @@
+/*
+ * mq-serve - the spool of mq over the wire protocols of the brokers people
+ * already use.  This file: options and the config file, signals, and the
+ * start and end of the loop.
+ *
+ * Settings come from the command line, or from a config file (-c FILE)
+ * of "key value" lines with the long options' names as keys; the command
+ * line wins.  SIGTERM and SIGINT stop the loop (no new connections; the
+ * replies of the turn are written; the spool is synced and closed);
+ * SIGHUP reopens the log file.  Signals are turned into loop events
+ * through a signalfd, so no handler runs inside the loop.
+ */
+#include <sys/signalfd.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "resp.h"
+#include "server.h"
+
+static const char usage[] =
+"usage: mq-serve [-hV] [-c FILE] [--spool DIR] [--resp [HOST:]PORT]\n"
+"                [--amqp off] [--mqtt off] [--stomp off] [--kafka off]\n"
+"                [--fsync always|interval|never] [--log FILE]\n"
+"                [--maxclients N] [--max-request BYTES]\n"
+"                [--output-limit BYTES] [--timeout SECONDS]\n";
+
+enum {
+	OPT_SPOOL = 0x100, OPT_RESP, OPT_AMQP, OPT_MQTT, OPT_STOMP, OPT_KAFKA,
+	OPT_FSYNC, OPT_LOG, OPT_MAXCLIENTS, OPT_MAXREQUEST, OPT_OUTPUTLIMIT,
+	OPT_TIMEOUT
+};
+
+static const struct option longopts[] = {
+	{ "config",	 required_argument, NULL, 'c' },
+	{ "spool",	 required_argument, NULL, OPT_SPOOL },
+	{ "resp",	 required_argument, NULL, OPT_RESP },
+	{ "amqp",	 required_argument, NULL, OPT_AMQP },
+	{ "mqtt",	 required_argument, NULL, OPT_MQTT },
+	{ "stomp",	 required_argument, NULL, OPT_STOMP },
+	{ "kafka",	 required_argument, NULL, OPT_KAFKA },
+	{ "fsync",	 required_argument, NULL, OPT_FSYNC },
+	{ "log",	 required_argument, NULL, OPT_LOG },
+	{ "maxclients",	 required_argument, NULL, OPT_MAXCLIENTS },
+	{ "max-request", required_argument, NULL, OPT_MAXREQUEST },
+	{ "output-limit", required_argument, NULL, OPT_OUTPUTLIMIT },
+	{ "timeout",	 required_argument, NULL, OPT_TIMEOUT },
+	{ "help",	 no_argument,	    NULL, 'h' },
+	{ "version",	 no_argument,	    NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static long long
+number(const char *s, long long min, long long max, const char *what)
+{
+	const char *errstr;
+	long long v;
+
+	v = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		errx(2, "%s %s: %s", what, s, errstr);
+	return v;
+}
+
+/* A protocol that is not built yet may only be turned off. */
+static void
+not_yet(const char *name, const char *arg)
+{
+	if (strcmp(arg, "off") != 0 && strcmp(arg, "0") != 0)
+		errx(2, "--%s %s: that protocol is not implemented yet", name, arg);
+}
+
+/* Applies one setting; 'from' names where it came from, for errors. */
+static void
+setting(struct server_config *cfg, int opt, const char *arg)
+{
+	int rc;
+
+	switch (opt) {
+	case OPT_SPOOL:
+		cfg->spool = arg;
+		break;
+	case OPT_RESP:
+		cfg->resp = arg;
+		break;
+	case OPT_AMQP:
+		not_yet("amqp", arg);
+		break;
+	case OPT_MQTT:
+		not_yet("mqtt", arg);
+		break;
+	case OPT_STOMP:
+		not_yet("stomp", arg);
+		break;
+	case OPT_KAFKA:
+		not_yet("kafka", arg);
+		break;
+	case OPT_FSYNC:
+		if ((rc = mq_fsync_parse(arg, &cfg->fsync, &cfg->fsync_ms)) != MQ_OK)
+			errx(2, "--fsync %s: expected always, interval[:MS] or never", arg);
+		break;
+	case OPT_LOG:
+		cfg->log = arg;
+		break;
+	case OPT_MAXCLIENTS:
+		cfg->max_clients = (size_t)number(arg, 1, 1000000, "--maxclients");
+		break;
+	case OPT_MAXREQUEST:
+		cfg->max_request = (size_t)number(arg, 1024, (long long)MQ_MSG_LIMIT * 2,
+		    "--max-request");
+		break;
+	case OPT_OUTPUTLIMIT:
+		cfg->output_limit = (size_t)number(arg, 1024, LLONG_MAX / 8,
+		    "--output-limit");
+		break;
+	case OPT_TIMEOUT:
+		cfg->idle_timeout_ms = number(arg, 0, 86400 * 365, "--timeout") * 1000;
+		break;
+	}
+}
+
+/* Reads "key value" lines; '#' starts a comment. */
+static void
+read_config(struct server_config *cfg, const char *path)
+{
+	char *line = NULL, *key, *val, *end;
+	size_t cap = 0;
+	int lineno = 0;
+	FILE *fp;
+
+	if ((fp = fopen(path, "r")) == NULL)
+		err(EX_NOINPUT, "%s", path);
+	while (getline(&line, &cap, fp) != -1) {
+		const struct option *o;
+
+		lineno++;
+		if ((end = strchr(line, '#')) != NULL)
+			*end = '\0';
+		key = line + strspn(line, " \t");
+		end = key + strcspn(key, " \t\r\n");
+		if (key == end)
+			continue;
+		val = end + strspn(end, " \t");
+		*end = '\0';
+		val[strcspn(val, "\r\n")] = '\0';
+		for (o = longopts; o->name != NULL; o++)
+			if (strcmp(o->name, key) == 0 && o->val >= OPT_SPOOL)
+				break;
+		if (o->name == NULL || *val == '\0')
+			errx(2, "%s:%d: unknown setting or no value: %s",
+			    path, lineno, key);
+		/* Kept for the life of the process, like argv. */
+		setting(cfg, o->val, strdup(val));
+	}
+	free(line);
+	fclose(fp);
+}
+
+static void
+on_signal(struct loop *loop, int fd, int events, void *arg)
+{
+	struct server *s = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			if (server_log_open(s->cfg.log) == -1)
+				server_log(s, "%s: %s", s->cfg.log, strerror(errno));
+			server_log(s, "SIGHUP: log reopened");
+			continue;
+		}
+		server_log(s, "%s: shutting down", strsignal((int)si.ssi_signo));
+		loop_stop(loop);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct server s;
+	struct server_config cl;
+	int seen[64] = { 0 };
+	const char *config = NULL;
+	sigset_t mask;
+	int ch, sfd, rc, i;
+
+	memset(&s.cfg, 0, sizeof(s.cfg));
+	s.cfg.resp = "127.0.0.1:6379";
+	s.cfg.fsync = MQ_FSYNC_INTERVAL;
+	s.cfg.fsync_ms = 1000;
+	s.cfg.max_clients = 10000;
+	s.cfg.max_request = 512u << 20;
+	s.cfg.output_limit = 32u << 20;
+	cl = s.cfg;
+	/* The command line wins over the file: remember what it set. */
+	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("mq-serve %s\n", MQ_VERSION);
+			return 0;
+		default:
+			if (ch < OPT_SPOOL) {
+				fputs(usage, stderr);
+				return 2;
+			}
+			setting(&cl, ch, optarg);
+			seen[ch - OPT_SPOOL] = 1;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	if (config != NULL)
+		read_config(&s.cfg, config);
+	/* Apply the command line over the file, option by option. */
+	for (i = 0; i < 64; i++) {
+		if (!seen[i])
+			continue;
+		switch (i + OPT_SPOOL) {
+		case OPT_SPOOL: s.cfg.spool = cl.spool; break;
+		case OPT_RESP: s.cfg.resp = cl.resp; break;
+		case OPT_FSYNC: s.cfg.fsync = cl.fsync; s.cfg.fsync_ms = cl.fsync_ms; break;
+		case OPT_LOG: s.cfg.log = cl.log; break;
+		case OPT_MAXCLIENTS: s.cfg.max_clients = cl.max_clients; break;
+		case OPT_MAXREQUEST: s.cfg.max_request = cl.max_request; break;
+		case OPT_OUTPUTLIMIT: s.cfg.output_limit = cl.output_limit; break;
+		case OPT_TIMEOUT: s.cfg.idle_timeout_ms = cl.idle_timeout_ms; break;
+		}
+	}
+	if (s.cfg.spool == NULL)
+		s.cfg.spool = mq_spool_default();
+	if (server_log_open(s.cfg.log) == -1)
+		err(EX_CANTCREAT, "%s", s.cfg.log);
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) == -1 ||
+	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		err(EX_OSERR, "signalfd");
+	if ((rc = server_init(&s)) != MQ_OK)
+		errx(rc == MQ_EVERSION ? EX_DATAERR : EX_UNAVAILABLE, "%s: %s",
+		    s.cfg.spool, mq_strerror(rc));
+	if (loop_add(s.loop, sfd, LOOP_READ, on_signal, &s) == -1)
+		err(EX_OSERR, "loop");
+	if (listener_open(&s, s.cfg.resp, 6379, &resp_proto) == -1)
+		errx(EX_UNAVAILABLE, "--resp %s: cannot listen", s.cfg.resp);
+	server_log(&s, "mq-serve %s ready, spool %s", MQ_VERSION, s.cfg.spool);
+	if (loop_run(s.loop) == -1)
+		server_log(&s, "epoll: %s", strerror(errno));
+	server_shutdown(&s);
+	return 0;
+}

@@ -1,0 +1,293 @@
+/*
+ * resp.c - the Redis door: a connection's state, the loop over the
+ * requests that arrived (any number of pipelined ones per read), the
+ * command table, and the checks every command shares (unknown command,
+ * arity, the commands a RESP2 subscriber may send).
+ *
+ * A command runs to completion and appends one reply, except a blocking
+ * read that finds nothing: it parks the client (resp_block) and no later
+ * request of that connection runs until it is served or times out, as in
+ * Redis.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "resp.h"
+
+/* Sorted by name: resp_lookup() is a binary search. */
+const struct resp_command resp_commands[] = {
+	{ "auth",	-2, CMD_NOAUTH,			0, 0, 0, cmd_auth },
+	{ "client",	-2, CMD_NOAUTH,			0, 0, 0, cmd_client },
+	{ "command",	-1, 0,				0, 0, 0, cmd_command },
+	{ "config",	-2, 0,				0, 0, 0, cmd_config },
+	{ "dbsize",	 1, CMD_READONLY,		0, 0, 0, cmd_dbsize },
+	{ "del",	-2, CMD_WRITE,			1, -1, 1, cmd_del },
+	{ "discard",	 1, 0,				0, 0, 0, cmd_discard },
+	{ "echo",	 2, 0,				0, 0, 0, cmd_echo },
+	{ "exec",	 1, 0,				0, 0, 0, cmd_exec },
+	{ "exists",	-2, CMD_READONLY,		1, -1, 1, cmd_exists },
+	{ "expire",	-3, CMD_WRITE,			1, 1, 1, cmd_expire },
+	{ "flushall",	-1, CMD_WRITE,			0, 0, 0, cmd_flushall },
+	{ "flushdb",	-1, CMD_WRITE,			0, 0, 0, cmd_flushall },
+	{ "hello",	-1, CMD_NOAUTH,			0, 0, 0, cmd_hello },
+	{ "info",	-1, 0,				0, 0, 0, cmd_info },
+	{ "keys",	 2, CMD_READONLY,		0, 0, 0, cmd_keys },
+	{ "multi",	 1, 0,				0, 0, 0, cmd_multi },
+	{ "pexpire",	-3, CMD_WRITE,			1, 1, 1, cmd_expire },
+	{ "ping",	-1, CMD_PUBSUB,			0, 0, 0, cmd_ping },
+	{ "psubscribe",	-2, CMD_PUBSUB,			0, 0, 0, cmd_psubscribe },
+	{ "pttl",	 2, CMD_READONLY,		1, 1, 1, cmd_ttl },
+	{ "publish",	 3, 0,				0, 0, 0, cmd_publish },
+	{ "pubsub",	-2, 0,				0, 0, 0, cmd_pubsub },
+	{ "punsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_punsubscribe },
+	{ "quit",	-1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_quit },
+	{ "rename",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
+	{ "reset",	 1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_reset },
+	{ "scan",	-2, CMD_READONLY,		0, 0, 0, cmd_scan },
+	{ "select",	 2, 0,				0, 0, 0, cmd_select },
+	{ "spublish",	 3, 0,				1, 1, 1, cmd_publish },
+	{ "ssubscribe",	-2, CMD_PUBSUB,			1, -1, 1, cmd_subscribe },
+	{ "subscribe",	-2, CMD_PUBSUB,			0, 0, 0, cmd_subscribe },
+	{ "sunsubscribe", -1, CMD_PUBSUB,		1, -1, 1, cmd_unsubscribe },
+	{ "time",	 1, 0,				0, 0, 0, cmd_time },
+	{ "ttl",	 2, CMD_READONLY,		1, 1, 1, cmd_ttl },
+	{ "type",	 2, CMD_READONLY,		1, 1, 1, cmd_type },
+	{ "unlink",	-2, CMD_WRITE,			1, -1, 1, cmd_del },
+	{ "unsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_unsubscribe },
+	{ "unwatch",	 1, 0,				0, 0, 0, cmd_unwatch },
+	{ "watch",	-2, 0,				1, -1, 1, cmd_watch },
+	{ "xack",	-4, CMD_WRITE,			1, 1, 1, cmd_xack },
+	{ "xadd",	-5, CMD_WRITE,			1, 1, 1, cmd_xadd },
+	{ "xautoclaim",	-6, CMD_WRITE,			1, 1, 1, cmd_xautoclaim },
+	{ "xclaim",	-6, CMD_WRITE,			1, 1, 1, cmd_xclaim },
+	{ "xdel",	-3, CMD_WRITE,			1, 1, 1, cmd_xdel },
+	{ "xgroup",	-2, CMD_WRITE,			2, 2, 1, cmd_xgroup },
+	{ "xinfo",	-2, CMD_READONLY,		2, 2, 1, cmd_xinfo },
+	{ "xlen",	 2, CMD_READONLY,		1, 1, 1, cmd_xlen },
+	{ "xpending",	-3, CMD_READONLY,		1, 1, 1, cmd_xpending },
+	{ "xrange",	-4, CMD_READONLY,		1, 1, 1, cmd_xrange },
+	{ "xread",	-4, CMD_READONLY | CMD_BLOCKING, 0, 0, 0, cmd_xread },
+	{ "xreadgroup",	-7, CMD_WRITE | CMD_BLOCKING,	0, 0, 0, cmd_xreadgroup },
+	{ "xrevrange",	-4, CMD_READONLY,		1, 1, 1, cmd_xrevrange },
+	{ "xsetid",	-3, CMD_WRITE,			1, 1, 1, cmd_xsetid },
+	{ "xtrim",	-4, CMD_WRITE,			1, 1, 1, cmd_xtrim },
+};
+const size_t resp_ncommands = sizeof(resp_commands) / sizeof(resp_commands[0]);
+
+const struct resp_command *
+resp_lookup(const char *name, size_t len)
+{
+	size_t lo = 0, hi = resp_ncommands;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const char *n = resp_commands[mid].name;
+		size_t nlen = strlen(n);
+		int cmp = strncasecmp(name, n, len < nlen ? len : nlen);
+
+		if (cmp == 0)
+			cmp = len < nlen ? -1 : len > nlen;
+		if (cmp == 0)
+			return &resp_commands[mid];
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* ------------------------------------------------------------------
+ * Arguments.
+ * ---------------------------------------------------------------- */
+
+int
+arg_is(const struct resp_arg *a, const char *lower)
+{
+	return strlen(lower) == a->len && strncasecmp(a->p, lower, a->len) == 0;
+}
+
+int
+arg_ll(const struct resp_arg *a, long long *v)
+{
+	char buf[32];
+	const char *errstr;
+
+	if (a->len == 0 || a->len >= sizeof(buf))
+		return 0;
+	memcpy(buf, a->p, a->len);
+	buf[a->len] = '\0';
+	/* Redis takes no spaces, no '+', and no leading zeros but "0". */
+	if (buf[0] == '+' || isspace((unsigned char)buf[0]) ||
+	    (buf[0] == '0' && a->len > 1) ||
+	    (buf[0] == '-' && (a->len == 1 || buf[1] == '0')))
+		return 0;
+	*v = strtonum(buf, LLONG_MIN, LLONG_MAX, &errstr);
+	return errstr == NULL;
+}
+
+int
+arg_str(const struct resp_arg *a, char *buf, size_t size)
+{
+	if (a->len >= size || memchr(a->p, '\0', a->len) != NULL)
+		return 0;
+	memcpy(buf, a->p, a->len);
+	buf[a->len] = '\0';
+	return 1;
+}
+
+void
+reply_wrong_arity(struct resp_client *c, const char *cmd)
+{
+	reply_error(c, "ERR wrong number of arguments for '%s' command", cmd);
+}
+
+void
+reply_syntax_error(struct resp_client *c)
+{
+	reply_error(c, "ERR syntax error");
+}
+
+/* "ERR unknown command 'x', with args beginning with: 'a' 'b' " as Redis. */
+static void
+reply_unknown(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	char args[256];
+	size_t i, used = 0;
+
+	args[0] = '\0';
+	for (i = 1; i < argc && used < 128; i++) {
+		int n = snprintf(args + used, sizeof(args) - used, "'%.*s' ",
+		    (int)(argv[i].len > 128 - used ? 128 - used : argv[i].len),
+		    argv[i].p);
+
+		if (n < 0 || (size_t)n >= sizeof(args) - used)
+			break;
+		used += (size_t)n;
+	}
+	reply_error(c, "ERR unknown command '%.*s', with args beginning with: %s",
+	    (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p, args);
+}
+
+/* Runs one request. */
+static void
+dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	const struct resp_command *cmd;
+
+	c->conn->server->total_commands++;
+	if ((cmd = resp_lookup(argv[0].p, argv[0].len)) == NULL) {
+		resp_multi_fail(c);
+		reply_unknown(c, argc, argv);
+		return;
+	}
+	if ((cmd->arity > 0 && argc != (size_t)cmd->arity) ||
+	    (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
+		resp_multi_fail(c);
+		reply_wrong_arity(c, cmd->name);
+		return;
+	}
+	if (c->proto == 2 && c->nchannels + c->npatterns > 0 &&
+	    !(cmd->flags & CMD_PUBSUB)) {
+		reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
+		    "context", cmd->name);
+		return;
+	}
+	if (c->multi != NULL && resp_queue(c, cmd, argc, argv))
+		return;
+	resp_execute(c, cmd, argc, argv);
+}
+
+void
+resp_execute(struct resp_client *c, const struct resp_command *cmd,
+    size_t argc, const struct resp_arg *argv)
+{
+	c->last_cmd = cmd->name;
+	cmd->fn(c, argc, argv);
+}
+
+/* ------------------------------------------------------------------
+ * The protocol.
+ * ---------------------------------------------------------------- */
+
+static int
+resp_open(struct conn *conn)
+{
+	struct resp_client *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->conn = conn;
+	c->proto = 2;
+	c->authenticated = 1;	/* no users file: no authentication */
+	resp_parser_init(&c->parser);
+	conn->state = c;
+	return 0;
+}
+
+/*
+ * Handles every whole request that arrived, until one blocks.  On a
+ * protocol error, replies with Redis's error and closes (as Redis does).
+ */
+static int
+resp_input(struct conn *conn)
+{
+	struct resp_client *c = conn->state;
+	size_t off = 0, argc;
+	int n;
+
+	while (off < conn->inlen && c->block == NULL && !conn->closing &&
+	    !conn->dead) {
+		c->parser.authenticated = c->authenticated;
+		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off, &argc);
+		if (n == 0)
+			break;
+		if (n < 0) {
+			reply_error(c, "ERR %s", c->parser.error);
+			conn->inlen = 0;
+			return -1;
+		}
+		off += (size_t)n;
+		if (argc > 0)
+			dispatch(c, argc, c->parser.args);
+	}
+	if (!conn->dead)
+		conn_consume(conn, off);
+	return 0;
+}
+
+/* After a blocked command was served: run what was pipelined behind it. */
+void
+resp_resume(struct resp_client *c)
+{
+	if (c->block == NULL && c->conn->inlen > 0 && !c->conn->dead &&
+	    resp_input(c->conn) == -1)
+		conn_close_after_reply(c->conn);
+}
+
+static void
+resp_close(struct conn *conn)
+{
+	struct resp_client *c = conn->state;
+
+	if (c == NULL)
+		return;
+	resp_unblock(c);
+	resp_pubsub_close(c);
+	resp_multi_free(c);
+	resp_parser_free(&c->parser);
+	free(c);
+	conn->state = NULL;
+}
+
+const struct proto resp_proto = {
+	.name = "resp",
+	.open = resp_open,
+	.input = resp_input,
+	.close = resp_close,
+};

@@ -1,0 +1,181 @@
+/*
+ * resp.h - the Redis door: a client's state, the reply writers, and the
+ * command table.  Commands live in resp_*.c by family; each is a function
+ * of the client and its arguments that appends exactly one reply (or,
+ * for a blocking read, none yet: see resp_block()).
+ */
+#ifndef MQ_SERVE_RESP_H
+#define MQ_SERVE_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq.h"
+#include "resp_parse.h"
+#include "server.h"
+
+extern const struct proto resp_proto;
+
+/* A blocked XREAD/XREADGROUP: its arguments, kept to run it again. */
+struct resp_block {
+	char		**argv;
+	size_t		*lens;
+	size_t		 argc;
+	uint64_t	 timer;		/* 0: BLOCK 0, waits for ever */
+	int64_t		 deadline_ms;
+};
+
+struct resp_client {
+	struct conn		*conn;
+	struct resp_parser	 parser;
+	int			 proto;		/* 2 or 3 (HELLO 3) */
+	int			 authenticated;
+	char			 name[128];	/* CLIENT SETNAME */
+	char			 lib_name[64], lib_ver[64];	/* CLIENT SETINFO */
+	const char		*last_cmd;
+	/* Pub/Sub (resp_pubsub.c). */
+	mq_sub			*sub;		/* exact channels (SUBSCRIBE) */
+	mq_sub			*psub;		/* patterns (PSUBSCRIBE) */
+	char			**channels;	/* subscribed, in order */
+	size_t			 nchannels;
+	char			**patterns;
+	size_t			 npatterns;
+	/* A blocked read (resp_stream.c), or NULL. */
+	struct resp_block	*block;
+	TAILQ_ENTRY(resp_client) blink;		/* in the list of blocked clients */
+	/* Subscribed clients, in resp_pubsub.c's list. */
+	TAILQ_ENTRY(resp_client) slink;
+	int			 in_subscribers;
+	/* MULTI ... EXEC (resp_multi.c). */
+	struct resp_multi	*multi;		/* queued commands, or NULL */
+	struct resp_watch	*watched;	/* WATCHed streams */
+	size_t			 nwatched;
+};
+
+typedef void resp_cmd_fn(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv);
+
+#define CMD_PUBSUB	0x1	/* allowed in a RESP2 subscribed connection */
+#define CMD_NOAUTH	0x2	/* allowed before AUTH */
+#define CMD_WRITE	0x4
+#define CMD_READONLY	0x8
+#define CMD_BLOCKING	0x10
+
+struct resp_command {
+	const char	*name;		/* lower case */
+	int		 arity;		/* > 0 exactly, < 0 at least -arity (name included) */
+	int		 flags;
+	int		 firstkey, lastkey, step;	/* for COMMAND INFO */
+	resp_cmd_fn	*fn;
+};
+
+/* Finds a command by name (case-insensitive); NULL if unknown. */
+const struct resp_command *resp_lookup(const char *name, size_t len);
+/* The table, for COMMAND COUNT/INFO/DOCS. */
+extern const struct resp_command resp_commands[];
+extern const size_t resp_ncommands;
+
+/* ---- Replies (resp_reply.c).  RESP3 types fall back to RESP2 ones. */
+void	 reply_ok(struct resp_client *c);
+void	 reply_simple(struct resp_client *c, const char *s);
+/* "-PREFIX message": 'fmt' starts with the prefix (ERR, NOGROUP, ...). */
+void	 reply_error(struct resp_client *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 reply_int(struct resp_client *c, long long v);
+void	 reply_bulk(struct resp_client *c, const void *p, size_t len);
+void	 reply_bulk_str(struct resp_client *c, const char *s);
+void	 reply_id(struct resp_client *c, mq_id id);
+void	 reply_null(struct resp_client *c);		/* $-1 / _ */
+void	 reply_null_array(struct resp_client *c);	/* *-1 / _ */
+void	 reply_array(struct resp_client *c, size_t n);
+void	 reply_map(struct resp_client *c, size_t n);	/* %n / *2n */
+void	 reply_set(struct resp_client *c, size_t n);	/* ~n / *n */
+void	 reply_push(struct resp_client *c, size_t n);	/* >n / *n */
+void	 reply_double(struct resp_client *c, double v);
+/* A stream entry: [id, [field, value, ...]] (fields from headers, then "body"). */
+void	 reply_entry(struct resp_client *c, const struct mq_msg *m);
+/* The one translation of a libmq outcome into Redis's error text. */
+void	 reply_mq_error(struct resp_client *c, int err, const char *context);
+
+/* ---- Argument helpers (resp.c). */
+int	 arg_is(const struct resp_arg *a, const char *lower);	/* case-insensitive */
+/* Parses a signed decimal as Redis does ("value is not an integer or out of range"). */
+int	 arg_ll(const struct resp_arg *a, long long *v);
+/* Copies into a NUL-terminated buffer; 0 if it does not fit or holds a NUL. */
+int	 arg_str(const struct resp_arg *a, char *buf, size_t size);
+void	 reply_wrong_arity(struct resp_client *c, const char *cmd);
+void	 reply_syntax_error(struct resp_client *c);
+
+/* ---- Blocking (resp_stream.c): park the client until woken or timed out. */
+void	 resp_block(struct resp_client *c, size_t argc,
+	    const struct resp_arg *argv, int64_t timeout_ms);
+/* Runs the blocked commands again after a change; those served unblock. */
+void	 resp_wake_blocked(struct server *s);
+void	 resp_unblock(struct resp_client *c);
+/*
+ * Runs the requests pipelined behind a blocked one, once it was served
+ * (resp.c); resp_wake_blocked() calls it after resp_unblock().
+ */
+void	 resp_resume(struct resp_client *c);
+/* Runs the blocked commands again soon (a stream was created, a group destroyed). */
+void	 resp_wake_soon(struct server *s);
+
+/*
+ * ---- Stream helpers (resp_stream.c, for resp_group.c).  Those returning
+ * int reply to an error themselves and return -1; the lookups return 1
+ * (found) or 0 (missing, no reply).
+ */
+/* A stream id as Redis parses it ("-"/"+" refused if 'strict'); 'c' NULL: no reply. */
+int	 xarg_id(struct resp_client *c, const struct resp_arg *a,
+	    uint64_t missing_seq, int strict, mq_id *id);
+/* A range bound: an id, or "(id" exclusive ('end': the upper bound). */
+int	 xarg_interval(struct resp_client *c, const struct resp_arg *a, int end,
+	    mq_id *id);
+/* An integer; 'msg' replaces Redis's "value is not an integer..." text. */
+int	 xarg_ll(struct resp_client *c, const struct resp_arg *a,
+	    const char *msg, long long *v);
+int	 xstream(struct resp_client *c, const struct resp_arg *key,
+	    mq_stream **s);
+int	 xgroup_open(struct resp_client *c, mq_stream *s,
+	    const struct resp_arg *name, mq_group **g);
+/* The entries start..end as an array reply / one entry ([id, nil] if gone). */
+int	 xreply_range(struct resp_client *c, mq_stream *s, mq_id start,
+	    mq_id end, size_t count, int rev);
+int	 xreply_one(struct resp_client *c, mq_stream *s, mq_id id);
+int64_t	 xnow_ms(void);	/* wall clock, as Redis's mstime() */
+
+/* ---- Pub/Sub (resp_pubsub.c): deliver what arrived to subscribers. */
+void	 resp_pubsub_deliver(struct server *s);
+void	 resp_pubsub_close(struct resp_client *c);
+
+/* ---- Keyspace (resp_keys.c): the streams clients see as keys (for INFO). */
+size_t	 resp_keys_count(struct server *s, size_t *expires);
+
+/*
+ * Transactions (resp_multi.c): while a MULTI is open, resp_queue() takes
+ * every command but EXEC, DISCARD, MULTI, WATCH and QUIT; returns 1 if it
+ * queued it (and replied +QUEUED).
+ */
+int	 resp_queue(struct resp_client *c, const struct resp_command *cmd,
+	    size_t argc, const struct resp_arg *argv);
+void	 resp_multi_free(struct resp_client *c);
+/* A command of an open MULTI was refused: EXEC will abort. */
+void	 resp_multi_fail(struct resp_client *c);
+/* Runs one request that passed the checks (resp.c). */
+void	 resp_execute(struct resp_client *c, const struct resp_command *cmd,
+	    size_t argc, const struct resp_arg *argv);
+
+/* Every command function, by family. */
+resp_cmd_fn cmd_ping, cmd_echo, cmd_hello, cmd_auth, cmd_select, cmd_quit,
+    cmd_reset, cmd_client, cmd_command, cmd_info, cmd_config, cmd_dbsize,
+    cmd_time, cmd_flushall;
+resp_cmd_fn cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename,
+    cmd_expire, cmd_ttl;
+resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,
+    cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xgroup, cmd_xreadgroup, cmd_xack,
+    cmd_xpending, cmd_xclaim, cmd_xautoclaim, cmd_xinfo;
+resp_cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
+resp_cmd_fn cmd_publish, cmd_subscribe, cmd_psubscribe, cmd_unsubscribe,
+    cmd_punsubscribe, cmd_pubsub;
+
+#endif /* MQ_SERVE_RESP_H */

@@ -1,0 +1,250 @@
+/*
+ * resp_multi.c - MULTI, EXEC, DISCARD, WATCH and UNWATCH.
+ *
+ * Between MULTI and EXEC each command is checked (unknown, arity) and
+ * queued with a copy of its arguments; EXEC runs them back to back, and
+ * since mq-serve handles one command at a time, no other client of this
+ * server runs in between.  (Other processes of the spool may: libmq
+ * keeps every single command consistent, not the transaction.)  WATCH
+ * remembers how many entries each stream had ever been given and its top
+ * id; EXEC gives a null reply, and runs nothing, if any of them changed,
+ * whichever process changed it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "resp.h"
+
+struct queued {
+	const struct resp_command *cmd;
+	struct resp_arg	*argv;
+	size_t		 argc;
+	char		*data;		/* the arguments' bytes */
+};
+
+struct resp_multi {
+	struct queued	*cmds;
+	size_t		 n, cap;
+	int		 failed;	/* a command was refused: EXECABORT */
+};
+
+struct resp_watch {
+	char		*name;
+	int		 existed;
+	uint64_t	 added;
+	mq_id		 last;
+};
+
+/* The state of stream 'name' that WATCH compares. */
+static void
+watch_state(struct resp_client *c, const char *name, size_t len,
+    struct resp_watch *w)
+{
+	struct mq_stream_info info;
+	mq_stream *s;
+
+	w->existed = 0;
+	w->added = 0;
+	w->last.ms = w->last.seq = 0;
+	if (server_stream(c->conn->server, name, len, 0, &s) != MQ_OK ||
+	    mq_stream_info(s, &info) != MQ_OK)
+		return;
+	w->existed = 1;
+	w->added = info.entries_added;
+	w->last = info.last_id;
+}
+
+static void
+unwatch(struct resp_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nwatched; i++)
+		free(c->watched[i].name);
+	free(c->watched);
+	c->watched = NULL;
+	c->nwatched = 0;
+}
+
+void
+resp_multi_free(struct resp_client *c)
+{
+	struct resp_multi *m = c->multi;
+	size_t i;
+
+	unwatch(c);
+	if (m == NULL)
+		return;
+	for (i = 0; i < m->n; i++) {
+		free(m->cmds[i].argv);
+		free(m->cmds[i].data);
+	}
+	free(m->cmds);
+	free(m);
+	c->multi = NULL;
+}
+
+void
+resp_multi_fail(struct resp_client *c)
+{
+	if (c->multi != NULL)
+		c->multi->failed = 1;
+}
+
+int
+resp_queue(struct resp_client *c, const struct resp_command *cmd,
+    size_t argc, const struct resp_arg *argv)
+{
+	struct resp_multi *m = c->multi;
+	struct queued *q;
+	size_t i, total = 0;
+	char *p;
+
+	if (cmd->fn == cmd_exec || cmd->fn == cmd_discard ||
+	    cmd->fn == cmd_multi || cmd->fn == cmd_watch || cmd->fn == cmd_quit ||
+	    cmd->fn == cmd_reset)
+		return 0;
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 8;
+		struct queued *n = reallocarray(m->cmds, cap, sizeof(*n));
+
+		if (n == NULL) {
+			m->failed = 1;
+			reply_error(c, "ERR out of memory");
+			return 1;
+		}
+		m->cmds = n;
+		m->cap = cap;
+	}
+	for (i = 0; i < argc; i++)
+		total += argv[i].len;
+	q = &m->cmds[m->n];
+	q->cmd = cmd;
+	q->argc = argc;
+	q->argv = reallocarray(NULL, argc, sizeof(*q->argv));
+	q->data = malloc(total + 1);
+	if (q->argv == NULL || q->data == NULL) {
+		free(q->argv);
+		free(q->data);
+		m->failed = 1;
+		reply_error(c, "ERR out of memory");
+		return 1;
+	}
+	for (i = 0, p = q->data; i < argc; i++) {
+		memcpy(p, argv[i].p, argv[i].len);
+		q->argv[i].p = p;
+		q->argv[i].len = argv[i].len;
+		p += argv[i].len;
+	}
+	m->n++;
+	reply_simple(c, "QUEUED");
+	return 1;
+}
+
+void
+cmd_multi(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	if (c->multi != NULL) {
+		reply_error(c, "ERR MULTI calls can not be nested");
+		return;
+	}
+	if ((c->multi = calloc(1, sizeof(*c->multi))) == NULL) {
+		reply_error(c, "ERR out of memory");
+		return;
+	}
+	reply_ok(c);
+}
+
+void
+cmd_discard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	if (c->multi == NULL) {
+		reply_error(c, "ERR DISCARD without MULTI");
+		return;
+	}
+	resp_multi_free(c);
+	reply_ok(c);
+}
+
+/* Whether a WATCHed stream changed since WATCH. */
+static int
+watched_changed(struct resp_client *c)
+{
+	struct resp_watch now;
+	size_t i;
+
+	for (i = 0; i < c->nwatched; i++) {
+		struct resp_watch *w = &c->watched[i];
+
+		watch_state(c, w->name, strlen(w->name), &now);
+		if (now.existed != w->existed || now.added != w->added ||
+		    mq_id_cmp(now.last, w->last) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct resp_multi *m = c->multi;
+	size_t i;
+
+	if (m == NULL) {
+		reply_error(c, "ERR EXEC without MULTI");
+		return;
+	}
+	if (m->failed) {
+		resp_multi_free(c);
+		reply_error(c, "EXECABORT Transaction discarded because of "
+		    "previous errors.");
+		return;
+	}
+	if (watched_changed(c)) {
+		resp_multi_free(c);
+		reply_null_array(c);
+		return;
+	}
+	/* Detached first: the commands run as if no MULTI were open. */
+	c->multi = NULL;
+	reply_array(c, m->n);
+	for (i = 0; i < m->n; i++)
+		resp_execute(c, m->cmds[i].cmd, m->cmds[i].argc, m->cmds[i].argv);
+	c->multi = m;
+	resp_multi_free(c);
+}
+
+void
+cmd_watch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct resp_watch *w;
+	size_t i;
+
+	if (c->multi != NULL) {
+		reply_error(c, "ERR WATCH inside MULTI is not allowed");
+		return;
+	}
+	for (i = 1; i < argc; i++) {
+		w = reallocarray(c->watched, c->nwatched + 1, sizeof(*w));
+		if (w == NULL) {
+			reply_error(c, "ERR out of memory");
+			return;
+		}
+		c->watched = w;
+		w += c->nwatched;
+		if ((w->name = strndup(argv[i].p, argv[i].len)) == NULL) {
+			reply_error(c, "ERR out of memory");
+			return;
+		}
+		watch_state(c, argv[i].p, argv[i].len, w);
+		c->nwatched++;
+	}
+	reply_ok(c);
+}
+
+void
+cmd_unwatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	unwatch(c);
+	reply_ok(c);
+}

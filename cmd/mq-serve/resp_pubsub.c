@@ -1,0 +1,584 @@
+/*
+ * resp_pubsub.c - Redis Pub/Sub over the spool's topic exchange.
+ *
+ * Model: PUBLISH is mq_publish() on the topic exchange with the channel
+ * as the topic, so it reaches every live subscriber of any process
+ * (mq-subscribe, another mq-serve) and every queue bound to a matching
+ * pattern; its reply counts them all, as the spool registers them.
+ *
+ * A client holds at most two live subscriptions of libmq: 'sub' for its
+ * channels (MQ_SUB_EXACT) and 'psub' for its patterns (MQ_SUB_GLOB,
+ * Redis globs).  libmq has no way to change a subscription, so each
+ * (P)SUBSCRIBE or (P)UNSUBSCRIBE that changes the list opens a new one
+ * and closes the old, after handing out what the old one still held.
+ * Both tail the exchange's log, which the server's watch covers; when it
+ * changes the server calls resp_pubsub_deliver(), which drains every
+ * subscriber's two subscriptions in the log's order and pushes
+ * "message" and "pmessage" frames.  What a client receives is filtered
+ * again by its current lists, so a subscription that could not be
+ * replaced only costs reads, never a message the client did not ask for.
+ *
+ * SSUBSCRIBE, SUNSUBSCRIBE and SPUBLISH are aliases of the plain
+ * commands: a server that is not a cluster has one shard, and mq keeps
+ * a single namespace of channels (the replies name the command used).
+ *
+ * The counts Redis puts in the confirmations are the client's channels
+ * plus its patterns.  PUBSUB answers from this server's clients only.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "resp.h"
+
+/* Every client with at least one channel or pattern, in order of arrival. */
+static TAILQ_HEAD(, resp_client) subscribers =
+    TAILQ_HEAD_INITIALIZER(subscribers);
+
+/* ------------------------------------------------------------------
+ * Lists of channels and patterns: NUL-terminated copies, in order.
+ * ---------------------------------------------------------------- */
+
+/* The index of 'len' bytes at 'p' in 'list', or -1. */
+static ssize_t
+list_find(char *const *list, size_t n, const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(list[i], p, len) == 0 && list[i][len] == '\0')
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Appends a copy of 'len' bytes at 'p'; -1 if out of memory. */
+static int
+list_add(char ***list, size_t *n, const char *p, size_t len)
+{
+	char **l, *s;
+
+	if ((s = strndup(p, len)) == NULL)
+		return -1;
+	if ((l = reallocarray(*list, *n + 1, sizeof(*l))) == NULL) {
+		free(s);
+		return -1;
+	}
+	l[(*n)++] = s;
+	*list = l;
+	return 0;
+}
+
+/* Removes entry 'i', keeping the order of the others. */
+static void
+list_del(char **list, size_t *n, size_t i)
+{
+	free(list[i]);
+	memmove(&list[i], &list[i + 1], (*n - i - 1) * sizeof(*list));
+	(*n)--;
+}
+
+static void
+list_free(char ***list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* What Redis counts in a confirmation: channels plus patterns. */
+static long long
+sub_count(const struct resp_client *c)
+{
+	return (long long)(c->nchannels + c->npatterns);
+}
+
+/* Keeps the client in 'subscribers' exactly while it has a subscription. */
+static void
+subscribers_update(struct resp_client *c)
+{
+	int want = c->nchannels + c->npatterns > 0;
+
+	if (want && !c->in_subscribers) {
+		TAILQ_INSERT_TAIL(&subscribers, c, slink);
+		c->in_subscribers = 1;
+	} else if (!want && c->in_subscribers) {
+		TAILQ_REMOVE(&subscribers, c, slink);
+		c->in_subscribers = 0;
+	}
+}
+
+/*
+ * Whether a channel or pattern can be registered in the spool: libmq
+ * takes C strings of at most MQ_NAME_MAX bytes ("" is allowed).
+ */
+static int
+name_ok(const struct resp_arg *a)
+{
+	return a->len <= MQ_NAME_MAX && memchr(a->p, '\0', a->len) == NULL;
+}
+
+/* ------------------------------------------------------------------
+ * Delivery.
+ * ---------------------------------------------------------------- */
+
+/* Pushes ["message", channel, body] if the client still has the channel. */
+static void
+push_message(struct resp_client *c, const struct mq_msg *m)
+{
+	if (list_find(c->channels, c->nchannels, m->key, m->keylen) < 0)
+		return;
+	reply_push(c, 3);
+	reply_bulk(c, "message", 7);
+	reply_bulk(c, m->key, m->keylen);
+	reply_bulk(c, m->body, m->bodylen);
+}
+
+/* Pushes ["pmessage", pattern, channel, body] for each matching pattern. */
+static void
+push_pmessage(struct resp_client *c, const struct mq_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i < c->npatterns; i++) {
+		if (!mq_glob_match(c->patterns[i], strlen(c->patterns[i]),
+		    m->key, m->keylen))
+			continue;
+		reply_push(c, 4);
+		reply_bulk(c, "pmessage", 8);
+		reply_bulk_str(c, c->patterns[i]);
+		reply_bulk(c, m->key, m->keylen);
+		reply_bulk(c, m->body, m->bodylen);
+	}
+}
+
+/*
+ * The next message of 'sub' into 'm': 1, or 0 when there is none (also
+ * for no subscription, or an error, which is logged: the client keeps
+ * what it has and the next change tries again).
+ */
+static int
+next_of(struct resp_client *c, mq_sub *sub, struct mq_msg *m)
+{
+	int rc;
+
+	if (sub == NULL)
+		return 0;
+	if ((rc = mq_sub_next(sub, m)) < 0) {
+		server_log(c->conn->server, "resp: client %llu: reading "
+		    "subscription: %s", (unsigned long long)c->conn->id,
+		    mq_strerror(rc));
+		return 0;
+	}
+	return rc;
+}
+
+/*
+ * Hands out everything the client's subscriptions hold.  Both read the
+ * same log, so merging them by id gives Redis's order: for each publish,
+ * the channel's message first, then the pattern messages.
+ */
+static void
+deliver_client(struct resp_client *c)
+{
+	struct mq_msg m, pm;
+	int have = next_of(c, c->sub, &m), phave = next_of(c, c->psub, &pm);
+
+	while ((have || phave) && !c->conn->dead) {
+		if (have && (!phave || mq_id_cmp(m.id, pm.id) <= 0)) {
+			push_message(c, &m);
+			have = next_of(c, c->sub, &m);
+		} else {
+			push_pmessage(c, &pm);
+			phave = next_of(c, c->psub, &pm);
+		}
+	}
+}
+
+void
+resp_pubsub_deliver(struct server *s)
+{
+	struct resp_client *c, *next;
+
+	for (c = TAILQ_FIRST(&subscribers); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, slink);
+		if (c->conn->server == s)
+			deliver_client(c);
+	}
+}
+
+/*
+ * Replaces the client's subscription for channels ('glob' 0) or patterns
+ * (1) with one for its current list, or none if the list is empty.
+ * What the old one holds is delivered first.  On failure the old one is
+ * kept and the libmq outcome returned.
+ */
+static int
+sub_replace(struct resp_client *c, int glob)
+{
+	struct server *s = c->conn->server;
+	mq_sub **slot = glob ? &c->psub : &c->sub, *sub = NULL;
+	char **list = glob ? c->patterns : c->channels;
+	size_t n = glob ? c->npatterns : c->nchannels;
+	int rc;
+
+	deliver_client(c);
+	if (n > 0) {
+		if ((rc = mq_sub_open(s->spool, (const char *const *)list, n,
+		    glob ? MQ_SUB_GLOB : MQ_SUB_EXACT, &sub)) != MQ_OK)
+			return rc;
+		if ((rc = mq_sub_watch(sub, s->watch)) != MQ_OK) {
+			mq_sub_close(sub);
+			return rc;
+		}
+	}
+	mq_sub_close(*slot);
+	*slot = sub;
+	return MQ_OK;
+}
+
+void
+resp_pubsub_close(struct resp_client *c)
+{
+	mq_sub_close(c->sub);
+	mq_sub_close(c->psub);
+	c->sub = c->psub = NULL;
+	list_free(&c->channels, &c->nchannels);
+	list_free(&c->patterns, &c->npatterns);
+	subscribers_update(c);
+}
+
+/* ------------------------------------------------------------------
+ * SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE, PUNSUBSCRIBE.
+ * ---------------------------------------------------------------- */
+
+/* A confirmation: [kind, name, count]; a NULL name is a null. */
+static void
+confirm(struct resp_client *c, const char *kind, const char *name,
+    size_t len, long long count)
+{
+	reply_push(c, 3);
+	reply_bulk_str(c, kind);
+	if (name == NULL)
+		reply_null(c);
+	else
+		reply_bulk(c, name, len);
+	reply_int(c, count);
+}
+
+/*
+ * (P)SUBSCRIBE name...: adds the new names to the list, replaces the
+ * subscription once, then confirms each name as Redis does (a name given
+ * twice is confirmed twice, the count unchanged).  If the spool refuses,
+ * nothing changes and the reply is one error.
+ */
+static void
+subscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int glob, const char *kind)
+{
+	char ***list = glob ? &c->patterns : &c->channels;
+	size_t *n = glob ? &c->npatterns : &c->nchannels;
+	size_t had = *n, added = 0, i;
+	long long count;
+	int rc;
+
+	for (i = 1; i < argc; i++)
+		if (!name_ok(&argv[i])) {
+			reply_error(c, "ERR invalid %s name for mq (NUL byte, or "
+			    "longer than %d bytes)", glob ? "pattern" : "channel",
+			    MQ_NAME_MAX);
+			return;
+		}
+	/* What was published before this command goes out before its reply. */
+	deliver_client(c);
+	for (i = 1; i < argc; i++) {
+		if (list_find(*list, *n, argv[i].p, argv[i].len) >= 0)
+			continue;
+		if (list_add(list, n, argv[i].p, argv[i].len) == -1) {
+			rc = MQ_ESYS;
+			goto fail;
+		}
+	}
+	if (*n > had && (rc = sub_replace(c, glob)) != MQ_OK)
+		goto fail;
+	subscribers_update(c);
+	count = sub_count(c) - (long long)(*n - had);
+	for (i = 1; i < argc; i++) {
+		/* New names sit after the old ones in order of first mention. */
+		if (list_find(*list, *n, argv[i].p, argv[i].len) ==
+		    (ssize_t)(had + added)) {
+			added++;
+			count++;
+		}
+		confirm(c, kind, argv[i].p, argv[i].len, count);
+	}
+	return;
+fail:
+	while (*n > had)
+		list_del(*list, n, *n - 1);
+	reply_mq_error(c, rc, kind);
+}
+
+/*
+ * (P)UNSUBSCRIBE [name...]: without names, every one in order; confirms
+ * each with the count after it, or once with a null name and 0 if there
+ * was none.  If no new subscription can be opened the old one stays
+ * (filtered by the shorter list), and the failure is logged.
+ */
+static void
+unsubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int glob, const char *kind)
+{
+	char ***list = glob ? &c->patterns : &c->channels;
+	size_t *n = glob ? &c->npatterns : &c->nchannels;
+	size_t had = *n, i;
+	ssize_t at;
+	char *name;
+	int rc;
+
+	/* What was held for the old list goes out before the confirmations. */
+	deliver_client(c);
+	if (argc == 1) {
+		if (*n == 0)
+			confirm(c, kind, NULL, 0, sub_count(c));
+		while (*n > 0) {
+			name = (*list)[0];
+			(*list)[0] = NULL;
+			list_del(*list, n, 0);
+			confirm(c, kind, name, strlen(name), sub_count(c));
+			free(name);
+		}
+	} else {
+		for (i = 1; i < argc; i++) {
+			if ((at = list_find(*list, *n, argv[i].p, argv[i].len)) >= 0)
+				list_del(*list, n, (size_t)at);
+			confirm(c, kind, argv[i].p, argv[i].len, sub_count(c));
+		}
+	}
+	if (*n < had && (rc = sub_replace(c, glob)) != MQ_OK)
+		server_log(c->conn->server, "resp: client %llu: %s: %s",
+		    (unsigned long long)c->conn->id, kind, mq_strerror(rc));
+	subscribers_update(c);
+}
+
+void
+cmd_subscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	subscribe(c, argc, argv, 0, arg_is(&argv[0], "ssubscribe") ?
+	    "ssubscribe" : "subscribe");
+}
+
+void
+cmd_psubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	subscribe(c, argc, argv, 1, "psubscribe");
+}
+
+void
+cmd_unsubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	unsubscribe(c, argc, argv, 0, arg_is(&argv[0], "sunsubscribe") ?
+	    "sunsubscribe" : "unsubscribe");
+}
+
+void
+cmd_punsubscribe(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
+{
+	unsubscribe(c, argc, argv, 1, "punsubscribe");
+}
+
+/* ------------------------------------------------------------------
+ * PUBLISH.
+ * ---------------------------------------------------------------- */
+
+/*
+ * PUBLISH channel message (and SPUBLISH): the message is the body of one
+ * message on the topic 'channel'.  A channel holding a NUL byte cannot
+ * be a topic, and no one can subscribe to it: 0 receivers.
+ */
+void
+cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct mq_msg m;
+	size_t receivers = 0;
+	char *topic;
+	int rc;
+
+	if (memchr(argv[1].p, '\0', argv[1].len) != NULL) {
+		reply_int(c, 0);
+		return;
+	}
+	if ((topic = strndup(argv[1].p, argv[1].len)) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "publish");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.body = argv[2].p;
+	m.bodylen = argv[2].len;
+	rc = mq_publish(c->conn->server->spool, topic, &m, 1, &receivers);
+	free(topic);
+	if (rc != MQ_OK)
+		reply_mq_error(c, rc, "publish");
+	else
+		reply_int(c, (long long)receivers);
+}
+
+/* ------------------------------------------------------------------
+ * PUBSUB: what this server's clients are subscribed to.
+ * ---------------------------------------------------------------- */
+
+static int
+strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Every distinct channel ('glob' 0) or pattern (1) of the subscribers,
+ * sorted; a malloc'd array of borrowed strings in '*out' and its length
+ * in '*n', or -1 if out of memory.
+ */
+static int
+distinct(int glob, char ***out, size_t *n)
+{
+	struct resp_client *c;
+	char **all = NULL, **grown;
+	size_t total = 0, used = 0, i, k;
+
+	TAILQ_FOREACH(c, &subscribers, slink)
+		total += glob ? c->npatterns : c->nchannels;
+	if (total > 0 && (all = reallocarray(NULL, total, sizeof(*all))) == NULL)
+		return -1;
+	TAILQ_FOREACH(c, &subscribers, slink) {
+		char **list = glob ? c->patterns : c->channels;
+
+		for (k = 0; k < (glob ? c->npatterns : c->nchannels); k++)
+			all[used++] = list[k];
+	}
+	if (used > 0)
+		qsort(all, used, sizeof(*all), strp_cmp);
+	for (i = k = 0; i < used; i++)
+		if (k == 0 || strcmp(all[k - 1], all[i]) != 0)
+			all[k++] = all[i];
+	if (k > 0 && (grown = reallocarray(all, k, sizeof(*all))) != NULL)
+		all = grown;
+	*out = all;
+	*n = k;
+	return 0;
+}
+
+/* PUBSUB CHANNELS [pattern] (and SHARDCHANNELS). */
+static void
+pubsub_channels(struct resp_client *c, const struct resp_arg *pattern)
+{
+	char **names;
+	size_t n, i, match = 0;
+
+	if (distinct(0, &names, &n) == -1) {
+		reply_mq_error(c, MQ_ESYS, "pubsub");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (pattern == NULL || mq_glob_match(pattern->p, pattern->len,
+		    names[i], strlen(names[i])))
+			names[match++] = names[i];
+	reply_array(c, match);
+	for (i = 0; i < match; i++)
+		reply_bulk_str(c, names[i]);
+	free(names);
+}
+
+/* PUBSUB NUMSUB [channel...] (and SHARDNUMSUB): [channel, count, ...]. */
+static void
+pubsub_numsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct resp_client *sc;
+	long long count;
+	size_t i;
+
+	reply_array(c, 2 * (argc - 2));
+	for (i = 2; i < argc; i++) {
+		count = 0;
+		TAILQ_FOREACH(sc, &subscribers, slink)
+			if (list_find(sc->channels, sc->nchannels, argv[i].p,
+			    argv[i].len) >= 0)
+				count++;
+		reply_bulk(c, argv[i].p, argv[i].len);
+		reply_int(c, count);
+	}
+}
+
+static const char *const pubsub_help[] = {
+	"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+	"CHANNELS [<pattern>]",
+	"    Return the currently active channels matching a <pattern> "
+	    "(default: '*').",
+	"NUMPAT",
+	"    Return number of subscriptions to patterns.",
+	"NUMSUB [<channel> ...]",
+	"    Return the number of subscribers for the specified channels, "
+	    "excluding",
+	"    pattern subscriptions(default: no channels).",
+	"SHARDCHANNELS [<pattern>]",
+	"    Return the currently active shard level channels matching a "
+	    "<pattern> (default: '*').",
+	"SHARDNUMSUB [<shardchannel> ...]",
+	"    Return the number of subscribers for the specified shard level "
+	    "channel(s)",
+	"HELP",
+	"    Prints this help.",
+};
+
+/* "ERR wrong number..." for a subcommand with a fixed arity, as Redis 7. */
+static void
+sub_arity(struct resp_client *c, const char *sub)
+{
+	reply_error(c, "ERR wrong number of arguments for 'pubsub|%s' command",
+	    sub);
+}
+
+void
+cmd_pubsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	const struct resp_arg *sub = &argv[1];
+	char **names;
+	size_t i, n;
+
+	if (arg_is(sub, "channels") || arg_is(sub, "shardchannels")) {
+		if (argc > 3) {
+			reply_error(c, "ERR unknown subcommand or wrong number "
+			    "of arguments for '%.*s'. Try PUBSUB HELP.",
+			    (int)sub->len, sub->p);
+			return;
+		}
+		pubsub_channels(c, argc == 3 ? &argv[2] : NULL);
+	} else if (arg_is(sub, "numsub") || arg_is(sub, "shardnumsub")) {
+		pubsub_numsub(c, argc, argv);
+	} else if (arg_is(sub, "numpat")) {
+		if (argc != 2) {
+			sub_arity(c, "numpat");
+			return;
+		}
+		if (distinct(1, &names, &n) == -1) {
+			reply_mq_error(c, MQ_ESYS, "pubsub");
+			return;
+		}
+		free(names);
+		reply_int(c, (long long)n);
+	} else if (arg_is(sub, "help")) {
+		if (argc != 2) {
+			sub_arity(c, "help");
+			return;
+		}
+		n = sizeof(pubsub_help) / sizeof(pubsub_help[0]);
+		reply_array(c, n);
+		for (i = 0; i < n; i++)
+			reply_simple(c, pubsub_help[i]);
+	} else
+		reply_error(c, "ERR unknown subcommand '%.*s'. Try PUBSUB HELP.",
+		    (int)(sub->len > 128 ? 128 : sub->len), sub->p);
+}

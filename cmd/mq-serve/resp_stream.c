@@ -1,0 +1,1662 @@
+/*
+ * resp_stream.c - the stream commands of the Redis door (XADD, XLEN,
+ * XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD, XREADGROUP) and the
+ * blocking of XREAD/XREADGROUP.
+ *
+ * Model: every stream key is a libmq stream of the spool, opened once
+ * through server_stream().  A Redis entry's field/value pairs are the
+ * message's headers in order, except the first field named exactly
+ * "body", which is its body (docs/mapping.md); reply_entry() turns a
+ * message back into fields.  Replies, their types and error texts are
+ * those of Redis 7.0 (src/t_stream.c), which the differential tests in
+ * tests/interop/ compare byte for byte.
+ *
+ * Redis keeps a stream in nodes of at most 100 entries
+ * (stream-node-max-entries) and its '~' trimming removes whole nodes
+ * only.  libmq has no nodes, so '~' is emulated: the entries are grouped
+ * by offset / 100, which is where Redis's nodes start for a stream that
+ * was only appended to with small entries, and whole groups are
+ * trimmed under the same rules.  Large entries (Redis also closes a node
+ * at 4096 bytes) and XDEL make Redis's nodes differ; then '~' trims a
+ * little differently, but never below the count, as Redis promises.
+ *
+ * A blocked read keeps a copy of its arguments, with '$' replaced by the
+ * id it stood for at the time, and runs again after each change that the
+ * server's watch reports (appends, deletes and group changes by any
+ * process).  A run that finds data replies and unblocks; the first
+ * stream with data is served, with COUNT 1000 when none was given, as
+ * Redis does.  A stream that does not exist yet cannot be watched: a
+ * client waiting for one is run again when this process creates a
+ * stream, and every POLL_MS for creations by other processes.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "resp.h"
+
+#define NODE_ENTRIES	100	/* Redis's stream-node-max-entries */
+#define APPROX_LIMIT	(100 * NODE_ENTRIES)	/* '~' without LIMIT */
+#define BLOCK_COUNT	1000	/* XREAD_BLOCKED_DEFAULT_COUNT */
+#define READ_CHUNK	1024	/* group reads without COUNT, per call */
+#define POLL_MS		100	/* for streams that do not exist yet */
+
+static const char err_badid[] =
+    "ERR Invalid stream ID specified as stream command argument";
+
+/* ------------------------------------------------------------------
+ * Arguments and lookups shared with resp_group.c.
+ * ---------------------------------------------------------------- */
+
+/*
+ * Parses the 'len' bytes at 's' (a C string) as Redis's string2ll():
+ * [-]digits, no leading zero but "0", within a long long.  Returns 0,
+ * or -1.
+ */
+static int
+strict_ll(const char *s, size_t len, long long *v)
+{
+	unsigned long long r = 0, lim;
+	size_t i = 0;
+	int neg = 0;
+
+	if (len == 1 && s[0] == '0') {
+		*v = 0;
+		return 0;
+	}
+	if (len > 0 && s[0] == '-') {
+		neg = 1;
+		i = 1;
+	}
+	if (i >= len || s[i] < '1' || s[i] > '9')
+		return -1;
+	lim = neg ? (unsigned long long)LLONG_MAX + 1 : (unsigned long long)LLONG_MAX;
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9' || r > (lim - (unsigned)(s[i] - '0')) / 10)
+			return -1;
+		r = r * 10 + (unsigned)(s[i] - '0');
+	}
+	*v = neg ? (long long)(0 - r) : (long long)r;
+	return 0;
+}
+
+/*
+ * Parses an unsigned 64-bit number as Redis's string2ull() does: a
+ * strict decimal first (a negative one is refused), else strtoull(3),
+ * with its leading blanks and sign.  'len' bytes at 's', no NUL inside.
+ * Returns 0, or -1.
+ */
+static int
+redis_ull(const char *s, size_t len, uint64_t *v)
+{
+	char buf[128], *end;
+	unsigned long long r;
+	long long ll;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (strict_ll(buf, len, &ll) == 0) {
+		if (ll < 0)
+			return -1;
+		*v = (uint64_t)ll;
+		return 0;
+	}
+	errno = 0;
+	r = strtoull(buf, &end, 10);
+	if (errno == EINVAL || errno == ERANGE || len == 0 || *end != '\0')
+		return -1;
+	*v = r;
+	return 0;
+}
+
+/*
+ * Parses the id at 's' ('len' bytes) as Redis's streamGenericParseID:
+ * "-" and "+" unless 'strict', "ms" with seq 'missing_seq', "ms-seq",
+ * and with 'partial' not NULL also "ms-*" (then '*partial' is 1).
+ * Returns 0, or -1 for an invalid id.
+ */
+static int
+parse_id(const char *s, size_t len, uint64_t missing_seq, int strict,
+    int *partial, mq_id *id)
+{
+	const char *nul, *dash, *seq;
+	size_t seqlen;
+
+	if (len > 127)
+		return -1;
+	/* Redis reads the argument as a C string: a NUL ends it. */
+	if ((nul = memchr(s, '\0', len)) != NULL)
+		len = (size_t)(nul - s);
+	if (partial != NULL)
+		*partial = 0;
+	if (len == 1 && (s[0] == '-' || s[0] == '+')) {
+		if (strict)
+			return -1;
+		id->ms = id->seq = s[0] == '-' ? 0 : UINT64_MAX;
+		return 0;
+	}
+	if ((dash = memchr(s, '-', len)) == NULL) {
+		if (redis_ull(s, len, &id->ms) == -1)
+			return -1;
+		id->seq = missing_seq;
+		return 0;
+	}
+	seq = dash + 1;
+	seqlen = len - (size_t)(seq - s);
+	if (redis_ull(s, (size_t)(dash - s), &id->ms) == -1)
+		return -1;
+	if (partial != NULL && seqlen == 1 && seq[0] == '*') {
+		id->seq = 0;
+		*partial = 1;
+		return 0;
+	}
+	return redis_ull(seq, seqlen, &id->seq);
+}
+
+int
+xarg_id(struct resp_client *c, const struct resp_arg *a, uint64_t missing_seq,
+    int strict, mq_id *id)
+{
+	if (parse_id(a->p, a->len, missing_seq, strict, NULL, id) == -1) {
+		if (c != NULL)
+			reply_error(c, err_badid);
+		return -1;
+	}
+	return 0;
+}
+
+int
+xarg_interval(struct resp_client *c, const struct resp_arg *a, int end,
+    mq_id *id)
+{
+	uint64_t missing = end ? UINT64_MAX : 0;
+
+	if (a->len > 1 && a->p[0] == '(') {
+		if (parse_id(a->p + 1, a->len - 1, missing, 1, NULL, id) == -1) {
+			reply_error(c, err_badid);
+			return -1;
+		}
+		if ((end ? mq_id_decr(id) : mq_id_incr(id)) != MQ_OK) {
+			reply_error(c, end ? "ERR invalid end ID for the interval" :
+			    "ERR invalid start ID for the interval");
+			return -1;
+		}
+		return 0;
+	}
+	return xarg_id(c, a, missing, 0, id);
+}
+
+int
+xarg_ll(struct resp_client *c, const struct resp_arg *a, const char *msg,
+    long long *v)
+{
+	if (!arg_ll(a, v)) {
+		reply_error(c, "ERR %s", msg != NULL ? msg :
+		    "value is not an integer or out of range");
+		return -1;
+	}
+	return 0;
+}
+
+int
+xstream(struct resp_client *c, const struct resp_arg *key, mq_stream **s)
+{
+	int rc;
+
+	rc = server_stream(c->conn->server, key->p, key->len, 0, s);
+	if (rc == MQ_OK)
+		return 1;
+	if (rc == MQ_ENOSTREAM || rc == MQ_EBADNAME)
+		return 0;	/* a key mq cannot hold does not exist */
+	reply_mq_error(c, rc, "stream");
+	return -1;
+}
+
+int
+xgroup_open(struct resp_client *c, mq_stream *s, const struct resp_arg *name,
+    mq_group **g)
+{
+	int rc;
+
+	rc = server_group(c->conn->server, s, name->p, name->len, g);
+	if (rc == MQ_OK)
+		return 1;
+	if (rc == MQ_ENOGROUP || rc == MQ_EBADNAME)
+		return 0;
+	reply_mq_error(c, rc, "group");
+	return -1;
+}
+
+int64_t
+xnow_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ------------------------------------------------------------------
+ * Copies of messages, for replies whose length is known at the end.
+ * ---------------------------------------------------------------- */
+
+struct msgvec {
+	struct mq_msg	*v;
+	void		**blocks;	/* what each copy points into */
+	size_t		 n, cap;
+	int		 rc;		/* a copy that failed, for collect() */
+};
+
+/*
+ * Appends a deep copy of 'm' (one malloc'd block: the header array, then
+ * the bytes).  A deleted pending entry (body NULL, no headers) stays so.
+ */
+static int
+msgvec_add(struct msgvec *mv, const struct mq_msg *m)
+{
+	struct mq_header *h;
+	struct mq_msg *d;
+	unsigned char *block, *p;
+	size_t size, i;
+
+	if (mv->n == mv->cap) {
+		size_t ncap = mv->cap ? 2 * mv->cap : 16;
+		struct mq_msg *nv;
+		void **nb;
+
+		if ((nv = reallocarray(mv->v, ncap, sizeof(*nv))) == NULL)
+			return MQ_ESYS;
+		mv->v = nv;
+		if ((nb = reallocarray(mv->blocks, ncap, sizeof(*nb))) == NULL)
+			return MQ_ESYS;
+		mv->blocks = nb;
+		mv->cap = ncap;
+	}
+	size = m->nheaders * sizeof(*h) + m->bodylen + 1;
+	for (i = 0; i < m->nheaders; i++)
+		size += m->headers[i].namelen + m->headers[i].valuelen;
+	if ((block = malloc(size)) == NULL)
+		return MQ_ESYS;
+	h = (struct mq_header *)(void *)block;
+	p = block + m->nheaders * sizeof(*h);
+	for (i = 0; i < m->nheaders; i++) {
+		h[i].name = p;
+		h[i].namelen = m->headers[i].namelen;
+		memcpy(p, m->headers[i].name, h[i].namelen);
+		p += h[i].namelen;
+		h[i].value = p;
+		h[i].valuelen = m->headers[i].valuelen;
+		memcpy(p, m->headers[i].value, h[i].valuelen);
+		p += h[i].valuelen;
+	}
+	d = &mv->v[mv->n];
+	*d = *m;
+	d->key = NULL;
+	d->keylen = 0;
+	d->headers = h;
+	if (m->body != NULL) {
+		if (m->bodylen > 0)
+			memcpy(p, m->body, m->bodylen);
+		d->body = p;
+	}
+	mv->blocks[mv->n++] = block;
+	return MQ_OK;
+}
+
+static void
+msgvec_free(struct msgvec *mv)
+{
+	size_t i;
+
+	for (i = 0; i < mv->n; i++)
+		free(mv->blocks[i]);
+	free(mv->blocks);
+	free(mv->v);
+	memset(mv, 0, sizeof(*mv));
+}
+
+/* Writes the copies as an array of entries. */
+static void
+reply_msgvec(struct resp_client *c, const struct msgvec *mv)
+{
+	size_t i;
+
+	reply_array(c, mv->n);
+	for (i = 0; i < mv->n; i++)
+		reply_entry(c, &mv->v[i]);
+}
+
+/* mq_range's callback: copies; a failed copy stops the walk. */
+static int
+collect(const struct mq_msg *m, void *arg)
+{
+	struct msgvec *mv = arg;
+
+	return (mv->rc = msgvec_add(mv, m)) == MQ_OK ? 0 : 1;
+}
+
+/* Copies the entries start..end (at most 'count', 0: all) into 'mv'. */
+static int
+range_collect(mq_stream *s, mq_id start, mq_id end, size_t count, int rev,
+    struct msgvec *mv)
+{
+	int rc;
+
+	mv->rc = MQ_OK;
+	if ((rc = mq_range(s, start, end, count, rev, collect, mv)) != MQ_OK)
+		return rc;
+	return mv->rc;
+}
+
+int
+xreply_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
+    size_t count, int rev)
+{
+	struct msgvec mv = { 0 };
+	int rc;
+
+	if ((rc = range_collect(s, start, end, count, rev, &mv)) == MQ_OK)
+		reply_msgvec(c, &mv);
+	msgvec_free(&mv);
+	return rc;
+}
+
+/* The entry 'id' as a reply; [id, nil] if it is gone. */
+int
+xreply_one(struct resp_client *c, mq_stream *s, mq_id id)
+{
+	struct msgvec mv = { 0 };
+	int rc;
+
+	if ((rc = range_collect(s, id, id, 1, 0, &mv)) == MQ_OK) {
+		if (mv.n == 1)
+			reply_entry(c, &mv.v[0]);
+		else {
+			reply_array(c, 2);
+			reply_id(c, id);
+			reply_null_array(c);
+		}
+	}
+	msgvec_free(&mv);
+	return rc;
+}
+
+/* The id of the last entry that is not deleted (Redis's streamLastValidID). */
+static int
+last_valid_id(mq_stream *s, mq_id *id)
+{
+	struct msgvec mv = { 0 };
+	mq_id zero = { 0, 0 };
+	int rc;
+
+	*id = zero;
+	if ((rc = range_collect(s, zero, MQ_ID_LAST, 1, 1, &mv)) == MQ_OK &&
+	    mv.n == 1)
+		*id = mv.v[0].id;
+	msgvec_free(&mv);
+	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * Trimming: XADD's and XTRIM's options.
+ * ---------------------------------------------------------------- */
+
+enum trim_strategy { TRIM_NONE = 0, TRIM_MAXLEN, TRIM_MINID };
+
+struct xadd_args {
+	enum trim_strategy strategy;
+	int		 approx;
+	long long	 maxlen;
+	mq_id		 minid;
+	long long	 limit;		/* 0: none */
+	int		 nomkstream;
+	int		 id_given;
+	struct mq_idspec spec;
+	size_t		 idpos;		/* index of the id argument */
+};
+
+/*
+ * Parses the options of XADD ('xadd' set) or XTRIM as Redis's
+ * streamParseAddOrTrimArgsOrReply does, replying to errors.  Returns 0,
+ * or -1 after an error reply.
+ */
+static int
+parse_add_trim(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int xadd, struct xadd_args *a)
+{
+	static const char both[] = "ERR syntax error, MAXLEN and MINID "
+	    "options at the same time are not compatible";
+	const struct resp_arg *next;
+	size_t i, more;
+	int limit_given = 0, partial;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 2; i < argc; i++) {
+		more = argc - 1 - i;
+		if (xadd && argv[i].len == 1 && argv[i].p[0] == '*') {
+			a->spec.kind = MQ_ID_AUTO;
+			break;
+		} else if (arg_is(&argv[i], "maxlen") && more > 0) {
+			if (a->strategy != TRIM_NONE) {
+				reply_error(c, both);
+				return -1;
+			}
+			a->approx = 0;
+			next = &argv[i + 1];
+			if (more >= 2 && next->len == 1 && next->p[0] == '~') {
+				a->approx = 1;
+				i++;
+			} else if (more >= 2 && next->len == 1 &&
+			    next->p[0] == '=')
+				i++;
+			if (xarg_ll(c, &argv[i + 1], NULL, &a->maxlen) == -1)
+				return -1;
+			if (a->maxlen < 0) {
+				reply_error(c, "ERR The MAXLEN argument must be "
+				    ">= 0.");
+				return -1;
+			}
+			i++;
+			a->strategy = TRIM_MAXLEN;
+		} else if (arg_is(&argv[i], "minid") && more > 0) {
+			if (a->strategy != TRIM_NONE) {
+				reply_error(c, both);
+				return -1;
+			}
+			a->approx = 0;
+			next = &argv[i + 1];
+			if (more >= 2 && next->len == 1 && next->p[0] == '~') {
+				a->approx = 1;
+				i++;
+			} else if (more >= 2 && next->len == 1 &&
+			    next->p[0] == '=')
+				i++;
+			if (xarg_id(c, &argv[i + 1], 0, 1, &a->minid) == -1)
+				return -1;
+			i++;
+			a->strategy = TRIM_MINID;
+		} else if (arg_is(&argv[i], "limit") && more > 0) {
+			if (xarg_ll(c, &argv[i + 1], NULL, &a->limit) == -1)
+				return -1;
+			if (a->limit < 0) {
+				reply_error(c, "ERR The LIMIT argument must be "
+				    ">= 0.");
+				return -1;
+			}
+			limit_given = 1;
+			i++;
+		} else if (xadd && arg_is(&argv[i], "nomkstream")) {
+			a->nomkstream = 1;
+		} else if (xadd) {
+			/* An id, or a syntax error reported as a bad id. */
+			if (parse_id(argv[i].p, argv[i].len, 0, 1, &partial,
+			    &a->spec.id) == -1) {
+				reply_error(c, err_badid);
+				return -1;
+			}
+			a->spec.kind = partial ? MQ_ID_PARTIAL : MQ_ID_EXPLICIT;
+			a->id_given = 1;
+			break;
+		} else {
+			reply_syntax_error(c);
+			return -1;
+		}
+	}
+	a->idpos = i;
+	if (a->limit != 0 && a->strategy == TRIM_NONE) {
+		reply_error(c, "ERR syntax error, LIMIT cannot be used without "
+		    "specifying a trimming strategy");
+		return -1;
+	}
+	if (!xadd && a->strategy == TRIM_NONE) {
+		reply_error(c, "ERR syntax error, XTRIM must be called with a "
+		    "trimming strategy");
+		return -1;
+	}
+	if (limit_given) {
+		if (!a->approx) {
+			reply_error(c, "ERR syntax error, LIMIT cannot be used "
+			    "without the special ~ option");
+			return -1;
+		}
+	} else
+		a->limit = a->approx ? APPROX_LIMIT : 0;
+	return 0;
+}
+
+/*
+ * The walk of an approximate trim over Redis's nodes (see the top):
+ * the entries are counted node by node, and each node, once counted, is
+ * removed or kept as Redis's streamTrim decides.
+ */
+struct approx {
+	const struct xadd_args *a;
+	uint64_t	 length;	/* entries left if the nodes so far go */
+	uint64_t	 removed;	/* entries in the nodes that go */
+	uint64_t	 node;		/* the node being counted */
+	uint64_t	 entries;	/* its entries */
+	mq_id		 first, last;	/* its first and last ids */
+	int		 started;
+	int		 stop;		/* the node counted last stays */
+};
+
+/* Decides about the node just counted; sets 'stop' if it stays. */
+static void
+approx_node(struct approx *ap)
+{
+	const struct xadd_args *a = ap->a;
+	int remove;
+
+	if (a->strategy == TRIM_MAXLEN && ap->length <= (uint64_t)a->maxlen) {
+		ap->stop = 1;
+		return;
+	}
+	if (a->limit != 0 && ap->removed + ap->entries > (uint64_t)a->limit) {
+		ap->stop = 1;
+		return;
+	}
+	if (a->strategy == TRIM_MAXLEN)
+		remove = ap->length - ap->entries >= (uint64_t)a->maxlen;
+	else
+		remove = mq_id_cmp(ap->last, a->minid) < 0;
+	if (!remove) {
+		ap->stop = 1;
+		return;
+	}
+	ap->length -= ap->entries;
+	ap->removed += ap->entries;
+}
+
+static int
+approx_walk(const struct mq_msg *m, void *arg)
+{
+	struct approx *ap = arg;
+	uint64_t node = m->offset / NODE_ENTRIES;
+
+	if (ap->started && node != ap->node) {
+		approx_node(ap);
+		if (ap->stop)
+			return 1;
+		ap->started = 0;
+	}
+	if (!ap->started) {
+		ap->started = 1;
+		ap->node = node;
+		ap->entries = 0;
+		ap->first = m->id;
+	}
+	ap->entries++;
+	ap->last = m->id;
+	return 0;
+}
+
+/*
+ * Trims 's' as 'a' says (exactly, or by whole emulated nodes with '~');
+ * '*removed' counts the entries that went.
+ */
+static int
+trim_stream(mq_stream *s, const struct xadd_args *a, uint64_t *removed)
+{
+	struct mq_stream_info info;
+	struct approx ap;
+	mq_id zero = { 0, 0 }, cut;
+	int rc;
+
+	*removed = 0;
+	if (!a->approx) {
+		if (a->strategy == TRIM_MAXLEN)
+			return mq_trim_maxlen(s, (uint64_t)a->maxlen, removed);
+		return mq_trim_minid(s, a->minid, removed);
+	}
+	if ((rc = mq_stream_info(s, &info)) != MQ_OK)
+		return rc;
+	if (info.length == 0 || (a->strategy == TRIM_MAXLEN &&
+	    info.length <= (uint64_t)a->maxlen))
+		return MQ_OK;
+	if (a->strategy == TRIM_MINID && mq_id_cmp(info.first_id, a->minid) >= 0)
+		return MQ_OK;
+	/*
+	 * The usual case of XADD MAXLEN ~ N, a stream just over N with no
+	 * deleted entries: the first node stays, which its size tells
+	 * without reading it.
+	 */
+	if (a->strategy == TRIM_MAXLEN &&
+	    info.length == info.next_offset - info.first_offset) {
+		uint64_t end = (info.first_offset / NODE_ENTRIES + 1) *
+		    NODE_ENTRIES;
+		uint64_t first = (end < info.next_offset ? end :
+		    info.next_offset) - info.first_offset;
+
+		if (info.length - first < (uint64_t)a->maxlen ||
+		    (a->limit != 0 && first > (uint64_t)a->limit))
+			return MQ_OK;
+	}
+	memset(&ap, 0, sizeof(ap));
+	ap.a = a;
+	ap.length = info.length;
+	if ((rc = mq_range(s, zero, MQ_ID_LAST, 0, 0, approx_walk, &ap)) !=
+	    MQ_OK)
+		return rc;
+	if (!ap.started)
+		return MQ_OK;
+	if (!ap.stop) {
+		/* The walk reached the end: the last node is decided too. */
+		approx_node(&ap);
+		if (!ap.stop) {
+			/* Every node goes; what comes later stays. */
+			cut = ap.last;
+			if (mq_id_incr(&cut) != MQ_OK)
+				return mq_trim_maxlen(s, 0, removed);
+			return mq_trim_minid(s, cut, removed);
+		}
+	}
+	/* The node counted last stays: what is before it goes. */
+	if (ap.removed == 0)
+		return MQ_OK;
+	return mq_trim_minid(s, ap.first, removed);
+}
+
+/* ------------------------------------------------------------------
+ * XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID
+ * ---------------------------------------------------------------- */
+
+static void wake_soon(struct server *s);
+static int nwaiting_missing;	/* blocked clients waiting for a missing stream */
+
+void
+cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct mq_stream_info info;
+	struct xadd_args a;
+	struct mq_header hbuf[16], *h = hbuf;
+	struct mq_msg m;
+	mq_stream *s;
+	mq_id id;
+	size_t fpos, nf, i, nh = 0;
+	uint64_t removed;
+	int rc, body = 0;
+
+	if (parse_add_trim(c, argc, argv, 1, &a) == -1)
+		return;
+	fpos = a.idpos + 1;
+	if (fpos > argc || argc - fpos < 2 || (argc - fpos) % 2 == 1) {
+		reply_wrong_arity(c, "xadd");
+		return;
+	}
+	if (a.id_given && a.spec.kind == MQ_ID_EXPLICIT &&
+	    a.spec.id.ms == 0 && a.spec.id.seq == 0) {
+		reply_error(c, "ERR The ID specified in XADD must be greater "
+		    "than 0-0");
+		return;
+	}
+	rc = server_stream(c->conn->server, argv[1].p, argv[1].len,
+	    !a.nomkstream, &s);
+	if (rc == MQ_ENOSTREAM && a.nomkstream) {
+		reply_null(c);
+		return;
+	}
+	if (rc != MQ_OK) {
+		reply_mq_error(c, rc, "XADD");
+		return;
+	}
+
+	nf = (argc - fpos) / 2;
+	if (nf > sizeof(hbuf) / sizeof(hbuf[0]) &&
+	    (h = reallocarray(NULL, nf, sizeof(*h))) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "XADD");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.body = "";
+	for (i = 0; i < nf; i++) {
+		const struct resp_arg *f = &argv[fpos + 2 * i];
+
+		if (!body && f->len == 4 && memcmp(f->p, "body", 4) == 0) {
+			body = 1;
+			m.body = f[1].p;
+			m.bodylen = f[1].len;
+			continue;
+		}
+		h[nh].name = f->p;
+		h[nh].namelen = f->len;
+		h[nh].value = f[1].p;
+		h[nh].valuelen = f[1].len;
+		nh++;
+	}
+	m.headers = h;
+	m.nheaders = nh;
+	rc = mq_append(s, &m, 1, &a.spec, &id);
+	if (h != hbuf)
+		free(h);
+	if (rc == MQ_EIDSMALL) {
+		if (mq_stream_info(s, &info) == MQ_OK &&
+		    mq_id_cmp(info.last_id, MQ_ID_LAST) == 0)
+			reply_error(c, "ERR The stream has exhausted the last "
+			    "possible ID, unable to add more items");
+		else
+			reply_error(c, "ERR The ID specified in XADD is equal "
+			    "or smaller than the target stream top item");
+		return;
+	}
+	if (rc == MQ_ETOOBIG) {
+		reply_error(c, "ERR Elements are too large to be stored");
+		return;
+	}
+	if (rc != MQ_OK) {
+		reply_mq_error(c, rc, "XADD");
+		return;
+	}
+	reply_id(c, id);
+	/* The entry is in: a trim that fails is only logged. */
+	if (a.strategy != TRIM_NONE &&
+	    (rc = trim_stream(s, &a, &removed)) != MQ_OK)
+		server_log(c->conn->server, "XADD %s: trim: %s",
+		    mq_stream_name(s), mq_strerror(rc));
+	if (nwaiting_missing > 0)
+		wake_soon(c->conn->server);
+}
+
+void
+cmd_xlen(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct mq_stream_info info;
+	mq_stream *s;
+	int rc;
+
+	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+		if (rc == 0)
+			reply_int(c, 0);
+		return;
+	}
+	if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
+		reply_mq_error(c, rc, "XLEN");
+		return;
+	}
+	reply_int(c, (long long)info.length);
+}
+
+/* XRANGE key start end [COUNT n] / XREVRANGE key end start [COUNT n]. */
+static void
+xrange_generic(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int rev)
+{
+	const struct resp_arg *sarg = rev ? &argv[3] : &argv[2];
+	const struct resp_arg *earg = rev ? &argv[2] : &argv[3];
+	long long count = -1;
+	mq_id start, end;
+	mq_stream *s;
+	size_t j;
+	int rc;
+
+	if (xarg_interval(c, sarg, 0, &start) == -1 ||
+	    xarg_interval(c, earg, 1, &end) == -1)
+		return;
+	for (j = 4; j < argc; j++) {
+		if (arg_is(&argv[j], "count") && argc - j - 1 >= 1) {
+			if (xarg_ll(c, &argv[j + 1], NULL, &count) == -1)
+				return;
+			if (count < 0)
+				count = 0;
+			j++;
+		} else {
+			reply_syntax_error(c);
+			return;
+		}
+	}
+	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+		if (rc == 0)
+			reply_array(c, 0);
+		return;
+	}
+	if (count == 0) {
+		reply_null_array(c);
+		return;
+	}
+	if ((rc = xreply_range(c, s, start, end,
+	    count == -1 ? 0 : (size_t)count, rev)) != MQ_OK)
+		reply_mq_error(c, rc, rev ? "XREVRANGE" : "XRANGE");
+}
+
+void
+cmd_xrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	xrange_generic(c, argc, argv, 0);
+}
+
+void
+cmd_xrevrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	xrange_generic(c, argc, argv, 1);
+}
+
+void
+cmd_xdel(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	mq_stream *s;
+	mq_id *ids;
+	size_t i, n = argc - 2, deleted;
+	int rc;
+
+	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+		if (rc == 0)
+			reply_int(c, 0);
+		return;
+	}
+	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "XDEL");
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if (xarg_id(c, &argv[2 + i], 0, 1, &ids[i]) == -1) {
+			free(ids);
+			return;
+		}
+	rc = mq_delete(s, ids, n, &deleted);
+	free(ids);
+	if (rc != MQ_OK)
+		reply_mq_error(c, rc, "XDEL");
+	else
+		reply_int(c, (long long)deleted);
+}
+
+void
+cmd_xtrim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct xadd_args a;
+	mq_stream *s;
+	uint64_t removed;
+	int rc;
+
+	if (parse_add_trim(c, argc, argv, 0, &a) == -1)
+		return;
+	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+		if (rc == 0)
+			reply_int(c, 0);
+		return;
+	}
+	if ((rc = trim_stream(s, &a, &removed)) != MQ_OK)
+		reply_mq_error(c, rc, "XTRIM");
+	else
+		reply_int(c, (long long)removed);
+}
+
+/* XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id] */
+void
+cmd_xsetid(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	struct mq_stream_info info;
+	long long added = -1;
+	mq_id id, maxdel = { 0, 0 }, top;
+	mq_stream *s;
+	size_t i;
+	int rc;
+
+	if (xarg_id(c, &argv[2], 0, 1, &id) == -1)
+		return;
+	for (i = 3; i < argc; i += 2) {
+		if (arg_is(&argv[i], "entriesadded") && i + 1 < argc) {
+			if (xarg_ll(c, &argv[i + 1], NULL, &added) == -1)
+				return;
+			if (added < 0) {
+				reply_error(c, "ERR entries_added must be positive");
+				return;
+			}
+		} else if (arg_is(&argv[i], "maxdeletedid") && i + 1 < argc) {
+			if (xarg_id(c, &argv[i + 1], 0, 1, &maxdel) == -1)
+				return;
+			if (mq_id_cmp(id, maxdel) < 0) {
+				reply_error(c, "ERR The ID specified in XSETID is "
+				    "smaller than the provided max_deleted_entry_id");
+				return;
+			}
+		} else {
+			reply_syntax_error(c);
+			return;
+		}
+	}
+	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+		if (rc == 0)
+			reply_error(c, "ERR no such key");
+		return;
+	}
+	if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
+		reply_mq_error(c, rc, "XSETID");
+		return;
+	}
+	if (info.length > 0) {
+		if ((rc = last_valid_id(s, &top)) != MQ_OK) {
+			reply_mq_error(c, rc, "XSETID");
+			return;
+		}
+		if (mq_id_cmp(id, top) < 0) {
+			reply_error(c, "ERR The ID specified in XSETID is smaller "
+			    "than the target stream top item");
+			return;
+		}
+		if (added != -1 && info.length > (uint64_t)added) {
+			reply_error(c, "ERR The entries_added specified in XSETID "
+			    "is smaller than the target stream length");
+			return;
+		}
+	}
+	rc = mq_stream_setid(s, id, added == -1 ? UINT64_MAX : (uint64_t)added,
+	    maxdel);
+	if (rc == MQ_EIDSMALL)
+		/* Below a deleted entry's id: libmq keeps ids increasing. */
+		reply_error(c, "ERR The ID specified in XSETID is smaller than "
+		    "the target stream top item");
+	else if (rc == MQ_EINVAL)
+		reply_error(c, "ERR The entries_added specified in XSETID is "
+		    "smaller than the target stream length");
+	else if (rc != MQ_OK)
+		reply_mq_error(c, rc, "XSETID");
+	else
+		reply_ok(c);
+}
+
+/* ------------------------------------------------------------------
+ * XREAD and XREADGROUP
+ * ---------------------------------------------------------------- */
+
+enum { ID_AFTER = 0, ID_NEW, ID_DOLLAR };
+
+/* One parsed XREAD / XREADGROUP. */
+struct xread {
+	int			 group;		/* XREADGROUP */
+	long long		 count;		/* 0: no limit */
+	long long		 timeout;	/* ms, -1: no BLOCK, 0: for ever */
+	int			 noack;
+	const struct resp_arg	*gname, *cname;
+	size_t			 first;		/* index of the first key */
+	size_t			 n;		/* keys */
+	mq_id			*ids;		/* one per key */
+	int			*kind;		/* ID_* */
+};
+
+static void
+xread_free(struct xread *x)
+{
+	free(x->ids);
+	free(x->kind);
+}
+
+/*
+ * Parses the options of XREAD ('group' 0) or XREADGROUP up to STREAMS,
+ * as Redis's xreadCommand does.  Returns 0, or -1 after an error reply.
+ */
+static int
+xread_parse(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int group, struct xread *x)
+{
+	size_t i, more;
+
+	memset(x, 0, sizeof(*x));
+	x->group = group;
+	x->timeout = -1;
+	for (i = 1; i < argc; i++) {
+		more = argc - i - 1;
+		if (arg_is(&argv[i], "block") && more > 0) {
+			i++;
+			if (xarg_ll(c, &argv[i], "timeout is not an integer or "
+			    "out of range", &x->timeout) == -1)
+				return -1;
+			if (x->timeout < 0) {
+				reply_error(c, "ERR timeout is negative");
+				return -1;
+			}
+		} else if (arg_is(&argv[i], "count") && more > 0) {
+			i++;
+			if (xarg_ll(c, &argv[i], NULL, &x->count) == -1)
+				return -1;
+			if (x->count < 0)
+				x->count = 0;
+		} else if (arg_is(&argv[i], "streams") && more > 0) {
+			x->first = i + 1;
+			if ((argc - x->first) % 2 != 0) {
+				reply_error(c, "ERR Unbalanced XREAD list of "
+				    "streams: for each stream key an ID or '$' "
+				    "must be specified.");
+				return -1;
+			}
+			x->n = (argc - x->first) / 2;
+			break;
+		} else if (arg_is(&argv[i], "group") && more >= 2) {
+			if (!group) {
+				reply_error(c, "ERR The GROUP option is only "
+				    "supported by XREADGROUP. You called XREAD "
+				    "instead.");
+				return -1;
+			}
+			x->gname = &argv[i + 1];
+			x->cname = &argv[i + 2];
+			i += 2;
+		} else if (arg_is(&argv[i], "noack")) {
+			if (!group) {
+				reply_error(c, "ERR The NOACK option is only "
+				    "supported by XREADGROUP. You called XREAD "
+				    "instead.");
+				return -1;
+			}
+			x->noack = 1;
+		} else {
+			reply_syntax_error(c);
+			return -1;
+		}
+	}
+	if (x->first == 0) {
+		reply_syntax_error(c);
+		return -1;
+	}
+	if (group && x->gname == NULL) {
+		reply_error(c, "ERR Missing GROUP option for XREADGROUP");
+		return -1;
+	}
+	if ((x->ids = calloc(x->n, sizeof(*x->ids))) == NULL ||
+	    (x->kind = calloc(x->n, sizeof(*x->kind))) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "XREAD");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reply_nogroup_read(struct resp_client *c, const struct resp_arg *key,
+    const struct resp_arg *group)
+{
+	reply_error(c, "NOGROUP No such key '%.*s' or consumer group '%.*s' "
+	    "in XREADGROUP with GROUP option", (int)key->len, key->p,
+	    (int)group->len, group->p);
+}
+
+/*
+ * Resolves the ids of a parsed read, stream by stream in Redis's order:
+ * the group must exist, '$' is the top id now (XREAD only), '>' means new
+ * entries (XREADGROUP only).  Returns 0, or -1 after an error reply.
+ */
+static int
+xread_ids(struct resp_client *c, const struct resp_arg *argv, struct xread *x)
+{
+	struct mq_stream_info info;
+	const struct resp_arg *key, *id;
+	mq_stream *s;
+	mq_group *g;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < x->n; i++) {
+		key = &argv[x->first + i];
+		id = &argv[x->first + x->n + i];
+		if ((rc = xstream(c, key, &s)) < 0)
+			return -1;
+		if (x->group) {
+			if (rc == 0 || (rc = xgroup_open(c, s, x->gname, &g)) == 0) {
+				reply_nogroup_read(c, key, x->gname);
+				return -1;
+			}
+			if (rc < 0)
+				return -1;
+		}
+		if (id->len == 1 && id->p[0] == '$') {
+			if (x->group) {
+				reply_error(c, "ERR The $ ID is meaningless in "
+				    "the context of XREADGROUP: you want to read "
+				    "the history of this consumer by specifying a "
+				    "proper ID, or use the > ID to get new "
+				    "messages. The $ ID would just return an "
+				    "empty result set.");
+				return -1;
+			}
+			x->kind[i] = ID_DOLLAR;
+			x->ids[i].ms = x->ids[i].seq = 0;
+			if (rc == 1) {
+				if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
+					reply_mq_error(c, rc, "XREAD");
+					return -1;
+				}
+				x->ids[i] = info.last_id;
+			}
+		} else if (id->len == 1 && id->p[0] == '>') {
+			if (!x->group) {
+				reply_error(c, "ERR The > ID can be specified "
+				    "only when calling XREADGROUP using the GROUP "
+				    "<group> <consumer> option.");
+				return -1;
+			}
+			x->kind[i] = ID_NEW;
+		} else {
+			x->kind[i] = ID_AFTER;
+			if (xarg_id(c, id, 0, 1, &x->ids[i]) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+struct consumer_find {
+	const char	*name;
+	int		 found;
+};
+
+static int
+consumer_match(const struct mq_consumer_info *ci, void *arg)
+{
+	struct consumer_find *cf = arg;
+
+	if (strcmp(ci->name, cf->name) == 0) {
+		cf->found = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether a '>' read of 'g' by 'consumer' should be tried: Redis 7.0
+ * serves (and creates the consumer) only when the stream has entries
+ * after the group's last delivered id, and libmq's read creates the
+ * consumer whatever it finds.  An existing consumer is simply read for;
+ * else a group with pending entries (some may have been handed back by
+ * mq-nack) or entries past its cursor.
+ */
+static int
+group_worth_reading(mq_stream *s, mq_group *g, const char *consumer, int *yes)
+{
+	struct consumer_find cf = { consumer, 0 };
+	struct mq_stream_info si;
+	struct mq_group_info gi;
+	int rc;
+
+	*yes = 1;
+	if ((rc = mq_group_consumers(g, consumer_match, &cf)) != MQ_OK)
+		return rc;
+	if (cf.found)
+		return MQ_OK;
+	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
+	    (rc = mq_stream_info(s, &si)) != MQ_OK)
+		return rc;
+	*yes = gi.pending > 0 ||
+	    (si.length > 0 && mq_id_cmp(si.last_id, gi.last_delivered) > 0);
+	return MQ_OK;
+}
+
+/*
+ * Reads for consumer 'cname' of group 'g' into 'mv': new entries
+ * ('kind' ID_NEW) or its own pending entries after 'after', at most
+ * 'count' (0: all).
+ */
+static int
+group_collect(mq_stream *s, mq_group *g, const char *cname, int kind,
+    mq_id after, size_t count, int noack, struct msgvec *mv)
+{
+	struct mq_msg *msgs;
+	size_t want, got, i;
+	int rc = MQ_OK, yes;
+
+	if (kind == ID_NEW) {
+		if ((rc = group_worth_reading(s, g, cname, &yes)) != MQ_OK ||
+		    !yes)
+			return rc;
+	}
+	want = count == 0 || count > READ_CHUNK ? READ_CHUNK : count;
+	if ((msgs = reallocarray(NULL, want, sizeof(*msgs))) == NULL)
+		return MQ_ESYS;
+	for (;;) {
+		if (count != 0 && count - mv->n < want)
+			want = count - mv->n;
+		if (kind == ID_NEW)
+			rc = mq_group_read(g, cname, want, noack, msgs, &got);
+		else
+			rc = mq_group_history(g, cname, after, want, msgs, &got);
+		if (rc != MQ_OK)
+			break;
+		for (i = 0; i < got && rc == MQ_OK; i++)
+			rc = msgvec_add(mv, &msgs[i]);
+		if (rc != MQ_OK || got < want || (count != 0 && mv->n >= count))
+			break;
+		if (got > 0)
+			after = msgs[got - 1].id;
+	}
+	free(msgs);
+	return rc;
+}
+
+/* What one stream gave to a read. */
+struct served {
+	const struct resp_arg	*key;
+	struct msgvec		 mv;
+};
+
+/*
+ * Serves a parsed read: for each stream, the entries after its id (or
+ * the group's new entries, or the consumer's history).  'wake': a
+ * blocked read run again, which serves only the first stream with data,
+ * and reads at most BLOCK_COUNT without COUNT.  Returns 1 if it replied,
+ * 0 if nothing was there (no reply).
+ */
+static int
+xread_serve(struct resp_client *c, const struct resp_arg *argv,
+    struct xread *x, int wake)
+{
+	struct served *sv;
+	char cname[MQ_NAME_MAX + 1];
+	mq_stream *s;
+	mq_group *g = NULL;
+	mq_id start;
+	size_t i, k = 0, count;
+	int rc = MQ_OK, replied = 0;
+
+	count = x->count != 0 ? (size_t)x->count : wake ? BLOCK_COUNT : 0;
+	if (x->group && !arg_str(x->cname, cname, sizeof(cname))) {
+		/* A consumer name libmq cannot keep. */
+		reply_mq_error(c, MQ_EBADNAME, "XREADGROUP");
+		return 1;
+	}
+	if ((sv = calloc(x->n, sizeof(*sv))) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "XREAD");
+		return 1;
+	}
+	for (i = 0; i < x->n && !(wake && k > 0); i++) {
+		const struct resp_arg *key = &argv[x->first + i];
+
+		rc = server_stream(c->conn->server, key->p, key->len, 0, &s);
+		if (rc == MQ_ENOSTREAM && wake && x->group) {
+			/* It existed when the read blocked: it was deleted. */
+			reply_error(c, "UNBLOCKED the stream key no longer exists");
+			replied = 1;
+			break;
+		}
+		if (rc == MQ_ENOSTREAM || rc == MQ_EBADNAME) {
+			rc = MQ_OK;
+			continue;
+		}
+		if (rc != MQ_OK)
+			break;
+		sv[k].key = key;
+		if (x->group) {
+			rc = server_group(c->conn->server, s, x->gname->p,
+			    x->gname->len, &g);
+			if (rc == MQ_ENOGROUP) {
+				if (wake)
+					reply_error(c, "NOGROUP the consumer group "
+					    "this client was blocked on no longer "
+					    "exists");
+				else
+					reply_nogroup_read(c, key, x->gname);
+				replied = 1;
+				break;
+			}
+			if (rc == MQ_OK)
+				rc = group_collect(s, g, cname, x->kind[i],
+				    x->ids[i], count, x->noack, &sv[k].mv);
+			if (rc == MQ_ENOGROUP) {
+				char gname[MQ_NAME_MAX + 1];
+
+				/* Destroyed by another process: open it anew. */
+				if (arg_str(x->gname, gname, sizeof(gname)))
+					server_group_forget(c->conn->server, s,
+					    gname);
+				if (wake)
+					reply_error(c, "NOGROUP the consumer group "
+					    "this client was blocked on no longer "
+					    "exists");
+				else
+					reply_nogroup_read(c, key, x->gname);
+				replied = 1;
+				break;
+			}
+			/* A history read is served even when empty. */
+			if (rc == MQ_OK && (sv[k].mv.n > 0 ||
+			    x->kind[i] != ID_NEW))
+				k++;
+		} else {
+			start = x->ids[i];
+			if (mq_id_incr(&start) == MQ_OK)
+				rc = range_collect(s, start, MQ_ID_LAST, count,
+				    0, &sv[k].mv);
+			if (rc == MQ_OK && sv[k].mv.n > 0)
+				k++;
+		}
+		if (rc != MQ_OK)
+			break;
+	}
+	if (!replied && rc != MQ_OK) {
+		reply_mq_error(c, rc, x->group ? "XREADGROUP" : "XREAD");
+		replied = 1;
+	}
+	if (!replied && k > 0) {
+		if (c->proto == 3)
+			reply_map(c, k);
+		else
+			reply_array(c, k);
+		for (i = 0; i < k; i++) {
+			if (c->proto != 3)
+				reply_array(c, 2);
+			reply_bulk(c, sv[i].key->p, sv[i].key->len);
+			reply_msgvec(c, &sv[i].mv);
+		}
+		replied = 1;
+	}
+	for (i = 0; i < x->n; i++)
+		msgvec_free(&sv[i].mv);
+	free(sv);
+	return replied;
+}
+
+/*
+ * Blocks a read that found nothing, with each '$' replaced by the id it
+ * stood for, so that a later run serves what came after it.
+ */
+static void
+xread_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    const struct xread *x)
+{
+	struct resp_arg *v;
+	char (*idbuf)[MQ_ID_MAX];
+	size_t i, j;
+
+	if ((v = reallocarray(NULL, argc, sizeof(*v))) == NULL ||
+	    (idbuf = reallocarray(NULL, x->n ? x->n : 1,
+	    sizeof(*idbuf))) == NULL) {
+		free(v);
+		reply_mq_error(c, MQ_ESYS, "XREAD");
+		return;
+	}
+	memcpy(v, argv, argc * sizeof(*v));
+	for (i = 0; i < x->n; i++)
+		if (x->kind[i] == ID_DOLLAR) {
+			j = x->first + x->n + i;
+			v[j].len = (size_t)mq_id_fmt(idbuf[i], x->ids[i]);
+			v[j].p = idbuf[i];
+		}
+	resp_block(c, argc, v, x->timeout);
+	free(idbuf);
+	free(v);
+}
+
+static void
+xread_generic(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int group)
+{
+	struct xread x;
+
+	if (xread_parse(c, argc, argv, group, &x) == -1 ||
+	    xread_ids(c, argv, &x) == -1) {
+		xread_free(&x);
+		return;
+	}
+	if (!xread_serve(c, argv, &x, 0)) {
+		if (x.timeout != -1)
+			xread_block(c, argc, argv, &x);
+		else
+			reply_null_array(c);
+	}
+	xread_free(&x);
+}
+
+void
+cmd_xread(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	xread_generic(c, argc, argv, 0);
+}
+
+void
+cmd_xreadgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+{
+	xread_generic(c, argc, argv, 1);
+}
+
+/* ------------------------------------------------------------------
+ * Blocking
+ * ---------------------------------------------------------------- */
+
+static TAILQ_HEAD(, resp_client) blocked = TAILQ_HEAD_INITIALIZER(blocked);
+static uint64_t poll_timer;	/* armed while nwaiting_missing > 0 */
+static int poll_soon;		/* the armed timer is a 0 ms one */
+
+/* The arguments of a blocked read, as resp_args (the caller frees them). */
+static struct resp_arg *
+block_args(const struct resp_block *b)
+{
+	struct resp_arg *v;
+	size_t i;
+
+	if ((v = reallocarray(NULL, b->argc, sizeof(*v))) == NULL)
+		return NULL;
+	for (i = 0; i < b->argc; i++) {
+		v[i].p = b->argv[i];
+		v[i].len = b->lens[i];
+	}
+	return v;
+}
+
+/*
+ * Adds the streams a blocked read waits on to the server's watch.
+ * Returns how many do not exist yet.
+ */
+static int
+block_watch(struct resp_client *c, const struct resp_arg *argv, size_t argc)
+{
+	struct server *s = c->conn->server;
+	mq_stream *st;
+	size_t i, first = 0;
+	int missing = 0, rc;
+
+	/* Find STREAMS as xread_parse() did when the read blocked. */
+	for (i = 1; i < argc; i++) {
+		if (arg_is(&argv[i], "block") || arg_is(&argv[i], "count"))
+			i++;
+		else if (arg_is(&argv[i], "group"))
+			i += 2;
+		else if (arg_is(&argv[i], "streams")) {
+			first = i + 1;
+			break;
+		}
+	}
+	if (first == 0)
+		return 0;
+	for (i = first; i < first + (argc - first) / 2; i++) {
+		if (server_stream(s, argv[i].p, argv[i].len, 0, &st) != MQ_OK) {
+			missing++;
+			continue;
+		}
+		/* Unwatched, it is still served when another stream wakes us. */
+		if ((rc = server_watch(s, st)) != MQ_OK)
+			server_log(s, "watch %s: %s", mq_stream_name(st),
+			    mq_strerror(rc));
+	}
+	return missing;
+}
+
+static void poll_tick(struct loop *loop, void *arg);
+
+/* Arms the timer that runs blocked reads again: soon, or after POLL_MS. */
+static void
+poll_arm(struct server *s, int soon)
+{
+	if (poll_timer != 0) {
+		if (!soon || poll_soon)
+			return;
+		loop_timer_del(s->loop, poll_timer);
+	}
+	poll_soon = soon;
+	poll_timer = loop_timer_add(s->loop, soon ? 0 : POLL_MS, poll_tick, s);
+}
+
+static void
+poll_tick(struct loop *loop, void *arg)
+{
+	struct server *s = arg;
+
+	poll_timer = 0;
+	resp_wake_blocked(s);
+	if (nwaiting_missing > 0)
+		poll_arm(s, 0);
+}
+
+/* Runs the blocked reads again before long (a stream was created). */
+static void
+wake_soon(struct server *s)
+{
+	if (!TAILQ_EMPTY(&blocked))
+		poll_arm(s, 1);
+}
+
+void
+resp_wake_soon(struct server *s)
+{
+	wake_soon(s);
+}
+
+static void
+block_timeout(struct loop *loop, void *arg)
+{
+	struct resp_client *c = arg;
+
+	c->block->timer = 0;	/* it fired: nothing to delete */
+	reply_null_array(c);
+	resp_unblock(c);
+	resp_resume(c);
+}
+
+void
+resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    int64_t timeout_ms)
+{
+	struct server *s = c->conn->server;
+	struct resp_block *b;
+	size_t i;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->argv = calloc(argc, sizeof(*b->argv))) == NULL ||
+	    (b->lens = calloc(argc, sizeof(*b->lens))) == NULL)
+		goto fail;
+	b->argc = argc;
+	for (i = 0; i < argc; i++) {
+		if ((b->argv[i] = malloc(argv[i].len + 1)) == NULL)
+			goto fail;
+		memcpy(b->argv[i], argv[i].p, argv[i].len);
+		b->argv[i][argv[i].len] = '\0';
+		b->lens[i] = argv[i].len;
+	}
+	if (timeout_ms > 0) {
+		b->deadline_ms = loop_now_ms(s->loop) + timeout_ms;
+		b->timer = loop_timer_add(s->loop, timeout_ms, block_timeout, c);
+	}
+	c->block = b;
+	TAILQ_INSERT_TAIL(&blocked, c, blink);
+	if (block_watch(c, argv, argc) > 0) {
+		nwaiting_missing++;
+		poll_arm(s, 0);
+	}
+	return;
+fail:
+	if (b != NULL) {
+		for (i = 0; b->argv != NULL && i < argc; i++)
+			free(b->argv[i]);
+		free(b->argv);
+		free(b->lens);
+		free(b);
+	}
+	reply_mq_error(c, MQ_ESYS, "XREAD");
+}
+
+void
+resp_unblock(struct resp_client *c)
+{
+	struct resp_block *b = c->block;
+	size_t i;
+
+	if (b == NULL)
+		return;
+	if (b->timer != 0)
+		loop_timer_del(c->conn->server->loop, b->timer);
+	TAILQ_REMOVE(&blocked, c, blink);
+	for (i = 0; i < b->argc; i++)
+		free(b->argv[i]);
+	free(b->argv);
+	free(b->lens);
+	free(b);
+	c->block = NULL;
+}
+
+/*
+ * Runs the blocked read of 'c' again; returns 1 if it replied.  Counts
+ * in '*missing' whether it still waits for a stream that does not exist.
+ */
+static int
+block_retry(struct resp_client *c, int *missing)
+{
+	struct resp_arg *argv;
+	struct xread x;
+	size_t argc = c->block->argc;
+	int replied = 0;
+
+	*missing = 0;
+	if ((argv = block_args(c->block)) == NULL)
+		return 0;
+	*missing = block_watch(c, argv, argc) > 0;
+	/* The arguments parsed when it blocked: no error is possible. */
+	if (xread_parse(c, argc, argv, argc > 0 && argv[0].len == 10, &x) ==
+	    0) {
+		size_t i;
+		int partial;
+
+		for (i = 0; i < x.n; i++) {
+			const struct resp_arg *id = &argv[x.first + x.n + i];
+
+			if (id->len == 1 && id->p[0] == '>')
+				x.kind[i] = ID_NEW;
+			else
+				(void)parse_id(id->p, id->len, 0, 1, &partial,
+				    &x.ids[i]);
+		}
+		replied = xread_serve(c, argv, &x, 1);
+	} else
+		replied = 1;	/* it replied with the error */
+	xread_free(&x);
+	free(argv);
+	return replied;
+}
+
+void
+resp_wake_blocked(struct server *s)
+{
+	struct resp_client *c, *next;
+	struct conn **served = NULL;
+	size_t n = 0, cap = 0, i;
+	int missing, nmissing = 0;
+
+	for (c = TAILQ_FIRST(&blocked); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, blink);
+		if (c->conn->dead)
+			continue;
+		if (!block_retry(c, &missing)) {
+			nmissing += missing;
+			continue;
+		}
+		resp_unblock(c);
+		if (n == cap) {
+			size_t ncap = cap ? 2 * cap : 8;
+			struct conn **nv;
+
+			if ((nv = reallocarray(served, ncap, sizeof(*nv))) ==
+			    NULL)
+				continue;	/* it is served; resumed by its next input */
+			served = nv;
+			cap = ncap;
+		}
+		served[n++] = c->conn;
+	}
+	nwaiting_missing = nmissing;
+	/*
+	 * Only now run what the served clients pipelined: a command of one
+	 * of them may close another (its state is gone then).
+	 */
+	for (i = 0; i < n; i++)
+		if (!served[i]->dead && served[i]->state != NULL)
+			resp_resume(served[i]->state);
+	free(served);
+}

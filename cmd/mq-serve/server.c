@@ -1,0 +1,300 @@
+/*
+ * server.c - the server's state between the loop and the protocols: the
+ * cache of open streams and groups, the watch that other processes'
+ * appends wake, the hook run before each sleep, and the log.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "resp.h"
+#include "server.h"
+
+static int
+stream_cmp(const struct open_stream *a, const struct open_stream *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+/* libbsd's RB_GENERATE_STATIC wants BSD's __unused; say it plainly. */
+#define RB_ATTR __attribute__((__unused__)) static
+RB_GENERATE_INTERNAL(streamtree, open_stream, link, stream_cmp, RB_ATTR)
+
+static FILE *logfp;
+
+static void open_stream_free(struct open_stream *os);
+
+void
+server_log(struct server *s, const char *fmt, ...)
+{
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	FILE *fp = logfp != NULL ? logfp : stderr;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	fprintf(fp, "%s mq-serve[%ld]: ", stamp, (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+}
+
+/* Opens (or reopens, after SIGHUP) the log file; NULL: stderr. */
+int
+server_log_open(const char *path)
+{
+	FILE *fp;
+
+	if (path == NULL)
+		return 0;
+	if ((fp = fopen(path, "a")) == NULL)
+		return -1;
+	if (logfp != NULL)
+		fclose(logfp);
+	logfp = fp;
+	return 0;
+}
+
+int
+server_stream(struct server *s, const char *name, size_t len, int create,
+    mq_stream **out)
+{
+	struct open_stream key, *os;
+	char buf[MQ_NAME_MAX + 1];
+	int rc;
+
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL)
+		return MQ_EBADNAME;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	key.name = buf;
+	if ((os = RB_FIND(streamtree, &s->streams, &key)) != NULL) {
+		if (!mq_stream_removed(os->stream)) {
+			*out = os->stream;
+			return MQ_OK;
+		}
+		/* Removed by another process: forget it, look again. */
+		RB_REMOVE(streamtree, &s->streams, os);
+		open_stream_free(os);
+	}
+	if ((os = calloc(1, sizeof(*os))) == NULL)
+		return MQ_ESYS;
+	if ((rc = mq_stream_open(s->spool, buf, create ? MQ_CREATE : 0,
+	    &os->stream)) != MQ_OK) {
+		free(os);
+		return rc;
+	}
+	if ((os->name = strdup(buf)) == NULL) {
+		mq_stream_close(os->stream);
+		free(os);
+		return MQ_ESYS;
+	}
+	LIST_INIT(&os->groups);
+	RB_INSERT(streamtree, &s->streams, os);
+	*out = os->stream;
+	return MQ_OK;
+}
+
+static struct open_stream *
+find_open(struct server *s, mq_stream *stream)
+{
+	struct open_stream key;
+
+	key.name = (char *)mq_stream_name(stream);
+	return RB_FIND(streamtree, &s->streams, &key);
+}
+
+static void
+open_stream_free(struct open_stream *os)
+{
+	struct open_group *og;
+
+	while ((og = LIST_FIRST(&os->groups)) != NULL) {
+		LIST_REMOVE(og, link);
+		mq_group_close(og->group);
+		free(og->name);
+		free(og);
+	}
+	mq_stream_close(os->stream);
+	free(os->name);
+	free(os);
+}
+
+void
+server_stream_forget(struct server *s, const char *name)
+{
+	struct open_stream key, *os;
+
+	key.name = (char *)name;
+	if ((os = RB_FIND(streamtree, &s->streams, &key)) == NULL)
+		return;
+	RB_REMOVE(streamtree, &s->streams, os);
+	open_stream_free(os);
+}
+
+int
+server_group(struct server *s, mq_stream *stream, const char *name,
+    size_t len, mq_group **out)
+{
+	struct open_stream *os = find_open(s, stream);
+	struct open_group *og;
+	char buf[MQ_NAME_MAX + 1];
+	int rc;
+
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL)
+		return MQ_ENOGROUP;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	if (os != NULL)
+		LIST_FOREACH(og, &os->groups, link)
+			if (strcmp(og->name, buf) == 0) {
+				*out = og->group;
+				return MQ_OK;
+			}
+	if ((rc = mq_group_open(stream, buf, out)) != MQ_OK)
+		return rc;
+	if (os == NULL)
+		return MQ_OK;	/* not cached: the caller's stream is its own */
+	if ((og = calloc(1, sizeof(*og))) == NULL ||
+	    (og->name = strdup(buf)) == NULL) {
+		free(og);
+		mq_group_close(*out);
+		return MQ_ESYS;
+	}
+	og->group = *out;
+	LIST_INSERT_HEAD(&os->groups, og, link);
+	return MQ_OK;
+}
+
+void
+server_group_forget(struct server *s, mq_stream *stream, const char *name)
+{
+	struct open_stream *os = find_open(s, stream);
+	struct open_group *og;
+
+	if (os == NULL)
+		return;
+	LIST_FOREACH(og, &os->groups, link)
+		if (strcmp(og->name, name) == 0) {
+			LIST_REMOVE(og, link);
+			mq_group_close(og->group);
+			free(og->name);
+			free(og);
+			return;
+		}
+}
+
+int
+server_watch(struct server *s, mq_stream *stream)
+{
+	struct open_stream *os = find_open(s, stream);
+	int rc;
+
+	if (os != NULL && os->watched)
+		return MQ_OK;
+	if ((rc = mq_watch_add(s->watch, stream)) != MQ_OK)
+		return rc;
+	if (os != NULL)
+		os->watched = 1;
+	return MQ_OK;
+}
+
+/* Something changed in a watched stream (any process): wake who waits. */
+static void
+watch_ready(struct loop *loop, int fd, int events, void *arg)
+{
+	struct server *s = arg;
+
+	mq_watch_wait(s->watch, 0);	/* drains */
+	resp_wake_blocked(s);
+	resp_pubsub_deliver(s);
+}
+
+/*
+ * Before sleeping: make the turn's writes durable (one fsync for all of
+ * them under "always"), then send the replies, then free what closed.
+ */
+static void
+before_sleep(struct loop *loop, void *arg)
+{
+	struct server *s = arg;
+
+	if (s->cfg.fsync == MQ_FSYNC_ALWAYS && !TAILQ_EMPTY(&s->writes))
+		mq_spool_sync(s->spool);
+	conn_write_all(s);
+	conn_reap(s);
+}
+
+static void
+idle_timer(struct loop *loop, void *arg)
+{
+	struct server *s = arg;
+
+	conn_expire_idle(s);
+	/* The interval policy: at most this far behind, even when idle. */
+	if (s->cfg.fsync == MQ_FSYNC_INTERVAL)
+		mq_spool_sync(s->spool);
+	loop_timer_add(loop, s->cfg.fsync_ms > 0 ? s->cfg.fsync_ms : 1000,
+	    idle_timer, s);
+}
+
+int
+server_init(struct server *s)
+{
+	int rc;
+
+	RB_INIT(&s->streams);
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->writes);
+	TAILQ_INIT(&s->dead);
+	if ((s->loop = loop_new()) == NULL)
+		return MQ_ESYS;
+	s->started_ms = loop_now_ms(s->loop);
+	if ((rc = mq_spool_open(s->cfg.spool, MQ_CREATE, &s->spool)) != MQ_OK)
+		return rc;
+	/*
+	 * "always" is kept by the loop, one fsync per turn before the
+	 * replies go (group commit), so libmq itself runs with "interval".
+	 */
+	mq_spool_set_fsync(s->spool, s->cfg.fsync == MQ_FSYNC_NEVER ?
+	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL,
+	    s->cfg.fsync == MQ_FSYNC_ALWAYS ? 3600000 : s->cfg.fsync_ms);
+	if ((rc = mq_watch_open(&s->watch)) != MQ_OK)
+		return rc;
+	if (loop_add(s->loop, mq_watch_fd(s->watch), LOOP_READ, watch_ready, s) == -1)
+		return MQ_ESYS;
+	loop_before_sleep(s->loop, before_sleep, s);
+	loop_timer_add(s->loop, s->cfg.fsync_ms > 0 ? s->cfg.fsync_ms : 1000,
+	    idle_timer, s);
+	return MQ_OK;
+}
+
+void
+server_shutdown(struct server *s)
+{
+	struct open_stream *os;
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
+		conn_close(c, "shutdown");
+	conn_reap(s);
+	while ((os = RB_MIN(streamtree, &s->streams)) != NULL) {
+		RB_REMOVE(streamtree, &s->streams, os);
+		open_stream_free(os);
+	}
+	while (s->nlisteners > 0)
+		free(s->listeners[--s->nlisteners]);
+	mq_watch_close(s->watch);
+	mq_spool_close(s->spool);	/* syncs */
+	loop_free(s->loop);
+	if (logfp != NULL)
+		fclose(logfp);
+}

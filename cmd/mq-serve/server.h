@@ -1,0 +1,185 @@
+/*
+ * server.h - what the parts of mq-serve share: the server, its loop and
+ * connections, and the cache of open streams and groups.
+ *
+ * mq-serve is one process with one event loop (loop.c).  Each listener
+ * accepts connections of one protocol (conn.c); a protocol is a pure
+ * parser plus a handler that maps frames onto libmq calls and appends
+ * replies to the connection's output buffer.  Before the loop sleeps it
+ * wakes blocked clients whose streams changed, makes the turn's writes
+ * durable as the fsync policy says (one fsync for all of them), and only
+ * then writes the replies: an acknowledgement never leaves before its
+ * write.
+ */
+#ifndef MQ_SERVE_SERVER_H
+#define MQ_SERVE_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
+
+#include "mq.h"
+
+struct loop;
+struct conn;
+struct proto;
+
+/* ---- loop.c: epoll, timers, and a hook before each sleep. */
+
+#define LOOP_READ	0x1
+#define LOOP_WRITE	0x2
+
+typedef void loop_io_fn(struct loop *loop, int fd, int events, void *arg);
+typedef void loop_timer_fn(struct loop *loop, void *arg);
+typedef void loop_hook_fn(struct loop *loop, void *arg);
+
+struct loop	*loop_new(void);
+void		 loop_free(struct loop *loop);
+/* Watches 'fd' for 'events' (LOOP_READ|LOOP_WRITE, 0 to pause). */
+int		 loop_add(struct loop *loop, int fd, int events, loop_io_fn *fn,
+		    void *arg);
+int		 loop_mod(struct loop *loop, int fd, int events);
+void		 loop_del(struct loop *loop, int fd);
+/* Calls 'fn' once after 'ms'; returns an id for loop_timer_del (> 0). */
+uint64_t	 loop_timer_add(struct loop *loop, int64_t ms, loop_timer_fn *fn,
+		    void *arg);
+void		 loop_timer_del(struct loop *loop, uint64_t id);
+void		 loop_before_sleep(struct loop *loop, loop_hook_fn *fn, void *arg);
+/* Runs until loop_stop(); returns 0, or -1 with errno if epoll failed. */
+int		 loop_run(struct loop *loop);
+void		 loop_stop(struct loop *loop);
+int64_t		 loop_now_ms(const struct loop *loop);	/* monotonic, this turn */
+
+/* ---- conn.c: a connection and its bounded buffers. */
+
+struct proto {
+	const char	*name;		/* "resp" */
+	/* A new connection: sets conn->state; -1 refuses it. */
+	int		(*open)(struct conn *c);
+	/*
+	 * Handles what arrived in c->in[0 .. c->inlen): consumes whole
+	 * frames with conn_consume(), appends replies with conn_write().
+	 * Returns 0, or -1 to close the connection after the replies.
+	 */
+	int		(*input)(struct conn *c);
+	void		(*close)(struct conn *c);
+};
+
+struct conn {
+	struct server	*server;
+	const struct proto *proto;
+	void		*state;		/* the protocol's */
+	int		 fd;
+	uint64_t	 id;
+	char		 peer[64];	/* "127.0.0.1:5555" */
+	char		*in;		/* what arrived, not yet consumed */
+	size_t		 inlen, incap;
+	char		*out;		/* replies not yet written */
+	size_t		 outlen, outcap, outpos;
+	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
+	int		 paused;	/* not read: its output is over the limit */
+	int		 dead;		/* closed; freed after the turn */
+	int64_t		 created_ms, active_ms;
+	TAILQ_ENTRY(conn) all;		/* server->conns */
+	TAILQ_ENTRY(conn) pending;	/* server->writes: has output */
+	int		 in_writes;
+};
+TAILQ_HEAD(connlist, conn);
+
+void	 conn_write(struct conn *c, const void *p, size_t len);
+void	 conn_printf(struct conn *c, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 conn_consume(struct conn *c, size_t len);
+/* Closes after what is queued is written (the protocol said goodbye). */
+void	 conn_close_after_reply(struct conn *c);
+/* Closes now, logging 'why'; the memory goes after the turn. */
+void	 conn_close(struct conn *c, const char *why);
+
+void	 conn_accept(struct server *s, int fd, const char *peer,
+	    const struct proto *proto);
+void	 conn_write_all(struct server *s);
+void	 conn_reap(struct server *s);
+void	 conn_expire_idle(struct server *s);
+
+/* ---- listen.c */
+int	 listener_open(struct server *s, const char *spec, int default_port,
+	    const struct proto *proto);
+
+/* ---- the server. */
+
+/* An open group of an open stream. */
+struct open_group {
+	LIST_ENTRY(open_group)	 link;
+	char			*name;
+	mq_group		*group;
+};
+
+/* An open stream, kept for the next command that names it. */
+struct open_stream {
+	RB_ENTRY(open_stream)	 link;
+	char			*name;
+	mq_stream		*stream;
+	int			 watched;	/* added to server->watch */
+	LIST_HEAD(, open_group)	 groups;
+};
+RB_HEAD(streamtree, open_stream);
+
+struct server_config {
+	const char	*spool;
+	const char	*resp;		/* [HOST:]PORT, or NULL: off */
+	enum mq_fsync	 fsync;
+	int		 fsync_ms;
+	size_t		 max_clients;
+	size_t		 max_request;	/* bytes of one request */
+	size_t		 output_limit;	/* bytes queued before pausing / closing */
+	int64_t		 idle_timeout_ms; /* 0: none */
+	const char	*log;		/* file, or NULL: stderr */
+};
+
+struct server {
+	struct server_config	 cfg;
+	struct loop		*loop;
+	mq_spool		*spool;
+	mq_watch		*watch;		/* every stream a client waits on */
+	struct streamtree	 streams;
+	struct connlist		 conns;
+	struct connlist		 writes;	/* connections with output */
+	struct connlist		 dead;		/* closed this turn */
+	size_t			 nconns;
+	void			*listeners[8];	/* listen.c's, freed at shutdown */
+	size_t			 nlisteners;
+	uint64_t		 next_id;
+	int64_t			 started_ms;
+	uint64_t		 total_conns, total_commands, rejected_conns;
+	/* Called with every change any process made to watched streams. */
+	void			(*on_change)(struct server *s);
+};
+
+/*
+ * The stream 'name' ('len' bytes, no NUL), opened once and kept;
+ * MQ_ENOSTREAM if it does not exist and 'create' is 0, MQ_EBADNAME for a
+ * name libmq cannot take.
+ */
+int	 server_stream(struct server *s, const char *name, size_t len,
+	    int create, mq_stream **out);
+/* Forgets (and closes) the open stream 'name', e.g. after it was removed. */
+void	 server_stream_forget(struct server *s, const char *name);
+/* The group 'name' of 'stream', opened once and kept; MQ_ENOGROUP if none. */
+int	 server_group(struct server *s, mq_stream *stream, const char *name,
+	    size_t len, mq_group **out);
+/* Forgets the open group (after XGROUP DESTROY). */
+void	 server_group_forget(struct server *s, mq_stream *stream,
+	    const char *name);
+/* Adds the stream to what wakes the server (blocked reads, subscribers). */
+int	 server_watch(struct server *s, mq_stream *stream);
+void	 server_log(struct server *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+int	 server_log_open(const char *path);
+/* Opens the spool and the watch, sets up the loop's hooks and timers. */
+int	 server_init(struct server *s);
+/* Closes every connection, syncs and closes the spool. */
+void	 server_shutdown(struct server *s);
+
+#endif /* MQ_SERVE_SERVER_H */

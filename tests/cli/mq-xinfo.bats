@@ -1,0 +1,406 @@
+#!/usr/bin/env bats
+# mq-xinfo: a stream, its policy and groups; a group, its consumers and
+# pending entries.
+
+load helpers
+
+# field STREAM [GROUP] KEY: the value of KEY in the "key value" lines.
+field() {
+	local key=${!#}
+	mq-xinfo "${@:1:$#-1}" | K=$key \
+	    awk '/^#/ { exit } $1 == ENVIRON["K"] { sub(/^[^ ]* /, ""); print; exit }'
+}
+
+# table HEADER STREAM [GROUP]: the rows of the table whose header line
+# starts with HEADER ("#name" or "#consumer").
+table() {
+	local t=$1
+	shift
+	mq-xinfo "$@" | T=$t awk -F '\t' '/^#/ { on = $1 == ENVIRON["T"]; next } on'
+}
+
+# row HEADER NAME STREAM [GROUP]: the row of NAME in that table.
+row() {
+	local t=$1 n=$2
+	shift 2
+	# ENVIRON, not -v: awk -v would turn an escaped name's \t into a tab.
+	table "$t" "$@" | N=$n awk -F '\t' '$1 == ENVIRON["N"]'
+}
+
+# A stream s with ids 1-1 .. 1-4, a group g where c1 has the first two
+# pending and c2 the third, and a group done that acknowledged all.
+setup_groups() {
+	for i in 1 2 3 4; do
+		mq-xadd -q -i "1-$i" s "m$i"
+	done
+	mq-xreadgroup -c 2 g c1 s > /dev/null
+	mq-xreadgroup -c 1 g c2 s > /dev/null
+	mq-xreadgroup done w s | mq-ack s done
+}
+
+@test "mq-xinfo: shared options" {
+	mq-xadd -q s m
+	common_options mq-xinfo s
+	mq-xreadgroup g c s > /dev/null
+	common_options mq-xinfo s g
+}
+
+@test "mq-xinfo: a stream: every key once, in order, then the groups table" {
+	mq-xadd -q s m
+	mq-xinfo s > out
+	[ "$(sed '/^#/,$d' out | cut -d' ' -f1 | paste -sd' ')" = \
+	    "name length first-entry-id last-generated-id max-deleted-entry-id entries-added first-offset next-offset segments bytes groups delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter" ]
+	[ "$(grep '^#' out)" = "$(printf '#name\tconsumers\tpending\tlast-delivered-id\tentries-read\tlag')" ]
+	# No groups: the header and no rows.
+	[ "$(sed '1,/^#/d' out)" = "" ]
+}
+
+@test "mq-xinfo: a stream's length, ids, counts and offsets follow its entries" {
+	mq-xadd -q -i 1-1 s a
+	mq-xadd -q -i 2-0 s b
+	mq-xadd -q -i 3-0 s c
+	[ "$(field s name)" = s ]
+	[ "$(field s length)" = 3 ]
+	[ "$(field s first-entry-id)" = 1-1 ]
+	[ "$(field s last-generated-id)" = 3-0 ]
+	[ "$(field s max-deleted-entry-id)" = 0-0 ]
+	[ "$(field s entries-added)" = 3 ]
+	[ "$(field s first-offset)" = 0 ]
+	[ "$(field s next-offset)" = 3 ]
+	[ "$(field s groups)" = 0 ]
+	id=$(mq-xadd s d)
+	[ "$(field s length)" = 4 ]
+	[ "$(field s last-generated-id)" = "$id" ]
+	[ "$(field s next-offset)" = 4 ]
+}
+
+@test "mq-xinfo: segments and bytes are those of the stream's segment files" {
+	seq 1 500 | mq-xadd -q s
+	logs=("$MQ_SPOOL"/streams/s/*.log)
+	[ "$(field s segments)" = "${#logs[@]}" ]
+	[ "$(field s bytes)" = "$(cat "${logs[@]}" | wc -c)" ]
+	before=$(field s bytes)
+	mq-xadd -q s more
+	[ "$(field s bytes)" -gt "$before" ]
+}
+
+@test "mq-xinfo: trimming moves first-offset and first-entry-id, not entries-added" {
+	ids=($(mq-xadd -M 2 s a b c d e))
+	[ "$(field s length)" = 2 ]
+	[ "$(field s first-offset)" = 3 ]
+	[ "$(field s next-offset)" = 5 ]
+	[ "$(field s entries-added)" = 5 ]
+	[ "$(field s first-entry-id)" = "${ids[3]}" ]
+	[ "$(field s last-generated-id)" = "${ids[4]}" ]
+}
+
+@test "mq-xinfo: an empty stream has 0-0 ids and empty tables" {
+	mq-queue s --max-len 10
+	[ "$(field s length)" = 0 ]
+	[ "$(field s first-entry-id)" = 0-0 ]
+	[ "$(field s last-generated-id)" = 0-0 ]
+	[ "$(field s max-len)" = 10 ]
+	run table "#name" s
+	[ -z "$output" ]
+}
+
+@test "mq-xinfo: the policy lines are mq-queue's" {
+	mq-xadd -q s m
+	mq-queue s --delivery-limit 3 --ttl 90s --max-len 7 --max-age 2h \
+	    --overflow dead-letter --max-msg 64k --dead-letter dead
+	mq-xinfo s | sed -n '/^delivery-limit /,/^dead-letter /p' > policy
+	mq-queue s > want
+	cmp want policy
+	[ "$(field s ttl)" = 90s ]
+	[ "$(field s dead-letter)" = dead ]
+	[ "$(mq-xinfo -o json s | jq -c '[.policy.ttl, .policy."max-len", .policy.overflow]')" = \
+	    '["90s",7,"dead-letter"]' ]
+}
+
+@test "mq-xinfo: the groups table: consumers, pending, cursor, entries-read, lag" {
+	setup_groups
+	[ "$(field s groups)" = 2 ]
+	[ "$(table '#name' s | cut -f1 | paste -sd' ')" = "done g" ]
+	[ "$(row '#name' g s)" = "$(printf 'g\t2\t3\t1-3\t3\t1')" ]
+	[ "$(row '#name' done s)" = "$(printf 'done\t1\t0\t1-4\t4\t0')" ]
+	mq-xadd -q s m5 m6
+	[ "$(row '#name' g s | cut -f6)" = 3 ]
+	[ "$(row '#name' done s | cut -f6)" = 2 ]
+	mq-ack s g 1-1 1-3
+	[ "$(row '#name' g s)" = "$(printf 'g\t2\t1\t1-3\t3\t3')" ]
+}
+
+@test "mq-xinfo: a group: every key once, in order, then two tables" {
+	setup_groups
+	mq-xinfo s g > out
+	[ "$(sed '/^#/,$d' out | cut -d' ' -f1 | paste -sd' ')" = \
+	    "stream name consumers pending last-delivered-id entries-read lag pending-min-id pending-max-id" ]
+	[ "$(grep '^#' out)" = "$(printf '#name\tpending\tidle\tinactive\n#consumer\tcount')" ]
+	[ "$(field s g stream)" = s ]
+	[ "$(field s g name)" = g ]
+	[ "$(field s g consumers)" = 2 ]
+	[ "$(field s g last-delivered-id)" = 1-3 ]
+	[ "$(field s g entries-read)" = 3 ]
+	[ "$(field s g lag)" = 1 ]
+}
+
+@test "mq-xinfo: a group's pending counts before and after mq-ack" {
+	setup_groups
+	[ "$(field s g pending)" = 3 ]
+	[ "$(field s g pending-min-id)" = 1-1 ]
+	[ "$(field s g pending-max-id)" = 1-3 ]
+	[ "$(row '#name' c1 s g | cut -f2)" = 2 ]
+	[ "$(row '#name' c2 s g | cut -f2)" = 1 ]
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t2\nc2\t1')" ]
+
+	mq-ack s g 1-1
+	[ "$(field s g pending)" = 2 ]
+	[ "$(field s g pending-min-id)" = 1-2 ]
+	[ "$(row '#name' c1 s g | cut -f2)" = 1 ]
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t1\nc2\t1')" ]
+
+	mq-xreadgroup g c2 s 0 | cut -f1 | mq-ack s g
+	[ "$(field s g pending)" = 1 ]
+	[ "$(field s g pending-max-id)" = 1-2 ]
+	# A consumer with nothing pending stays a consumer, out of the summary.
+	[ "$(row '#name' c2 s g | cut -f2)" = 0 ]
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t1')" ]
+
+	mq-ack s g 1-2
+	[ "$(field s g pending)" = 0 ]
+	[ "$(field s g pending-min-id)" = 0-0 ]
+	[ "$(field s g pending-max-id)" = 0-0 ]
+	[ -z "$(table '#consumer' s g)" ]
+	[ "$(field s g consumers)" = 2 ]
+}
+
+@test "mq-xinfo: the pending summary covers more entries than one batch" {
+	seq 1 9000 | mq-xadd -q s
+	mq-xreadgroup -c 5000 g c1 s > /dev/null
+	mq-xreadgroup g c2 s > /dev/null
+	ids=($(mq-xrange s | cut -f1 | sed -n '1p;$p'))
+	[ "$(field s g pending)" = 9000 ]
+	[ "$(field s g pending-min-id)" = "${ids[0]}" ]
+	[ "$(field s g pending-max-id)" = "${ids[1]}" ]
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t5000\nc2\t4000')" ]
+	mq-xrange -c 4500 s | cut -f1 | mq-ack s g
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t500\nc2\t4000')" ]
+	[ "$(field s g pending)" = 4500 ]
+	[ "$(row '#name' g s | cut -f3)" = 4500 ]
+	[ "$(field s g pending-min-id)" = "$(mq-xrange -c 4501 s | tail -n 1 | cut -f1)" ]
+}
+
+@test "mq-xinfo: a handed-back entry is pending with no consumer until read again" {
+	setup_groups
+	mq-nack s g 1-2
+	[ "$(field s g pending)" = 3 ]
+	[ "$(row '#name' c1 s g | cut -f2)" = 1 ]
+	[ "$(table '#consumer' s g)" = "$(printf '\t1\nc1\t1\nc2\t1')" ]
+	[ "$(mq-xinfo -o json s g | jq -c '.pending[0]')" = '{"consumer":"","count":1}' ]
+	mq-xreadgroup -c 1 g c3 s > /dev/null
+	[ "$(table '#consumer' s g)" = "$(printf 'c1\t1\nc2\t1\nc3\t1')" ]
+	[ "$(field s g consumers)" = 3 ]
+}
+
+@test "mq-xinfo: idle and inactive are milliseconds; inactive is unknown until a consumer gets one" {
+	setup_groups
+	mq-xreadgroup g c1 s 0 > /dev/null
+	mq-xreadgroup -c 1 g c3 s > /dev/null
+	mq-xreadgroup g c4 s > /dev/null
+	mq-xinfo s g > out
+	table '#name' s g > rows
+	[ "$(cut -f1 rows | paste -sd' ')" = "c1 c2 c3 c4" ]
+	while IFS=$'\t' read -r name pend idle inactive; do
+		[[ "$idle" =~ ^[0-9]+$ ]]
+		if [ "$name" = c4 ]; then
+			[ "$pend" = 0 ]
+			[ "$inactive" = - ]
+		else
+			[[ "$inactive" =~ ^[0-9]+$ ]]
+			# Seen whenever it got something: never idle longer.
+			[ "$idle" -le "$inactive" ]
+		fi
+	done < rows
+	[ "$(mq-xinfo -o json s g | jq -c '[.consumers[] | .inactive == null]')" = \
+	    '[false,false,false,true]' ]
+}
+
+@test "mq-xinfo: lag and entries-read follow the group's reading" {
+	seq 1 4 | mq-xadd -q s
+	mq-xreadgroup -c 1 g c s > /dev/null
+	[ "$(field s g entries-read)" = 1 ]
+	[ "$(field s g lag)" = 3 ]
+	seq 1 3 | mq-xadd -q s
+	[ "$(field s g lag)" = 6 ]
+	mq-xreadgroup g c s > /dev/null
+	[ "$(field s g entries-read)" = 7 ]
+	[ "$(field s g lag)" = 0 ]
+}
+
+@test "mq-xinfo: a deleted entry: max-deleted-entry-id, still pending, lag unknown behind it" {
+	mq-xadd -q s a b c
+	mq-xreadgroup g c s | cut -f1 | mq-nack -r s g
+	dead=($(mq-xrange s.dlq | cut -f1))
+	# reader has all three pending; behind is one entry in.
+	mq-xreadgroup all reader s.dlq > /dev/null
+	mq-xreadgroup -c 1 behind reader s.dlq > /dev/null
+	[ "$(field s.dlq max-deleted-entry-id)" = 0-0 ]
+	[ "$(row '#name' behind s.dlq | cut -f6)" = 2 ]
+
+	mq-dlq purge s "${dead[1]}"
+	[ "$(field s.dlq length)" = 2 ]
+	[ "$(field s.dlq entries-added)" = 3 ]
+	[ "$(field s.dlq max-deleted-entry-id)" = "${dead[1]}" ]
+	# The deleted entry stays pending in the group that had it.
+	[ "$(field s.dlq all pending)" = 3 ]
+	[ "$(row '#name' reader s.dlq all | cut -f2)" = 3 ]
+	[ "$(mq-xreadgroup all reader s.dlq 0 | cut -f2 | paste -sd,)" = "a,,c" ]
+	# Past the deleted entry the lag is known, behind it it is not.
+	[ "$(row '#name' all s.dlq | cut -f6)" = 0 ]
+	[ "$(row '#name' behind s.dlq | cut -f6)" = - ]
+	[ "$(field s.dlq behind lag)" = - ]
+	[ "$(mq-xinfo -o json s.dlq behind | jq -c .group.lag)" = null ]
+	[ "$(mq-xinfo -o json s.dlq | jq -c '[.groups[].lag]')" = '[0,null]' ]
+}
+
+@test "mq-xinfo: -o json is one object with the text form's names and values" {
+	setup_groups
+	mq-xreadgroup g c1 s > /dev/null
+	mq-xreadgroup g idle s > /dev/null
+	mq-nack s g 1-1
+	for args in "s" "s g"; do
+		mq-xinfo -o json $args > json
+		[ "$(wc -l < json)" -eq 1 ]
+		# Every key line of the text form, with its value, in order.
+		mq-xinfo $args | sed '/^#/,$d' > want
+		jq -r '[.stream, .policy, .group] | map(select(. != null)) |
+		    .[] | to_entries[] | "\(.key) \(.value // "-")"' json > got
+		diff want got
+	done
+	mq-xinfo -o json s > json
+	[ "$(jq -c 'keys' json)" = '["groups","policy","stream"]' ]
+	[ "$(jq -r '.groups[] | [.name, .consumers, .pending, ."last-delivered-id", ."entries-read", .lag] | map(. // "-" | tostring) | join("\t")' json)" = \
+	    "$(table '#name' s)" ]
+	mq-xinfo --output json s g > json
+	[ "$(jq -c 'keys' json)" = '["consumers","group","pending"]' ]
+	[ "$(jq -r '.consumers[] | [.name, .pending] | join("\t")' json)" = \
+	    "$(table '#name' s g | cut -f1,2)" ]
+	[ "$(jq -r '.pending[] | [.consumer, .count] | map(tostring) | join("\t")' json)" = \
+	    "$(table '#consumer' s g)" ]
+	[ "$(jq -r '.group.pending' json)" = 4 ]
+	[ "$(jq -c '[.consumers[].inactive == null]' json)" = '[false,false,true]' ]
+	[ "$(jq -c '.pending[0]' json)" = '{"consumer":"","count":1}' ]
+}
+
+@test "mq-xinfo: names are escaped in text, base64 in JSON when not UTF-8" {
+	mq-xadd -q s m
+	mq-xreadgroup "$(printf 'a\tb')" "$(printf 'c\nd')" s > /dev/null
+	mq-xreadgroup "$(printf 'caf\303\251')" c s > /dev/null
+	mq-xreadgroup "$(printf 'x\377')" c s > /dev/null
+	[ "$(table '#name' s | cut -f1 | paste -sd' ')" = $'a\\tb caf\303\251 x\377' ]
+	[ "$(mq-xinfo s | grep -c .)" -eq 23 ]
+	[ "$(row '#name' 'a\tb' s | cut -f2)" = 1 ]
+	[ "$(table '#name' s "$(printf 'a\tb')" | cut -f1)" = 'c\nd' ]
+	mq-xinfo -o json s > json
+	[ "$(jq -r '.groups[0].name' json)" = "$(printf 'a\tb')" ]
+	[ "$(jq -r '.groups[1].name' json)" = "$(printf 'caf\303\251')" ]
+	[ "$(jq -r '.groups[2] | has("name")' json)" = false ]
+	[ "$(jq -r '.groups[2].name_base64' json | base64 -d | od -An -tx1 | tr -d ' ')" = 78ff ]
+	[ "$(mq-xinfo -o json s "$(printf 'a\tb')" | jq -r '.consumers[0].name')" = "$(printf 'c\nd')" ]
+}
+
+@test "mq-xinfo: a missing spool, stream or group exits 66 and creates nothing" {
+	run mq-xinfo s
+	[ "$status" -eq 66 ]
+	[ ! -e "$MQ_SPOOL" ]
+	mq-xadd -q s m
+	mq-xreadgroup g c s > /dev/null
+	(cd "$MQ_SPOOL" && find . -printf '%p %s\n' | sort) > before
+	run mq-xinfo nostream
+	[ "$status" -eq 66 ]
+	[[ "$output" == "mq-xinfo: nostream: "* ]]
+	run mq-xinfo s nogroup
+	[ "$status" -eq 66 ]
+	[[ "$output" == "mq-xinfo: s: nogroup: "* ]]
+	run mq-xinfo nostream g
+	[ "$status" -eq 66 ]
+	mq-xinfo s > /dev/null
+	mq-xinfo -o json s g > /dev/null
+	(cd "$MQ_SPOOL" && find . -printf '%p %s\n' | sort) > after
+	cmp before after
+	run mq-xinfo --spool "$BATS_TEST_TMPDIR/none" s
+	[ "$status" -eq 66 ]
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+}
+
+@test "mq-xinfo: an empty or over-long group name exits 65" {
+	mq-xadd -q s m
+	run mq-xinfo s ''
+	[ "$status" -eq 65 ]
+	run mq-xinfo s "$(printf 'g%.0s' $(seq 1 201))"
+	[ "$status" -eq 65 ]
+}
+
+@test "mq-xinfo: usage errors exit 2" {
+	mq-xadd -q s m
+	mq-xreadgroup g c s > /dev/null
+	run mq-xinfo
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"usage: mq-xinfo "* ]]
+	run mq-xinfo s g extra
+	[ "$status" -eq 2 ]
+	run mq-xinfo -o raw s
+	[ "$status" -eq 2 ]
+	run mq-xinfo -o xml s g
+	[ "$status" -eq 2 ]
+	run mq-xinfo -c 1 s
+	[ "$status" -eq 2 ]
+}
+
+# The pipelines of EXAMPLES in mq-xinfo(1).
+
+@test "mq-xinfo: example: the length with awk" {
+	seq 1 17 | mq-xadd -q orders
+	run bash -c "mq-xinfo orders | awk '\$1 == \"length\" { print \$2 }'"
+	[ "$output" = 17 ]
+}
+
+@test "mq-xinfo: example: groups with more than 1000 entries to read" {
+	seq 1 1500 | mq-xadd -q orders
+	mq-xreadgroup -c 100 slow c orders > /dev/null
+	mq-xreadgroup -c 1000 fast c orders > /dev/null
+	run bash -c "mq-xinfo orders | awk -F '\t' '/^#/ { next } NF > 1 && \$6 > 1000 { print \$1, \$6 }'"
+	[ "$output" = "slow 1400" ]
+}
+
+@test "mq-xinfo: example: consumers with pending entries and nothing for an hour" {
+	seq 1 3 | mq-xadd -q orders
+	mq-xreadgroup -c 1 workers w1 orders > /dev/null
+	mq-xreadgroup -c 1 workers w2 orders > /dev/null
+	mq-xreadgroup workers w3 orders | cut -f1 | mq-ack orders workers
+	mq-xreadgroup workers w4 orders > /dev/null
+	# Nothing is an hour old yet: a threshold of -1 ms takes them all.
+	cmd="mq-xinfo orders workers |
+	    awk -F '\t' '/^#/ { t = \$1; next } t == \"#name\" && \$2 > 0 && \$4 > LIMIT { print \$1 }'"
+	run bash -c "${cmd/LIMIT/3600000}"
+	[ -z "$output" ]
+	run bash -c "${cmd/LIMIT/-1}"
+	[ "$output" = "$(printf 'w1\nw2')" ]
+	jq="mq-xinfo -o json orders workers |
+	    jq -r '.consumers[] | select(.pending > 0 and .inactive > LIMIT) | .name'"
+	run bash -c "${jq/LIMIT/3600000}"
+	[ -z "$output" ]
+	run bash -c "${jq/LIMIT/-1}"
+	[ "$output" = "$(printf 'w1\nw2')" ]
+}
+
+@test "mq-xinfo: example: wait until a group acknowledged everything" {
+	seq 1 3 | mq-xadd -q orders
+	mq-xreadgroup workers w1 orders > ids
+	run bash -c "mq-xinfo -o json orders workers | jq -e '.group.pending == 0'"
+	[ "$status" -ne 0 ]
+	cut -f1 ids | mq-ack orders workers
+	run bash -c "until mq-xinfo -o json orders workers | jq -e '.group.pending == 0'; do sleep 1; done"
+	[ "$status" -eq 0 ]
+	[ "$output" = true ]
+}

@@ -1,0 +1,231 @@
+#!/usr/bin/env bats
+# python-redis.bats - Debian's python3-redis (redis-py) against mq-serve:
+# streams, consumer groups, pub/sub, pipelines and MULTI/EXEC, RESP3.
+# Each test is a small script run by $MQ_PYTHON with the port as its
+# argument; it prints "ok" at its end and fails with a traceback.
+
+load lib.sh
+
+setup() {
+	interop_setup || return 1
+	"$MQ_PYTHON" -c 'import redis' || {
+		echo "$MQ_PYTHON has no redis module: sh scripts/install-deps.sh --test" >&2
+		return 1
+	}
+	mq_up
+}
+
+# py: runs the script on stdin with the port of the server under test.
+py() {
+	run "$MQ_PYTHON" - "$MQ_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = ok ]
+}
+
+@test "python-redis: connect with a client name, ping, echo" {
+	py <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), client_name="worker-1",
+		decode_responses=True)
+assert r.ping() is True
+assert r.echo("héllo") == "héllo"
+assert r.client_getname() == "worker-1"
+print("ok")
+PY
+}
+
+@test "python-redis: streams: xadd, xlen, xrange, xrevrange, xread, xdel, xtrim" {
+	py <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+assert r.xadd("s", {"a": "1"}, id="1-0") == "1-0"
+i2 = r.xadd("s", {"b": "2", "c": "3"})
+i3 = r.xadd("s", {"d": "4"}, maxlen=1000, approximate=True)
+assert r.xlen("s") == 3
+assert r.xrange("s") == [("1-0", {"a": "1"}), (i2, {"b": "2", "c": "3"}), (i3, {"d": "4"})]
+assert r.xrange("s", min="(1-0", count=1) == [(i2, {"b": "2", "c": "3"})]
+assert r.xrevrange("s", count=1) == [(i3, {"d": "4"})]
+assert r.xread({"s": "0"}, count=2) == [["s", [("1-0", {"a": "1"}), (i2, {"b": "2", "c": "3"})]]]
+assert r.xread({"s": "$"}, block=50) == []
+assert r.xread({"s": i3, "nosuch": "0"}) == []
+assert r.xdel("s", "1-0", "9-9") == 1
+assert r.xtrim("s", maxlen=1, approximate=False) == 1
+assert r.xrange("s") == [(i3, {"d": "4"})]
+# Binary values come back as sent.
+raw = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]))
+v = bytes(range(256)) + b"\r\n"
+i = raw.xadd("bin", {b"k\x00": v})
+assert raw.xrange("bin") == [(i, {b"k\x00": v})]
+try:
+	r.xadd("s", {"x": "y"}, id="1-0")
+	raise SystemExit("XADD below the top succeeded")
+except redis.ResponseError as e:
+	assert str(e) == "The ID specified in XADD is equal or smaller than the target stream top item", e
+print("ok")
+PY
+}
+
+@test "python-redis: an xread block is woken by an xadd of another connection" {
+	py <<'PY'
+import sys, threading, redis
+port = int(sys.argv[1])
+r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+first = r.xadd("s", {"n": "1"})
+got = []
+def reader():
+	c = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+	got.append(c.xread({"s": first}, block=10000))
+t = threading.Thread(target=reader)
+t.start()
+second = r.xadd("s", {"n": "2"})
+t.join(15)
+assert got == [[["s", [(second, {"n": "2"})]]]], got
+print("ok")
+PY
+}
+
+@test "python-redis: consumer groups: create, read, pending, claim, autoclaim, ack, info" {
+	py <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+assert r.xgroup_create("q", "g", id="0", mkstream=True) is True
+try:
+	r.xgroup_create("q", "g", id="0")
+	raise SystemExit("second XGROUP CREATE succeeded")
+except redis.ResponseError as e:
+	assert str(e) == "BUSYGROUP Consumer Group name already exists", e
+ids = [r.xadd("q", {"n": str(i)}) for i in range(4)]
+got = r.xreadgroup("g", "c1", {"q": ">"}, count=3, block=100)
+assert got == [["q", [(ids[i], {"n": str(i)}) for i in range(3)]]], got
+assert r.xreadgroup("g", "c2", {"q": ">"}, count=10) == [["q", [(ids[3], {"n": "3"})]]]
+assert r.xreadgroup("g", "c2", {"q": ">"}, block=50) == []
+# Own pending entries again, from id 0.
+assert r.xreadgroup("g", "c2", {"q": "0"}) == [["q", [(ids[3], {"n": "3"})]]]
+p = r.xpending("q", "g")
+assert p == {"pending": 4, "min": ids[0], "max": ids[3],
+	     "consumers": [{"name": "c1", "pending": 3}, {"name": "c2", "pending": 1}]}, p
+rows = r.xpending_range("q", "g", "-", "+", 10)
+assert [(x["message_id"], x["consumer"], x["times_delivered"]) for x in rows] == \
+	[(ids[0], "c1", 1), (ids[1], "c1", 1), (ids[2], "c1", 1), (ids[3], "c2", 2)], rows
+assert all(x["time_since_delivered"] >= 0 for x in rows)
+rows = r.xpending_range("q", "g", "-", "+", 10, consumername="c2")
+assert [x["message_id"] for x in rows] == [ids[3]]
+assert r.xpending_range("q", "g", "-", "+", 10, idle=100000000) == []
+assert r.xclaim("q", "g", "c3", 0, [ids[0]]) == [(ids[0], {"n": "0"})]
+assert r.xclaim("q", "g", "c3", 0, [ids[1]], justid=True) == [ids[1]]
+assert r.xclaim("q", "g", "c3", 100000000, [ids[2]]) == []
+ac = r.xautoclaim("q", "g", "c4", 0, "0-0", count=1)
+assert ac[0] == ids[1] and ac[1] == [(ids[0], {"n": "0"})], ac
+assert r.xautoclaim("q", "g", "c4", 0, ids[1], justid=True) == [ids[1], ids[2], ids[3]]
+groups = r.xinfo_groups("q")
+assert groups == [{"name": "g", "consumers": 4, "pending": 4, "last-delivered-id": ids[3],
+		   "entries-read": 4, "lag": 0}], groups
+cons = r.xinfo_consumers("q", "g")
+assert [(c["name"], c["pending"]) for c in cons] == [("c1", 0), ("c2", 0), ("c3", 0), ("c4", 4)], cons
+info = r.xinfo_stream("q")
+assert info["length"] == 4 and info["groups"] == 1, info
+assert info["first-entry"] == (ids[0], {"n": "0"}) and info["last-entry"] == (ids[3], {"n": "3"})
+assert r.xack("q", "g", *ids) == 4
+assert r.xpending("q", "g")["pending"] == 0
+assert r.xgroup_createconsumer("q", "g", "c5") == 1
+assert r.xgroup_delconsumer("q", "g", "c5") == 0
+assert r.xgroup_setid("q", "g", "0") is True
+assert len(r.xreadgroup("g", "c1", {"q": ">"})[0][1]) == 4
+assert r.xgroup_destroy("q", "g") == 1
+try:
+	r.xreadgroup("g", "c1", {"q": ">"})
+	raise SystemExit("XREADGROUP on a destroyed group succeeded")
+except redis.ResponseError as e:
+	assert str(e).startswith("NOGROUP No such key 'q' or consumer group 'g'"), e
+print("ok")
+PY
+}
+
+@test "python-redis: pub/sub: subscribe, psubscribe, publish counts, pubsub numsub/numpat/channels" {
+	py <<'PY'
+import sys, time, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+p = r.pubsub()
+
+def next_message(kind):
+	deadline = time.monotonic() + 10
+	while time.monotonic() < deadline:
+		m = p.get_message(timeout=0.1)
+		if m is not None:
+			assert m["type"] == kind, (kind, m)
+			return m
+	raise SystemExit("no %s within 10 s" % kind)
+
+assert r.publish("news", "nobody") == 0
+p.subscribe("news", "sport")
+assert next_message("subscribe")["channel"] == "news"
+assert next_message("subscribe")["data"] == 2
+p.psubscribe("n*")
+assert next_message("psubscribe") == {"type": "psubscribe", "pattern": None, "channel": "n*", "data": 3}
+assert r.publish("news", "hello") == 2
+assert r.publish("nature", "tree") == 1
+assert r.publish("weather", "rain") == 0
+assert next_message("message") == {"type": "message", "pattern": None, "channel": "news", "data": "hello"}
+assert next_message("pmessage") == {"type": "pmessage", "pattern": "n*", "channel": "news", "data": "hello"}
+assert next_message("pmessage") == {"type": "pmessage", "pattern": "n*", "channel": "nature", "data": "tree"}
+assert r.pubsub_numsub("news", "weather") == [("news", 1), ("weather", 0)]
+assert r.pubsub_numpat() == 1
+assert sorted(r.pubsub_channels()) == ["news", "sport"]
+p.unsubscribe()
+p.punsubscribe()
+# One confirmation per channel, in an order of the server's choosing.
+got = [p.get_message(timeout=5) for _ in range(3)]
+assert None not in got, got
+kinds = sorted((m["type"], m["channel"]) for m in got)
+assert kinds == [("punsubscribe", "n*"), ("unsubscribe", "news"), ("unsubscribe", "sport")], kinds
+assert r.publish("news", "gone") == 0
+assert r.pubsub_numpat() == 0
+p.close()
+print("ok")
+PY
+}
+
+@test "python-redis: pipeline without and with MULTI/EXEC" {
+	py <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+pipe = r.pipeline(transaction=False)
+for i in range(1, 101):
+	pipe.xadd("s", {"n": str(i)}, id="%d-0" % i)
+pipe.xlen("s")
+res = pipe.execute()
+assert res[:2] == ["1-0", "2-0"] and res[-1] == 100, res[-3:]
+with r.pipeline() as tx:
+	tx.xadd("s", {"n": "x"}, id="200-0")
+	tx.xdel("s", "1-0")
+	tx.xlen("s")
+	assert tx.execute() == ["200-0", 1, 100]
+# An error inside a transaction is returned in its place.
+with r.pipeline() as tx:
+	tx.xadd("s", {"n": "y"}, id="1-0")
+	tx.xlen("s")
+	res = tx.execute(raise_on_error=False)
+	assert isinstance(res[0], redis.ResponseError) and res[1] == 100, res
+print("ok")
+PY
+}
+
+@test "python-redis: RESP3 (protocol=3)" {
+	if ! "$MQ_PYTHON" -c 'import inspect, redis, sys
+sys.exit("protocol" not in inspect.signature(redis.Redis.__init__).parameters)'; then
+		skip "python3-redis $("$MQ_PYTHON" -c 'import redis; print(redis.__version__)') has no protocol=3 (RESP3 came in redis-py 5.0)"
+	fi
+	py <<'PY'
+import sys, redis
+r = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), protocol=3, decode_responses=True)
+assert r.ping()
+i = r.xadd("s", {"a": "1"}, id="1-0")
+assert r.xread({"s": "0"}) in ({"s": [[("1-0", {"a": "1"})]]}, {"s": [("1-0", {"a": "1"})]}, [["s", [("1-0", {"a": "1"})]]])
+assert r.xinfo_stream("s")["length"] == 1
+p = r.pubsub()
+p.subscribe("news")
+assert r.publish("news", "hi") == 1
+print("ok")
+PY
+}
