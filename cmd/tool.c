@@ -392,11 +392,16 @@ tool_input_fill(struct tool_input *in)
 	if (in->eof)
 		return;
 	tool_input_room(in);
-	/* About to wait for input: what was appended so far goes to disk first. */
+	/*
+	 * About to wait for input: if none comes within the fsync interval,
+	 * what this run wrote goes to disk before the wait goes on, so the
+	 * interval policy holds while the tool sleeps.  (Not at every
+	 * momentary pause of a pipe: that would be an fsync per pause.)
+	 */
 	{
 		struct pollfd pfd = { .fd = in->fd, .events = POLLIN };
 
-		if (poll(&pfd, 1, 0) == 0)
+		if (poll(&pfd, 1, topt.fsync_ms > 0 ? topt.fsync_ms : 1000) == 0)
 			tool_idle();
 	}
 	do

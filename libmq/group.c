@@ -8,14 +8,17 @@
  * write(2) per operation (a read of a thousand entries is one lock and
  * one write).  Each process keeps a replica of the state in memory --
  * the cursor, the pending entries, the consumers -- and changes it only
- * by applying records: it replays the
- * tail that other processes appended since it last looked, then applies
- * the records of its own operation as it builds them, and writes them at
- * the end.  Two processes never hand out the same entry, since each
- * decides under the lock and after the replay.  Functions that only look
- * (pending, info, consumers) replay without the lock and stop at a
- * record that is not complete yet.  The file protocol (locking, torn
- * tails, replacement) is journal.c's.
+ * by applying records: it replays the tail that other processes appended
+ * since it last looked, then applies the records of its own operation as
+ * it builds them, and writes them at the end.  Two processes never hand
+ * out the same entry, since each decides under the lock and after the
+ * replay.  Functions that only look (pending, info, consumers) replay
+ * without the lock and stop at a record that is not complete yet.  To
+ * keep the lock short, a change first replays a long tail without it,
+ * and a read first copies the entries it will most likely deliver (see
+ * read_ahead): under the lock it only checks that the group did not move
+ * meanwhile, and writes.  The file protocol (locking, torn tails,
+ * replacement) is journal.c's.
  *
  * In memory, the pending entries are one array of slots in id order
  * (struct plist).  Entries are nearly always created above every pending
@@ -139,7 +142,11 @@ enum {
 #define COMPACT_RATIO	4		/* compact at this many times the state */
 #define DEAD_FLUSH	1024		/* dead letters are appended in batches */
 #define AUTOCLAIM_SCAN	10		/* XAUTOCLAIM looks at count * this */
-#define FREE_KEEP	4096		/* pending nodes kept for reuse */
+#define EARLY_REPLAY	(64 * MQ_JSLOT)	/* a longer tail is replayed unlocked */
+#define PL_MIN		64		/* slots of the smallest pending array */
+#define PL_KEEP		4096		/* an empty array larger is freed */
+#define PL_GAP		16		/* an insertion that moves n slots
+					   leaves n / PL_GAP as room */
 
 /* ------------------------------------------------------------------
  * The replica
@@ -147,23 +154,44 @@ enum {
 
 struct consumer;
 
-/* A pending entry: in the group's tree by id, and in its owner's. */
+/*
+ * A slot of the pending array.  A live slot is a pending entry; a dead
+ * one is an entry that left, or room left by an insertion (see
+ * pending_add), and only its place in the order counts.
+ */
 struct pentry {
-	RB_ENTRY(pentry)	 by_id;		/* in gstate.pending */
-	RB_ENTRY(pentry)	 by_owner;	/* in owner->pel, or gstate.nacked */
 	mq_id			 id;
 	struct consumer		*owner;		/* NULL: handed back by a nack */
 	int64_t			 time;		/* of the last delivery */
 	uint64_t		 count;		/* deliveries */
+	int8_t			 side;		/* room: -1 below 'id', 1 above */
+	uint8_t			 live;
 };
 
-RB_HEAD(idtree, pentry);
-RB_HEAD(owntree, pentry);
+/*
+ * The pending entries: slots e[head .. len - 1] in the order of (id,
+ * side), the first and the last live (or none: head == len == 0).  A
+ * live slot has side 0, and no two slots have the same id and side 0:
+ * the slot of an entry, live or dead, is where (id, 0) goes in the
+ * order, so a binary search finds it.
+ */
+struct plist {
+	struct pentry		*e;
+	size_t			 head, len, cap;
+	size_t			 ndead;		/* dead ones in e[head .. len-1] */
+};
+
+/* An entry handed back by a nack, in gstate.nacked. */
+struct nacked {
+	RB_ENTRY(nacked)	 link;
+	mq_id			 id;
+};
+
+RB_HEAD(ntree, nacked);
 
 struct consumer {
 	RB_ENTRY(consumer)	 link;		/* in gstate.consumers, by name */
-	struct owntree		 pel;		/* its pending entries, by id */
-	uint64_t		 npending;
+	uint64_t		 npending;	/* entries it owns */
 	uint32_t		 idx;		/* its number in the journal */
 	uint32_t		 snap;		/* its number in a snapshot */
 	int64_t			 seen;		/* last attempted interaction */
@@ -178,9 +206,9 @@ struct gstate {
 	int			 head;		/* the HEAD record was applied */
 	mq_id			 cursor;	/* last delivered id */
 	int64_t			 entries_read;	/* -1: unknown */
-	struct idtree		 pending;	/* every pending entry */
-	uint64_t		 npending;
-	struct owntree		 nacked;	/* those handed back */
+	struct plist		 pl;		/* every pending entry */
+	uint64_t		 npending;	/* its live slots */
+	struct ntree		 nacked;	/* those handed back */
 	struct ctree		 consumers;
 	uint64_t		 nconsumers;
 	uint64_t		 nameslots;	/* slots of their CONSUMER records */
@@ -226,8 +254,6 @@ struct mq_group {
 	uint64_t		 incarnation;	/* of the group opened; 0 until known */
 	int			 gone;		/* destroyed: MQ_ENOGROUP from now on */
 	int			 stale;		/* replica differs from the file: reload */
-	struct pentry		*freelist;	/* linked through by_id's left */
-	size_t			 nfree;
 
 	mq_reader		*reader;	/* new entries: positioned after 'rpos' */
 	mq_id			 rpos;
@@ -240,15 +266,23 @@ struct mq_group {
 	struct copies		 dead;		/* messages for the dead letters */
 };
 
-/* Inline: the trees compare ids millions of times a second. */
+/* Inline: the pending array compares ids millions of times a second. */
 static inline int
-pentry_cmp(const struct pentry *a, const struct pentry *b)
+id_lt(mq_id a, mq_id b)
 {
-	if (a->id.ms != b->id.ms)
-		return a->id.ms < b->id.ms ? -1 : 1;
-	if (a->id.seq != b->id.seq)
-		return a->id.seq < b->id.seq ? -1 : 1;
-	return 0;
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+}
+
+static inline int
+id_eq(mq_id a, mq_id b)
+{
+	return a.ms == b.ms && a.seq == b.seq;
+}
+
+static int
+nacked_cmp(const struct nacked *a, const struct nacked *b)
+{
+	return mq_id_cmp(a->id, b->id);
 }
 
 static int
@@ -259,54 +293,304 @@ consumer_cmp(const struct consumer *a, const struct consumer *b)
 
 /* libbsd's RB_GENERATE_STATIC needs a __unused that it does not define. */
 #define RB_ATTR __attribute__((__unused__)) static
-RB_GENERATE_INTERNAL(idtree, pentry, by_id, pentry_cmp, RB_ATTR)
-RB_GENERATE_INTERNAL(owntree, pentry, by_owner, pentry_cmp, RB_ATTR)
+RB_GENERATE_INTERNAL(ntree, nacked, link, nacked_cmp, RB_ATTR)
 RB_GENERATE_INTERNAL(ctree, consumer, link, consumer_cmp, RB_ATTR)
 
-static struct pentry *
-pentry_alloc(mq_group *g)
-{
-	struct pentry *p;
+/* ---- The pending array */
 
-	if ((p = g->freelist) != NULL) {
-		g->freelist = RB_LEFT(p, by_id);
-		g->nfree--;
-		return p;
-	}
-	return malloc(sizeof(*p));
+/* Whether slot 'p' comes before ('id', 'side') in the order. */
+static inline int
+slot_before(const struct pentry *p, mq_id id, int side)
+{
+	return id_lt(p->id, id) || (id_eq(p->id, id) && p->side < side);
 }
 
-static void
-pentry_free(mq_group *g, struct pentry *p)
+/*
+ * The first slot of 'pl' that does not come before ('id', 'side');
+ * pl->len if there is none.  Side -1 finds the first slot of id 'id' or
+ * above, side 2 the first slot above 'id'.
+ */
+static size_t
+slot_search(const struct plist *pl, mq_id id, int side)
 {
-	if (g->nfree >= FREE_KEEP) {
-		free(p);
-		return;
+	size_t lo = pl->head, hi = pl->len, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (slot_before(&pl->e[mid], id, side))
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	RB_LEFT(p, by_id) = g->freelist;
-	g->freelist = p;
-	g->nfree++;
+	return lo;
 }
 
+/* The first live slot at or after slot 'i'; pl->len if none. */
+static size_t
+live_from(const struct plist *pl, size_t i)
+{
+	while (i < pl->len && !pl->e[i].live)
+		i++;
+	return i;
+}
+
+/*
+ * The slot of the first pending entry with an id above 'id' ('above'
+ * set) or at least 'id'; st->pl.len if there is none.
+ */
+static size_t
+pending_seek(const struct gstate *st, mq_id id, int above)
+{
+	return live_from(&st->pl, slot_search(&st->pl, id, above ? 2 : -1));
+}
+
+/* The pending entry 'id', or NULL.  Valid until the next change. */
 static struct pentry *
 pending_find(struct gstate *st, mq_id id)
 {
-	struct pentry key;
+	struct plist *pl = &st->pl;
+	struct pentry *p;
+	size_t i;
 
-	key.id = id;
-	return RB_FIND(idtree, &st->pending, &key);
+	if (pl->head == pl->len)
+		return NULL;
+	p = &pl->e[pl->head];
+	if (id_eq(p->id, id))
+		return p;		/* the common ack, in order */
+	if (id_lt(id, p->id) || id_lt(pl->e[pl->len - 1].id, id))
+		return NULL;
+	i = slot_search(pl, id, 0);	/* < len: e[len - 1].id >= id */
+	p = &pl->e[i];
+	return p->live && id_eq(p->id, id) ? p : NULL;
 }
 
-/* The first pending entry of 'tree' with an id > 'after'. */
-static struct pentry *
-owned_after(struct owntree *tree, mq_id after)
+/*
+ * The first slot at or after slot 'i' that holds an entry of 'c';
+ * st->pl.len if there is none.  A walk of the array: a consumer's
+ * entries are not kept apart.
+ */
+static size_t
+owned_from(const struct gstate *st, const struct consumer *c, size_t i)
 {
-	struct pentry key;
+	const struct plist *pl = &st->pl;
 
-	key.id = after;
-	if (mq_id_incr(&key.id) != MQ_OK)
+	if (c->npending == 0)
+		return pl->len;
+	while (i < pl->len && (!pl->e[i].live || pl->e[i].owner != c))
+		i++;
+	return i;
+}
+
+/* Moves the live slots of 'pl' to the front of the array, in order. */
+static void
+plist_squeeze(struct plist *pl)
+{
+	size_t i, n = 0;
+
+	for (i = pl->head; i < pl->len; i++)
+		if (pl->e[i].live)
+			pl->e[n++] = pl->e[i];
+	pl->head = 0;
+	pl->len = n;
+	pl->ndead = 0;
+}
+
+/* Makes the array hold at least 'n' more slots after pl->len. */
+static int
+plist_grow(struct plist *pl, size_t n)
+{
+	struct pentry *e;
+	size_t cap = pl->cap ? pl->cap : PL_MIN;
+
+	while (cap - pl->len < n)
+		cap *= 2;
+	if (cap == pl->cap)
+		return MQ_OK;
+	if ((e = reallocarray(pl->e, cap, sizeof(*e))) == NULL)
+		return mq_sys();
+	pl->e = e;
+	pl->cap = cap;
+	return MQ_OK;
+}
+
+/*
+ * After slots died: drops the dead ones at both ends, and squeezes the
+ * others out when they outnumber the 'live' ones.  An empty array goes
+ * back to the start (and is freed if it is large).
+ */
+static void
+plist_tidy(struct plist *pl, uint64_t live)
+{
+	while (pl->head < pl->len && !pl->e[pl->head].live) {
+		pl->head++;
+		pl->ndead--;
+	}
+	while (pl->len > pl->head && !pl->e[pl->len - 1].live) {
+		pl->len--;
+		pl->ndead--;
+	}
+	if (pl->head == pl->len) {
+		pl->head = pl->len = 0;
+		if (pl->cap > PL_KEEP) {
+			free(pl->e);
+			pl->e = NULL;
+			pl->cap = 0;
+		}
+	} else if (pl->ndead > live)
+		plist_squeeze(pl);
+}
+
+/*
+ * Opens room at slot 'i' of 'pl', whose slots before and from 'i' are
+ * live: the slots from 'i' on move up, and those in between become
+ * room, a number in proportion to the slots moved.  The new entry goes
+ * in the middle one (returned).  The room below it goes with the slot
+ * below (dead, side 1; or, at the front, free slots before pl->head),
+ * the room above it with the slot above (dead, side -1), so that entries
+ * that come later on either side of the new one take it without moving
+ * anything.  Returns NULL with errno set if out of memory.
+ */
+static struct pentry *
+plist_open(struct plist *pl, size_t i)
+{
+	size_t gap = 1 + (pl->len - i) / PL_GAP, mid = i + gap / 2, k;
+
+	if (plist_grow(pl, gap) != MQ_OK)
 		return NULL;
-	return RB_NFIND(owntree, tree, &key);
+	memmove(&pl->e[i + gap], &pl->e[i], (pl->len - i) * sizeof(*pl->e));
+	pl->len += gap;
+	if (i == pl->head)
+		pl->head = mid;
+	else
+		for (k = i; k < mid; k++) {
+			pl->e[k].id = pl->e[i - 1].id;
+			pl->e[k].side = 1;
+			pl->e[k].live = 0;
+			pl->ndead++;
+		}
+	for (k = mid + 1; k < i + gap; k++) {
+		pl->e[k].id = pl->e[i + gap].id;
+		pl->e[k].side = -1;
+		pl->e[k].live = 0;
+		pl->ndead++;
+	}
+	return &pl->e[mid];
+}
+
+/*
+ * Adds the pending entry 'id', which is not pending, owned by 'c' (NULL:
+ * handed back); the caller sets its time and count.  Returns its slot,
+ * or NULL with errno set (out of memory).
+ */
+static struct pentry *
+pending_add(struct gstate *st, mq_id id, struct consumer *c)
+{
+	struct plist *pl = &st->pl;
+	struct pentry *p;
+	struct nacked *n = NULL;
+	size_t i;
+
+	if (c == NULL) {
+		if ((n = malloc(sizeof(*n))) == NULL)
+			return NULL;
+		n->id = id;
+	}
+	if (pl->head == pl->len || id_lt(pl->e[pl->len - 1].id, id)) {
+		/* Above every pending id: the common case. */
+		if (pl->len == pl->cap) {
+			if (st->npending < pl->cap / 2)
+				plist_squeeze(pl);
+			else if (plist_grow(pl, 1) != MQ_OK)
+				goto fail;
+		}
+		p = &pl->e[pl->len++];
+	} else {
+		if (pl->ndead > st->npending)
+			plist_squeeze(pl);
+		/*
+		 * Slot 'i' is where (id, 0) goes (there is one: the last slot
+		 * is live and above).  A dead slot there or just below takes
+		 * the entry; else room is made.
+		 */
+		i = slot_search(pl, id, 0);
+		if (!pl->e[i].live) {
+			p = &pl->e[i];
+			pl->ndead--;
+		} else if (i > pl->head && !pl->e[i - 1].live) {
+			p = &pl->e[i - 1];
+			pl->ndead--;
+		} else if (i == pl->head && pl->head > 0)
+			p = &pl->e[--pl->head];
+		else if ((p = plist_open(pl, i)) == NULL)
+			goto fail;
+	}
+	p->id = id;
+	p->side = 0;
+	p->owner = c;
+	p->live = 1;
+	st->npending++;
+	if (c != NULL)
+		c->npending++;
+	else if (RB_INSERT(ntree, &st->nacked, n) != NULL)
+		free(n);	/* cannot be */
+	return p;
+fail:
+	free(n);
+	return NULL;
+}
+
+/* Takes 'p' from its owner, or from the nacked tree. */
+static void
+owner_unlink(struct gstate *st, struct pentry *p)
+{
+	struct nacked key, *n;
+
+	if (p->owner != NULL) {
+		p->owner->npending--;
+		return;
+	}
+	key.id = p->id;
+	if ((n = RB_FIND(ntree, &st->nacked, &key)) != NULL) {
+		RB_REMOVE(ntree, &st->nacked, n);
+		free(n);
+	}
+}
+
+/*
+ * Gives the pending entry 'p' to 'c' (NULL: hands it back).  Returns
+ * MQ_OK, or MQ_ESYS (out of memory) with nothing changed.
+ */
+static int
+pending_give(struct gstate *st, struct pentry *p, struct consumer *c)
+{
+	struct nacked *n = NULL;
+
+	if (c == p->owner)
+		return MQ_OK;
+	if (c == NULL) {
+		if ((n = malloc(sizeof(*n))) == NULL)
+			return mq_sys();
+		n->id = p->id;
+	}
+	owner_unlink(st, p);
+	p->owner = c;
+	if (c != NULL)
+		c->npending++;
+	else if (RB_INSERT(ntree, &st->nacked, n) != NULL)
+		free(n);	/* cannot be */
+	return MQ_OK;
+}
+
+/* Takes 'p' out of the pending list; slots may move. */
+static void
+pending_remove(struct gstate *st, struct pentry *p)
+{
+	owner_unlink(st, p);
+	p->live = 0;
+	p->owner = NULL;
+	st->npending--;
+	st->pl.ndead++;
+	plist_tidy(&st->pl, st->npending);
 }
 
 static struct consumer *
@@ -319,49 +603,21 @@ consumer_find(struct gstate *st, const char *name)
 	return RB_FIND(ctree, &st->consumers, &key);
 }
 
-/* Takes 'p' out of its owner's tree (or the nacked one). */
-static void
-unlink_owner(struct gstate *st, struct pentry *p)
-{
-	if (p->owner != NULL) {
-		RB_REMOVE(owntree, &p->owner->pel, p);
-		p->owner->npending--;
-	} else
-		RB_REMOVE(owntree, &st->nacked, p);
-}
-
-/* Puts 'p' in the tree of 'c' (NULL: the nacked tree). */
-static void
-link_owner(struct gstate *st, struct pentry *p, struct consumer *c)
-{
-	p->owner = c;
-	if (c != NULL) {
-		RB_INSERT(owntree, &c->pel, p);
-		c->npending++;
-	} else
-		RB_INSERT(owntree, &st->nacked, p);
-}
-
-static void
-pentry_remove(mq_group *g, struct pentry *p)
-{
-	unlink_owner(&g->st, p);
-	RB_REMOVE(idtree, &g->st.pending, p);
-	g->st.npending--;
-	pentry_free(g, p);
-}
-
-/* Forgets everything the replica holds; the next replay starts at 0. */
+/*
+ * Forgets everything the replica holds; the next replay starts at 0.
+ * The pending array is kept for reuse.
+ */
 static void
 state_reset(mq_group *g)
 {
 	struct gstate *st = &g->st;
-	struct pentry *p, *pn;
+	struct plist pl = st->pl;
+	struct nacked *n, *nn;
 	struct consumer *c, *cn;
 
-	RB_FOREACH_SAFE(p, idtree, &st->pending, pn) {
-		RB_REMOVE(idtree, &st->pending, p);
-		pentry_free(g, p);
+	RB_FOREACH_SAFE(n, ntree, &st->nacked, nn) {
+		RB_REMOVE(ntree, &st->nacked, n);
+		free(n);
 	}
 	RB_FOREACH_SAFE(c, ctree, &st->consumers, cn) {
 		RB_REMOVE(ctree, &st->consumers, c);
@@ -369,7 +625,8 @@ state_reset(mq_group *g)
 	}
 	free(st->byidx);
 	memset(st, 0, sizeof(*st));
-	RB_INIT(&st->pending);
+	st->pl.e = pl.e;
+	st->pl.cap = pl.cap;
 	RB_INIT(&st->nacked);
 	RB_INIT(&st->consumers);
 	st->entries_read = -1;
@@ -409,7 +666,6 @@ apply_consumer(mq_group *g, const struct mq_jrec *r)
 		free(c);
 		return MQ_ECORRUPT;
 	}
-	RB_INIT(&c->pel);
 	c->idx = idx;
 	c->seen = (int64_t)r->b;
 	c->active = (int64_t)r->c;
@@ -431,13 +687,25 @@ static int
 apply_delcons(mq_group *g, const struct mq_jrec *r)
 {
 	struct gstate *st = &g->st;
+	struct plist *pl = &st->pl;
 	struct consumer *c;
 	struct pentry *p;
+	size_t i;
 
 	if ((c = consumer_byidx(st, r->a)) == NULL)
 		return MQ_ECORRUPT;
-	while ((p = RB_MIN(owntree, &c->pel)) != NULL)
-		pentry_remove(g, p);
+	/* Its entries die in one pass; the array is tidied after it. */
+	for (i = pl->head; i < pl->len && c->npending > 0; i++) {
+		p = &pl->e[i];
+		if (!p->live || p->owner != c)
+			continue;
+		p->live = 0;
+		p->owner = NULL;
+		c->npending--;
+		st->npending--;
+		pl->ndead++;
+	}
+	plist_tidy(pl, st->npending);
 	RB_REMOVE(ctree, &st->consumers, c);
 	st->byidx[c->idx] = NULL;
 	st->nconsumers--;
@@ -454,26 +722,13 @@ apply_own(mq_group *g, const struct mq_jrec *r)
 	struct gstate *st = &g->st;
 	struct pentry *p;
 	mq_id id = { r->a, r->b };
+	int rc;
 
-	/*
-	 * A first delivery after the cursor is usually above every pending
-	 * id: then there is nothing to find (the common case of a read).
-	 */
-	p = NULL;
-	if (!(r->flags & OWN_NEW) || st->npending == 0 ||
-	    mq_id_cmp(id, RB_MAX(idtree, &st->pending)->id) <= 0)
-		p = pending_find(st, id);
-	if (p == NULL) {
-		if ((p = pentry_alloc(g)) == NULL)
+	if ((p = pending_find(st, id)) == NULL) {
+		if ((p = pending_add(st, id, st->ctx)) == NULL)
 			return mq_sys();
-		p->id = id;
-		RB_INSERT(idtree, &st->pending, p);
-		st->npending++;
-		link_owner(st, p, st->ctx);
-	} else if (p->owner != st->ctx) {
-		unlink_owner(st, p);
-		link_owner(st, p, st->ctx);
-	}
+	} else if ((rc = pending_give(st, p, st->ctx)) != MQ_OK)
+		return rc;
 	p->time = st->ctxtime;
 	if (r->flags & OWN_NEW) {
 		p->count = 1;
@@ -535,13 +790,11 @@ apply(const struct mq_jrec *r, void *arg)
 		return apply_own(g, r);
 	case REC_ACK:
 		if ((p = pending_find(st, id)) != NULL)
-			pentry_remove(g, p);
+			pending_remove(st, p);
 		return MQ_OK;
 	case REC_NACK:
-		if ((p = pending_find(st, id)) != NULL && p->owner != NULL) {
-			unlink_owner(st, p);
-			link_owner(st, p, NULL);
-		}
+		if ((p = pending_find(st, id)) != NULL)
+			return pending_give(st, p, NULL);
 		return MQ_OK;
 	}
 	return MQ_ECORRUPT;
@@ -633,9 +886,28 @@ refresh(mq_group *g)
 	return catch_up(g, reset, 0);
 }
 
-/* Starts a change: takes the lock and catches up (cutting a torn tail). */
+/*
+ * Replays a long tail of the journal without the lock, as refresh()
+ * does, so that the lock is then held (and others wait) only for what
+ * came after it.  A failure only makes the replay under the lock start
+ * again.
+ */
+static void
+replay_early(mq_group *g)
+{
+	struct stat sb;
+
+	if (!g->gone && !g->stale && g->j.fd != -1 &&
+	    fstat(g->j.fd, &sb) == 0 && sb.st_size - g->j.off >= EARLY_REPLAY)
+		(void)catch_up(g, 0, 0);
+}
+
+/*
+ * Takes the lock and catches up (cutting a torn tail), for a change
+ * whose buffers of copies are ready.
+ */
 static int
-begin(mq_group *g)
+lock_change(mq_group *g)
 {
 	int reset, rc;
 
@@ -651,9 +923,17 @@ begin(mq_group *g)
 		return rc;
 	}
 	g->outlen = 0;
-	g->give.len = g->give.nhc = g->give.nmc = 0;
 	g->dead.len = g->dead.nhc = g->dead.nmc = 0;
 	return MQ_OK;
+}
+
+/* Starts a change: the replay, the lock, no copies yet. */
+static int
+begin(mq_group *g)
+{
+	replay_early(g);
+	g->give.len = g->give.nhc = g->give.nmc = 0;
+	return lock_change(g);
 }
 
 /* Gives up a change: nothing is written, the replica is reloaded later. */
@@ -688,6 +968,7 @@ compact(mq_group *g)
 	unsigned char *buf, *q;
 	int64_t time = 0;
 	uint32_t idx = 0;
+	size_t i;
 	ino_t ino;
 	int rc, first = 1;
 
@@ -706,7 +987,10 @@ compact(mq_group *g)
 		q += mq_jrec_put(q, REC_CONSUMER, 0, idx | (uint64_t)len << 32,
 		    (uint64_t)c->seen, (uint64_t)c->active, c->name, len);
 	}
-	RB_FOREACH(p, idtree, &st->pending) {
+	for (i = st->pl.head; i < st->pl.len; i++) {
+		p = &st->pl.e[i];
+		if (!p->live)
+			continue;
 		if (first || p->owner != owner || p->time != time) {
 			q += mq_jrec_put(q, REC_CTX, 0,
 			    p->owner != NULL ? p->owner->snap : 0,
@@ -1170,15 +1454,10 @@ copies_free(struct copies *cp)
 void
 mq_group_close(mq_group *g)
 {
-	struct pentry *p;
-
 	if (g == NULL)
 		return;
 	state_reset(g);
-	while ((p = g->freelist) != NULL) {
-		g->freelist = RB_LEFT(p, by_id);
-		free(p);
-	}
+	free(g->st.pl.e);
 	mq_journal_close(&g->j);
 	if (g->gdirfd != -1)
 		close(g->gdirfd);
@@ -1226,21 +1505,34 @@ static int
 read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
     int64_t now, int *ctx, size_t *k)
 {
-	uint64_t limit = delivery_limit(g);
-	struct pentry *p, *next;
+	uint64_t limit, pcount;
+	struct nacked *n, *next;
+	struct pentry *p;
 	struct mq_msg m;
+	mq_id id;
 	int got, rc;
 
-	for (p = RB_MIN(owntree, &g->st.nacked); p != NULL && *k < count;
-	    p = next) {
-		next = RB_NEXT(owntree, &g->st.nacked, p);
-		if ((got = mq_reader_get(g->getter, p->id, &m)) < 0)
+	if (RB_EMPTY(&g->st.nacked))
+		return MQ_OK;
+	limit = delivery_limit(g);
+
+	/* Each step frees 'n' (the entry is acked or owned), not 'next'. */
+	for (n = RB_MIN(ntree, &g->st.nacked); n != NULL && *k < count;
+	    n = next) {
+		next = RB_NEXT(ntree, &g->st.nacked, n);
+		id = n->id;
+		if ((p = pending_find(&g->st, id)) == NULL) {
+			g->stale = 1;	/* cannot be: a reload mends it */
+			return MQ_ECORRUPT;
+		}
+		pcount = p->count;
+		if ((got = mq_reader_get(g->getter, id, &m)) < 0)
 			return got;
 		if (!got)		/* deleted: it leaves the list */
-			rc = emit_id(g, REC_ACK, p->id);
-		else if (limit > 0 && p->count >= limit) {
-			if ((rc = dead(g, &m, "delivery-limit", p->count)) == MQ_OK)
-				rc = emit_id(g, REC_ACK, p->id);
+			rc = emit_id(g, REC_ACK, id);
+		else if (limit > 0 && pcount >= limit) {
+			if ((rc = dead(g, &m, "delivery-limit", pcount)) == MQ_OK)
+				rc = emit_id(g, REC_ACK, id);
 		} else {
 			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
 			    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
@@ -1248,10 +1540,10 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 				return rc;
 			(*k)++;
 			if (noack)
-				rc = emit_id(g, REC_ACK, p->id);
+				rc = emit_id(g, REC_ACK, id);
 			else
-				rc = emit(g, REC_OWN, 0, p->id.ms, p->id.seq,
-				    p->count + 1, NULL, 0);
+				rc = emit(g, REC_OWN, 0, id.ms, id.seq,
+				    pcount + 1, NULL, 0);
 		}
 		if (rc != MQ_OK)
 			return rc;
@@ -1267,12 +1559,16 @@ static int
 read_new(mq_group *g, struct consumer *c, size_t count, int noack,
     int64_t now, int *ctx, size_t *k)
 {
-	const struct mq_policy *pol = mq_stream_policy(g->stream);
-	int64_t ttl = pol != NULL ? pol->ttl_ms : 0, er = 0;
+	const struct mq_policy *pol;
+	int64_t ttl, er = 0;
 	struct mq_msg m;
 	mq_id top, adv;
 	int got, rc, advance = 0;
 
+	if (*k >= count)
+		return MQ_OK;
+	pol = mq_stream_policy(g->stream);
+	ttl = pol != NULL ? pol->ttl_ms : 0;
 	if ((rc = reader_sync(g)) != MQ_OK)
 		return rc;
 	top = g->st.cursor;
@@ -1284,7 +1580,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 		if (got == 0)
 			break;
 		g->rpos = m.id;
-		if (mq_id_cmp(m.id, top) <= 0)
+		if (!id_lt(top, m.id))
 			continue;	/* at or below a cursor set ahead */
 		top = m.id;
 		if (ttl > 0 && now - m.time_ms > ttl) {
@@ -1317,13 +1613,89 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 	return MQ_OK;
 }
 
+/*
+ * Reads ahead, without the lock, the entries that a read of up to
+ * 'count' new entries will most likely deliver, copying them into
+ * g->give; returns how many.  Only when this handle's reader stands
+ * right after the cursor (it made the last read of the group, as a lone
+ * reader does) and no entry waits to be delivered again: the read then
+ * takes the next entries of the stream.  It stops at an entry that must
+ * be looked at under the lock (expired, or not above the cursor).  Other
+ * processes wait for the lock only while the records are written.  An
+ * entry deleted from the stream meanwhile is still delivered, as if the
+ * delete had come just after the read.
+ */
+static size_t
+read_ahead(mq_group *g, size_t count, int64_t now)
+{
+	const struct mq_policy *pol;
+	struct mq_msg m;
+	mq_id top = g->st.cursor;
+	int64_t ttl;
+	size_t k = 0;
+	int got;
+
+	if (g->gone || g->stale || !g->rvalid || !id_eq(g->rpos, top) ||
+	    !RB_EMPTY(&g->st.nacked))
+		return 0;
+	pol = mq_stream_policy(g->stream);
+	ttl = pol != NULL ? pol->ttl_ms : 0;
+	while (k < count) {
+		if ((got = mq_reader_next(g->reader, &m)) <= 0) {
+			if (got < 0)
+				g->rvalid = 0;
+			break;
+		}
+		g->rpos = m.id;
+		if (!id_lt(top, m.id) || (ttl > 0 && now - m.time_ms > ttl) ||
+		    copy_msg(&g->give, &m, NULL, 0) != MQ_OK)
+			break;
+		top = m.id;
+		k++;
+	}
+	return k;
+}
+
+/*
+ * Under the lock: delivers to 'c' the 'ahead' entries that read_ahead()
+ * copied from after cursor 'from', if the group is still as it was then
+ * (the cursor has not moved, no entry was handed back), adding to '*k'.
+ * Otherwise the copies are dropped and the read goes the usual way.
+ */
+static int
+take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
+    int64_t now, int *ctx, size_t *k)
+{
+	const struct mcopy *mc;
+	size_t i;
+	int rc;
+
+	if (ahead == 0)
+		return MQ_OK;
+	if (!id_eq(g->st.cursor, from) || !RB_EMPTY(&g->st.nacked)) {
+		g->give.len = g->give.nhc = g->give.nmc = 0;
+		return MQ_OK;
+	}
+	if ((rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
+		return rc;
+	for (i = 0; i < ahead; i++) {
+		mc = &g->give.mc[i];
+		if ((rc = emit(g, REC_OWN, OWN_NEW, mc->m.id.ms, mc->m.id.seq,
+		    mc->m.offset + 1, NULL, 0)) != MQ_OK)
+			return rc;
+	}
+	*k += ahead;
+	return MQ_OK;
+}
+
 int
 mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
     struct mq_msg *msgs, size_t *n)
 {
 	struct consumer *c;
 	int64_t now;
-	size_t k = 0;
+	mq_id from;
+	size_t k = 0, ahead = 0;
 	int rc, ctx = 0;
 
 	*n = 0;
@@ -1331,10 +1703,16 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 		return rc;
 	if (count == 0)
 		return MQ_OK;
-	if ((rc = begin(g)) != MQ_OK)
-		return rc;
 	now = mq_now_ms();
+	replay_early(g);
+	g->give.len = g->give.nhc = g->give.nmc = 0;
+	from = g->st.cursor;
+	if (!noack)
+		ahead = read_ahead(g, count, now);
+	if ((rc = lock_change(g)) != MQ_OK)
+		return rc;
 	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK ||
+	    (rc = take_ahead(g, c, ahead, from, now, &ctx, &k)) != MQ_OK ||
 	    (rc = read_nacked(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
 	    (rc = read_new(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
 	    /*
@@ -1358,12 +1736,12 @@ int
 mq_group_history(mq_group *g, const char *consumer, mq_id after,
     size_t count, struct mq_msg *msgs, size_t *n)
 {
-	uint64_t limit;
+	uint64_t limit, pcount;
 	struct consumer *c;
-	struct pentry *p, *next;
 	struct mq_msg m;
 	int64_t now;
-	size_t k = 0;
+	mq_id id;
+	size_t i, k = 0;
 	int got, rc, ctx = 0;
 
 	*n = 0;
@@ -1377,33 +1755,36 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 	limit = delivery_limit(g);
 	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK)
 		goto fail;
-	for (p = owned_after(&c->pel, after); p != NULL && k < count;
-	    p = next) {
-		next = RB_NEXT(owntree, &c->pel, p);
-		if ((got = mq_reader_get(g->getter, p->id, &m)) < 0) {
+	/* Each step may move slots: the next one is searched from 'id'. */
+	id = after;
+	while (k < count && (i = owned_from(&g->st, c,
+	    pending_seek(&g->st, id, 1))) < g->st.pl.len) {
+		id = g->st.pl.e[i].id;
+		pcount = g->st.pl.e[i].count;
+		if ((got = mq_reader_get(g->getter, id, &m)) < 0) {
 			rc = got;
 			goto fail;
 		}
 		if (!got) {
 			/* Deleted: the id alone, and it stays pending. */
 			memset(&m, 0, sizeof(m));
-			m.id = p->id;
+			m.id = id;
 			m.offset = UINT64_MAX;
 			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK)
 				goto fail;
 			k++;
 			continue;
 		}
-		if (limit > 0 && p->count >= limit) {
-			if ((rc = dead(g, &m, "delivery-limit", p->count)) !=
-			    MQ_OK || (rc = emit_id(g, REC_ACK, p->id)) != MQ_OK)
+		if (limit > 0 && pcount >= limit) {
+			if ((rc = dead(g, &m, "delivery-limit", pcount)) !=
+			    MQ_OK || (rc = emit_id(g, REC_ACK, id)) != MQ_OK)
 				goto fail;
 			continue;
 		}
 		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
 		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
 		    &ctx)) != MQ_OK ||
-		    (rc = emit(g, REC_OWN, 0, p->id.ms, p->id.seq, p->count + 1,
+		    (rc = emit(g, REC_OWN, 0, id.ms, id.seq, pcount + 1,
 		    NULL, 0)) != MQ_OK)
 			goto fail;
 		k++;
@@ -1634,11 +2015,11 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
     mq_id *next, mq_id *deleted, size_t *ndeleted)
 {
 	struct claim cl;
-	struct pentry *p, key;
+	struct pentry *p;
 	struct mq_msg m;
 	uint64_t attempts;
-	mq_id id;
-	size_t k = 0, nd = 0;
+	mq_id id, key;
+	size_t i, k = 0, nd = 0;
 	int got, rc, more = 1;
 
 	*claimed = *ndeleted = 0;
@@ -1653,12 +2034,13 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
 	 * 'key' is where the scan goes on: each step looks up the first
 	 * entry at or after it, since a step may remove the one it looked at.
 	 */
-	key.id = start;
+	key = start;
 	while (more && attempts > 0 && count > 0 &&
-	    (p = RB_NFIND(idtree, &g->st.pending, &key)) != NULL) {
+	    (i = pending_seek(&g->st, key, 0)) < g->st.pl.len) {
+		p = &g->st.pl.e[i];	/* valid until the first change */
 		attempts--;
-		id = key.id = p->id;
-		more = mq_id_incr(&key.id) == MQ_OK;
+		id = key = p->id;
+		more = mq_id_incr(&key) == MQ_OK;
 		if ((got = mq_reader_get(g->getter, id, &m)) < 0) {
 			rc = got;
 			goto fail;
@@ -1679,8 +2061,8 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
 		count--;
 	}
 	/* The next call starts at the entry after the last one looked at. */
-	if (more && (p = RB_NFIND(idtree, &g->st.pending, &key)) != NULL)
-		*next = p->id;
+	if (more && (i = pending_seek(&g->st, key, 0)) < g->st.pl.len)
+		*next = g->st.pl.e[i].id;
 	if ((rc = claim_end(g, &cl)) != MQ_OK) {
 		next->ms = next->seq = 0;
 		return rc;
@@ -1702,26 +2084,27 @@ mq_group_pending(mq_group *g, mq_id start, mq_id end, size_t count,
     const char *consumer, int64_t min_idle_ms, struct mq_pending *out,
     size_t *n)
 {
+	const struct plist *pl = &g->st.pl;
 	struct consumer *c = NULL;
-	struct pentry *p, key;
+	struct pentry *p;
 	int64_t now;
-	size_t k = 0;
+	size_t i, k = 0;
 	int rc;
 
 	*n = 0;
 	if ((rc = refresh(g)) != MQ_OK)
 		return rc;
 	now = mq_now_ms();
-	key.id = start;
-	if (consumer != NULL) {
-		if ((c = consumer_find(&g->st, consumer)) == NULL)
-			return MQ_OK;
-		p = RB_NFIND(owntree, &c->pel, &key);
-	} else
-		p = RB_NFIND(idtree, &g->st.pending, &key);
-	for (; p != NULL && k < count && mq_id_cmp(p->id, end) <= 0;
-	    p = c != NULL ? RB_NEXT(owntree, &c->pel, p) :
-	    RB_NEXT(idtree, &g->st.pending, p)) {
+	if (consumer != NULL &&
+	    ((c = consumer_find(&g->st, consumer)) == NULL || c->npending == 0))
+		return MQ_OK;
+	for (i = pending_seek(&g->st, start, 0); i < pl->len && k < count;
+	    i++) {
+		p = &pl->e[i];
+		if (id_lt(end, p->id))
+			break;		/* dead slots are in order too */
+		if (!p->live || (c != NULL && p->owner != c))
+			continue;
 		if (min_idle_ms > 0 && now - p->time < min_idle_ms)
 			continue;
 		out[k].id = p->id;
@@ -1779,7 +2162,6 @@ int
 mq_group_info(mq_group *g, struct mq_group_info *info)
 {
 	struct mq_stream_info si;
-	struct pentry *p;
 	int64_t er;
 	int rc;
 
@@ -1792,10 +2174,10 @@ mq_group_info(mq_group *g, struct mq_group_info *info)
 	info->entries_read = g->st.entries_read;
 	info->pending = g->st.npending;
 	info->consumers = g->st.nconsumers;
-	if ((p = RB_MIN(idtree, &g->st.pending)) != NULL)
-		info->pending_min = p->id;
-	if ((p = RB_MAX(idtree, &g->st.pending)) != NULL)
-		info->pending_max = p->id;
+	if (g->st.npending > 0) {
+		info->pending_min = g->st.pl.e[g->st.pl.head].id;
+		info->pending_max = g->st.pl.e[g->st.pl.len - 1].id;
+	}
 	/* The lag as Redis 7 reports it: unknown when it cannot be told. */
 	er = g->st.entries_read;
 	if (si.next_offset == 0)

@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -41,6 +42,59 @@
  * ---------------------------------------------------------------- */
 
 /*
+ * Little-endian fields, a word at a time: records are encoded and
+ * decoded millions of times a second, and the compilers do not always
+ * merge mq_put64's byte stores into one.
+ */
+static inline void
+put16(unsigned char *p, uint16_t v)
+{
+	v = htole16(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void
+put32(unsigned char *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline void
+put64(unsigned char *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, sizeof(v));
+}
+
+static inline uint16_t
+get16(const unsigned char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static inline uint32_t
+get32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static inline uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+/*
  * Encodes one record at 'p': type 'type', flags 'flags', fields 'a',
  * 'b', 'c', then 'len' bytes of 'data' in extra slots (zero-padded).
  * 'p' needs mq_jrec_size('len') bytes.  Returns the bytes written.
@@ -53,16 +107,15 @@ mq_jrec_put(unsigned char *p, unsigned type, unsigned flags, uint64_t a,
 
 	p[4] = type;
 	p[5] = flags;
-	p[6] = extra & 0xff;
-	p[7] = extra >> 8;
-	mq_put64(p + 8, a);
-	mq_put64(p + 16, b);
-	mq_put64(p + 24, c);
+	put16(p + 6, extra);
+	put64(p + 8, a);
+	put64(p + 16, b);
+	put64(p + 24, c);
 	if (extra > 0) {
 		memset(p + MQ_JSLOT, 0, size - MQ_JSLOT);
 		memcpy(p + MQ_JSLOT, data, len);
 	}
-	mq_put32(p, mq_crc32c(0, p + 4, size - 4));
+	put32(p, mq_crc32c(0, p + 4, size - 4));
 	return size;
 }
 
@@ -78,19 +131,19 @@ mq_jrec_get(const unsigned char *p, size_t len, struct mq_jrec *r)
 
 	if (len < MQ_JSLOT)
 		return 0;
-	extra = p[6] | (size_t)p[7] << 8;
+	extra = get16(p + 6);
 	if (extra > MQ_JREC_MAXEXTRA || p[4] == 0)
 		return -1;
 	size = (extra + 1) * MQ_JSLOT;
 	if (len < size)
 		return 0;
-	if (mq_get32(p) != mq_crc32c(0, p + 4, size - 4))
+	if (get32(p) != mq_crc32c(0, p + 4, size - 4))
 		return -1;
 	r->type = p[4];
 	r->flags = p[5];
-	r->a = mq_get64(p + 8);
-	r->b = mq_get64(p + 16);
-	r->c = mq_get64(p + 24);
+	r->a = get64(p + 8);
+	r->b = get64(p + 16);
+	r->c = get64(p + 24);
 	r->data = extra > 0 ? p + MQ_JSLOT : NULL;
 	r->datalen = extra * MQ_JSLOT;
 	return size;

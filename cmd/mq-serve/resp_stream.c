@@ -420,6 +420,26 @@ struct xadd_args {
 };
 
 /*
+ * After MAXLEN or MINID at argv[i]: an optional '~' (approximate) or '='
+ * (exact) before the threshold.  Returns how many arguments it took.
+ */
+static size_t
+trim_operator(struct xadd_args *a, const struct resp_arg *argv, size_t i,
+    size_t more)
+{
+	const struct resp_arg *next = &argv[i + 1];
+
+	a->approx = 0;
+	if (more < 2 || next->len != 1)
+		return 0;
+	if (next->p[0] == '~') {
+		a->approx = 1;
+		return 1;
+	}
+	return next->p[0] == '=';
+}
+
+/*
  * Parses the options of XADD ('xadd' set) or XTRIM as Redis's
  * streamParseAddOrTrimArgsOrReply does, replying to errors.  Returns 0,
  * or -1 after an error reply.
@@ -430,7 +450,6 @@ parse_add_trim(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 {
 	static const char both[] = "ERR syntax error, MAXLEN and MINID "
 	    "options at the same time are not compatible";
-	const struct resp_arg *next;
 	size_t i, more;
 	int limit_given = 0, partial;
 
@@ -445,14 +464,7 @@ parse_add_trim(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 				reply_error(c, both);
 				return -1;
 			}
-			a->approx = 0;
-			next = &argv[i + 1];
-			if (more >= 2 && next->len == 1 && next->p[0] == '~') {
-				a->approx = 1;
-				i++;
-			} else if (more >= 2 && next->len == 1 &&
-			    next->p[0] == '=')
-				i++;
+			i += trim_operator(a, argv, i, more);
 			if (xarg_ll(c, &argv[i + 1], NULL, &a->maxlen) == -1)
 				return -1;
 			if (a->maxlen < 0) {
@@ -467,14 +479,7 @@ parse_add_trim(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 				reply_error(c, both);
 				return -1;
 			}
-			a->approx = 0;
-			next = &argv[i + 1];
-			if (more >= 2 && next->len == 1 && next->p[0] == '~') {
-				a->approx = 1;
-				i++;
-			} else if (more >= 2 && next->len == 1 &&
-			    next->p[0] == '=')
-				i++;
+			i += trim_operator(a, argv, i, more);
 			if (xarg_id(c, &argv[i + 1], 0, 1, &a->minid) == -1)
 				return -1;
 			i++;

@@ -1406,6 +1406,457 @@ test_sigkill(void **state)
 	free(buf);
 }
 
+/* ------------------------------------------------------------------
+ * The pending list: order, and a model
+ * ---------------------------------------------------------------- */
+
+/* Checks that the pending entries are exactly 'want' ('n' ms), in order. */
+static void
+assert_pending_ids(mq_group *g, const char *consumer, const uint64_t *want,
+    size_t n)
+{
+	static struct mq_pending p[4096];
+	size_t got, i;
+
+	assert_true(n < 4096);
+	assert_int_equal(mq_group_pending(g, zero, MQ_ID_LAST, 4096, consumer,
+	    0, p, &got), MQ_OK);
+	assert_int_equal(got, n);
+	for (i = 0; i < n; i++)
+		assert_id(p[i].id, id(want[i], 0));
+}
+
+/*
+ * Entries that become pending below the highest pending id: after SETID
+ * backwards, and forced claims in decreasing order (below the lowest).
+ */
+static void
+test_pending_order(void **state)
+{
+	struct fixture *f = *state;
+	static uint64_t want[400];
+	struct mq_msg m[16];
+	mq_id ids[1], out[1];
+	mq_group *g, *fresh;
+	size_t n, i, k;
+	uint64_t ms;
+
+	add(f->s, 1, 400);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	for (i = 0; i < 300; i += n)
+		assert_true((n = rd(g, "a", i + 16 < 300 ? 16 : 300 - i, m)) >
+		    0);
+	for (ms = 1; ms <= 200; ms++)
+		assert_int_equal(ack1(g, id(ms, 0)), 1);
+	assert_id(info(g).pending_min, id(201, 0));
+
+	/* Read 1-0 .. 150-0 again: each goes below 201-0 .. 300-0. */
+	assert_int_equal(mq_group_setid(g, zero, 0), MQ_OK);
+	for (i = 0; i < 150; i += n) {
+		k = 1 + i % 7;
+		assert_true((n = rd(g, "b", k < 150 - i ? k : 150 - i, m)) > 0);
+	}
+	assert_int_equal(info(g).pending, 250);
+	for (k = 0, ms = 1; ms <= 300; ms++)
+		if (ms <= 150 || ms > 200)
+			want[k++] = ms;
+	assert_pending_ids(g, NULL, want, k);
+	assert_pending_ids(g, "b", want, 150);
+	assert_pending_ids(g, "a", want + 150, 100);
+	assert_string_equal(pend(g, id(150, 0)).consumer, "b");
+	assert_int_equal(pend(g, id(150, 0)).count, 1);
+
+	/* Ack every other one, then force claims from 400-0 down to 151-0. */
+	for (ms = 1; ms <= 300; ms += 2)
+		ack1(g, id(ms, 0));
+	for (ms = 400; ms > 150; ms--) {
+		ids[0] = id(ms, 0);
+		assert_int_equal(mq_group_claim(g, "c", 0, ids, 1, -1, -1,
+		    MQ_CLAIM_FORCE | MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+		assert_int_equal(n, 1);
+	}
+	for (k = 0, ms = 1; ms <= 400; ms++)
+		if (ms > 150 || ms % 2 == 0)
+			want[k++] = ms;
+	assert_pending_ids(g, NULL, want, k);
+	assert_pending_ids(g, "c", want + 75, k - 75);
+	assert_id(info(g).pending_min, id(2, 0));
+	assert_id(info(g).pending_max, id(400, 0));
+
+	/* A replay builds the same list. */
+	assert_int_equal(mq_group_open(f->s, "g", &fresh), MQ_OK);
+	assert_pending_ids(fresh, NULL, want, k);
+	mq_group_close(fresh);
+	mq_group_close(g);
+}
+
+/*
+ * A window of pending entries sliding along the stream, as in a pipeline
+ * of a reader and an acker: the array's front advances and its slots are
+ * reused; a large list that empties is given back.
+ */
+static void
+test_pending_window(void **state)
+{
+	struct fixture *f = *state;
+	static struct mq_msg m[1024];
+	static uint64_t want[64];
+	mq_id ids[1024];
+	mq_group *g;
+	uint64_t ms, lo, hi;
+	size_t n, i, k;
+
+	add(f->s, 1, 9000);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+
+	/* 5000 pending, all acked in order: the list empties. */
+	for (i = 0; i < 5000; i += n)
+		assert_int_equal((n = rd(g, "a", 1000, m)), 1000);
+	assert_int_equal(info(g).pending, 5000);
+	for (ms = 1; ms <= 5000; ms += n) {
+		for (n = 0; n < 1000; n++)
+			ids[n] = id(ms + n, 0);
+		assert_int_equal(mq_group_ack(g, ids, n, &k), MQ_OK);
+		assert_int_equal(k, n);
+	}
+	assert_int_equal(info(g).pending, 0);
+
+	/* Read 8 at a time, ack what was read two reads before. */
+	lo = hi = 5001;
+	while (hi <= 9000) {
+		assert_int_equal((n = rd(g, "a", 8, m)), 8);
+		hi += n;
+		if (hi - lo > 24) {
+			for (i = 0; i < 8; i++)
+				ids[i] = id(lo + i, 0);
+			assert_int_equal(mq_group_ack(g, ids, 8, &k), MQ_OK);
+			assert_int_equal(k, 8);
+			lo += 8;
+		}
+		for (k = 0, ms = lo; ms < hi; ms++)
+			want[k++] = ms;
+		assert_pending_ids(g, NULL, want, k);
+		assert_id(info(g).pending_min, id(lo, 0));
+	}
+	mq_group_close(g);
+}
+
+/* Handed-back entries go through a compaction, and come first after it. */
+static void
+test_compaction_nacked(void **state)
+{
+	struct fixture *f = *state;
+	char path[PATH_MAX], before[4096], after[4096];
+	struct mq_msg m[100];
+	mq_id ids[50], out[50];
+	mq_group *g, *old, *fresh;
+	struct stat st1, st2;
+	size_t n, i;
+	int round;
+
+	add(f->s, 1, 100);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &old), MQ_OK);
+	journal_path(f, "g", path, sizeof(path));
+	assert_int_equal(stat(path, &st1), 0);
+	assert_int_equal(rd(g, "a", 100, m), 100);
+	ids[0] = id(30, 0);
+	ids[1] = id(10, 0);
+	ids[2] = id(20, 0);
+	assert_int_equal(mq_group_nack(g, ids, 3, 0, &n), MQ_OK);
+	assert_int_equal(n, 3);
+
+	/* Claims back and forth (JUSTID) until the journal is compacted. */
+	for (i = 0; i < 50; i++)
+		ids[i] = id(50 + i, 0);
+	for (round = 0; round < 1000; round++)
+		assert_int_equal(mq_group_claim(g, round % 2 ? "a" : "b", 0,
+		    ids, 50, -1, -1, MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+	assert_int_equal(stat(path, &st2), 0);
+	assert_true(st1.st_ino != st2.st_ino);
+	dump(g, before, sizeof(before));
+	assert_non_null(strstr(before, "\n10-0  "));
+	assert_non_null(strstr(before, "\n20-0  "));
+
+	assert_int_equal(mq_group_open(f->s, "g", &fresh), MQ_OK);
+	dump(fresh, after, sizeof(after));
+	assert_string_equal(before, after);
+	dump(old, after, sizeof(after));
+	assert_string_equal(before, after);
+	assert_int_equal(rd(fresh, "c", 2, m), 2);
+	assert_entry(&m[0], 10);
+	assert_entry(&m[1], 20);
+	assert_int_equal(rd(old, "c", 8, m), 1);
+	assert_entry(&m[0], 30);
+	mq_group_close(fresh);
+	mq_group_close(old);
+	mq_group_close(g);
+}
+
+#define MODEL_N		1500	/* entries 1-0 .. MODEL_N-0 */
+#define MODEL_CONS	3	/* consumers c1 .. c3 */
+#define MODEL_STEPS	1500
+
+/* What the group must hold, entry by entry (index: the id's ms). */
+struct model {
+	int		 owner[MODEL_N + 1];	/* -1: none, 0: handed back */
+	uint64_t	 count[MODEL_N + 1];
+	int		 exists[MODEL_CONS + 1];	/* consumer 'i' exists */
+	uint64_t	 cursor;
+	uint64_t	 rnd;
+};
+
+static const char *const model_names[MODEL_CONS + 1] = { "", "c1", "c2", "c3" };
+
+/* A reproducible pseudo-random number below 'n' (xorshift64). */
+static uint64_t
+model_rand(struct model *md, uint64_t n)
+{
+	md->rnd ^= md->rnd << 13;
+	md->rnd ^= md->rnd >> 7;
+	md->rnd ^= md->rnd << 17;
+	return md->rnd % n;
+}
+
+/* Compares everything the group tells about its pending entries. */
+static void
+model_check(struct model *md, mq_group *g)
+{
+	static struct mq_pending p[MODEL_N];
+	struct mq_group_info gi = info(g);
+	uint64_t ms, first = 0, last = 0, npend = 0;
+	struct seen s;
+	size_t n, i, c;
+	char want[64];
+
+	assert_int_equal(mq_group_pending(g, zero, MQ_ID_LAST, MODEL_N, NULL,
+	    0, p, &n), MQ_OK);
+	for (i = 0, ms = 1; ms <= MODEL_N; ms++) {
+		if (md->owner[ms] < 0)
+			continue;
+		if (first == 0)
+			first = ms;
+		last = ms;
+		npend++;
+		assert_true(i < n);
+		assert_id(p[i].id, id(ms, 0));
+		assert_string_equal(p[i].consumer, model_names[md->owner[ms]]);
+		assert_int_equal(p[i].count, md->count[ms]);
+		i++;
+	}
+	assert_int_equal(n, npend);
+	assert_int_equal(gi.pending, npend);
+	if (npend > 0) {
+		assert_id(gi.pending_min, id(first, 0));
+		assert_id(gi.pending_max, id(last, 0));
+	}
+	assert_id(gi.last_delivered, id(md->cursor, 0));
+
+	/* Each consumer's own, and the counts XINFO CONSUMERS gives. */
+	memset(&s, 0, sizeof(s));
+	want[0] = '\0';
+	for (c = 1; c <= MODEL_CONS; c++) {
+		assert_int_equal(mq_group_pending(g, zero, MQ_ID_LAST, MODEL_N,
+		    model_names[c], 0, p, &n), MQ_OK);
+		for (i = 0, ms = 1; ms <= MODEL_N; ms++) {
+			if (md->owner[ms] != (int)c)
+				continue;
+			assert_true(i < n);
+			assert_id(p[i].id, id(ms, 0));
+			i++;
+		}
+		assert_int_equal(n, i);
+		if (md->exists[c]) {
+			strlcat(want, model_names[c], sizeof(want));
+			strlcat(want, "|", sizeof(want));
+		}
+	}
+	assert_int_equal(mq_group_consumers(g, collect_consumer, &s), MQ_OK);
+	assert_string_equal(s.names, want);
+	for (i = 0, c = 1; c <= MODEL_CONS; c++) {
+		if (!md->exists[c])
+			continue;
+		for (n = 0, ms = 1; ms <= MODEL_N; ms++)
+			if (md->owner[ms] == (int)c)
+				n++;
+		assert_int_equal(s.pending[i], n);
+		i++;
+	}
+}
+
+/* Random ids (as ms, some repeated) for an ack, a nack or a claim. */
+static size_t
+model_pick(struct model *md, mq_id *ids, size_t max)
+{
+	size_t n = 1 + model_rand(md, max), i;
+	uint64_t base = 1 + model_rand(md, MODEL_N);
+
+	for (i = 0; i < n; i++) {
+		/* Mostly near one another, as acks of one batch are. */
+		if (model_rand(md, 4) == 0)
+			ids[i] = id(1 + model_rand(md, MODEL_N), 0);
+		else
+			ids[i] = id(1 + (base + model_rand(md, 64)) % MODEL_N,
+			    0);
+	}
+	return n;
+}
+
+/* One random operation on 'g', done to the model as well. */
+static void
+model_step(struct model *md, mq_group *g)
+{
+	static struct mq_msg m[64];
+	mq_id ids[64], out[64];
+	size_t n, k, i, want;
+	uint64_t np, ms, after;
+	int c = 1 + (int)model_rand(md, MODEL_CONS);
+
+	switch (model_rand(md, 16)) {
+	case 0: case 1: case 2: case 3: case 4:
+		/* Read: handed-back entries first, then new ones. */
+		want = 1 + model_rand(md, 64);
+		assert_int_equal(mq_group_read(g, model_names[c], want, 0, m,
+		    &n), MQ_OK);
+		md->exists[c] = 1;
+		k = 0;
+		for (ms = 1; ms <= MODEL_N && k < want; ms++) {
+			if (md->owner[ms] != 0)
+				continue;
+			assert_true(k < n);
+			assert_id(m[k].id, id(ms, 0));
+			md->owner[ms] = c;
+			md->count[ms]++;
+			k++;
+		}
+		for (ms = md->cursor + 1; ms <= MODEL_N && k < want; ms++) {
+			assert_true(k < n);
+			assert_id(m[k].id, id(ms, 0));
+			md->owner[ms] = c;
+			md->count[ms] = 1;
+			md->cursor = ms;
+			k++;
+		}
+		assert_int_equal(n, k);
+		break;
+	case 5: case 6: case 7: case 8:
+		n = model_pick(md, ids, 64);
+		for (k = i = 0; i < n; i++)
+			if (md->owner[ids[i].ms] >= 0) {
+				md->owner[ids[i].ms] = -1;
+				k++;
+			}
+		assert_int_equal(mq_group_ack(g, ids, n, &i), MQ_OK);
+		assert_int_equal(i, k);
+		break;
+	case 9: case 10:
+		n = model_pick(md, ids, 16);
+		for (k = i = 0; i < n; i++)
+			if (md->owner[ids[i].ms] >= 0) {
+				md->owner[ids[i].ms] = 0;
+				k++;
+			}
+		assert_int_equal(mq_group_nack(g, ids, n, 0, &i), MQ_OK);
+		assert_int_equal(i, k);
+		break;
+	case 11: case 12:
+		/* Forced claims, without counting: may create entries. */
+		n = model_pick(md, ids, 16);
+		for (i = 0; i < n; i++) {
+			if (md->owner[ids[i].ms] < 0)
+				md->count[ids[i].ms] = 1;
+			md->owner[ids[i].ms] = c;
+		}
+		assert_int_equal(mq_group_claim(g, model_names[c], 0, ids, n,
+		    -1, -1, MQ_CLAIM_FORCE | MQ_CLAIM_JUSTID, out, &k), MQ_OK);
+		assert_int_equal(k, n);
+		md->exists[c] = 1;
+		break;
+	case 13:
+		/* The cursor moves, mostly backwards. */
+		md->cursor = model_rand(md, md->cursor + 50);
+		if (md->cursor > MODEL_N)
+			md->cursor = MODEL_N;
+		assert_int_equal(mq_group_setid(g, id(md->cursor, 0), -1),
+		    MQ_OK);
+		break;
+	case 14:
+		/* History: the consumer's own after an id, each counted. */
+		after = model_rand(md, MODEL_N);
+		want = 1 + model_rand(md, 64);
+		assert_int_equal(mq_group_history(g, model_names[c],
+		    id(after, 0), want, m, &n), MQ_OK);
+		md->exists[c] = 1;
+		k = 0;
+		for (ms = after + 1; ms <= MODEL_N && k < want; ms++) {
+			if (md->owner[ms] != c)
+				continue;
+			assert_true(k < n);
+			assert_id(m[k].id, id(ms, 0));
+			md->count[ms]++;
+			k++;
+		}
+		assert_int_equal(n, k);
+		break;
+	case 15:
+		if (model_rand(md, 4) != 0)
+			break;
+		for (k = 0, ms = 1; ms <= MODEL_N; ms++)
+			if (md->owner[ms] == c) {
+				md->owner[ms] = -1;
+				k++;
+			}
+		assert_int_equal(mq_group_consumer_delete(g, model_names[c],
+		    &np), MQ_OK);
+		assert_int_equal(np, k);
+		md->exists[c] = 0;
+		break;
+	}
+}
+
+/*
+ * Random reads, acks, nacks, forced claims, SETIDs, history reads and
+ * consumer deletions against a model of the pending list; a handle that
+ * only replays the journal, and one opened at the end, must agree.
+ */
+static void
+test_pending_model(void **state)
+{
+	struct fixture *f = *state;
+	static struct model md;
+	char a[8192], b[8192];
+	mq_group *g, *other, *fresh;
+	int step;
+
+	memset(&md, 0, sizeof(md));
+	memset(md.owner, -1, sizeof(md.owner));
+	md.rnd = 0x9e3779b97f4a7c15ull;
+	add(f->s, 1, MODEL_N);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &other), MQ_OK);
+	for (step = 0; step < MODEL_STEPS; step++) {
+		model_step(&md, g);
+		if (step % 10 == 0)
+			model_check(&md, g);
+		if (step % 97 == 0)
+			model_check(&md, other);
+	}
+	model_check(&md, g);
+	model_check(&md, other);
+	assert_int_equal(mq_group_open(f->s, "g", &fresh), MQ_OK);
+	model_check(&md, fresh);
+	dump(g, a, sizeof(a));
+	dump(fresh, b, sizeof(b));
+	assert_string_equal(a, b);
+	mq_group_close(fresh);
+	mq_group_close(other);
+	mq_group_close(g);
+}
+
 int
 main(void)
 {
@@ -1423,6 +1874,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_claim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_autoclaim, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_consumers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_order, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pending_model, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_pending_window, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_compaction_nacked, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_two_handles, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replay_after_reopen, setup,
