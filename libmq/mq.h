@@ -246,6 +246,8 @@ int	 mq_watch_open(mq_watch **watch);
 void	 mq_watch_close(mq_watch *watch);
 /* Adds a stream to watch; its appends (from any process) wake the watch. */
 int	 mq_watch_add(mq_watch *watch, mq_stream *stream);
+/* Adds the spool's list of streams: a stream created by any process wakes the watch. */
+int	 mq_watch_spool(mq_watch *watch, mq_spool *spool);
 /* A descriptor that polls readable when something changed. */
 int	 mq_watch_fd(const mq_watch *watch);
 /*

@@ -70,6 +70,18 @@ mq_watch_add(mq_watch *w, mq_stream *s)
 }
 
 int
+mq_watch_spool(mq_watch *w, mq_spool *sp)
+{
+	char path[64];
+
+	/* New streams are renamed into streams/ whole (stream.c). */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sp->streamsfd);
+	if (inotify_add_watch(w->fd, path, IN_CREATE | IN_MOVED_TO) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+int
 mq_watch_fd(const mq_watch *w)
 {
 	return w->fd;

@@ -25,9 +25,10 @@
  * server's watch reports (appends, deletes and group changes by any
  * process).  A run that finds data replies and unblocks; the first
  * stream with data is served, with COUNT 1000 when none was given, as
- * Redis does.  A stream that does not exist yet cannot be watched: a
- * client waiting for one is run again when this process creates a
- * stream, and every POLL_MS for creations by other processes.
+ * Redis does.  A stream that does not exist yet cannot be watched
+ * itself: the server watches the spool's list of streams instead
+ * (mq_watch_spool), so a client waiting for one is run again when any
+ * process creates a stream.
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,7 +42,6 @@
 #define APPROX_LIMIT	(100 * NODE_ENTRIES)	/* '~' without LIMIT */
 #define BLOCK_COUNT	1000	/* XREAD_BLOCKED_DEFAULT_COUNT */
 #define READ_CHUNK	1024	/* group reads without COUNT, per call */
-#define POLL_MS		100	/* for streams that do not exist yet */
 
 static const char err_badid[] =
     "ERR Invalid stream ID specified as stream command argument";
@@ -1477,7 +1477,7 @@ block_watch(struct resp_client *c, const struct resp_arg *argv, size_t argc)
 
 static void poll_tick(struct loop *loop, void *arg);
 
-/* Arms the timer that runs blocked reads again: soon, or after POLL_MS. */
+/* Arms the timer that runs blocked reads again at the next turn. */
 static void
 poll_arm(struct server *s, int soon)
 {
@@ -1487,7 +1487,7 @@ poll_arm(struct server *s, int soon)
 		loop_timer_del(s->loop, poll_timer);
 	}
 	poll_soon = soon;
-	poll_timer = loop_timer_add(s->loop, soon ? 0 : POLL_MS, poll_tick, s);
+	poll_timer = loop_timer_add(s->loop, 0, poll_tick, s);
 }
 
 static void
@@ -1497,8 +1497,6 @@ poll_tick(struct loop *loop, void *arg)
 
 	poll_timer = 0;
 	resp_wake_blocked(s);
-	if (nwaiting_missing > 0)
-		poll_arm(s, 0);
 }
 
 /* Runs the blocked reads again before long (a stream was created). */
@@ -1552,10 +1550,8 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	}
 	c->block = b;
 	TAILQ_INSERT_TAIL(&blocked, c, blink);
-	if (block_watch(c, argv, argc) > 0) {
+	if (block_watch(c, argv, argc) > 0)
 		nwaiting_missing++;
-		poll_arm(s, 0);
-	}
 	return;
 fail:
 	if (b != NULL) {

@@ -267,7 +267,9 @@ server_init(struct server *s)
 	mq_spool_set_fsync(s->spool, s->cfg.fsync == MQ_FSYNC_NEVER ?
 	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL,
 	    s->cfg.fsync == MQ_FSYNC_ALWAYS ? 3600000 : s->cfg.fsync_ms);
-	if ((rc = mq_watch_open(&s->watch)) != MQ_OK)
+	/* Streams created by any process wake clients blocked on them. */
+	if ((rc = mq_watch_open(&s->watch)) != MQ_OK ||
+	    (rc = mq_watch_spool(s->watch, s->spool)) != MQ_OK)
 		return rc;
 	if (loop_add(s->loop, mq_watch_fd(s->watch), LOOP_READ, watch_ready, s) == -1)
 		return MQ_ESYS;

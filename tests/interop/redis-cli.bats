@@ -125,6 +125,21 @@ PY
 	[ "$(cat read.out)" = "$(printf 's\n%s\nbody\nsecond' "$id2")" ]
 }
 
+# blocked_clients_is N: INFO clients says N clients are blocked.
+blocked_clients_is() {
+	cli INFO clients | tr -d '\r' | grep -qx "blocked_clients:$1"
+}
+
+@test "cross-door: an XREAD BLOCK on a stream that does not exist yet is woken when mq-xadd creates it" {
+	require_spool_server mq-xadd
+	background read.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREAD BLOCK 10000 STREAMS fresh 0-0
+	# Blocked first, so that the wake-up, not the first read, serves it.
+	wait_until blocked_clients_is 1
+	id=$("$MQ_BIN/mq-xadd" fresh created)
+	wait_until file_has_lines read.out 4
+	[ "$(cat read.out)" = "$(printf 'fresh\n%s\nbody\ncreated' "$id")" ]
+}
+
 @test "cross-door: a restart keeps streams, groups and pending entries" {
 	require_spool_server
 	cli XADD s 1-0 body one > /dev/null
