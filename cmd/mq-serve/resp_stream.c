@@ -1418,8 +1418,7 @@ cmd_xreadgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * ---------------------------------------------------------------- */
 
 static TAILQ_HEAD(, resp_client) blocked = TAILQ_HEAD_INITIALIZER(blocked);
-static uint64_t poll_timer;	/* armed while nwaiting_missing > 0 */
-static int poll_soon;		/* the armed timer is a 0 ms one */
+static uint64_t poll_timer;	/* a 0 ms timer to rerun blocked reads, or 0 */
 
 /* The arguments of a blocked read, as resp_args (the caller frees them). */
 static struct resp_arg *
@@ -1479,15 +1478,10 @@ static void poll_tick(struct loop *loop, void *arg);
 
 /* Arms the timer that runs blocked reads again at the next turn. */
 static void
-poll_arm(struct server *s, int soon)
+poll_arm(struct server *s)
 {
-	if (poll_timer != 0) {
-		if (!soon || poll_soon)
-			return;
-		loop_timer_del(s->loop, poll_timer);
-	}
-	poll_soon = soon;
-	poll_timer = loop_timer_add(s->loop, 0, poll_tick, s);
+	if (poll_timer == 0)
+		poll_timer = loop_timer_add(s->loop, 0, poll_tick, s);
 }
 
 static void
@@ -1504,7 +1498,7 @@ static void
 wake_soon(struct server *s)
 {
 	if (!TAILQ_EMPTY(&blocked))
-		poll_arm(s, 1);
+		poll_arm(s);
 }
 
 void
