@@ -14,7 +14,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -862,25 +861,11 @@ out:
  * Describing.
  * ---------------------------------------------------------------- */
 
-static uint64_t
-count_groups(mq_stream *s)
+static int
+count_group(const char *name, void *arg)
 {
-	struct dirent *de;
-	uint64_t n = 0;
-	DIR *d;
-	int fd;
-
-	if ((fd = openat(s->dirfd, "groups", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return 0;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return 0;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
+	(*(uint64_t *)arg)++;
+	return 0;
 }
 
 int
@@ -909,7 +894,8 @@ mq_stream_info(mq_stream *s, struct mq_stream_info *info)
 		if (fstatat(s->dirfd, name, &st, 0) == 0)
 			info->bytes += (uint64_t)st.st_size;
 	}
-	info->groups = count_groups(s);
+	if ((rc = mq_stream_groups(s, count_group, &info->groups)) != MQ_OK)
+		return rc;
 	if (info->length == 0)
 		return MQ_OK;
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
