@@ -346,6 +346,53 @@ seal_check(const unsigned char *p, uint64_t *next, mq_id *last)
 }
 
 /*
+ * The id of the last entry of the segment before the active one, for a
+ * stream whose active segment is still empty: a writer was killed right
+ * after sealing the previous segment, before its first append to the new
+ * one.  The seal says it; if the seal was lost with a power failure, the
+ * last whole batch does, found from the segment's last index entry.
+ * Leaves s->last_id alone when neither can be read.
+ */
+static void
+last_id_before_active(mq_stream *s)
+{
+	unsigned char hdr[MQ_BATCH_HDR];
+	char name[32];
+	struct stat st;
+	struct mq_batch b;
+	uint64_t base, next, pos = 0;
+	mq_id last;
+	int fd, idxfd;
+
+	base = s->segs[s->nsegs - 2].base;
+	if ((fd = mq_segment_open(s, base, O_RDONLY)) == -1)
+		return;
+	if (fstat(fd, &st) == -1 || st.st_size < MQ_BATCH_HDR)
+		goto out;
+	if (mq_pread_all(fd, hdr, sizeof(hdr), st.st_size - MQ_BATCH_HDR) ==
+	    (ssize_t)sizeof(hdr) && seal_check(hdr, &next, &last)) {
+		s->last_id = last;
+		goto out;
+	}
+	segment_name(name, sizeof(name), base, "idx");
+	if ((idxfd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC)) != -1) {
+		if (mq_index_lookup(idxfd, 1, 0, MQ_ID_LAST, &pos) != MQ_OK)
+			pos = 0;
+		close(idxfd);
+	}
+	/* Headers only: the batch's own CRC is the readers' business. */
+	while (pos + MQ_BATCH_HDR <= (uint64_t)st.st_size &&
+	    mq_pread_all(fd, hdr, sizeof(hdr), (off_t)pos) ==
+	    (ssize_t)sizeof(hdr) && mq_batch_header(hdr, &b) == MQ_OK &&
+	    pos + b.length <= (uint64_t)st.st_size) {
+		s->last_id = b.last;
+		pos += b.length;
+	}
+out:
+	close(fd);
+}
+
+/*
  * Brings s->end, s->next_offset and s->last_id up to the valid end of the
  * active segment, following seals into the segments after it.  With
  * 'repair' (only under the stream's lock, when no one else can be
@@ -369,6 +416,8 @@ again:
 		rc = mq_sys();
 		goto out;
 	}
+	if (st.st_size == 0 && s->nsegs > 1 && s->last_id.ms == 0 && s->last_id.seq == 0)
+		last_id_before_active(s);
 	if ((uint64_t)st.st_size == s->end)
 		goto out;
 	if (s->end == 0 && s->next_offset == s->segs[s->nsegs - 1].base) {

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 
 #include "helpers.h"
@@ -540,6 +541,84 @@ test_lost_seal(void **state)
 	mq_stream_close(s);
 }
 
+static int
+is_log(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+
+	return n > 4 && strcmp(d->d_name + n - 4, ".log") == 0;
+}
+
+/*
+ * Empties the newest segment of "orders", as a writer killed right after
+ * sealing the one before leaves it; with 'cut_seal', that seal is gone
+ * too, as after a power loss.  Returns the id of the last entry left.
+ */
+static mq_id
+empty_newest_segment(struct fixture *f, int cut_seal)
+{
+	struct dirent **logs;
+	char path[1024], dir[512];
+	struct stat st;
+	struct mq_msg m;
+	mq_stream *s;
+	mq_reader *r;
+	mq_id last = { 0, 0 };
+	int n, i;
+
+	snprintf(dir, sizeof(dir), "%s/streams/orders", f->dir);
+	n = scandir(dir, &logs, is_log, alphasort);
+	assert_true(n >= 3);
+	snprintf(path, sizeof(path), "%s/%s", dir, logs[n - 1]->d_name);
+	assert_int_equal(truncate(path, 0), 0);
+	strcpy(path + strlen(path) - 3, "idx");
+	assert_int_equal(truncate(path, 0), 0);
+	if (cut_seal) {
+		snprintf(path, sizeof(path), "%s/%s", dir, logs[n - 2]->d_name);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(truncate(path, st.st_size - 64), 0);
+	}
+	for (i = 0; i < n; i++)
+		free(logs[i]);
+	free(logs);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+	assert_int_equal(mq_reader_open(s, &r), MQ_OK);
+	while (mq_reader_next(r, &m) == 1)
+		last = m.id;
+	mq_reader_close(r);
+	mq_stream_close(s);
+	return last;
+}
+
+/* An empty newest segment: the last id comes from the one before. */
+static void
+test_empty_newest_segment(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_policy p;
+	mq_stream *s;
+	mq_id last;
+	int cut;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.segment_bytes = 1024;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	for (cut = 0; cut <= 1; cut++) {
+		append_n(f->s, "x", 0, 60, 1);
+		last = empty_newest_segment(f, cut);
+		assert_true(last.ms != 0);
+		assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+		assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+		assert_int_equal(mq_id_cmp(info.last_id, last), 0);
+		mq_stream_close(s);
+		/* The writer's own handle goes on from what it appended. */
+		mq_stream_close(f->s);
+		assert_int_equal(mq_stream_open(f->sp, "orders", 0, &f->s),
+		    MQ_OK);
+	}
+}
+
 /* A flipped byte in the last batch makes it torn, not data. */
 static void
 test_corrupt_tail(void **state)
@@ -741,6 +820,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_torn_tail_at_every_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_seal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_empty_newest_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_and_removal, setup, teardown),
 		cmocka_unit_test(test_spool_version),
