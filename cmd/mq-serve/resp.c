@@ -7,7 +7,8 @@
  * A command runs to completion and appends one reply, except a blocking
  * read that finds nothing: it parks the client (resp_block) and no later
  * request of that connection runs until it is served or times out, as in
- * Redis.
+ * Redis; and a plain XADD, which joins the run of appends of appendq.c
+ * and gets its reply when the run is flushed, before anything else runs.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -180,7 +181,18 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	const struct resp_command *cmd;
 
 	c->conn->server->total_commands++;
-	if ((cmd = resp_lookup(argv[0].p, argv[0].len)) == NULL) {
+	cmd = resp_lookup(argv[0].p, argv[0].len);
+	/*
+	 * A plain XADD joins the run of appends (appendq.c); anything else
+	 * first lets the run finish, so that it sees it and so that this
+	 * client's replies keep their order.
+	 */
+	if (cmd != NULL && cmd->fn == cmd_xadd && c->multi == NULL &&
+	    c->authenticated && c->nchannels + c->npatterns == 0 &&
+	    resp_xadd_queue(c, argc, argv))
+		return;
+	appendq_flush(c->conn->server);
+	if (cmd == NULL) {
 		resp_multi_fail(c);
 		reply_unknown(c, argc, argv);
 		return;
@@ -248,6 +260,7 @@ resp_input(struct conn *conn)
 		if (n == 0)
 			break;
 		if (n < 0) {
+			appendq_flush(conn->server);
 			reply_error(c, "ERR %s", c->parser.error);
 			conn->inlen = 0;
 			return -1;
@@ -277,6 +290,7 @@ resp_close(struct conn *conn)
 
 	if (c == NULL)
 		return;
+	appendq_cancel(conn->server, c);
 	resp_unblock(c);
 	resp_pubsub_close(c);
 	resp_multi_free(c);

@@ -171,6 +171,13 @@ resp_cmd_fn cmd_ping, cmd_echo, cmd_hello, cmd_auth, cmd_select, cmd_quit,
     cmd_time, cmd_flushall;
 resp_cmd_fn cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename,
     cmd_expire, cmd_ttl;
+/*
+ * Queues a plain XADD (key * field value ...) on the server's run of
+ * appends; returns 1 if queued (the reply comes at the flush), 0 if the
+ * caller must run cmd_xadd.
+ */
+int	 resp_xadd_queue(struct resp_client *c, size_t argc,
+	    const struct resp_arg *argv);
 resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,
     cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xgroup, cmd_xreadgroup, cmd_xack,
     cmd_xpending, cmd_xclaim, cmd_xautoclaim, cmd_xinfo;

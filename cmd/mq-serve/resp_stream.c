@@ -672,18 +672,78 @@ trim_stream(mq_stream *s, const struct xadd_args *a, uint64_t *removed)
 static void wake_soon(struct server *s);
 static int nwaiting_missing;	/* blocked clients waiting for a missing stream */
 
+/*
+ * The message of XADD's field-value pairs argv[fpos ..]: the first field
+ * named "body" is the body, the others are headers, into 'h' ('nf' of
+ * them, one per pair, is always enough).
+ */
+static void
+xadd_msg(const struct resp_arg *argv, size_t fpos, size_t nf,
+    struct mq_header *h, struct mq_msg *m)
+{
+	size_t i, nh = 0;
+	int body = 0;
+
+	memset(m, 0, sizeof(*m));
+	m->body = "";
+	for (i = 0; i < nf; i++) {
+		const struct resp_arg *f = &argv[fpos + 2 * i];
+
+		if (!body && f->len == 4 && memcmp(f->p, "body", 4) == 0) {
+			body = 1;
+			m->body = f[1].p;
+			m->bodylen = f[1].len;
+			continue;
+		}
+		h[nh].name = f->p;
+		h[nh].namelen = f->len;
+		h[nh].value = f[1].p;
+		h[nh].valuelen = f[1].len;
+		nh++;
+	}
+	m->headers = h;
+	m->nheaders = nh;
+}
+
+/* XADD's reply for an append to 's' that returned 'rc' and 'id'. */
+static void
+xadd_reply(struct resp_client *c, mq_stream *s, int rc, mq_id id)
+{
+	struct mq_stream_info info;
+
+	switch (rc) {
+	case MQ_OK:
+		reply_id(c, id);
+		break;
+	case MQ_EIDSMALL:
+		if (mq_stream_info(s, &info) == MQ_OK &&
+		    mq_id_cmp(info.last_id, MQ_ID_LAST) == 0)
+			reply_error(c, "ERR The stream has exhausted the last "
+			    "possible ID, unable to add more items");
+		else
+			reply_error(c, "ERR The ID specified in XADD is equal "
+			    "or smaller than the target stream top item");
+		break;
+	case MQ_ETOOBIG:
+		reply_error(c, "ERR Elements are too large to be stored");
+		break;
+	default:
+		reply_mq_error(c, rc, "XADD");
+		break;
+	}
+}
+
 void
 cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
-	struct mq_stream_info info;
 	struct xadd_args a;
 	struct mq_header hbuf[16], *h = hbuf;
 	struct mq_msg m;
 	mq_stream *s;
-	mq_id id;
-	size_t fpos, nf, i, nh = 0;
+	mq_id id = { 0, 0 };
+	size_t fpos, nf;
 	uint64_t removed;
-	int rc, body = 0;
+	int rc;
 
 	if (parse_add_trim(c, argc, argv, 1, &a) == -1)
 		return;
@@ -715,47 +775,13 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		reply_mq_error(c, MQ_ESYS, "XADD");
 		return;
 	}
-	memset(&m, 0, sizeof(m));
-	m.body = "";
-	for (i = 0; i < nf; i++) {
-		const struct resp_arg *f = &argv[fpos + 2 * i];
-
-		if (!body && f->len == 4 && memcmp(f->p, "body", 4) == 0) {
-			body = 1;
-			m.body = f[1].p;
-			m.bodylen = f[1].len;
-			continue;
-		}
-		h[nh].name = f->p;
-		h[nh].namelen = f->len;
-		h[nh].value = f[1].p;
-		h[nh].valuelen = f[1].len;
-		nh++;
-	}
-	m.headers = h;
-	m.nheaders = nh;
+	xadd_msg(argv, fpos, nf, h, &m);
 	rc = mq_append(s, &m, 1, &a.spec, &id);
 	if (h != hbuf)
 		free(h);
-	if (rc == MQ_EIDSMALL) {
-		if (mq_stream_info(s, &info) == MQ_OK &&
-		    mq_id_cmp(info.last_id, MQ_ID_LAST) == 0)
-			reply_error(c, "ERR The stream has exhausted the last "
-			    "possible ID, unable to add more items");
-		else
-			reply_error(c, "ERR The ID specified in XADD is equal "
-			    "or smaller than the target stream top item");
+	xadd_reply(c, s, rc, id);
+	if (rc != MQ_OK)
 		return;
-	}
-	if (rc == MQ_ETOOBIG) {
-		reply_error(c, "ERR Elements are too large to be stored");
-		return;
-	}
-	if (rc != MQ_OK) {
-		reply_mq_error(c, rc, "XADD");
-		return;
-	}
-	reply_id(c, id);
 	/* The entry is in: a trim that fails is only logged. */
 	if (a.strategy != TRIM_NONE &&
 	    (rc = trim_stream(s, &a, &removed)) != MQ_OK)
@@ -763,6 +789,37 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		    mq_stream_name(s), mq_strerror(rc));
 	if (nwaiting_missing > 0)
 		wake_soon(c->conn->server);
+}
+
+/* The flush of a queued XADD (see appendq.c): its reply. */
+static void
+xadd_done(void *arg, mq_stream *s, int rc, mq_id id)
+{
+	struct resp_client *c = arg;
+
+	xadd_reply(c, s, rc, id);
+	if (rc == MQ_OK && nwaiting_missing > 0)
+		wake_soon(c->conn->server);
+}
+
+int
+resp_xadd_queue(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
+{
+	struct mq_header hbuf[16];
+	struct mq_msg m;
+	mq_stream *s;
+	size_t nf;
+
+	/* Only the plain form: XADD key * field value [field value ...]. */
+	if (argc < 5 || (argc - 3) % 2 == 1 || argv[2].len != 1 ||
+	    argv[2].p[0] != '*' || (nf = (argc - 3) / 2) > 16)
+		return 0;
+	if (server_stream(c->conn->server, argv[1].p, argv[1].len, 1, &s) !=
+	    MQ_OK)
+		return 0;	/* cmd_xadd says why */
+	xadd_msg(argv, 3, nf, hbuf, &m);
+	return appendq_add(c->conn->server, s, &m, xadd_done, c) == MQ_OK;
 }
 
 void

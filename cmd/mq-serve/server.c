@@ -82,6 +82,7 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 			return MQ_OK;
 		}
 		/* Removed by another process: forget it, look again. */
+		appendq_flush(s);
 		RB_REMOVE(streamtree, &s->streams, os);
 		open_stream_free(os);
 	}
@@ -136,6 +137,7 @@ server_stream_forget(struct server *s, const char *name)
 	key.name = (char *)name;
 	if ((os = RB_FIND(streamtree, &s->streams, &key)) == NULL)
 		return;
+	appendq_flush(s);	/* the run may name it */
 	RB_REMOVE(streamtree, &s->streams, os);
 	open_stream_free(os);
 }
@@ -219,14 +221,16 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
 }
 
 /*
- * Before sleeping: make the turn's writes durable (one fsync for all of
- * them under "always"), then send the replies, then free what closed.
+ * Before sleeping: append the turn's run of appends, make the turn's
+ * writes durable (one fsync for all of them under "always"), then send
+ * the replies, then free what closed.
  */
 static void
 before_sleep(struct loop *loop, void *arg)
 {
 	struct server *s = arg;
 
+	appendq_flush(s);
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS && !TAILQ_EMPTY(&s->writes))
 		mq_spool_sync(s->spool);
 	conn_write_all(s);
@@ -288,6 +292,7 @@ server_shutdown(struct server *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "shutdown");
 	conn_reap(s);
+	appendq_free(s);
 	while ((os = RB_MIN(streamtree, &s->streams)) != NULL) {
 		RB_REMOVE(streamtree, &s->streams, os);
 		open_stream_free(os);

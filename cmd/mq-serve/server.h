@@ -153,6 +153,7 @@ struct server {
 	uint64_t		 next_id;
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
+	struct appendq		*appendq;	/* appendq.c's run of appends */
 	/* Called with every change any process made to watched streams. */
 	void			(*on_change)(struct server *s);
 };
@@ -177,6 +178,25 @@ int	 server_watch(struct server *s, mq_stream *stream);
 void	 server_log(struct server *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 server_log_open(const char *path);
+/* ---- appendq.c: a run of appends becomes one mq_append per stream. */
+
+/* At the flush: the id given, or the error (rc != MQ_OK). */
+typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id);
+
+/*
+ * Queues a copy of 'm' for 'stream' (which must stay open until the
+ * flush: server_stream_forget flushes first); 'done' is called at the
+ * flush.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
+ */
+int	 appendq_add(struct server *s, mq_stream *stream,
+	    const struct mq_msg *m, appendq_done_fn *done, void *arg);
+/* Appends what is queued and calls each 'done', in the order queued. */
+void	 appendq_flush(struct server *s);
+/* 'arg' goes away: its appends are still made, its 'done' not called. */
+void	 appendq_cancel(struct server *s, void *arg);
+size_t	 appendq_pending(const struct server *s);
+void	 appendq_free(struct server *s);
+
 /* Opens the spool and the watch, sets up the loop's hooks and timers. */
 int	 server_init(struct server *s);
 /* Closes every connection, syncs and closes the spool. */

@@ -211,6 +211,56 @@ print("ok")
 PY
 }
 
+# mq-serve appends a run of plain XADDs as one batch per stream; what a
+# client sees must not change: replies in order, every command after the
+# run sees it, one entry too big fails alone.
+@test "python-redis: pipelined XADDs across streams and connections" {
+	"$MQ_BIN/mq-queue" a --max-msg 64
+	py <<'PY'
+import sys, threading, redis
+port = int(sys.argv[1])
+r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+def key(i):
+	ms, seq = i.split("-")
+	return (int(ms), int(seq))
+pipe = r.pipeline(transaction=False)
+pipe.xadd("a", {"n": "1"})
+pipe.xadd("b", {"n": "1"})
+pipe.xadd("a", {"n": "2"})
+pipe.xlen("a")
+pipe.xadd("a", {"n": "x" * 100})
+pipe.xadd("a", {"n": "3"})
+pipe.xrange("a")
+res = pipe.execute(raise_on_error=False)
+a1, b1, a2, n, big, a3, rng = res
+assert key(a1) < key(a2) < key(a3), res
+assert n == 2, res
+assert isinstance(big, redis.ResponseError) and "too large" in str(big), big
+assert [i for i, _ in rng] == [a1, a2, a3], rng
+assert r.xrange("b") == [(b1, {"n": "1"})]
+# Eight connections pipelining 500 each, at once.
+got = {}
+def producer(k):
+	c = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+	p = c.pipeline(transaction=False)
+	for i in range(500):
+		p.xadd("many", {"who": str(k), "i": str(i)})
+	got[k] = p.execute()
+ts = [threading.Thread(target=producer, args=(k,)) for k in range(8)]
+for t in ts: t.start()
+for t in ts: t.join()
+assert r.xlen("many") == 4000
+for k, ids in got.items():
+	assert [key(i) for i in ids] == sorted(key(i) for i in ids), k
+entries = r.xrange("many")
+assert len({i for i, _ in entries}) == 4000
+for k, ids in got.items():
+	mine = [(i, int(f["i"])) for i, f in entries if f["who"] == str(k)]
+	assert [i for i, _ in mine] == ids and [n for _, n in mine] == list(range(500))
+print("ok")
+PY
+}
+
 @test "python-redis: RESP3 (protocol=3)" {
 	if ! "$MQ_PYTHON" -c 'import inspect, redis, sys
 sys.exit("protocol" not in inspect.signature(redis.Redis.__init__).parameters)'; then
