@@ -143,6 +143,7 @@ enum {
 #define DEAD_FLUSH	1024		/* dead letters are appended in batches */
 #define AUTOCLAIM_SCAN	10		/* XAUTOCLAIM looks at count * this */
 #define EARLY_REPLAY	(64 * MQ_JSLOT)	/* a longer tail is replayed unlocked */
+#define HOLD_MAX	(1u << 20)	/* held records past this are written at once */
 #define PL_MIN		64		/* slots of the smallest pending array */
 #define PL_KEEP		4096		/* an empty array larger is freed */
 #define PL_GAP		16		/* an insertion that moves n slots
@@ -262,6 +263,11 @@ struct mq_group {
 
 	unsigned char		*out;		/* records of the change under way */
 	size_t			 outlen, outcap;
+	/* mq_group_hold: the lock is kept, out[0 .. heldlen) waits to be written. */
+	int			 held;
+	size_t			 heldlen;
+	struct mq_policy	 pol;		/* the stream's, read once per hold */
+	int			 polheld;
 	struct copies		 give;		/* messages handed to the caller */
 	struct copies		 dead;		/* messages for the dead letters */
 };
@@ -878,6 +884,8 @@ refresh(mq_group *g)
 
 	if (g->gone)
 		return MQ_ENOGROUP;
+	if (g->held)
+		return MQ_OK;	/* no one else can have written */
 	if ((rc = mq_journal_check(&g->j, &reset)) != MQ_OK) {
 		if (rc == MQ_ENOGROUP)
 			g->gone = 1;
@@ -897,7 +905,7 @@ replay_early(mq_group *g)
 {
 	struct stat sb;
 
-	if (!g->gone && !g->stale && g->j.fd != -1 &&
+	if (!g->gone && !g->stale && !g->held && g->j.fd != -1 &&
 	    fstat(g->j.fd, &sb) == 0 && sb.st_size - g->j.off >= EARLY_REPLAY)
 		(void)catch_up(g, 0, 0);
 }
@@ -913,6 +921,12 @@ lock_change(mq_group *g)
 
 	if (g->gone)
 		return MQ_ENOGROUP;
+	if (g->held) {
+		/* Held: the records of this change follow those waiting. */
+		g->outlen = g->heldlen;
+		g->dead.len = g->dead.nhc = g->dead.nmc = 0;
+		return MQ_OK;
+	}
 	if ((rc = mq_journal_lock(&g->j, &reset)) != MQ_OK) {
 		if (rc == MQ_ENOGROUP)
 			g->gone = 1;
@@ -936,15 +950,36 @@ begin(mq_group *g)
 	return lock_change(g);
 }
 
-/* Gives up a change: nothing is written, the replica is reloaded later. */
+static int commit(mq_group *g);
+
+/*
+ * Gives up a change: nothing of it is written, the replica is reloaded
+ * later.  A held group first writes the changes made before this one
+ * and stops holding.
+ */
 static void
 abandon(mq_group *g)
 {
-	if (g->outlen > 0)
-		g->stale = 1;
-	g->outlen = 0;
+	int dirty = g->outlen > g->heldlen;
+
+	g->outlen = g->heldlen;
 	g->rvalid = 0;
-	mq_journal_unlock(&g->j);
+	if (g->held) {
+		g->held = 0;
+		(void)commit(g);	/* a failure marks it stale too */
+	} else
+		mq_journal_unlock(&g->j);
+	g->heldlen = 0;
+	if (dirty)
+		g->stale = 1;
+}
+
+/* Ends a change that wrote nothing. */
+static void
+end_unchanged(mq_group *g)
+{
+	if (!g->held)
+		mq_journal_unlock(&g->j);
 }
 
 /* The bytes a snapshot of the replica takes. */
@@ -1028,6 +1063,11 @@ commit(mq_group *g)
 {
 	int rc = MQ_OK;
 
+	if (g->held && g->outlen < HOLD_MAX) {
+		g->heldlen = g->outlen;	/* written by mq_group_release */
+		return MQ_OK;
+	}
+	g->heldlen = 0;
 	if (g->outlen > 0 &&
 	    (rc = mq_journal_append(&g->j, g->out, g->outlen)) != MQ_OK) {
 		/* The records were applied but may not be in the file. */
@@ -1038,8 +1078,44 @@ commit(mq_group *g)
 	if (rc == MQ_OK && g->j.off > COMPACT_MIN &&
 	    (uint64_t)g->j.off > COMPACT_RATIO * live_bytes(&g->st))
 		(void)compact(g);	/* the journal stays valid if it fails */
-	mq_journal_unlock(&g->j);
+	if (!g->held)
+		mq_journal_unlock(&g->j);
 	return rc;
+}
+
+int
+mq_group_hold(mq_group *g)
+{
+	int reset, rc;
+
+	if (g->held)
+		return 1;
+	if (g->gone)
+		return MQ_ENOGROUP;
+	replay_early(g);
+	if ((rc = mq_journal_trylock(&g->j, &reset)) != MQ_OK) {
+		if (rc == MQ_ENOGROUP)
+			g->gone = 1;
+		return rc == 1 ? 0 : rc;
+	}
+	if ((rc = catch_up(g, reset, 1)) != MQ_OK) {
+		mq_journal_unlock(&g->j);
+		return rc;
+	}
+	g->outlen = g->heldlen = 0;
+	g->held = 1;
+	g->polheld = 0;
+	return 1;
+}
+
+int
+mq_group_release(mq_group *g)
+{
+	if (!g->held)
+		return MQ_OK;
+	g->held = 0;
+	g->outlen = g->heldlen;
+	return commit(g);
 }
 
 /* ------------------------------------------------------------------
@@ -1277,11 +1353,29 @@ reader_sync(mq_group *g)
 	return MQ_OK;
 }
 
+/*
+ * The stream's policy.  Each look costs a stat of its meta file; a held
+ * group looks once per hold, as its holder makes many changes in a row.
+ */
+static const struct mq_policy *
+group_policy(mq_group *g)
+{
+	const struct mq_policy *pol;
+
+	if (g->held && g->polheld)
+		return &g->pol;
+	if ((pol = mq_stream_policy(g->stream)) != NULL && g->held) {
+		g->pol = *pol;
+		g->polheld = 1;
+	}
+	return pol;
+}
+
 /* The delivery limit of the policy, 0 if none. */
 static uint64_t
 delivery_limit(mq_group *g)
 {
-	const struct mq_policy *pol = mq_stream_policy(g->stream);
+	const struct mq_policy *pol = group_policy(g);
 
 	return pol != NULL ? pol->delivery_limit : 0;
 }
@@ -1456,6 +1550,7 @@ mq_group_close(mq_group *g)
 {
 	if (g == NULL)
 		return;
+	(void)mq_group_release(g);
 	state_reset(g);
 	free(g->st.pl.e);
 	mq_journal_close(&g->j);
@@ -1567,7 +1662,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 
 	if (*k >= count)
 		return MQ_OK;
-	pol = mq_stream_policy(g->stream);
+	pol = group_policy(g);
 	ttl = pol != NULL ? pol->ttl_ms : 0;
 	if ((rc = reader_sync(g)) != MQ_OK)
 		return rc;
@@ -1638,7 +1733,7 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 	if (g->gone || g->stale || !g->rvalid || !id_eq(g->rpos, top) ||
 	    !RB_EMPTY(&g->st.nacked))
 		return 0;
-	pol = mq_stream_policy(g->stream);
+	pol = group_policy(g);
 	ttl = pol != NULL ? pol->ttl_ms : 0;
 	while (k < count) {
 		if ((got = mq_reader_next(g->reader, &m)) <= 0) {
@@ -2223,7 +2318,7 @@ mq_group_consumer_create(mq_group *g, const char *consumer)
 	if ((rc = begin(g)) != MQ_OK)
 		return rc;
 	if (consumer_find(&g->st, consumer) != NULL) {
-		mq_journal_unlock(&g->j);
+		end_unchanged(g);
 		return 0;
 	}
 	if ((rc = consumer_get(g, consumer, mq_now_ms(), 1, &c)) != MQ_OK) {
@@ -2249,7 +2344,7 @@ mq_group_consumer_delete(mq_group *g, const char *consumer,
 	if ((rc = begin(g)) != MQ_OK)
 		return rc;
 	if ((c = consumer_find(&g->st, consumer)) == NULL) {
-		mq_journal_unlock(&g->j);
+		end_unchanged(g);
 		return MQ_OK;
 	}
 	np = c->npending;

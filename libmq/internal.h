@@ -146,6 +146,7 @@ int	 mq_journal_open(struct mq_journal *j, mq_spool *spool, int dirfd,
 	    const char *name);
 void	 mq_journal_close(struct mq_journal *j);
 int	 mq_journal_lock(struct mq_journal *j, int *reset);
+int	 mq_journal_trylock(struct mq_journal *j, int *reset);
 void	 mq_journal_unlock(struct mq_journal *j);
 int	 mq_journal_check(struct mq_journal *j, int *reset);
 int	 mq_journal_replay(struct mq_journal *j, int repair,

@@ -257,10 +257,11 @@ jsame(struct mq_journal *j, int *reset)
  * the file the path names now.  '*reset' is set to 1 if the file was
  * replaced since the last call: the caller must drop its replica and
  * replay from the start (j->off is 0 then).  Fails with MQ_ENOGROUP if
- * the journal was removed, or MQ_ESYS.
+ * the journal was removed, or MQ_ESYS.  'how' is LOCK_EX, or LOCK_EX |
+ * LOCK_NB to return 1 instead of waiting for another holder.
  */
-int
-mq_journal_lock(struct mq_journal *j, int *reset)
+static int
+jlock(struct mq_journal *j, int *reset, int how)
 {
 	int rc;
 
@@ -271,9 +272,12 @@ mq_journal_lock(struct mq_journal *j, int *reset)
 				return rc;
 			*reset = 1;
 		}
-		while (flock(j->fd, LOCK_EX) == -1)
+		while (flock(j->fd, how) == -1) {
+			if (errno == EWOULDBLOCK)
+				return 1;
 			if (errno != EINTR)
 				return mq_sys();
+		}
 		if ((rc = jsame(j, reset)) == 1)
 			break;
 		flock(j->fd, LOCK_UN);
@@ -283,6 +287,19 @@ mq_journal_lock(struct mq_journal *j, int *reset)
 	}
 	j->locked = 1;
 	return MQ_OK;
+}
+
+int
+mq_journal_lock(struct mq_journal *j, int *reset)
+{
+	return jlock(j, reset, LOCK_EX);
+}
+
+/* As mq_journal_lock, but returns 1 at once if another holds the lock. */
+int
+mq_journal_trylock(struct mq_journal *j, int *reset)
+{
+	return jlock(j, reset, LOCK_EX | LOCK_NB);
 }
 
 void

@@ -278,7 +278,24 @@ int	 mq_stream_groups(mq_stream *stream,
 	    int (*fn)(const char *name, void *arg), void *arg);
 
 int	 mq_group_open(mq_stream *stream, const char *name, mq_group **group);
+/* Releases the group first if it is held. */
 void	 mq_group_close(mq_group *group);
+
+/*
+ * Holding, for a server that makes many changes to a group in a row:
+ * mq_group_hold takes the group's lock without waiting and keeps it, so
+ * that the changes that follow neither lock nor catch up, and their
+ * records wait in memory; mq_group_release writes them in one write and
+ * lets go.  Returns 1 if held, 0 if another process has the lock (then
+ * nothing is held and changes lock as usual), or an error.  While it
+ * holds a group, the caller must not wait for any other lock of the
+ * spool's groups (release first) nor open the same group again, and
+ * must release before it reports the changes as done: until then they
+ * are not in the file.  mq_group_release returns MQ_OK, or the error of
+ * the write (the replica is then reloaded from the file).
+ */
+int	 mq_group_hold(mq_group *group);
+int	 mq_group_release(mq_group *group);
 int	 mq_group_setid(mq_group *group, mq_id id, int64_t entries_read);
 
 /*

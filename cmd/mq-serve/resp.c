@@ -39,7 +39,7 @@ const struct resp_command resp_commands[] = {
 	{ "keys",	 2, CMD_READONLY,		0, 0, 0, cmd_keys },
 	{ "multi",	 1, 0,				0, 0, 0, cmd_multi },
 	{ "pexpire",	-3, CMD_WRITE,			1, 1, 1, cmd_expire },
-	{ "ping",	-1, CMD_PUBSUB,			0, 0, 0, cmd_ping },
+	{ "ping",	-1, CMD_PUBSUB | CMD_HOLD,	0, 0, 0, cmd_ping },
 	{ "psubscribe",	-2, CMD_PUBSUB,			0, 0, 0, cmd_psubscribe },
 	{ "pttl",	 2, CMD_READONLY,		1, 1, 1, cmd_ttl },
 	{ "publish",	 3, 0,				0, 0, 0, cmd_publish },
@@ -61,19 +61,19 @@ const struct resp_command resp_commands[] = {
 	{ "unsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_unsubscribe },
 	{ "unwatch",	 1, 0,				0, 0, 0, cmd_unwatch },
 	{ "watch",	-2, 0,				1, -1, 1, cmd_watch },
-	{ "xack",	-4, CMD_WRITE,			1, 1, 1, cmd_xack },
-	{ "xadd",	-5, CMD_WRITE,			1, 1, 1, cmd_xadd },
-	{ "xautoclaim",	-6, CMD_WRITE,			1, 1, 1, cmd_xautoclaim },
-	{ "xclaim",	-6, CMD_WRITE,			1, 1, 1, cmd_xclaim },
+	{ "xack",	-4, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xack },
+	{ "xadd",	-5, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xadd },
+	{ "xautoclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xautoclaim },
+	{ "xclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xclaim },
 	{ "xdel",	-3, CMD_WRITE,			1, 1, 1, cmd_xdel },
 	{ "xgroup",	-2, CMD_WRITE,			2, 2, 1, cmd_xgroup },
 	{ "xinfo",	-2, CMD_READONLY,		2, 2, 1, cmd_xinfo },
-	{ "xlen",	 2, CMD_READONLY,		1, 1, 1, cmd_xlen },
-	{ "xpending",	-3, CMD_READONLY,		1, 1, 1, cmd_xpending },
-	{ "xrange",	-4, CMD_READONLY,		1, 1, 1, cmd_xrange },
-	{ "xread",	-4, CMD_READONLY | CMD_BLOCKING, 0, 0, 0, cmd_xread },
-	{ "xreadgroup",	-7, CMD_WRITE | CMD_BLOCKING,	0, 0, 0, cmd_xreadgroup },
-	{ "xrevrange",	-4, CMD_READONLY,		1, 1, 1, cmd_xrevrange },
+	{ "xlen",	 2, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xlen },
+	{ "xpending",	-3, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xpending },
+	{ "xrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xrange },
+	{ "xread",	-4, CMD_READONLY | CMD_BLOCKING | CMD_HOLD, 0, 0, 0, cmd_xread },
+	{ "xreadgroup",	-7, CMD_WRITE | CMD_BLOCKING | CMD_HOLD, 0, 0, 0, cmd_xreadgroup },
+	{ "xrevrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xrevrange },
 	{ "xsetid",	-3, CMD_WRITE,			1, 1, 1, cmd_xsetid },
 	{ "xtrim",	-4, CMD_WRITE,			1, 1, 1, cmd_xtrim },
 };
@@ -192,6 +192,18 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    resp_xadd_queue(c, argc, argv))
 		return;
 	appendq_flush(c->conn->server);
+	/*
+	 * A run of group commands keeps its groups held (one lock and one
+	 * write for the run); any other command may lock a group another
+	 * way, so what is held is written and let go first.
+	 */
+	if (cmd != NULL && (cmd->flags & CMD_HOLD) && c->multi == NULL) {
+		c->conn->server->hold_groups = 1;
+		c->conn->group_turn = c->conn->server->turn;
+	} else {
+		server_release_groups(c->conn->server);
+		c->conn->server->hold_groups = 0;
+	}
 	if (cmd == NULL) {
 		resp_multi_fail(c);
 		reply_unknown(c, argc, argv);

@@ -60,6 +60,7 @@ typedef void resp_cmd_fn(struct resp_client *c, size_t argc,
 #define CMD_WRITE	0x4
 #define CMD_READONLY	0x8
 #define CMD_BLOCKING	0x10
+#define CMD_HOLD	0x20	/* may keep groups held (server_release_groups) */
 
 struct resp_command {
 	const char	*name;		/* lower case */

@@ -12,6 +12,27 @@
 
 #include "resp.h"
 
+/*
+ * Writes "<type><n>\r\n" (a length, a count, an integer) without
+ * printf: every reply has one or more of these.
+ */
+static void
+reply_header(struct resp_client *c, char type, int neg, unsigned long long n)
+{
+	char buf[32], *p = buf + sizeof(buf);
+
+	*--p = '\n';
+	*--p = '\r';
+	do {
+		*--p = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	if (neg)
+		*--p = '-';
+	*--p = type;
+	conn_write(c->conn, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 void
 reply_simple(struct resp_client *c, const char *s)
 {
@@ -51,16 +72,14 @@ reply_error(struct resp_client *c, const char *fmt, ...)
 void
 reply_int(struct resp_client *c, long long v)
 {
-	conn_printf(c->conn, ":%lld\r\n", v);
+	reply_header(c, ':', v < 0, v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v);
 }
 
 void
 reply_bulk(struct resp_client *c, const void *p, size_t len)
 {
-	char hdr[32];
-	int n = snprintf(hdr, sizeof(hdr), "$%zu\r\n", len);
-
-	conn_write(c->conn, hdr, (size_t)n);
+	reply_header(c, '$', 0, len);
 	conn_write(c->conn, p, len);
 	conn_write(c->conn, "\r\n", 2);
 }
@@ -101,7 +120,7 @@ reply_null_array(struct resp_client *c)
 static void
 aggregate(struct resp_client *c, char type, size_t n)
 {
-	conn_printf(c->conn, "%c%zu\r\n", type, n);
+	reply_header(c, type, 0, n);
 }
 
 void

@@ -1681,6 +1681,9 @@ resp_wake_blocked(struct server *s)
 	size_t n = 0, cap = 0, i;
 	int missing, nmissing = 0;
 
+	/* Blocked reads lock as they go: nothing may be held meanwhile. */
+	server_release_groups(s);
+	s->hold_groups = 0;
 	for (c = TAILQ_FIRST(&blocked); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, blink);
 		if (c->conn->dead)

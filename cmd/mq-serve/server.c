@@ -26,7 +26,7 @@ RB_GENERATE_INTERNAL(streamtree, open_stream, link, stream_cmp, RB_ATTR)
 
 static FILE *logfp;
 
-static void open_stream_free(struct open_stream *os);
+static void open_stream_free(struct server *s, struct open_stream *os);
 
 void
 server_log(struct server *s, const char *fmt, ...)
@@ -77,14 +77,17 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 	buf[len] = '\0';
 	key.name = buf;
 	if ((os = RB_FIND(streamtree, &s->streams, &key)) != NULL) {
-		if (!mq_stream_removed(os->stream)) {
+		/* One look per turn: a removal by another process is a race anyway. */
+		if (os->checked_turn == s->turn + 1 ||
+		    !mq_stream_removed(os->stream)) {
+			os->checked_turn = s->turn + 1;
 			*out = os->stream;
 			return MQ_OK;
 		}
 		/* Removed by another process: forget it, look again. */
 		appendq_flush(s);
 		RB_REMOVE(streamtree, &s->streams, os);
-		open_stream_free(os);
+		open_stream_free(s, os);
 	}
 	if ((os = calloc(1, sizeof(*os))) == NULL)
 		return MQ_ESYS;
@@ -113,17 +116,58 @@ find_open(struct server *s, mq_stream *stream)
 	return RB_FIND(streamtree, &s->streams, &key);
 }
 
+/* Stops holding 'og'; returns the release's outcome. */
+static int
+group_unhold(struct open_group *og)
+{
+	if (!og->held)
+		return MQ_OK;
+	og->held = 0;
+	LIST_REMOVE(og, hlink);
+	return mq_group_release(og->group);
+}
+
 static void
-open_stream_free(struct open_stream *os)
+open_group_free(struct server *s, struct open_group *og)
+{
+	if (og->held)
+		server_release_groups(s);
+	LIST_REMOVE(og, link);
+	mq_group_close(og->group);
+	free(og->name);
+	free(og);
+}
+
+void
+server_release_groups(struct server *s)
+{
+	struct open_group *og;
+	struct conn *c, *next;
+	int rc, failed = 0;
+
+	while ((og = LIST_FIRST(&s->held)) != NULL)
+		if ((rc = group_unhold(og)) != MQ_OK) {
+			server_log(s, "group %s: journal write failed: %s",
+			    og->name, mq_strerror(rc));
+			failed = 1;
+		}
+	if (!failed)
+		return;
+	/* Their replies said done: they must not leave. */
+	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, all);
+		if (c->group_turn == s->turn)
+			conn_close(c, "group journal write failed");
+	}
+}
+
+static void
+open_stream_free(struct server *s, struct open_stream *os)
 {
 	struct open_group *og;
 
-	while ((og = LIST_FIRST(&os->groups)) != NULL) {
-		LIST_REMOVE(og, link);
-		mq_group_close(og->group);
-		free(og->name);
-		free(og);
-	}
+	while ((og = LIST_FIRST(&os->groups)) != NULL)
+		open_group_free(s, og);
 	mq_stream_close(os->stream);
 	free(os->name);
 	free(os);
@@ -139,7 +183,26 @@ server_stream_forget(struct server *s, const char *name)
 		return;
 	appendq_flush(s);	/* the run may name it */
 	RB_REMOVE(streamtree, &s->streams, os);
-	open_stream_free(os);
+	open_stream_free(s, os);
+}
+
+/*
+ * Holds 'og' if the command running allows it.  If another process has
+ * its lock, the command will wait for it: then nothing may stay held.
+ */
+static void
+group_hold(struct server *s, struct open_group *og)
+{
+	int rc;
+
+	if (!s->hold_groups || og->held)
+		return;
+	if ((rc = mq_group_hold(og->group)) == 1) {
+		og->held = 1;
+		LIST_INSERT_HEAD(&s->held, og, hlink);
+	} else if (rc == 0)
+		server_release_groups(s);
+	/* An error: the command meets it again and reports it. */
 }
 
 int
@@ -158,13 +221,17 @@ server_group(struct server *s, mq_stream *stream, const char *name,
 	if (os != NULL)
 		LIST_FOREACH(og, &os->groups, link)
 			if (strcmp(og->name, buf) == 0) {
+				group_hold(s, og);
 				*out = og->group;
 				return MQ_OK;
 			}
 	if ((rc = mq_group_open(stream, buf, out)) != MQ_OK)
 		return rc;
-	if (os == NULL)
-		return MQ_OK;	/* not cached: the caller's stream is its own */
+	if (os == NULL) {
+		/* Not cached: the caller's stream is its own; it will lock. */
+		server_release_groups(s);
+		return MQ_OK;
+	}
 	if ((og = calloc(1, sizeof(*og))) == NULL ||
 	    (og->name = strdup(buf)) == NULL) {
 		free(og);
@@ -173,6 +240,7 @@ server_group(struct server *s, mq_stream *stream, const char *name,
 	}
 	og->group = *out;
 	LIST_INSERT_HEAD(&os->groups, og, link);
+	group_hold(s, og);
 	return MQ_OK;
 }
 
@@ -186,10 +254,7 @@ server_group_forget(struct server *s, mq_stream *stream, const char *name)
 		return;
 	LIST_FOREACH(og, &os->groups, link)
 		if (strcmp(og->name, name) == 0) {
-			LIST_REMOVE(og, link);
-			mq_group_close(og->group);
-			free(og->name);
-			free(og);
+			open_group_free(s, og);
 			return;
 		}
 }
@@ -231,6 +296,8 @@ before_sleep(struct loop *loop, void *arg)
 	struct server *s = arg;
 
 	appendq_flush(s);
+	server_release_groups(s);
+	s->turn++;
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS && !TAILQ_EMPTY(&s->writes))
 		mq_spool_sync(s->spool);
 	conn_write_all(s);
@@ -256,6 +323,7 @@ server_init(struct server *s)
 	int rc;
 
 	RB_INIT(&s->streams);
+	LIST_INIT(&s->held);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
 	TAILQ_INIT(&s->dead);
@@ -295,7 +363,7 @@ server_shutdown(struct server *s)
 	appendq_free(s);
 	while ((os = RB_MIN(streamtree, &s->streams)) != NULL) {
 		RB_REMOVE(streamtree, &s->streams, os);
-		open_stream_free(os);
+		open_stream_free(s, os);
 	}
 	while (s->nlisteners > 0)
 		free(s->listeners[--s->nlisteners]);

@@ -85,6 +85,7 @@ struct conn {
 	TAILQ_ENTRY(conn) all;		/* server->conns */
 	TAILQ_ENTRY(conn) pending;	/* server->writes: has output */
 	int		 in_writes;
+	uint64_t	 group_turn;	/* last turn it changed a held group */
 };
 TAILQ_HEAD(connlist, conn);
 
@@ -114,7 +115,10 @@ struct open_group {
 	LIST_ENTRY(open_group)	 link;
 	char			*name;
 	mq_group		*group;
+	int			 held;		/* mq_group_hold'd, in server->held */
+	LIST_ENTRY(open_group)	 hlink;
 };
+LIST_HEAD(grouplist, open_group);
 
 /* An open stream, kept for the next command that names it. */
 struct open_stream {
@@ -122,6 +126,7 @@ struct open_stream {
 	char			*name;
 	mq_stream		*stream;
 	int			 watched;	/* added to server->watch */
+	uint64_t		 checked_turn;	/* last turn it was found not removed */
 	LIST_HEAD(, open_group)	 groups;
 };
 RB_HEAD(streamtree, open_stream);
@@ -154,6 +159,13 @@ struct server {
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
+	/*
+	 * Groups held (mq_group_hold) through a run of group commands, and
+	 * whether the command running may hold the groups it opens.
+	 */
+	struct grouplist	 held;
+	int			 hold_groups;
+	uint64_t		 turn;		/* counts the loop's turns */
 	/* Called with every change any process made to watched streams. */
 	void			(*on_change)(struct server *s);
 };
@@ -170,6 +182,13 @@ void	 server_stream_forget(struct server *s, const char *name);
 /* The group 'name' of 'stream', opened once and kept; MQ_ENOGROUP if none. */
 int	 server_group(struct server *s, mq_stream *stream, const char *name,
 	    size_t len, mq_group **out);
+/*
+ * Writes what the held groups wait to write and lets them go; a
+ * connection whose replies depended on a write that failed is closed
+ * without them.  Called before any command that may lock a group another
+ * way, and before the replies of a turn are sent.
+ */
+void	 server_release_groups(struct server *s);
 /* Forgets the open group (after XGROUP DESTROY). */
 void	 server_group_forget(struct server *s, mq_stream *stream,
 	    const char *name);

@@ -261,6 +261,48 @@ print("ok")
 PY
 }
 
+# mq-serve holds a group's lock through a run of group commands; a CLI
+# consumer of the same group must still get its share, and no entry twice.
+@test "python-redis: RESP consumers and mq-xreadgroup share one group" {
+	seq 1 20000 | "$MQ_BIN/mq-xadd" -q s
+	redis-cli -p "$MQ_PORT" xgroup create s g 0
+	( "$MQ_BIN/mq-xreadgroup" -c 7 g cli s | tee cli.out | "$MQ_BIN/mq-ack" s g ) &
+	cli=$!
+	py <<'PY'
+import sys, threading, redis
+port = int(sys.argv[1])
+got = {}
+def consumer(k):
+	c = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+	mine = got.setdefault(k, [])
+	while True:
+		p = c.pipeline(transaction=False)
+		for _ in range(8):
+			p.xreadgroup("g", "r%d" % k, {"s": ">"}, count=5)
+		ids = [i for res in p.execute() for _, entries in res for i, _ in entries]
+		if not ids:
+			break
+		mine.extend(ids)
+		assert c.xack("s", "g", *ids) == len(ids)
+ts = [threading.Thread(target=consumer, args=(k,)) for k in range(4)]
+for t in ts: t.start()
+for t in ts: t.join()
+with open("resp.out", "w") as f:
+	for ids in got.values():
+		for i in ids:
+			f.write(i + "\n")
+print("ok")
+PY
+	wait $cli
+	cut -f1 cli.out > cli.ids
+	# Every entry once, shared between the two doors.
+	[ "$(cat cli.ids resp.out | sort | uniq -d | wc -l)" -eq 0 ]
+	[ "$(cat cli.ids resp.out | wc -l)" -eq 20000 ]
+	[ -s resp.out ]
+	run redis-cli -p "$MQ_PORT" xpending s g
+	[ "${lines[0]}" = 0 ]
+}
+
 @test "python-redis: RESP3 (protocol=3)" {
 	if ! "$MQ_PYTHON" -c 'import inspect, redis, sys
 sys.exit("protocol" not in inspect.signature(redis.Redis.__init__).parameters)'; then

@@ -1251,6 +1251,63 @@ child(const char *dir, const char *path)
 	_exit(bad);
 }
 
+/*
+ * A held group keeps its lock and its records until it is released:
+ * another handle sees the changes only then, cannot hold it meanwhile,
+ * and a handle opened afterwards finds them in the file.
+ */
+static void
+test_hold(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_group_info info;
+	struct mq_msg msgs[8];
+	mq_group *a, *b;
+	mq_id ids[2];
+	size_t n, acked;
+
+	add(f->s, 1, 10);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &a), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &b), MQ_OK);
+	assert_int_equal(mq_group_hold(a), 1);
+	assert_int_equal(mq_group_hold(a), 1);
+	assert_int_equal(mq_group_hold(b), 0);
+	/* Many changes while held. */
+	assert_int_equal(mq_group_read(a, "c", 3, 0, msgs, &n), MQ_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(mq_group_read(a, "c", 2, 0, msgs, &n), MQ_OK);
+	assert_int_equal(n, 2);
+	assert_id(msgs[1].id, id(5, 0));
+	ids[0] = id(1, 0);
+	ids[1] = id(4, 0);
+	assert_int_equal(mq_group_ack(a, ids, 2, &acked), MQ_OK);
+	assert_int_equal(acked, 2);
+	assert_int_equal(mq_group_consumer_create(a, "c"), 0);
+	assert_int_equal(mq_group_info(a, &info), MQ_OK);
+	assert_int_equal(info.pending, 3);
+	/* Not in the file yet. */
+	assert_int_equal(mq_group_info(b, &info), MQ_OK);
+	assert_int_equal(info.pending, 0);
+	assert_id(info.last_delivered, zero);
+	assert_int_equal(mq_group_release(a), MQ_OK);
+	assert_int_equal(mq_group_release(a), MQ_OK);
+	assert_int_equal(mq_group_info(b, &info), MQ_OK);
+	assert_int_equal(info.pending, 3);
+	assert_id(info.last_delivered, id(5, 0));
+	/* Released: the other handle may hold it now, and read on. */
+	assert_int_equal(mq_group_hold(b), 1);
+	assert_int_equal(mq_group_read(b, "d", 8, 0, msgs, &n), MQ_OK);
+	assert_int_equal(n, 5);
+	mq_group_close(b);	/* releases */
+	mq_group_close(a);
+	assert_int_equal(mq_group_open(f->s, "g", &a), MQ_OK);
+	assert_int_equal(mq_group_info(a, &info), MQ_OK);
+	assert_int_equal(info.pending, 8);
+	assert_int_equal(info.consumers, 2);
+	mq_group_close(a);
+}
+
 static void
 test_processes(void **state)
 {
@@ -1895,6 +1952,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
 	};
