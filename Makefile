@@ -36,6 +36,7 @@ TOOL_LIB_SRC = cmd/tool.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o)
+SERVE_LIBS = -lcrypt
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 MAN	= $(wildcard man/*.[1-8])
@@ -73,16 +74,19 @@ $(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
 # mq-serve: one directory, one event loop, a parser and handler per protocol.
 $(B)/bin/mq-serve: $(SERVE_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS) $(SERVE_LIBS)
 
-# A unit test links libmq, and the sources of mq-serve it names here.
+# A unit test links libmq, and the sources of mq-serve it names here
+# (and the libraries those need).
 TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp_parse.o
+TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
+TEST_LIBS_test_users = $(SERVE_LIBS)
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Itests/unit -Icmd/mq-serve $(ALL_CFLAGS) -o $@ $< \
-	    $(TEST_EXTRA_$*) $(STATIC) $(LDFLAGS) -lcmocka $(LDLIBS)
+	    $(TEST_EXTRA_$*) $(STATIC) $(LDFLAGS) -lcmocka $(TEST_LIBS_$*) $(LDLIBS)
 
 tests: $(TESTS)
 

@@ -13,6 +13,8 @@
  */
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -127,6 +129,31 @@ conn_close(struct conn *c, const char *why)
 	}
 	TAILQ_INSERT_TAIL(&s->dead, c, all);
 	s->nconns--;
+}
+
+int
+conn_is_local(const struct conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(c->fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)&ss;
+
+		return ntohl(in->sin_addr.s_addr) == INADDR_LOOPBACK;
+	}
+	if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&ss;
+		const uint8_t *a = in6->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+		return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+		    (memcmp(a, mapped, 12) == 0 && a[12] == 127 &&
+		    a[13] == 0 && a[14] == 0 && a[15] == 1);
+	}
+	return 0;
 }
 
 /* Frees the connections closed during the turn. */

@@ -7,8 +7,12 @@
  * of "key value" lines with the long options' names as keys; the command
  * line wins.  SIGTERM and SIGINT stop the loop (no new connections; the
  * replies of the turn are written; the spool is synced and closed);
- * SIGHUP reopens the log file.  Signals are turned into loop events
- * through a signalfd, so no handler runs inside the loop.
+ * SIGHUP reopens the log file and loads the users file again (a file
+ * that fails to load leaves the users as they were).  Signals are turned
+ * into loop events through a signalfd, so no handler runs inside the
+ * loop.
+ *
+ * mq-serve --hash-password [NAME] only prints a line for the users file.
  */
 #include <sys/signalfd.h>
 
@@ -21,22 +25,28 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#define SYSLOG_NAMES	/* facilitynames[] */
+#include <syslog.h>
 #include <unistd.h>
 
 #include "resp.h"
 #include "server.h"
+#include "users.h"
 
 static const char usage[] =
 "usage: mq-serve [-hV] [-c FILE] [--spool DIR] [--resp [HOST:]PORT]\n"
 "                [--amqp off] [--mqtt off] [--stomp off] [--kafka off]\n"
 "                [--fsync always|interval|never] [--log FILE]\n"
 "                [--maxclients N] [--max-request BYTES]\n"
-"                [--output-limit BYTES] [--timeout SECONDS]\n";
+"                [--output-limit BYTES] [--timeout SECONDS]\n"
+"                [--users FILE] [--protected-mode yes|no]\n"
+"                [--syslog [FACILITY]]\n"
+"       mq-serve --hash-password [NAME]\n";
 
 enum {
 	OPT_SPOOL = 0x100, OPT_RESP, OPT_AMQP, OPT_MQTT, OPT_STOMP, OPT_KAFKA,
 	OPT_FSYNC, OPT_LOG, OPT_MAXCLIENTS, OPT_MAXREQUEST, OPT_OUTPUTLIMIT,
-	OPT_TIMEOUT
+	OPT_TIMEOUT, OPT_USERS, OPT_PROTECTED, OPT_SYSLOG
 };
 
 static const struct option longopts[] = {
@@ -53,6 +63,10 @@ static const struct option longopts[] = {
 	{ "max-request", required_argument, NULL, OPT_MAXREQUEST },
 	{ "output-limit", required_argument, NULL, OPT_OUTPUTLIMIT },
 	{ "timeout",	 required_argument, NULL, OPT_TIMEOUT },
+	{ "users",	 required_argument, NULL, OPT_USERS },
+	{ "protected-mode", required_argument, NULL, OPT_PROTECTED },
+	{ "syslog",	 optional_argument, NULL, OPT_SYSLOG },
+	{ "hash-password", no_argument,	    NULL, 'P' },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -76,6 +90,23 @@ not_yet(const char *name, const char *arg)
 {
 	if (strcmp(arg, "off") != 0 && strcmp(arg, "0") != 0)
 		errx(2, "--%s %s: that protocol is not implemented yet", name, arg);
+}
+
+/* --syslog's argument: yes (daemon), no, or a facility name. */
+static int
+facility(const char *arg)
+{
+	const CODE *c;
+
+	if (arg == NULL || strcmp(arg, "yes") == 0)
+		return LOG_DAEMON;
+	if (strcmp(arg, "no") == 0)
+		return -1;
+	for (c = facilitynames; c->c_name != NULL; c++)
+		if (strcmp(c->c_name, arg) == 0 && strcmp(arg, "mark") != 0)
+			return c->c_val;
+	errx(2, "--syslog %s: expected yes, no or a facility (daemon, "
+	    "local0 ... local7, user, ...)", arg);
 }
 
 /* Applies one setting; 'from' names where it came from, for errors. */
@@ -124,6 +155,17 @@ setting(struct server_config *cfg, int opt, const char *arg)
 	case OPT_TIMEOUT:
 		cfg->idle_timeout_ms = number(arg, 0, 86400 * 365, "--timeout") * 1000;
 		break;
+	case OPT_USERS:
+		cfg->users = arg;
+		break;
+	case OPT_PROTECTED:
+		if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
+			errx(2, "--protected-mode %s: expected yes or no", arg);
+		cfg->protected_mode = strcmp(arg, "yes") == 0;
+		break;
+	case OPT_SYSLOG:
+		cfg->syslog = facility(arg);
+		break;
 	}
 }
 
@@ -164,6 +206,29 @@ read_config(struct server_config *cfg, const char *path)
 	fclose(fp);
 }
 
+/*
+ * SIGHUP: the users file again.  Connections keep what they were
+ * authenticated as; a file that does not load changes nothing.
+ */
+static void
+reload_users(struct server *s)
+{
+	struct users *u;
+	char why[512];
+
+	if (s->cfg.users == NULL)
+		return;
+	if ((u = users_load(s->cfg.users, why, sizeof(why))) == NULL) {
+		server_log(s, "SIGHUP: %s; the %zu users loaded before stay",
+		    why, users_count(s->users));
+		return;
+	}
+	users_free(s->users);
+	s->users = u;
+	server_log(s, "SIGHUP: %zu users loaded from %s", users_count(u),
+	    s->cfg.users);
+}
+
 static void
 on_signal(struct loop *loop, int fd, int events, void *arg)
 {
@@ -172,9 +237,13 @@ on_signal(struct loop *loop, int fd, int events, void *arg)
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			if (server_log_open(s->cfg.log) == -1)
-				server_log(s, "%s: %s", s->cfg.log, strerror(errno));
-			server_log(s, "SIGHUP: log reopened");
+			if (s->cfg.syslog == -1) {
+				if (server_log_open(s->cfg.log) == -1)
+					server_log(s, "%s: %s", s->cfg.log,
+					    strerror(errno));
+				server_log(s, "SIGHUP: log reopened");
+			}
+			reload_users(s);
 			continue;
 		}
 		server_log(s, "%s: shutting down", strsignal((int)si.ssi_signo));
@@ -190,7 +259,8 @@ main(int argc, char *argv[])
 	int seen[64] = { 0 };
 	const char *config = NULL;
 	sigset_t mask;
-	int ch, sfd, rc, i;
+	int ch, sfd, rc, i, hashpw = 0;
+	char why[512];
 
 	memset(&s.cfg, 0, sizeof(s.cfg));
 	s.cfg.resp = "127.0.0.1:6379";
@@ -199,6 +269,8 @@ main(int argc, char *argv[])
 	s.cfg.max_clients = 10000;
 	s.cfg.max_request = 512u << 20;
 	s.cfg.output_limit = 32u << 20;
+	s.cfg.syslog = -1;
+	s.cfg.protected_mode = 1;
 	cl = s.cfg;
 	/* The command line wins over the file: remember what it set. */
 	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
@@ -212,6 +284,15 @@ main(int argc, char *argv[])
 		case 'V':
 			printf("mq-serve %s\n", MQ_VERSION);
 			return 0;
+		case 'P':
+			hashpw = 1;
+			break;
+		case OPT_SYSLOG:
+			/* "--syslog local0" as well as "--syslog=local0". */
+			if (optarg == NULL && optind < argc &&
+			    argv[optind][0] != '-')
+				optarg = argv[optind++];
+			/* FALLTHROUGH */
 		default:
 			if (ch < OPT_SPOOL) {
 				fputs(usage, stderr);
@@ -221,6 +302,8 @@ main(int argc, char *argv[])
 			seen[ch - OPT_SPOOL] = 1;
 		}
 	}
+	if (hashpw && optind + 1 >= argc)
+		return users_hash_cmd(optind < argc ? argv[optind] : "default");
 	if (optind != argc) {
 		fputs(usage, stderr);
 		return 2;
@@ -240,12 +323,22 @@ main(int argc, char *argv[])
 		case OPT_MAXREQUEST: s.cfg.max_request = cl.max_request; break;
 		case OPT_OUTPUTLIMIT: s.cfg.output_limit = cl.output_limit; break;
 		case OPT_TIMEOUT: s.cfg.idle_timeout_ms = cl.idle_timeout_ms; break;
+		case OPT_USERS: s.cfg.users = cl.users; break;
+		case OPT_PROTECTED: s.cfg.protected_mode = cl.protected_mode; break;
+		case OPT_SYSLOG: s.cfg.syslog = cl.syslog; break;
 		}
 	}
 	if (s.cfg.spool == NULL)
 		s.cfg.spool = mq_spool_default();
+	if (s.cfg.log != NULL && s.cfg.syslog != -1)
+		errx(2, "--log and --syslog: one or the other");
+	if (s.cfg.users != NULL &&
+	    (s.users = users_load(s.cfg.users, why, sizeof(why))) == NULL)
+		errx(EX_CONFIG, "%s", why);
 	if (server_log_open(s.cfg.log) == -1)
 		err(EX_CANTCREAT, "%s", s.cfg.log);
+	if (s.cfg.syslog != -1)
+		server_log_syslog(s.cfg.syslog);
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -262,9 +355,17 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "loop");
 	if (listener_open(&s, s.cfg.resp, 6379, &resp_proto) == -1)
 		errx(EX_UNAVAILABLE, "--resp %s: cannot listen", s.cfg.resp);
+	if (s.users != NULL)
+		server_log(&s, "%zu users loaded from %s: clients must "
+		    "authenticate", users_count(s.users), s.cfg.users);
+	else
+		server_log(&s, "no users file: no authentication, %s",
+		    s.cfg.protected_mode ? "loopback clients only "
+		    "(protected mode)" : "any client (protected mode off)");
 	server_log(&s, "mq-serve %s ready, spool %s", MQ_VERSION, s.cfg.spool);
 	if (loop_run(s.loop) == -1)
 		server_log(&s, "epoll: %s", strerror(errno));
 	server_shutdown(&s);
+	users_free(s.users);
 	return 0;
 }

@@ -2,7 +2,13 @@
  * resp.c - the Redis door: a connection's state, the loop over the
  * requests that arrived (any number of pipelined ones per read), the
  * command table, and the checks every command shares (unknown command,
- * arity, the commands a RESP2 subscriber may send).
+ * arity, authentication, the commands a RESP2 subscriber may send).
+ *
+ * Authentication: with a users file, a connection runs only AUTH, HELLO,
+ * QUIT and RESET until AUTH or HELLO AUTH succeeds (Redis's NO_AUTH
+ * commands).  Without one, every client is the user "default" at once,
+ * and in protected mode (the default) only 127.0.0.1 and ::1 may connect,
+ * as Redis's protected mode has it.
  *
  * A command runs to completion and appends one reply, except a blocking
  * read that finds nothing: it parks the client (resp_block) and no later
@@ -16,13 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "resp.h"
 
 /* Sorted by name: resp_lookup() is a binary search. */
 const struct resp_command resp_commands[] = {
 	{ "auth",	-2, CMD_NOAUTH,			0, 0, 0, cmd_auth },
-	{ "client",	-2, CMD_NOAUTH,			0, 0, 0, cmd_client },
+	{ "client",	-2, 0,				0, 0, 0, cmd_client },
 	{ "command",	-1, 0,				0, 0, 0, cmd_command },
 	{ "config",	-2, 0,				0, 0, 0, cmd_config },
 	{ "dbsize",	 1, CMD_READONLY,		0, 0, 0, cmd_dbsize },
@@ -215,6 +222,11 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		reply_wrong_arity(c, cmd->name);
 		return;
 	}
+	if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+		resp_multi_fail(c);
+		reply_error(c, "NOAUTH Authentication required.");
+		return;
+	}
 	if (c->proto == 2 && c->nchannels + c->npatterns > 0 &&
 	    !(cmd->flags & CMD_PUBSUB)) {
 		reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
@@ -239,16 +251,51 @@ resp_execute(struct resp_client *c, const struct resp_command *cmd,
  * The protocol.
  * ---------------------------------------------------------------- */
 
+/* Redis 7.0's words, sent before closing a client refused by protected mode. */
+static const char denied[] =
+    "-DENIED Redis is running in protected mode because protected "
+    "mode is enabled and no password is set for the default user. "
+    "In this mode connections are only accepted from the loopback interface. "
+    "If you want to connect from external computers to Redis you "
+    "may adopt one of the following solutions: "
+    "1) Just disable protected mode sending the command "
+    "'CONFIG SET protected-mode no' from the loopback interface "
+    "by connecting to Redis from the same host the server is "
+    "running, however MAKE SURE Redis is not publicly accessible "
+    "from internet if you do so. Use CONFIG REWRITE to make this "
+    "change permanent. "
+    "2) Alternatively you can just disable the protected mode by "
+    "editing the Redis configuration file, and setting the protected "
+    "mode option to 'no', and then restarting the server. "
+    "3) If you started the server manually just for testing, restart "
+    "it with the '--protected-mode no' option. "
+    "4) Setup a an authentication password for the default user. "
+    "NOTE: You only need to do one of the above things in order for "
+    "the server to start accepting connections from the outside.\r\n";
+
 static int
 resp_open(struct conn *conn)
 {
+	struct server *s = conn->server;
 	struct resp_client *c;
 
+	if (s->users == NULL && s->cfg.protected_mode && !conn_is_local(conn)) {
+		/* Best effort, as for maxclients: it is refused anyway. */
+		if (write(conn->fd, denied, sizeof(denied) - 1) < 0) {
+			/* nothing to do */
+		}
+		s->rejected_conns++;
+		server_log(s, "conn peer=%s proto=resp refused reason=protected "
+		    "mode", conn->peer);
+		return -1;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->conn = conn;
 	c->proto = 2;
-	c->authenticated = 1;	/* no users file: no authentication */
+	/* Without a users file, "default" needs no password. */
+	c->authenticated = s->users == NULL;
+	strlcpy(c->user, "default", sizeof(c->user));
 	resp_parser_init(&c->parser);
 	conn->state = c;
 	return 0;

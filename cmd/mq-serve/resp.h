@@ -13,6 +13,7 @@
 #include "mq.h"
 #include "resp_parse.h"
 #include "server.h"
+#include "users.h"
 
 extern const struct proto resp_proto;
 
@@ -29,7 +30,8 @@ struct resp_client {
 	struct conn		*conn;
 	struct resp_parser	 parser;
 	int			 proto;		/* 2 or 3 (HELLO 3) */
-	int			 authenticated;
+	int			 authenticated;	/* 0: only CMD_NOAUTH commands */
+	char			 user[USERS_NAME_MAX + 1];	/* "default" until AUTH */
 	char			 name[128];	/* CLIENT SETNAME */
 	char			 lib_name[64], lib_ver[64];	/* CLIENT SETINFO */
 	const char		*last_cmd;

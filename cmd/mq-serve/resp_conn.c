@@ -5,11 +5,14 @@
  * in resp_keys.c.)
  *
  * Model: mq-serve presents itself as Redis 7.0.15, standalone, master,
- * one database (0), no users file (the default user needs no password),
- * because clients look at the version and the mode before they use
- * features.  Replies copy Redis 7.0's shapes and wording; where a figure
- * has no meaning for mq (replication, RDB saves) the field says what an
- * idle Redis with that feature off says, and where mq has a real figure
+ * one database (0), because clients look at the version and the mode
+ * before they use features.  Users: with a users file (users.c), AUTH
+ * and HELLO AUTH check a name and password against it; without one, the
+ * user "default" needs no password, as in a Redis without requirepass.
+ * Either way a client is "default" until it authenticates as another.
+ * Replies copy Redis 7.0's shapes and wording; where a figure has no
+ * meaning for mq (replication, RDB saves) the field says what an idle
+ * Redis with that feature off says, and where mq has a real figure
  * (clients, commands, memory, keys, fsync) it is given.  A few fields
  * of mq's own (mq_version, mq_spool, mq_fsync) are added: Redis clients
  * ignore fields they do not know.
@@ -174,21 +177,43 @@ cmd_echo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 /*
- * Checks a user and password as AUTH and HELLO AUTH do: without a users
- * file only "default" exists, and it takes any password.  Replies with
- * the error and returns 0 when refused.
+ * Checks a user and password as AUTH and HELLO AUTH do: against the
+ * users file, or without one, only "default" exists and it takes any
+ * password.  On success the connection is that user; on failure it
+ * stays as it was, the error is the reply, and 0 is returned.  Both are
+ * logged, the name cut to 64 bytes, '?' for a byte not printable.
  */
 static int
 auth_check(struct resp_client *c, const struct resp_arg *user,
     const struct resp_arg *pass)
 {
+	struct server *s = c->conn->server;
+	char shown[65];
+	size_t i;
+	int ok;
+
 	/* User names are case-sensitive. */
-	if (user->len != 7 || memcmp(user->p, "default", 7) != 0) {
+	if (s->users != NULL)
+		ok = users_verify(s->users, user->p, user->len, pass->p,
+		    pass->len);
+	else
+		ok = user->len == 7 && memcmp(user->p, "default", 7) == 0;
+	for (i = 0; i < user->len && i < sizeof(shown) - 1; i++)
+		shown[i] = user->p[i] > ' ' && user->p[i] <= '~' ?
+		    user->p[i] : '?';
+	shown[i] = '\0';
+	server_log(s, "conn id=%llu peer=%s proto=resp auth user=%s %s",
+	    (unsigned long long)c->conn->id, c->conn->peer, shown,
+	    ok ? "ok" : "failed");
+	if (!ok) {
 		reply_error(c, "WRONGPASS invalid username-password pair or "
 		    "user is disabled.");
 		return 0;
 	}
 	c->authenticated = 1;
+	/* A name of the table or "default": it fits. */
+	memcpy(c->user, user->p, user->len);
+	c->user[user->len] = '\0';
 	return 1;
 }
 
@@ -225,12 +250,13 @@ name_set(struct resp_client *c, const struct resp_arg *a)
 
 /*
  * HELLO [protover [AUTH username password] [SETNAME clientname]]: switches
- * to RESP2 or RESP3 and describes the server as a map.
+ * to RESP2 or RESP3 and describes the server as a map.  As in Redis 7.0,
+ * the options take effect one by one, in order, up to the first that
+ * fails; only then must the client be authenticated.
  */
 void
 cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
-	const struct resp_arg *user = NULL, *pass = NULL, *name = NULL;
 	long long ver = c->proto;
 	size_t i;
 
@@ -244,28 +270,29 @@ cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			reply_error(c, "NOPROTO unsupported protocol version");
 			return;
 		}
-		for (i = 2; i < argc; i++) {
-			if (arg_is(&argv[i], "auth") && i + 2 < argc) {
-				user = &argv[i + 1];
-				pass = &argv[i + 2];
-				i += 2;
-			} else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
-				name = &argv[i + 1];
-				i++;
-			} else {
-				reply_error(c, "ERR Syntax error in HELLO option "
-				    "'%.*s'", (int)(argv[i].len > 128 ? 128 :
-				    argv[i].len), argv[i].p);
+	}
+	for (i = 2; i < argc; i++) {
+		if (arg_is(&argv[i], "auth") && i + 2 < argc) {
+			if (!auth_check(c, &argv[i + 1], &argv[i + 2]))
 				return;
-			}
+			i += 2;
+		} else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+			if (!name_check(c, &argv[i + 1]))
+				return;
+			name_set(c, &argv[++i]);
+		} else {
+			reply_error(c, "ERR Syntax error in HELLO option "
+			    "'%.*s'", (int)(argv[i].len > 128 ? 128 :
+			    argv[i].len), argv[i].p);
+			return;
 		}
 	}
-	if (user != NULL && !auth_check(c, user, pass))
+	if (!c->authenticated) {
+		reply_error(c, "NOAUTH HELLO must be called with the client "
+		    "already authenticated, otherwise the HELLO AUTH <user> "
+		    "<pass> option can be used to authenticate the client and "
+		    "select the RESP protocol version at the same time");
 		return;
-	if (name != NULL) {
-		if (!name_check(c, name))
-			return;
-		name_set(c, name);
 	}
 	c->proto = (int)ver;
 	reply_map(c, 7);
@@ -285,21 +312,24 @@ cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	reply_array(c, 0);
 }
 
-/* AUTH [username] password. */
+/* AUTH [username] password: without a username, "default". */
 void
 cmd_auth(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
+	static const struct resp_arg def = { "default", 7 };
+
 	if (argc > 3) {
 		reply_syntax_error(c);
 		return;
 	}
-	if (argc == 2) {
+	if (argc == 2 && c->conn->server->users == NULL) {
 		reply_error(c, "ERR AUTH <password> called without any password "
 		    "configured for the default user. Are you sure your "
 		    "configuration is correct?");
 		return;
 	}
-	if (auth_check(c, &argv[1], &argv[2]))
+	if (argc == 2 ? auth_check(c, &def, &argv[1]) :
+	    auth_check(c, &argv[1], &argv[2]))
 		reply_ok(c);
 }
 
@@ -329,7 +359,8 @@ cmd_quit(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 /*
  * RESET: the connection as it was when it opened: no subscriptions, no
- * name, RESP2.
+ * name, RESP2, the user "default" (not authenticated if there is a
+ * users file).
  */
 void
 cmd_reset(struct resp_client *c, size_t argc, const struct resp_arg *argv)
@@ -337,6 +368,8 @@ cmd_reset(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	resp_pubsub_close(c);
 	c->name[0] = '\0';
 	c->proto = 2;
+	c->authenticated = c->conn->server->users == NULL;
+	strlcpy(c->user, "default", sizeof(c->user));
 	reply_simple(c, "RESET");
 }
 
@@ -386,7 +419,7 @@ client_line(FILE *f, struct resp_client *rc, const char *sub)
 	    "idle=%lld flags=%s db=0 sub=%zu psub=%zu ssub=0 multi=-1 "
 	    "qbuf=%zu qbuf-free=%zu argv-mem=0 multi-mem=0 rbs=%zu rbp=0 "
 	    "obl=%zu oll=0 omem=%zu tot-mem=%zu events=r%s cmd=%s%s%s "
-	    "user=default redir=-1 resp=%d\n",
+	    "user=%s redir=-1 resp=%d\n",
 	    (unsigned long long)conn->id, conn->peer, laddr, conn->fd, rc->name,
 	    (long long)((now - conn->created_ms) / 1000),
 	    (long long)((now - conn->active_ms) / 1000), flags,
@@ -395,7 +428,8 @@ client_line(FILE *f, struct resp_client *rc, const char *sub)
 	    sizeof(*conn) + sizeof(*rc) + conn->incap + conn->outcap,
 	    obl > 0 ? "w" : "",
 	    rc->last_cmd != NULL ? rc->last_cmd : "NULL",
-	    sub != NULL ? "|" : "", sub != NULL ? sub : "", rc->proto);
+	    sub != NULL ? "|" : "", sub != NULL ? sub : "", rc->user,
+	    rc->proto);
 }
 
 /* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id [id ...]]. */
@@ -1445,7 +1479,7 @@ static const struct cfg_param cfg_params[] = {
 	{ "notify-keyspace-events", "", CFG_FIXED },
 	{ "port", NULL, CFG_IMMUTABLE },
 	{ "proto-max-bulk-len", "536870912", CFG_FIXED },
-	{ "protected-mode", "no", CFG_FIXED },
+	{ "protected-mode", NULL, CFG_FIXED },
 	{ "replica-read-only", "yes", CFG_IGNORED },
 	{ "requirepass", "", CFG_FIXED },
 	{ "save", "", CFG_IGNORED },
@@ -1476,6 +1510,8 @@ cfg_value(struct server *s, size_t i, char *buf, size_t size)
 		return p->value;
 	if (strcmp(p->name, "appendfsync") == 0)
 		return fsync_name(s->cfg.fsync, 1);
+	if (strcmp(p->name, "protected-mode") == 0)
+		return s->cfg.protected_mode ? "yes" : "no";
 	if (strcmp(p->name, "bind") == 0)
 		snprintf(buf, size, "%.*s", colon != NULL ?
 		    (int)(colon - spec) : 0, colon != NULL ? spec : "");

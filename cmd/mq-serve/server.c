@@ -2,12 +2,16 @@
  * server.c - the server's state between the loop and the protocols: the
  * cache of open streams and groups, the watch that other processes'
  * appends wake, the hook run before each sleep, and the log.
+ *
+ * The log is one line per event: to standard error, to the --log file
+ * (reopened on SIGHUP, for rotation), or to syslog(3) as "mq-serve".
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +29,7 @@ stream_cmp(const struct open_stream *a, const struct open_stream *b)
 RB_GENERATE_INTERNAL(streamtree, open_stream, link, stream_cmp, RB_ATTR)
 
 static FILE *logfp;
+static int use_syslog;
 
 static void open_stream_free(struct server *s, struct open_stream *os);
 
@@ -37,6 +42,12 @@ server_log(struct server *s, const char *fmt, ...)
 	va_list ap;
 	FILE *fp = logfp != NULL ? logfp : stderr;
 
+	if (use_syslog) {
+		va_start(ap, fmt);
+		vsyslog(LOG_INFO, fmt, ap);
+		va_end(ap);
+		return;
+	}
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	fprintf(fp, "%s mq-serve[%ld]: ", stamp, (long)getpid());
@@ -47,7 +58,6 @@ server_log(struct server *s, const char *fmt, ...)
 	fflush(fp);
 }
 
-/* Opens (or reopens, after SIGHUP) the log file; NULL: stderr. */
 int
 server_log_open(const char *path)
 {
@@ -61,6 +71,13 @@ server_log_open(const char *path)
 		fclose(logfp);
 	logfp = fp;
 	return 0;
+}
+
+void
+server_log_syslog(int facility)
+{
+	openlog("mq-serve", LOG_PID | LOG_NDELAY, facility);
+	use_syslog = 1;
 }
 
 int
@@ -372,4 +389,6 @@ server_shutdown(struct server *s)
 	loop_free(s->loop);
 	if (logfp != NULL)
 		fclose(logfp);
+	if (use_syslog)
+		closelog();
 }

@@ -25,6 +25,7 @@
 struct loop;
 struct conn;
 struct proto;
+struct users;
 
 /* ---- loop.c: epoll, timers, and a hook before each sleep. */
 
@@ -97,6 +98,11 @@ void	 conn_consume(struct conn *c, size_t len);
 void	 conn_close_after_reply(struct conn *c);
 /* Closes now, logging 'why'; the memory goes after the turn. */
 void	 conn_close(struct conn *c, const char *why);
+/*
+ * Whether the peer is this host's loopback as Redis's protected mode
+ * sees it: 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1), no other address.
+ */
+int	 conn_is_local(const struct conn *c);
 
 void	 conn_accept(struct server *s, int fd, const char *peer,
 	    const struct proto *proto);
@@ -141,10 +147,14 @@ struct server_config {
 	size_t		 output_limit;	/* bytes queued before pausing / closing */
 	int64_t		 idle_timeout_ms; /* 0: none */
 	const char	*log;		/* file, or NULL: stderr */
+	int		 syslog;	/* a LOG_ facility, or -1: not syslog */
+	const char	*users;		/* the users file, or NULL: no AUTH */
+	int		 protected_mode; /* no users file: loopback clients only */
 };
 
 struct server {
 	struct server_config	 cfg;
+	struct users		*users;		/* cfg.users loaded, or NULL */
 	struct loop		*loop;
 	mq_spool		*spool;
 	mq_watch		*watch;		/* every stream a client waits on */
@@ -196,7 +206,11 @@ void	 server_group_forget(struct server *s, mq_stream *stream,
 int	 server_watch(struct server *s, mq_stream *stream);
 void	 server_log(struct server *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Opens (or reopens, after SIGHUP) the log file; NULL: stderr. */
 int	 server_log_open(const char *path);
+/* From now on, logs with syslog(3) to 'facility' (a LOG_ value). */
+void	 server_log_syslog(int facility);
+
 /* ---- appendq.c: a run of appends becomes one mq_append per stream. */
 
 /* At the flush: the id given, or the error (rc != MQ_OK). */

@@ -7,8 +7,9 @@
 # Environment:
 #   MQ_BIN            the tools, by default the repository's bin/
 #   MQ_SERVE_CMD      how start_mq starts "mq-serve": a command or shell
-#                     function called as CMD PORT SPOOL that runs the server
-#                     in the foreground (start_mq puts it in the background).
+#                     function called as CMD PORT SPOOL [OPTION]... that runs
+#                     the server in the foreground (start_mq puts it in the
+#                     background); the options are mq-serve's.
 #                     Unset: $MQ_BIN/mq-serve.  MQ_SERVE_CMD=serve_redis runs
 #                     every test against Debian's redis-server instead, to
 #                     check the harness itself; cross-door tests are skipped.
@@ -70,10 +71,13 @@ serve_redis() {
 	    --appendonly no --dir "$2" --daemonize no
 }
 
-# serve_mq PORT SPOOL: the real mq-serve, RESP only, in the foreground.
+# serve_mq PORT SPOOL [OPTION]...: the real mq-serve, RESP only, in the
+# foreground, with more options of mq-serve.
 serve_mq() {
-	exec "$MQ_BIN/mq-serve" --spool "$2" --resp "127.0.0.1:$1" \
-	    --amqp off --mqtt off --stomp off --kafka off
+	local port=$1 spool=$2
+	shift 2
+	exec "$MQ_BIN/mq-serve" --spool "$spool" --resp "127.0.0.1:$port" \
+	    --amqp off --mqtt off --stomp off --kafka off "$@"
 }
 
 # require_serve: skips the test when there is no mq-serve to test (unless
@@ -101,11 +105,13 @@ require_spool_server() {
 	done
 }
 
-# start_mq PORT SPOOL: mq-serve (or MQ_SERVE_CMD) on 127.0.0.1:PORT with
-# spool SPOOL, in the background, its output in SPOOL.log.  Sets MQ_PID.
+# start_mq PORT SPOOL [OPTION]...: mq-serve (or MQ_SERVE_CMD) on
+# 127.0.0.1:PORT with spool SPOOL and the options, in the background, its
+# output in SPOOL.log.  Sets MQ_PID.
 start_mq() {
 	local port=$1 spool=$2
-	"${MQ_SERVE_CMD:-serve_mq}" "$port" "$spool" \
+	shift 2
+	"${MQ_SERVE_CMD:-serve_mq}" "$port" "$spool" "$@" \
 	    </dev/null >"$spool.log" 2>&1 3>&- &
 	MQ_PID=$!
 	STARTED_PIDS="$STARTED_PIDS $MQ_PID"
@@ -163,13 +169,14 @@ interop_setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
-# mq_up: a fresh server under test for this test: MQ_PORT, MQ_SPOOL (also
-# exported for the tools), MQ_PID.
+# mq_up [OPTION]...: a fresh server under test for this test, with more
+# options of mq-serve: MQ_PORT, MQ_SPOOL (also exported for the tools),
+# MQ_PID.
 mq_up() {
 	require_serve || return 1
 	MQ_PORT=$(free_port)
 	export MQ_SPOOL=$BATS_TEST_TMPDIR/spool
-	start_mq "$MQ_PORT" "$MQ_SPOOL"
+	start_mq "$MQ_PORT" "$MQ_SPOOL" "$@"
 	wait_port "$MQ_PORT" "$MQ_PID" || { cat "$MQ_SPOOL.log" >&2; return 1; }
 }
 

@@ -11,11 +11,12 @@ setup() {
 	interop_setup
 }
 
-# compare NAME: resp/NAME.txt on both servers, the diff shown on failure.
+# compare NAME: resp/NAME.txt on both servers, the diff shown on failure;
+# the arrays redis_opts and mq_opts, if set, configure the servers.
 compare() {
 	require_serve
-	redis_up
-	mq_up
+	redis_up "${redis_opts[@]}"
+	mq_up "${mq_opts[@]}"
 	run "$MQ_PYTHON" "$INTEROP/resp-diff.py" --compare \
 	    "127.0.0.1:$REDIS_PORT" "127.0.0.1:$MQ_PORT" "$INTEROP/resp/$1.txt"
 	echo "$output"
@@ -42,6 +43,21 @@ compare() {
 @test "resp-diff: pubsub" { compare pubsub; }
 @test "resp-diff: errors" { compare errors; }
 @test "resp-diff: resp3" { compare resp3; }
+@test "resp-diff: auth" { with_users; compare auth; }
+
+# with_users: the servers of resp/auth.txt: the default user's password
+# is "secret", alice's "wonder"; redis-server's requirepass and ACL user,
+# mq-serve's users file made by --hash-password.
+with_users() {
+	require_serve
+	if [ "${MQ_SERVE_CMD:-}" = serve_redis ]; then
+		skip "needs mq-serve's --users"
+	fi
+	{ echo secret | "$MQ_BIN/mq-serve" --hash-password &&
+	    echo wonder | "$MQ_BIN/mq-serve" --hash-password alice; } > users
+	redis_opts=(--requirepass secret --user alice on '>wonder' '~*' '&*' '+@all')
+	mq_opts=(--users "$BATS_TEST_TMPDIR/users")
+}
 
 # The tool itself, against redis-server only (never skipped).
 
