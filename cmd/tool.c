@@ -145,6 +145,7 @@ tool_status(int err)
 	case MQ_ETOOBIG:
 	case MQ_EBADNAME:
 	case MQ_EINVAL:
+	case MQ_EWRONGTYPE:
 		return EX_DATAERR;
 	case MQ_ENOSPC:
 		return EX_TEMPFAIL;

@@ -54,6 +54,8 @@ mq_strerror(int err)
 		return "unsupported format version";
 	case MQ_ENOMSG:
 		return "no such entry";
+	case MQ_EWRONGTYPE:
+		return "the key holds another type (a stream or a sorted set)";
 	case MQ_ESYS:
 		return strerror(mq_saved_errno);
 	}

@@ -1440,17 +1440,13 @@ int
 mq_group_destroy(mq_stream *stream, const char *name)
 {
 	char enc[MQ_ENCNAME_MAX];
-	struct mq_journal j;
-	int fd, rc, reset;
+	int fd, rc;
 
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
 	if ((rc = groups_dir(stream, 0, &fd)) != MQ_OK)
 		return rc;
-	rc = mq_journal_open(&j, mq_stream_spool(stream), fd, enc);
-	if (rc == MQ_OK && (rc = mq_journal_lock(&j, &reset)) == MQ_OK)
-		rc = mq_journal_unlink(&j);
-	mq_journal_close(&j);
+	rc = mq_journal_remove(mq_stream_spool(stream), fd, enc);
 	close(fd);
 	return rc;
 }

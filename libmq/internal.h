@@ -156,10 +156,31 @@ int	 mq_journal_create(mq_spool *spool, int dirfd, const char *name,
 	    const void *buf, size_t len);
 int	 mq_journal_replace(struct mq_journal *j, const void *buf, size_t len);
 int	 mq_journal_unlink(struct mq_journal *j);
+int	 mq_journal_remove(mq_spool *spool, int dirfd, const char *name);
 void	 mq_journal_sweep(int dirfd);
+
+/* ---- zset.c: a name is a stream or a sorted set, never both. */
+
+#define MQ_KEY_STREAM	1
+#define MQ_KEY_ZSET	2
+/*
+ * Takes the spool's key lock, under which every stream and sorted set
+ * is created, after checking that the encoded name 'enc' is not a key
+ * of the other type than 'type' (MQ_EWRONGTYPE).  On MQ_OK, '*fd' holds
+ * the lock until mq_key_unlock().
+ */
+int	 mq_key_lock(mq_spool *spool, const char *enc, int type, int *fd);
+void	 mq_key_unlock(int fd);
+/* Whether a sorted set of encoded name 'enc' exists. */
+int	 mq_zset_exists_enc(mq_spool *spool, const char *enc);
+/* The bytes of 'buf' that are a valid sorted set's log (head, records). */
+size_t	 mq_zset_valid(const unsigned char *buf, size_t len);
 
 /* Removes the tree 'name' below the directory 'dirfd' (spool.c). */
 int	 mq_rmtree_at(int dirfd, const char *name);
+/* Calls 'fn' with each name encoded in the directory 'dirfd' (spool.c). */
+int	 mq_dir_names(int dirfd, int (*fn)(const char *name, void *arg),
+	    void *arg);
 
 /* ---- msg.c */
 

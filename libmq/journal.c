@@ -533,6 +533,24 @@ mq_journal_replace(struct mq_journal *j, const void *buf, size_t len)
 }
 
 /*
+ * Removes journal 'name' of the directory 'dirfd' of 'spool', under its
+ * lock, so that no process appends to it once removed.  Returns MQ_OK,
+ * MQ_ENOGROUP if there is none, or an error.
+ */
+int
+mq_journal_remove(mq_spool *spool, int dirfd, const char *name)
+{
+	struct mq_journal j;
+	int rc, reset;
+
+	rc = mq_journal_open(&j, spool, dirfd, name);
+	if (rc == MQ_OK && (rc = mq_journal_lock(&j, &reset)) == MQ_OK)
+		rc = mq_journal_unlink(&j);
+	mq_journal_close(&j);
+	return rc;
+}
+
+/*
  * Removes the journal, whose lock the caller holds, and closes it.
  * Other processes find it gone when they next look (MQ_ENOGROUP).
  */

@@ -41,7 +41,8 @@ enum mq_err {
 	MQ_EINVAL = -11,	/* an argument out of its range */
 	MQ_EVERSION = -12,	/* spool or file of an unknown format version */
 	MQ_ENOMSG = -13,	/* no such entry */
-	MQ_ESYS = -14		/* system error; errno is kept */
+	MQ_ESYS = -14,		/* system error; errno is kept */
+	MQ_EWRONGTYPE = -15	/* the name is a key of the other type */
 };
 
 /* A static description of 'err'; for MQ_ESYS, of the saved errno. */
@@ -473,5 +474,114 @@ int	 mq_sub_next(mq_sub *sub, struct mq_msg *msg);
 /* Adds what a subscription waits on to 'watch'. */
 int	 mq_sub_watch(mq_sub *sub, mq_watch *watch);
 void	 mq_sub_close(mq_sub *sub);
+
+/* ---------------------------------------------------------------------
+ * Sorted sets: members (byte strings) ordered by a score (a double), then
+ * by their bytes, as Redis's.  A name is a stream or a sorted set, never
+ * both (MQ_EWRONGTYPE), and a sorted set exists only while it has a
+ * member: the last one removed removes it.  Like streams, one set is
+ * shared by every process of the spool.
+ * ------------------------------------------------------------------- */
+
+typedef struct mq_zset mq_zset;
+
+#define MQ_ZMEMBER_MAX MQ_MSG_LIMIT	/* bytes of a member */
+
+struct mq_zmember {
+	const void	*member;
+	size_t		 len;
+	double		 score;
+};
+
+/*
+ * Opens sorted set 'name': MQ_ENOSTREAM if it does not exist, unless
+ * MQ_CREATE is given (then the first add creates it); MQ_EWRONGTYPE if
+ * 'name' is a stream.
+ */
+int	 mq_zset_open(mq_spool *spool, const char *name, int flags,
+	    mq_zset **zset);
+void	 mq_zset_close(mq_zset *zset);
+const char *mq_zset_name(const mq_zset *zset);
+/* Removes the sorted set (DEL); MQ_ENOSTREAM if there is none. */
+int	 mq_zset_remove(mq_spool *spool, const char *name);
+/* Calls 'fn' with each sorted set's name, in no set order; stops on non-zero. */
+int	 mq_spool_zsets(mq_spool *spool,
+	    int (*fn)(const char *name, void *arg), void *arg);
+
+/* Flags of mq_zset_add(), as ZADD's options. */
+#define MQ_ZADD_NX	0x1	/* only add new members */
+#define MQ_ZADD_XX	0x2	/* only update existing members */
+#define MQ_ZADD_GT	0x4	/* only update to a greater score */
+#define MQ_ZADD_LT	0x8	/* only update to a lower score */
+#define MQ_ZADD_INCR	0x10	/* the score is an increment (one member) */
+
+struct mq_zadd {
+	uint64_t	 added;		/* new members */
+	uint64_t	 updated;	/* members whose score changed */
+	uint64_t	 done;		/* members not skipped by NX, XX, GT, LT */
+	double		 score;		/* MQ_ZADD_INCR: the member's new score */
+};
+
+/*
+ * Adds or updates the 'n' members of 'm' in one write, in order, with
+ * ZADD's rules; the counts go to 'res'.  Fails, changing nothing, with
+ * MQ_EINVAL for a NaN score, NX with XX, GT or LT, GT with LT, or INCR
+ * with n != 1, or when an increment gives NaN; MQ_ETOOBIG for a member
+ * over MQ_ZMEMBER_MAX; MQ_ENOSPC; MQ_EWRONGTYPE.
+ */
+int	 mq_zset_add(mq_zset *zset, const struct mq_zmember *m, size_t n,
+	    int flags, struct mq_zadd *res);
+/* Removes members (ZREM; scores ignored); '*removed' counts those there were. */
+int	 mq_zset_rem(mq_zset *zset, const struct mq_zmember *m, size_t n,
+	    uint64_t *removed);
+/* The number of members; 0 if the set does not exist. */
+int	 mq_zset_card(mq_zset *zset, uint64_t *n);
+/* The score of each member in 'scores' (ZMSCORE); NaN for a non-member. */
+int	 mq_zset_score(mq_zset *zset, const struct mq_zmember *m, size_t n,
+	    double *scores);
+/* The 0-based rank, from the lowest or (with 'reverse') the highest; MQ_ENOMSG. */
+int	 mq_zset_rank(mq_zset *zset, const void *member, size_t len,
+	    int reverse, uint64_t *rank);
+
+enum mq_zby { MQ_ZBY_RANK = 0, MQ_ZBY_SCORE, MQ_ZBY_LEX };
+
+/* One end of a range by score or by member bytes. */
+struct mq_zbound {
+	double		 score;		/* MQ_ZBY_SCORE */
+	const void	*member;	/* MQ_ZBY_LEX */
+	size_t		 len;
+	int		 inf;		/* MQ_ZBY_LEX: -1 below all, +1 above all */
+	int		 excl;		/* the bound itself is outside */
+};
+
+/* A range of ZRANGE, ZCOUNT, ZLEXCOUNT or ZREMRANGEBY*. */
+struct mq_zrange {
+	enum mq_zby	 by;
+	int		 reverse;	/* from the highest down */
+	int64_t		 start, stop;	/* RANK: positions; < 0 count from the end */
+	struct mq_zbound min, max;	/* SCORE, LEX */
+	int64_t		 offset;	/* SCORE, LEX: skip so many (< 0: all) */
+	int64_t		 count;		/* SCORE, LEX: at most so many (< 0: all) */
+};
+
+/*
+ * The members of range 'r' in its order, in '*out' (owned by the set,
+ * valid until the next call on it).  A range by member bytes assumes
+ * that all members have the same score, as in Redis.
+ */
+int	 mq_zset_range(mq_zset *zset, const struct mq_zrange *r,
+	    const struct mq_zmember **out, size_t *n);
+/* The number of members in range 'r' (its offset and count ignored). */
+int	 mq_zset_count(mq_zset *zset, const struct mq_zrange *r, uint64_t *n);
+/* Removes the members of range 'r' (offset and count ignored). */
+int	 mq_zset_remrange(mq_zset *zset, const struct mq_zrange *r,
+	    uint64_t *removed);
+/*
+ * Removes and returns up to 'count' members with the lowest scores, or
+ * with 'max' the highest (ZPOPMIN, ZPOPMAX), in '*out' as for
+ * mq_zset_range().
+ */
+int	 mq_zset_pop(mq_zset *zset, size_t count, int max,
+	    const struct mq_zmember **out, size_t *n);
 
 #endif /* MQ_H */

@@ -305,12 +305,23 @@ mq_spool_dirty(mq_spool *sp, int fd)
 int
 mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 {
+	return mq_dir_names(sp->streamsfd, fn, arg);
+}
+
+/*
+ * Calls 'fn' with the decoded name of each entry of the directory open
+ * as 'dirfd' that is an encoded name (so not ".", "..", nor a temporary
+ * or a lock, whose names start with '.'), until it returns non-zero.
+ */
+int
+mq_dir_names(int dirfd, int (*fn)(const char *, void *), void *arg)
+{
 	char name[MQ_NAME_MAX + 1];
 	struct dirent *de;
 	DIR *d;
 	int fd, rc = MQ_OK;
 
-	if ((fd = openat(sp->streamsfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return mq_sys();
 	if ((d = fdopendir(fd)) == NULL) {
 		rc = mq_sys();
@@ -319,7 +330,7 @@ mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 	}
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
-			continue;	/* ".", "..", and streams being made or removed */
+			continue;	/* ".", "..", temporaries, locks */
 		if (mq_name_decode(de->d_name, name, sizeof(name)) < 0)
 			continue;
 		if (fn(name, arg) != 0)

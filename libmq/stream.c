@@ -212,14 +212,16 @@ create_file(int dirfd, const char *name)
 
 /*
  * Builds stream 'enc' complete in a temporary directory, then renames it
- * into place.  Losing the race to another process is success.
+ * into place.  Losing the race to another process is success.  The
+ * rename happens under the spool's key lock, so that no sorted set of
+ * the name appears meanwhile (MQ_EWRONGTYPE if there is one).
  */
 static int
 stream_create(mq_spool *sp, const char *enc)
 {
 	struct mq_policy p;
 	char tmp[MQ_ENCNAME_MAX + 64];
-	int fd, rc;
+	int fd, rc, keyfd, err;
 
 	snprintf(tmp, sizeof(tmp), ".new-%ld-%s", (long)getpid(), enc);
 	mq_rmtree_at(sp->streamsfd, tmp);
@@ -239,11 +241,17 @@ stream_create(mq_spool *sp, const char *enc)
 		goto fail;
 	}
 	close(fd);
-	if (renameat(sp->streamsfd, tmp, sp->streamsfd, enc) == -1) {
-		if (errno == EEXIST || errno == ENOTEMPTY) {
+	if ((rc = mq_key_lock(sp, enc, MQ_KEY_STREAM, &keyfd)) != MQ_OK)
+		goto fail;
+	rc = renameat(sp->streamsfd, tmp, sp->streamsfd, enc);
+	err = errno;
+	mq_key_unlock(keyfd);
+	if (rc == -1) {
+		if (err == EEXIST || err == ENOTEMPTY) {
 			mq_rmtree_at(sp->streamsfd, tmp);
 			return MQ_OK;
 		}
+		errno = err;
 		rc = mq_sys();
 		goto fail;
 	}
@@ -280,7 +288,8 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 			goto fail;
 		}
 		if (!(flags & MQ_CREATE)) {
-			rc = MQ_ENOSTREAM;
+			rc = mq_zset_exists_enc(sp, s->enc) ? MQ_EWRONGTYPE :
+			    MQ_ENOSTREAM;
 			goto fail;
 		}
 		if ((rc = stream_create(sp, s->enc)) != MQ_OK)

@@ -153,6 +153,11 @@ void	 resp_pubsub_close(struct resp_client *c);
 
 /* ---- Keyspace (resp_keys.c): the streams clients see as keys (for INFO). */
 size_t	 resp_keys_count(struct server *s, size_t *expires);
+/* Key 'name' was removed by this server (a set emptied): forget its TTL. */
+void	 resp_key_gone(struct server *s, const char *name);
+
+/* ---- Sorted sets (resp_zset.c): whether key 'name' is a non-empty one. */
+int	 resp_zset_exists(struct server *s, const char *name, size_t len);
 
 /*
  * Transactions (resp_multi.c): while a MULTI is open, resp_queue() takes
@@ -184,6 +189,8 @@ int	 resp_xadd_queue(struct resp_client *c, size_t argc,
 resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,
     cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xgroup, cmd_xreadgroup, cmd_xack,
     cmd_xpending, cmd_xclaim, cmd_xautoclaim, cmd_xinfo;
+resp_cmd_fn cmd_zadd, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zrank,
+    cmd_zcount, cmd_zrange, cmd_zpop, cmd_zremrange;
 resp_cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
 resp_cmd_fn cmd_publish, cmd_subscribe, cmd_psubscribe, cmd_unsubscribe,
     cmd_punsubscribe, cmd_pubsub;

@@ -757,6 +757,60 @@ static const struct cmd_doc cmd_docs[] = {
 	    "[MAXDELETEDID max-deleted-id]" },
 	{ "xtrim", "stream", "5.0.0", "Trims a stream.",
 	    "key MAXLEN|MINID [=|~] threshold [LIMIT count]" },
+	{ "zadd", "sorted-set", "1.2.0",
+	    "Adds members to a sorted set, or updates their scores.",
+	    "key [NX|XX] [GT|LT] [CH] [INCR] score member "
+	    "[score member ...]" },
+	{ "zcard", "sorted-set", "1.2.0",
+	    "Returns the number of members of a sorted set.", "key" },
+	{ "zcount", "sorted-set", "2.0.0",
+	    "Counts the members with scores in a range.", "key min max" },
+	{ "zincrby", "sorted-set", "1.2.0",
+	    "Increments the score of a member.", "key increment member" },
+	{ "zlexcount", "sorted-set", "2.8.9",
+	    "Counts the members in a range of member bytes.", "key min max" },
+	{ "zmscore", "sorted-set", "6.2.0",
+	    "Returns the scores of members.", "key member [member ...]" },
+	{ "zpopmax", "sorted-set", "5.0.0",
+	    "Removes and returns the members with the highest scores.",
+	    "key [count]" },
+	{ "zpopmin", "sorted-set", "5.0.0",
+	    "Removes and returns the members with the lowest scores.",
+	    "key [count]" },
+	{ "zrange", "sorted-set", "1.2.0",
+	    "Returns members in a range of ranks, scores or member bytes.",
+	    "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] "
+	    "[WITHSCORES]" },
+	{ "zrangebylex", "sorted-set", "2.8.9",
+	    "Returns members in a range of member bytes.",
+	    "key min max [LIMIT offset count]" },
+	{ "zrangebyscore", "sorted-set", "1.0.5",
+	    "Returns members in a range of scores.",
+	    "key min max [WITHSCORES] [LIMIT offset count]" },
+	{ "zrank", "sorted-set", "2.0.0",
+	    "Returns the rank of a member, lowest score first.", "key member" },
+	{ "zrem", "sorted-set", "1.2.0", "Removes members of a sorted set.",
+	    "key member [member ...]" },
+	{ "zremrangebylex", "sorted-set", "2.8.9",
+	    "Removes the members in a range of member bytes.", "key min max" },
+	{ "zremrangebyrank", "sorted-set", "2.0.0",
+	    "Removes the members in a range of ranks.", "key start stop" },
+	{ "zremrangebyscore", "sorted-set", "1.2.0",
+	    "Removes the members in a range of scores.", "key min max" },
+	{ "zrevrange", "sorted-set", "1.2.0",
+	    "Returns members in a range of ranks, highest score first.",
+	    "key start stop [WITHSCORES]" },
+	{ "zrevrangebylex", "sorted-set", "2.8.9",
+	    "Returns members in a range of member bytes, highest first.",
+	    "key max min [LIMIT offset count]" },
+	{ "zrevrangebyscore", "sorted-set", "2.2.0",
+	    "Returns members in a range of scores, highest first.",
+	    "key max min [WITHSCORES] [LIMIT offset count]" },
+	{ "zrevrank", "sorted-set", "2.0.0",
+	    "Returns the rank of a member, highest score first.",
+	    "key member" },
+	{ "zscore", "sorted-set", "1.2.0", "Returns the score of a member.",
+	    "key member" },
 };
 
 /* Its docs, or a generic entry for a command added to the table later. */
@@ -786,6 +840,8 @@ category_of(const char *group)
 		return "@stream";
 	if (strcmp(group, "pubsub") == 0)
 		return "@pubsub";
+	if (strcmp(group, "sorted-set") == 0)
+		return "@sortedset";
 	return "@connection";
 }
 

@@ -1,12 +1,15 @@
 /*
  * resp_keys.c - the Redis keyspace over the spool: every stream is a
- * key of type "stream" in database 0.
+ * key of type "stream" in database 0, every sorted set one of type
+ * "zset".
  *
  * Model: the keys are the spool's streams (mq_spool_streams), less the
  * topic exchange's log (MQ_TOPIC_EXCHANGE), which belongs to Pub/Sub:
  * removing it would cut every live subscriber off, so it is neither
- * listed, counted, nor removed here.  DEL, UNLINK and FLUSHALL remove
- * streams from the spool, for every process.
+ * listed, counted, nor removed here; and its sorted sets
+ * (mq_spool_zsets), which libmq keeps apart from streams under the same
+ * names.  DEL, UNLINK and FLUSHALL remove them from the spool, for every
+ * process.
  *
  * KEYS and SCAN see the streams ordered by a 63-bit hash of the name
  * (then by name), and a SCAN cursor is the hash where the next call
@@ -99,6 +102,8 @@ keys_list(struct server *s, struct keylist *k)
 
 	memset(k, 0, sizeof(*k));
 	rc = mq_spool_streams(s->spool, collect, k);
+	if (rc == MQ_OK && !k->failed)
+		rc = mq_spool_zsets(s->spool, collect, k);
 	if (rc == MQ_OK && k->failed)
 		rc = MQ_ESYS;
 	if (rc != MQ_OK)
@@ -152,14 +157,26 @@ keys_sorted(struct server *s, struct keylist *k)
 	return MQ_OK;
 }
 
-/* Whether the stream exists (the server's cache of open streams first). */
-static int
-key_exists(struct server *s, const struct resp_arg *a)
+/* The type of key 'a' as TYPE names it: "stream", "zset" or "none". */
+static const char *
+key_type(struct server *s, const char *p, size_t len)
 {
 	mq_stream *st;
 
-	return key_ok(a->p, a->len) &&
-	    server_stream(s, a->p, a->len, 0, &st) == MQ_OK;
+	if (!key_ok(p, len))
+		return "none";
+	if (server_stream(s, p, len, 0, &st) == MQ_OK)
+		return "stream";
+	if (resp_zset_exists(s, p, len))
+		return "zset";
+	return "none";
+}
+
+/* Whether the key exists (the server's caches of open keys first). */
+static int
+key_exists(struct server *s, const struct resp_arg *a)
+{
+	return strcmp(key_type(s, a->p, a->len), "none") != 0;
 }
 
 /* ------------------------------------------------------------------
@@ -224,21 +241,32 @@ expiry_del(struct expiry *e)
 static void expiry_arm(struct server *s);
 
 /*
- * Removes the stream 'name' from the spool and the server's cache, and
- * forgets its deadline.  Returns a libmq outcome (MQ_ENOSTREAM if it was
- * not there).
+ * Removes the stream or sorted set 'name' from the spool and the
+ * server's caches, and forgets its deadline.  Returns a libmq outcome
+ * (MQ_ENOSTREAM if it was not there).
  */
 static int
 key_remove(struct server *s, const char *name)
 {
-	struct expiry *e;
 	int rc;
 
 	rc = mq_stream_remove(s->spool, name);
 	server_stream_forget(s, name);
+	if (rc == MQ_ENOSTREAM) {
+		rc = mq_zset_remove(s->spool, name);
+		server_zset_forget(s, name);
+	}
+	resp_key_gone(s, name);
+	return rc;
+}
+
+void
+resp_key_gone(struct server *s, const char *name)
+{
+	struct expiry *e;
+
 	if ((e = expiry_find(name, strlen(name))) != NULL)
 		expiry_del(e);
-	return rc;
 }
 
 /* Removes every stream whose deadline passed; re-arms the timer. */
@@ -376,8 +404,7 @@ void
 cmd_type(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	expire_due(c->conn->server);
-	reply_simple(c, key_exists(c->conn->server, &argv[1]) ?
-	    "stream" : "none");
+	reply_simple(c, key_type(c->conn->server, argv[1].p, argv[1].len));
 }
 
 /* KEYS pattern: every key matching the glob. */
@@ -491,7 +518,8 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		next = k.hashes[end];
 	/* A cursor past the last hash ends the scan, as in Redis. */
 	for (i = first; i < end; i++) {
-		if (type != NULL && !arg_is(type, "stream"))
+		if (type != NULL && !arg_is(type, key_type(s, k.names[i],
+		    strlen(k.names[i]))))
 			continue;
 		if (match != NULL && !mq_glob_match(match->p, match->len,
 		    k.names[i], strlen(k.names[i])))
@@ -511,7 +539,7 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 /*
- * RENAME key newkey: refused, as libmq cannot rename a stream yet; a
+ * RENAME key newkey: refused, as libmq cannot rename a key yet; a
  * missing key gets Redis's error, and renaming a key to itself is
  * allowed, as in Redis.
  */
@@ -531,7 +559,7 @@ cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	}
 	reply_error(c, "ERR RENAME is not supported by mq-serve: a stream "
-	    "cannot be renamed yet");
+	    "or sorted set cannot be renamed yet");
 }
 
 /* The NX, XX, GT, LT flags of EXPIRE. */

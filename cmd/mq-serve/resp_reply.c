@@ -233,6 +233,10 @@ reply_mq_error(struct resp_client *c, int err, const char *context)
 	case MQ_EINVAL:
 		reply_error(c, "ERR value out of range");
 		break;
+	case MQ_EWRONGTYPE:
+		reply_error(c, "WRONGTYPE Operation against a key holding the "
+		    "wrong kind of value");
+		break;
 	case MQ_OK:
 	case MQ_ECORRUPT:
 	case MQ_EVERSION:

@@ -1,7 +1,7 @@
 /*
  * server.c - the server's state between the loop and the protocols: the
- * cache of open streams and groups, the watch that other processes'
- * appends wake, the hook run before each sleep, and the log.
+ * cache of open streams, groups and sorted sets, the watch that other
+ * processes' appends wake, the hook run before each sleep, and the log.
  *
  * The log is one line per event: to standard error, to the --log file
  * (reopened on SIGHUP, for rotation), or to syslog(3) as "mq-serve".
@@ -24,9 +24,16 @@ stream_cmp(const struct open_stream *a, const struct open_stream *b)
 	return strcmp(a->name, b->name);
 }
 
+static int
+zset_cmp(const struct open_zset *a, const struct open_zset *b)
+{
+	return strcmp(a->name, b->name);
+}
+
 /* libbsd's RB_GENERATE_STATIC wants BSD's __unused; say it plainly. */
 #define RB_ATTR __attribute__((__unused__)) static
 RB_GENERATE_INTERNAL(streamtree, open_stream, link, stream_cmp, RB_ATTR)
+RB_GENERATE_INTERNAL(zsettree, open_zset, link, zset_cmp, RB_ATTR)
 
 static FILE *logfp;
 static int use_syslog;
@@ -80,6 +87,21 @@ server_log_syslog(int facility)
 	use_syslog = 1;
 }
 
+/*
+ * Copies the name of 'len' bytes at 'name' into 'buf' (MQ_NAME_MAX + 1
+ * bytes) as a C string; -1 for a name libmq cannot take (empty, too
+ * long, holding a NUL).
+ */
+static int
+name_copy(char *buf, const char *name, size_t len)
+{
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL)
+		return -1;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return 0;
+}
+
 int
 server_stream(struct server *s, const char *name, size_t len, int create,
     mq_stream **out)
@@ -88,10 +110,8 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 	char buf[MQ_NAME_MAX + 1];
 	int rc;
 
-	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL)
+	if (name_copy(buf, name, len) == -1)
 		return MQ_EBADNAME;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
 	key.name = buf;
 	if ((os = RB_FIND(streamtree, &s->streams, &key)) != NULL) {
 		/* One look per turn: a removal by another process is a race anyway. */
@@ -223,6 +243,52 @@ group_hold(struct server *s, struct open_group *og)
 }
 
 int
+server_zset(struct server *s, const char *name, size_t len, int create,
+    mq_zset **out)
+{
+	struct open_zset key, *oz;
+	char buf[MQ_NAME_MAX + 1];
+	int rc;
+
+	if (name_copy(buf, name, len) == -1)
+		return MQ_EBADNAME;
+	key.name = buf;
+	if ((oz = RB_FIND(zsettree, &s->zsets, &key)) != NULL) {
+		*out = oz->zset;
+		return MQ_OK;
+	}
+	if ((oz = calloc(1, sizeof(*oz))) == NULL)
+		return MQ_ESYS;
+	if ((rc = mq_zset_open(s->spool, buf, create ? MQ_CREATE : 0,
+	    &oz->zset)) != MQ_OK) {
+		free(oz);
+		return rc;
+	}
+	if ((oz->name = strdup(buf)) == NULL) {
+		mq_zset_close(oz->zset);
+		free(oz);
+		return MQ_ESYS;
+	}
+	RB_INSERT(zsettree, &s->zsets, oz);
+	*out = oz->zset;
+	return MQ_OK;
+}
+
+void
+server_zset_forget(struct server *s, const char *name)
+{
+	struct open_zset key, *oz;
+
+	key.name = (char *)name;
+	if ((oz = RB_FIND(zsettree, &s->zsets, &key)) == NULL)
+		return;
+	RB_REMOVE(zsettree, &s->zsets, oz);
+	mq_zset_close(oz->zset);
+	free(oz->name);
+	free(oz);
+}
+
+int
 server_group(struct server *s, mq_stream *stream, const char *name,
     size_t len, mq_group **out)
 {
@@ -231,10 +297,8 @@ server_group(struct server *s, mq_stream *stream, const char *name,
 	char buf[MQ_NAME_MAX + 1];
 	int rc;
 
-	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL)
+	if (name_copy(buf, name, len) == -1)
 		return MQ_ENOGROUP;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
 	if (os != NULL)
 		LIST_FOREACH(og, &os->groups, link)
 			if (strcmp(og->name, buf) == 0) {
@@ -341,6 +405,7 @@ server_init(struct server *s)
 
 	RB_INIT(&s->streams);
 	LIST_INIT(&s->held);
+	RB_INIT(&s->zsets);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
 	TAILQ_INIT(&s->dead);
@@ -382,6 +447,8 @@ server_shutdown(struct server *s)
 		RB_REMOVE(streamtree, &s->streams, os);
 		open_stream_free(s, os);
 	}
+	while (!RB_EMPTY(&s->zsets))
+		server_zset_forget(s, RB_MIN(zsettree, &s->zsets)->name);
 	while (s->nlisteners > 0)
 		free(s->listeners[--s->nlisteners]);
 	mq_watch_close(s->watch);

@@ -137,6 +137,14 @@ struct open_stream {
 };
 RB_HEAD(streamtree, open_stream);
 
+/* An open sorted set, kept for the next command that names it. */
+struct open_zset {
+	RB_ENTRY(open_zset)	 link;
+	char			*name;
+	mq_zset			*zset;
+};
+RB_HEAD(zsettree, open_zset);
+
 struct server_config {
 	const char	*spool;
 	const char	*resp;		/* [HOST:]PORT, or NULL: off */
@@ -159,6 +167,7 @@ struct server {
 	mq_spool		*spool;
 	mq_watch		*watch;		/* every stream a client waits on */
 	struct streamtree	 streams;
+	struct zsettree		 zsets;
 	struct connlist		 conns;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 dead;		/* closed this turn */
@@ -189,6 +198,16 @@ int	 server_stream(struct server *s, const char *name, size_t len,
 	    int create, mq_stream **out);
 /* Forgets (and closes) the open stream 'name', e.g. after it was removed. */
 void	 server_stream_forget(struct server *s, const char *name);
+/*
+ * The sorted set 'name', opened once and kept: MQ_ENOSTREAM if it does
+ * not exist and 'create' is 0, MQ_EWRONGTYPE if 'name' is a stream,
+ * MQ_EBADNAME.  A kept set may have been emptied (removed) since: it
+ * then reads as empty, as a missing key does.
+ */
+int	 server_zset(struct server *s, const char *name, size_t len,
+	    int create, mq_zset **out);
+/* Forgets (and closes) the open sorted set 'name', e.g. after DEL. */
+void	 server_zset_forget(struct server *s, const char *name);
 /* The group 'name' of 'stream', opened once and kept; MQ_ENOGROUP if none. */
 int	 server_group(struct server *s, mq_stream *stream, const char *name,
 	    size_t len, mq_group **out);

@@ -157,3 +157,40 @@ blocked_clients_is() {
 	run cli XREADGROUP GROUP g c STREAMS s '>'
 	[ "$output" = "$(printf 's\n2-0\nbody\ntwo')" ]
 }
+
+@test "cross-door: two servers on one spool share sorted sets; a restart keeps them" {
+	require_spool_server
+	cli ZADD z 3 c 1 a 2 b > /dev/null
+	# A second mq-serve process on the same spool.
+	local port2 pid1=$MQ_PID
+	port2=$(free_port)
+	start_mq "$port2" "$MQ_SPOOL"
+	wait_port "$port2" "$MQ_PID"
+	run redis-cli -p "$port2" ZRANGE z 0 -1 WITHSCORES
+	[ "$output" = "$(printf 'a\n1\nb\n2\nc\n3')" ]
+	run redis-cli -p "$port2" ZPOPMIN z
+	[ "$output" = "$(printf 'a\n1')" ]
+	run cli ZPOPMIN z
+	[ "$output" = "$(printf 'b\n2')" ]
+	cli ZADD z NX 0 d > /dev/null
+	run redis-cli -p "$port2" ZRANGE z 0 -1
+	[ "$output" = "$(printf 'd\nc')" ]
+	# A stream made by one is a stream for the other.
+	redis-cli -p "$port2" XADD s 1-0 f v > /dev/null
+	run cli ZADD s 1 x
+	[ "$output" = "WRONGTYPE Operation against a key holding the wrong kind of value" ]
+	stop "$MQ_PID"
+	stop "$pid1"
+	MQ_PORT=$(free_port)
+	start_mq "$MQ_PORT" "$MQ_SPOOL"
+	wait_port "$MQ_PORT" "$MQ_PID"
+	run cli ZRANGE z 0 -1 WITHSCORES
+	[ "$output" = "$(printf 'd\n0\nc\n3')" ]
+	run cli TYPE z
+	[ "$output" = zset ]
+	# Emptied by one, gone for every process.
+	cli ZREM z c d > /dev/null
+	run cli EXISTS z
+	[ "$output" = 0 ]
+	[ ! -e "$MQ_SPOOL/zsets/z" ]
+}

@@ -1,18 +1,14 @@
 #!/usr/bin/env bats
 # symfony-messenger.bats - Symfony Messenger's Redis transport (Debian's
 # php-symfony-redis-messenger, on phpredis) against mq-serve: send,
-# receive, ack, reject, delayed messages, as a Symfony worker does them.
+# receive, ack, reject, delayed messages and retries with a delay (kept
+# in the sorted set <stream>__queue), as a Symfony worker does them.
 # See /work/shared/specs/resp.md for the commands this sends.
 
 load lib.sh
 
 setup() {
 	interop_setup || return 1
-	# Symfony's transport keeps delayed messages in a sorted set, and
-	# looks at it on every get; mq-serve has no sorted sets yet.
-	if [ "${MQ_SERVE_CMD:-}" != serve_redis ]; then
-		skip "mq-serve has no sorted sets yet (ZADD, ZCOUNT, ZPOPMIN), which this transport needs"
-	fi
 	php -r 'require "Symfony/Component/Messenger/autoload.php"; new Redis();' || {
 		echo "no Symfony Messenger or phpredis: sh scripts/install-deps.sh --test" >&2
 		return 1
@@ -157,4 +153,39 @@ echo "ok\n";
 PHP
 	run cli ZCOUNT messages__queue 0 99999999999999
 	[ "$output" = 1 ]
+}
+
+@test "symfony-messenger: a failed message is retried after its delay, then acked" {
+	php_run <<'PHP'
+<?php
+require getenv('PRELUDE');
+use Symfony\Component\Messenger\Envelope;
+use Symfony\Component\Messenger\Retry\MultiplierRetryStrategy;
+use Symfony\Component\Messenger\Stamp\DelayStamp;
+use Symfony\Component\Messenger\Stamp\RedeliveryStamp;
+$redis = new Redis();
+$redis->connect('127.0.0.1', (int)$argv[1]);
+$t = transport();
+$t->send(new Envelope(new Note('flaky')));
+$e = receive($t);
+check(RedeliveryStamp::getRetryCountFromEnvelope($e) === 0, 'first delivery');
+// The handler failed.  What the Worker does then: its retry listener
+// (SendFailedMessageForRetryListener) sends a copy with the strategy's
+// delay and a retry count, and the Worker rejects the original.
+$retry = new MultiplierRetryStrategy(3, 300);
+check($retry->isRetryable($e), 'retryable');
+$t->send($e->with(new DelayStamp($retry->getWaitingTime($e)),
+    new RedeliveryStamp(1)));
+$t->reject($e);
+check($redis->zCard('messages__queue') === 1, 'the copy waits in the sorted set');
+check($redis->xLen('messages') === 0, 'the original is gone');
+$e = receive($t);
+check($e->getMessage()->text === 'flaky', 'retried');
+check(RedeliveryStamp::getRetryCountFromEnvelope($e) === 1, 'retry count');
+$t->ack($e);
+check($redis->exists('messages__queue') === 0, 'the emptied set is gone');
+echo "ok\n";
+PHP
+	run cli XPENDING messages symfony
+	[ "${lines[0]}" = 0 ]
 }
