@@ -46,6 +46,7 @@ const struct resp_command resp_commands[] = {
 	{ "punsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_punsubscribe },
 	{ "quit",	-1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_quit },
 	{ "rename",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
+	{ "renamenx",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
 	{ "reset",	 1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_reset },
 	{ "scan",	-2, CMD_READONLY,		0, 0, 0, cmd_scan },
 	{ "select",	 2, 0,				0, 0, 0, cmd_select },

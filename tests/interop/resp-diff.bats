@@ -42,6 +42,7 @@ compare() {
 @test "resp-diff: pubsub" { compare pubsub; }
 @test "resp-diff: errors" { compare errors; }
 @test "resp-diff: resp3" { compare resp3; }
+@test "resp-diff: rename" { compare rename; }
 
 # The tool itself, against redis-server only (never skipped).
 
