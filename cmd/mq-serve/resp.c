@@ -227,6 +227,13 @@ resp_open(struct conn *conn)
 	c->proto = 2;
 	c->authenticated = 1;	/* no users file: no authentication */
 	resp_parser_init(&c->parser);
+	/*
+	 * --max-request is Redis's proto-max-bulk-len (CONFIG GET reports
+	 * it so): a longer bulk gets Redis's protocol error at once, not a
+	 * silent close once the buffer is full.
+	 */
+	if (conn->server->cfg.max_request < c->parser.max_bulk)
+		c->parser.max_bulk = conn->server->cfg.max_request;
 	conn->state = c;
 	return 0;
 }
