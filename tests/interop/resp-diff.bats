@@ -43,6 +43,7 @@ compare() {
 @test "resp-diff: errors" { compare errors; }
 @test "resp-diff: resp3" { compare resp3; }
 @test "resp-diff: rename" { compare rename; }
+@test "resp-diff: watch" { compare watch; }
 
 # The tool itself, against redis-server only (never skipped).
 
