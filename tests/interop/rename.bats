@@ -86,3 +86,23 @@ file_has() {
 	run cli XPENDING s g
 	[ "$(echo "$output" | head -1)" = 2 ]
 }
+
+@test "rename: mq-xreadgroup -f on the old name stops with status 66" {
+	require_spool_server mq-xreadgroup
+	cli XADD s 1-0 body one > /dev/null
+	"$MQ_BIN/mq-xreadgroup" -f g c s > follow.out 2> follow.err &
+	pid=$!
+	STARTED_PIDS="$STARTED_PIDS $pid"
+	wait_until file_has_lines follow.out 1
+	run cli RENAME s s2
+	[ "$output" = OK ]
+	wait_until eval '! alive '"$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 66 ]
+	[ "$(cat follow.out)" = "$(printf '1-0\tone')" ]
+	grep -q 's: the stream was removed or renamed' follow.err
+	# What it read is pending in the renamed stream, under its group.
+	run cli XPENDING s2 g
+	[ "$(echo "$output" | head -1)" = 1 ]
+}
