@@ -24,7 +24,7 @@
  *
  * Waiting: the stream is watched (mq_watch, inotify) before the first
  * read, so an append between a read that found nothing and the wait
- * still wakes it.  The wait is one ppoll(2) on the watch descriptor that
+ * still wakes it, and so does its removal or rename, which ends the run.  The wait is one ppoll(2) on the watch descriptor that
  * atomically unblocks SIGINT, SIGTERM and SIGCHLD, whose handlers only
  * set flags: no signal is lost between testing a flag and sleeping, and
  * nothing polls with sleeps.  SIGINT/SIGTERM stop the reading; commands
@@ -463,7 +463,7 @@ loop(struct reader *r)
 {
 	int64_t deadline = -1;
 	size_t want, n;
-	int rc;
+	int rc, gone = 0;
 
 	if (r->block_ms > 0)
 		deadline = mono_ms() + r->block_ms;
@@ -495,6 +495,16 @@ loop(struct reader *r)
 			break;
 		if (deadline >= 0 && mono_ms() >= deadline)
 			break;
+		/*
+		 * Removed or renamed by another process: what comes under the
+		 * name is another stream, for a new run to open.
+		 */
+		if (mq_stream_removed(r->stream)) {
+			warnx("%s: the stream was removed or renamed",
+			    r->stream_name);
+			gone = 1;
+			break;
+		}
 		if (r->cmd == NULL)
 			tool_flush(stdout);
 		if (!wait_event(r, 1, r->follow ? -1 : deadline))
@@ -508,6 +518,8 @@ loop(struct reader *r)
 			tool_die(rc, "%s: nack", r->group_name);
 		r->nacked += r->nfailed;
 	}
+	if (gone)
+		return EX_NOINPUT;
 	/* A signal is the way to end a wait: it is not a timeout. */
 	return r->block_ms >= 0 && r->total == 0 && !stopping ?
 	    TOOL_TIMEOUT : 0;

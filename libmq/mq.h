@@ -163,7 +163,22 @@ void	 mq_stream_close(mq_stream *stream);
 const char *mq_stream_name(const mq_stream *stream);
 /* Removes the stream, its groups and its policy from the spool. */
 int	 mq_stream_remove(mq_spool *spool, const char *name);
-/* 1 if the stream was removed from the spool since it was opened (by any process). */
+/*
+ * Renames stream 'from' to 'to' with everything it has (entries, groups
+ * and their pending entries, policy).  MQ_ENOSTREAM if 'from' is
+ * missing; if 'to' exists, MQ_EEXIST, or with 'replace' it is removed
+ * first.  Renaming a stream to its own name changes nothing (MQ_EEXIST
+ * without 'replace').  What names the stream elsewhere keeps the old
+ * name: bindings, other streams' dead-letter targets; a default
+ * dead-letter stream ("<name>.dlq") follows the new name.
+ */
+int	 mq_stream_rename(mq_spool *spool, const char *from, const char *to,
+	    int replace);
+/*
+ * 1 if the stream was removed, or renamed, since it was opened (by any
+ * process): its name no longer leads to it.  A process that keeps a
+ * handle open asks this before using it and, if so, opens the name again.
+ */
 int	 mq_stream_removed(mq_stream *stream);
 
 /*

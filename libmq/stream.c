@@ -9,7 +9,10 @@
  * batch with one pwrite(2).  Readers never take the lock.
  *
  * A new stream is built in a temporary directory and renamed into place,
- * so a stream directory that exists is always complete.
+ * so a stream directory that exists is always complete.  Since the
+ * directory holds all of a stream's state, removing one is renaming it
+ * away (then deleting it), and renaming one is one renameat(2); an open
+ * handle notices either by looking its name up again (mq_stream_removed).
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -264,6 +267,7 @@ fail:
 int
 mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 {
+	struct stat st;
 	mq_stream *s;
 	int rc;
 
@@ -295,6 +299,12 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 		if ((rc = stream_create(sp, s->enc)) != MQ_OK)
 			goto fail;
 	}
+	if (fstat(s->dirfd, &st) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	s->dir_dev = st.st_dev;
+	s->dir_ino = st.st_ino;
 	if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
 	    (s->marksfd = openat(s->dirfd, "marks", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
 		rc = mq_sys();
@@ -336,6 +346,20 @@ mq_stream_close(mq_stream *s)
 	free(s);
 }
 
+/*
+ * Renames the stream directory 'enc' away to a name that no one opens
+ * (spool.c skips dot names) and writes that name into 'tmp' ('size'
+ * bytes), for mq_rmtree_at() to delete it at leisure.
+ */
+static int
+stream_unlink(mq_spool *sp, const char *enc, char *tmp, size_t size)
+{
+	snprintf(tmp, size, ".del-%ld-%s", (long)getpid(), enc);
+	if (renameat(sp->streamsfd, enc, sp->streamsfd, tmp) == -1)
+		return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+	return MQ_OK;
+}
+
 int
 mq_stream_remove(mq_spool *sp, const char *name)
 {
@@ -345,21 +369,136 @@ mq_stream_remove(mq_spool *sp, const char *name)
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
 	/* Renamed away first, so that no one opens a half-removed stream. */
-	snprintf(tmp, sizeof(tmp), ".del-%ld-%s", (long)getpid(), enc);
-	if (renameat(sp->streamsfd, enc, sp->streamsfd, tmp) == -1)
-		return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+	if ((rc = stream_unlink(sp, enc, tmp, sizeof(tmp))) != MQ_OK)
+		return rc;
 	if ((rc = mq_fsync_dir_fd(sp->streamsfd)) != MQ_OK)
 		return rc;
 	return mq_rmtree_at(sp->streamsfd, tmp);
 }
 
+/*
+ * Opens the directory of stream 'enc' and takes its lock; '*dirfd' and
+ * '*lockfd' are the caller's to close.  The lock is taken on what the
+ * name led to when it was opened, so once it is held the name is looked
+ * up again: if it leads elsewhere now (renamed or removed meanwhile),
+ * the whole is tried again.
+ */
+static int
+stream_lock_by_name(mq_spool *sp, const char *enc, int *dirfd, int *lockfd)
+{
+	struct stat a, b;
+	int tries, rc;
+
+	for (tries = 0; tries < 100; tries++) {
+		*dirfd = openat(sp->streamsfd, enc,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*dirfd == -1)
+			return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+		*lockfd = openat(*dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
+		    0644);
+		if (*lockfd == -1) {
+			rc = mq_sys();
+			close(*dirfd);
+			return rc;
+		}
+		while ((rc = flock(*lockfd, LOCK_EX)) == -1 && errno == EINTR)
+			;
+		if (rc == -1 || fstat(*dirfd, &a) == -1) {
+			rc = mq_sys();
+			goto fail;
+		}
+		if (fstatat(sp->streamsfd, enc, &b, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+				return MQ_OK;
+		} else if (errno != ENOENT) {
+			rc = mq_sys();
+			goto fail;
+		}
+		close(*lockfd);
+		close(*dirfd);
+	}
+	return MQ_ENOSTREAM;
+fail:
+	close(*lockfd);
+	close(*dirfd);
+	return rc;
+}
+
+/*
+ * A stream's directory holds all of its state (segments, marks, group
+ * journals, policy), so a rename is one renameat(2) of it, made under
+ * the stream's lock so that it falls between two changes of any
+ * process.  With 'replace', a stream under the new name is first
+ * renamed away as mq_stream_remove() does; should another process
+ * create one there before the rename, that one is replaced too.
+ */
+int
+mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
+{
+	char fenc[MQ_ENCNAME_MAX], tenc[MQ_ENCNAME_MAX];
+	char tmp[MQ_ENCNAME_MAX + 64] = "";
+	int dirfd = -1, lockfd = -1, tries, rc;
+
+	if (mq_name_encode(from, fenc, sizeof(fenc)) < 0 ||
+	    mq_name_encode(to, tenc, sizeof(tenc)) < 0)
+		return MQ_EBADNAME;
+	if ((rc = stream_lock_by_name(sp, fenc, &dirfd, &lockfd)) != MQ_OK)
+		return rc;
+	if (strcmp(fenc, tenc) == 0) {
+		rc = replace ? MQ_OK : MQ_EEXIST;
+		goto out;
+	}
+	for (tries = 0;; tries++) {
+		if (replace && tmp[0] == '\0' &&
+		    (rc = stream_unlink(sp, tenc, tmp, sizeof(tmp))) != MQ_OK) {
+			tmp[0] = '\0';		/* nothing was renamed away */
+			if (rc != MQ_ENOSTREAM)
+				goto out;
+		}
+		if (renameat(sp->streamsfd, fenc, sp->streamsfd, tenc) == 0)
+			break;
+		/* Stream directories are never empty: a target refuses. */
+		if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 100) {
+			rc = mq_sys();
+			goto out;
+		}
+		if (!replace) {
+			rc = MQ_EEXIST;
+			goto out;
+		}
+		/* Created again meanwhile: that one goes too. */
+		if (tmp[0] != '\0') {
+			(void)mq_rmtree_at(sp->streamsfd, tmp);
+			tmp[0] = '\0';
+		}
+	}
+	rc = mq_fsync_dir_fd(sp->streamsfd);
+out:
+	flock(lockfd, LOCK_UN);
+	close(lockfd);
+	close(dirfd);
+	/* The replaced stream is deleted after the lock is given back. */
+	if (tmp[0] != '\0')
+		(void)mq_rmtree_at(sp->streamsfd, tmp);
+	return rc;
+}
+
+/*
+ * Removal renames the directory away and deletes it; a rename moves it
+ * to another name.  Either way the name no longer leads to the
+ * directory this handle has open, which one fstatat(2) of the name
+ * tells: a lookup in the streams directory, answered from the kernel's
+ * dentry cache without I/O (about a microsecond), cheap enough for
+ * mq-serve to ask before each command that uses a cached handle.
+ */
 int
 mq_stream_removed(mq_stream *s)
 {
 	struct stat st;
 
-	/* Removal renames the directory away, then deletes it. */
-	return fstat(s->dirfd, &st) == 0 && st.st_nlink == 0;
+	if (fstatat(s->spool->streamsfd, s->enc, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT;
+	return st.st_dev != s->dir_dev || st.st_ino != s->dir_ino;
 }
 
 const char *

@@ -45,6 +45,8 @@ struct mq_stream {
 	char		*name;
 	char		 enc[MQ_ENCNAME_MAX];	/* its directory's name */
 	int		 dirfd;
+	dev_t		 dir_dev;	/* its directory, to notice a rename */
+	ino_t		 dir_ino;
 	int		 lockfd;	/* flock(2)ed for one change */
 	int		 locked;
 

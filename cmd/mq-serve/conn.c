@@ -4,7 +4,8 @@
  * buffer that is written before the loop sleeps (server.c's hook).
  *
  * Bounds: a request larger than max_request is refused by the protocol's
- * parser (its limits) or, failing that, here; a connection whose unwritten
+ * parser (its limits) or, failing that, here, once that much of it is
+ * unhandled in the input buffer; a connection whose unwritten
  * output passes output_limit stops being read until the peer has taken
  * it (backpressure), and one whose output passes four times the limit
  * (a subscriber that never reads) is closed, as Redis closes it.
@@ -201,16 +202,13 @@ static void
 conn_read(struct conn *c)
 {
 	struct server *s = c->server;
+	size_t want;
 	ssize_t n;
 
 	if (c->incap - c->inlen < READ_CHUNK) {
 		size_t cap = c->incap ? c->incap * 2 : READ_CHUNK * 2;
 		char *p;
 
-		if (c->inlen + READ_CHUNK > s->cfg.max_request + READ_CHUNK * 2) {
-			conn_close(c, "request too large");
-			return;
-		}
 		while (cap - c->inlen < READ_CHUNK)
 			cap *= 2;
 		if ((p = realloc(c->in, cap)) == NULL) {
@@ -220,7 +218,16 @@ conn_read(struct conn *c)
 		c->in = p;
 		c->incap = cap;
 	}
-	n = read(c->fd, c->in + c->inlen, c->incap - c->inlen);
+	/* One byte past the limit at most, so a larger request never completes. */
+	want = c->incap - c->inlen;
+	if (c->inlen + want > s->cfg.max_request + 1)
+		want = c->inlen > s->cfg.max_request ? 0 :
+		    s->cfg.max_request + 1 - c->inlen;
+	if (want == 0) {
+		conn_close(c, "request too large");
+		return;
+	}
+	n = read(c->fd, c->in + c->inlen, want);
 	if (n == 0) {
 		conn_close(c, "peer closed");
 		return;
@@ -234,8 +241,17 @@ conn_read(struct conn *c)
 	c->active_ms = loop_now_ms(s->loop);
 	if (c->closing)
 		return;		/* said goodbye: nothing more is handled */
-	if (c->proto->input(c) == -1)
+	if (c->proto->input(c) == -1) {
 		conn_close_after_reply(c);
+		return;
+	}
+	/*
+	 * What is left is a request not complete yet (or requests behind a
+	 * blocked one): past the limit, closed without a reply, as Redis
+	 * closes a client over its query buffer limit.
+	 */
+	if (!c->dead && !c->closing && c->inlen > s->cfg.max_request)
+		conn_close(c, "request too large");
 }
 
 static void

@@ -54,6 +54,7 @@ const struct resp_command resp_commands[] = {
 	{ "punsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_punsubscribe },
 	{ "quit",	-1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_quit },
 	{ "rename",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
+	{ "renamenx",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
 	{ "reset",	 1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_reset },
 	{ "scan",	-2, CMD_READONLY,		0, 0, 0, cmd_scan },
 	{ "select",	 2, 0,				0, 0, 0, cmd_select },
@@ -318,6 +319,13 @@ resp_open(struct conn *conn)
 	c->authenticated = s->users == NULL;
 	strlcpy(c->user, "default", sizeof(c->user));
 	resp_parser_init(&c->parser);
+	/*
+	 * --max-request is Redis's proto-max-bulk-len (CONFIG GET reports
+	 * it so): a longer bulk gets Redis's protocol error at once, not a
+	 * silent close once the buffer is full.
+	 */
+	if (conn->server->cfg.max_request < c->parser.max_bulk)
+		c->parser.max_bulk = conn->server->cfg.max_request;
 	conn->state = c;
 	return 0;
 }

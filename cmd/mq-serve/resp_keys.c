@@ -23,8 +23,14 @@
  * The stream is removed when it is due, as Redis would.  A restart of
  * mq-serve forgets the deadlines (the streams stay), and a stream that
  * another process removes and creates again keeps the old deadline.
- * RENAME has no libmq counterpart (a stream's groups and files would
- * have to move as one) and is refused.
+ *
+ * RENAME and RENAMENX move the stream's directory (mq_stream_rename),
+ * groups, pending entries and policy with it, and the deadline with the
+ * key as Redis does; the replaced target's deadline goes.  Open handles
+ * of any process notice (mq_stream_removed), so this server's cache
+ * reopens by name, and blocked reads run again: an XREADGROUP blocked on
+ * the old name gets Redis's UNBLOCKED error, an XREAD on the new name is
+ * served.  The topic exchange's log can be neither source nor target.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -538,28 +544,76 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	keys_free(&k);
 }
 
+/* Moves the deadline of 'from' (if any) to 'to', whose own one goes. */
+static int
+expiry_move(struct server *s, const char *from, const char *to)
+{
+	struct expiry *e;
+	int64_t at;
+
+	if ((e = expiry_find(to, strlen(to))) != NULL)
+		expiry_del(e);
+	if ((e = expiry_find(from, strlen(from))) == NULL)
+		return MQ_OK;
+	at = e->at;
+	expiry_del(e);
+	return expiry_set(s, to, strlen(to), at);
+}
+
 /*
- * RENAME key newkey: refused, as libmq cannot rename a key yet; a
- * missing key gets Redis's error, and renaming a key to itself is
- * allowed, as in Redis.
+ * RENAME key newkey: OK, replacing newkey; RENAMENX key newkey: 1, or 0
+ * when newkey exists.  As in Redis, a missing key is an error before
+ * anything else, and a key renamed to itself is OK / 0.
  */
 void
 cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
+	int nx = arg_is(&argv[0], "renamenx"), rc;
+	char from[MQ_NAME_MAX + 1], to[MQ_NAME_MAX + 1];
 
 	expire_due(s);
-	if (!key_exists(s, &argv[1])) {
+	if (!key_exists(s, &argv[1]) || !arg_str(&argv[1], from, sizeof(from))) {
 		reply_error(c, "ERR no such key");
 		return;
 	}
 	if (argv[1].len == argv[2].len &&
 	    memcmp(argv[1].p, argv[2].p, argv[1].len) == 0) {
-		reply_ok(c);
+		if (nx)
+			reply_int(c, 0);
+		else
+			reply_ok(c);
 		return;
 	}
-	reply_error(c, "ERR RENAME is not supported by mq-serve: a stream "
-	    "or sorted set cannot be renamed yet");
+	if (!arg_str(&argv[2], to, sizeof(to)) || to[0] == '\0') {
+		reply_mq_error(c, MQ_EBADNAME, nx ? "renamenx" : "rename");
+		return;
+	}
+	if (!key_ok(argv[2].p, argv[2].len)) {
+		reply_error(c, "ERR the key '%s' is the log of mq's topic "
+		    "exchange and cannot be replaced", to);
+		return;
+	}
+	rc = mq_stream_rename(s->spool, from, to, !nx);
+	server_stream_forget(s, from);
+	server_stream_forget(s, to);
+	if (rc == MQ_EEXIST && nx) {
+		reply_int(c, 0);
+		return;
+	}
+	if (rc == MQ_OK)
+		rc = expiry_move(s, from, to);
+	expiry_arm(s);
+	if (rc != MQ_OK) {
+		reply_mq_error(c, rc, nx ? "renamenx" : "rename");
+		return;
+	}
+	/* Blocked reads of either name run again. */
+	resp_wake_soon(s);
+	if (nx)
+		reply_int(c, 1);
+	else
+		reply_ok(c);
 }
 
 /* The NX, XX, GT, LT flags of EXPIRE. */

@@ -6,9 +6,12 @@
  * since mq-serve handles one command at a time, no other client of this
  * server runs in between.  (Other processes of the spool may: libmq
  * keeps every single command consistent, not the transaction.)  WATCH
- * remembers how many entries each stream had ever been given and its top
- * id; EXEC gives a null reply, and runs nothing, if any of them changed,
- * whichever process changed it.
+ * remembers how many entries each stream had ever been given, its length
+ * and its top id; EXEC gives a null reply, and runs nothing, if any of
+ * them changed, whichever process changed it.  That is what Redis
+ * counts as a change of a stream (XADD, XDEL and XTRIM that remove
+ * something, DEL, RENAME), and not group commands, which Redis does not
+ * count either.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +35,7 @@ struct resp_watch {
 	char		*name;
 	int		 existed;
 	uint64_t	 added;
+	uint64_t	 length;	/* XDEL and XTRIM change it, as Redis signals */
 	mq_id		 last;
 };
 
@@ -44,13 +48,14 @@ watch_state(struct resp_client *c, const char *name, size_t len,
 	mq_stream *s;
 
 	w->existed = 0;
-	w->added = 0;
+	w->added = w->length = 0;
 	w->last.ms = w->last.seq = 0;
 	if (server_stream(c->conn->server, name, len, 0, &s) != MQ_OK ||
 	    mq_stream_info(s, &info) != MQ_OK)
 		return;
 	w->existed = 1;
 	w->added = info.entries_added;
+	w->length = info.length;
 	w->last = info.last_id;
 }
 
@@ -178,7 +183,7 @@ watched_changed(struct resp_client *c)
 
 		watch_state(c, w->name, strlen(w->name), &now);
 		if (now.existed != w->existed || now.added != w->added ||
-		    mq_id_cmp(now.last, w->last) != 0)
+		    now.length != w->length || mq_id_cmp(now.last, w->last) != 0)
 			return 1;
 	}
 	return 0;

@@ -44,6 +44,8 @@ compare() {
 @test "resp-diff: errors" { compare errors; }
 @test "resp-diff: resp3" { compare resp3; }
 @test "resp-diff: zset" { compare zset; }
+@test "resp-diff: rename" { compare rename; }
+@test "resp-diff: watch" { compare watch; }
 @test "resp-diff: auth" { with_users; compare auth; }
 
 # with_users: the servers of resp/auth.txt: the default user's password

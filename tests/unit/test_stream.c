@@ -1,7 +1,7 @@
 /*
  * test_stream.c - streams: appends and ids, reads and seeks, ranges,
- * deletes, trims, XSETID, segments and retention, policy, many writers,
- * and waking a reader.
+ * deletes, trims, XSETID, segments and retention, policy, renames, many
+ * writers, and waking a reader.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -703,6 +703,125 @@ test_names_and_removal(void **state)
 	assert_int_equal(mq_stream_open(f->sp, "", MQ_CREATE, &s), MQ_EBADNAME);
 }
 
+static int
+count_fn(const char *name, void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static uint64_t
+length_of(mq_spool *sp, const char *name)
+{
+	struct mq_stream_info info;
+	mq_stream *s;
+
+	assert_int_equal(mq_stream_open(sp, name, 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	mq_stream_close(s);
+	return info.length;
+}
+
+/*
+ * A rename moves entries, groups with their pending entries and the
+ * policy; handles opened on the old name, and on a replaced target,
+ * see themselves removed.
+ */
+static void
+test_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_pending pend[8];
+	struct mq_group_info gi;
+	struct mq_policy pol;
+	struct mq_msg msgs[8];
+	mq_stream *old2, *s, *other;
+	mq_group *g;
+	mq_id ids[5];
+	char dl[MQ_NAME_MAX + 1];
+	size_t n;
+	int i, count = 0;
+
+	for (i = 0; i < 5; i++) {
+		msgs[0] = body("entry");
+		assert_int_equal(mq_append(f->s, msgs, 1, NULL, &ids[i]), MQ_OK);
+	}
+	assert_int_equal(mq_policy_get(f->s, &pol), MQ_OK);
+	pol.delivery_limit = 7;
+	assert_int_equal(mq_policy_set(f->s, &pol), MQ_OK);
+	assert_int_equal(mq_group_create(f->s, "g", id(0, 0), 0), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_read(g, "c", 3, 0, msgs, &n), MQ_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(mq_group_ack(g, &ids[0], 1, &n), MQ_OK);
+	mq_group_close(g);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &old2), MQ_OK);
+	assert_false(mq_stream_removed(f->s));
+
+	assert_int_equal(mq_stream_rename(f->sp, "orders", "invoices", 0), MQ_OK);
+	assert_true(mq_stream_removed(f->s));
+	assert_true(mq_stream_removed(old2));
+	mq_stream_close(old2);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_ENOSTREAM);
+	assert_int_equal(mq_stream_open(f->sp, "invoices", 0, &s), MQ_OK);
+	assert_false(mq_stream_removed(s));
+	assert_int_equal(length_of(f->sp, "invoices"), 5);
+	assert_int_equal(mq_policy_get(s, &pol), MQ_OK);
+	assert_int_equal(pol.delivery_limit, 7);
+	assert_int_equal(mq_dead_letter_name(s, dl), MQ_OK);
+	assert_string_equal(dl, "invoices.dlq");
+	assert_int_equal(mq_group_open(s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_info(g, &gi), MQ_OK);
+	assert_int_equal(gi.pending, 2);
+	assert_int_equal(mq_id_cmp(gi.last_delivered, ids[2]), 0);
+	assert_int_equal(mq_group_pending(g, id(0, 0), id(UINT64_MAX, UINT64_MAX),
+	    8, NULL, 0, pend, &n), MQ_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(mq_id_cmp(pend[0].id, ids[1]), 0);
+	assert_string_equal(pend[0].consumer, "c");
+	assert_int_equal(mq_id_cmp(pend[1].id, ids[2]), 0);
+	/* The group goes on where it was. */
+	assert_int_equal(mq_group_read(g, "c", 8, 0, msgs, &n), MQ_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(mq_id_cmp(msgs[0].id, ids[3]), 0);
+	mq_group_close(g);
+
+	/* Missing source, same name, bad names. */
+	assert_int_equal(mq_stream_rename(f->sp, "orders", "x", 1), MQ_ENOSTREAM);
+	assert_int_equal(mq_stream_rename(f->sp, "invoices", "invoices", 1), MQ_OK);
+	assert_int_equal(mq_stream_rename(f->sp, "invoices", "invoices", 0),
+	    MQ_EEXIST);
+	assert_int_equal(mq_stream_rename(f->sp, "invoices", "", 1), MQ_EBADNAME);
+	assert_false(mq_stream_removed(s));
+
+	/* An existing target: refused, or replaced. */
+	assert_int_equal(mq_stream_open(f->sp, "other", MQ_CREATE, &other), MQ_OK);
+	append_n(other, "o", 0, 2, 2);
+	assert_int_equal(mq_stream_rename(f->sp, "invoices", "other", 0),
+	    MQ_EEXIST);
+	assert_false(mq_stream_removed(s));
+	assert_false(mq_stream_removed(other));
+	assert_int_equal(length_of(f->sp, "other"), 2);
+	assert_int_equal(mq_stream_rename(f->sp, "invoices", "other", 1), MQ_OK);
+	assert_true(mq_stream_removed(s));
+	assert_true(mq_stream_removed(other));
+	assert_int_equal(length_of(f->sp, "other"), 5);
+	assert_int_equal(mq_spool_streams(f->sp, count_fn, &count), MQ_OK);
+	assert_int_equal(count, 1);
+	mq_stream_close(other);
+	mq_stream_close(s);
+
+	/* Removed, then made anew under the same name: still removed. */
+	assert_int_equal(mq_stream_open(f->sp, "other", 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_remove(f->sp, "other"), MQ_OK);
+	assert_true(mq_stream_removed(s));
+	assert_int_equal(mq_stream_open(f->sp, "other", MQ_CREATE, &other), MQ_OK);
+	assert_true(mq_stream_removed(s));
+	assert_false(mq_stream_removed(other));
+	mq_stream_close(other);
+	mq_stream_close(s);
+}
+
 static void
 test_spool_version(void **state)
 {
@@ -823,6 +942,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_empty_newest_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_policy_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names_and_removal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test(test_spool_version),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_wakes_on_append, setup, teardown),

@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# rename.bats - RENAME beyond one connection's script: blocked readers of
+# the old and the new name, and a rename made by another process on the
+# same spool (a second mq-serve), which the first one's cache of open
+# streams and the command-line tools must notice.  The byte-for-byte
+# replies are compared with redis-server in resp/rename.txt.
+
+load lib.sh
+
+setup() {
+	interop_setup || return 1
+	mq_up
+}
+
+# blocked_clients_is N: INFO clients says N clients are blocked.
+blocked_clients_is() {
+	cli INFO clients | tr -d '\r' | grep -qx "blocked_clients:$1"
+}
+
+# file_has FILE TEXT: FILE holds TEXT.
+file_has() {
+	grep -qF -- "$2" "$1" 2>/dev/null
+}
+
+@test "rename: a blocked XREADGROUP of the old name is unblocked with an error, an XREAD of the new name is served" {
+	cli XGROUP CREATE q g '$' MKSTREAM > /dev/null
+	background group.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREADGROUP GROUP g c BLOCK 0 STREAMS q '>'
+	wait_until blocked_clients_is 1
+	background read.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREAD BLOCK 0 STREAMS q2 0-0
+	wait_until blocked_clients_is 2
+	cli XADD q 1-0 f v > /dev/null
+	# The XADD serves the group reader first; block it again.
+	wait_until file_has_lines group.out 4
+	background group.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREADGROUP GROUP g c BLOCK 0 STREAMS q '>'
+	wait_until blocked_clients_is 2
+	run cli RENAME q q2
+	[ "$output" = OK ]
+	wait_until file_has group.out "UNBLOCKED the stream key no longer exists"
+	wait_until file_has_lines read.out 4
+	[ "$(cat read.out)" = "$(printf 'q2\n1-0\nf\nv')" ]
+	wait_until blocked_clients_is 0
+}
+
+@test "rename: by another mq-serve on the spool: the first one's cache and the tools follow the name" {
+	require_spool_server mq-xrange mq-xreadgroup
+	cli XADD s 1-0 body one > /dev/null
+	cli XADD s 2-0 body two > /dev/null
+	cli XGROUP CREATE s g 0 > /dev/null
+	cli XREADGROUP GROUP g c COUNT 1 STREAMS s '>' > /dev/null
+	# The first server has s open now; a group reader waits on it.
+	background group.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREADGROUP GROUP g c2 BLOCK 0 STREAMS s '>'
+	wait_until file_has_lines group.out 4
+	background group.out redis-cli -h 127.0.0.1 -p "$MQ_PORT" XREADGROUP GROUP g c2 BLOCK 0 STREAMS s '>'
+	wait_until blocked_clients_is 1
+	port2=$(free_port)
+	background serve2.log "$MQ_BIN/mq-serve" --spool "$MQ_SPOOL" \
+	    --resp "127.0.0.1:$port2" --amqp off --mqtt off --stomp off --kafka off
+	wait_port "$port2" "$BG_PID"
+	run redis-cli -h 127.0.0.1 -p "$port2" RENAME s renamed
+	[ "$output" = OK ]
+	# Woken by the move of the directory, not by a command of its own.
+	wait_until file_has group.out "UNBLOCKED the stream key no longer exists"
+	run cli EXISTS s
+	[ "$output" = 0 ]
+	run cli XLEN renamed
+	[ "$output" = 2 ]
+	run cli XPENDING renamed g - + 10
+	[ "$output" = "$(printf '1-0\nc\n%s\n1\n2-0\nc2\n%s\n1' \
+	    "$(echo "$output" | sed -n 3p)" "$(echo "$output" | sed -n 7p)")" ]
+	# A new s is a new stream, not the renamed one.
+	cli XADD s 5-0 body new > /dev/null
+	run cli XLEN renamed
+	[ "$output" = 2 ]
+	run "$MQ_BIN/mq-xrange" s
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '5-0\tnew')" ]
+	run "$MQ_BIN/mq-xrange" renamed
+	[ "$output" = "$(printf '1-0\tone\n2-0\ttwo')" ]
+	# RENAMENX from the second server onto the name the first one has open.
+	run redis-cli -h 127.0.0.1 -p "$port2" RENAMENX renamed s
+	[ "$output" = 0 ]
+	run redis-cli -h 127.0.0.1 -p "$port2" RENAME renamed s
+	[ "$output" = OK ]
+	run cli XRANGE s - +
+	[ "$output" = "$(printf '1-0\nbody\none\n2-0\nbody\ntwo')" ]
+	run cli XPENDING s g
+	[ "$(echo "$output" | head -1)" = 2 ]
+}
+
+@test "rename: mq-xreadgroup -f on the old name stops with status 66" {
+	require_spool_server mq-xreadgroup
+	cli XADD s 1-0 body one > /dev/null
+	"$MQ_BIN/mq-xreadgroup" -f g c s > follow.out 2> follow.err &
+	pid=$!
+	STARTED_PIDS="$STARTED_PIDS $pid"
+	wait_until file_has_lines follow.out 1
+	run cli RENAME s s2
+	[ "$output" = OK ]
+	wait_until eval '! alive '"$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 66 ]
+	[ "$(cat follow.out)" = "$(printf '1-0\tone')" ]
+	grep -q 's: the stream was removed or renamed' follow.err
+	# What it read is pending in the renamed stream, under its group.
+	run cli XPENDING s2 g
+	[ "$(echo "$output" | head -1)" = 1 ]
+}
