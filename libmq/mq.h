@@ -470,6 +470,27 @@ int	 mq_bindings(mq_spool *spool,
 int	 mq_publish(mq_spool *spool, const char *topic,
 	    const struct mq_msg *msgs, size_t n, size_t *receivers);
 
+/*
+ * A router keeps what a publish needs between publishes, for a process
+ * that publishes often (a server): the exchange's stream, the live
+ * subscriptions and the bindings, read again only when inotify says
+ * their files changed (and the subscribers' liveness once a second).
+ * mq_router_route says who a publish on 'topic' reaches: '*live' matching
+ * live subscriptions (then the message goes to mq_router_exchange()),
+ * and the names of the bound queues in '*queues' ('*nqueues' of them,
+ * valid until the next call).  mq_router_publish does the appends too,
+ * as mq_publish does.
+ */
+typedef struct mq_router mq_router;
+
+int	 mq_router_open(mq_spool *spool, mq_router **router);
+void	 mq_router_close(mq_router *router);
+int	 mq_router_route(mq_router *router, const char *topic, size_t *live,
+	    const char *const **queues, size_t *nqueues);
+mq_stream *mq_router_exchange(mq_router *router);
+int	 mq_router_publish(mq_router *router, const char *topic,
+	    const struct mq_msg *msgs, size_t n, size_t *receivers);
+
 typedef struct mq_sub mq_sub;
 
 #define MQ_SUB_GLOB	0x1	/* patterns are Redis globs, not AMQP topics */

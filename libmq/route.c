@@ -202,19 +202,21 @@ mq_unbind(mq_spool *sp, const char *pattern, const char *queue)
  * ---------------------------------------------------------------- */
 
 /*
- * Counts the patterns of live subscriptions that match 'topic', and
- * removes the registrations of dead subscribers on the way.
+ * Calls 'fn' with the kind ('t', 'g' or 'c') and the pattern of each
+ * subscription of each live subscriber, and removes the registrations
+ * of dead subscribers on the way.  Stops when 'fn' returns non-zero.
  */
-static int
-live_count(mq_spool *sp, const char *topic, size_t *count)
+int
+mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
+    void *arg), void *arg)
 {
 	char pattern[MQ_NAME_MAX + 1], *text, *line, *save;
 	struct dirent *de;
-	size_t len;
+	struct stat st;
+	ssize_t n;
 	DIR *d;
-	int dfd, fd, rc = MQ_OK;
+	int dfd, fd, rc = MQ_OK, stop = 0;
 
-	*count = 0;
 	dfd = openat(sp->dirfd, "subscribers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1)
 		return errno == ENOENT ? MQ_OK : mq_sys();
@@ -223,7 +225,7 @@ live_count(mq_spool *sp, const char *topic, size_t *count)
 		close(dfd);
 		return rc;
 	}
-	while ((de = readdir(d)) != NULL) {
+	while (!stop && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
 		if ((fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC)) == -1)
@@ -234,28 +236,21 @@ live_count(mq_spool *sp, const char *topic, size_t *count)
 			close(fd);
 			continue;
 		}
-		{
-			struct stat st;
-			ssize_t n;
-
-			if (fstat(fd, &st) == -1 ||
-			    (text = malloc((size_t)st.st_size + 1)) == NULL) {
-				close(fd);
-				continue;
-			}
-			n = mq_pread_all(fd, text, (size_t)st.st_size, 0);
-			len = n > 0 ? (size_t)n : 0;
-			text[len] = '\0';
+		if (fstat(fd, &st) == -1 ||
+		    (text = malloc((size_t)st.st_size + 1)) == NULL) {
+			close(fd);
+			continue;
 		}
+		n = mq_pread_all(fd, text, (size_t)st.st_size, 0);
+		text[n > 0 ? (size_t)n : 0] = '\0';
 		close(fd);
 		save = NULL;
-		for (line = strtok_r(text, "\n", &save); line != NULL;
+		for (line = strtok_r(text, "\n", &save); line != NULL && !stop;
 		    line = strtok_r(NULL, "\n", &save)) {
 			if (strlen(line) < 3 || line[1] != ' ' ||
 			    pattern_decode(line + 2, pattern, sizeof(pattern)) != MQ_OK)
 				continue;
-			if (sub_matches(line[0], pattern, topic))
-				(*count)++;
+			stop = fn(line[0], pattern, arg);
 		}
 		free(text);
 	}
@@ -263,88 +258,25 @@ live_count(mq_spool *sp, const char *topic, size_t *count)
 	return rc;
 }
 
-struct queue_list {
-	const char	*topic;
-	char		**names;
-	size_t		 n, cap;
-};
-
-static int
-collect_queue(const char *pattern, const char *queue, void *arg)
+int
+mq_sub_matches(char kind, const char *pattern, const char *topic)
 {
-	struct queue_list *q = arg;
-	size_t i;
-
-	if (!mq_topic_match(pattern, q->topic))
-		return 0;
-	for (i = 0; i < q->n; i++)
-		if (strcmp(q->names[i], queue) == 0)
-			return 0;	/* bound twice: one copy */
-	if (q->n == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 8;
-		char **n = reallocarray(q->names, cap, sizeof(*n));
-
-		if (n == NULL)
-			return 1;
-		q->names = n;
-		q->cap = cap;
-	}
-	if ((q->names[q->n] = strdup(queue)) == NULL)
-		return 1;
-	q->n++;
-	return 0;
-}
-
-/* Appends 'msgs' to stream 'name', created if missing. */
-static int
-append_to(mq_spool *sp, const char *name, const struct mq_msg *msgs, size_t n)
-{
-	mq_stream *s;
-	int rc;
-
-	if ((rc = mq_stream_open(sp, name, MQ_CREATE, &s)) != MQ_OK)
-		return rc;
-	rc = mq_append(s, msgs, n, NULL, NULL);
-	mq_stream_close(s);
-	return rc;
+	return sub_matches(kind, pattern, topic);
 }
 
 int
 mq_publish(mq_spool *sp, const char *topic, const struct mq_msg *msgs,
     size_t n, size_t *receivers)
 {
-	struct queue_list q = { topic, NULL, 0, 0 };
-	struct mq_msg *keyed;
-	size_t live, i;
+	mq_router *r;
 	int rc;
 
 	if (receivers != NULL)
 		*receivers = 0;
-	if ((keyed = reallocarray(NULL, n ? n : 1, sizeof(*keyed))) == NULL)
-		return mq_sys();
-	for (i = 0; i < n; i++) {
-		keyed[i] = msgs[i];
-		keyed[i].key = topic;
-		keyed[i].keylen = strlen(topic);
-	}
-	if ((rc = live_count(sp, topic, &live)) != MQ_OK)
-		goto out;
-	/* With no one listening, a live publish goes nowhere, as in Redis. */
-	if (live > 0 &&
-	    (rc = append_to(sp, MQ_TOPIC_EXCHANGE, keyed, n)) != MQ_OK)
-		goto out;
-	if ((rc = mq_bindings(sp, collect_queue, &q)) != MQ_OK)
-		goto out;
-	for (i = 0; i < q.n; i++)
-		if ((rc = append_to(sp, q.names[i], keyed, n)) != MQ_OK)
-			goto out;
-	if (receivers != NULL)
-		*receivers = live + q.n;
-out:
-	for (i = 0; i < q.n; i++)
-		free(q.names[i]);
-	free(q.names);
-	free(keyed);
+	if ((rc = mq_router_open(sp, &r)) != MQ_OK)
+		return rc;
+	rc = mq_router_publish(r, topic, msgs, n, receivers);
+	mq_router_close(r);
 	return rc;
 }
 
@@ -353,8 +285,8 @@ out:
  * ---------------------------------------------------------------- */
 
 /* The exchange's log keeps little: subscribers only read its end. */
-static int
-exchange_open(mq_spool *sp, mq_stream **out)
+int
+mq_exchange_open(mq_spool *sp, mq_stream **out)
 {
 	struct mq_policy p;
 	int rc;
@@ -448,7 +380,7 @@ mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
 	 * published after it is both.  The other order would count a
 	 * message that the seek then skips.
 	 */
-	if ((rc = exchange_open(sp, &sub->log)) != MQ_OK ||
+	if ((rc = mq_exchange_open(sp, &sub->log)) != MQ_OK ||
 	    (rc = mq_reader_open(sub->log, &sub->reader)) != MQ_OK ||
 	    (rc = mq_reader_seek_end(sub->reader)) != MQ_OK ||
 	    (rc = sub_register(sub, patterns, n)) != MQ_OK)

@@ -34,7 +34,10 @@ struct appendq_entry {
 	mq_stream	*stream;
 	appendq_done_fn	*done;		/* NULL: cancelled, nothing to tell */
 	void		*arg;
+	long long	 cookie;	/* given back to 'done' */
 	size_t		 body, bodylen;
+	size_t		 key, keylen;
+	int		 haskey;
 	size_t		 firsthdr, nheaders;	/* in q->hdrs */
 	int		 flushed;
 	int		 rc;		/* at the flush */
@@ -89,7 +92,7 @@ arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 
 int
 appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
-    appendq_done_fn *done, void *arg)
+    appendq_done_fn *done, void *arg, long long cookie)
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
@@ -111,6 +114,7 @@ appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
 	e->stream = stream;
 	e->done = done;
 	e->arg = arg;
+	e->cookie = cookie;
 	e->firsthdr = nhdrs = q->nhdrs;
 	e->nheaders = m->nheaders;
 	used = q->used;
@@ -126,6 +130,10 @@ appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
 	}
 	e->bodylen = m->bodylen;
 	if (arena_put(q, m->body, m->bodylen, &e->body) == -1)
+		goto fail;
+	e->haskey = m->key != NULL;
+	e->keylen = m->keylen;
+	if (e->haskey && arena_put(q, m->key, m->keylen, &e->key) == -1)
 		goto fail;
 	q->nhdrs += m->nheaders;
 	q->n++;
@@ -166,6 +174,10 @@ entry_msg(struct appendq *q, const struct appendq_entry *e,
 	m->nheaders = e->nheaders;
 	m->body = q->arena + e->body;
 	m->bodylen = e->bodylen;
+	if (e->haskey) {
+		m->key = q->arena + e->key;
+		m->keylen = e->keylen;
+	}
 }
 
 /* Appends every queued entry of the stream of entry 'first'. */
@@ -226,7 +238,7 @@ appendq_flush(struct server *s)
 	for (i = 0; i < q->n; i++) {
 		e = &q->entries[i];
 		if (e->done != NULL)
-			e->done(e->arg, e->stream, e->rc, e->id);
+			e->done(e->arg, e->stream, e->rc, e->id, e->cookie);
 	}
 	q->n = q->nhdrs = q->used = 0;
 }

@@ -212,13 +212,15 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	c->conn->server->total_commands++;
 	cmd = resp_lookup(argv[0].p, argv[0].len);
 	/*
-	 * A plain XADD joins the run of appends (appendq.c); anything else
+	 * A plain XADD or a PUBLISH joins the run of appends (appendq.c);
+	 * anything else
 	 * first lets the run finish, so that it sees it and so that this
 	 * client's replies keep their order.
 	 */
-	if (cmd != NULL && cmd->fn == cmd_xadd && c->multi == NULL &&
-	    c->authenticated && c->nchannels + c->npatterns == 0 &&
-	    resp_xadd_queue(c, argc, argv))
+	if (cmd != NULL && c->multi == NULL && c->authenticated &&
+	    c->nchannels + c->npatterns == 0 &&
+	    ((cmd->fn == cmd_xadd && resp_xadd_queue(c, argc, argv)) ||
+	    (cmd->fn == cmd_publish && resp_publish_queue(c, argc, argv))))
 		return;
 	appendq_flush(c->conn->server);
 	/*

@@ -51,6 +51,7 @@ struct resp_client {
 	/* MULTI ... EXEC (resp_multi.c). */
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed streams */
+	int			 pub_rc;	/* a queued PUBLISH's failure so far */
 	size_t			 nwatched;
 };
 
@@ -185,6 +186,9 @@ resp_cmd_fn cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename,
  * caller must run cmd_xadd.
  */
 int	 resp_xadd_queue(struct resp_client *c, size_t argc,
+	    const struct resp_arg *argv);
+/* The same for PUBLISH (resp_pubsub.c). */
+int	 resp_publish_queue(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv);
 resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,
     cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xgroup, cmd_xreadgroup, cmd_xack,

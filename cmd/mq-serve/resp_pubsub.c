@@ -1,10 +1,13 @@
 /*
  * resp_pubsub.c - Redis Pub/Sub over the spool's topic exchange.
  *
- * Model: PUBLISH is mq_publish() on the topic exchange with the channel
- * as the topic, so it reaches every live subscriber of any process
- * (mq-subscribe, another mq-serve) and every queue bound to a matching
- * pattern; its reply counts them all, as the spool registers them.
+ * Model: PUBLISH publishes on the topic exchange with the channel as the
+ * topic (through the server's mq_router, which keeps the subscriptions
+ * and bindings between publishes), so it reaches every live subscriber
+ * of any process (mq-subscribe, another mq-serve) and every queue bound
+ * to a matching pattern; its reply counts them all, as the spool
+ * registers them.  Like a plain XADD, a PUBLISH that reaches someone
+ * joins the run of appends of appendq.c, and is answered at the flush.
  *
  * A client holds at most two live subscriptions of libmq: 'sub' for its
  * channels (MQ_SUB_EXACT) and 'psub' for its patterns (MQ_SUB_GLOB,
@@ -400,31 +403,112 @@ cmd_punsubscribe(struct resp_client *c, size_t argc,
  * message on the topic 'channel'.  A channel holding a NUL byte cannot
  * be a topic, and no one can subscribe to it: 0 receivers.
  */
+/*
+ * The channel of a PUBLISH as a C string in 'buf' (MQ_NAME_MAX + 1
+ * bytes): 0 if it holds a NUL or is too long (no subscription can name
+ * it: the publish reaches no one).
+ */
+static int
+channel(const struct resp_arg *a, char *buf)
+{
+	if (a->len > MQ_NAME_MAX || memchr(a->p, '\0', a->len) != NULL)
+		return 0;
+	memcpy(buf, a->p, a->len);
+	buf[a->len] = '\0';
+	return 1;
+}
+
 void
 cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
+	char topic[MQ_NAME_MAX + 1];
 	struct mq_msg m;
+	mq_router *r;
 	size_t receivers = 0;
-	char *topic;
 	int rc;
 
-	if (memchr(argv[1].p, '\0', argv[1].len) != NULL) {
+	if (!channel(&argv[1], topic)) {
 		reply_int(c, 0);
-		return;
-	}
-	if ((topic = strndup(argv[1].p, argv[1].len)) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "publish");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
 	m.body = argv[2].p;
 	m.bodylen = argv[2].len;
-	rc = mq_publish(c->conn->server->spool, topic, &m, 1, &receivers);
-	free(topic);
+	if ((rc = server_router(c->conn->server, &r)) == MQ_OK)
+		rc = mq_router_publish(r, topic, &m, 1, &receivers);
 	if (rc != MQ_OK)
 		reply_mq_error(c, rc, "publish");
 	else
 		reply_int(c, (long long)receivers);
+}
+
+/*
+ * The flush of a queued PUBLISH (see appendq.c): one entry per stream it
+ * goes to, the exchange's and the bound queues'; each but the last notes
+ * a failure, the last replies with the receivers ('cookie').
+ */
+static void
+publish_part(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
+{
+	struct resp_client *c = arg;
+
+	if (rc != MQ_OK && c->pub_rc == MQ_OK)
+		c->pub_rc = rc;
+}
+
+static void
+publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
+{
+	struct resp_client *c = arg;
+
+	if (rc == MQ_OK)
+		rc = c->pub_rc;
+	c->pub_rc = MQ_OK;
+	if (rc != MQ_OK)
+		reply_mq_error(c, rc, "publish");
+	else
+		reply_int(c, cookie);
+}
+
+int
+resp_publish_queue(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
+{
+	struct server *srv = c->conn->server;
+	const char *const *queues;
+	char topic[MQ_NAME_MAX + 1];
+	mq_stream *targets[16];
+	struct mq_msg m;
+	mq_router *r;
+	size_t live, nq, n = 0, i;
+
+	if (argc != 3 || !channel(&argv[1], topic) ||
+	    server_router(srv, &r) != MQ_OK ||
+	    mq_router_route(r, topic, &live, &queues, &nq) != MQ_OK ||
+	    live + nq == 0 || nq >= sizeof(targets) / sizeof(targets[0]))
+		return 0;	/* cmd_publish does it, or says why not */
+	if (live > 0)
+		targets[n++] = mq_router_exchange(r);
+	for (i = 0; i < nq; i++)
+		if (server_stream(srv, queues[i], strlen(queues[i]), 1,
+		    &targets[n++]) != MQ_OK)
+			return 0;
+	memset(&m, 0, sizeof(m));
+	m.key = topic;
+	m.keylen = argv[1].len;
+	m.body = argv[2].p;
+	m.bodylen = argv[2].len;
+	/* Queued together: a failure to queue leaves a part appended. */
+	for (i = 0; i < n; i++)
+		if (appendq_add(srv, targets[i], &m, i + 1 < n ? publish_part :
+		    publish_done, c, (long long)(live + nq)) != MQ_OK) {
+			if (i == 0)
+				return 0;
+			appendq_flush(srv);
+			reply_mq_error(c, MQ_ESYS, "publish");
+			return 1;
+		}
+	return 1;
 }
 
 /* ------------------------------------------------------------------

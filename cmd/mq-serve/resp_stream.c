@@ -793,7 +793,7 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 /* The flush of a queued XADD (see appendq.c): its reply. */
 static void
-xadd_done(void *arg, mq_stream *s, int rc, mq_id id)
+xadd_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
 {
 	struct resp_client *c = arg;
 
@@ -819,7 +819,7 @@ resp_xadd_queue(struct resp_client *c, size_t argc,
 	    MQ_OK)
 		return 0;	/* cmd_xadd says why */
 	xadd_msg(argv, 3, nf, hbuf, &m);
-	return appendq_add(c->conn->server, s, &m, xadd_done, c) == MQ_OK;
+	return appendq_add(c->conn->server, s, &m, xadd_done, c, 0) == MQ_OK;
 }
 
 void

@@ -341,6 +341,18 @@ server_group_forget(struct server *s, mq_stream *stream, const char *name)
 }
 
 int
+server_router(struct server *s, mq_router **out)
+{
+	int rc;
+
+	if (s->router == NULL &&
+	    (rc = mq_router_open(s->spool, &s->router)) != MQ_OK)
+		return rc;
+	*out = s->router;
+	return MQ_OK;
+}
+
+int
 server_watch(struct server *s, mq_stream *stream)
 {
 	struct open_stream *os = find_open(s, stream);
@@ -443,6 +455,7 @@ server_shutdown(struct server *s)
 		conn_close(c, "shutdown");
 	conn_reap(s);
 	appendq_free(s);
+	mq_router_close(s->router);
 	while ((os = RB_MIN(streamtree, &s->streams)) != NULL) {
 		RB_REMOVE(streamtree, &s->streams, os);
 		open_stream_free(s, os);

@@ -178,6 +178,7 @@ struct server {
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
+	mq_router		*router;	/* for publishes, opened at the first */
 	/*
 	 * Groups held (mq_group_hold) through a run of group commands, and
 	 * whether the command running may hold the groups it opens.
@@ -221,6 +222,8 @@ void	 server_release_groups(struct server *s);
 /* Forgets the open group (after XGROUP DESTROY). */
 void	 server_group_forget(struct server *s, mq_stream *stream,
 	    const char *name);
+/* The server's router (mq_router_open at the first call). */
+int	 server_router(struct server *s, mq_router **out);
 /* Adds the stream to what wakes the server (blocked reads, subscribers). */
 int	 server_watch(struct server *s, mq_stream *stream);
 void	 server_log(struct server *s, const char *fmt, ...)
@@ -233,15 +236,17 @@ void	 server_log_syslog(int facility);
 /* ---- appendq.c: a run of appends becomes one mq_append per stream. */
 
 /* At the flush: the id given, or the error (rc != MQ_OK). */
-typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id);
+typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
+    long long cookie);
 
 /*
  * Queues a copy of 'm' for 'stream' (which must stay open until the
  * flush: server_stream_forget flushes first); 'done' is called at the
- * flush.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
+ * flush, with 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
-	    const struct mq_msg *m, appendq_done_fn *done, void *arg);
+	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
+	    long long cookie);
 /* Appends what is queued and calls each 'done', in the order queued. */
 void	 appendq_flush(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */

@@ -186,6 +186,40 @@ print("ok")
 PY
 }
 
+# PUBLISH joins the run of appends and counts receivers from the server's
+# router: a subscription (of any process) counts as soon as it was
+# confirmed, a bound queue gets its copy, replies keep their order.
+@test "python-redis: pipelined PUBLISH reaches subscribers and bound queues" {
+	"$MQ_BIN/mq-subscribe" -q -Q q1 -b 1 'ch' > /dev/null || true
+	py <<'PY'
+import sys, time, redis
+port = int(sys.argv[1])
+r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+assert r.publish("ch", "to the queue only") == 1
+p = r.pubsub()
+p.subscribe("ch")
+m = p.get_message(timeout=5)
+assert m["type"] == "subscribe", m
+pipe = r.pipeline(transaction=False)
+for i in range(200):
+	pipe.publish("ch", str(i))
+	if i == 100:
+		pipe.xlen("q1")
+res = pipe.execute()
+assert res[:101] == [2] * 101 and res[101] == 102 and res[102:] == [2] * 99, res
+got = []
+deadline = time.monotonic() + 10
+while len(got) < 200 and time.monotonic() < deadline:
+	m = p.get_message(timeout=0.1)
+	if m is not None:
+		got.append(m["data"])
+assert got == [str(i) for i in range(200)], got[:5]
+assert r.xlen("q1") == 201
+p.close()
+print("ok")
+PY
+}
+
 @test "python-redis: pipeline without and with MULTI/EXEC" {
 	py <<'PY'
 import sys, redis

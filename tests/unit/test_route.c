@@ -199,6 +199,48 @@ test_dead_subscriber(void **state)
 	assert_int_equal(files_in(path), 0);
 }
 
+/*
+ * A router kept open sees what changes after it first routed: a new
+ * subscription, a closed one, a new binding; a queue bound twice gets
+ * one copy.
+ */
+static void
+test_router(void **state)
+{
+	struct fixture *f = *state;
+	const char *const *queues;
+	const char *pats[] = { "a.*" };
+	struct mq_msg m = body("x");
+	mq_router *r;
+	mq_sub *sub;
+	size_t live, nq, receivers;
+
+	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(live, 0);
+	assert_int_equal(nq, 0);
+	assert_int_equal(mq_sub_open(f->sp, pats, 1, 0, &sub), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(live, 1);
+	assert_int_equal(mq_bind(f->sp, "a.#", "q"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "*.b", "q"), MQ_OK);
+	assert_int_equal(mq_bind(f->sp, "z", "other"), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(nq, 1);
+	assert_string_equal(queues[0], "q");
+	assert_int_equal(mq_router_publish(r, "a.b", &m, 1, &receivers), MQ_OK);
+	assert_int_equal(receivers, 2);
+	assert_int_equal(stream_length(f->sp, "q"), 1);
+	mq_sub_close(sub);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(live, 0);
+	assert_int_equal(mq_unbind(f->sp, "a.#", "q"), MQ_OK);
+	assert_int_equal(mq_unbind(f->sp, "*.b", "q"), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(nq, 0);
+	mq_router_close(r);
+}
+
 static void
 test_glob(void **state)
 {
@@ -232,6 +274,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_bindings_route_to_queues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_subscribers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dead_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_router, setup, teardown),
 		cmocka_unit_test(test_glob),
 	};
 

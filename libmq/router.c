@@ -1,0 +1,316 @@
+/*
+ * router.c - publishing often: what mq_publish() reads from the spool on
+ * every call (the subscribers' registrations, the bindings, the
+ * exchange's stream), kept between calls.
+ *
+ * Model: the router holds copies of the live subscriptions and of the
+ * bindings, and an inotify descriptor watching the two places they come
+ * from (SPOOL/subscribers/ and SPOOL/bindings).  Each route first reads
+ * what inotify queued, without waiting; a copy is read again only when
+ * its files changed.  A subscriber registers by renaming its file into
+ * place before it is told it is subscribed, and inotify queues that event
+ * within the rename, so a publish that follows a subscription always
+ * sees it.  What no event tells is a subscriber that died holding its
+ * registration: the subscriptions are also read again once a second,
+ * and until then a dead one is still counted (and the message still
+ * appended to the exchange, which costs nothing to anyone).
+ */
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stream.h"
+
+#define LIVENESS_MS	1000	/* subscriptions are read again this often */
+
+struct rsub {
+	char		 kind;
+	char		*pattern;
+};
+
+struct rbind {
+	char		*pattern;
+	char		*queue;
+};
+
+struct mq_router {
+	mq_spool	*spool;
+	mq_stream	*exchange;
+	int		 ino;		/* inotify */
+	int		 subs_wd, spool_wd;
+	int		 subs_stale, binds_stale;
+	int64_t		 subs_read_ms;
+	struct rsub	*subs;
+	size_t		 nsubs, capsubs;
+	struct rbind	*binds;
+	size_t		 nbinds, capbinds;
+	const char	**queues;	/* of the last route */
+	size_t		 capqueues;
+};
+
+static int
+grow(void *pp, size_t *cap, size_t need, size_t elem)
+{
+	void *np;
+	size_t ncap = *cap ? *cap * 2 : 8;
+
+	if (need <= *cap)
+		return MQ_OK;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = reallocarray(*(void **)pp, ncap, elem)) == NULL)
+		return mq_sys();
+	*(void **)pp = np;
+	*cap = ncap;
+	return MQ_OK;
+}
+
+static void
+subs_free(mq_router *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nsubs; i++)
+		free(r->subs[i].pattern);
+	r->nsubs = 0;
+}
+
+static void
+binds_free(mq_router *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nbinds; i++) {
+		free(r->binds[i].pattern);
+		free(r->binds[i].queue);
+	}
+	r->nbinds = 0;
+}
+
+int
+mq_router_open(mq_spool *sp, mq_router **out)
+{
+	char path[PATH_MAX];
+	mq_router *r;
+	int rc;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return mq_sys();
+	r->spool = sp;
+	r->subs_stale = r->binds_stale = 1;
+	r->ino = -1;
+	if (mkdirat(sp->dirfd, "subscribers", 0755) == -1 && errno != EEXIST) {
+		rc = mq_sys();
+		goto fail;
+	}
+	if ((r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/subscribers", sp->path);
+	r->subs_wd = inotify_add_watch(r->ino, path, IN_CREATE | IN_DELETE |
+	    IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
+	/* The bindings file is replaced by rename. */
+	r->spool_wd = inotify_add_watch(r->ino, sp->path, IN_MOVED_TO |
+	    IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_ONLYDIR);
+	if (r->subs_wd == -1 || r->spool_wd == -1) {
+		rc = mq_sys();
+		goto fail;
+	}
+	if ((rc = mq_exchange_open(sp, &r->exchange)) != MQ_OK)
+		goto fail;
+	*out = r;
+	return MQ_OK;
+fail:
+	mq_router_close(r);
+	return rc;
+}
+
+void
+mq_router_close(mq_router *r)
+{
+	if (r == NULL)
+		return;
+	subs_free(r);
+	binds_free(r);
+	free(r->subs);
+	free(r->binds);
+	free(r->queues);
+	if (r->ino != -1)
+		close(r->ino);
+	mq_stream_close(r->exchange);
+	free(r);
+}
+
+mq_stream *
+mq_router_exchange(mq_router *r)
+{
+	return r->exchange;
+}
+
+/* Marks stale what the queued inotify events say changed. */
+static void
+drain_events(mq_router *r)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	while ((n = read(r->ino, buf, sizeof(buf))) > 0)
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW)
+				r->subs_stale = r->binds_stale = 1;
+			else if (ev->wd == r->subs_wd)
+				r->subs_stale = 1;
+			else if (ev->wd == r->spool_wd && ev->len > 0 &&
+			    strcmp(ev->name, "bindings") == 0)
+				r->binds_stale = 1;
+		}
+}
+
+static int
+add_sub(char kind, const char *pattern, void *arg)
+{
+	mq_router *r = arg;
+	char *copy;
+
+	if (grow(&r->subs, &r->capsubs, r->nsubs + 1, sizeof(*r->subs)) !=
+	    MQ_OK || (copy = strdup(pattern)) == NULL)
+		return 1;	/* stops the scan: read again next time */
+	r->subs[r->nsubs].kind = kind;
+	r->subs[r->nsubs++].pattern = copy;
+	return 0;
+}
+
+static int
+add_bind(const char *pattern, const char *queue, void *arg)
+{
+	mq_router *r = arg;
+	struct rbind *b;
+
+	if (grow(&r->binds, &r->capbinds, r->nbinds + 1, sizeof(*r->binds)) !=
+	    MQ_OK)
+		return 1;
+	b = &r->binds[r->nbinds];
+	if ((b->pattern = strdup(pattern)) == NULL ||
+	    (b->queue = strdup(queue)) == NULL) {
+		free(b->pattern);
+		return 1;
+	}
+	r->nbinds++;
+	return 0;
+}
+
+/* Reads again what changed since the last route. */
+static int
+refresh(mq_router *r)
+{
+	int64_t now = mq_now_ms();
+	int rc;
+
+	drain_events(r);
+	if (now - r->subs_read_ms >= LIVENESS_MS)
+		r->subs_stale = 1;
+	if (r->subs_stale) {
+		subs_free(r);
+		r->subs_stale = 0;
+		r->subs_read_ms = now;
+		if ((rc = mq_subs_scan(r->spool, add_sub, r)) != MQ_OK) {
+			r->subs_stale = 1;
+			return rc;
+		}
+	}
+	if (r->binds_stale) {
+		binds_free(r);
+		r->binds_stale = 0;
+		if ((rc = mq_bindings(r->spool, add_bind, r)) != MQ_OK) {
+			r->binds_stale = 1;
+			return rc;
+		}
+	}
+	return MQ_OK;
+}
+
+int
+mq_router_route(mq_router *r, const char *topic, size_t *live,
+    const char *const **queues, size_t *nqueues)
+{
+	size_t i, j, n = 0;
+	int rc;
+
+	*live = *nqueues = 0;
+	*queues = NULL;
+	if ((rc = refresh(r)) != MQ_OK)
+		return rc;
+	for (i = 0; i < r->nsubs; i++)
+		if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern, topic))
+			(*live)++;
+	for (i = 0; i < r->nbinds; i++) {
+		if (!mq_topic_match(r->binds[i].pattern, topic))
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(r->queues[j], r->binds[i].queue) == 0)
+				break;
+		if (j < n)
+			continue;	/* bound twice: one copy */
+		if ((rc = grow(&r->queues, &r->capqueues, n + 1,
+		    sizeof(*r->queues))) != MQ_OK)
+			return rc;
+		r->queues[n++] = r->binds[i].queue;
+	}
+	*queues = r->queues;
+	*nqueues = n;
+	return MQ_OK;
+}
+
+int
+mq_router_publish(mq_router *r, const char *topic, const struct mq_msg *msgs,
+    size_t n, size_t *receivers)
+{
+	const char *const *queues;
+	struct mq_msg *keyed;
+	size_t live, nq, i;
+	mq_stream *s;
+	int rc;
+
+	if (receivers != NULL)
+		*receivers = 0;
+	if ((rc = mq_router_route(r, topic, &live, &queues, &nq)) != MQ_OK)
+		return rc;
+	if ((keyed = reallocarray(NULL, n ? n : 1, sizeof(*keyed))) == NULL)
+		return mq_sys();
+	for (i = 0; i < n; i++) {
+		keyed[i] = msgs[i];
+		keyed[i].key = topic;
+		keyed[i].keylen = strlen(topic);
+	}
+	/* With no one listening, a live publish goes nowhere, as in Redis. */
+	if (live > 0 && (rc = mq_append(r->exchange, keyed, n, NULL, NULL)) !=
+	    MQ_OK)
+		goto out;
+	for (i = 0; i < nq; i++) {
+		if ((rc = mq_stream_open(r->spool, queues[i], MQ_CREATE, &s)) !=
+		    MQ_OK)
+			goto out;
+		rc = mq_append(s, keyed, n, NULL, NULL);
+		mq_stream_close(s);
+		if (rc != MQ_OK)
+			goto out;
+	}
+	if (receivers != NULL)
+		*receivers = live + nq;
+out:
+	free(keyed);
+	return rc;
+}

@@ -1,0 +1,160 @@
+#!/bin/sh
+# bench-serve.sh - mq-serve against redis-server, side by side, over RESP.
+#
+#   sh scripts/bench-serve.sh        (after make; N=200000 requests a row)
+#
+# Starts mq-serve (its default fsync policy: every second) and
+# redis-server (appendonly yes, appendfsync everysec) on free loopback
+# ports, each on a fresh directory, and measures, with 50 clients and
+# 100-byte values, at pipelines of 1 and 16:
+#   - XADD and PUBLISH (one subscriber listening): redis-benchmark;
+#   - XREADGROUP + XACK of the entries the XADD rows left: each client
+#     reads one entry per XREADGROUP and acks it (scripts/bench/
+#     resp-consume.c, as redis-benchmark cannot ack what it was given);
+# then the resident memory idle and with 10,000 idle connections, and the
+# time from exec to the first PONG.  Prints a Markdown table; the ratio
+# is mq-serve's figure over redis-server's.  Not a test: nothing here
+# passes or fails.  Needs redis-server, redis-benchmark and python3
+# (sh scripts/install-deps.sh --bench).
+set -eu
+
+N=${N:-200000}
+CLIENTS=${CLIENTS:-50}
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/bin
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/mq-bench-serve.XXXXXX")
+pids=
+cleanup() {
+	for p in $pids; do kill "$p" 2> /dev/null || true; done
+	wait 2> /dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+for cmd in redis-server redis-benchmark redis-cli python3 cc; do
+	command -v "$cmd" > /dev/null ||
+	    { echo "bench-serve.sh: $cmd is missing: sh scripts/install-deps.sh --bench" >&2; exit 1; }
+done
+[ -x "$bin/mq-serve" ] || { echo "bench-serve.sh: run make first" >&2; exit 1; }
+# 10,000 connections need as many descriptors, here and in the servers.
+ulimit -n 20000 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
+
+cc -O2 -o "$work/resp-consume" "$root/scripts/bench/resp-consume.c"
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# startup NAME PORT CMD...: starts a server, prints the milliseconds from
+# exec to its first PONG, leaves its pid in $work/NAME.pid.
+startup() {
+	name=$1 port=$2
+	shift 2
+	python3 - "$work/$name.pid" "$port" "$@" <<'PY'
+import socket, subprocess, sys, time
+pidfile, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+t0 = time.monotonic()
+p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+while True:
+	if p.poll() is not None:
+		sys.exit("%s exited at start" % argv[0])
+	if time.monotonic() - t0 > 10:
+		sys.exit("%s did not answer PING in 10 s" % argv[0])
+	try:
+		s = socket.create_connection(("127.0.0.1", port), timeout=1)
+		s.sendall(b"PING\r\n")
+		if s.recv(16).startswith(b"+PONG"):
+			break
+	except OSError:
+		time.sleep(0.001)
+print("%.1f" % ((time.monotonic() - t0) * 1000))
+open(pidfile, "w").write(str(p.pid))
+PY
+}
+
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# idle_conns PORT PID: the server's RSS with 10,000 more idle connections.
+idle_conns() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys
+port, pid = int(sys.argv[1]), sys.argv[2]
+conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(10000)]
+# Every one accepted (the server answers a PING on the last).
+conns[-1].sendall(b"PING\r\n")
+assert conns[-1].recv(16).startswith(b"+PONG")
+for line in open("/proc/%s/status" % pid):
+	if line.startswith("VmRSS"):
+		print(line.split()[1])
+PY
+}
+
+rps() {
+	# redis-benchmark --csv: "test","rps",...
+	awk -F'"' 'NF > 3 && $2 != "test" { v = $4 } END { printf "%.0f", v }'
+}
+
+value=$(printf '%0100d' 0)
+
+redis_port=$(free_port)
+mkdir "$work/redis"
+redis_start=$(startup redis "$redis_port" redis-server --bind 127.0.0.1 \
+    --port "$redis_port" --dir "$work/redis" --appendonly yes \
+    --appendfsync everysec --save '' --maxclients 20000)
+redis_pid=$(cat "$work/redis.pid")
+pids="$redis_pid"
+mq_port=$(free_port)
+mq_start=$(startup mq "$mq_port" "$bin/mq-serve" --spool "$work/spool" \
+    --resp "127.0.0.1:$mq_port" --maxclients 20000)
+mq_pid=$(cat "$work/mq.pid")
+pids="$pids $mq_pid"
+redis_idle=$(rss_kb "$redis_pid")
+mq_idle=$(rss_kb "$mq_pid")
+
+rows=
+add_row() {
+	rows="$rows$(awk -v l="$1" -v r="$2" -v m="$3" -v u="$4" \
+	    'BEGIN { printf "| %s | %s %s | %s %s | %.2f |\n", l, r, u, m, u, (r > 0 ? m / r : 0) }')
+"
+}
+
+# bench LABEL CMD...: redis-benchmark of CMD at pipelines of 1 and 16.
+bench() {
+	label=$1
+	shift
+	for p in 1 16; do
+		r=$(redis-benchmark -p "$redis_port" -c "$CLIENTS" -n "$N" -P "$p" --csv "$@" | rps)
+		m=$(redis-benchmark -p "$mq_port" -c "$CLIENTS" -n "$N" -P "$p" --csv "$@" | rps)
+		add_row "$label, -P $p" "$r" "$m" "req/s"
+	done
+}
+
+bench XADD XADD s '*' f "$value"
+for port in "$redis_port" "$mq_port"; do
+	redis-cli -p "$port" SUBSCRIBE ch > /dev/null &
+	pids="$pids $!"
+done
+sleep 0.5	# the subscribers are in
+bench "PUBLISH (1 subscriber)" PUBLISH ch "$value"
+
+for p in 1 16; do
+	for which in redis mq; do
+		eval "port=\$${which}_port"
+		redis-cli -p "$port" XGROUP CREATE s "g$p" 0 > /dev/null
+		eval "${which}_read=\$(\"$work/resp-consume\" $port s g$p $CLIENTS $p $N)"
+	done
+	add_row "XREADGROUP + XACK, -P $p" "$redis_read" "$mq_read" "entries/s"
+done
+
+redis_conns=$(idle_conns "$redis_port" "$redis_pid")
+mq_conns=$(idle_conns "$mq_port" "$mq_pid")
+
+echo "Machine: $(nproc) cores, $(uname -sr); $CLIENTS clients, N = $N requests a row, 100-byte values."
+echo "redis-server $(redis-server --version | awk '{ print $3 }' | cut -d= -f2) (appendonly yes, appendfsync everysec) and mq-serve (fsync interval 1 s), side by side."
+echo
+echo "| what | redis-server | mq-serve | mq / redis |"
+echo "|---|---:|---:|---:|"
+printf "%s" "$rows"
+awk -v r="$redis_idle" -v m="$mq_idle" 'BEGIN { printf "| RSS idle | %d KiB | %d KiB | %.2f |\n", r, m, m / r }'
+awk -v r="$redis_conns" -v m="$mq_conns" 'BEGIN { printf "| RSS with 10,000 idle connections | %d KiB | %d KiB | %.2f |\n", r, m, m / r }'
+awk -v r="$redis_start" -v m="$mq_start" 'BEGIN { printf "| start-up to first PONG | %.1f ms | %.1f ms | %.2f |\n", r, m, m / r }'
