@@ -36,7 +36,7 @@ TOOL_LIB_SRC = cmd/tool.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o)
-SERVE_LIBS = -lcrypt
+SERVE_LIBS = -lcrypt -pthread
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 MAN	= $(wildcard man/*.[1-8])

@@ -134,13 +134,21 @@ const char *mq_spool_path(const mq_spool *spool);
  * what this process wrote is made durable by its first write after
  * 'interval_ms' have passed, by mq_spool_sync() and by mq_spool_close();
  * there is no timer, so a process that idles with unsynced writes calls
- * mq_spool_sync() before it sleeps (the tools do, as mq-serve's loop will).
+ * mq_spool_sync() before it sleeps (the tools do; mq-serve syncs on a
+ * thread of its own, see mq_spool_take_dirty()).
  */
 void	 mq_spool_set_fsync(mq_spool *spool, enum mq_fsync policy, int interval_ms);
 /* Parses "always", "interval", "never" or "interval:MS". */
 int	 mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms);
 /* Makes every append this process made durable now. */
 int	 mq_spool_sync(mq_spool *spool);
+/*
+ * For a process that syncs on a thread of its own: hands over what
+ * mq_spool_sync would sync, as a malloc'd array '*fds' of '*n'
+ * descriptors (duplicates, the caller's to fdatasync(2) and close), and
+ * counts the interval from now.  '*fds' is NULL when there is nothing.
+ */
+int	 mq_spool_take_dirty(mq_spool *spool, int **fds, size_t *n);
 
 /* Calls 'fn' with each stream's name, in no set order; stops on non-zero. */
 int	 mq_spool_streams(mq_spool *spool,

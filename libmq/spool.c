@@ -245,6 +245,22 @@ mq_spool_sync(mq_spool *sp)
 	return rc;
 }
 
+int
+mq_spool_take_dirty(mq_spool *sp, int **fds, size_t *n)
+{
+	*fds = NULL;
+	*n = 0;
+	sp->last_sync = mq_mono_ms();
+	if (sp->ndirty == 0)
+		return MQ_OK;
+	if ((*fds = reallocarray(NULL, sp->ndirty, sizeof(**fds))) == NULL)
+		return mq_sys();
+	memcpy(*fds, sp->dirty, sp->ndirty * sizeof(**fds));
+	*n = sp->ndirty;
+	sp->ndirty = 0;
+	return MQ_OK;
+}
+
 /*
  * Notes that this process wrote to 'fd', and applies the fsync policy:
  * with "always" the data is durable when this returns.

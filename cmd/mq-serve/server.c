@@ -405,7 +405,7 @@ idle_timer(struct loop *loop, void *arg)
 	conn_expire_idle(s);
 	/* The interval policy: at most this far behind, even when idle. */
 	if (s->cfg.fsync == MQ_FSYNC_INTERVAL)
-		mq_spool_sync(s->spool);
+		syncer_submit(s);
 	loop_timer_add(loop, s->cfg.fsync_ms > 0 ? s->cfg.fsync_ms : 1000,
 	    idle_timer, s);
 }
@@ -427,12 +427,16 @@ server_init(struct server *s)
 	if ((rc = mq_spool_open(s->cfg.spool, MQ_CREATE, &s->spool)) != MQ_OK)
 		return rc;
 	/*
-	 * "always" is kept by the loop, one fsync per turn before the
-	 * replies go (group commit), so libmq itself runs with "interval".
+	 * libmq only notes what was written ("interval" with an interval
+	 * it never reaches): "always" is kept by the loop, one fsync per
+	 * turn before the replies go (group commit), "interval" by the
+	 * syncer's thread, which idle_timer feeds.
 	 */
 	mq_spool_set_fsync(s->spool, s->cfg.fsync == MQ_FSYNC_NEVER ?
-	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL,
-	    s->cfg.fsync == MQ_FSYNC_ALWAYS ? 3600000 : s->cfg.fsync_ms);
+	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL, 3600000);
+	if (s->cfg.fsync == MQ_FSYNC_INTERVAL && syncer_start(s) == -1)
+		server_log(s, "fsync thread: %s; syncing on the loop",
+		    strerror(errno));
 	/* Streams created by any process wake clients blocked on them. */
 	if ((rc = mq_watch_open(&s->watch)) != MQ_OK ||
 	    (rc = mq_watch_spool(s->watch, s->spool)) != MQ_OK)
@@ -456,6 +460,7 @@ server_shutdown(struct server *s)
 	conn_reap(s);
 	appendq_free(s);
 	mq_router_close(s->router);
+	syncer_stop(s);
 	while ((os = RB_MIN(streamtree, &s->streams)) != NULL) {
 		RB_REMOVE(streamtree, &s->streams, os);
 		open_stream_free(s, os);

@@ -179,6 +179,7 @@ struct server {
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
 	mq_router		*router;	/* for publishes, opened at the first */
+	struct syncer		*syncer;	/* syncer.c's thread, or NULL */
 	/*
 	 * Groups held (mq_group_hold) through a run of group commands, and
 	 * whether the command running may hold the groups it opens.
@@ -253,6 +254,15 @@ void	 appendq_flush(struct server *s);
 void	 appendq_cancel(struct server *s, void *arg);
 size_t	 appendq_pending(const struct server *s);
 void	 appendq_free(struct server *s);
+
+/* ---- syncer.c: the interval fsync, on a thread of its own. */
+
+/* Starts the thread; -1 with errno if it cannot (then syncs run inline). */
+int	 syncer_start(struct server *s);
+/* Hands what was written since the last call to the thread. */
+void	 syncer_submit(struct server *s);
+/* Hands over the last writes, waits for their sync, ends the thread. */
+void	 syncer_stop(struct server *s);
 
 /* Opens the spool and the watch, sets up the loop's hooks and timers. */
 int	 server_init(struct server *s);
