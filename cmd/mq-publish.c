@@ -3,15 +3,16 @@
  *
  * A publish goes through the topic exchange: the live subscribers whose
  * pattern matches the topic receive it, and every queue bound with a
- * matching pattern gets a copy (mq_publish); with no one listening it
- * goes nowhere, as in Redis.
+ * matching pattern gets a copy (libmq's router); with no one listening
+ * it goes nowhere, as in Redis.
  *
  * Messages come from the arguments, or from stdin as mq-xadd takes them:
  * one per line, one per NUL-terminated record (-0), or all of stdin as one
  * (-a).  Stdin is read in large chunks and cut in place; the records of a
  * chunk go to libmq in batches of up to TOOL_BATCH_MSGS messages or
- * TOOL_BATCH_BYTES bytes, one mq_publish (one look at the subscribers and
- * bindings, one append per receiving stream) per batch.  After each batch
+ * TOOL_BATCH_BYTES bytes, one mq_router_publish (one append per
+ * receiving stream) per batch; the router reads the subscribers and the
+ * bindings again only when they change.  After each batch
  * the number of receivers is printed once per message, as redis-cli
  * prints PUBLISH's reply, and flushed, so that streamed input ("tail -f
  * |") is published and acknowledged as it comes.
@@ -42,6 +43,7 @@ static const struct option longopts[] = {
 struct pub {
 	struct tool_batch	 batch;
 	mq_spool		*spool;
+	mq_router		*router;
 	const char		*topic;
 	uint64_t		 total;		/* published so far */
 	uint64_t		 received;	/* deliveries counted so far */
@@ -71,7 +73,7 @@ print_receivers(size_t receivers, size_t n)
 }
 
 /*
- * Publishes the batch in one mq_publish and prints its receivers.  Exits
+ * Publishes the batch in one mq_router_publish and prints its receivers.  Exits
  * on failure; the counts printed before are those of the batches that
  * were published.
  */
@@ -82,7 +84,7 @@ batch_flush(struct tool_batch *b, void *arg)
 	size_t receivers;
 	int rc;
 
-	rc = mq_publish(p->spool, p->topic, b->msgs, b->n, &receivers);
+	rc = mq_router_publish(p->router, p->topic, b->msgs, b->n, &receivers);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", p->topic);
 	p->total += b->n;
@@ -97,7 +99,7 @@ int
 main(int argc, char *argv[])
 {
 	static struct pub p;
-	int ch, delim = '\n', all = 0;
+	int ch, rc, delim = '\n', all = 0;
 
 	tool_init("mq-publish", usage);
 	while ((ch = getopt_long(argc, argv, "0aH:" TOOL_SHORTOPTS,
@@ -125,6 +127,8 @@ main(int argc, char *argv[])
 	p.topic = argv[0];
 
 	p.spool = tool_spool(MQ_CREATE);
+	if ((rc = mq_router_open(p.spool, &p.router)) != MQ_OK)
+		tool_die(rc, "%s", p.topic);
 	p.batch.flush = batch_flush;
 	p.batch.arg = &p;
 	tool_batch_input(&p.batch, argc - 1, argv + 1, all ? -1 : delim);
@@ -133,6 +137,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "mq-publish: %s: %llu published, %llu "
 		    "received\n", p.topic, (unsigned long long)p.total,
 		    (unsigned long long)p.received);
+	mq_router_close(p.router);
 	tool_spool_close(p.spool);
 	tool_batch_free(&p.batch);
 	tool_flush(stdout);
