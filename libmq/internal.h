@@ -165,17 +165,47 @@ void	 mq_journal_sweep(int dirfd);
 #define MQ_KEY_ZSET	2
 /*
  * Takes the spool's key lock, under which every stream and sorted set
- * is created, after checking that the encoded name 'enc' is not a key
- * of the other type than 'type' (MQ_EWRONGTYPE).  On MQ_OK, '*fd' holds
- * the lock until mq_key_unlock().
+ * is created or renamed, after checking that the encoded name 'enc' is
+ * not a key of the other type than 'type' (MQ_EWRONGTYPE; no check if
+ * 'type' is 0).  On MQ_OK, '*fd' holds the lock until mq_key_unlock().
+ * It is the last lock a process takes.
  */
 int	 mq_key_lock(mq_spool *spool, const char *enc, int type, int *fd);
 void	 mq_key_unlock(int fd);
+/*
+ * What has the encoded name 'enc' that a key is renamed to, held still.
+ * After the lock of the key renamed, mq_key_target_lock() takes the
+ * lock of a sorted set 'enc' if there is one (two sorted sets are locked
+ * in the order of their encoded names), then mq_key_target_check() the
+ * key lock, and says what has the name; it returns 1, everything
+ * released, if a sorted set 'enc' was created in between: start again.
+ * mq_key_target_release() lets go of all (either may fail having done
+ * it).  Meanwhile only mq_stream_remove() changes what has the name.
+ */
+struct mq_key_target {
+	struct mq_journal j;	/* the sorted set 'enc' */
+	int		 zset;	/* there is one: 'j' is open and locked */
+	int		 stream;	/* there is a stream 'enc' */
+	int		 keyfd;		/* the key lock, or -1 */
+	int		 dirfd;		/* SPOOL/zsets */
+};
+int	 mq_key_target_lock(mq_spool *spool, const char *enc,
+	    struct mq_key_target *t);
+int	 mq_key_target_check(mq_spool *spool, const char *enc,
+	    struct mq_key_target *t);
+void	 mq_key_target_release(struct mq_key_target *t);
 /* Whether a sorted set of encoded name 'enc' exists. */
 int	 mq_zset_exists_enc(mq_spool *spool, const char *enc);
 /* The bytes of 'buf' that are a valid sorted set's log (head, records). */
 size_t	 mq_zset_valid(const unsigned char *buf, size_t len);
 
+/*
+ * Renames the directory of stream 'enc' away, to a dot name written in
+ * 'away' ('size' bytes) that mq_rmtree_at() deletes (stream.c);
+ * MQ_ENOSTREAM if there is none.
+ */
+int	 mq_stream_unlink(mq_spool *spool, const char *enc, char *away,
+	    size_t size);
 /* Removes the tree 'name' below the directory 'dirfd' (spool.c). */
 int	 mq_rmtree_at(int dirfd, const char *name);
 /* Calls 'fn' with each name encoded in the directory 'dirfd' (spool.c). */

@@ -174,10 +174,11 @@ int	 mq_stream_remove(mq_spool *spool, const char *name);
 /*
  * Renames stream 'from' to 'to' with everything it has (entries, groups
  * and their pending entries, policy).  MQ_ENOSTREAM if 'from' is
- * missing; if 'to' exists, MQ_EEXIST, or with 'replace' it is removed
- * first.  Renaming a stream to its own name changes nothing (MQ_EEXIST
- * without 'replace').  What names the stream elsewhere keeps the old
- * name: bindings, other streams' dead-letter targets; a default
+ * missing, MQ_EWRONGTYPE if it is a sorted set (mq_zset_rename); if a
+ * key of either type has the name 'to', MQ_EEXIST, or with 'replace' it
+ * is removed first.  Renaming a stream to its own name changes nothing
+ * (MQ_EEXIST without 'replace').  What names the stream elsewhere keeps
+ * the old name: bindings, other streams' dead-letter targets; a default
  * dead-letter stream ("<name>.dlq") follows the new name.
  */
 int	 mq_stream_rename(mq_spool *spool, const char *from, const char *to,
@@ -548,6 +549,14 @@ void	 mq_zset_close(mq_zset *zset);
 const char *mq_zset_name(const mq_zset *zset);
 /* Removes the sorted set (DEL); MQ_ENOSTREAM if there is none. */
 int	 mq_zset_remove(mq_spool *spool, const char *name);
+/*
+ * Renames sorted set 'from' to 'to', as mq_stream_rename() renames a
+ * stream: MQ_ENOSTREAM if 'from' is missing, MQ_EWRONGTYPE if it is a
+ * stream; a key of either type named 'to' is MQ_EEXIST, or with
+ * 'replace' is replaced.  Handles of any process notice.
+ */
+int	 mq_zset_rename(mq_spool *spool, const char *from, const char *to,
+	    int replace);
 /* Calls 'fn' with each sorted set's name, in no set order; stops on non-zero. */
 int	 mq_spool_zsets(mq_spool *spool,
 	    int (*fn)(const char *name, void *arg), void *arg);
@@ -580,6 +589,19 @@ int	 mq_zset_rem(mq_zset *zset, const struct mq_zmember *m, size_t n,
 	    uint64_t *removed);
 /* The number of members; 0 if the set does not exist. */
 int	 mq_zset_card(mq_zset *zset, uint64_t *n);
+
+/*
+ * The version of a set, for optimistic locking (Redis's WATCH): two
+ * versions are the same only if no process changed the set in between
+ * (added, updated or removed a member, removed, replaced or renamed
+ * it).  A change that changes nothing (the same score set again, the
+ * removal of a non-member) leaves it.  All zero if there is no such set.
+ */
+struct mq_zversion {
+	uint64_t	 file;		/* which file holds the set */
+	uint64_t	 length;	/* bytes of its log */
+};
+int	 mq_zset_version(mq_zset *zset, struct mq_zversion *v);
 /* The score of each member in 'scores' (ZMSCORE); NaN for a non-member. */
 int	 mq_zset_score(mq_zset *zset, const struct mq_zmember *m, size_t n,
 	    double *scores);

@@ -349,14 +349,20 @@ mq_stream_close(mq_stream *s)
 /*
  * Renames the stream directory 'enc' away to a name that no one opens
  * (spool.c skips dot names) and writes that name into 'tmp' ('size'
- * bytes), for mq_rmtree_at() to delete it at leisure.
+ * bytes), for mq_rmtree_at() to delete it at leisure; on failure 'tmp'
+ * is emptied.
  */
-static int
-stream_unlink(mq_spool *sp, const char *enc, char *tmp, size_t size)
+int
+mq_stream_unlink(mq_spool *sp, const char *enc, char *tmp, size_t size)
 {
+	int rc;
+
 	snprintf(tmp, size, ".del-%ld-%s", (long)getpid(), enc);
-	if (renameat(sp->streamsfd, enc, sp->streamsfd, tmp) == -1)
-		return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+	if (renameat(sp->streamsfd, enc, sp->streamsfd, tmp) == -1) {
+		rc = errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
+		tmp[0] = '\0';
+		return rc;
+	}
 	return MQ_OK;
 }
 
@@ -369,7 +375,7 @@ mq_stream_remove(mq_spool *sp, const char *name)
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
 	/* Renamed away first, so that no one opens a half-removed stream. */
-	if ((rc = stream_unlink(sp, enc, tmp, sizeof(tmp))) != MQ_OK)
+	if ((rc = mq_stream_unlink(sp, enc, tmp, sizeof(tmp))) != MQ_OK)
 		return rc;
 	if ((rc = mq_fsync_dir_fd(sp->streamsfd)) != MQ_OK)
 		return rc;
@@ -428,51 +434,53 @@ fail:
  * A stream's directory holds all of its state (segments, marks, group
  * journals, policy), so a rename is one renameat(2) of it, made under
  * the stream's lock so that it falls between two changes of any
- * process.  With 'replace', a stream under the new name is first
- * renamed away as mq_stream_remove() does; should another process
- * create one there before the rename, that one is replaced too.
+ * process, and under the key lock (mq_key_target_check) so that no key
+ * of the new name appears meanwhile.  With 'replace', a key of the new
+ * name is removed first: a stream is renamed away as mq_stream_remove()
+ * does, a sorted set unlinked under its lock.
  */
 int
 mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 {
 	char fenc[MQ_ENCNAME_MAX], tenc[MQ_ENCNAME_MAX];
 	char tmp[MQ_ENCNAME_MAX + 64] = "";
-	int dirfd = -1, lockfd = -1, tries, rc;
+	struct mq_key_target t;
+	int dirfd = -1, lockfd = -1, tries = 0, rc;
 
 	if (mq_name_encode(from, fenc, sizeof(fenc)) < 0 ||
 	    mq_name_encode(to, tenc, sizeof(tenc)) < 0)
 		return MQ_EBADNAME;
 	if ((rc = stream_lock_by_name(sp, fenc, &dirfd, &lockfd)) != MQ_OK)
-		return rc;
+		return rc == MQ_ENOSTREAM && mq_zset_exists_enc(sp, fenc) ?
+		    MQ_EWRONGTYPE : rc;
 	if (strcmp(fenc, tenc) == 0) {
 		rc = replace ? MQ_OK : MQ_EEXIST;
 		goto out;
 	}
-	for (tries = 0;; tries++) {
-		if (replace && tmp[0] == '\0' &&
-		    (rc = stream_unlink(sp, tenc, tmp, sizeof(tmp))) != MQ_OK) {
-			tmp[0] = '\0';		/* nothing was renamed away */
-			if (rc != MQ_ENOSTREAM)
-				goto out;
-		}
-		if (renameat(sp->streamsfd, fenc, sp->streamsfd, tenc) == 0)
-			break;
-		/* Stream directories are never empty: a target refuses. */
-		if ((errno != EEXIST && errno != ENOTEMPTY) || tries == 100) {
-			rc = mq_sys();
-			goto out;
-		}
-		if (!replace) {
-			rc = MQ_EEXIST;
-			goto out;
-		}
-		/* Created again meanwhile: that one goes too. */
-		if (tmp[0] != '\0') {
-			(void)mq_rmtree_at(sp->streamsfd, tmp);
-			tmp[0] = '\0';
-		}
+	/* A stream's lock comes before a sorted set's: no order to keep. */
+	do {
+		if ((rc = mq_key_target_lock(sp, tenc, &t)) == MQ_OK)
+			rc = mq_key_target_check(sp, tenc, &t);
+	} while (rc == 1 && ++tries < 100);
+	if (rc == 1) {
+		errno = EAGAIN;
+		rc = mq_sys();
 	}
-	rc = mq_fsync_dir_fd(sp->streamsfd);
+	if (rc != MQ_OK)
+		goto out;
+	if ((t.stream || t.zset) && !replace)
+		rc = MQ_EEXIST;
+	else if (t.zset && (rc = mq_journal_unlink(&t.j)) == MQ_ENOGROUP)
+		rc = MQ_OK;
+	if (rc == MQ_OK && t.stream &&
+	    (rc = mq_stream_unlink(sp, tenc, tmp, sizeof(tmp))) == MQ_ENOSTREAM)
+		rc = MQ_OK;		/* removed meanwhile */
+	if (rc == MQ_OK &&
+	    renameat(sp->streamsfd, fenc, sp->streamsfd, tenc) == -1)
+		rc = mq_sys();
+	mq_key_target_release(&t);
+	if (rc == MQ_OK)
+		rc = mq_fsync_dir_fd(sp->streamsfd);
 out:
 	flock(lockfd, LOCK_UN);
 	close(lockfd);

@@ -22,7 +22,16 @@
  * whole, with its first members (written aside, then linked into place).
  * Streams and sorted sets share one namespace: both are created under
  * the key lock (SPOOL/zsets/.lock), after checking that the name is not
- * a key of the other type.
+ * a key of the other type.  A rename of either moves it under its own
+ * lock, that of a sorted set of the new name and the key lock, and
+ * removes a key of the new name of the other type first.  A renamed
+ * set's file moves whole (one renameat(2)); its handles find it gone,
+ * and those of the set it replaced find another inode.
+ *
+ * Versions (WATCH): every change appends to the log, so the file (its
+ * inode, and the nonce its head carries, new with each file) and the
+ * length of its log change with each change and with nothing else; a
+ * rename appends a record that changes nothing for the same purpose.
  *
  * Views: the members a call returns point into the replica (removed
  * ones are kept until the next call), so they stay valid until the next
@@ -55,6 +64,8 @@ static void zfix(struct znode *n);
 #define ZREC_HEAD	1
 #define ZREC_SET	2
 #define ZREC_DEL	3
+#define ZNONCE		8		/* bytes of the head's member */
+#define ZHEAD_SIZE	zrec_size(ZNONCE)
 #define ZREAD		(64u << 10)	/* replay reads at least this much */
 #define COMPACT_MIN	(64u << 10)	/* never compact a smaller log */
 #define COMPACT_RATIO	2		/* compact past this times the live size */
@@ -81,6 +92,7 @@ struct mq_zset {
 	int		 dirfd;			/* SPOOL/zsets, -1 if missing */
 	struct mq_journal j;			/* the file protocol */
 	int		 stale;		/* the replica must be reloaded */
+	uint64_t	 nonce;		/* the file's, from its head; 0: none */
 
 	/* The replica. */
 	struct ztree	 tree;
@@ -112,6 +124,11 @@ struct mq_zset {
  *	12	u32	0
  *	16	u64	set: the score (IEEE 754 binary64); head: the version
  *	24		the member, zero-padded to a multiple of 8 bytes
+ *
+ * The member of a head is the file's nonce, 8 random bytes chosen each
+ * time a file is written whole (created or compacted), so that a file
+ * never passes for another one that had the same inode number
+ * (mq_zset_version).  Files made before it have a head without one.
  * ---------------------------------------------------------------- */
 
 struct zrec {
@@ -426,7 +443,8 @@ zclear(mq_zset *z)
 		}
 	RB_INIT(&z->tree);
 	z->n = 0;
-	z->live = ZHDR;
+	z->live = ZHEAD_SIZE;
+	z->nonce = 0;
 }
 
 /* ------------------------------------------------------------------
@@ -603,6 +621,7 @@ apply(mq_zset *z, const struct zrec *r, int first)
 		return MQ_ECORRUPT;
 	switch (r->type) {
 	case ZREC_HEAD:
+		z->nonce = r->len == ZNONCE ? mq_get64(r->member) : 0;
 		return r->value == ZVERSION ? MQ_OK : MQ_EVERSION;
 	case ZREC_SET:
 		if ((n = zfind(z, r->member, r->len)) == NULL)
@@ -799,20 +818,34 @@ emit(mq_zset *z, unsigned type, uint64_t value, const void *member,
 	return MQ_OK;
 }
 
+/* A new file's nonce, never 0 (the nonce of files without one). */
+static uint64_t
+new_nonce(void)
+{
+	uint64_t v = 0;
+
+	while (v == 0)
+		arc4random_buf(&v, sizeof(v));
+	return v;
+}
+
 /* Replaces the log by a snapshot of the replica (under the lock). */
 static int
 compact(mq_zset *z)
 {
-	unsigned char *buf, *p;
+	unsigned char *buf, *p, b[ZNONCE];
 	struct znode *n;
+	uint64_t nonce = new_nonce();
 	int rc;
 
 	if ((buf = malloc(z->live)) == NULL)
 		return mq_sys();
-	p = buf + zrec_put(buf, ZREC_HEAD, ZVERSION, NULL, 0);
+	mq_put64(b, nonce);
+	p = buf + zrec_put(buf, ZREC_HEAD, ZVERSION, b, sizeof(b));
 	RB_FOREACH(n, ztree, &z->tree)
 		p += zrec_put(p, ZREC_SET, dbits(n->score), n->member, n->len);
-	rc = mq_journal_replace(&z->j, buf, (size_t)(p - buf));
+	if ((rc = mq_journal_replace(&z->j, buf, (size_t)(p - buf))) == MQ_OK)
+		z->nonce = nonce;
 	free(buf);
 	return rc;
 }
@@ -882,6 +915,7 @@ commit(mq_zset *z, int absent, int adds)
 static int
 begin_add(mq_zset *z, int *absent)
 {
+	unsigned char nonce[ZNONCE];
 	int rc;
 
 	*absent = 0;
@@ -889,7 +923,8 @@ begin_add(mq_zset *z, int *absent)
 	if (rc != MQ_ENOSTREAM)
 		return rc;
 	*absent = 1;
-	return emit(z, ZREC_HEAD, ZVERSION, NULL, 0);
+	mq_put64(nonce, new_nonce());
+	return emit(z, ZREC_HEAD, ZVERSION, nonce, sizeof(nonce));
 }
 
 /* ------------------------------------------------------------------
@@ -919,7 +954,7 @@ mq_key_lock(mq_spool *sp, const char *enc, int type, int *fd)
 			goto fail;
 		}
 	if (type == MQ_KEY_STREAM ? fstatat(dirfd, enc, &st, 0) == 0 :
-	    is_stream(sp, enc)) {
+	    type == MQ_KEY_ZSET && is_stream(sp, enc)) {
 		rc = MQ_EWRONGTYPE;
 		goto fail;
 	}
@@ -978,6 +1013,63 @@ mq_zset_remove(mq_spool *sp, const char *name)
 	return rc == MQ_ENOGROUP ? MQ_ENOSTREAM : rc;
 }
 
+/*
+ * The target of a rename.  Nothing changes what a name of sorted set
+ * leads to without the set's lock (removal, compaction) or the key lock
+ * (creation), so once both are held -- the set's if there is one --
+ * only mq_stream_remove() can change what has the name.
+ */
+int
+mq_key_target_lock(mq_spool *sp, const char *enc, struct mq_key_target *t)
+{
+	int rc, reset;
+
+	memset(t, 0, sizeof(*t));
+	t->j.fd = t->keyfd = -1;
+	if ((rc = zdir_open(sp, 1, &t->dirfd)) != MQ_OK)
+		return rc;
+	if (t->dirfd == -1)
+		return mq_sys();
+	if ((rc = mq_journal_open(&t->j, sp, t->dirfd, enc)) == MQ_OK)
+		rc = mq_journal_lock(&t->j, &reset);
+	t->zset = rc == MQ_OK;
+	if (rc == MQ_ENOGROUP)
+		rc = MQ_OK;		/* no sorted set has the name */
+	if (rc != MQ_OK)
+		mq_key_target_release(t);
+	return rc;
+}
+
+int
+mq_key_target_check(mq_spool *sp, const char *enc, struct mq_key_target *t)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = mq_key_lock(sp, enc, 0, &t->keyfd)) != MQ_OK) {
+		mq_key_target_release(t);
+		return rc;
+	}
+	if (!t->zset && fstatat(t->dirfd, enc, &st, 0) == 0) {
+		mq_key_target_release(t);
+		return 1;	/* created before the key lock: not locked */
+	}
+	t->stream = is_stream(sp, enc);
+	return MQ_OK;
+}
+
+void
+mq_key_target_release(struct mq_key_target *t)
+{
+	mq_key_unlock(t->keyfd);
+	t->keyfd = -1;
+	mq_journal_close(&t->j);	/* and with it the set's lock */
+	if (t->dirfd != -1)
+		close(t->dirfd);
+	t->dirfd = -1;
+	t->zset = t->stream = 0;
+}
+
 /* ------------------------------------------------------------------
  * Handles
  * ---------------------------------------------------------------- */
@@ -995,7 +1087,7 @@ mq_zset_open(mq_spool *sp, const char *name, int flags, mq_zset **out)
 	z->dirfd = -1;
 	z->j.fd = -1;
 	RB_INIT(&z->tree);
-	z->live = ZHDR;
+	z->live = ZHEAD_SIZE;
 	if ((rc = mq_name_encode(name, z->enc, sizeof(z->enc))) < 0)
 		goto fail;
 	if ((z->name = strdup(name)) == NULL) {
@@ -1258,6 +1350,111 @@ mq_zset_pop(mq_zset *z, size_t count, int max, const struct mq_zmember **out,
 }
 
 /* ------------------------------------------------------------------
+ * Renames
+ * ---------------------------------------------------------------- */
+
+/*
+ * Appends a record that changes nothing, so that the log of a set about
+ * to be renamed grows: a version taken before (mq_zset_version) differs
+ * from one taken after, even if the set is renamed back.  The record is
+ * the removal of the empty member, or if it is a member, its score set
+ * again: 24 bytes whatever the members.
+ */
+static int
+bump(mq_zset *z)
+{
+	struct znode *n = zfind(z, "", 0);
+	int rc;
+
+	z->wlen = 0;
+	rc = n != NULL ? emit(z, ZREC_SET, dbits(n->score), "", 0) :
+	    emit(z, ZREC_DEL, 0, "", 0);
+	if (rc != MQ_OK)
+		return rc;
+	return mq_journal_append(&z->j, z->wbuf, z->wlen);
+}
+
+/*
+ * One try of mq_zset_rename() of the set of handle 'z' to encoded name
+ * 'tenc': locks the set and a sorted set 'tenc' (in the order of their
+ * names, so that two renames never wait for each other), then the key
+ * lock; a stream 'tenc' is renamed away to 'away' ('size' bytes) for
+ * the caller to delete.  Returns 1 if a sorted set 'tenc' appeared
+ * before the key lock was taken: everything is released, try again.
+ */
+static int
+rename_try(mq_zset *z, const char *tenc, int replace, char *away,
+    size_t size)
+{
+	struct mq_key_target t;
+	int first = strcmp(z->enc, tenc) < 0, rc;
+
+	if (!first && (rc = mq_key_target_lock(z->spool, tenc, &t)) != MQ_OK)
+		return rc;
+	if ((rc = begin(z)) != MQ_OK) {
+		if (!first)
+			mq_key_target_release(&t);
+		return rc;
+	}
+	if ((first && (rc = mq_key_target_lock(z->spool, tenc, &t)) !=
+	    MQ_OK) || (rc = mq_key_target_check(z->spool, tenc, &t)) != MQ_OK) {
+		mq_journal_unlock(&z->j);
+		return rc;
+	}
+	if ((t.stream || t.zset) && !replace)
+		rc = MQ_EEXIST;
+	else if ((rc = bump(z)) == MQ_OK && t.stream &&
+	    (rc = mq_stream_unlink(z->spool, tenc, away, size)) ==
+	    MQ_ENOSTREAM)
+		rc = MQ_OK;	/* removed meanwhile */
+	/* A sorted set 'tenc' is replaced by the rename itself. */
+	if (rc == MQ_OK && renameat(z->dirfd, z->enc, z->dirfd, tenc) == -1)
+		rc = mq_sys();
+	if (rc == MQ_OK)
+		rc = mq_spool_dirty(z->spool, z->dirfd);
+	mq_key_target_release(&t);
+	mq_journal_unlock(&z->j);
+	z->stale = 1;
+	return rc;
+}
+
+/*
+ * The file is the whole of a set, so a rename is one renameat(2) of it,
+ * under its lock: other processes with the set open find the old path
+ * gone (the set is empty to them) and a set that had the new name
+ * replaced by another file, as after a removal or a compaction.
+ */
+int
+mq_zset_rename(mq_spool *sp, const char *from, const char *to, int replace)
+{
+	char tenc[MQ_ENCNAME_MAX], away[MQ_ENCNAME_MAX + 64] = "";
+	mq_zset *z;
+	int rc, tries = 0;
+
+	if (mq_name_encode(to, tenc, sizeof(tenc)) < 0)
+		return MQ_EBADNAME;
+	if ((rc = mq_zset_open(sp, from, 0, &z)) != MQ_OK)
+		return rc;
+	if (strcmp(z->enc, tenc) == 0) {
+		/* To its own name: nothing changes, if the set is there. */
+		if ((rc = refresh(z)) == MQ_OK && !replace)
+			rc = MQ_EEXIST;
+	} else
+		while ((rc = rename_try(z, tenc, replace, away,
+		    sizeof(away))) == 1 && ++tries < 100)
+			;
+	mq_zset_close(z);
+	/* A replaced stream is deleted once the locks are given back. */
+	if (away[0] != '\0')
+		(void)mq_rmtree_at(sp->streamsfd, away);
+	if (rc == 1) {
+		errno = EAGAIN;
+		rc = mq_sys();
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------
  * Looking
  * ---------------------------------------------------------------- */
 
@@ -1330,6 +1527,19 @@ mq_zset_range(mq_zset *z, const struct mq_zrange *r,
 	if ((rc = zselect(z, r, 1)) != MQ_OK)
 		return rc;
 	return zviews(z, out, n);
+}
+
+int
+mq_zset_version(mq_zset *z, struct mq_zversion *v)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = look(z)) != MQ_OK)
+		return rc == 1 ? MQ_OK : rc;
+	v->file = z->nonce ^ (uint64_t)z->j.ino;
+	v->length = (uint64_t)z->j.off;
+	return MQ_OK;
 }
 
 int

@@ -50,7 +50,7 @@ struct resp_client {
 	int			 in_subscribers;
 	/* MULTI ... EXEC (resp_multi.c). */
 	struct resp_multi	*multi;		/* queued commands, or NULL */
-	struct resp_watch	*watched;	/* WATCHed streams */
+	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
 	size_t			 nwatched;
 };

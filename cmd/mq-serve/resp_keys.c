@@ -25,12 +25,14 @@
  * another process removes and creates again keeps the old deadline.
  *
  * RENAME and RENAMENX move the stream's directory (mq_stream_rename),
- * groups, pending entries and policy with it, and the deadline with the
- * key as Redis does; the replaced target's deadline goes.  Open handles
- * of any process notice (mq_stream_removed), so this server's cache
- * reopens by name, and blocked reads run again: an XREADGROUP blocked on
- * the old name gets Redis's UNBLOCKED error, an XREAD on the new name is
- * served.  The topic exchange's log can be neither source nor target.
+ * groups, pending entries and policy with it, or the sorted set's file
+ * (mq_zset_rename), and the deadline with the key as Redis does; a
+ * target of either type is replaced, and its deadline goes.  Open
+ * handles of any process notice (mq_stream_removed, and a sorted set's
+ * at its next call), so this server's cache reopens by name, and blocked
+ * reads run again: an XREADGROUP blocked on the old name gets Redis's
+ * UNBLOCKED error, an XREAD on the new name is served.  The topic
+ * exchange's log can be neither source nor target.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -561,6 +563,22 @@ expiry_move(struct server *s, const char *from, const char *to)
 }
 
 /*
+ * Renames key 'from' of either type: libmq says MQ_EWRONGTYPE when the
+ * function is the other type's, which it may still be if the key was
+ * removed and made again of the other type in between.
+ */
+static int
+key_rename(struct server *s, const char *from, const char *to, int replace)
+{
+	int rc = MQ_EWRONGTYPE, i;
+
+	for (i = 0; i < 4 && rc == MQ_EWRONGTYPE; i++)
+		rc = i % 2 == 0 ? mq_stream_rename(s->spool, from, to, replace) :
+		    mq_zset_rename(s->spool, from, to, replace);
+	return rc;
+}
+
+/*
  * RENAME key newkey: OK, replacing newkey; RENAMENX key newkey: 1, or 0
  * when newkey exists.  As in Redis, a missing key is an error before
  * anything else, and a key renamed to itself is OK / 0.
@@ -594,9 +612,11 @@ cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		    "exchange and cannot be replaced", to);
 		return;
 	}
-	rc = mq_stream_rename(s->spool, from, to, !nx);
+	rc = key_rename(s, from, to, !nx);
 	server_stream_forget(s, from);
 	server_stream_forget(s, to);
+	server_zset_forget(s, from);
+	server_zset_forget(s, to);
 	if (rc == MQ_EEXIST && nx) {
 		reply_int(c, 0);
 		return;

@@ -6,12 +6,16 @@
  * since mq-serve handles one command at a time, no other client of this
  * server runs in between.  (Other processes of the spool may: libmq
  * keeps every single command consistent, not the transaction.)  WATCH
- * remembers how many entries each stream had ever been given, its length
- * and its top id; EXEC gives a null reply, and runs nothing, if any of
- * them changed, whichever process changed it.  That is what Redis
- * counts as a change of a stream (XADD, XDEL and XTRIM that remove
- * something, DEL, RENAME), and not group commands, which Redis does not
- * count either.
+ * remembers the type of each key and, for a stream, how many entries it
+ * had ever been given, its length and its top id; for a sorted set, its
+ * version (mq_zset_version: which file holds it, and the length of its
+ * log, which every change appends to).  EXEC gives a null reply, and
+ * runs nothing, if any of them changed, whichever process changed it.
+ * That is what Redis counts as a change: of a stream, XADD, XDEL and
+ * XTRIM that remove something, and not group commands; of a sorted set,
+ * a ZADD, ZINCRBY, ZREM, ZPOPMIN, ZREMRANGEBY... that adds, updates or
+ * removes a member, and not one that changes nothing; of either, DEL,
+ * RENAME from or onto the key, and its removal when it expires.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,32 +35,40 @@ struct resp_multi {
 	int		 failed;	/* a command was refused: EXECABORT */
 };
 
+enum watch_type { WATCH_NONE, WATCH_STREAM, WATCH_ZSET };
+
 struct resp_watch {
 	char		*name;
-	int		 existed;
-	uint64_t	 added;
+	enum watch_type	 type;
+	uint64_t	 added;		/* a stream's */
 	uint64_t	 length;	/* XDEL and XTRIM change it, as Redis signals */
 	mq_id		 last;
+	struct mq_zversion zv;		/* a sorted set's */
 };
 
-/* The state of stream 'name' that WATCH compares. */
+/* The state of key 'name' that WATCH compares. */
 static void
 watch_state(struct resp_client *c, const char *name, size_t len,
     struct resp_watch *w)
 {
+	struct server *s = c->conn->server;
 	struct mq_stream_info info;
-	mq_stream *s;
+	mq_stream *st;
+	mq_zset *z;
 
-	w->existed = 0;
+	w->type = WATCH_NONE;
 	w->added = w->length = 0;
 	w->last.ms = w->last.seq = 0;
-	if (server_stream(c->conn->server, name, len, 0, &s) != MQ_OK ||
-	    mq_stream_info(s, &info) != MQ_OK)
-		return;
-	w->existed = 1;
-	w->added = info.entries_added;
-	w->length = info.length;
-	w->last = info.last_id;
+	memset(&w->zv, 0, sizeof(w->zv));
+	if (server_stream(s, name, len, 0, &st) == MQ_OK &&
+	    mq_stream_info(st, &info) == MQ_OK) {
+		w->type = WATCH_STREAM;
+		w->added = info.entries_added;
+		w->length = info.length;
+		w->last = info.last_id;
+	} else if (server_zset(s, name, len, 0, &z) == MQ_OK &&
+	    mq_zset_version(z, &w->zv) == MQ_OK && w->zv.length != 0)
+		w->type = WATCH_ZSET;
 }
 
 static void
@@ -171,7 +183,7 @@ cmd_discard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	reply_ok(c);
 }
 
-/* Whether a WATCHed stream changed since WATCH. */
+/* Whether a WATCHed key changed since WATCH. */
 static int
 watched_changed(struct resp_client *c)
 {
@@ -182,8 +194,9 @@ watched_changed(struct resp_client *c)
 		struct resp_watch *w = &c->watched[i];
 
 		watch_state(c, w->name, strlen(w->name), &now);
-		if (now.existed != w->existed || now.added != w->added ||
-		    now.length != w->length || mq_id_cmp(now.last, w->last) != 0)
+		if (now.type != w->type || now.added != w->added ||
+		    now.length != w->length || mq_id_cmp(now.last, w->last) != 0 ||
+		    now.zv.file != w->zv.file || now.zv.length != w->zv.length)
 			return 1;
 	}
 	return 0;

@@ -2,8 +2,9 @@
 # rename.bats - RENAME beyond one connection's script: blocked readers of
 # the old and the new name, and a rename made by another process on the
 # same spool (a second mq-serve), which the first one's cache of open
-# streams and the command-line tools must notice.  The byte-for-byte
-# replies are compared with redis-server in resp/rename.txt.
+# streams and sorted sets, its WATCH and the command-line tools must
+# notice.  The byte-for-byte replies are compared with redis-server in
+# resp/rename.txt and resp/watch.txt.
 
 load lib.sh
 
@@ -105,4 +106,72 @@ file_has() {
 	# What it read is pending in the renamed stream, under its group.
 	run cli XPENDING s2 g
 	[ "$(echo "$output" | head -1)" = 1 ]
+}
+
+@test "rename: sorted sets renamed by another mq-serve: the first one's cache and WATCH follow" {
+	require_spool_server
+	cli ZADD z 1 a 2 b > /dev/null
+	cli ZADD dst 9 old > /dev/null
+	port2=$(free_port)
+	background serve2.log "$MQ_BIN/mq-serve" --spool "$MQ_SPOOL" \
+	    --resp "127.0.0.1:$port2" --amqp off --mqtt off --stomp off --kafka off
+	wait_port "$port2" "$BG_PID"
+	run "$MQ_PYTHON" - "$MQ_PORT" "$port2" <<'PY'
+import sys, redis
+r1 = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True)
+r2 = redis.Redis(host="127.0.0.1", port=int(sys.argv[2]), decode_responses=True)
+
+def watched(keys, change):
+    """Whether EXEC on r1 aborts after 'change' ran between WATCH and it."""
+    with r1.pipeline() as p:
+        p.watch(*keys)
+        change()
+        p.multi()
+        p.exists(*keys)
+        try:
+            p.execute()
+            return False
+        except redis.WatchError:
+            return True
+
+# The first server has both sets open.
+assert r1.zrange("z", 0, -1, withscores=True) == [("a", 1.0), ("b", 2.0)]
+assert r1.zrange("dst", 0, -1) == ["old"]
+assert watched(["z", "dst"], lambda: r2.rename("z", "dst"))
+assert r1.exists("z") == 0
+assert r1.zrange("dst", 0, -1, withscores=True) == [("a", 1.0), ("b", 2.0)]
+# Renamed away and back by the other server: still a change.
+assert watched(["dst"], lambda: (r2.rename("dst", "t"), r2.rename("t", "dst")))
+# A change that changes nothing is not one; a ZADD is.
+assert not watched(["dst"], lambda: r2.zadd("dst", {"a": 1}))
+assert watched(["dst"], lambda: r2.zadd("dst", {"c": 3}))
+# RENAMENX onto a set the first has open, from a stream: refused.
+r2.xadd("s", {"f": "v"}, id="1-0")
+assert r2.renamenx("s", "dst") is False
+assert not watched(["dst"], lambda: r2.renamenx("s", "dst"))
+# RENAME: the stream replaces the set, for the first server too.
+assert watched(["dst"], lambda: r2.rename("s", "dst"))
+assert r1.type("dst") == "stream"
+assert r1.xlen("dst") == 1
+try:
+    r1.zcard("dst")
+    raise AssertionError("ZCARD of a stream")
+except redis.ResponseError as e:
+    assert str(e).startswith("WRONGTYPE"), e
+# And a set renamed by the first over the stream the second has open.
+r1.zadd("z2", {"m": 5})
+assert r2.xlen("dst") == 1
+assert r1.rename("z2", "dst")
+assert r2.type("dst") == "zset"
+assert r2.zrange("dst", 0, -1) == ["m"]
+assert r2.dbsize() == 1
+print("ok")
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = ok ]
+	# The tools see the set too.
+	run "$MQ_BIN/mq-xrange" dst
+	[ "$status" -eq 65 ]
+	[[ "$output" == *"holds another type"* ]]
 }

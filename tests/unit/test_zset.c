@@ -4,9 +4,11 @@
  * ranges by rank, score and member bytes with exclusive and infinite
  * bounds, ranks, counts; the log (reopen, a torn tail at every byte,
  * compaction seen by another handle, a record larger than the replay
- * buffer); the namespace shared with streams; a random walk checked
- * against a plain sorted array; two processes adding and popping at
- * once without losing or repeating a member.
+ * buffer); the namespace shared with streams; renames, onto keys of
+ * either type, seen by handles opened before; versions (WATCH); a random
+ * walk checked against a plain sorted array; two processes adding and
+ * popping at once without losing or repeating a member, two renaming
+ * sets onto each other's names without deadlock.
  */
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -623,6 +625,234 @@ test_wrongtype(void **state)
 	mq_stream_close(s);
 }
 
+static int
+count_fn(const char *name, void *arg)
+{
+	++*(int *)arg;
+	return 0;
+}
+
+/* The number of sorted sets and of streams in the spool. */
+static void
+keys(struct fixture *f, int *zsets, int *streams)
+{
+	*zsets = *streams = 0;
+	assert_int_equal(mq_spool_zsets(f->sp, count_fn, zsets), MQ_OK);
+	assert_int_equal(mq_spool_streams(f->sp, count_fn, streams), MQ_OK);
+}
+
+static int
+same_version(struct mq_zversion a, struct mq_zversion b)
+{
+	return a.file == b.file && a.length == b.length;
+}
+
+static struct mq_zversion
+version(mq_zset *z)
+{
+	struct mq_zversion v;
+
+	assert_int_equal(mq_zset_version(z, &v), MQ_OK);
+	return v;
+}
+
+/*
+ * A rename moves the set; handles opened before on either name see it
+ * gone from the old one and in place of what the new one had.
+ */
+static void
+test_rename(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_zversion v0, v;
+	char *zp = zpath(f, "z"), *yp = zpath(f, "y"), buf[256];
+	mq_zset *other, *dst, *z;
+	struct stat st;
+	int nz, ns;
+
+	assert_int_equal(add1(f->z, "a", 1, 0, NULL), MQ_OK);
+	assert_int_equal(add1(f->z, "b", 2, 0, NULL), MQ_OK);
+	/* Opened before, one with its replica loaded, one on the target. */
+	assert_int_equal(mq_zset_open(f->sp, "z", 0, &other), MQ_OK);
+	assert_int_equal(card(other), 2);
+	assert_int_equal(mq_zset_open(f->sp, "y", MQ_CREATE, &dst), MQ_OK);
+	assert_int_equal(card(dst), 0);
+	v0 = version(other);
+	assert_true(v0.length != 0);
+
+	assert_int_equal(mq_zset_rename(f->sp, "z", "y", 0), MQ_OK);
+	assert_int_equal(stat(zp, &st), -1);
+	assert_int_equal(stat(yp, &st), 0);
+	assert_int_equal(card(other), 0);
+	assert_int_equal(card(f->z), 0);
+	v = version(other);
+	assert_true(v.file == 0 && v.length == 0);
+	assert_string_equal(dump(dst, buf, sizeof(buf)), "a:1 b:2");
+	assert_int_equal(mq_zset_open(f->sp, "z", 0, &z), MQ_ENOSTREAM);
+	keys(f, &nz, &ns);
+	assert_int_equal(nz, 1);
+	/* The old name is free: an add makes a new set there. */
+	assert_int_equal(add1(other, "new", 9, 0, NULL), MQ_OK);
+	assert_string_equal(dump(f->z, buf, sizeof(buf)), "new:9");
+	assert_string_equal(dump(dst, buf, sizeof(buf)), "a:1 b:2");
+	assert_int_equal(mq_zset_remove(f->sp, "z"), MQ_OK);
+
+	/* Back: the same file under the same name, yet another version. */
+	assert_int_equal(mq_zset_rename(f->sp, "y", "z", 0), MQ_OK);
+	v = version(other);
+	assert_true(v.file == v0.file);
+	assert_false(same_version(v, v0));
+	assert_string_equal(dump(other, buf, sizeof(buf)), "a:1 b:2");
+	assert_int_equal(card(dst), 0);
+
+	/* Missing source, its own name, bad names. */
+	assert_int_equal(mq_zset_rename(f->sp, "y", "x", 1), MQ_ENOSTREAM);
+	assert_int_equal(mq_zset_rename(f->sp, "y", "y", 1), MQ_ENOSTREAM);
+	assert_int_equal(mq_zset_rename(f->sp, "z", "z", 1), MQ_OK);
+	assert_int_equal(mq_zset_rename(f->sp, "z", "z", 0), MQ_EEXIST);
+	assert_int_equal(mq_zset_rename(f->sp, "z", "", 1), MQ_EBADNAME);
+	assert_int_equal(mq_zset_rename(f->sp, "", "x", 1), MQ_EBADNAME);
+	assert_string_equal(dump(other, buf, sizeof(buf)), "a:1 b:2");
+
+	/* An existing set as the target: refused, or replaced. */
+	assert_int_equal(add1(dst, "c", 3, 0, NULL), MQ_OK);
+	v = version(dst);
+	assert_int_equal(mq_zset_rename(f->sp, "z", "y", 0), MQ_EEXIST);
+	assert_string_equal(dump(dst, buf, sizeof(buf)), "c:3");
+	assert_true(same_version(v, version(dst)));
+	assert_string_equal(dump(other, buf, sizeof(buf)), "a:1 b:2");
+	assert_int_equal(mq_zset_rename(f->sp, "z", "y", 1), MQ_OK);
+	assert_string_equal(dump(dst, buf, sizeof(buf)), "a:1 b:2");
+	assert_false(same_version(v, version(dst)));
+	assert_int_equal(card(other), 0);
+	keys(f, &nz, &ns);
+	assert_int_equal(nz, 1);
+
+	mq_zset_close(other);
+	mq_zset_close(dst);
+	free(zp);
+	free(yp);
+}
+
+/*
+ * Renames across types replace the key of the other type: a name is
+ * never both, and handles of the replaced key notice.
+ */
+static void
+test_rename_types(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg msg;
+	mq_stream *s, *s2;
+	mq_zset *z;
+	char buf[256];
+	int nz, ns;
+
+	assert_int_equal(add1(f->z, "a", 1, 0, NULL), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "s", MQ_CREATE, &s), MQ_OK);
+	memset(&msg, 0, sizeof(msg));
+	msg.body = "hello";
+	msg.bodylen = 5;
+	assert_int_equal(mq_append(s, &msg, 1, NULL, NULL), MQ_OK);
+	/* Each type's rename refuses the other's key. */
+	assert_int_equal(mq_zset_rename(f->sp, "s", "x", 1), MQ_EWRONGTYPE);
+	assert_int_equal(mq_stream_rename(f->sp, "z", "x", 1), MQ_EWRONGTYPE);
+
+	/* A set onto a stream: refused, or the stream is removed. */
+	assert_int_equal(mq_zset_rename(f->sp, "z", "s", 0), MQ_EEXIST);
+	assert_false(mq_stream_removed(s));
+	assert_int_equal(mq_zset_rename(f->sp, "z", "s", 1), MQ_OK);
+	assert_true(mq_stream_removed(s));
+	mq_stream_close(s);
+	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_EWRONGTYPE);
+	assert_int_equal(mq_zset_open(f->sp, "s", 0, &z), MQ_OK);
+	assert_string_equal(dump(z, buf, sizeof(buf)), "a:1");
+	keys(f, &nz, &ns);
+	assert_int_equal(nz, 1);
+	assert_int_equal(ns, 0);
+
+	/* A stream onto a set: refused, or the set is removed. */
+	assert_int_equal(mq_stream_open(f->sp, "t", MQ_CREATE, &s), MQ_OK);
+	assert_int_equal(mq_append(s, &msg, 1, NULL, NULL), MQ_OK);
+	assert_int_equal(mq_stream_rename(f->sp, "t", "s", 0), MQ_EEXIST);
+	assert_int_equal(card(z), 1);
+	assert_int_equal(mq_stream_rename(f->sp, "t", "s", 1), MQ_OK);
+	assert_true(mq_stream_removed(s));
+	mq_stream_close(s);
+	assert_int_equal(mq_zset_card(z, &(uint64_t){0}), MQ_EWRONGTYPE);
+	mq_zset_close(z);
+	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s2), MQ_OK);
+	mq_stream_close(s2);
+	keys(f, &nz, &ns);
+	assert_int_equal(nz, 0);
+	assert_int_equal(ns, 1);
+	/* And a stream onto a stream still replaces it. */
+	assert_int_equal(mq_stream_open(f->sp, "u", MQ_CREATE, &s), MQ_OK);
+	mq_stream_close(s);
+	assert_int_equal(mq_stream_rename(f->sp, "u", "s", 0), MQ_EEXIST);
+	assert_int_equal(mq_stream_rename(f->sp, "u", "s", 1), MQ_OK);
+	keys(f, &nz, &ns);
+	assert_int_equal(ns, 1);
+}
+
+/*
+ * Versions change with every change that changes something, by any
+ * handle, and not with one that changes nothing.
+ */
+static void
+test_version(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_zmember rm = zm("nosuch", 0);
+	struct mq_zversion v, none = { 0, 0 };
+	const struct mq_zmember *out;
+	uint64_t removed;
+	mq_zset *other;
+	size_t n;
+
+	assert_true(same_version(none, version(f->z)));
+	assert_int_equal(add1(f->z, "a", 1, 0, NULL), MQ_OK);
+	assert_int_equal(mq_zset_open(f->sp, "z", 0, &other), MQ_OK);
+	v = version(other);
+	assert_false(same_version(v, none));
+	assert_true(same_version(v, version(f->z)));
+	/* Nothing changes: the same score, a non-member, an empty range. */
+	assert_int_equal(add1(f->z, "a", 1, 0, NULL), MQ_OK);
+	assert_int_equal(add1(f->z, "a", 0, MQ_ZADD_INCR, NULL), MQ_OK);
+	assert_int_equal(add1(f->z, "b", 5, MQ_ZADD_XX, NULL), MQ_OK);
+	assert_int_equal(mq_zset_rem(f->z, &rm, 1, &removed), MQ_OK);
+	{
+		struct mq_zrange r = by_score(10, 0, 20, 0);
+
+		assert_int_equal(mq_zset_remrange(f->z, &r, &removed), MQ_OK);
+		assert_int_equal(removed, 0);
+	}
+	assert_true(same_version(v, version(other)));
+	/* Each change shows, to the other handle too. */
+	assert_int_equal(add1(f->z, "a", 2, 0, NULL), MQ_OK);
+	assert_false(same_version(v, version(other)));
+	v = version(other);
+	assert_int_equal(add1(f->z, "b", 1, 0, NULL), MQ_OK);
+	assert_false(same_version(v, version(other)));
+	v = version(other);
+	assert_int_equal(mq_zset_pop(f->z, 1, 0, &out, &n), MQ_OK);
+	assert_false(same_version(v, version(other)));
+	/*
+	 * Removed and made again just as it was: the same bytes, maybe the
+	 * same inode number, but another nonce.
+	 */
+	assert_int_equal(mq_zset_remove(f->sp, "z"), MQ_OK);
+	assert_true(same_version(none, version(other)));
+	assert_int_equal(add1(f->z, "a", 2, 0, NULL), MQ_OK);
+	v = version(other);
+	assert_int_equal(mq_zset_remove(f->sp, "z"), MQ_OK);
+	assert_int_equal(add1(f->z, "a", 2, 0, NULL), MQ_OK);
+	assert_int_equal(card(other), 1);
+	assert_int_equal(version(other).length, v.length);
+	assert_false(same_version(v, version(other)));
+	mq_zset_close(other);
+}
+
 /* Names are encoded as for streams. */
 static void
 test_names(void **state)
@@ -845,6 +1075,78 @@ test_processes(void **state)
 	assert_int_equal(total, PROCS * EACH);
 }
 
+/*
+ * Two processes rename sets and streams onto each other's names, with
+ * replace, over and over: the locks are taken in one order, so neither
+ * waits for the other for ever (an alarm fails the test), and no name
+ * ever ends up both a stream and a sorted set.
+ */
+static void
+rename_worker(const char *dir, int id)
+{
+	const char *mine = id ? "p1" : "p0", *theirs = id ? "p0" : "p1";
+	const char *stream = id ? "s1" : "s0";
+	mq_spool *sp;
+	mq_stream *s;
+	mq_zset *z;
+	int k, rc;
+
+	alarm(30);
+	if (mq_spool_open(dir, 0, &sp) != MQ_OK)
+		_exit(2);
+	mq_spool_set_fsync(sp, MQ_FSYNC_NEVER, 0);
+	for (k = 0; k < 2000; k++) {
+		rc = mq_zset_open(sp, mine, MQ_CREATE, &z);
+		if (rc == MQ_OK) {
+			rc = add1(z, "m", k, 0, NULL);
+			mq_zset_close(z);
+		}
+		if (rc != MQ_OK && rc != MQ_EWRONGTYPE)
+			_exit(3);
+		rc = mq_zset_rename(sp, mine, theirs, 1);
+		if (rc != MQ_OK && rc != MQ_ENOSTREAM && rc != MQ_EWRONGTYPE)
+			_exit(4);
+		if (k % 20 != 0)
+			continue;
+		if (mq_stream_open(sp, stream, MQ_CREATE, &s) != MQ_OK)
+			_exit(5);
+		mq_stream_close(s);
+		rc = mq_stream_rename(sp, stream, k % 40 ? mine : theirs, 1);
+		if (rc != MQ_OK && rc != MQ_ENOSTREAM)
+			_exit(6);
+	}
+	mq_spool_close(sp);
+	_exit(0);
+}
+
+static void
+test_rename_processes(void **state)
+{
+	struct fixture *f = *state;
+	const char *names[] = { "p0", "p1" };
+	struct stat st1, st2;
+	char path[4096];
+	pid_t pid[2];
+	int p, st, i;
+
+	for (p = 0; p < 2; p++) {
+		assert_true((pid[p] = fork()) >= 0);
+		if (pid[p] == 0)
+			rename_worker(f->dir, p);
+	}
+	for (p = 0; p < 2; p++) {
+		assert_int_equal(waitpid(pid[p], &st, 0), pid[p]);
+		assert_true(WIFEXITED(st));
+		assert_int_equal(WEXITSTATUS(st), 0);
+	}
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/zsets/%s", f->dir, names[i]);
+		st = stat(path, &st1) == 0;
+		snprintf(path, sizeof(path), "%s/streams/%s", f->dir, names[i]);
+		assert_false(st && stat(path, &st2) == 0);
+	}
+}
+
 int
 main(void)
 {
@@ -861,9 +1163,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_member, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrongtype, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_types, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_random, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_processes, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
