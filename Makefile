@@ -95,7 +95,7 @@ tests: $(TESTS)
 check:
 	sh scripts/install-deps.sh --test
 	$(MAKE) all tests
-	$(MAKE) check-unit check-cli check-interop check-fuzz
+	$(MAKE) check-unit check-cli check-interop check-interop-always check-fuzz
 	$(MAKE) check-asan
 
 check-unit: $(TESTS)
@@ -108,6 +108,13 @@ check-cli: all
 # mq-serve, and the same command scripts against Debian's redis-server.
 check-interop: all
 	MQ_BIN=$(abspath $(B)/bin) MQ_REQUIRE_SERVE=1 bats --print-output-on-failure tests/interop
+
+# The clients again, with --fsync always: replies wait for their sync.
+ALWAYS_TESTS = python-redis redis-cli predis symfony-messenger deadletter
+check-interop-always: all
+	MQ_BIN=$(abspath $(B)/bin) MQ_REQUIRE_SERVE=1 \
+	    MQ_SERVE_CMD=$(abspath tests/interop/serve-fsync-always) \
+	    bats --print-output-on-failure $(ALWAYS_TESTS:%=tests/interop/%.bats)
 
 check-asan:
 	$(MAKE) O=build-asan B=build-asan CC=clang CFLAGS="-O1 -g" \
@@ -153,6 +160,6 @@ install: all
 clean:
 	rm -rf build build-asan bin lib
 
-.PHONY: all tests check check-unit check-cli check-interop check-fuzz check-asan lint-man install clean
+.PHONY: all tests check check-unit check-cli check-interop check-interop-always check-fuzz check-asan lint-man install clean
 
 -include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d)

@@ -64,6 +64,7 @@ conn_write(struct conn *c, const void *p, size_t len)
 	}
 	memcpy(c->out + c->outlen, p, len);
 	c->outlen += len;
+	c->out_total += len;
 	want_write(c);
 }
 
@@ -128,6 +129,10 @@ conn_close(struct conn *c, const char *why)
 		TAILQ_REMOVE(&s->writes, c, pending);
 		c->in_writes = 0;
 	}
+	if (c->ngate > 0) {
+		TAILQ_REMOVE(&s->gated, c, glink);
+		c->ngate = 0;
+	}
 	TAILQ_INSERT_TAIL(&s->dead, c, all);
 	s->nconns--;
 }
@@ -178,10 +183,18 @@ conn_reap(struct server *s)
 static int
 conn_flush(struct conn *c)
 {
+	size_t want;
 	ssize_t n;
 
 	while (c->outpos < c->outlen) {
-		n = write(c->fd, c->out + c->outpos, c->outlen - c->outpos);
+		want = c->outlen - c->outpos;
+		if (c->server->gate_replies) {
+			if (c->ok_total == c->sent_total)
+				return 2;	/* the rest waits for its sync */
+			if (want > c->ok_total - c->sent_total)
+				want = (size_t)(c->ok_total - c->sent_total);
+		}
+		n = write(c->fd, c->out + c->outpos, want);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -192,9 +205,63 @@ conn_flush(struct conn *c)
 			return 0;
 		}
 		c->outpos += (size_t)n;
+		c->sent_total += (uint64_t)n;
 	}
 	c->outpos = c->outlen = 0;
 	return 1;
+}
+
+void
+conn_gate(struct server *s, uint64_t gen)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &s->writes, pending) {
+		if (c->dead || c->out_total == c->ok_total)
+			continue;
+		if (gen == 0 && c->ngate == 0) {
+			c->ok_total = c->out_total;	/* acknowledges nothing unsynced */
+			continue;
+		}
+		if (gen == 0 || (c->ngate > 0 && c->gate[c->ngate - 1].gen == gen)) {
+			/* Behind bytes that wait already: the same wait. */
+			c->gate[c->ngate - 1].upto = c->out_total;
+			continue;
+		}
+		if (c->ngate == 0)
+			TAILQ_INSERT_TAIL(&s->gated, c, glink);
+		if (c->ngate == 2)
+			c->ngate = 1;	/* merged into the later sync */
+		c->gate[c->ngate].gen = gen;
+		c->gate[c->ngate].upto = c->out_total;
+		c->ngate++;
+	}
+}
+
+void
+conn_release(struct server *s, uint64_t done, int failed)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->gated); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, glink);
+		if (c->gate[0].gen > done)
+			continue;
+		if (failed) {
+			conn_close(c, "fsync failed");
+			continue;
+		}
+		c->ok_total = c->gate[0].upto;
+		c->gate[0] = c->gate[1];
+		if (--c->ngate == 0)
+			TAILQ_REMOVE(&s->gated, c, glink);
+		else if (c->gate[0].gen <= done) {
+			c->ok_total = c->gate[0].upto;
+			c->ngate = 0;
+			TAILQ_REMOVE(&s->gated, c, glink);
+		}
+		want_write(c);
+	}
 }
 
 /* Reads, then lets the protocol handle what arrived. */
@@ -258,14 +325,17 @@ static void
 conn_io(struct loop *loop, int fd, int events, void *arg)
 {
 	struct conn *c = arg;
+	int flushed;
 
-	if ((events & LOOP_WRITE) && !c->dead && conn_flush(c) && !c->dead) {
-		if (c->closing) {
+	if ((events & LOOP_WRITE) && !c->dead && (flushed = conn_flush(c)) &&
+	    !c->dead) {
+		if (flushed == 1 && c->closing) {
 			conn_close(c, "quit");
 			return;
 		}
-		c->paused = 0;
-		loop_mod(loop, fd, LOOP_READ);
+		/* All out, or the rest waits for a sync (conn_release). */
+		c->paused = c->outlen - c->outpos > c->server->cfg.output_limit;
+		loop_mod(loop, fd, c->paused ? 0 : LOOP_READ);
 	}
 	if ((events & LOOP_READ) && !c->dead && !c->paused)
 		conn_read(c);
@@ -280,6 +350,7 @@ void
 conn_write_all(struct server *s)
 {
 	struct conn *c;
+	int flushed;
 
 	while ((c = TAILQ_FIRST(&s->writes)) != NULL) {
 		TAILQ_REMOVE(&s->writes, c, pending);
@@ -288,9 +359,13 @@ conn_write_all(struct server *s)
 			conn_close(c, "out of memory");
 			continue;
 		}
-		if (conn_flush(c)) {
+		if ((flushed = conn_flush(c)) == 1) {
 			if (c->closing)
 				conn_close(c, "quit");
+			else if (c->paused) {
+				c->paused = 0;
+				loop_mod(s->loop, c->fd, LOOP_READ);
+			}
 			continue;
 		}
 		if (c->dead)
@@ -300,8 +375,9 @@ conn_write_all(struct server *s)
 			continue;
 		}
 		c->paused = c->outlen - c->outpos > s->cfg.output_limit;
-		loop_mod(s->loop, c->fd, c->paused ? LOOP_WRITE :
-		    LOOP_READ | LOOP_WRITE);
+		/* Held for a sync: conn_release writes it, not LOOP_WRITE. */
+		loop_mod(s->loop, c->fd, (c->paused ? 0 : LOOP_READ) |
+		    (flushed == 2 ? 0 : LOOP_WRITE));
 	}
 }
 

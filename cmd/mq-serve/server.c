@@ -391,8 +391,12 @@ before_sleep(struct loop *loop, void *arg)
 	appendq_flush(s);
 	server_release_groups(s);
 	s->turn++;
-	if (s->cfg.fsync == MQ_FSYNC_ALWAYS && !TAILQ_EMPTY(&s->writes))
-		mq_spool_sync(s->spool);
+	if (s->cfg.fsync == MQ_FSYNC_ALWAYS) {
+		if (s->gate_replies)
+			syncer_turn(s);
+		else if (!TAILQ_EMPTY(&s->writes))
+			mq_spool_sync(s->spool);	/* no thread: on the loop */
+	}
 	conn_write_all(s);
 	conn_reap(s);
 }
@@ -417,6 +421,7 @@ server_init(struct server *s)
 
 	RB_INIT(&s->streams);
 	LIST_INIT(&s->held);
+	TAILQ_INIT(&s->gated);
 	RB_INIT(&s->zsets);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
@@ -428,15 +433,19 @@ server_init(struct server *s)
 		return rc;
 	/*
 	 * libmq only notes what was written ("interval" with an interval
-	 * it never reaches): "always" is kept by the loop, one fsync per
-	 * turn before the replies go (group commit), "interval" by the
-	 * syncer's thread, which idle_timer feeds.
+	 * it never reaches); the syncs run on syncer.c's thread: "always"
+	 * one per turn that wrote, its replies waiting for it (group
+	 * commit), "interval" fed by idle_timer.
 	 */
 	mq_spool_set_fsync(s->spool, s->cfg.fsync == MQ_FSYNC_NEVER ?
 	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL, 3600000);
-	if (s->cfg.fsync == MQ_FSYNC_INTERVAL && syncer_start(s) == -1)
-		server_log(s, "fsync thread: %s; syncing on the loop",
-		    strerror(errno));
+	if (s->cfg.fsync != MQ_FSYNC_NEVER) {
+		if (syncer_start(s, s->cfg.fsync == MQ_FSYNC_ALWAYS) == -1)
+			server_log(s, "fsync thread: %s; syncing on the loop",
+			    strerror(errno));
+		else
+			s->gate_replies = s->cfg.fsync == MQ_FSYNC_ALWAYS;
+	}
 	/* Streams created by any process wake clients blocked on them. */
 	if ((rc = mq_watch_open(&s->watch)) != MQ_OK ||
 	    (rc = mq_watch_spool(s->watch, s->spool)) != MQ_OK)
@@ -455,6 +464,13 @@ server_shutdown(struct server *s)
 	struct open_stream *os;
 	struct conn *c;
 
+	if (s->gate_replies) {
+		/* The replies waiting for syncs go once the syncs are done. */
+		syncer_stop(s);
+		conn_release(s, UINT64_MAX, 0);
+		s->gate_replies = 0;
+		conn_write_all(s);
+	}
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "shutdown");
 	conn_reap(s);

@@ -6,10 +6,12 @@
  * accepts connections of one protocol (conn.c); a protocol is a pure
  * parser plus a handler that maps frames onto libmq calls and appends
  * replies to the connection's output buffer.  Before the loop sleeps it
- * wakes blocked clients whose streams changed, makes the turn's writes
- * durable as the fsync policy says (one fsync for all of them), and only
- * then writes the replies: an acknowledgement never leaves before its
- * write.
+ * appends the turn's run of appends (appendq.c), writes what the held
+ * groups wait to write, hands the turn's writes to the fsync thread
+ * (syncer.c) and writes the replies: under --fsync always only those
+ * whose sync is done, the rest when the thread says so.  An
+ * acknowledgement never leaves before its write (nor, under "always",
+ * before its fsync).
  */
 #ifndef MQ_SERVE_SERVER_H
 #define MQ_SERVE_SERVER_H
@@ -87,6 +89,18 @@ struct conn {
 	TAILQ_ENTRY(conn) pending;	/* server->writes: has output */
 	int		 in_writes;
 	uint64_t	 group_turn;	/* last turn it changed a held group */
+	/*
+	 * Under --fsync always, the bytes of 'out' wait for the sync of
+	 * what they acknowledge (syncer.c): out_total counts the bytes ever
+	 * put in 'out', sent_total those written, ok_total those allowed
+	 * out; gate[i] says the bytes up to 'upto' wait for sync 'gen'.
+	 */
+	uint64_t	 out_total, sent_total, ok_total;
+	struct {
+		uint64_t gen, upto;
+	}		 gate[2];
+	int		 ngate;
+	TAILQ_ENTRY(conn) glink;	/* server->gated */
 };
 TAILQ_HEAD(connlist, conn);
 
@@ -107,6 +121,13 @@ int	 conn_is_local(const struct conn *c);
 void	 conn_accept(struct server *s, int fd, const char *peer,
 	    const struct proto *proto);
 void	 conn_write_all(struct server *s);
+/*
+ * --fsync always: what the connections wrote this turn waits for sync
+ * 'gen' (0: for nothing new) / is released up to sync 'done', or, if
+ * that sync failed, its connections are closed without it.
+ */
+void	 conn_gate(struct server *s, uint64_t gen);
+void	 conn_release(struct server *s, uint64_t done, int failed);
 void	 conn_reap(struct server *s);
 void	 conn_expire_idle(struct server *s);
 
@@ -180,6 +201,14 @@ struct server {
 	struct appendq		*appendq;	/* appendq.c's run of appends */
 	mq_router		*router;	/* for publishes, opened at the first */
 	struct syncer		*syncer;	/* syncer.c's thread, or NULL */
+	/* --fsync always, off the loop: see syncer.c. */
+	int			 gate_replies;	/* replies wait for their sync */
+	struct connlist		 gated;		/* connections with gates */
+	int			*sync_pend;	/* written, not yet handed over */
+	size_t			 sync_npend;
+	uint64_t		 sync_gen;	/* the last sync asked for */
+	uint64_t		 sync_inflight;	/* the one the thread is doing */
+	int			 sync_busy;
 	/*
 	 * Groups held (mq_group_hold) through a run of group commands, and
 	 * whether the command running may hold the groups it opens.
@@ -257,10 +286,15 @@ void	 appendq_free(struct server *s);
 
 /* ---- syncer.c: the interval fsync, on a thread of its own. */
 
-/* Starts the thread; -1 with errno if it cannot (then syncs run inline). */
-int	 syncer_start(struct server *s);
+/*
+ * Starts the thread; -1 with errno if it cannot (then syncs run inline).
+ * With 'notify', the loop is told of each sync done (--fsync always).
+ */
+int	 syncer_start(struct server *s, int notify);
 /* Hands what was written since the last call to the thread. */
 void	 syncer_submit(struct server *s);
+/* --fsync always: the end of a turn (see syncer.c). */
+void	 syncer_turn(struct server *s);
 /* Hands over the last writes, waits for their sync, ends the thread. */
 void	 syncer_stop(struct server *s);
 

@@ -1,18 +1,31 @@
 /*
- * syncer.c - the interval fsync policy, off the loop's thread.
+ * syncer.c - fsync off the loop's thread.
  *
  * An fdatasync(2) of a busy segment can take tens of milliseconds; done
- * by the loop, it would stall every client for that long once a second.
- * So the loop only takes the list of descriptors written since the last
- * sync (mq_spool_take_dirty: duplicates, safe to use after the loop has
+ * by the loop, it would stall every client for that long.  So the loop
+ * only takes the list of descriptors written since the last sync
+ * (mq_spool_take_dirty: duplicates, safe to use after the loop has
  * closed its own) and hands it to one thread that syncs and closes them.
- * If the thread is still busy with the last list when the next comes,
- * the two are merged: the disk is never asked for more than one sync at a
- * time, and a write is durable at most an interval plus one sync late.
  *
- * The "always" policy stays on the loop: there the replies wait for the
- * sync anyway (group commit, one sync per turn, in server.c).
+ * "interval": the one-second timer hands the list over; if the thread is
+ * still busy with the last one, the two are merged, so the disk is never
+ * asked for more than one sync at a time, and a write is durable at most
+ * an interval plus one sync late.
+ *
+ * "always": every turn of the loop that wrote hands its list over as
+ * sync number N (syncer_turn), and the replies of that turn wait for it
+ * (conn_gate: a connection's bytes up to its current end wait for N);
+ * while the thread syncs, the loop goes on reading and running commands,
+ * and what the following turns write becomes the next sync, handed over
+ * when this one is done (group commit, with the disk always busy).  The
+ * thread tells the loop through an eventfd; conn_release then lets the
+ * replies of sync N out.  A reply that only reads waits too, for the
+ * sync under way, since what it read may be what that sync covers.  If a
+ * sync fails, the connections waiting for it are closed: their replies
+ * would say done for writes that may not be on the disk.
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,13 +42,18 @@ struct syncer {
 	size_t		 n, cap;
 	int		 stop;
 	struct server	*server;
+	/* "always": the sync numbers asked for and done, told by 'efd'. */
+	int		 efd;
+	uint64_t	 gen_asked, gen_done;
+	int		 failed;
 };
 
 static void *
 syncer_main(void *arg)
 {
 	struct syncer *y = arg;
-	int *fds;
+	uint64_t gen, one = 1;
+	int *fds, failed;
 	size_t n, i;
 
 	pthread_mutex_lock(&y->lock);
@@ -46,37 +64,127 @@ syncer_main(void *arg)
 			break;	/* stopping, and nothing left */
 		fds = y->fds;
 		n = y->n;
+		gen = y->gen_asked;
 		y->fds = NULL;
 		y->n = y->cap = 0;
 		pthread_mutex_unlock(&y->lock);
+		failed = 0;
 		for (i = 0; i < n; i++) {
-			if (fdatasync(fds[i]) == -1)
+			if (fdatasync(fds[i]) == -1) {
 				server_log(y->server, "fsync: %s", strerror(errno));
+				failed = 1;
+			}
 			close(fds[i]);
 		}
 		free(fds);
 		pthread_mutex_lock(&y->lock);
+		y->gen_done = gen;
+		y->failed |= failed;
+		if (y->efd != -1)
+			(void)write(y->efd, &one, sizeof(one));
 	}
 	pthread_mutex_unlock(&y->lock);
 	return NULL;
 }
 
+/* The thread did a sync ("always"): its replies may go. */
+static void
+sync_done(struct loop *loop, int fd, int events, void *arg)
+{
+	struct server *s = arg;
+	struct syncer *y = s->syncer;
+	uint64_t count, done;
+	int failed;
+
+	(void)read(fd, &count, sizeof(count));
+	pthread_mutex_lock(&y->lock);
+	done = y->gen_done;
+	failed = y->failed;
+	y->failed = 0;
+	pthread_mutex_unlock(&y->lock);
+	if (done == s->sync_inflight)
+		s->sync_busy = 0;
+	conn_release(s, done, failed);
+	/* The next sync is handed over by this turn's syncer_turn. */
+}
+
 int
-syncer_start(struct server *s)
+syncer_start(struct server *s, int notify)
 {
 	struct syncer *y;
 
 	if ((y = calloc(1, sizeof(*y))) == NULL)
 		return -1;
 	y->server = s;
+	y->efd = -1;
+	if (notify && ((y->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
+	    loop_add(s->loop, y->efd, LOOP_READ, sync_done, s) == -1)) {
+		if (y->efd != -1)
+			close(y->efd);
+		free(y);
+		return -1;
+	}
 	pthread_mutex_init(&y->lock, NULL);
 	pthread_cond_init(&y->wake, NULL);
 	if ((errno = pthread_create(&y->thread, NULL, syncer_main, y)) != 0) {
+		if (y->efd != -1) {
+			loop_del(s->loop, y->efd);
+			close(y->efd);
+		}
 		free(y);
 		return -1;
 	}
 	s->syncer = y;
 	return 0;
+}
+
+/* Hands 'fds' (n of them, now the thread's) over as sync 'gen'. */
+static void
+hand_over(struct syncer *y, int *fds, size_t n, uint64_t gen)
+{
+	pthread_mutex_lock(&y->lock);
+	y->fds = fds;
+	y->n = y->cap = n;
+	y->gen_asked = gen;
+	pthread_cond_signal(&y->wake);
+	pthread_mutex_unlock(&y->lock);
+}
+
+void
+syncer_turn(struct server *s)
+{
+	int *fds, *nf;
+	size_t n;
+
+	if (mq_spool_take_dirty(s->spool, &fds, &n) == MQ_OK && n > 0) {
+		if ((nf = reallocarray(s->sync_pend, s->sync_npend + n,
+		    sizeof(*nf))) == NULL) {
+			/* No memory to wait: this turn syncs on the loop. */
+			size_t i;
+
+			for (i = 0; i < n; i++) {
+				fdatasync(fds[i]);
+				close(fds[i]);
+			}
+		} else {
+			memcpy(nf + s->sync_npend, fds, n * sizeof(*nf));
+			s->sync_pend = nf;
+			s->sync_npend += n;
+			if (s->sync_npend == n)
+				s->sync_gen++;	/* a new sync begins to gather */
+		}
+		free(fds);
+	}
+	if (!s->sync_busy && s->sync_npend > 0) {
+		hand_over(s->syncer, s->sync_pend, s->sync_npend, s->sync_gen);
+		s->sync_pend = NULL;
+		s->sync_npend = 0;
+		s->sync_busy = 1;
+		s->sync_inflight = s->sync_gen;
+	}
+	/* This turn's replies wait for the newest sync not yet done. */
+	conn_gate(s, s->sync_npend > 0 ? s->sync_gen :
+	    s->sync_busy ? s->sync_inflight : 0);
 }
 
 void
@@ -130,6 +238,13 @@ syncer_stop(struct server *s)
 	if (y == NULL)
 		return;
 	syncer_submit(s);	/* the last writes too */
+	while (s->sync_npend > 0) {
+		s->sync_npend--;
+		fdatasync(s->sync_pend[s->sync_npend]);
+		close(s->sync_pend[s->sync_npend]);
+	}
+	free(s->sync_pend);
+	s->sync_pend = NULL;
 	pthread_mutex_lock(&y->lock);
 	y->stop = 1;
 	pthread_cond_signal(&y->wake);
@@ -137,6 +252,10 @@ syncer_stop(struct server *s)
 	pthread_join(y->thread, NULL);
 	pthread_mutex_destroy(&y->lock);
 	pthread_cond_destroy(&y->wake);
+	if (y->efd != -1) {
+		loop_del(s->loop, y->efd);
+		close(y->efd);
+	}
 	free(y);
 	s->syncer = NULL;
 }

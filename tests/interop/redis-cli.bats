@@ -195,17 +195,22 @@ blocked_clients_is() {
 	[ ! -e "$MQ_SPOOL/zsets/z" ]
 }
 
-# The interval policy's fsyncs run on a thread of their own (syncer.c);
-# "always" keeps them on the loop, before the replies.  Either way what
-# was acknowledged is there after a restart.
-@test "mq-serve: --fsync interval syncs on its own thread, always on the loop" {
+# The fsyncs run on a thread of their own (syncer.c), under "interval"
+# and under "always" (whose replies wait for them); "never" has none.
+# Either way what was acknowledged is there after a restart.
+@test "mq-serve: fsyncs run on a thread of their own" {
 	mq_up --fsync interval:50
 	[ "$(ls /proc/$MQ_PID/task | wc -l)" -eq 2 ]
 	redis-cli -p "$MQ_PORT" XADD s '*' n 1 > /dev/null
 	kill "$MQ_PID"
 	wait "$MQ_PID" || true
 	mq_up --fsync always
-	[ "$(ls /proc/$MQ_PID/task | wc -l)" -eq 1 ]
+	[ "$(ls /proc/$MQ_PID/task | wc -l)" -eq 2 ]
 	redis-cli -p "$MQ_PORT" XADD s '*' n 2 > /dev/null
+	[ "$(redis-cli -p "$MQ_PORT" XLEN s)" -eq 2 ]
+	kill "$MQ_PID"
+	wait "$MQ_PID" || true
+	mq_up --fsync never
+	[ "$(ls /proc/$MQ_PID/task | wc -l)" -eq 1 ]
 	[ "$(redis-cli -p "$MQ_PORT" XLEN s)" -eq 2 ]
 }
