@@ -91,7 +91,7 @@ $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)
 tests: $(TESTS)
 
 # check: dependencies, the unit and CLI tests, the fuzzers for a short
-# while, then the unit and CLI tests again under ASan+UBSan.
+# while, then the unit, CLI and client tests again under ASan+UBSan.
 check:
 	sh scripts/install-deps.sh --test
 	$(MAKE) all tests
@@ -122,7 +122,7 @@ check-asan:
 	    all tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    $(MAKE) O=build-asan B=build-asan SANFLAGS="-fsanitize=address,undefined" \
-	    MQ_CLI_QUICK=1 check-unit check-cli
+	    MQ_CLI_QUICK=1 check-unit check-cli check-interop
 
 # Each fuzz target runs FUZZ_SECONDS under libFuzzer with ASan+UBSan.
 FUZZ_SECONDS ?= 20

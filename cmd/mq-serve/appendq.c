@@ -81,7 +81,8 @@ grow(void *pp, size_t *cap, size_t need, size_t elem)
 static int
 arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 {
-	if (grow(&q->arena, &q->size, q->used + len, 1) == -1)
+	/* Never NULL, even for empty bodies: entry_msg adds offsets to it. */
+	if (grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
 		return -1;
 	if (len > 0)
 		memcpy(q->arena + q->used, p, len);
@@ -225,7 +226,7 @@ appendq_flush(struct server *s)
 	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
 	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
 	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1 ||
-	    grow(&q->mhdrs, &q->capmhdrs, q->nhdrs, sizeof(*q->mhdrs)) == -1;
+	    grow(&q->mhdrs, &q->capmhdrs, q->nhdrs + 1, sizeof(*q->mhdrs)) == -1;
 	for (i = 0; i < q->n; i++) {
 		e = &q->entries[i];
 		if (nomem) {
