@@ -6,8 +6,9 @@
  * Model: the router holds copies of the live subscriptions and of the
  * bindings, and an inotify descriptor watching the two places they come
  * from (SPOOL/subscribers/ and SPOOL/bindings).  Each route first reads
- * what inotify queued, without waiting; a copy is read again only when
- * its files changed.  A subscriber registers by renaming its file into
+ * what inotify queued, without waiting (or, deferred, the caller has it
+ * read once per read of its input); a copy is read again only when its
+ * files changed.  A subscriber registers by renaming its file into
  * place before it is told it is subscribed, and inotify queues that event
  * within the rename, so a publish that follows a subscription always
  * sees it.  What no event tells is a subscriber that died holding its
@@ -54,6 +55,7 @@ struct mq_router {
 	size_t		 nbinds, capbinds;
 	const char	**queues;	/* of the last route */
 	size_t		 capqueues;
+	int		 deferred;	/* the caller calls mq_router_check */
 };
 
 static int
@@ -219,7 +221,8 @@ refresh(mq_router *r)
 	int64_t now = mq_now_ms();
 	int rc;
 
-	drain_events(r);
+	if (!r->deferred)
+		drain_events(r);
 	if (now - r->subs_read_ms >= LIVENESS_MS)
 		r->subs_stale = 1;
 	if (r->subs_stale) {
@@ -240,6 +243,18 @@ refresh(mq_router *r)
 		}
 	}
 	return MQ_OK;
+}
+
+void
+mq_router_defer(mq_router *r, int on)
+{
+	r->deferred = on;
+}
+
+void
+mq_router_check(mq_router *r)
+{
+	drain_events(r);
 }
 
 int
