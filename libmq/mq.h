@@ -482,8 +482,9 @@ int	 mq_publish(mq_spool *spool, const char *topic,
 /*
  * A router keeps what a publish needs between publishes, for a process
  * that publishes often (a server): the exchange's stream, the live
- * subscriptions and the bindings, read again only when inotify says
- * their files changed (and the subscribers' liveness once a second).
+ * subscriptions and the bindings, read again only when the spool's
+ * counters of their changes moved (and the subscriptions once a second,
+ * for subscribers that died).
  * mq_router_route says who a publish on 'topic' reaches: '*live' matching
  * live subscriptions (then the message goes to mq_router_exchange()),
  * and the names of the bound queues in '*queues' ('*nqueues' of them,
@@ -497,16 +498,6 @@ void	 mq_router_close(mq_router *router);
 int	 mq_router_route(mq_router *router, const char *topic, size_t *live,
 	    const char *const **queues, size_t *nqueues);
 mq_stream *mq_router_exchange(mq_router *router);
-/*
- * Each route first reads what inotify queued: one read(2).  A caller that
- * routes many publishes per read of its input (a server reading
- * pipelined requests) can instead call mq_router_check after each read
- * of input, before routing what it brought, having said so with
- * mq_router_defer(router, 1).  A subscription confirmed before a publish
- * was sent is counted either way.
- */
-void	 mq_router_defer(mq_router *router, int on);
-void	 mq_router_check(mq_router *router);
 int	 mq_router_publish(mq_router *router, const char *topic,
 	    const struct mq_msg *msgs, size_t n, size_t *receivers);
 

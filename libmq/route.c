@@ -22,6 +22,7 @@
  * can take a starting subscriber for a dead one.
  */
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -83,6 +84,46 @@ sub_matches(char kind, const char *pattern, const char *topic)
 		return strcmp(pattern, topic) == 0;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------
+ * The counters of changes (SPOOL/routes).
+ * ---------------------------------------------------------------- */
+
+uint64_t *
+mq_routes_map(mq_spool *sp)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	if (sp->routes != NULL)
+		return sp->routes;
+	if ((fd = openat(sp->dirfd, "routes", O_RDWR | O_CREAT | O_CLOEXEC,
+	    0644)) == -1)
+		return NULL;
+	/* Zeros: every process that creates or grows it agrees. */
+	if (fstat(fd, &st) == -1 || (st.st_size < MQ_ROUTES_SIZE &&
+	    ftruncate(fd, MQ_ROUTES_SIZE) == -1)) {
+		close(fd);
+		return NULL;
+	}
+	p = mmap(NULL, MQ_ROUTES_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return NULL;
+	sp->routes = p;
+	return sp->routes;
+}
+
+void
+mq_routes_bump(mq_spool *sp, int which)
+{
+	uint64_t *r = mq_routes_map(sp);
+
+	/* Release: the change is in place before anyone sees the count. */
+	if (r != NULL)
+		__atomic_add_fetch(&r[which], 1, __ATOMIC_RELEASE);
 }
 
 /* ------------------------------------------------------------------
@@ -177,7 +218,8 @@ bindings_change(mq_spool *sp, const char *pattern, const char *queue, int add)
 	if (add)
 		outlen += (size_t)sprintf(out + outlen, "%s\n", want);
 	snprintf(path, sizeof(path), "%s/bindings", sp->path);
-	rc = mq_replace_file(path, out, outlen);
+	if ((rc = mq_replace_file(path, out, outlen)) == MQ_OK)
+		mq_routes_bump(sp, MQ_ROUTES_BINDS);
 out:
 	free(text);
 	free(out);
@@ -232,7 +274,8 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 			continue;	/* gone meanwhile */
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
 			/* No one holds it: its subscriber is dead. */
-			unlinkat(dfd, de->d_name, 0);
+			if (unlinkat(dfd, de->d_name, 0) == 0)
+				mq_routes_bump(sp, MQ_ROUTES_SUBS);
 			close(fd);
 			continue;
 		}
@@ -340,6 +383,8 @@ sub_register(mq_sub *sub, const char *const *patterns, size_t n)
 		unlinkat(dfd, tmp, 0);
 		goto out;
 	}
+	/* Before the subscriber is told it is in: publishers look again. */
+	mq_routes_bump(sub->spool, MQ_ROUTES_SUBS);
 	rc = MQ_OK;
 out:
 	free(text);
@@ -439,7 +484,8 @@ mq_sub_close(mq_sub *sub)
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 		if (dfd != -1) {
-			unlinkat(dfd, sub->name, 0);
+			if (unlinkat(dfd, sub->name, 0) == 0)
+				mq_routes_bump(sub->spool, MQ_ROUTES_SUBS);
 			close(dfd);
 		}
 		close(sub->fd);

@@ -4,28 +4,20 @@
  * exchange's stream), kept between calls.
  *
  * Model: the router holds copies of the live subscriptions and of the
- * bindings, and an inotify descriptor watching the two places they come
- * from (SPOOL/subscribers/ and SPOOL/bindings).  Each route first reads
- * what inotify queued, without waiting (or, deferred, the caller has it
- * read once per read of its input); a copy is read again only when its
- * files changed.  A subscriber registers by renaming its file into
- * place before it is told it is subscribed, and inotify queues that event
- * within the rename, so a publish that follows a subscription always
- * sees it.  What no event tells is a subscriber that died holding its
- * registration: the subscriptions are also read again once a second,
- * and until then a dead one is still counted (and the message still
- * appended to the exchange, which costs nothing to anyone).
+ * bindings, and reads a copy again only when the spool's counter of its
+ * changes moved (SPOOL/routes, mapped by every process: a subscriber
+ * bumps it after its registration is in place and before it is told it
+ * is subscribed, mq_bind and mq_unbind after the bindings file is
+ * replaced).  So each route costs a memory load per copy, and a publish
+ * that follows a confirmed subscription always counts it.  What no one
+ * bumps for is a subscriber that died holding its registration: the
+ * subscriptions are also read again once a second, and until then a
+ * dead one is still counted (and the message still appended to the
+ * exchange, which costs nothing to anyone).
  */
-#include <sys/inotify.h>
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "stream.h"
@@ -45,8 +37,8 @@ struct rbind {
 struct mq_router {
 	mq_spool	*spool;
 	mq_stream	*exchange;
-	int		 ino;		/* inotify */
-	int		 subs_wd, spool_wd;
+	uint64_t	*routes;	/* the spool's counters of changes */
+	uint64_t	 subs_seen, binds_seen;	/* their values at the last reads */
 	int		 subs_stale, binds_stale;
 	int64_t		 subs_read_ms;
 	struct rsub	*subs;
@@ -55,7 +47,6 @@ struct mq_router {
 	size_t		 nbinds, capbinds;
 	const char	**queues;	/* of the last route */
 	size_t		 capqueues;
-	int		 deferred;	/* the caller calls mq_router_check */
 };
 
 static int
@@ -100,7 +91,6 @@ binds_free(mq_router *r)
 int
 mq_router_open(mq_spool *sp, mq_router **out)
 {
-	char path[PATH_MAX];
 	mq_router *r;
 	int rc;
 
@@ -109,22 +99,7 @@ mq_router_open(mq_spool *sp, mq_router **out)
 		return mq_sys();
 	r->spool = sp;
 	r->subs_stale = r->binds_stale = 1;
-	r->ino = -1;
-	if (mkdirat(sp->dirfd, "subscribers", 0755) == -1 && errno != EEXIST) {
-		rc = mq_sys();
-		goto fail;
-	}
-	if ((r->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
-		rc = mq_sys();
-		goto fail;
-	}
-	snprintf(path, sizeof(path), "%s/subscribers", sp->path);
-	r->subs_wd = inotify_add_watch(r->ino, path, IN_CREATE | IN_DELETE |
-	    IN_MOVED_TO | IN_MOVED_FROM | IN_ONLYDIR);
-	/* The bindings file is replaced by rename. */
-	r->spool_wd = inotify_add_watch(r->ino, sp->path, IN_MOVED_TO |
-	    IN_CREATE | IN_DELETE | IN_CLOSE_WRITE | IN_ONLYDIR);
-	if (r->subs_wd == -1 || r->spool_wd == -1) {
+	if ((r->routes = mq_routes_map(sp)) == NULL) {
 		rc = mq_sys();
 		goto fail;
 	}
@@ -147,8 +122,6 @@ mq_router_close(mq_router *r)
 	free(r->subs);
 	free(r->binds);
 	free(r->queues);
-	if (r->ino != -1)
-		close(r->ino);
 	mq_stream_close(r->exchange);
 	free(r);
 }
@@ -157,28 +130,6 @@ mq_stream *
 mq_router_exchange(mq_router *r)
 {
 	return r->exchange;
-}
-
-/* Marks stale what the queued inotify events say changed. */
-static void
-drain_events(mq_router *r)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	const struct inotify_event *ev;
-	ssize_t n;
-	char *p;
-
-	while ((n = read(r->ino, buf, sizeof(buf))) > 0)
-		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
-			ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW)
-				r->subs_stale = r->binds_stale = 1;
-			else if (ev->wd == r->subs_wd)
-				r->subs_stale = 1;
-			else if (ev->wd == r->spool_wd && ev->len > 0 &&
-			    strcmp(ev->name, "bindings") == 0)
-				r->binds_stale = 1;
-		}
 }
 
 static int
@@ -219,16 +170,21 @@ static int
 refresh(mq_router *r)
 {
 	int64_t now = mq_now_ms();
+	uint64_t subs, binds;
 	int rc;
 
-	if (!r->deferred)
-		drain_events(r);
-	if (now - r->subs_read_ms >= LIVENESS_MS)
+	/* Acquire: what was changed before a bump is seen after it. */
+	subs = __atomic_load_n(&r->routes[MQ_ROUTES_SUBS], __ATOMIC_ACQUIRE);
+	binds = __atomic_load_n(&r->routes[MQ_ROUTES_BINDS], __ATOMIC_ACQUIRE);
+	if (subs != r->subs_seen || now - r->subs_read_ms >= LIVENESS_MS)
 		r->subs_stale = 1;
+	if (binds != r->binds_seen)
+		r->binds_stale = 1;
 	if (r->subs_stale) {
 		subs_free(r);
 		r->subs_stale = 0;
 		r->subs_read_ms = now;
+		r->subs_seen = subs;
 		if ((rc = mq_subs_scan(r->spool, add_sub, r)) != MQ_OK) {
 			r->subs_stale = 1;
 			return rc;
@@ -237,24 +193,13 @@ refresh(mq_router *r)
 	if (r->binds_stale) {
 		binds_free(r);
 		r->binds_stale = 0;
+		r->binds_seen = binds;
 		if ((rc = mq_bindings(r->spool, add_bind, r)) != MQ_OK) {
 			r->binds_stale = 1;
 			return rc;
 		}
 	}
 	return MQ_OK;
-}
-
-void
-mq_router_defer(mq_router *r, int on)
-{
-	r->deferred = on;
-}
-
-void
-mq_router_check(mq_router *r)
-{
-	drain_events(r);
 }
 
 int

@@ -11,6 +11,7 @@
  * mq_spool_sync() (interval), or never.  mq_spool_close() syncs what is
  * left, so a tool that exits normally has made its writes durable.
  */
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -184,6 +185,8 @@ mq_spool_close(mq_spool *sp)
 	free(sp->dirty);
 	free(sp->dirty_dev);
 	free(sp->dirty_ino);
+	if (sp->routes != NULL)
+		munmap(sp->routes, MQ_ROUTES_SIZE);
 	free(sp->path);
 	free(sp);
 }

@@ -38,6 +38,7 @@ struct mq_spool {
 	dev_t		*dirty_dev;
 	ino_t		*dirty_ino;
 	size_t		 ndirty, capdirty;
+	uint64_t	*routes;	/* SPOOL/routes mapped (route.c), or NULL */
 };
 
 struct mq_stream {

@@ -12,7 +12,7 @@
 #     reads one entry per XREADGROUP and acks it (scripts/bench/
 #     resp-consume.c, as redis-benchmark cannot ack what it was given);
 # then the resident memory idle and with 10,000 idle connections, and the
-# time from exec to the first PONG.  Prints a Markdown table; the ratio
+# time from exec to the first PONG (mq-serve on an existing spool).  Prints a Markdown table; the ratio
 # is mq-serve's figure over redis-server's.  Not a test: nothing here
 # passes or fails.  Needs redis-server, redis-benchmark and python3
 # (sh scripts/install-deps.sh --bench).
@@ -104,6 +104,9 @@ redis_start=$(startup redis "$redis_port" redis-server --bind 127.0.0.1 \
 redis_pid=$(cat "$work/redis.pid")
 pids="$redis_pid"
 mq_port=$(free_port)
+# Started on an existing spool, as after a restart (creating one fsyncs
+# its directories, which measures the disk, not the server).
+"$bin/mq-publish" -q --spool "$work/spool" warmup x
 mq_start=$(startup mq "$mq_port" "$bin/mq-serve" --spool "$work/spool" \
     --resp "127.0.0.1:$mq_port" --maxclients 20000)
 mq_pid=$(cat "$work/mq.pid")

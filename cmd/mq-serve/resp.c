@@ -343,7 +343,6 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
-	c->router_checked = 0;	/* what this input publishes sees a fresh router */
 	while (off < conn->inlen && c->block == NULL && !conn->closing &&
 	    !conn->dead) {
 		c->parser.authenticated = c->authenticated;

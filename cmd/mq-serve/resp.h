@@ -52,7 +52,6 @@ struct resp_client {
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
-	int			 router_checked;	/* since this input was read */
 	size_t			 nwatched;
 };
 

@@ -404,25 +404,6 @@ cmd_punsubscribe(struct resp_client *c, size_t argc,
  * be a topic, and no one can subscribe to it: 0 receivers.
  */
 /*
- * The server's router, brought up to date once per read of this client's
- * input (mq_router_defer): a subscription confirmed before the client
- * sent its PUBLISH was registered before the read, so it is seen.
- */
-static int
-publish_router(struct resp_client *c, mq_router **r)
-{
-	int rc;
-
-	if ((rc = server_router(c->conn->server, r)) != MQ_OK)
-		return rc;
-	if (!c->router_checked) {
-		mq_router_check(*r);
-		c->router_checked = 1;
-	}
-	return MQ_OK;
-}
-
-/*
  * The channel of a PUBLISH as a C string in 'buf' (MQ_NAME_MAX + 1
  * bytes): 0 if it holds a NUL or is too long (no subscription can name
  * it: the publish reaches no one).
@@ -453,7 +434,7 @@ cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	memset(&m, 0, sizeof(m));
 	m.body = argv[2].p;
 	m.bodylen = argv[2].len;
-	if ((rc = publish_router(c, &r)) == MQ_OK)
+	if ((rc = server_router(c->conn->server, &r)) == MQ_OK)
 		rc = mq_router_publish(r, topic, &m, 1, &receivers);
 	if (rc != MQ_OK)
 		reply_mq_error(c, rc, "publish");
@@ -502,7 +483,7 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	size_t live, nq, n = 0, i;
 
 	if (argc != 3 || !channel(&argv[1], topic) ||
-	    publish_router(c, &r) != MQ_OK ||
+	    server_router(c->conn->server, &r) != MQ_OK ||
 	    mq_router_route(r, topic, &live, &queues, &nq) != MQ_OK ||
 	    live + nq == 0 || nq >= sizeof(targets) / sizeof(targets[0]))
 		return 0;	/* cmd_publish does it, or says why not */

@@ -345,11 +345,9 @@ server_router(struct server *s, mq_router **out)
 {
 	int rc;
 
-	if (s->router == NULL) {
-		if ((rc = mq_router_open(s->spool, &s->router)) != MQ_OK)
-			return rc;
-		mq_router_defer(s->router, 1);	/* resp_pubsub.c checks */
-	}
+	if (s->router == NULL &&
+	    (rc = mq_router_open(s->spool, &s->router)) != MQ_OK)
+		return rc;
 	*out = s->router;
 	return MQ_OK;
 }

@@ -238,15 +238,6 @@ test_router(void **state)
 	assert_int_equal(mq_unbind(f->sp, "*.b", "q"), MQ_OK);
 	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
 	assert_int_equal(nq, 0);
-	/* Deferred: the caller says when to look at the changes. */
-	mq_router_defer(r, 1);
-	assert_int_equal(mq_sub_open(f->sp, pats, 1, 0, &sub), MQ_OK);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
-	assert_int_equal(live, 0);
-	mq_router_check(r);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
-	assert_int_equal(live, 1);
-	mq_sub_close(sub);
 	mq_router_close(r);
 }
 
