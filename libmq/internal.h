@@ -237,11 +237,13 @@ int	 mq_dead_letter(mq_stream *origin, const struct mq_msg *msgs, size_t n,
 
 /*
  * Calls 'fn' with the kind ('t' topic, 'g' glob, 'c' channel) and the
- * pattern of every subscription of every live subscriber, removing the
- * registrations of dead ones on the way; stops when 'fn' returns non-zero.
+ * pattern of every subscription of every live subscriber, and whether it
+ * is this process's, removing the registrations of dead ones on the way;
+ * stops when 'fn' returns non-zero.
  */
 int	 mq_subs_scan(mq_spool *sp,
-	    int (*fn)(char kind, const char *pattern, void *arg), void *arg);
+	    int (*fn)(char kind, const char *pattern, int mine, void *arg),
+	    void *arg);
 /* Whether a subscription of 'kind' to 'pattern' takes 'topic'. */
 int	 mq_sub_matches(char kind, const char *pattern, const char *topic);
 /* Opens the exchange's stream, giving it its small retention at creation. */

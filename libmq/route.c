@@ -245,19 +245,21 @@ mq_unbind(mq_spool *sp, const char *pattern, const char *queue)
 
 /*
  * Calls 'fn' with the kind ('t', 'g' or 'c') and the pattern of each
- * subscription of each live subscriber, and removes the registrations
- * of dead subscribers on the way.  Stops when 'fn' returns non-zero.
+ * subscription of each live subscriber, and whether it is this
+ * process's ('mine'), and removes the registrations of dead subscribers
+ * on the way.  Stops when 'fn' returns non-zero.
  */
 int
 mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
-    void *arg), void *arg)
+    int mine, void *arg), void *arg)
 {
 	char pattern[MQ_NAME_MAX + 1], *text, *line, *save;
 	struct dirent *de;
 	struct stat st;
 	ssize_t n;
 	DIR *d;
-	int dfd, fd, rc = MQ_OK, stop = 0;
+	int dfd, fd, rc = MQ_OK, stop = 0, mine;
+	long me = (long)getpid();
 
 	dfd = openat(sp->dirfd, "subscribers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd == -1)
@@ -284,6 +286,8 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 			close(fd);
 			continue;
 		}
+		/* Registrations are named PID-N. */
+		mine = strtol(de->d_name, NULL, 10) == me;
 		n = mq_pread_all(fd, text, (size_t)st.st_size, 0);
 		text[n > 0 ? (size_t)n : 0] = '\0';
 		close(fd);
@@ -293,7 +297,7 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 			if (strlen(line) < 3 || line[1] != ' ' ||
 			    pattern_decode(line + 2, pattern, sizeof(pattern)) != MQ_OK)
 				continue;
-			stop = fn(line[0], pattern, arg);
+			stop = fn(line[0], pattern, mine, arg);
 		}
 		free(text);
 	}

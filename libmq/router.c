@@ -26,6 +26,7 @@
 
 struct rsub {
 	char		 kind;
+	int		 mine;		/* registered by this process */
 	char		*pattern;
 };
 
@@ -133,7 +134,7 @@ mq_router_exchange(mq_router *r)
 }
 
 static int
-add_sub(char kind, const char *pattern, void *arg)
+add_sub(char kind, const char *pattern, int mine, void *arg)
 {
 	mq_router *r = arg;
 	char *copy;
@@ -142,6 +143,7 @@ add_sub(char kind, const char *pattern, void *arg)
 	    MQ_OK || (copy = strdup(pattern)) == NULL)
 		return 1;	/* stops the scan: read again next time */
 	r->subs[r->nsubs].kind = kind;
+	r->subs[r->nsubs].mine = mine;
 	r->subs[r->nsubs++].pattern = copy;
 	return 0;
 }
@@ -203,19 +205,21 @@ refresh(mq_router *r)
 }
 
 int
-mq_router_route(mq_router *r, const char *topic, size_t *live,
+mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
     const char *const **queues, size_t *nqueues)
 {
 	size_t i, j, n = 0;
 	int rc;
 
-	*live = *nqueues = 0;
+	*live = *mine = *nqueues = 0;
 	*queues = NULL;
 	if ((rc = refresh(r)) != MQ_OK)
 		return rc;
 	for (i = 0; i < r->nsubs; i++)
-		if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern, topic))
+		if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern, topic)) {
 			(*live)++;
+			*mine += r->subs[i].mine;
+		}
 	for (i = 0; i < r->nbinds; i++) {
 		if (!mq_topic_match(r->binds[i].pattern, topic))
 			continue;
@@ -240,13 +244,14 @@ mq_router_publish(mq_router *r, const char *topic, const struct mq_msg *msgs,
 {
 	const char *const *queues;
 	struct mq_msg *keyed;
-	size_t live, nq, i;
+	size_t live, mine, nq, i;
 	mq_stream *s;
 	int rc;
 
 	if (receivers != NULL)
 		*receivers = 0;
-	if ((rc = mq_router_route(r, topic, &live, &queues, &nq)) != MQ_OK)
+	if ((rc = mq_router_route(r, topic, &live, &mine, &queues, &nq)) !=
+	    MQ_OK)
 		return rc;
 	if ((keyed = reallocarray(NULL, n ? n : 1, sizeof(*keyed))) == NULL)
 		return mq_sys();

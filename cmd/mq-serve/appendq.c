@@ -223,6 +223,7 @@ appendq_flush(struct server *s)
 
 	if (q == NULL || q->n == 0)
 		return;
+	s->flushes++;
 	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
 	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
 	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1 ||
@@ -232,14 +233,22 @@ appendq_flush(struct server *s)
 		if (nomem) {
 			e->rc = MQ_ESYS;
 			e->flushed = 1;
-		} else if (!e->flushed)
+		} else if (e->stream == NULL)
+			e->flushed = 1;		/* nothing to append */
+		else if (!e->flushed)
 			flush_stream(q, i);
 	}
 	/* The replies, in the order asked: a client may have queued several. */
 	for (i = 0; i < q->n; i++) {
+		struct mq_msg m;
+
 		e = &q->entries[i];
-		if (e->done != NULL)
-			e->done(e->arg, e->stream, e->rc, e->id, e->cookie);
+		if (e->done == NULL)
+			continue;
+		memset(&m, 0, sizeof(m));
+		if (!nomem)
+			entry_msg(q, e, &m, q->mhdrs + e->firsthdr);
+		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
 	q->n = q->nhdrs = q->used = 0;
 }

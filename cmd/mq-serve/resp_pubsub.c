@@ -201,6 +201,34 @@ deliver_client(struct resp_client *c)
 	}
 }
 
+/*
+ * Hands 'm' (a publish that went to no log: every subscription it
+ * reaches is this server's) to the server's subscribers, after what the
+ * log holds for them, so that the order of publishes stays.
+ */
+static void
+deliver_here(struct server *s, const struct mq_msg *m)
+{
+	static uint64_t drained;	/* the flush whose log was read */
+	struct resp_client *c, *next;
+
+	/*
+	 * The log can only have grown by this flush's appends, all made
+	 * before its first reply: read it once per flush, not per message.
+	 */
+	if (drained != s->flushes) {
+		resp_pubsub_deliver(s);
+		drained = s->flushes;
+	}
+	for (c = TAILQ_FIRST(&subscribers); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, slink);
+		if (c->conn->server != s || c->conn->dead)
+			continue;
+		push_message(c, m);
+		push_pmessage(c, m);
+	}
+}
+
 void
 resp_pubsub_deliver(struct server *s)
 {
@@ -448,7 +476,8 @@ cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * a failure, the last replies with the receivers ('cookie').
  */
 static void
-publish_part(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
+publish_part(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
+    const struct mq_msg *m)
 {
 	struct resp_client *c = arg;
 
@@ -457,17 +486,22 @@ publish_part(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
 }
 
 static void
-publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
+publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
+    const struct mq_msg *m)
 {
 	struct resp_client *c = arg;
 
 	if (rc == MQ_OK)
 		rc = c->pub_rc;
 	c->pub_rc = MQ_OK;
-	if (rc != MQ_OK)
+	if (rc != MQ_OK) {
 		reply_mq_error(c, rc, "publish");
-	else
-		reply_int(c, cookie);
+		return;
+	}
+	/* Its stream is NULL when only this server's clients listen. */
+	if (s == NULL)
+		deliver_here(c->conn->server, m);
+	reply_int(c, cookie);
 }
 
 int
@@ -480,19 +514,26 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	mq_stream *targets[16];
 	struct mq_msg m;
 	mq_router *r;
-	size_t live, nq, n = 0, i;
+	size_t live, mine, nq, n = 0, i;
 
 	if (argc != 3 || !channel(&argv[1], topic) ||
-	    server_router(c->conn->server, &r) != MQ_OK ||
-	    mq_router_route(r, topic, &live, &queues, &nq) != MQ_OK ||
-	    live + nq == 0 || nq >= sizeof(targets) / sizeof(targets[0]))
+	    server_router(srv, &r) != MQ_OK ||
+	    mq_router_route(r, topic, &live, &mine, &queues, &nq) != MQ_OK ||
+	    live + nq == 0 || nq + 2 > sizeof(targets) / sizeof(targets[0]))
 		return 0;	/* cmd_publish does it, or says why not */
-	if (live > 0)
+	/*
+	 * When only this server's clients listen, no one needs the
+	 * exchange's log: a last entry with no stream has publish_done
+	 * hand them the message.
+	 */
+	if (live > mine)
 		targets[n++] = mq_router_exchange(r);
 	for (i = 0; i < nq; i++)
 		if (server_stream(srv, queues[i], strlen(queues[i]), 1,
 		    &targets[n++]) != MQ_OK)
 			return 0;
+	if (live > 0 && live == mine)
+		targets[n++] = NULL;
 	memset(&m, 0, sizeof(m));
 	m.key = topic;
 	m.keylen = argv[1].len;

@@ -793,7 +793,8 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 /* The flush of a queued XADD (see appendq.c): its reply. */
 static void
-xadd_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie)
+xadd_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
+    const struct mq_msg *m)
 {
 	struct resp_client *c = arg;
 

@@ -199,6 +199,7 @@ struct server {
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
+	uint64_t		 flushes;	/* counts appendq_flush's runs */
 	mq_router		*router;	/* for publishes, opened at the first */
 	struct syncer		*syncer;	/* syncer.c's thread, or NULL */
 	/* --fsync always, off the loop: see syncer.c. */
@@ -265,14 +266,18 @@ void	 server_log_syslog(int facility);
 
 /* ---- appendq.c: a run of appends becomes one mq_append per stream. */
 
-/* At the flush: the id given, or the error (rc != MQ_OK). */
+/*
+ * At the flush: the id given, or the error (rc != MQ_OK), and the message
+ * as queued ('m', valid during the call).
+ */
 typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
-    long long cookie);
+    long long cookie, const struct mq_msg *m);
 
 /*
  * Queues a copy of 'm' for 'stream' (which must stay open until the
- * flush: server_stream_forget flushes first); 'done' is called at the
- * flush, with 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
+ * flush: server_stream_forget flushes first; NULL: nothing is appended,
+ * only 'done' called in its turn); 'done' is called at the flush, with
+ * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
 	    const struct mq_msg *m, appendq_done_fn *done, void *arg,

@@ -220,6 +220,52 @@ print("ok")
 PY
 }
 
+# When only mq-serve's own clients listen, a PUBLISH goes to no log: the
+# server hands it over itself.  An mq-subscribe joining makes it go
+# through the exchange again; the order seen by the server's subscriber
+# never changes.
+@test "python-redis: PUBLISH reaches this server's and other processes' subscribers in order" {
+	py <<'PY'
+import os, subprocess, sys, time, redis
+port = int(sys.argv[1])
+r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+p = r.pubsub()
+p.subscribe("ch")
+assert p.get_message(timeout=5)["type"] == "subscribe"
+def publish(lo, hi, want):
+	for i in range(lo, hi):
+		assert r.publish("ch", str(i)) == want
+publish(0, 50, 1)
+cli = subprocess.Popen([os.environ["MQ_BIN"] + "/mq-subscribe", "ch"],
+    stdout=open("cli.out", "w"))
+deadline = time.monotonic() + 10
+while r.publish("ch", "probe") != 2:
+	assert time.monotonic() < deadline, "mq-subscribe never counted"
+	time.sleep(0.01)
+publish(50, 100, 2)
+cli.terminate()
+cli.wait()
+deadline = time.monotonic() + 10
+while r.publish("ch", "probe") != 1:
+	assert time.monotonic() < deadline, "mq-subscribe still counted"
+	time.sleep(0.01)
+publish(100, 150, 1)
+got = []
+deadline = time.monotonic() + 10
+while len(got) < 150 and time.monotonic() < deadline:
+	m = p.get_message(timeout=0.1)
+	if m is not None and m["data"] != "probe":
+		got.append(m["data"])
+assert got == [str(i) for i in range(150)], got
+# mq-subscribe prints "topic<TAB>body".
+seen = [l.split("\t")[-1] for l in open("cli.out").read().splitlines()]
+seen = [b for b in seen if b != "probe"]
+assert seen == [str(i) for i in range(50, 100)], seen
+p.close()
+print("ok")
+PY
+}
+
 @test "python-redis: pipeline without and with MULTI/EXEC" {
 	py <<'PY'
 import sys, redis

@@ -213,30 +213,31 @@ test_router(void **state)
 	struct mq_msg m = body("x");
 	mq_router *r;
 	mq_sub *sub;
-	size_t live, nq, receivers;
+	size_t live, mine, nq, receivers;
 
 	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &mine, &queues, &nq), MQ_OK);
 	assert_int_equal(live, 0);
 	assert_int_equal(nq, 0);
 	assert_int_equal(mq_sub_open(f->sp, pats, 1, 0, &sub), MQ_OK);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &mine, &queues, &nq), MQ_OK);
 	assert_int_equal(live, 1);
+	assert_int_equal(mine, 1);	/* this process subscribed */
 	assert_int_equal(mq_bind(f->sp, "a.#", "q"), MQ_OK);
 	assert_int_equal(mq_bind(f->sp, "*.b", "q"), MQ_OK);
 	assert_int_equal(mq_bind(f->sp, "z", "other"), MQ_OK);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &mine, &queues, &nq), MQ_OK);
 	assert_int_equal(nq, 1);
 	assert_string_equal(queues[0], "q");
 	assert_int_equal(mq_router_publish(r, "a.b", &m, 1, &receivers), MQ_OK);
 	assert_int_equal(receivers, 2);
 	assert_int_equal(stream_length(f->sp, "q"), 1);
 	mq_sub_close(sub);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &mine, &queues, &nq), MQ_OK);
 	assert_int_equal(live, 0);
 	assert_int_equal(mq_unbind(f->sp, "a.#", "q"), MQ_OK);
 	assert_int_equal(mq_unbind(f->sp, "*.b", "q"), MQ_OK);
-	assert_int_equal(mq_router_route(r, "a.b", &live, &queues, &nq), MQ_OK);
+	assert_int_equal(mq_router_route(r, "a.b", &live, &mine, &queues, &nq), MQ_OK);
 	assert_int_equal(nq, 0);
 	mq_router_close(r);
 }
