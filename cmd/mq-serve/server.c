@@ -7,6 +7,7 @@
  * (reopened on SIGHUP, for rotation), or to syslog(3) as "mq-serve".
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ RB_GENERATE_INTERNAL(streamtree, open_stream, link, stream_cmp, RB_ATTR)
 RB_GENERATE_INTERNAL(zsettree, open_zset, link, zset_cmp, RB_ATTR)
 
 static FILE *logfp;
+/* The sync thread logs too (syncer.c); SIGHUP replaces logfp. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int use_syslog;
 
 static void open_stream_free(struct server *s, struct open_stream *os);
@@ -47,7 +50,7 @@ server_log(struct server *s, const char *fmt, ...)
 	struct tm tm;
 	time_t now = time(NULL);
 	va_list ap;
-	FILE *fp = logfp != NULL ? logfp : stderr;
+	FILE *fp;
 
 	if (use_syslog) {
 		va_start(ap, fmt);
@@ -57,12 +60,15 @@ server_log(struct server *s, const char *fmt, ...)
 	}
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	pthread_mutex_lock(&log_lock);
+	fp = logfp != NULL ? logfp : stderr;
 	fprintf(fp, "%s mq-serve[%ld]: ", stamp, (long)getpid());
 	va_start(ap, fmt);
 	vfprintf(fp, fmt, ap);
 	va_end(ap);
 	fputc('\n', fp);
 	fflush(fp);
+	pthread_mutex_unlock(&log_lock);
 }
 
 int
@@ -74,9 +80,11 @@ server_log_open(const char *path)
 		return 0;
 	if ((fp = fopen(path, "a")) == NULL)
 		return -1;
+	pthread_mutex_lock(&log_lock);
 	if (logfp != NULL)
 		fclose(logfp);
 	logfp = fp;
+	pthread_mutex_unlock(&log_lock);
 	return 0;
 }
 
