@@ -58,6 +58,7 @@ struct appendq {
 	size_t			 capmsgs, capids, capwhich;
 	struct mq_header	*mhdrs;
 	size_t			 capmhdrs;
+	int			 flushing;	/* in appendq_flush's callbacks */
 };
 
 static int
@@ -144,6 +145,12 @@ fail:
 	return MQ_ESYS;
 }
 
+int
+appendq_flushing(const struct server *s)
+{
+	return s->appendq != NULL && s->appendq->flushing;
+}
+
 void
 appendq_cancel(struct server *s, void *arg)
 {
@@ -221,7 +228,7 @@ appendq_flush(struct server *s)
 	size_t i;
 	int nomem;
 
-	if (q == NULL || q->n == 0)
+	if (q == NULL || q->n == 0 || q->flushing)
 		return;
 	s->flushes++;
 	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
@@ -239,6 +246,7 @@ appendq_flush(struct server *s)
 			flush_stream(q, i);
 	}
 	/* The replies, in the order asked: a client may have queued several. */
+	q->flushing = 1;
 	for (i = 0; i < q->n; i++) {
 		struct mq_msg m;
 
@@ -250,6 +258,7 @@ appendq_flush(struct server *s)
 			entry_msg(q, e, &m, q->mhdrs + e->firsthdr);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
+	q->flushing = 0;
 	q->n = q->nhdrs = q->used = 0;
 }
 

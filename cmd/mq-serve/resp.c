@@ -380,7 +380,14 @@ resp_close(struct conn *conn)
 
 	if (c == NULL)
 		return;
-	appendq_cancel(conn->server, c);
+	/*
+	 * What it queued still happens, callbacks included: a PUBLISH that
+	 * only this server's clients hear is delivered by its callback.
+	 */
+	if (appendq_flushing(conn->server))
+		appendq_cancel(conn->server, c);
+	else
+		appendq_flush(conn->server);
 	resp_unblock(c);
 	resp_pubsub_close(c);
 	resp_multi_free(c);

@@ -286,6 +286,8 @@ int	 appendq_add(struct server *s, mq_stream *stream,
 void	 appendq_flush(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */
 void	 appendq_cancel(struct server *s, void *arg);
+/* Whether appendq_flush is calling the callbacks (it cannot run again). */
+int	 appendq_flushing(const struct server *s);
 size_t	 appendq_pending(const struct server *s);
 void	 appendq_free(struct server *s);
 

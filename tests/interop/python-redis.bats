@@ -266,6 +266,32 @@ print("ok")
 PY
 }
 
+# A PUBLISH waits in the run of appends for its reply; a client that
+# hangs up before the reply must still have published.
+@test "python-redis: a PUBLISH from a client that hangs up at once is delivered" {
+	py <<'PY'
+import socket, sys, time, redis
+port = int(sys.argv[1])
+r = redis.Redis(host="127.0.0.1", port=port, decode_responses=True)
+p = r.pubsub()
+p.subscribe("ch")
+assert p.get_message(timeout=5)["type"] == "subscribe"
+for i in range(20):
+	s = socket.create_connection(("127.0.0.1", port))
+	s.sendall(b"PUBLISH ch m%d\r\n" % i)
+	s.close()
+got = []
+deadline = time.monotonic() + 10
+while len(got) < 20 and time.monotonic() < deadline:
+	m = p.get_message(timeout=0.1)
+	if m is not None:
+		got.append(m["data"])
+assert got == ["m%d" % i for i in range(20)], got
+p.close()
+print("ok")
+PY
+}
+
 @test "python-redis: pipeline without and with MULTI/EXEC" {
 	py <<'PY'
 import sys, redis
