@@ -1122,30 +1122,13 @@ mq_group_release(mq_group *g)
  * Copies of messages
  * ---------------------------------------------------------------- */
 
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return MQ_OK;
-	while (n < need)
-		n *= 2;
-	if ((q = reallocarray(*p, n, size)) == NULL)
-		return mq_sys();
-	*p = q;
-	*cap = n;
-	return MQ_OK;
-}
-
 /* Appends 'len' bytes to the copy buffer; '*off' is where they went. */
 static int
 put_bytes(struct copies *cp, const void *src, size_t len, size_t *off)
 {
 	int rc;
 
-	if ((rc = grow((void **)&cp->buf, &cp->cap, cp->len + len + 1, 1)) != MQ_OK)
+	if ((rc = mq_grow(&cp->buf, &cp->cap, cp->len + len + 1, 1)) != MQ_OK)
 		return rc;
 	*off = cp->len;
 	if (len > 0)
@@ -1168,9 +1151,9 @@ copy_msg(struct copies *cp, const struct mq_msg *m, const char *reason,
 	size_t i;
 	int rc;
 
-	if ((rc = grow((void **)&cp->mc, &cp->capmc, cp->nmc + 1,
+	if ((rc = mq_grow(&cp->mc, &cp->capmc, cp->nmc + 1,
 	    sizeof(*cp->mc))) != MQ_OK ||
-	    (rc = grow((void **)&cp->hc, &cp->caphc, cp->nhc + m->nheaders,
+	    (rc = mq_grow(&cp->hc, &cp->caphc, cp->nhc + m->nheaders,
 	    sizeof(*cp->hc))) != MQ_OK)
 		return rc;
 	mc = &cp->mc[cp->nmc];
@@ -1214,13 +1197,13 @@ finish(struct copies *cp, struct mq_msg *out)
 	size_t i;
 	int rc;
 
-	if ((rc = grow((void **)&cp->hdrs, &cp->caphdrs, cp->nhc,
+	if ((rc = mq_grow(&cp->hdrs, &cp->caphdrs, cp->nhc,
 	    sizeof(*cp->hdrs))) != MQ_OK)
 		return rc;
 	if (out == NULL) {
-		if ((rc = grow((void **)&cp->msgs, &cp->capmsgs, cp->nmc,
+		if ((rc = mq_grow(&cp->msgs, &cp->capmsgs, cp->nmc,
 		    sizeof(*cp->msgs))) != MQ_OK ||
-		    (rc = grow((void **)&cp->counts, &cp->capcounts, cp->nmc,
+		    (rc = mq_grow(&cp->counts, &cp->capcounts, cp->nmc,
 		    sizeof(*cp->counts))) != MQ_OK)
 			return rc;
 		out = cp->msgs;
@@ -1479,7 +1462,7 @@ mq_stream_groups(mq_stream *stream, int (*fn)(const char *name, void *arg),
 		if (de->d_name[0] == '.' ||
 		    mq_name_decode(de->d_name, dec, sizeof(dec)) < 0)
 			continue;
-		if ((rc = grow((void **)&names, &cap, n + 1,
+		if ((rc = mq_grow(&names, &cap, n + 1,
 		    sizeof(*names))) != MQ_OK)
 			goto out;
 		if ((names[n] = strdup(dec)) == NULL) {

@@ -220,6 +220,12 @@ int	 mq_dir_names(int dirfd, int (*fn)(const char *name, void *arg),
  */
 int	 mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
 	    unsigned char **block);
+/*
+ * Makes the array at '*pp' (a pointer to the array pointer), of '*cap'
+ * elements of 'size' bytes, hold at least 'need', doubling; MQ_OK or
+ * MQ_ESYS (then the array is as it was).
+ */
+int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
 
 /* ---- deadletter.c */
 

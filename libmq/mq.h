@@ -486,7 +486,8 @@ int	 mq_publish(mq_spool *spool, const char *topic,
  * counters of their changes moved (and the subscriptions once a second,
  * for subscribers that died).
  * mq_router_route says who a publish on 'topic' reaches: '*live' matching
- * live subscriptions (then the message goes to mq_router_exchange()),
+ * live subscriptions (then the message goes to the exchange's stream,
+ * which mq_router_exchange opens at its first call and keeps),
  * '*mine' of them this process's (a server can hand those the message
  * itself, and skip the exchange when they are all of them),
  * and the names of the bound queues in '*queues' ('*nqueues' of them,
@@ -499,7 +500,7 @@ int	 mq_router_open(mq_spool *spool, mq_router **router);
 void	 mq_router_close(mq_router *router);
 int	 mq_router_route(mq_router *router, const char *topic, size_t *live,
 	    size_t *mine, const char *const **queues, size_t *nqueues);
-mq_stream *mq_router_exchange(mq_router *router);
+int	 mq_router_exchange(mq_router *router, mq_stream **exchange);
 int	 mq_router_publish(mq_router *router, const char *topic,
 	    const struct mq_msg *msgs, size_t n, size_t *receivers);
 

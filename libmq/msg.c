@@ -1,5 +1,6 @@
 /*
- * msg.c - copying messages out of the views that readers hand out.
+ * msg.c - copying messages out of the views that readers hand out, and
+ * the growing arrays such copies (and other lists) are kept in.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,5 +42,22 @@ mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
 	if (src->bodylen > 0)
 		memcpy(p, src->body, src->bodylen);
 	dst->body = p;
+	return MQ_OK;
+}
+
+int
+mq_grow(void *pp, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 16;
+	void *q;
+
+	if (need <= *cap)
+		return MQ_OK;
+	while (n < need)
+		n *= 2;
+	if ((q = reallocarray(*(void **)pp, n, size)) == NULL)
+		return mq_sys();
+	*(void **)pp = q;
+	*cap = n;
 	return MQ_OK;
 }

@@ -72,8 +72,8 @@ pattern_decode(const char *enc, char *buf, size_t size)
 	return mq_name_decode(enc, buf, size) < 0 ? MQ_ECORRUPT : MQ_OK;
 }
 
-static int
-sub_matches(char kind, const char *pattern, const char *topic)
+int
+mq_sub_matches(char kind, const char *pattern, const char *topic)
 {
 	switch (kind) {
 	case 't':
@@ -306,12 +306,6 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 }
 
 int
-mq_sub_matches(char kind, const char *pattern, const char *topic)
-{
-	return sub_matches(kind, pattern, topic);
-}
-
-int
 mq_publish(mq_spool *sp, const char *topic, const struct mq_msg *msgs,
     size_t n, size_t *receivers)
 {
@@ -464,7 +458,7 @@ mq_sub_next(mq_sub *sub, struct mq_msg *msg)
 		memcpy(sub->topic, msg->key, msg->keylen);
 		sub->topic[msg->keylen] = '\0';
 		for (i = 0; i < sub->npatterns; i++)
-			if (sub_matches(kind, sub->patterns[i], sub->topic))
+			if (mq_sub_matches(kind, sub->patterns[i], sub->topic))
 				return 1;
 	}
 	return rc;

@@ -50,23 +50,6 @@ struct mq_router {
 	size_t		 capqueues;
 };
 
-static int
-grow(void *pp, size_t *cap, size_t need, size_t elem)
-{
-	void *np;
-	size_t ncap = *cap ? *cap * 2 : 8;
-
-	if (need <= *cap)
-		return MQ_OK;
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = reallocarray(*(void **)pp, ncap, elem)) == NULL)
-		return mq_sys();
-	*(void **)pp = np;
-	*cap = ncap;
-	return MQ_OK;
-}
-
 static void
 subs_free(mq_router *r)
 {
@@ -102,15 +85,11 @@ mq_router_open(mq_spool *sp, mq_router **out)
 	r->subs_stale = r->binds_stale = 1;
 	if ((r->routes = mq_routes_map(sp)) == NULL) {
 		rc = mq_sys();
-		goto fail;
+		mq_router_close(r);
+		return rc;
 	}
-	if ((rc = mq_exchange_open(sp, &r->exchange)) != MQ_OK)
-		goto fail;
 	*out = r;
 	return MQ_OK;
-fail:
-	mq_router_close(r);
-	return rc;
 }
 
 void
@@ -127,10 +106,17 @@ mq_router_close(mq_router *r)
 	free(r);
 }
 
-mq_stream *
-mq_router_exchange(mq_router *r)
+/* Opened at the first publish someone listens to, not before. */
+int
+mq_router_exchange(mq_router *r, mq_stream **out)
 {
-	return r->exchange;
+	int rc;
+
+	if (r->exchange == NULL &&
+	    (rc = mq_exchange_open(r->spool, &r->exchange)) != MQ_OK)
+		return rc;
+	*out = r->exchange;
+	return MQ_OK;
 }
 
 static int
@@ -139,7 +125,7 @@ add_sub(char kind, const char *pattern, int mine, void *arg)
 	mq_router *r = arg;
 	char *copy;
 
-	if (grow(&r->subs, &r->capsubs, r->nsubs + 1, sizeof(*r->subs)) !=
+	if (mq_grow(&r->subs, &r->capsubs, r->nsubs + 1, sizeof(*r->subs)) !=
 	    MQ_OK || (copy = strdup(pattern)) == NULL)
 		return 1;	/* stops the scan: read again next time */
 	r->subs[r->nsubs].kind = kind;
@@ -154,7 +140,7 @@ add_bind(const char *pattern, const char *queue, void *arg)
 	mq_router *r = arg;
 	struct rbind *b;
 
-	if (grow(&r->binds, &r->capbinds, r->nbinds + 1, sizeof(*r->binds)) !=
+	if (mq_grow(&r->binds, &r->capbinds, r->nbinds + 1, sizeof(*r->binds)) !=
 	    MQ_OK)
 		return 1;
 	b = &r->binds[r->nbinds];
@@ -228,7 +214,7 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 				break;
 		if (j < n)
 			continue;	/* bound twice: one copy */
-		if ((rc = grow(&r->queues, &r->capqueues, n + 1,
+		if ((rc = mq_grow(&r->queues, &r->capqueues, n + 1,
 		    sizeof(*r->queues))) != MQ_OK)
 			return rc;
 		r->queues[n++] = r->binds[i].queue;
@@ -261,8 +247,8 @@ mq_router_publish(mq_router *r, const char *topic, const struct mq_msg *msgs,
 		keyed[i].keylen = strlen(topic);
 	}
 	/* With no one listening, a live publish goes nowhere, as in Redis. */
-	if (live > 0 && (rc = mq_append(r->exchange, keyed, n, NULL, NULL)) !=
-	    MQ_OK)
+	if (live > 0 && ((rc = mq_router_exchange(r, &s)) != MQ_OK ||
+	    (rc = mq_append(s, keyed, n, NULL, NULL)) != MQ_OK))
 		goto out;
 	for (i = 0; i < nq; i++) {
 		if ((rc = mq_stream_open(r->spool, queues[i], MQ_CREATE, &s)) !=

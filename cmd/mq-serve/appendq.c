@@ -262,12 +262,6 @@ appendq_flush(struct server *s)
 	q->n = q->nhdrs = q->used = 0;
 }
 
-size_t
-appendq_pending(const struct server *s)
-{
-	return s->appendq != NULL ? s->appendq->n : 0;
-}
-
 void
 appendq_free(struct server *s)
 {

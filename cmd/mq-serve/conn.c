@@ -251,15 +251,13 @@ conn_release(struct server *s, uint64_t done, int failed)
 			conn_close(c, "fsync failed");
 			continue;
 		}
-		c->ok_total = c->gate[0].upto;
-		c->gate[0] = c->gate[1];
-		if (--c->ngate == 0)
-			TAILQ_REMOVE(&s->gated, c, glink);
-		else if (c->gate[0].gen <= done) {
+		while (c->ngate > 0 && c->gate[0].gen <= done) {
 			c->ok_total = c->gate[0].upto;
-			c->ngate = 0;
-			TAILQ_REMOVE(&s->gated, c, glink);
+			c->gate[0] = c->gate[1];
+			c->ngate--;
 		}
+		if (c->ngate == 0)
+			TAILQ_REMOVE(&s->gated, c, glink);
 		want_write(c);
 	}
 }

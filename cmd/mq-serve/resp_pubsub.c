@@ -526,8 +526,8 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	 * exchange's log: a last entry with no stream has publish_done
 	 * hand them the message.
 	 */
-	if (live > mine)
-		targets[n++] = mq_router_exchange(r);
+	if (live > mine && mq_router_exchange(r, &targets[n++]) != MQ_OK)
+		return 0;
 	for (i = 0; i < nq; i++)
 		if (server_stream(srv, queues[i], strlen(queues[i]), 1,
 		    &targets[n++]) != MQ_OK)

@@ -288,7 +288,6 @@ void	 appendq_flush(struct server *s);
 void	 appendq_cancel(struct server *s, void *arg);
 /* Whether appendq_flush is calling the callbacks (it cannot run again). */
 int	 appendq_flushing(const struct server *s);
-size_t	 appendq_pending(const struct server *s);
 void	 appendq_free(struct server *s);
 
 /* ---- syncer.c: the interval fsync, on a thread of its own. */

@@ -39,7 +39,7 @@ struct syncer {
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 wake;
 	int		*fds;		/* handed over, not yet taken by the thread */
-	size_t		 n, cap;
+	size_t		 n;
 	int		 stop;
 	struct server	*server;
 	/* "always": the sync numbers asked for and done, told by 'efd'. */
@@ -48,13 +48,34 @@ struct syncer {
 	int		 failed;
 };
 
+/*
+ * Syncs and closes the 'n' descriptors of 'fds', then frees the array;
+ * returns 1 if a sync failed (logged), else 0.
+ */
+static int
+sync_close(struct server *s, int *fds, size_t n)
+{
+	size_t i;
+	int failed = 0;
+
+	for (i = 0; i < n; i++) {
+		if (fdatasync(fds[i]) == -1) {
+			server_log(s, "fsync: %s", strerror(errno));
+			failed = 1;
+		}
+		close(fds[i]);
+	}
+	free(fds);
+	return failed;
+}
+
 static void *
 syncer_main(void *arg)
 {
 	struct syncer *y = arg;
 	uint64_t gen, one = 1;
 	int *fds, failed;
-	size_t n, i;
+	size_t n;
 
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
@@ -66,17 +87,9 @@ syncer_main(void *arg)
 		n = y->n;
 		gen = y->gen_asked;
 		y->fds = NULL;
-		y->n = y->cap = 0;
+		y->n = 0;
 		pthread_mutex_unlock(&y->lock);
-		failed = 0;
-		for (i = 0; i < n; i++) {
-			if (fdatasync(fds[i]) == -1) {
-				server_log(y->server, "fsync: %s", strerror(errno));
-				failed = 1;
-			}
-			close(fds[i]);
-		}
-		free(fds);
+		failed = sync_close(y->server, fds, n);
 		pthread_mutex_lock(&y->lock);
 		y->gen_done = gen;
 		y->failed |= failed;
@@ -138,13 +151,31 @@ syncer_start(struct server *s, int notify)
 	return 0;
 }
 
-/* Hands 'fds' (n of them, now the thread's) over as sync 'gen'. */
+/*
+ * Hands 'fds' (n of them, now the thread's) over as sync 'gen', added to
+ * what the thread has not taken yet.  Without memory to add them, they
+ * are synced here.
+ */
 static void
-hand_over(struct syncer *y, int *fds, size_t n, uint64_t gen)
+hand_over(struct server *s, int *fds, size_t n, uint64_t gen)
 {
+	struct syncer *y = s->syncer;
+	int *nf;
+
 	pthread_mutex_lock(&y->lock);
+	if (y->n > 0) {
+		if ((nf = reallocarray(y->fds, y->n + n, sizeof(*nf))) == NULL) {
+			pthread_mutex_unlock(&y->lock);
+			(void)sync_close(s, fds, n);
+			return;
+		}
+		memcpy(nf + y->n, fds, n * sizeof(*nf));
+		free(fds);
+		fds = nf;
+		n += y->n;
+	}
 	y->fds = fds;
-	y->n = y->cap = n;
+	y->n = n;
 	y->gen_asked = gen;
 	pthread_cond_signal(&y->wake);
 	pthread_mutex_unlock(&y->lock);
@@ -160,23 +191,18 @@ syncer_turn(struct server *s)
 		if ((nf = reallocarray(s->sync_pend, s->sync_npend + n,
 		    sizeof(*nf))) == NULL) {
 			/* No memory to wait: this turn syncs on the loop. */
-			size_t i;
-
-			for (i = 0; i < n; i++) {
-				fdatasync(fds[i]);
-				close(fds[i]);
-			}
+			(void)sync_close(s, fds, n);
 		} else {
 			memcpy(nf + s->sync_npend, fds, n * sizeof(*nf));
+			free(fds);
 			s->sync_pend = nf;
 			s->sync_npend += n;
 			if (s->sync_npend == n)
 				s->sync_gen++;	/* a new sync begins to gather */
 		}
-		free(fds);
 	}
 	if (!s->sync_busy && s->sync_npend > 0) {
-		hand_over(s->syncer, s->sync_pend, s->sync_npend, s->sync_gen);
+		hand_over(s, s->sync_pend, s->sync_npend, s->sync_gen);
 		s->sync_pend = NULL;
 		s->sync_npend = 0;
 		s->sync_busy = 1;
@@ -190,44 +216,15 @@ syncer_turn(struct server *s)
 void
 syncer_submit(struct server *s)
 {
-	struct syncer *y = s->syncer;
-	int *fds, *nf;
-	size_t n, i;
+	int *fds;
+	size_t n;
 
 	if (mq_spool_take_dirty(s->spool, &fds, &n) != MQ_OK || n == 0)
 		return;
-	if (y == NULL) {
-		/* No thread (it failed to start): sync here. */
-		for (i = 0; i < n; i++) {
-			fdatasync(fds[i]);
-			close(fds[i]);
-		}
-		free(fds);
-		return;
-	}
-	pthread_mutex_lock(&y->lock);
-	if (y->n == 0) {
-		y->fds = fds;
-		y->n = y->cap = n;
-		fds = NULL;
-	} else if ((nf = reallocarray(y->fds, y->n + n, sizeof(*nf))) != NULL) {
-		memcpy(nf + y->n, fds, n * sizeof(*nf));
-		y->fds = nf;
-		y->n += n;
-		y->cap = y->n;
-	} else {
-		/* No memory to merge: these are synced here. */
-		pthread_mutex_unlock(&y->lock);
-		for (i = 0; i < n; i++) {
-			fdatasync(fds[i]);
-			close(fds[i]);
-		}
-		free(fds);
-		return;
-	}
-	pthread_cond_signal(&y->wake);
-	pthread_mutex_unlock(&y->lock);
-	free(fds);
+	if (s->syncer == NULL)
+		(void)sync_close(s, fds, n);	/* no thread: here */
+	else
+		hand_over(s, fds, n, s->syncer->gen_asked);
 }
 
 void
@@ -238,13 +235,9 @@ syncer_stop(struct server *s)
 	if (y == NULL)
 		return;
 	syncer_submit(s);	/* the last writes too */
-	while (s->sync_npend > 0) {
-		s->sync_npend--;
-		fdatasync(s->sync_pend[s->sync_npend]);
-		close(s->sync_pend[s->sync_npend]);
-	}
-	free(s->sync_pend);
+	(void)sync_close(s, s->sync_pend, s->sync_npend);
 	s->sync_pend = NULL;
+	s->sync_npend = 0;
 	pthread_mutex_lock(&y->lock);
 	y->stop = 1;
 	pthread_cond_signal(&y->wake);
