@@ -4,9 +4,10 @@
  * The ids come from the arguments, or else from the first field of each
  * line of stdin, as for mq-ack, and the stream and group are opened when
  * the first of them arrive.  A handed-back entry is delivered again
- * before new ones; one whose delivery count has reached the stream's
- * delivery limit, or any with --reject, goes to the dead-letter stream
- * instead (libmq decides, in mq_group_nack).
+ * before new ones, once its retry delay has passed (--delay, else the
+ * stream's, growing with its deliveries); one whose delivery count has
+ * reached the stream's delivery limit, or any with --reject, goes to the
+ * dead-letter stream instead (libmq decides, in mq_group_nack).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,15 @@
 #include "tool.h"
 
 static const char usage[] =
-"usage: mq-nack [-qrVv] [--reject] [--fsync always|interval|never]\n"
-"               [--spool DIR] STREAM GROUP [ID...]\n";
+"usage: mq-nack [-qrVv] [--delay DURATION] [--reject]\n"
+"               [--fsync always|interval|never] [--spool DIR]\n"
+"               [--] STREAM GROUP [ID...]\n";
+
+enum { OPT_DELAY = TOOL_OPT_FIRST };
 
 static const struct option longopts[] = {
 	{ "reject",	no_argument,	NULL, 'r' },
+	{ "delay",	required_argument, NULL, OPT_DELAY },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -32,6 +37,7 @@ struct nack {
 	mq_stream	*stream;
 	mq_group	*group;
 	int		 reject;	/* --reject */
+	int64_t		 delay_ms;	/* --delay, -1: the stream's */
 	uint64_t	 done;		/* ids that were pending */
 };
 
@@ -48,7 +54,7 @@ nack(const mq_id *ids, size_t n, void *arg)
 		k->stream = tool_stream(k->spool, k->stream_name, 0);
 		k->group = tool_group(k->stream, k->group_name, 0);
 	}
-	rc = mq_group_nack(k->group, ids, n, k->reject, &done);
+	rc = mq_group_nack(k->group, ids, n, k->reject, k->delay_ms, &done);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s: %s: nack", k->stream_name, k->group_name);
 	k->done += done;
@@ -57,7 +63,7 @@ nack(const mq_id *ids, size_t n, void *arg)
 int
 main(int argc, char *argv[])
 {
-	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
+	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, -1, 0 };
 	int ch;
 
 	tool_init("mq-nack", usage);
@@ -66,6 +72,11 @@ main(int argc, char *argv[])
 		switch (ch) {
 		case 'r':
 			k.reject = 1;
+			break;
+		case OPT_DELAY:
+			if ((k.delay_ms = tool_duration(optarg)) < 0)
+				errx(TOOL_USAGE, "--delay %s: not a duration "
+				    "(such as 500ms, 30s, 5m, 2h)", optarg);
 			break;
 		default:
 			tool_option(ch, optarg);

@@ -4,7 +4,9 @@
  * The policy lives with the stream and every process applies it: how
  * many deliveries an entry gets before it is dead-lettered, how long an
  * entry lives, how long the stream may grow and what happens at that
- * length, the largest message, and where dead letters go.  Setting reads
+ * length, the largest message, where dead letters go, how long a
+ * pipeline's consumer keeps its entries (the lease) and how long a
+ * nacked entry waits before it comes again.  Setting reads
  * the policy, changes the fields named by options, and writes it back
  * (mq_policy_get, mq_policy_set), so the other fields keep their values.
  * Without options the policy is printed as "key value" lines in the forms
@@ -21,15 +23,16 @@
 
 static const char usage[] =
 "usage: mq-queue [-qVv] [--dead-letter STREAM] [--delivery-limit N]\n"
-"                [--max-age DURATION] [--max-bytes SIZE] [--max-len N]\n"
-"                [--max-msg SIZE] [--overflow drop|dead-letter]\n"
+"                [--lease DURATION] [--max-age DURATION] [--max-bytes SIZE]\n"
+"                [--max-len N] [--max-msg SIZE] [--overflow drop|dead-letter]\n"
+"                [--retry-delay DURATION] [--retry-max DURATION]\n"
 "                [--ttl DURATION] [--fsync always|interval|never]\n"
-"                [--spool DIR] STREAM\n";
+"                [--spool DIR] [--] STREAM\n";
 
 enum {
 	OPT_DELIVERY_LIMIT = TOOL_OPT_FIRST, OPT_TTL, OPT_MAX_LEN,
 	OPT_MAX_BYTES, OPT_MAX_AGE, OPT_OVERFLOW, OPT_MAX_MSG,
-	OPT_DEAD_LETTER
+	OPT_DEAD_LETTER, OPT_LEASE, OPT_RETRY_DELAY, OPT_RETRY_MAX
 };
 
 static const struct option longopts[] = {
@@ -41,6 +44,9 @@ static const struct option longopts[] = {
 	{ "overflow",	required_argument,	NULL, OPT_OVERFLOW },
 	{ "max-msg",	required_argument,	NULL, OPT_MAX_MSG },
 	{ "dead-letter", required_argument,	NULL, OPT_DEAD_LETTER },
+	{ "lease",	required_argument,	NULL, OPT_LEASE },
+	{ "retry-delay", required_argument,	NULL, OPT_RETRY_DELAY },
+	{ "retry-max",	required_argument,	NULL, OPT_RETRY_MAX },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -121,6 +127,15 @@ parse(struct change *c, int ch, const char *arg)
 			errx(EX_DATAERR, "--dead-letter: name longer than %d "
 			    "bytes", MQ_NAME_MAX);
 		break;
+	case OPT_LEASE:
+		c->p.lease_ms = duration_arg(arg, "--lease");
+		break;
+	case OPT_RETRY_DELAY:
+		c->p.retry_delay_ms = duration_arg(arg, "--retry-delay");
+		break;
+	case OPT_RETRY_MAX:
+		c->p.retry_max_ms = duration_arg(arg, "--retry-max");
+		break;
 	default:
 		tool_option(ch, arg);
 		return;
@@ -149,19 +164,29 @@ apply(const struct change *c, struct mq_policy *p)
 	if (CHANGED(c, OPT_DEAD_LETTER))
 		memcpy(p->dead_letter, c->p.dead_letter,
 		    sizeof(p->dead_letter));
+	if (CHANGED(c, OPT_LEASE))
+		p->lease_ms = c->p.lease_ms;
+	if (CHANGED(c, OPT_RETRY_DELAY))
+		p->retry_delay_ms = c->p.retry_delay_ms;
+	if (CHANGED(c, OPT_RETRY_MAX))
+		p->retry_max_ms = c->p.retry_max_ms;
 }
 
 /* Prints the policy of 'stream' as "key value" lines. */
 static void
 show(mq_stream *stream, const struct mq_policy *p)
 {
-	char ttl[32], age[32], dlq[MQ_NAME_MAX + 1];
+	char ttl[32], age[32], lease[32], delay[32], max[32];
+	char dlq[MQ_NAME_MAX + 1];
 	int rc;
 
 	if ((rc = mq_dead_letter_name(stream, dlq)) != MQ_OK)
 		tool_die(rc, "%s", mq_stream_name(stream));
 	tool_fmt_duration(ttl, sizeof(ttl), p->ttl_ms);
 	tool_fmt_duration(age, sizeof(age), p->max_age_ms);
+	tool_fmt_duration(lease, sizeof(lease), p->lease_ms);
+	tool_fmt_duration(delay, sizeof(delay), p->retry_delay_ms);
+	tool_fmt_duration(max, sizeof(max), p->retry_max_ms);
 	printf("delivery-limit %llu\n", (unsigned long long)p->delivery_limit);
 	printf("ttl %s\n", ttl);
 	printf("max-len %llu\n", (unsigned long long)p->max_len);
@@ -171,6 +196,9 @@ show(mq_stream *stream, const struct mq_policy *p)
 	    "dead-letter" : "drop");
 	printf("max-msg %lu\n", (unsigned long)p->max_msg);
 	printf("dead-letter %s\n", dlq);
+	printf("lease %s\n", lease);
+	printf("retry-delay %s\n", delay);
+	printf("retry-max %s\n", max);
 }
 
 int

@@ -295,6 +295,9 @@ show_stream(struct out *o, mq_stream *stream)
 	    "dead-letter" : "drop");
 	out_u64(o, "max-msg", p.max_msg);
 	out_str(o, "dead-letter", rc == MQ_OK ? dlq : NULL);
+	out_duration(o, "lease", p.lease_ms);
+	out_duration(o, "retry-delay", p.retry_delay_ms);
+	out_duration(o, "retry-max", p.retry_max_ms);
 	section_end(o);
 
 	table_begin(o, "groups",

@@ -2,10 +2,22 @@
  * mq-xreadgroup - read a stream as a consumer of a group (XREADGROUP),
  * and optionally run a command for each message.
  *
- * The group is created at 0-0 if it is missing, so that nothing written
- * before the first read is missed.  With ID '>' (the default) new entries
- * are delivered: handed-back ones first, then those after the group's
- * cursor; with any other ID, the consumer's own pending entries after it.
+ * The stream must exist (a typo is not a new stream); with -f or -b the
+ * reader waits for it to appear.  The group is created at 0-0 if it is
+ * missing, so that nothing written before the first read is missed.
+ * With ID '>' (the default) new entries are delivered: handed-back ones
+ * first (once their retry delay has passed), then those after the
+ * group's cursor; with any other ID, the consumer's own pending entries
+ * after it.
+ *
+ * A reader that lives as long as its work (-x, -f) attaches its consumer
+ * (mq_group_attach): if it dies, the next reader of the group takes its
+ * pending entries at once.  If no live process had the consumer, its
+ * pending entries were left by an earlier run: they are delivered first
+ * (mq_group_history).  A pipeline's reader (neither -x nor -f) exits
+ * before the acks come, so it neither attaches nor takes its own pending
+ * entries back: a later run cannot tell them from entries a worker still
+ * has; the stream's lease returns them.
  *
  * Printing: each batch that mq_group_read hands out is written to the one
  * buffered stdout, which is flushed before the tool sleeps.  Nothing is
@@ -17,18 +29,22 @@
  * headers in the environment), at most -j of them at once; a message is
  * read only when a slot is free.  Exit 0 acknowledges the message,
  * anything else hands it back with mq_group_nack (whose delivery limit
- * may dead-letter it).  With -f it is handed back at once, and comes
- * again before new entries; without -f, a run is one pass over what is
- * there, so the failures are handed back together at its end, not
- * retried within it.
+ * may dead-letter it), with a retry delay, and says so on stderr.  With
+ * -f it is handed back at once, and comes again after its delay, before
+ * new entries; without -f, a run is one pass over what is there, so the
+ * failures are handed back together at its end, not retried within it.
  *
  * Waiting: the stream is watched (mq_watch, inotify) before the first
  * read, so an append between a read that found nothing and the wait
- * still wakes it, and so does its removal or rename, which ends the run.  The wait is one ppoll(2) on the watch descriptor that
- * atomically unblocks SIGINT, SIGTERM and SIGCHLD, whose handlers only
- * set flags: no signal is lost between testing a flag and sleeping, and
- * nothing polls with sleeps.  SIGINT/SIGTERM stop the reading; commands
- * that run are waited for and acknowledged or handed back.
+ * still wakes it, and so does its removal or rename, which ends the run,
+ * and the death of another attached reader of the group.  The wait is
+ * one ppoll(2) on the watch descriptor that atomically unblocks SIGINT,
+ * SIGTERM and SIGCHLD, whose handlers only set flags: no signal is lost
+ * between testing a flag and sleeping, and nothing polls with sleeps.
+ * Its timeout is the nearest of the -b and --time-limit deadlines and
+ * the time a retry delay or a lease ends (mq_group_next_due).
+ * SIGINT/SIGTERM and the time limit stop the reading; commands that run
+ * are waited for and acknowledged or handed back.
  */
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -48,14 +64,16 @@
 
 #define BATCH		1024	/* messages per mq_group_read */
 #define JOBS_MAX	1024
+#define EXIT_FAILED	123	/* a command failed, as xargs(1) says it */
 
 static const char usage[] =
-"usage: mq-xreadgroup [-b MS | -f] [-c COUNT] [-o text|json|raw]\n"
-"                     [-x CMD [-j N]] [--noack] [-qVv]\n"
+"usage: mq-xreadgroup [-b DURATION | -f] [-c COUNT] [-o text|json|raw]\n"
+"                     [-x CMD [-j N] [--delay DURATION]]\n"
+"                     [--time-limit DURATION] [--noack] [-qVv]\n"
 "                     [--fsync always|interval|never] [--spool DIR]\n"
-"                     GROUP CONSUMER STREAM [ID]\n";
+"                     [--] GROUP CONSUMER STREAM [ID]\n";
 
-enum { OPT_NOACK = TOOL_OPT_FIRST };
+enum { OPT_NOACK = TOOL_OPT_FIRST, OPT_DELAY, OPT_TIME_LIMIT };
 
 static const struct option longopts[] = {
 	{ "block",	required_argument,	NULL, 'b' },
@@ -65,6 +83,8 @@ static const struct option longopts[] = {
 	{ "output",	required_argument,	NULL, 'o' },
 	{ "exec",	required_argument,	NULL, 'x' },
 	{ "noack",	no_argument,		NULL, OPT_NOACK },
+	{ "delay",	required_argument,	NULL, OPT_DELAY },
+	{ "time-limit",	required_argument,	NULL, OPT_TIME_LIMIT },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -73,12 +93,14 @@ static const struct option longopts[] = {
 struct job {
 	pid_t		 pid;		/* 0: the slot is free */
 	mq_id		 id;
+	uint64_t	 deliveries;	/* of its entry, 0: not known */
 	int		 bodyfd;	/* memfd holding the body, -1 when started */
 	char		**env;		/* "NAME=VALUE" strings for the child */
 	size_t		 nenv;
 };
 
 struct reader {
+	mq_spool	*spool;
 	mq_stream	*stream;
 	mq_group	*group;
 	mq_watch	*watch;
@@ -86,19 +108,24 @@ struct reader {
 	const char	*stream_name;
 	const char	*group_name;
 	const char	*consumer;
-	int		 history;	/* ID given: read own pending entries */
+	int		 history;	/* read own pending entries: ID given, */
+	int		 own_first;	/* or, for now, left by an earlier run */
 	mq_id		 after;		/* history: read after this id */
 	size_t		 count;		/* -c, 0: no limit */
 	size_t		 total;		/* delivered so far */
 	int		 follow;	/* -f */
-	long long	 block_ms;	/* -b, -1: not given, 0: for ever */
+	int64_t		 block_ms;	/* -b, -1: not given, 0: for ever */
+	int64_t		 block_until;	/* its deadline (monotonic), -1: none */
+	int64_t		 stop_at;	/* --time-limit's (monotonic), -1: none */
+	int64_t		 delay_ms;	/* --delay, -1: the stream's retry delay */
+	uint64_t	 limit;		/* the stream's delivery limit, 0: none */
 	enum tool_format format;	/* -o */
 	int		 noack;		/* --noack */
 	const char	*cmd;		/* -x, or NULL */
 	struct job	*jobs;		/* -j slots */
 	size_t		 njobs;
 	size_t		 running;
-	uint64_t	 acked, nacked;
+	uint64_t	 acked, nacked, failures;
 	mq_id		*failed;	/* to hand back at the end (no -f) */
 	size_t		 nfailed;
 	struct mq_msg	 msgs[BATCH];
@@ -123,6 +150,16 @@ mono_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since the epoch, the clock of libmq's due times. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -231,6 +268,7 @@ job_free(struct job *j)
 		close(j->bodyfd);
 	j->bodyfd = -1;
 	j->pid = 0;
+	j->deliveries = 0;
 }
 
 /*
@@ -293,6 +331,7 @@ job_deliveries(struct reader *r, struct job *j)
 	if (rc != MQ_OK)
 		tool_die(rc, "%s: pending", r->group_name);
 	if (n == 1) {
+		j->deliveries = p.count;
 		len = snprintf(buf, sizeof(buf), "%llu",
 		    (unsigned long long)p.count);
 		job_env(j, "MQ_DELIVERIES", buf, len);
@@ -327,19 +366,48 @@ job_start(struct reader *r, struct job *j)
 	r->running++;
 }
 
+/*
+ * Says on stderr why the command of job 'j' failed (exit 'status') and
+ * what becomes of its entry, unless -q.
+ */
+static void
+job_failed(struct reader *r, struct job *j, int status)
+{
+	char id[MQ_ID_MAX], how[32];
+
+	r->failures++;
+	if (topt.quiet)
+		return;
+	mq_id_fmt(id, j->id);
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exit %d", WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "killed by signal %d",
+		    WTERMSIG(status));
+	if (r->noack)
+		warnx("%s: %s", id, how);
+	else if (r->limit > 0 && j->deliveries >= r->limit)
+		warnx("%s: %s: dead-lettered after %llu deliveries", id, how,
+		    (unsigned long long)j->deliveries);
+	else
+		warnx("%s: %s: handed back%s", id, how,
+		    r->follow ? "" : " at the end of the run");
+}
+
 /* Acknowledges (exit 0) or hands back the message of finished job 'j'. */
 static void
 job_done(struct reader *r, struct job *j, int status)
 {
 	char id[MQ_ID_MAX];
 	size_t n;
-	int rc, ok;
+	int rc = MQ_OK, ok;
 
 	ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	mq_id_fmt(id, j->id);
 	r->running--;
+	if (!ok)
+		job_failed(r, j, status);
 	if (r->noack)
-		rc = MQ_OK;
+		;
 	else if (ok) {
 		rc = mq_group_ack(r->group, &j->id, 1, &n);
 		r->acked++;
@@ -350,18 +418,18 @@ job_done(struct reader *r, struct job *j, int status)
 		if (r->failed == NULL)
 			err(EX_TEMPFAIL, "reallocarray");
 		r->failed[r->nfailed++] = j->id;
-		rc = MQ_OK;
 	} else {
-		rc = mq_group_nack(r->group, &j->id, 1, 0, &n);
+		rc = mq_group_nack(r->group, &j->id, 1, 0, r->delay_ms, &n);
 		r->nacked++;
 	}
-	if (rc != MQ_OK)
+	if (rc != MQ_OK) {
+		mq_id_fmt(id, j->id);
 		tool_die(rc, "%s: %s", id, ok ? "ack" : "nack");
-	if (topt.verbose > 1 || (topt.verbose && !ok))
-		warnx("%s: %s %d, %s", id,
-		    WIFEXITED(status) ? "exit" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    r->noack ? "not pending" : ok ? "acked" : "handed back");
+	}
+	if (topt.verbose > 1 && ok) {
+		mq_id_fmt(id, j->id);
+		warnx("%s: exit 0, %s", id, r->noack ? "not pending" : "acked");
+	}
 	job_free(j);
 }
 
@@ -428,7 +496,7 @@ fetch(struct reader *r, size_t want)
 	size_t n;
 	int rc;
 
-	if (r->history) {
+	if (r->history || r->own_first) {
 		rc = mq_group_history(r->group, r->consumer, r->after, want,
 		    r->msgs, &n);
 		if (rc == MQ_OK && n > 0)
@@ -453,24 +521,84 @@ print(struct reader *r, size_t n)
 		tool_flush(stdout);
 }
 
+/* The earlier of two monotonic deadlines ('b' -1: none). */
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+/*
+ * When to stop waiting (monotonic, -1: no limit): the -b deadline while
+ * nothing came, the time limit, and the time a retry delay or a lease
+ * of the group ends.
+ */
+static int64_t
+wait_deadline(struct reader *r)
+{
+	int64_t deadline = r->stop_at, due;
+	int rc;
+
+	if (!r->follow && r->total == 0)
+		deadline = earlier(deadline, r->block_until);
+	if (r->group != NULL && !r->noack) {
+		if ((rc = mq_group_next_due(r->group, &due)) != MQ_OK)
+			tool_die(rc, "%s: %s", r->stream_name, r->group_name);
+		if (due >= 0)
+			deadline = earlier(deadline, mono_ms() +
+			    (due > wall_ms() ? due - wall_ms() : 0));
+	}
+	return deadline;
+}
+
+/* Whether the monotonic deadline 'when' (-1: none) has passed. */
+static int
+passed(int64_t when)
+{
+	return when >= 0 && mono_ms() >= when;
+}
+
+/*
+ * Opens the stream; with -f or -b, waits for it to appear (any process
+ * may create it).  Returns 0, or the exit status if it never came.
+ */
+static int
+open_stream(struct reader *r)
+{
+	int rc;
+
+	if ((r->follow || r->block_ms >= 0) &&
+	    (rc = mq_watch_spool(r->watch, r->spool)) != MQ_OK)
+		tool_die(rc, "watch");
+	while ((rc = mq_stream_open(r->spool, r->stream_name, 0,
+	    &r->stream)) == MQ_ENOSTREAM && (r->follow || r->block_ms >= 0)) {
+		if (stopping || passed(r->stop_at))
+			return 0;
+		if (passed(r->block_until))
+			return TOOL_TIMEOUT;
+		wait_event(r, 1, earlier(r->stop_at, r->block_until));
+	}
+	if (rc != MQ_OK)
+		tool_die(rc, "%s", r->stream_name);
+	return 0;
+}
+
 /*
  * Delivers until the count is reached, nothing more is there (without -f
- * and -b), the -b timeout passed, or a signal asked to stop.  Returns
- * the exit status.
+ * and -b), the -b timeout or the time limit passed, or a signal asked to
+ * stop.  Returns the exit status.
  */
 static int
 loop(struct reader *r)
 {
-	int64_t deadline = -1;
 	size_t want, n;
 	int rc, gone = 0;
 
-	if (r->block_ms > 0)
-		deadline = mono_ms() + r->block_ms;
 	for (;;) {
 		if (r->cmd != NULL && reaped)
 			reap(r, 0);
-		if (stopping || (r->count > 0 && r->total >= r->count))
+		if (stopping || passed(r->stop_at) ||
+		    (r->count > 0 && r->total >= r->count))
 			break;
 		want = BATCH;
 		if (r->count > 0 && r->count - r->total < want)
@@ -479,7 +607,7 @@ loop(struct reader *r)
 			want = r->njobs - r->running;
 		if (want == 0) {
 			/* Every slot busy: read more only when one frees. */
-			wait_event(r, 0, -1);
+			wait_event(r, 0, r->stop_at);
 			continue;
 		}
 		if ((n = fetch(r, want)) > 0) {
@@ -490,10 +618,14 @@ loop(struct reader *r)
 				print(r, n);
 			continue;
 		}
+		if (r->own_first) {
+			r->own_first = 0;	/* now the new ones */
+			continue;
+		}
 		if (r->history || !(r->follow || (r->block_ms >= 0 &&
 		    r->total == 0)))
 			break;
-		if (deadline >= 0 && mono_ms() >= deadline)
+		if (!r->follow && passed(r->block_until))
 			break;
 		/*
 		 * Removed or renamed by another process: what comes under the
@@ -507,74 +639,152 @@ loop(struct reader *r)
 		}
 		if (r->cmd == NULL)
 			tool_flush(stdout);
-		if (!wait_event(r, 1, r->follow ? -1 : deadline))
-			break;
+		wait_event(r, 1, wait_deadline(r));
 	}
 	if (r->cmd != NULL)
 		reap(r, 1);
 	if (r->nfailed > 0) {
 		if ((rc = mq_group_nack(r->group, r->failed, r->nfailed, 0,
-		    &n)) != MQ_OK)
+		    r->delay_ms, &n)) != MQ_OK)
 			tool_die(rc, "%s: nack", r->group_name);
 		r->nacked += r->nfailed;
 	}
 	if (gone)
 		return EX_NOINPUT;
-	/* A signal is the way to end a wait: it is not a timeout. */
-	return r->block_ms >= 0 && r->total == 0 && !stopping ?
-	    TOOL_TIMEOUT : 0;
+	if (r->failures > 0)
+		return EXIT_FAILED;
+	/* A signal or the time limit ends a wait: neither is a timeout. */
+	return r->block_ms >= 0 && r->total == 0 && !stopping &&
+	    !passed(r->stop_at) ? TOOL_TIMEOUT : 0;
+}
+
+/* Parses a DURATION for option 'opt'; a usage error if it is not one. */
+static int64_t
+duration_arg(const char *s, const char *opt)
+{
+	int64_t ms;
+
+	if ((ms = tool_duration(s)) < 0)
+		errx(TOOL_USAGE, "%s %s: not a duration (such as 500ms, "
+		    "30s, 5m, 2h)", opt, s);
+	return ms;
+}
+
+/* Reads the options into 'r'; returns the index of the first operand. */
+static int
+options(struct reader *r, int argc, char *argv[])
+{
+	int ch, fmt, delay = 0;
+
+	while ((ch = getopt_long(argc, argv, "b:c:fj:o:x:" TOOL_SHORTOPTS,
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'b':
+			r->block_ms = duration_arg(optarg, "-b");
+			break;
+		case 'c':
+			r->count = tool_number(optarg, 1, LLONG_MAX, "-c");
+			break;
+		case 'f':
+			r->follow = 1;
+			break;
+		case 'j':
+			r->njobs = tool_number(optarg, 1, JOBS_MAX, "-j");
+			break;
+		case 'o':
+			if ((fmt = tool_format_parse(optarg)) == -1)
+				errx(TOOL_USAGE, "-o %s: expected text, json "
+				    "or raw", optarg);
+			r->format = fmt;
+			break;
+		case 'x':
+			r->cmd = optarg;
+			break;
+		case OPT_NOACK:
+			r->noack = 1;
+			break;
+		case OPT_DELAY:
+			r->delay_ms = duration_arg(optarg, "--delay");
+			delay = 1;
+			break;
+		case OPT_TIME_LIMIT:
+			r->stop_at = duration_arg(optarg, "--time-limit");
+			break;
+		default:
+			tool_option(ch, optarg);
+		}
+	}
+	if (r->follow && r->block_ms >= 0)
+		errx(TOOL_USAGE, "-b and -f cannot be used together: -b waits "
+		    "for the first entry, -f for ever");
+	if (r->njobs > 1 && r->cmd == NULL)
+		errx(TOOL_USAGE, "-j needs -x");
+	if (delay && r->cmd == NULL)
+		errx(TOOL_USAGE, "--delay needs -x");
+	if (argc - optind < 3)
+		errx(TOOL_USAGE, "missing operand: GROUP CONSUMER STREAM [ID]");
+	if (argc - optind > 4)
+		errx(TOOL_USAGE, "too many operands: GROUP CONSUMER STREAM [ID]");
+	return optind;
+}
+
+/* Handlers only set flags; SA_RESTART keeps libmq's calls going. */
+static void
+signals(struct reader *r)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (r->cmd != NULL) {
+		sa.sa_flags |= SA_NOCLDSTOP;
+		sigaction(SIGCHLD, &sa, NULL);
+	}
+	/* A closed stdout is an EPIPE to handle, not a death. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Opens the group and, for a reader that lives as long as its work,
+ * attaches the consumer; own pending entries come first if no live
+ * process had it.
+ */
+static void
+open_group(struct reader *r)
+{
+	struct mq_policy pol;
+	int rc;
+
+	r->group = tool_group(r->stream, r->group_name, 1);
+	if ((rc = mq_policy_get(r->stream, &pol)) != MQ_OK)
+		tool_die(rc, "%s: policy", r->stream_name);
+	r->limit = pol.delivery_limit;
+	if ((r->cmd == NULL && !r->follow) || r->noack)
+		return;
+	if ((rc = mq_group_attach(r->group, r->consumer)) < 0)
+		tool_die(rc, "%s: %s: attach %s", r->stream_name,
+		    r->group_name, r->consumer);
+	r->own_first = rc == 1 && !r->history;
 }
 
 int
 main(int argc, char *argv[])
 {
 	static struct reader r;
-	struct sigaction sa;
 	const char *id = ">";
-	mq_spool *spool;
 	size_t i;
-	int ch, rc, fmt, status;
+	int rc, status;
 
-	r.block_ms = -1;
+	r.block_ms = r.block_until = r.stop_at = r.delay_ms = -1;
 	r.njobs = 1;
 	tool_init("mq-xreadgroup", usage);
-	while ((ch = getopt_long(argc, argv, "b:c:fj:o:x:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'b':
-			r.block_ms = tool_number(optarg, 0, INT64_MAX / 2, "-b");
-			break;
-		case 'c':
-			r.count = tool_number(optarg, 1, LLONG_MAX, "-c");
-			break;
-		case 'f':
-			r.follow = 1;
-			break;
-		case 'j':
-			r.njobs = tool_number(optarg, 1, JOBS_MAX, "-j");
-			break;
-		case 'o':
-			if ((fmt = tool_format_parse(optarg)) == -1)
-				errx(TOOL_USAGE, "-o %s: expected text, json "
-				    "or raw", optarg);
-			r.format = fmt;
-			break;
-		case 'x':
-			r.cmd = optarg;
-			break;
-		case OPT_NOACK:
-			r.noack = 1;
-			break;
-		default:
-			tool_option(ch, optarg);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 3 || argc > 4 || (r.follow && r.block_ms >= 0))
-		tool_usage(TOOL_USAGE);
-	if (r.njobs > 1 && r.cmd == NULL)
-		errx(TOOL_USAGE, "-j needs -x");
+	i = options(&r, argc, argv);
+	argc -= i;
+	argv += i;
 	r.group_name = argv[0];
 	r.consumer = argv[1];
 	r.stream_name = argv[2];
@@ -588,32 +798,28 @@ main(int argc, char *argv[])
 	}
 	if (*r.consumer == '\0' || strlen(r.consumer) > MQ_NAME_MAX)
 		tool_die(MQ_EBADNAME, "consumer '%s'", r.consumer);
-
-	/* Handlers only set flags; SA_RESTART keeps libmq's calls going. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	if (r.block_ms > 0)
+		r.block_until = mono_ms() + r.block_ms;
+	if (r.stop_at >= 0)
+		r.stop_at += mono_ms();
+	signals(&r);
 	if (r.cmd != NULL) {
-		sa.sa_flags |= SA_NOCLDSTOP;
-		sigaction(SIGCHLD, &sa, NULL);
 		if ((r.jobs = calloc(r.njobs, sizeof(*r.jobs))) == NULL)
 			err(EX_TEMPFAIL, "calloc");
 		for (i = 0; i < r.njobs; i++)
 			r.jobs[i].bodyfd = -1;
 	}
-	/* A closed stdout is an EPIPE to handle, not a death. */
-	signal(SIGPIPE, SIG_IGN);
 
-	spool = tool_spool(MQ_CREATE);
-	r.spool_path = mq_spool_path(spool);
-	r.stream = tool_stream(spool, r.stream_name, MQ_CREATE);
-	r.group = tool_group(r.stream, r.group_name, 1);
+	/* A reader that waits may wait for the spool and stream to appear. */
+	r.spool = tool_spool(r.follow || r.block_ms >= 0 ? MQ_CREATE : 0);
+	r.spool_path = mq_spool_path(r.spool);
+	if ((rc = mq_watch_open(&r.watch)) != MQ_OK)
+		tool_die(rc, "watch");
+	if ((status = open_stream(&r)) != 0 || r.stream == NULL)
+		goto done;
+	open_group(&r);
 	/* Watch before the first read: no append falls between the two. */
-	if ((rc = mq_watch_open(&r.watch)) != MQ_OK ||
-	    (rc = mq_watch_add(r.watch, r.stream)) != MQ_OK)
+	if ((rc = mq_watch_add(r.watch, r.stream)) != MQ_OK)
 		tool_die(rc, "%s: watch", r.stream_name);
 
 	status = loop(&r);
@@ -626,10 +832,11 @@ main(int argc, char *argv[])
 		fprintf(stderr, "mq-xreadgroup: %llu acked, %llu handed "
 		    "back\n", (unsigned long long)r.acked,
 		    (unsigned long long)r.nacked);
+done:
 	mq_watch_close(r.watch);
 	mq_group_close(r.group);
 	mq_stream_close(r.stream);
-	tool_spool_close(spool);
+	tool_spool_close(r.spool);
 	free(r.jobs);
 	free(r.failed);
 	return status;

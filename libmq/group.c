@@ -51,14 +51,43 @@
  *
  * Semantics are Redis 7's XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING,
  * XINFO and XGROUP, plus: mq_group_nack hands entries back (they are
- * delivered again before new ones), and the stream's policy applies at
- * delivery: an entry older than ttl_ms is dead-lettered ("expired")
- * instead of delivered; an entry whose delivery count reached
- * delivery_limit is dead-lettered ("delivery-limit") when it is nacked,
- * or when it would be redelivered or claimed.  A dead letter is appended
- * before the journal record that takes the entry out of the pending list,
- * so a crash between the two may leave a duplicate dead letter, never a
- * lost one.
+ * delivered again before new ones, once their retry delay has passed),
+ * and the stream's policy applies at delivery: an entry older than ttl_ms
+ * is dead-lettered ("expired") instead of delivered; an entry whose
+ * delivery count reached delivery_limit is dead-lettered
+ * ("delivery-limit") when it is nacked, or when it would be redelivered
+ * or claimed.  A dead letter is appended before the journal record that
+ * takes the entry out of the pending list, so a crash between the two may
+ * leave a duplicate dead letter, never a lost one.
+ *
+ * Consumers that die.  A reader that lives as long as its work attaches
+ * its consumer (mq_group_attach): it holds flock(LOCK_SH) on a liveness
+ * file, groups/@INC.C (INC the group's incarnation in hex, C the encoded
+ * consumer name), which the kernel releases when the process dies, and a
+ * CTX record with the ATTACH flag marks the consumer attached in the
+ * journal.  A new read ('>') first looks at every attached consumer with
+ * pending entries: one whose file no process holds died, and its entries
+ * are handed back (NACK records, the delivery count kept, so the next
+ * delivery counts and the delivery limit still applies) before anything
+ * new is delivered.  The file is opened read-only by its holder and
+ * write-only by those that look, so that only a holder's close (its
+ * death, or its detach) is an IN_CLOSE_NOWRITE event, which the watch
+ * (watch.c) turns into a wake-up.  A reader that does not attach (a
+ * pipeline, a Redis client) is covered by the lease instead: an entry
+ * pending for a consumer that is not attached for longer than the
+ * stream's lease_ms is handed back by the next read.  Both checks cost
+ * nothing while there is nothing to check: the lease scan runs only once
+ * the oldest delivery it could find (a lower bound kept as records are
+ * applied) is older than the lease, and the liveness check only while
+ * some attached consumer has entries pending.
+ *
+ * Retry delays.  A NACK record carries the time before which the entry
+ * is not delivered again (0: at once): the stream's retry delay, doubled
+ * for each delivery the entry had, up to its retry maximum, unless the
+ * caller gave another.  Readers skip entries that are not due, and
+ * mq_group_next_due() tells a waiting reader when to look again.  The
+ * smallest due time is kept as a lower bound too, so that entries waiting
+ * their turn cost a read nothing.
  *
  * Journal format, version 1 (for mq-spool(5)).  A sequence of records;
  * a record is one 32-byte slot, plus 'extra' 32-byte slots for a name.
@@ -83,11 +112,13 @@
  *   3 CONSUMER  a = number (low 32 bits, >= 1) | name length << 32;
  *               b = seen ms, c = active ms (int64, -1: never); the name
  *               in the extra slots, zero-padded.  Creates the consumer
- *               and gives it that number for later records.
+ *               and gives it that number for later records.  flags: 1
+ *               it is attached (written by a snapshot).
  *   4 DELCONS   a = number: deletes the consumer and its pending entries.
  *   5 CTX       a = consumer number, 0 for none; b = delivery time (ms)
  *               for the OWN records that follow; c = now.  flags: 1 the
- *               consumer was seen at c, 2 it was active at c.
+ *               consumer was seen at c, 2 it was active at c, 4 it is
+ *               attached from now on, 8 it is no longer attached.
  *   6 OWN       a = ms, b = seq of an entry, c = its delivery count:
  *               the entry becomes pending (if it was not), owned by the
  *               CTX consumer (none: handed back) and delivered at the CTX
@@ -97,11 +128,16 @@
  *   7 ACK       a = ms, b = seq: the entry leaves the pending list.
  *   8 NACK      a = ms, b = seq: the entry is handed back (no owner),
  *               its count and delivery time kept; it is delivered again
- *               before new entries.
+ *               before new entries, not before time c (ms; 0: at once).
+ *
+ * The flags and the c of NACK came after version 1 was first written;
+ * a reader that ignores them sees a valid journal, so the version stayed.
  *
  * A snapshot (compaction) is HEAD, SETID, one CONSUMER per consumer
  * (numbered again from 1), then the pending entries by id, each an OWN
- * record after a CTX record (no flags) whenever owner or time changes.
+ * record after a CTX record (no flags) whenever owner or time changes,
+ * and a NACK record after the OWN of a handed-back entry that is not due
+ * yet.
  *
  * groups/.tmp.PID.RANDOM are journals being written by a create (then
  * linked into place) or a compaction (then renamed over the journal);
@@ -136,7 +172,10 @@ enum {
 };
 #define CTX_SEEN	0x1
 #define CTX_ACTIVE	0x2
+#define CTX_ATTACH	0x4
+#define CTX_DETACH	0x8
 #define OWN_NEW		0x1
+#define CONS_ATTACHED	0x1
 
 #define COMPACT_MIN	(1 << 20)	/* never compact a smaller journal */
 #define COMPACT_RATIO	4		/* compact at this many times the state */
@@ -186,6 +225,7 @@ struct plist {
 struct nacked {
 	RB_ENTRY(nacked)	 link;
 	mq_id			 id;
+	int64_t			 due;		/* not delivered before; 0: at once */
 };
 
 RB_HEAD(ntree, nacked);
@@ -197,6 +237,7 @@ struct consumer {
 	uint32_t		 snap;		/* its number in a snapshot */
 	int64_t			 seen;		/* last attempted interaction */
 	int64_t			 active;	/* last delivery or claim, -1: never */
+	int			 attached;	/* its reader holds a liveness file */
 	char			 name[MQ_NAME_MAX + 1];
 };
 
@@ -218,6 +259,12 @@ struct gstate {
 	uint32_t		 nextidx;	/* number of the next new consumer */
 	struct consumer		*ctx;		/* from the last CTX record */
 	int64_t			 ctxtime;
+	uint64_t		 nattached;	/* attached consumers */
+	int64_t			 due_min;	/* <= the due time of every entry
+						   handed back (INT64_MAX: none) */
+	int64_t			 lease_min;	/* <= the delivery time of every
+						   entry whose owner is not
+						   attached (INT64_MAX: none) */
 };
 
 /* Copies of messages, by offsets into 'buf' until they are finished. */
@@ -270,6 +317,9 @@ struct mq_group {
 	int			 polheld;
 	struct copies		 give;		/* messages handed to the caller */
 	struct copies		 dead;		/* messages for the dead letters */
+	/* mq_group_attach: the consumer attached, and its liveness file. */
+	int			 livefd;	/* -1: none attached */
+	char			 livename[MQ_NAME_MAX + 1];
 };
 
 /* Inline: the pending array compares ids millions of times a second. */
@@ -484,9 +534,48 @@ plist_open(struct plist *pl, size_t i)
 }
 
 /*
+ * Sets the time before which the handed-back entry 'id' is not
+ * delivered again (0: at once).
+ */
+static void
+nacked_due(struct gstate *st, mq_id id, int64_t due)
+{
+	struct nacked key, *n;
+
+	key.id = id;
+	if ((n = RB_FIND(ntree, &st->nacked, &key)) == NULL)
+		return;
+	n->due = due;
+	if (due < st->due_min)
+		st->due_min = due;
+}
+
+/* Whether an entry handed back may be due for delivery at 'now'. */
+static int
+nacked_ready(const struct gstate *st, int64_t now)
+{
+	return !RB_EMPTY(&st->nacked) && st->due_min <= now;
+}
+
+/* A node of the tree of handed-back entries, due at 'due'. */
+static struct nacked *
+nacked_new(struct gstate *st, mq_id id, int64_t due)
+{
+	struct nacked *n;
+
+	if ((n = malloc(sizeof(*n))) == NULL)
+		return NULL;
+	n->id = id;
+	n->due = due;
+	if (due < st->due_min)
+		st->due_min = due;
+	return n;
+}
+
+/*
  * Adds the pending entry 'id', which is not pending, owned by 'c' (NULL:
- * handed back); the caller sets its time and count.  Returns its slot,
- * or NULL with errno set (out of memory).
+ * handed back, due at once); the caller sets its time and count.
+ * Returns its slot, or NULL with errno set (out of memory).
  */
 static struct pentry *
 pending_add(struct gstate *st, mq_id id, struct consumer *c)
@@ -496,11 +585,8 @@ pending_add(struct gstate *st, mq_id id, struct consumer *c)
 	struct nacked *n = NULL;
 	size_t i;
 
-	if (c == NULL) {
-		if ((n = malloc(sizeof(*n))) == NULL)
-			return NULL;
-		n->id = id;
-	}
+	if (c == NULL && (n = nacked_new(st, id, 0)) == NULL)
+		return NULL;
 	if (pl->head == pl->len || id_lt(pl->e[pl->len - 1].id, id)) {
 		/* Above every pending id: the common case. */
 		if (pl->len == pl->cap) {
@@ -563,21 +649,24 @@ owner_unlink(struct gstate *st, struct pentry *p)
 }
 
 /*
- * Gives the pending entry 'p' to 'c' (NULL: hands it back).  Returns
- * MQ_OK, or MQ_ESYS (out of memory) with nothing changed.
+ * Gives the pending entry 'p' to 'c' (NULL: hands it back, due at
+ * 'due').  Returns MQ_OK, or MQ_ESYS (out of memory) with nothing
+ * changed.
  */
 static int
-pending_give(struct gstate *st, struct pentry *p, struct consumer *c)
+pending_give(struct gstate *st, struct pentry *p, struct consumer *c,
+    int64_t due)
 {
 	struct nacked *n = NULL;
 
+	if (c == NULL && p->owner == NULL) {
+		nacked_due(st, p->id, due);
+		return MQ_OK;
+	}
 	if (c == p->owner)
 		return MQ_OK;
-	if (c == NULL) {
-		if ((n = malloc(sizeof(*n))) == NULL)
-			return mq_sys();
-		n->id = p->id;
-	}
+	if (c == NULL && (n = nacked_new(st, p->id, due)) == NULL)
+		return mq_sys();
 	owner_unlink(st, p);
 	p->owner = c;
 	if (c != NULL)
@@ -637,6 +726,8 @@ state_reset(mq_group *g)
 	RB_INIT(&st->consumers);
 	st->entries_read = -1;
 	st->nextidx = 1;
+	st->due_min = INT64_MAX;
+	st->lease_min = INT64_MAX;
 	g->j.off = 0;
 }
 
@@ -675,6 +766,8 @@ apply_consumer(mq_group *g, const struct mq_jrec *r)
 	c->idx = idx;
 	c->seen = (int64_t)r->b;
 	c->active = (int64_t)r->c;
+	c->attached = (r->flags & CONS_ATTACHED) != 0;
+	st->nattached += c->attached;
 	st->byidx[idx] = c;
 	st->nconsumers++;
 	st->nameslots += mq_jrec_size(len) / MQ_JSLOT;
@@ -715,6 +808,7 @@ apply_delcons(mq_group *g, const struct mq_jrec *r)
 	RB_REMOVE(ctree, &st->consumers, c);
 	st->byidx[c->idx] = NULL;
 	st->nconsumers--;
+	st->nattached -= c->attached;
 	st->nameslots -= mq_jrec_size(strlen(c->name)) / MQ_JSLOT;
 	if (st->ctx == c)
 		st->ctx = NULL;
@@ -733,9 +827,11 @@ apply_own(mq_group *g, const struct mq_jrec *r)
 	if ((p = pending_find(st, id)) == NULL) {
 		if ((p = pending_add(st, id, st->ctx)) == NULL)
 			return mq_sys();
-	} else if ((rc = pending_give(st, p, st->ctx)) != MQ_OK)
+	} else if ((rc = pending_give(st, p, st->ctx, 0)) != MQ_OK)
 		return rc;
 	p->time = st->ctxtime;
+	if (p->owner != NULL && p->time < st->lease_min)
+		st->lease_min = p->time;
 	if (r->flags & OWN_NEW) {
 		p->count = 1;
 		st->cursor = id;
@@ -743,6 +839,24 @@ apply_own(mq_group *g, const struct mq_jrec *r)
 	} else
 		p->count = r->c;
 	return MQ_OK;
+}
+
+/*
+ * The ATTACH and DETACH flags of a CTX record for consumer 'c'.  A
+ * consumer that stops being attached puts its entries under the lease:
+ * the bound on their delivery times is no longer known.
+ */
+static void
+apply_attach(struct gstate *st, struct consumer *c, unsigned flags)
+{
+	if ((flags & CTX_ATTACH) && !c->attached) {
+		c->attached = 1;
+		st->nattached++;
+	} else if ((flags & CTX_DETACH) && c->attached) {
+		c->attached = 0;
+		st->nattached--;
+		st->lease_min = INT64_MIN;
+	}
 }
 
 /*
@@ -791,6 +905,8 @@ apply(const struct mq_jrec *r, void *arg)
 			c->seen = (int64_t)r->c;
 		if (c != NULL && (r->flags & CTX_ACTIVE))
 			c->active = (int64_t)r->c;
+		if (c != NULL)
+			apply_attach(st, c, r->flags);
 		return MQ_OK;
 	case REC_OWN:
 		return apply_own(g, r);
@@ -800,7 +916,7 @@ apply(const struct mq_jrec *r, void *arg)
 		return MQ_OK;
 	case REC_NACK:
 		if ((p = pending_find(st, id)) != NULL)
-			return pending_give(st, p, NULL);
+			return pending_give(st, p, NULL, (int64_t)r->c);
 		return MQ_OK;
 	}
 	return MQ_ECORRUPT;
@@ -951,6 +1067,7 @@ begin(mq_group *g)
 }
 
 static int commit(mq_group *g);
+static void detach(mq_group *g);
 
 /*
  * Gives up a change: nothing of it is written, the replica is reloaded
@@ -982,11 +1099,25 @@ end_unchanged(mq_group *g)
 		mq_journal_unlock(&g->j);
 }
 
-/* The bytes a snapshot of the replica takes. */
+/*
+ * The bytes a snapshot of the replica takes at most: a CTX, an OWN and
+ * (handed back, not due yet) a NACK record per entry.
+ */
 static uint64_t
 live_bytes(const struct gstate *st)
 {
-	return MQ_JSLOT * (2 + st->nameslots + 2 * st->npending);
+	return MQ_JSLOT * (2 + st->nameslots + 3 * st->npending);
+}
+
+/* When the handed-back entry 'id' is due; 0 if it is not handed back. */
+static int64_t
+due_of(struct gstate *st, mq_id id)
+{
+	struct nacked key, *n;
+
+	key.id = id;
+	n = RB_FIND(ntree, &st->nacked, &key);
+	return n != NULL ? n->due : 0;
 }
 
 /*
@@ -1001,7 +1132,7 @@ compact(mq_group *g)
 	struct consumer *c, *owner = NULL;
 	struct pentry *p;
 	unsigned char *buf, *q;
-	int64_t time = 0;
+	int64_t time = 0, due;
 	uint32_t idx = 0;
 	size_t i;
 	ino_t ino;
@@ -1019,7 +1150,8 @@ compact(mq_group *g)
 		size_t len = strlen(c->name);
 
 		c->snap = ++idx;
-		q += mq_jrec_put(q, REC_CONSUMER, 0, idx | (uint64_t)len << 32,
+		q += mq_jrec_put(q, REC_CONSUMER,
+		    c->attached ? CONS_ATTACHED : 0, idx | (uint64_t)len << 32,
 		    (uint64_t)c->seen, (uint64_t)c->active, c->name, len);
 	}
 	for (i = st->pl.head; i < st->pl.len; i++) {
@@ -1036,6 +1168,9 @@ compact(mq_group *g)
 		}
 		q += mq_jrec_put(q, REC_OWN, 0, p->id.ms, p->id.seq, p->count,
 		    NULL, 0);
+		if (p->owner == NULL && (due = due_of(st, p->id)) != 0)
+			q += mq_jrec_put(q, REC_NACK, 0, p->id.ms, p->id.seq,
+			    (uint64_t)due, NULL, 0);
 	}
 	ino = g->j.ino;
 	rc = mq_journal_replace(&g->j, buf, q - buf);
@@ -1364,6 +1499,120 @@ delivery_limit(mq_group *g)
 }
 
 /* ------------------------------------------------------------------
+ * Attaching a consumer to the life of this process
+ * ---------------------------------------------------------------- */
+
+int
+mq_group_attach(mq_group *g, const char *consumer)
+{
+	char file[MQ_LIVE_NAME_MAX];
+	struct consumer *c;
+	int64_t now;
+	int sole = 0, rc, fd = -1;
+
+	if ((rc = check_name(consumer)) != MQ_OK)
+		return rc;
+	if (g->livefd != -1)
+		return MQ_EINVAL;
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	/* Under the journal's lock: holds of one name never race. */
+	if ((rc = mq_live_name(g->incarnation, consumer, file,
+	    sizeof(file))) != MQ_OK ||
+	    (rc = sole = mq_live_hold(g->gdirfd, file, &fd)) < 0)
+		goto fail;
+	now = mq_now_ms();
+	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK ||
+	    (!c->attached && (rc = emit(g, REC_CTX, CTX_SEEN | CTX_ATTACH,
+	    c->idx, 0, (uint64_t)now, NULL, 0)) != MQ_OK))
+		goto fail;
+	if ((rc = commit(g)) != MQ_OK) {
+		mq_live_drop(g->gdirfd, file, fd, sole);
+		return rc;
+	}
+	g->livefd = fd;
+	strlcpy(g->livename, consumer, sizeof(g->livename));
+	return sole;
+fail:
+	abandon(g);
+	if (fd != -1)
+		mq_live_drop(g->gdirfd, file, fd, sole == 1);
+	return rc;
+}
+
+/*
+ * Lets go of the consumer attached by this handle.  The last holder of
+ * its liveness file marks it detached, so that what it left pending
+ * comes under the lease, and removes the file; a failure on the way
+ * only means that the next reader takes its entries at once.
+ */
+static void
+detach(mq_group *g)
+{
+	char file[MQ_LIVE_NAME_MAX];
+	struct consumer *c;
+	int sole;
+
+	if (g->livefd == -1)
+		return;
+	if (mq_live_name(g->incarnation, g->livename, file,
+	    sizeof(file)) != MQ_OK) {
+		close(g->livefd);
+		g->livefd = -1;
+		return;
+	}
+	if ((sole = mq_live_sole(g->livefd)) && !g->gone &&
+	    begin(g) == MQ_OK) {
+		c = consumer_find(&g->st, g->livename);
+		if (c == NULL || !c->attached)
+			end_unchanged(g);
+		else if (emit(g, REC_CTX, CTX_DETACH, c->idx, 0,
+		    (uint64_t)mq_now_ms(), NULL, 0) != MQ_OK)
+			abandon(g);
+		else
+			(void)commit(g);
+	}
+	mq_live_drop(g->gdirfd, file, g->livefd, sole);
+	g->livefd = -1;
+}
+
+int
+mq_group_detach(mq_group *g)
+{
+	if (g->livefd == -1)
+		return MQ_OK;
+	detach(g);
+	return MQ_OK;
+}
+
+int
+mq_group_next_due(mq_group *g, int64_t *when)
+{
+	const struct mq_policy *pol;
+	struct nacked *n;
+	int64_t t = INT64_MAX, lease;
+	int rc;
+
+	*when = -1;
+	if ((rc = refresh(g)) != MQ_OK)
+		return rc;
+	/* Exact for retries: a reader asks before it sleeps, not per read. */
+	RB_FOREACH(n, ntree, &g->st.nacked)
+		if (n->due < t)
+			t = n->due;
+	g->st.due_min = t;
+	pol = group_policy(g);
+	lease = pol != NULL ? pol->lease_ms : 0;
+	if (lease > 0 && g->st.lease_min != INT64_MAX) {
+		if (g->st.lease_min < t - lease)
+			t = g->st.lease_min + lease;
+	}
+	if (t != INT64_MAX)
+		*when = t < 0 ? 0 : t;
+	return MQ_OK;
+}
+
+/* ------------------------------------------------------------------
  * Creating, listing, opening and destroying groups
  * ---------------------------------------------------------------- */
 
@@ -1419,17 +1668,40 @@ mq_group_create(mq_stream *stream, const char *name, mq_id start,
 	return rc;
 }
 
+/* The incarnation in the HEAD record of journal 'enc'; 0 if unknown. */
+static uint64_t
+incarnation_of(int dirfd, const char *enc)
+{
+	unsigned char buf[MQ_JSLOT];
+	struct mq_jrec r;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(dirfd, enc, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = mq_pread_all(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n != (ssize_t)sizeof(buf) || mq_jrec_get(buf, sizeof(buf), &r) <= 0 ||
+	    r.type != REC_HEAD)
+		return 0;
+	return r.c;
+}
+
 int
 mq_group_destroy(mq_stream *stream, const char *name)
 {
 	char enc[MQ_ENCNAME_MAX];
+	uint64_t inc;
 	int fd, rc;
 
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
 	if ((rc = groups_dir(stream, 0, &fd)) != MQ_OK)
 		return rc;
+	inc = incarnation_of(fd, enc);
 	rc = mq_journal_remove(mq_stream_spool(stream), fd, enc);
+	if (rc == MQ_OK && inc != 0)
+		mq_live_sweep(fd, inc);
 	close(fd);
 	return rc;
 }
@@ -1499,6 +1771,7 @@ mq_group_open(mq_stream *stream, const char *name, mq_group **out)
 	strlcpy(g->name, name, sizeof(g->name));
 	g->gdirfd = -1;
 	g->j.fd = -1;
+	g->livefd = -1;
 	state_reset(g);
 	if ((rc = groups_dir(stream, 0, &g->gdirfd)) != MQ_OK ||
 	    (rc = mq_journal_open(&g->j, mq_stream_spool(stream), g->gdirfd,
@@ -1530,6 +1803,7 @@ mq_group_close(mq_group *g)
 	if (g == NULL)
 		return;
 	(void)mq_group_release(g);
+	detach(g);
 	state_reset(g);
 	free(g->st.pl.e);
 	mq_journal_close(&g->j);
@@ -1567,13 +1841,101 @@ mq_group_setid(mq_group *g, mq_id id, int64_t entries_read)
 }
 
 /* ------------------------------------------------------------------
+ * Taking back what dead consumers and expired leases hold
+ * ---------------------------------------------------------------- */
+
+/* Hands back every entry of 'c' (no retry delay: they were not nacked). */
+static int
+give_back_all(mq_group *g, struct consumer *c)
+{
+	struct plist *pl = &g->st.pl;
+	struct pentry *p;
+	size_t i;
+	int rc;
+
+	/* Handing back moves no slot: the walk goes on where it was. */
+	for (i = pl->head; i < pl->len && c->npending > 0; i++) {
+		p = &pl->e[i];
+		if (p->live && p->owner == c &&
+		    (rc = emit_id(g, REC_NACK, p->id)) != MQ_OK)
+			return rc;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Hands back the entries of attached consumers whose readers died (no
+ * process holds their liveness file), and marks them detached.  The
+ * consumer this handle attached is alive by definition.
+ */
+static int
+reclaim_dead(mq_group *g, int64_t now)
+{
+	char file[MQ_LIVE_NAME_MAX];
+	struct consumer *c;
+	int alive, rc;
+
+	if (g->st.nattached == 0)
+		return MQ_OK;
+	RB_FOREACH(c, ctree, &g->st.consumers) {
+		if (!c->attached || c->npending == 0 ||
+		    (g->livefd != -1 && strcmp(c->name, g->livename) == 0))
+			continue;
+		if ((rc = mq_live_name(g->incarnation, c->name, file,
+		    sizeof(file))) != MQ_OK)
+			return rc;
+		if ((alive = mq_live_probe(g->gdirfd, file)) < 0)
+			return alive;
+		if (alive)
+			continue;
+		if ((rc = emit(g, REC_CTX, CTX_DETACH, c->idx, 0,
+		    (uint64_t)now, NULL, 0)) != MQ_OK ||
+		    (rc = give_back_all(g, c)) != MQ_OK)
+			return rc;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Hands back the entries of consumers that are not attached whose last
+ * delivery is older than the stream's lease, and learns the oldest of
+ * the others.  Nothing to do before the oldest could have expired.
+ */
+static int
+reclaim_leases(mq_group *g, int64_t now)
+{
+	const struct mq_policy *pol = group_policy(g);
+	struct plist *pl = &g->st.pl;
+	struct pentry *p;
+	int64_t lease, oldest = INT64_MAX;
+	size_t i;
+	int rc;
+
+	lease = pol != NULL ? pol->lease_ms : 0;
+	if (lease <= 0 || g->st.lease_min > now - lease)
+		return MQ_OK;
+	for (i = pl->head; i < pl->len; i++) {
+		p = &pl->e[i];
+		if (!p->live || p->owner == NULL || p->owner->attached)
+			continue;
+		if (now - p->time < lease) {
+			if (p->time < oldest)
+				oldest = p->time;
+		} else if ((rc = emit_id(g, REC_NACK, p->id)) != MQ_OK)
+			return rc;
+	}
+	g->st.lease_min = oldest;
+	return MQ_OK;
+}
+
+/* ------------------------------------------------------------------
  * Delivering
  * ---------------------------------------------------------------- */
 
 /*
- * Redelivers entries handed back by a nack, in id order, to 'c', adding
- * to '*k' (up to 'count').  A deleted entry leaves the pending list; one
- * at the delivery limit is dead-lettered.
+ * Redelivers entries handed back by a nack whose retry delay has passed,
+ * in id order, to 'c', adding to '*k' (up to 'count').  A deleted entry
+ * leaves the pending list; one at the delivery limit is dead-lettered.
  */
 static int
 read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
@@ -1583,17 +1945,27 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 	struct nacked *n, *next;
 	struct pentry *p;
 	struct mq_msg m;
+	int64_t due_min = INT64_MAX;
 	mq_id id;
 	int got, rc;
 
-	if (RB_EMPTY(&g->st.nacked))
+	if (!nacked_ready(&g->st, now))
 		return MQ_OK;
 	limit = delivery_limit(g);
 
-	/* Each step frees 'n' (the entry is acked or owned), not 'next'. */
-	for (n = RB_MIN(ntree, &g->st.nacked); n != NULL && *k < count;
-	    n = next) {
+	/*
+	 * Each step frees 'n' (the entry is acked or owned), not 'next'.  A
+	 * walk of the whole tree learns the next due time exactly.
+	 */
+	for (n = RB_MIN(ntree, &g->st.nacked); n != NULL; n = next) {
+		if (*k >= count)
+			return MQ_OK;
 		next = RB_NEXT(ntree, &g->st.nacked, n);
+		if (n->due > now) {
+			if (n->due < due_min)
+				due_min = n->due;
+			continue;
+		}
 		id = n->id;
 		if ((p = pending_find(&g->st, id)) == NULL) {
 			g->stale = 1;	/* cannot be: a reload mends it */
@@ -1622,6 +1994,7 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 		if (rc != MQ_OK)
 			return rc;
 	}
+	g->st.due_min = due_min;
 	return MQ_OK;
 }
 
@@ -1710,7 +2083,7 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 	int got;
 
 	if (g->gone || g->stale || !g->rvalid || !id_eq(g->rpos, top) ||
-	    !RB_EMPTY(&g->st.nacked))
+	    nacked_ready(&g->st, now))
 		return 0;
 	pol = group_policy(g);
 	ttl = pol != NULL ? pol->ttl_ms : 0;
@@ -1746,7 +2119,7 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 
 	if (ahead == 0)
 		return MQ_OK;
-	if (!id_eq(g->st.cursor, from) || !RB_EMPTY(&g->st.nacked)) {
+	if (!id_eq(g->st.cursor, from) || nacked_ready(&g->st, now)) {
 		g->give.len = g->give.nhc = g->give.nmc = 0;
 		return MQ_OK;
 	}
@@ -1785,7 +2158,9 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 		ahead = read_ahead(g, count, now);
 	if ((rc = lock_change(g)) != MQ_OK)
 		return rc;
-	if ((rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK ||
+	if ((!noack && ((rc = reclaim_dead(g, now)) != MQ_OK ||
+	    (rc = reclaim_leases(g, now)) != MQ_OK)) ||
+	    (rc = consumer_get(g, consumer, now, 1, &c)) != MQ_OK ||
 	    (rc = take_ahead(g, c, ahead, from, now, &ctx, &k)) != MQ_OK ||
 	    (rc = read_nacked(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
 	    (rc = read_new(g, c, count, noack, now, &ctx, &k)) != MQ_OK ||
@@ -1904,26 +2279,59 @@ mq_group_ack(mq_group *g, const mq_id *ids, size_t n, size_t *acked)
 	return rc;
 }
 
+/*
+ * When an entry delivered 'count' times and nacked at 'now' is due
+ * again: 'base' (the policy's retry delay if < 0) doubled for each
+ * delivery after the first, up to the policy's retry maximum (0: none),
+ * but never below 'base'.  0 if there is no delay.
+ */
+static int64_t
+retry_due(const struct mq_policy *pol, int64_t base, uint64_t count,
+    int64_t now)
+{
+	int64_t cap, delay;
+	uint64_t shift = count > 1 ? count - 1 : 0;
+
+	if (base < 0)
+		base = pol != NULL ? pol->retry_delay_ms : 0;
+	if (base <= 0)
+		return 0;
+	cap = pol != NULL && pol->retry_max_ms > 0 ? pol->retry_max_ms :
+	    INT64_MAX / 4;
+	if (cap < base)
+		cap = base;
+	delay = shift >= 62 || base > (cap >> shift) ? cap : base << shift;
+	if (delay > cap)
+		delay = cap;
+	return now + delay;
+}
+
 int
 mq_group_nack(mq_group *g, const mq_id *ids, size_t n, int reject,
-    size_t *done)
+    int64_t delay_ms, size_t *done)
 {
+	const struct mq_policy *pol;
 	uint64_t limit;
 	struct pentry *p;
 	struct mq_msg m;
+	int64_t now;
 	size_t i, k = 0;
 	int got, rc;
 
 	*done = 0;
 	if ((rc = begin(g)) != MQ_OK)
 		return rc;
+	now = mq_now_ms();
+	pol = group_policy(g);
 	limit = delivery_limit(g);
 	for (i = 0; i < n; i++) {
 		if ((p = pending_find(&g->st, ids[i])) == NULL)
 			continue;
 		k++;
 		if (!reject && (limit == 0 || p->count < limit)) {
-			if ((rc = emit_id(g, REC_NACK, ids[i])) != MQ_OK)
+			if ((rc = emit(g, REC_NACK, 0, ids[i].ms, ids[i].seq,
+			    (uint64_t)retry_due(pol, delay_ms, p->count, now),
+			    NULL, 0)) != MQ_OK)
 				goto fail;
 			continue;
 		}
@@ -2280,6 +2688,7 @@ mq_group_consumers(mq_group *g,
 		ci.pending = c->npending;
 		ci.seen_ms = c->seen;
 		ci.active_ms = c->active;
+		ci.attached = c->attached;
 		if (fn(&ci, arg) != 0)
 			break;
 	}

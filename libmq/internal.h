@@ -158,6 +158,32 @@ int	 mq_journal_replace(struct mq_journal *j, const void *buf, size_t len);
 int	 mq_journal_unlink(struct mq_journal *j);
 int	 mq_journal_remove(mq_spool *spool, int dirfd, const char *name);
 void	 mq_journal_sweep(int dirfd);
+/* A name for a temporary in a groups/ directory, swept when stale. */
+void	 mq_journal_tmpname(char *buf, size_t size);
+
+/* ---- live.c: liveness files of attached consumers (see its header). */
+
+#define MQ_LIVE_NAME_MAX (2 + 16 + 1 + MQ_ENCNAME_LIMIT)
+/* The file name for 'consumer' of the group of 'incarnation'. */
+int	 mq_live_name(uint64_t incarnation, const char *consumer, char *buf,
+	    size_t size);
+/*
+ * Whether a live process holds file 'name' of 'dirfd': 1, or 0 if no one
+ * does or there is no such file, or an error.
+ */
+int	 mq_live_probe(int dirfd, const char *name);
+/*
+ * Holds file 'name' for as long as '*fd' is open: joins its live holders
+ * (returns 0), or makes it anew (returns 1: no live process held it).
+ * The caller serialises holds of one group (its journal lock).
+ */
+int	 mq_live_hold(int dirfd, const char *name, int *fd);
+/* Whether the holder of 'fd' is the only one (it then holds it alone). */
+int	 mq_live_sole(int fd);
+/* Closes 'fd', removing the file first if 'remove' and it is still 'fd''s. */
+void	 mq_live_drop(int dirfd, const char *name, int fd, int remove);
+/* Removes the liveness files of the group of 'incarnation'. */
+void	 mq_live_sweep(int dirfd, uint64_t incarnation);
 
 /* ---- zset.c: a name is a stream or a sorted set, never both. */
 

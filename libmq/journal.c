@@ -411,8 +411,8 @@ mq_journal_append(struct mq_journal *j, const void *buf, size_t len)
 #define TMP_PREFIX	".tmp."
 #define TMP_MAX_AGE	600	/* seconds after which a temporary is stale */
 
-static void
-tmpname(char *buf, size_t size)
+void
+mq_journal_tmpname(char *buf, size_t size)
 {
 	snprintf(buf, size, TMP_PREFIX "%ld.%08x", (long)getpid(),
 	    arc4random());
@@ -482,7 +482,7 @@ mq_journal_create(mq_spool *spool, int dirfd, const char *name,
 	char tmp[64];
 	int fd, rc, err;
 
-	tmpname(tmp, sizeof(tmp));
+	mq_journal_tmpname(tmp, sizeof(tmp));
 	if ((rc = write_tmp(dirfd, tmp, buf, len, &fd)) != MQ_OK)
 		return rc;
 	close(fd);
@@ -512,7 +512,7 @@ mq_journal_replace(struct mq_journal *j, const void *buf, size_t len)
 	struct stat st;
 	int fd, rc;
 
-	tmpname(tmp, sizeof(tmp));
+	mq_journal_tmpname(tmp, sizeof(tmp));
 	if ((rc = write_tmp(j->dirfd, tmp, buf, len, &fd)) != MQ_OK)
 		return rc;
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1 || fstat(fd, &st) == -1 ||

@@ -269,16 +269,24 @@ typedef struct mq_watch mq_watch;
 
 int	 mq_watch_open(mq_watch **watch);
 void	 mq_watch_close(mq_watch *watch);
-/* Adds a stream to watch; its appends (from any process) wake the watch. */
+/*
+ * Adds a stream to watch: its appends, deletes and trims, the changes of
+ * its groups, and the death of a reader that attached a consumer of one
+ * (mq_group_attach), by any process, wake the watch.
+ */
 int	 mq_watch_add(mq_watch *watch, mq_stream *stream);
 /* Adds the spool's list of streams: a stream created by any process wakes the watch. */
 int	 mq_watch_spool(mq_watch *watch, mq_spool *spool);
-/* A descriptor that polls readable when something changed. */
+/*
+ * A descriptor that polls readable when something may have changed;
+ * mq_watch_wait(watch, 0) then says whether it did.
+ */
 int	 mq_watch_fd(const mq_watch *watch);
 /*
  * Waits until a watched stream changed or 'timeout_ms' passed (-1: no
  * limit).  Returns 1 on change, 0 on timeout, MQ_ESYS (errno EINTR when a
- * signal came).  Drains the descriptor either way.
+ * signal came).  Drains the descriptor either way; events that change
+ * nothing for a reader are drained without ending the wait.
  */
 int	 mq_watch_wait(mq_watch *watch, int timeout_ms);
 
@@ -344,14 +352,40 @@ int	 mq_group_history(mq_group *group, const char *consumer, mq_id after,
 int	 mq_group_ack(mq_group *group, const mq_id *ids, size_t n,
 	    size_t *acked);
 /*
- * Hands pending entries back for redelivery before new ones.  With
- * 'reject', dead-letters them instead (reason "rejected").  An entry
- * whose delivery count reached the stream's delivery limit is
- * dead-lettered (reason "delivery-limit").  '*done' counts the ids that
- * were pending.
+ * Hands pending entries back for redelivery before new ones, once their
+ * retry delay has passed: 'delay_ms' (-1: the stream's retry delay; 0:
+ * none), doubled for each delivery after the first, up to the stream's
+ * retry maximum (but never below 'delay_ms').  With 'reject',
+ * dead-letters them instead (reason "rejected").  An entry whose
+ * delivery count reached the stream's delivery limit is dead-lettered
+ * (reason "delivery-limit").  '*done' counts the ids that were pending.
  */
 int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
-	    size_t *done);
+	    int64_t delay_ms, size_t *done);
+
+/*
+ * Attaches 'consumer' to the life of this process, for a reader that
+ * lives as long as its work: while the process lives (until
+ * mq_group_detach() or mq_group_close()), its pending entries stay its
+ * own whatever the lease; once it dies, however it dies, the next new
+ * read of the group by any process hands them back first, counting a
+ * delivery.  Returns 1 if no other live process had the consumer
+ * attached (its pending entries, if any, were left by earlier runs:
+ * mq_group_history() gives them back to it), 0 if one has (both share
+ * it), or an error; MQ_EINVAL if this handle attached one already.
+ * Readers that do not attach are covered by the stream's lease instead:
+ * a new read hands back entries pending for longer than the lease.
+ */
+int	 mq_group_attach(mq_group *group, const char *consumer);
+/* Ends the attachment: what is left pending comes under the lease. */
+int	 mq_group_detach(mq_group *group);
+/*
+ * When a new read may find entries that it would not find now (a
+ * nacked entry's retry delay ends, a lease expires), in milliseconds
+ * since the epoch; -1 if nothing is waiting for a time.  It may be
+ * early, never late: a reader that waits sleeps until then at most.
+ */
+int	 mq_group_next_due(mq_group *group, int64_t *when);
 
 struct mq_pending {
 	mq_id		 id;
@@ -409,6 +443,7 @@ struct mq_consumer_info {
 	uint64_t	 pending;
 	int64_t		 seen_ms;	/* last attempted interaction */
 	int64_t		 active_ms;	/* last successful delivery, -1: never */
+	int		 attached;	/* a live reader attached it (or died) */
 };
 /* Calls 'fn' for each consumer of the group. */
 int	 mq_group_consumers(mq_group *group,
@@ -434,7 +469,18 @@ struct mq_policy {
 	uint32_t	 max_msg;		/* max message size in bytes */
 	uint64_t	 segment_bytes;		/* size at which a segment is sealed */
 	char		 dead_letter[MQ_NAME_MAX + 1]; /* "": "<stream>.dlq" */
+	int64_t		 lease_ms;		/* pending entries of a consumer that
+						   holds no lock are taken back after
+						   this long; 0: never */
+	int64_t		 retry_delay_ms;	/* a nacked entry waits this long
+						   (0: none), doubled per
+						   delivery ... */
+	int64_t		 retry_max_ms;		/* ... up to this; 0: no most */
 };
+
+#define MQ_LEASE_DEFAULT	(30 * 60 * 1000)	/* 30 minutes */
+#define MQ_RETRY_DELAY_DEFAULT	1000			/* 1 second */
+#define MQ_RETRY_MAX_DEFAULT	(5 * 60 * 1000)		/* 5 minutes */
 
 int	 mq_policy_get(mq_stream *stream, struct mq_policy *policy);
 int	 mq_policy_set(mq_stream *stream, const struct mq_policy *policy);

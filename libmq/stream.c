@@ -41,6 +41,9 @@ policy_defaults(struct mq_policy *p)
 	p->max_msg = MQ_MSG_DEFAULT;
 	p->segment_bytes = MQ_SEGMENT_BYTES;
 	p->overflow = MQ_OVERFLOW_DROP;
+	p->lease_ms = MQ_LEASE_DEFAULT;
+	p->retry_delay_ms = MQ_RETRY_DELAY_DEFAULT;
+	p->retry_max_ms = MQ_RETRY_MAX_DEFAULT;
 }
 
 static int
@@ -62,10 +65,14 @@ meta_format(const struct mq_policy *p, char *buf, size_t size)
 	    "max-bytes %" PRIu64 "\n"
 	    "max-age-ms %" PRId64 "\n"
 	    "overflow %s\n"
+	    "lease-ms %" PRId64 "\n"
+	    "retry-delay-ms %" PRId64 "\n"
+	    "retry-max-ms %" PRId64 "\n"
 	    "%s%s%s",
 	    p->max_msg, p->segment_bytes, p->delivery_limit, p->ttl_ms,
 	    p->max_len, p->max_bytes, p->max_age_ms,
 	    p->overflow == MQ_OVERFLOW_DEADLETTER ? "dead-letter" : "drop",
+	    p->lease_ms, p->retry_delay_ms, p->retry_max_ms,
 	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "");
 	if (n < 0 || (size_t)n >= size)
 		return MQ_EINVAL;
@@ -108,6 +115,12 @@ meta_parse(char *text, struct mq_policy *p)
 			p->max_bytes = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
 		else if (strcmp(line, "max-age-ms") == 0)
 			p->max_age_ms = strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "lease-ms") == 0)
+			p->lease_ms = strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "retry-delay-ms") == 0)
+			p->retry_delay_ms = strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "retry-max-ms") == 0)
+			p->retry_max_ms = strtonum(val, 0, LLONG_MAX, &errstr);
 		else if (strcmp(line, "overflow") == 0) {
 			if (strcmp(val, "drop") == 0)
 				p->overflow = MQ_OVERFLOW_DROP;
@@ -1084,7 +1097,8 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 
 	/* What meta_parse() would refuse is refused here, before it is written. */
 	if (q.max_msg == 0 || q.max_msg > MQ_MSG_LIMIT || q.ttl_ms < 0 ||
-	    q.max_age_ms < 0 || q.delivery_limit > LLONG_MAX ||
+	    q.max_age_ms < 0 || q.lease_ms < 0 || q.retry_delay_ms < 0 ||
+	    q.retry_max_ms < 0 || q.delivery_limit > LLONG_MAX ||
 	    q.max_len > LLONG_MAX || q.max_bytes > LLONG_MAX ||
 	    q.segment_bytes > LLONG_MAX ||
 	    (q.overflow != MQ_OVERFLOW_DROP && q.overflow != MQ_OVERFLOW_DEADLETTER))

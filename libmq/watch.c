@@ -6,6 +6,13 @@
  * kernel reports it at once, whichever process wrote.  A reader adds its
  * streams before it reads, so an append between its last read and its
  * wait is never missed: the event is already queued.
+ *
+ * The groups/ directory is watched too: a journal written (a nack makes
+ * an entry deliverable again), and the close of a read-only descriptor
+ * of a liveness file ("@..."), which is how the death of an attached
+ * consumer's reader shows (live.c).  Other read-only closes in that
+ * directory (of the directory itself, say) are not a change: draining
+ * says whether anything but those came.
  */
 #include <sys/inotify.h>
 
@@ -63,8 +70,8 @@ mq_watch_add(mq_watch *w, mq_stream *s)
 		return mq_sys();
 	/* Group journals too: a nack makes an entry deliverable again. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/groups", s->dirfd);
-	if (inotify_add_watch(w->fd, path, IN_MODIFY | IN_CREATE) == -1 &&
-	    errno != ENOENT)
+	if (inotify_add_watch(w->fd, path, IN_MODIFY | IN_CREATE |
+	    IN_CLOSE_NOWRITE) == -1 && errno != ENOENT)
 		return mq_sys();
 	return MQ_OK;
 }
@@ -87,16 +94,30 @@ mq_watch_fd(const mq_watch *w)
 	return w->fd;
 }
 
-/* Reads away the queued events; 1 if there were any. */
+/* Whether event 'ev' says that something a reader waits for changed. */
+static int
+watch_relevant(const struct inotify_event *ev)
+{
+	if (!(ev->mask & IN_CLOSE_NOWRITE))
+		return 1;
+	/* Only the holder of a liveness file closes it read-only. */
+	return ev->len > 0 && ev->name[0] == '@';
+}
+
+/* Reads away the queued events; 1 if any of them was a change. */
 static int
 watch_drain(mq_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
 	int any = 0;
-	ssize_t n;
+	ssize_t n, off;
 
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0)
-		any = 1;
+		for (off = 0; off < n && !any; off += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)(buf + off);
+			any = watch_relevant(ev);
+		}
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)
 		return mq_sys();
 	return any;
@@ -106,15 +127,18 @@ int
 mq_watch_wait(mq_watch *w, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = w->fd, .events = POLLIN };
-	int rc;
+	int64_t deadline = timeout_ms < 0 ? -1 : mq_mono_ms() + timeout_ms;
+	int left = timeout_ms, rc;
 
-	if ((rc = watch_drain(w)) != 0)
-		return rc;
-	rc = poll(&pfd, 1, timeout_ms);
-	if (rc == -1)
-		return mq_sys();
-	if (rc == 0)
-		return 0;
-	rc = watch_drain(w);
-	return rc < 0 ? rc : 1;
+	/* Events that are no change are drained, and the wait goes on. */
+	for (;;) {
+		if ((rc = watch_drain(w)) != 0)
+			return rc;
+		if (deadline >= 0 && (left = (int)(deadline - mq_mono_ms())) < 0)
+			left = 0;
+		if ((rc = poll(&pfd, 1, left)) == -1)
+			return mq_sys();
+		if (rc == 0)
+			return 0;
+	}
 }

@@ -381,7 +381,9 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
 {
 	struct server *s = arg;
 
-	mq_watch_wait(s->watch, 0);	/* drains */
+	/* Drains; 0 if nothing but closes that change nothing came. */
+	if (mq_watch_wait(s->watch, 0) == 0)
+		return;
 	resp_wake_blocked(s);
 	resp_pubsub_deliver(s);
 }

@@ -68,15 +68,25 @@ delivered_all() {
 }
 
 @test "concurrency: processes creating one spool, stream and group at once all succeed" {
-	pids=()
+	readers=() writers=()
+	# Readers first: reading creates no stream, so -b waits for the
+	# writers' (the spool is made by whoever comes first).
+	for i in 1 2 3 4 5 6 7 8; do
+		mq-xreadgroup -b 60s -c 1 g "c$i" s > "got.$i" 3>&- &
+		readers+=($!)
+	done
 	for i in 1 2 3 4 5 6 7 8; do
 		mq-xadd -q s "m$i" 3>&- &
-		pids+=($!)
-		mq-xreadgroup --noack g "c$i" s > "got.$i" 3>&- &
-		pids+=($!)
+		writers+=($!)
 	done
-	for pid in "${pids[@]}"; do
+	for pid in "${writers[@]}"; do
 		wait "$pid"
 	done
-	[ "$(mq-xreadgroup all c s | wc -l)" -eq 8 ]
+	# One more each, so that every reader gets one whoever took what.
+	mq-xadd -q s t1 t2 t3 t4 t5 t6 t7 t8
+	for pid in "${readers[@]}"; do
+		wait "$pid"
+	done
+	[ "$(cat got.* | wc -l)" -eq 8 ]
+	[ "$(mq-xreadgroup all c s | wc -l)" -eq 16 ]
 }

@@ -33,9 +33,11 @@ reject() {
 	mq-queue s --delivery-limit 2
 	ids=($(mq-xadd s ok1 bad1 ok2 bad2))
 	worker='case $(cat) in bad*) exit 1;; esac'
-	mq-xreadgroup -x "$worker" g c s
+	run mq-xreadgroup --delay 0 -x "$worker" g c s
+	[ "$status" -eq 123 ]
 	[ "$(mq-dlq count s)" -eq 0 ]
-	mq-xreadgroup -x "$worker" g c s
+	run mq-xreadgroup --delay 0 -x "$worker" g c s
+	[ "$status" -eq 123 ]
 	[ "$(mq-dlq count s)" -eq 2 ]
 
 	run mq-dlq list s

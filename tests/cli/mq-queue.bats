@@ -18,7 +18,10 @@ policy() {
 	run mq-queue s
 	[ "$status" -eq 0 ]
 	[ "$(cut -d' ' -f1 <<< "$output" | paste -sd' ')" = \
-	    "delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter" ]
+	    "delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
+	[ "$(policy s lease)" = 30m ]
+	[ "$(policy s retry-delay)" = 1s ]
+	[ "$(policy s retry-max)" = 5m ]
 	[ "$(policy s delivery-limit)" = 0 ]
 	[ "$(policy s overflow)" = drop ]
 	[ "$(policy s dead-letter)" = s.dlq ]

@@ -49,7 +49,7 @@ setup_groups() {
 	mq-xadd -q s m
 	mq-xinfo s > out
 	[ "$(sed '/^#/,$d' out | cut -d' ' -f1 | paste -sd' ')" = \
-	    "name length first-entry-id last-generated-id max-deleted-entry-id entries-added first-offset next-offset segments bytes groups delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter" ]
+	    "name length first-entry-id last-generated-id max-deleted-entry-id entries-added first-offset next-offset segments bytes groups delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
 	[ "$(grep '^#' out)" = "$(printf '#name\tconsumers\tpending\tlast-delivered-id\tentries-read\tlag')" ]
 	# No groups: the header and no rows.
 	[ "$(sed '1,/^#/d' out)" = "" ]
@@ -108,7 +108,7 @@ setup_groups() {
 	mq-xadd -q s m
 	mq-queue s --delivery-limit 3 --ttl 90s --max-len 7 --max-age 2h \
 	    --overflow dead-letter --max-msg 64k --dead-letter dead
-	mq-xinfo s | sed -n '/^delivery-limit /,/^dead-letter /p' > policy
+	mq-xinfo s | sed -n '/^delivery-limit /,/^retry-max /p' > policy
 	mq-queue s > want
 	cmp want policy
 	[ "$(field s ttl)" = 90s ]
@@ -192,7 +192,7 @@ setup_groups() {
 
 @test "mq-xinfo: a handed-back entry is pending with no consumer until read again" {
 	setup_groups
-	mq-nack s g 1-2
+	mq-nack --delay 0 s g 1-2
 	[ "$(field s g pending)" = 3 ]
 	[ "$(row '#name' c1 s g | cut -f2)" = 1 ]
 	[ "$(table '#consumer' s g)" = "$(printf '\t1\nc1\t1\nc2\t1')" ]
@@ -298,7 +298,7 @@ setup_groups() {
 	mq-xreadgroup "$(printf 'caf\303\251')" c s > /dev/null
 	mq-xreadgroup "$(printf 'x\377')" c s > /dev/null
 	[ "$(table '#name' s | cut -f1 | paste -sd' ')" = $'a\\tb caf\303\251 x\377' ]
-	[ "$(mq-xinfo s | grep -c .)" -eq 23 ]
+	[ "$(mq-xinfo s | grep -c .)" -eq 26 ]
 	[ "$(row '#name' 'a\tb' s | cut -f2)" = 1 ]
 	[ "$(table '#name' s "$(printf 'a\tb')" | cut -f1)" = 'c\nd' ]
 	mq-xinfo -o json s > json

@@ -4,6 +4,7 @@
 load helpers
 
 @test "mq-xreadgroup: shared options" {
+	mq-xadd -q s m
 	common_options mq-xreadgroup g c s
 }
 
@@ -133,19 +134,45 @@ load helpers
 	[ -z "$output" ]
 }
 
-@test "mq-xreadgroup: -b MS exits 1 when nothing arrived" {
-	run mq-xreadgroup -b 200 g c s
+@test "mq-xreadgroup: -b DURATION exits 1 when nothing arrived" {
+	run mq-xreadgroup -b 200ms g c s
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
 	mq-xadd -q s m
-	run mq-xreadgroup -b 200 g c s
+	run mq-xreadgroup -b 200ms g c s
 	[ "$status" -eq 0 ]
 	[ "$(cut -f2 <<< "$output")" = m ]
-	run mq-xreadgroup -b 10 g c s
+	run mq-xreadgroup --block 10ms g c s
 	[ "$status" -eq 1 ]
 }
 
+@test "mq-xreadgroup: a typo is not a new stream: 66, and -b waits for it" {
+	mq-xadd -q orders o1
+	run mq-xreadgroup g c ordrs
+	[ "$status" -eq 66 ]
+	[ "$output" = "mq-xreadgroup: ordrs: no such stream" ]
+	run mq-xinfo ordrs
+	[ "$status" -eq 66 ]
+	run mq-xreadgroup -b 10ms g c ordrs
+	[ "$status" -eq 1 ]
+	run mq-xinfo ordrs
+	[ "$status" -eq 66 ]
+	# No spool at all is no stream either.
+	run mq-xreadgroup --spool "$BATS_TEST_TMPDIR/none" g c s
+	[ "$status" -eq 66 ]
+	[ ! -e "$BATS_TEST_TMPDIR/none" ]
+}
+
+@test "mq-xreadgroup: -f waits for a stream that does not exist yet" {
+	mq-xreadgroup -f -c 1 g c later > out 3>&- &
+	reader=$!
+	mq-xadd -q later hello
+	wait "$reader"
+	[ "$(cut -f2 out)" = hello ]
+}
+
 @test "mq-xreadgroup: a blocked reader is woken by mq-xadd from another process" {
+	mq-xadd -q s first
 	mq-xreadgroup g c s > /dev/null
 	mq-xreadgroup -b 0 g c s > out 3>&- &
 	reader=$!
@@ -155,8 +182,6 @@ load helpers
 }
 
 @test "mq-xreadgroup: -f follows until -c COUNT messages came" {
-	# The spool, stream and group exist before the reader waits.
-	mq-xreadgroup g c s > /dev/null
 	mq-xreadgroup -f -c 3 g c s > out 3>&- &
 	reader=$!
 	mq-xadd -q s one
@@ -167,8 +192,6 @@ load helpers
 }
 
 @test "mq-xreadgroup: -f prints as messages come and stops on SIGTERM" {
-	# The spool, stream and group exist before the reader waits.
-	mq-xreadgroup g c s > /dev/null
 	mq-xreadgroup -f g c s > out 3>&- &
 	reader=$!
 	mq-xadd -q s first
@@ -185,13 +208,23 @@ load helpers
 @test "mq-xreadgroup: -b with -f, -j without -x, and missing operands are usage errors" {
 	run mq-xreadgroup -b 10 -f g c s
 	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: -b and -f cannot be used together"* ]]
 	run mq-xreadgroup -j 2 g c s
 	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: -j needs -x"* ]]
+	run mq-xreadgroup --delay 1s g c s
+	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: --delay needs -x"* ]]
 	run mq-xreadgroup g c
 	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: missing operand"* ]]
 	run mq-xreadgroup g c s 0 extra
 	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: too many operands"* ]]
 	run mq-xreadgroup -b soon g c s
+	[ "$status" -eq 2 ]
+	[[ "$output" == "mq-xreadgroup: -b soon: not a duration"* ]]
+	run mq-xreadgroup --time-limit 1y g c s
 	[ "$status" -eq 2 ]
 }
 
@@ -228,10 +261,11 @@ load helpers
 	for i in $(seq 1 20); do
 		if [ $((i % 4)) -eq 0 ]; then echo "fail-$i"; else echo "ok-$i"; fi
 	done | mq-xadd -q s
-	run mq-xreadgroup -v -j 4 -x 'case $(cat) in ok-*) exit 0;; *) exit 3;; esac' g c s
-	[ "$status" -eq 0 ]
-	# -v reports each failure and the totals.
-	[ "$(grep -c ': exit 3, handed back$' <<< "$output")" -eq 5 ]
+	run mq-xreadgroup -v -j 4 --delay 0 -x 'case $(cat) in ok-*) exit 0;; *) exit 3;; esac' g c s
+	# Failures make the status 123, as xargs(1) has it.
+	[ "$status" -eq 123 ]
+	# Each failure is reported with its id; -v adds the totals.
+	[ "$(grep -Ec '^mq-xreadgroup: [0-9]+-[0-9]+: exit 3: handed back at the end of the run$' <<< "$output")" -eq 5 ]
 	[[ "$output" == *"mq-xreadgroup: s: 20 delivered"* ]]
 	[[ "$output" == *"mq-xreadgroup: 15 acked, 5 handed back"* ]]
 	[ "$(pending g c s)" -eq 0 ]
@@ -269,7 +303,7 @@ load helpers
 @test "mq-xreadgroup: -x with --noack runs commands and leaves nothing pending" {
 	mq-xadd -q s a b
 	run mq-xreadgroup --noack -x 'exit 1' g c s
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 123 ]
 	[ "$(pending g c s)" -eq 0 ]
 	run mq-xreadgroup g c s
 	[ -z "$output" ]
@@ -293,15 +327,13 @@ load helpers
 }
 
 @test "mq-xreadgroup: -x with -b waits for a message, then runs it" {
-	# The spool, stream and group exist before the reader waits.
-	mq-xreadgroup g c s > /dev/null
 	mq-xreadgroup -b 0 -x 'cat > got' g c s 3>&- &
 	reader=$!
 	mq-xadd -q s hello
 	wait "$reader"
 	[ "$(cat got)" = hello ]
 	[ "$(pending g c s)" -eq 0 ]
-	run mq-xreadgroup -b 50 -x 'cat > got' g c s
+	run mq-xreadgroup -b 50ms -x 'cat > got' g c s
 	[ "$status" -eq 1 ]
 }
 
@@ -313,7 +345,7 @@ load helpers
 @test "mq-xreadgroup: the examples of the manual page" {
 	seq 1 6 | sed 's/^/order /' | mq-xadd -q orders
 
-	run mq-xreadgroup -b 5000 -c 1 workers w1 orders
+	run mq-xreadgroup -b 5s -c 1 workers w1 orders
 	[ "$status" -eq 0 ]
 	[ "$(cut -f2 <<< "$output")" = "order 1" ]
 
@@ -325,17 +357,124 @@ load helpers
 
 	printf '#!/bin/sh\necho "$1 $(cat)" >> handled\n' > handle-order
 	chmod +x handle-order
-	mq-xreadgroup -c 2 -j 4 -x './handle-order "$MQ_ID"' workers w1 orders
-	[ "$(cut -d' ' -f2- handled | sort | paste -sd,)" = "order 3,order 4" ]
+	# -x lives with its work: w1's own pending entries come first.
+	mq-xreadgroup -c 3 -j 4 -x './handle-order "$MQ_ID"' workers w1 orders
+	[ "$(cut -d' ' -f2- handled | sort | paste -sd,)" = "order 1,order 2,order 3" ]
 	[ "$(cut -d' ' -f1 handled | sort | paste -sd,)" = \
-	    "$(mq-xreadgroup --noack all c orders | sed -n '3,4p' | cut -f1 | sort | paste -sd,)" ]
+	    "$(mq-xreadgroup --noack all c orders | sed -n '1,3p' | cut -f1 | sort | paste -sd,)" ]
 
 	mq-xreadgroup -f -x 'cat >> orders.log; echo >> orders.log' workers w1 orders 3>&- &
 	reader=$!
-	wait_until file_has_lines orders.log 2
+	wait_until file_has_lines orders.log 3
 	kill -TERM "$reader"
 	wait "$reader"
-	[ "$(paste -sd, orders.log)" = "order 5,order 6" ]
-	# 1 and 2 were printed, not acknowledged; the rest ran and were.
-	[ "$(mq-xreadgroup workers w1 orders 0 | cut -f2 | paste -sd,)" = "order 1,order 2" ]
+	[ "$(paste -sd, orders.log)" = "order 4,order 5,order 6" ]
+	[ -z "$(mq-xreadgroup workers w1 orders 0)" ]
+}
+
+@test "mq-xreadgroup: a failing -x command is reported and exits 123 without -v" {
+	id=$(mq-xadd s bad)
+	run mq-xreadgroup -x 'exit 7' g c s
+	[ "$status" -eq 123 ]
+	[ "$output" = "mq-xreadgroup: $id: exit 7: handed back at the end of the run" ]
+	run mq-xreadgroup -q -x 'kill -9 $$' g2 c s
+	[ "$status" -eq 123 ]
+	[ -z "$output" ]
+}
+
+@test "mq-xreadgroup: a failing worker does not spin: a nacked entry waits its retry delay" {
+	mq-queue s --retry-delay 1h
+	mq-xadd -q s poison
+	# One delivery in a run that follows for a second: the next is an hour away.
+	run mq-xreadgroup -f --time-limit 1s -x 'echo "$MQ_DELIVERIES" >> tries; exit 1' g c s
+	[ "$status" -eq 123 ]
+	[[ "$output" == *": exit 1: handed back" ]]
+	[ "$(cat tries)" = 1 ]
+	# It is still pending, handed back, and not delivered before its time.
+	run mq-xreadgroup -x 'exit 0' g c s
+	[ "$status" -eq 0 ]
+	[ "$(cat tries)" = 1 ]
+	# --delay overrides the stream's delay for this run's failures.
+	for i in 1 2 3; do
+		run mq-xreadgroup --delay 0 -x 'echo "$MQ_DELIVERIES" >> tries2; exit 1' g2 c s
+		[ "$status" -eq 123 ]
+	done
+	[ "$(paste -sd' ' tries2)" = "1 2 3" ]
+}
+
+@test "mq-xreadgroup: a waiting reader is woken when a retry delay ends" {
+	mq-xadd -q s again
+	mq-xreadgroup -q --delay 200ms -x 'exit 1' g c s || true
+	# Not due yet: nothing now; -b wakes when it is, without an append.
+	[ -z "$(mq-xreadgroup g c s)" ]
+	run mq-xreadgroup -b 60s -x 'echo "$MQ_DELIVERIES" > tries' g c s
+	[ "$status" -eq 0 ]
+	[ "$(cat tries)" = 2 ]
+}
+
+@test "mq-xreadgroup: --time-limit stops taking entries, finishes what runs, exits 0" {
+	mq-xadd -q s job1 job2
+	# job1 runs past the limit: it is finished and acked; job2 is not taken.
+	run mq-xreadgroup -f --time-limit 1s -x 'sleep 2; cat >> done' g c s
+	[ "$status" -eq 0 ]
+	[ "$(cat done)" = job1 ]
+	[ "$(pending g c s)" -eq 0 ]
+	[ "$(mq-xreadgroup g c s | cut -f2)" = job2 ]
+	# A limit that ends a wait for a stream that never came is no timeout.
+	run mq-xreadgroup -f --time-limit 100ms g c never
+	[ "$status" -eq 0 ]
+}
+
+@test "mq-xreadgroup: a -x reader killed with SIGKILL: another consumer takes its entry" {
+	mq-xadd -q s job
+	mq-xreadgroup -f -x 'echo $$ > worker; exec sleep 1000' g c1 s 3>&- &
+	reader=$!
+	wait_until test -s worker
+	kill -KILL "$reader"
+	kill -KILL "$(cat worker)"
+	wait "$reader" || true
+	# At once, with no lease to wait for, and counted as a delivery.
+	run mq-xreadgroup -x 'echo "$(cat) $MQ_DELIVERIES" > took' g c2 s
+	[ "$status" -eq 0 ]
+	[ "$(cat took)" = "job 2" ]
+}
+
+@test "mq-xreadgroup: a waiting reader takes a dead reader's entry when it dies" {
+	mq-xadd -q s job
+	mq-xreadgroup -f -x 'echo $$ > worker; exec sleep 1000' g c1 s 3>&- &
+	first=$!
+	wait_until test -s worker
+	mq-xreadgroup -f -c 1 g c2 s > took 3>&- &
+	second=$!
+	kill -KILL "$first"
+	kill -KILL "$(cat worker)"
+	wait "$second"
+	[ "$(cut -f2 took)" = job ]
+}
+
+@test "mq-xreadgroup: a pipeline's entries go to another consumer after the lease, not before" {
+	mq-xadd -q s one two
+	mq-xreadgroup -c 1 g p s > /dev/null
+	# The default lease is long: the entry stays p's.
+	[ "$(mq-xreadgroup g other s | tee other | cut -f2)" = two ]
+	mq-ack s g < other
+	# With a short lease, a waiting reader gets it once the lease ends.
+	mq-queue s --lease 500ms
+	run mq-xreadgroup -b 60s -x 'echo "$(cat) $MQ_DELIVERIES" > took' g third s
+	[ "$status" -eq 0 ]
+	[ "$(cat took)" = "one 2" ]
+	[ "$(pending g p s)" -eq 0 ]
+}
+
+@test "mq-xreadgroup: a reused consumer name gets its own pending entries first, with -x or -f" {
+	mq-xadd -q s a b c d
+	mq-xreadgroup -c 2 g w s > /dev/null
+	# The pipeline form does not take them back: its worker may have them.
+	[ "$(mq-xreadgroup -c 1 g w s | cut -f2)" = c ]
+	[ "$(pending g w s)" -eq 3 ]
+	# The next run that lives with its work does, first.
+	run mq-xreadgroup -x 'cat >> got; echo >> got' g w s
+	[ "$status" -eq 0 ]
+	[ "$(paste -sd' ' got)" = "a b c d" ]
+	[ "$(pending g w s)" -eq 0 ]
 }

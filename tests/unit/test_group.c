@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -476,7 +477,7 @@ test_nack_redelivery(void **state)
 	ids[0] = id(4, 0);
 	ids[1] = id(2, 0);
 	ids[2] = id(7, 0);
-	assert_int_equal(mq_group_nack(g, ids, 3, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 3, 0, 0, &n), MQ_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(pend(g, id(2, 0)).consumer, "");
 	assert_int_equal(pend(g, id(2, 0)).count, 1);
@@ -498,7 +499,7 @@ test_nack_redelivery(void **state)
 	/* A handed back entry that was deleted is dropped, not delivered. */
 	ids[0] = id(1, 0);
 	ids[1] = id(3, 0);
-	assert_int_equal(mq_group_nack(g, ids, 2, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 2, 0, 0, &n), MQ_OK);
 	assert_int_equal(n, 2);
 	assert_int_equal(mq_delete(f->s, ids, 1, &n), MQ_OK);
 	assert_int_equal(rd(g, "carol", 8, m), 1);
@@ -779,6 +780,63 @@ dump(mq_group *g, char *buf, size_t size)
 	strlcat(buf, s.names, size);
 }
 
+static int
+consumer_attached(const struct mq_consumer_info *c, void *arg)
+{
+	const char **want = arg;
+
+	if (strcmp(c->name, want[0]) == 0)
+		want[1] = c->attached ? "yes" : "no";
+	return 0;
+}
+
+/* Whether consumer 'name' is attached: "yes", "no", or NULL if missing. */
+static const char *
+attached(mq_group *g, const char *name)
+{
+	const char *want[2] = { name, NULL };
+
+	assert_int_equal(mq_group_consumers(g, consumer_attached, want), MQ_OK);
+	return want[1];
+}
+
+/* Asserts that mq_group_next_due() is within [lo + d, hi + d]. */
+static void
+assert_due(mq_group *g, int64_t lo, int64_t hi, int64_t d)
+{
+	int64_t when;
+
+	assert_int_equal(mq_group_next_due(g, &when), MQ_OK);
+	if (when < lo + d || when > hi + d)
+		fail_msg("due at %jd, want %jd..%jd", (intmax_t)when,
+		    (intmax_t)(lo + d), (intmax_t)(hi + d));
+}
+
+/* Nacks 'i' with 'delay', between '*lo' and '*hi' on the clock. */
+static void
+nack_at(mq_group *g, mq_id i, int64_t delay, int64_t *lo, int64_t *hi)
+{
+	size_t n;
+
+	*lo = mq_now_ms();
+	assert_int_equal(mq_group_nack(g, &i, 1, 0, delay, &n), MQ_OK);
+	assert_int_equal(n, 1);
+	*hi = mq_now_ms();
+}
+
+/* Sets the lease and the retry delays of the fixture's stream. */
+static void
+set_times(struct fixture *f, int64_t lease, int64_t delay, int64_t max)
+{
+	struct mq_policy p;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.lease_ms = lease;
+	p.retry_delay_ms = delay;
+	p.retry_max_ms = max;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+}
+
 /* Some of everything: reads, acks, nacks, claims, a deleted consumer. */
 static void
 busy(struct fixture *f, mq_group *g)
@@ -794,9 +852,9 @@ busy(struct fixture *f, mq_group *g)
 	assert_int_equal(ack1(g, id(2, 0)), 1);
 	ids[0] = id(3, 0);
 	ids[1] = id(4, 0);
-	assert_int_equal(mq_group_nack(g, ids, 2, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 2, 0, 0, &n), MQ_OK);
 	ids[0] = id(6, 0);
-	assert_int_equal(mq_group_nack(g, ids, 1, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 1, 0, 0, &n), MQ_OK);
 	ids[0] = id(5, 0);
 	assert_int_equal(mq_group_claim(g, "c", 0, ids, 1, 1000, 5, 0, out,
 	    &n), MQ_OK);
@@ -813,6 +871,8 @@ test_replay_after_reopen(void **state)
 	char before[4096], after[4096];
 	mq_group *g;
 
+	/* The claim's old time must not expire a lease. */
+	set_times(f, 0, 0, 0);
 	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
 	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
 	busy(f, g);
@@ -1075,7 +1135,7 @@ test_delivery_limit(void **state)
 	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
 	assert_int_equal(rd(g, "a", 1, m), 1);
 	ids[0] = id(1, 0);
-	assert_int_equal(mq_group_nack(g, ids, 1, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 1, 0, 0, &n), MQ_OK);
 	assert_int_equal(rd(g, "a", 1, m), 1);
 	assert_entry(&m[0], 1);
 	assert_int_equal(pend(g, id(1, 0)).count, 2);
@@ -1084,7 +1144,7 @@ test_delivery_limit(void **state)
 
 	/* The second delivery is nacked: dead-lettered at once. */
 	t0 = mq_now_ms();
-	assert_int_equal(mq_group_nack(g, ids, 1, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 1, 0, 0, &n), MQ_OK);
 	t1 = mq_now_ms();
 	assert_int_equal(n, 1);
 	assert_false(is_pending(g, id(1, 0)));
@@ -1145,7 +1205,7 @@ test_reject(void **state)
 	assert_int_equal(rd(g, "a", 2, m), 2);
 	ids[0] = id(2, 0);
 	ids[1] = id(9, 0);
-	assert_int_equal(mq_group_nack(g, ids, 2, 1, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 2, 1, 0, &n), MQ_OK);
 	assert_int_equal(n, 1);
 	assert_false(is_pending(g, id(2, 0)));
 	assert_true(is_pending(g, id(1, 0)));
@@ -1610,9 +1670,11 @@ test_compaction_nacked(void **state)
 	mq_id ids[50], out[50];
 	mq_group *g, *old, *fresh;
 	struct stat st1, st2;
+	int64_t lo, hi;
 	size_t n, i;
 	int round;
 
+	set_times(f, 0, 0, 0);
 	add(f->s, 1, 100);
 	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
 	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
@@ -1623,8 +1685,11 @@ test_compaction_nacked(void **state)
 	ids[0] = id(30, 0);
 	ids[1] = id(10, 0);
 	ids[2] = id(20, 0);
-	assert_int_equal(mq_group_nack(g, ids, 3, 0, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, ids, 3, 0, 0, &n), MQ_OK);
 	assert_int_equal(n, 3);
+	/* A snapshot keeps a retry's due time and an attachment too. */
+	nack_at(g, id(40, 0), 3600000, &lo, &hi);
+	assert_int_equal(mq_group_attach(g, "a"), 1);
 
 	/* Claims back and forth (JUSTID) until the journal is compacted. */
 	for (i = 0; i < 50; i++)
@@ -1643,11 +1708,14 @@ test_compaction_nacked(void **state)
 	assert_string_equal(before, after);
 	dump(old, after, sizeof(after));
 	assert_string_equal(before, after);
+	assert_string_equal(attached(fresh, "a"), "yes");
 	assert_int_equal(rd(fresh, "c", 2, m), 2);
 	assert_entry(&m[0], 10);
 	assert_entry(&m[1], 20);
 	assert_int_equal(rd(old, "c", 8, m), 1);
 	assert_entry(&m[0], 30);
+	assert_due(fresh, lo, hi, 3600000);
+	assert_due(old, lo, hi, 3600000);
 	mq_group_close(fresh);
 	mq_group_close(old);
 	mq_group_close(g);
@@ -1816,7 +1884,7 @@ model_step(struct model *md, mq_group *g)
 				md->owner[ids[i].ms] = 0;
 				k++;
 			}
-		assert_int_equal(mq_group_nack(g, ids, n, 0, &i), MQ_OK);
+		assert_int_equal(mq_group_nack(g, ids, n, 0, 0, &i), MQ_OK);
 		assert_int_equal(i, k);
 		break;
 	case 11: case 12:
@@ -1914,6 +1982,329 @@ test_pending_model(void **state)
 	mq_group_close(g);
 }
 
+/* ------------------------------------------------------------------
+ * Retry delays, leases, and consumers attached to a process's life
+ * ---------------------------------------------------------------- */
+
+static void
+test_retry_delay(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t hour = 3600000;
+	struct mq_msg m[8];
+	mq_id out[1], i;
+	int64_t lo, hi, when;
+	mq_group *g;
+	size_t n;
+
+	set_times(f, 0, hour, 0);
+	add(f->s, 1, 5);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_next_due(g, &when), MQ_OK);
+	assert_int_equal(when, -1);
+
+	/* Nacked after one delivery: the policy's delay, and it waits. */
+	assert_int_equal(rd(g, "a", 3, m), 3);
+	nack_at(g, id(1, 0), -1, &lo, &hi);
+	assert_due(g, lo, hi, hour);
+	assert_int_equal(rd(g, "b", 8, m), 2);
+	assert_entry(&m[0], 4);
+	assert_entry(&m[1], 5);
+	assert_true(is_pending(g, id(1, 0)));
+	assert_string_equal(pend(g, id(1, 0)).consumer, "");
+
+	/* The delay doubles per delivery: 3 deliveries, four hours. */
+	i = id(2, 0);
+	assert_int_equal(mq_group_claim(g, "a", 0, &i, 1, -1, 3,
+	    MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+	nack_at(g, i, -1, &lo, &hi);
+	assert_int_equal(ack1(g, id(1, 0)), 1);
+	assert_due(g, lo, hi, 4 * hour);
+	/* The same survives a reopen: the due time is in the journal. */
+	mq_group_close(g);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_due(g, lo, hi, 4 * hour);
+
+	/* Up to the policy's maximum, never below an explicit delay. */
+	set_times(f, 0, hour, 2 * hour);
+	i = id(3, 0);
+	assert_int_equal(mq_group_claim(g, "a", 0, &i, 1, -1, 9,
+	    MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+	nack_at(g, i, -1, &lo, &hi);
+	assert_due(g, lo, hi, 2 * hour);
+	assert_int_equal(ack1(g, i), 1);
+	assert_int_equal(rd(g, "a", 1, m), 0);
+	i = id(4, 0);
+	nack_at(g, i, 3 * hour, &lo, &hi);
+	assert_due(g, lo, hi, 3 * hour);
+
+	/* Delay 0: delivered again at once, past those that wait. */
+	i = id(5, 0);
+	assert_int_equal(mq_group_nack(g, &i, 1, 0, 0, &n), MQ_OK);
+	assert_int_equal(rd(g, "c", 8, m), 1);
+	assert_entry(&m[0], 5);
+	assert_int_equal(pend(g, i).count, 2);
+	mq_group_close(g);
+}
+
+static void
+test_lease(void **state)
+{
+	struct fixture *f = *state;
+	const int64_t minute = 60000;
+	struct mq_msg m[8];
+	mq_id out[1], i;
+	int64_t lo, hi;
+	mq_group *g;
+	size_t n;
+
+	set_times(f, minute, 0, 0);
+	add(f->s, 1, 4);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	lo = mq_now_ms();
+	assert_int_equal(rd(g, "a", 2, m), 2);
+	hi = mq_now_ms();
+	assert_due(g, lo, hi, minute);
+
+	/* 1-0 was delivered long ago (a claim sets its time), 2-0 not. */
+	i = id(1, 0);
+	assert_int_equal(mq_group_claim(g, "a", 0, &i, 1, 1000, -1,
+	    MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+	assert_int_equal(rd(g, "b", 8, m), 3);
+	assert_entry(&m[0], 1);
+	assert_entry(&m[1], 3);
+	assert_entry(&m[2], 4);
+	/* Taken back, it counts as a delivery. */
+	assert_string_equal(pend(g, i).consumer, "b");
+	assert_int_equal(pend(g, i).count, 2);
+	assert_string_equal(pend(g, id(2, 0)).consumer, "a");
+
+	/* Lease 0: never. */
+	set_times(f, 0, 0, 0);
+	i = id(2, 0);
+	assert_int_equal(mq_group_claim(g, "a", 0, &i, 1, 1000, -1,
+	    MQ_CLAIM_JUSTID, out, &n), MQ_OK);
+	assert_int_equal(rd(g, "b", 8, m), 0);
+	assert_string_equal(pend(g, i).consumer, "a");
+	mq_group_close(g);
+}
+
+/* The liveness files in the groups directory of the fixture's stream. */
+static int
+live_files(struct fixture *f)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/streams/s/groups", f->dir);
+	assert_non_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] == '@';
+	closedir(d);
+	return n;
+}
+
+/*
+ * In a child: attaches 'consumer', reads up to 'count' entries (made old
+ * by a claim, so that only the attachment keeps them), tells how many
+ * through 'fd' and waits to be killed.
+ */
+static void
+attached_reader(struct fixture *f, const char *consumer, size_t count,
+    int fd)
+{
+	struct mq_msg m[8];
+	mq_id ids[8], out[8];
+	mq_spool *sp;
+	mq_stream *s;
+	mq_group *g;
+	size_t n, i, k;
+	char c;
+
+	if (mq_spool_open(f->dir, 0, &sp) != MQ_OK ||
+	    mq_stream_open(sp, "s", 0, &s) != MQ_OK ||
+	    mq_group_open(s, "g", &g) != MQ_OK ||
+	    mq_group_attach(g, consumer) < 0 ||
+	    mq_group_read(g, consumer, count, 0, m, &n) != MQ_OK)
+		_exit(2);
+	for (i = 0; i < n; i++)
+		ids[i] = m[i].id;
+	if (n > 0 && mq_group_claim(g, consumer, 0, ids, n, 1000, -1,
+	    MQ_CLAIM_JUSTID, out, &k) != MQ_OK)
+		_exit(3);
+	c = (char)n;
+	if (write(fd, &c, 1) != 1)
+		_exit(4);
+	for (;;)
+		pause();
+}
+
+/* Starts attached_reader() in a child; returns its pid and what it read. */
+static pid_t
+spawn_reader(struct fixture *f, const char *consumer, size_t count,
+    size_t *got)
+{
+	pid_t pid;
+	int p[2];
+	char c;
+
+	assert_int_equal(pipe(p), 0);
+	fflush(NULL);
+	assert_true((pid = fork()) >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		attached_reader(f, consumer, count, p[1]);
+	}
+	close(p[1]);
+	assert_int_equal(read(p[0], &c, 1), 1);
+	close(p[0]);
+	*got = (size_t)c;
+	return pid;
+}
+
+static void
+kill_reader(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st));
+}
+
+static void
+test_attach_death(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m[8];
+	mq_group *g, *g2;
+	mq_watch *w;
+	size_t got;
+	pid_t pid;
+
+	/*
+	 * The reader's entries are older than the lease (attached_reader
+	 * claims them with an old time): only the attachment keeps them.
+	 */
+	set_times(f, 3600000, 0, 0);
+	add(f->s, 1, 4);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	pid = spawn_reader(f, "a", 2, &got);
+	assert_int_equal(got, 2);
+	assert_string_equal(attached(g, "a"), "yes");
+	assert_int_equal(live_files(f), 1);
+
+	/* A second holder of the name shares it, and leaves it held. */
+	assert_int_equal(mq_group_open(f->s, "g", &g2), MQ_OK);
+	assert_int_equal(mq_group_attach(g2, "a"), 0);
+	assert_int_equal(mq_group_attach(g2, "z"), MQ_EINVAL);
+	mq_group_close(g2);
+	assert_int_equal(live_files(f), 1);
+
+	/* While it lives, its entries are its own; new ones go to others. */
+	assert_int_equal(rd(g, "b", 8, m), 2);
+	assert_entry(&m[0], 3);
+	assert_entry(&m[1], 4);
+	assert_string_equal(pend(g, id(1, 0)).consumer, "a");
+
+	/* Its death wakes a watch, and the next read takes its entries. */
+	assert_int_equal(mq_watch_open(&w), MQ_OK);
+	assert_int_equal(mq_watch_add(w, f->s), MQ_OK);
+	assert_int_equal(mq_watch_wait(w, 0), 0);
+	kill_reader(pid);
+	assert_int_equal(mq_watch_wait(w, 10000), 1);
+	assert_int_equal(rd(g, "c", 8, m), 2);
+	assert_entry(&m[0], 1);
+	assert_entry(&m[1], 2);
+	assert_int_equal(pend(g, id(1, 0)).count, 2);
+	assert_string_equal(pend(g, id(1, 0)).consumer, "c");
+	assert_string_equal(attached(g, "a"), "no");
+	/* Looking (a read that probes) changes nothing a watch wakes for. */
+	add(f->s, 5, 5);
+	pid = spawn_reader(f, "d", 1, &got);
+	assert_int_equal(got, 1);
+	assert_int_equal(mq_watch_wait(w, 0), 1);	/* all that came */
+	assert_int_equal(rd(g, "c", 8, m), 0);		/* "d" lives */
+	assert_int_equal(mq_watch_wait(w, 0), 0);
+	kill_reader(pid);
+	mq_watch_close(w);
+	mq_group_close(g);
+}
+
+static void
+test_attach_limit(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	char name[8];
+	mq_stream *dl;
+	mq_group *g;
+	size_t got;
+	pid_t pid;
+	int k;
+
+	/* A message that kills every reader is dead-lettered. */
+	set_policy(f, 2, 0);
+	add(f->s, 1, 1);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "w%d", k);
+		pid = spawn_reader(f, name, 1, &got);
+		assert_int_equal(got, k < 2 ? 1 : 0);
+		kill_reader(pid);
+	}
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_false(is_pending(g, id(1, 0)));
+	mq_group_close(g);
+	assert_int_equal(mq_stream_open(f->sp, "s.dlq", 0, &dl), MQ_OK);
+	assert_int_equal(mq_stream_info(dl, &info), MQ_OK);
+	assert_int_equal(info.length, 1);
+	mq_stream_close(dl);
+}
+
+static void
+test_detach(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m[8];
+	mq_group *g, *g2;
+	size_t n;
+
+	set_times(f, 3600000, 0, 0);
+	add(f->s, 1, 3);
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_group_attach(g, "a"), 1);
+	assert_int_equal(rd(g, "a", 2, m), 2);
+	assert_int_equal(live_files(f), 1);
+	/* Its last holder lets go: the file goes, the entries stay its own. */
+	mq_group_close(g);
+	assert_int_equal(live_files(f), 0);
+	assert_int_equal(mq_group_open(f->s, "g", &g2), MQ_OK);
+	assert_string_equal(attached(g2, "a"), "no");
+	assert_int_equal(rd(g2, "b", 8, m), 1);
+	assert_entry(&m[0], 3);
+	assert_string_equal(pend(g2, id(1, 0)).consumer, "a");
+	/* Attached again, the name was free: its owner may take them back. */
+	assert_int_equal(mq_group_attach(g2, "a"), 1);
+	assert_int_equal(mq_group_history(g2, "a", zero, 8, m, &n), MQ_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(pend(g2, id(2, 0)).count, 2);
+	mq_group_close(g2);
+	/* Destroying the group removes what liveness files it had. */
+	assert_int_equal(mq_group_open(f->s, "g", &g2), MQ_OK);
+	assert_int_equal(mq_group_attach(g2, "x"), 1);
+	assert_int_equal(live_files(f), 1);
+	assert_int_equal(mq_group_destroy(f->s, "g"), MQ_OK);
+	assert_int_equal(live_files(f), 0);
+	mq_group_close(g2);
+}
+
 int
 main(void)
 {
@@ -1955,6 +2346,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retry_delay, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_attach_death, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_attach_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_detach, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
