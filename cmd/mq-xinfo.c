@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <err.h>
 
@@ -305,16 +304,6 @@ show_stream(struct out *o, mq_stream *stream)
  * A group, its consumers and its pending entries
  * ------------------------------------------------------------------- */
 
-/* Wall-clock milliseconds, the clock of a consumer's times. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct consumers {
 	struct out	*o;
 	int64_t		 now;
@@ -381,7 +370,7 @@ show_group(struct out *o, mq_stream *stream, mq_group *g, const char *group)
 	section_end(o);
 
 	table_begin(o, "consumers", "name\tpending\tidle\tinactive");
-	cs.now = now_ms();
+	cs.now = tool_now_ms();
 	if ((rc = mq_group_consumers(g, consumer_row, &cs)) != MQ_OK)
 		tool_die(rc, "%s: %s: consumers", name, group);
 	table_end(o);

@@ -57,7 +57,6 @@ int
 main(int argc, char *argv[])
 {
 	struct range r = { NULL, TOOL_TEXT, 0 };
-	const char *start = "-", *end = "+";
 	mq_spool *spool;
 	mq_stream *stream;
 	mq_id lo, hi;
@@ -89,14 +88,7 @@ main(int argc, char *argv[])
 	if (argc < 1 || argc > 3)
 		tool_usage(TOOL_USAGE);
 	r.stream_name = argv[0];
-	if (argc > 1)
-		start = argv[1];
-	if (argc > 2)
-		end = argv[2];
-	if ((rc = tool_range_bound(start, 0, &lo)) != MQ_OK)
-		tool_die(rc, "start %s", start);
-	if ((rc = tool_range_bound(end, 1, &hi)) != MQ_OK)
-		tool_die(rc, "end %s", end);
+	tool_range(argc - 1, argv + 1, &lo, &hi);
 
 	/* A closed stdout is an EPIPE to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);

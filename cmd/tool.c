@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <err.h>
@@ -301,7 +302,12 @@ tool_parse_id(const char *s, size_t len, mq_id *id)
 	return mq_id_parse(s, len, 0, id);
 }
 
-int
+/*
+ * Parses the bound 's' of a range, the start or (with 'end') the end.
+ * Returns MQ_OK, or MQ_EBADID for a malformed id or one that has no id
+ * beyond it.
+ */
+static int
 tool_range_bound(const char *s, int end, mq_id *id)
 {
 	size_t len = strlen(s);
@@ -322,6 +328,19 @@ tool_range_bound(const char *s, int end, mq_id *id)
 		return rc;
 	/* Leaving an id out moves the bound one id inwards. */
 	return end ? mq_id_decr(id) : mq_id_incr(id);
+}
+
+void
+tool_range(int argc, char *argv[], mq_id *start, mq_id *end)
+{
+	const char *lo = argc > 0 ? argv[0] : "-";
+	const char *hi = argc > 1 ? argv[1] : "+";
+	int rc;
+
+	if ((rc = tool_range_bound(lo, 0, start)) != MQ_OK)
+		tool_die(rc, "start %s", lo);
+	if ((rc = tool_range_bound(hi, 1, end)) != MQ_OK)
+		tool_die(rc, "end %s", hi);
 }
 
 /* ---------------------------------------------------------------------
@@ -1004,6 +1023,25 @@ tool_duration(const char *s)
 		return (int64_t)n * tool_units[i].ms;
 	}
 	return -1;
+}
+
+int64_t
+tool_duration_arg(const char *s, const char *opt)
+{
+	int64_t ms;
+
+	if ((ms = tool_duration(s)) < 0)
+		errx(TOOL_USAGE, "%s: %s: not a duration", opt, s);
+	return ms;
+}
+
+int64_t
+tool_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

@@ -135,13 +135,13 @@ mq_group *tool_group(mq_stream *stream, const char *name, int create);
 /* Parses a full id "ms-seq" of 'len' bytes: MQ_OK or MQ_EBADID. */
 int	 tool_parse_id(const char *s, size_t len, mq_id *id);
 /*
- * Parses the bound 's' of a range of ids, the start or (with 'end') the
- * end: an id as mq_id_parse takes it ("-", "+", "ms" and "ms-seq"), or
+ * Parses the optional operands START and END of a range of ids ('argc'
+ * of 'argv', at most two; "-" and "+" when missing) into 'start' and
+ * 'end': ids as mq_id_parse takes them ("-", "+", "ms" and "ms-seq"), or
  * "(" and an id to leave that id out, as XRANGE and XPENDING take them.
- * Returns MQ_OK, or MQ_EBADID for a malformed id or one that has no id
- * beyond it.
+ * Exits with EX_DATAERR on a malformed id or one with no id beyond it.
  */
-int	 tool_range_bound(const char *s, int end, mq_id *id);
+void	 tool_range(int argc, char *argv[], mq_id *start, mq_id *end);
 /* Parses a decimal count in [min, max] for option 'opt'; usage error if bad. */
 long long tool_number(const char *s, long long min, long long max,
 	    const char *opt);
@@ -250,6 +250,10 @@ void	 tool_summary_free(struct tool_summary *s);
 
 /* "500ms", "30s", "5m", "2h", "1d" or seconds: milliseconds, or -1. */
 int64_t	 tool_duration(const char *s);
+/* tool_duration() of the value 's' of option 'opt'; usage error if bad. */
+int64_t	 tool_duration_arg(const char *s, const char *opt);
+/* Wall-clock milliseconds since the epoch, the clock of libmq's times. */
+int64_t	 tool_now_ms(void);
 /* Writes 'ms' in the largest unit that holds it exactly ("0" for 0). */
 void	 tool_fmt_duration(char *buf, size_t size, int64_t ms);
 
