@@ -70,17 +70,6 @@ size_arg(const char *s, const char *opt)
 	return n;
 }
 
-/* Parses a DURATION for option 'opt'. */
-static int64_t
-duration_arg(const char *s, const char *opt)
-{
-	int64_t ms;
-
-	if ((ms = tool_duration(s)) < 0)
-		errx(TOOL_USAGE, "%s: %s: not a duration", opt, s);
-	return ms;
-}
-
 /* Parses option 'ch' with 'arg' into 'c'. */
 static void
 parse(struct change *c, int ch, const char *arg)
@@ -93,7 +82,7 @@ parse(struct change *c, int ch, const char *arg)
 		    "--delivery-limit");
 		break;
 	case OPT_TTL:
-		c->p.ttl_ms = duration_arg(arg, "--ttl");
+		c->p.ttl_ms = tool_duration_arg(arg, "--ttl");
 		break;
 	case OPT_MAX_LEN:
 		c->p.max_len = tool_number(arg, 0, LLONG_MAX, "--max-len");
@@ -102,7 +91,7 @@ parse(struct change *c, int ch, const char *arg)
 		c->p.max_bytes = size_arg(arg, "--max-bytes");
 		break;
 	case OPT_MAX_AGE:
-		c->p.max_age_ms = duration_arg(arg, "--max-age");
+		c->p.max_age_ms = tool_duration_arg(arg, "--max-age");
 		break;
 	case OPT_OVERFLOW:
 		if (strcmp(arg, "drop") == 0)

@@ -28,14 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <err.h>
-#include <sys/tree.h>
 
 #include "tool.h"
-
-#define PENDING_BATCH	4096	/* pending entries per mq_group_pending */
 
 static const char usage[] =
 "usage: mq-xinfo [-o text|json] [-qVv] [--fsync always|interval|never]\n"
@@ -311,104 +307,6 @@ show_stream(struct out *o, mq_stream *stream)
  * A group, its consumers and its pending entries
  * ------------------------------------------------------------------- */
 
-/* The pending entries of one owner, in the summary. */
-struct owner {
-	RB_ENTRY(owner)	 link;
-	char		*name;		/* "": handed back, no owner */
-	uint64_t	 count;
-};
-
-static int
-owner_cmp(const struct owner *a, const struct owner *b)
-{
-	return strcmp(a->name, b->name);
-}
-
-RB_HEAD(owners, owner);
-/* RB_GENERATE_STATIC of libbsd needs BSD's __unused, which glibc lacks. */
-RB_GENERATE_INTERNAL(owners, owner, link, owner_cmp,
-    __attribute__((__unused__)) static)
-
-/* XPENDING's summary, over the whole pending list. */
-struct summary {
-	uint64_t	 count;
-	mq_id		 min, max;	/* 0-0 when nothing is pending */
-	struct owners	 owners;
-};
-
-/* Counts one more pending entry of owner 'name'. */
-static void
-summary_count(struct summary *s, const char *name)
-{
-	struct owner key, *w;
-
-	key.name = (char *)name;
-	if ((w = RB_FIND(owners, &s->owners, &key)) == NULL) {
-		if ((w = calloc(1, sizeof(*w))) == NULL ||
-		    (w->name = strdup(name)) == NULL)
-			err(EX_TEMPFAIL, "malloc");
-		RB_INSERT(owners, &s->owners, w);
-	}
-	w->count++;
-}
-
-/*
- * Fills 's' from the pending entries of 'g', read in batches from the
- * lowest id up (each batch's views only live until the next call).
- */
-static void
-summarize(mq_group *g, const char *what, struct summary *s)
-{
-	static struct mq_pending pend[PENDING_BATCH];
-	mq_id start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
-	size_t i, n;
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	RB_INIT(&s->owners);
-	for (;;) {
-		rc = mq_group_pending(g, start, end, PENDING_BATCH, NULL, 0,
-		    pend, &n);
-		if (rc != MQ_OK)
-			tool_die(rc, "%s: pending", what);
-		for (i = 0; i < n; i++)
-			summary_count(s, pend[i].consumer);
-		if (n > 0) {
-			if (s->count == 0)
-				s->min = pend[0].id;
-			s->max = pend[n - 1].id;
-			s->count += n;
-		}
-		if (n < PENDING_BATCH)
-			break;
-		start = pend[n - 1].id;
-		if (mq_id_incr(&start) != MQ_OK)
-			break;
-	}
-}
-
-static void
-summary_free(struct summary *s)
-{
-	struct owner *w, *next;
-
-	RB_FOREACH_SAFE(w, owners, &s->owners, next) {
-		RB_REMOVE(owners, &s->owners, w);
-		free(w->name);
-		free(w);
-	}
-}
-
-/* Wall-clock milliseconds, the clock of a consumer's times. */
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct consumers {
 	struct out	*o;
 	int64_t		 now;
@@ -435,19 +333,32 @@ consumer_row(const struct mq_consumer_info *c, void *arg)
 	return 0;
 }
 
+/* Writes the row of one owner of pending entries, in the summary. */
+static void
+owner_row(const char *consumer, uint64_t count, void *arg)
+{
+	struct out *o = arg;
+
+	row_begin(o);
+	out_str(o, "consumer", consumer);
+	out_u64(o, "count", count);
+	row_end(o);
+}
+
 static void
 show_group(struct out *o, mq_stream *stream, mq_group *g, const char *group)
 {
 	const char *name = mq_stream_name(stream);
+	mq_id start = { 0, 0 }, end = { UINT64_MAX, UINT64_MAX };
 	struct mq_group_info gi;
-	struct summary s;
+	struct tool_summary s;
 	struct consumers cs = { o, 0 };
-	struct owner *w;
 	int rc;
 
 	if ((rc = mq_group_info(g, &gi)) != MQ_OK)
 		tool_die(rc, "%s: %s", name, group);
-	summarize(g, group, &s);
+	tool_summary_init(&s);
+	tool_pending(g, group, start, end, NULL, 0, 0, tool_summary_add, &s);
 
 	section_begin(o, "group");
 	out_str(o, "stream", name);
@@ -462,20 +373,15 @@ show_group(struct out *o, mq_stream *stream, mq_group *g, const char *group)
 	section_end(o);
 
 	table_begin(o, "consumers", "name\tpending\tidle\tinactive");
-	cs.now = now_ms();
+	cs.now = tool_now_ms();
 	if ((rc = mq_group_consumers(g, consumer_row, &cs)) != MQ_OK)
 		tool_die(rc, "%s: %s: consumers", name, group);
 	table_end(o);
 
 	table_begin(o, "pending", "consumer\tcount");
-	RB_FOREACH(w, owners, &s.owners) {
-		row_begin(o);
-		out_str(o, "consumer", w->name);
-		out_u64(o, "count", w->count);
-		row_end(o);
-	}
+	tool_summary_each(&s, owner_row, o);
 	table_end(o);
-	summary_free(&s);
+	tool_summary_free(&s);
 }
 
 int

@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <err.h>
 
@@ -41,34 +40,6 @@ struct range {
 	uint64_t	 total;		/* entries printed */
 };
 
-/*
- * Parses the bound 's' of a range: an id as mq_id_parse takes it (a
- * missing sequence number is 'missing_seq'), or "(" and an id to leave
- * that id out, which moves the bound one id inwards ('end' tells which
- * way).  "(-" and "(+" are refused, as XRANGE refuses them.  Returns
- * MQ_OK, or MQ_EBADID for a malformed id or one that has no id beyond it.
- */
-static int
-parse_bound(const char *s, int end, mq_id *id)
-{
-	size_t len = strlen(s);
-	int rc, excl = 0;
-
-	if (len > 0 && s[0] == '(') {
-		excl = 1;
-		s++;
-		len--;
-		if (len == 1 && (s[0] == '-' || s[0] == '+'))
-			return MQ_EBADID;
-	}
-	if (len == 0)
-		return MQ_EBADID;
-	rc = mq_id_parse(s, len, end ? UINT64_MAX : 0, id);
-	if (rc != MQ_OK || !excl)
-		return rc;
-	return end ? mq_id_decr(id) : mq_id_incr(id);
-}
-
 /* Writes one entry; a write error stops the range (tool_flush decides). */
 static int
 print(const struct mq_msg *msg, void *arg)
@@ -86,7 +57,6 @@ int
 main(int argc, char *argv[])
 {
 	struct range r = { NULL, TOOL_TEXT, 0 };
-	const char *start = "-", *end = "+";
 	mq_spool *spool;
 	mq_stream *stream;
 	mq_id lo, hi;
@@ -118,14 +88,7 @@ main(int argc, char *argv[])
 	if (argc < 1 || argc > 3)
 		tool_usage(TOOL_USAGE);
 	r.stream_name = argv[0];
-	if (argc > 1)
-		start = argv[1];
-	if (argc > 2)
-		end = argv[2];
-	if ((rc = parse_bound(start, 0, &lo)) != MQ_OK)
-		tool_die(rc, "start %s", start);
-	if ((rc = parse_bound(end, 1, &hi)) != MQ_OK)
-		tool_die(rc, "end %s", end);
+	tool_range(argc - 1, argv + 1, &lo, &hi);
 
 	/* A closed stdout is an EPIPE to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);

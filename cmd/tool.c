@@ -15,6 +15,9 @@
  *
  * Output: the three forms of a message (escaped text, JSON Lines, raw
  * NUL-terminated), written to a stdio stream the caller flushes.
+ *
+ * Pending entries: listed in batches of mq_group_pending, and counted by
+ * owner for XPENDING's summary (mq-xinfo, mq-xpending).
  */
 #include <errno.h>
 #include <poll.h>
@@ -24,9 +27,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <err.h>
+#include <sys/tree.h>
 
 #include "tool.h"
 
@@ -295,6 +300,47 @@ tool_parse_id(const char *s, size_t len, mq_id *id)
 	if (dash == 0 || dash == len - 1)
 		return MQ_EBADID;
 	return mq_id_parse(s, len, 0, id);
+}
+
+/*
+ * Parses the bound 's' of a range, the start or (with 'end') the end.
+ * Returns MQ_OK, or MQ_EBADID for a malformed id or one that has no id
+ * beyond it.
+ */
+static int
+tool_range_bound(const char *s, int end, mq_id *id)
+{
+	size_t len = strlen(s);
+	int rc, excl = 0;
+
+	if (len > 0 && s[0] == '(') {
+		excl = 1;
+		s++;
+		len--;
+		/* "(-" and "(+" are refused, as XRANGE refuses them. */
+		if (len == 1 && (s[0] == '-' || s[0] == '+'))
+			return MQ_EBADID;
+	}
+	if (len == 0)
+		return MQ_EBADID;
+	rc = mq_id_parse(s, len, end ? UINT64_MAX : 0, id);
+	if (rc != MQ_OK || !excl)
+		return rc;
+	/* Leaving an id out moves the bound one id inwards. */
+	return end ? mq_id_decr(id) : mq_id_incr(id);
+}
+
+void
+tool_range(int argc, char *argv[], mq_id *start, mq_id *end)
+{
+	const char *lo = argc > 0 ? argv[0] : "-";
+	const char *hi = argc > 1 ? argv[1] : "+";
+	int rc;
+
+	if ((rc = tool_range_bound(lo, 0, start)) != MQ_OK)
+		tool_die(rc, "start %s", lo);
+	if ((rc = tool_range_bound(hi, 1, end)) != MQ_OK)
+		tool_die(rc, "end %s", hi);
 }
 
 /* ---------------------------------------------------------------------
@@ -836,6 +882,114 @@ tool_flush(FILE *fp)
 }
 
 /* ---------------------------------------------------------------------
+ * Pending entries: listing them in batches, and their summary
+ * ------------------------------------------------------------------- */
+
+#define TOOL_PENDING_BATCH	4096
+
+void
+tool_pending(mq_group *group, const char *what, mq_id start, mq_id end,
+    const char *consumer, int64_t min_idle_ms, size_t count,
+    int (*fn)(const struct mq_pending *p, void *arg), void *arg)
+{
+	static struct mq_pending batch[TOOL_PENDING_BATCH];
+	const char *owner = consumer;
+	size_t i, n, done = 0;
+	int rc;
+
+	/* No consumer is named "": libmq lists all, the handed-back are kept. */
+	if (consumer != NULL && *consumer == '\0')
+		owner = NULL;
+	do {
+		rc = mq_group_pending(group, start, end, TOOL_PENDING_BATCH,
+		    owner, min_idle_ms, batch, &n);
+		if (rc != MQ_OK)
+			tool_die(rc, "%s: pending", what);
+		for (i = 0; i < n; i++) {
+			if (owner != consumer && *batch[i].consumer != '\0')
+				continue;
+			if (fn(&batch[i], arg) != 0 ||
+			    (count > 0 && ++done == count))
+				return;
+		}
+		/* The next batch starts after this one: views die with it. */
+		if (n > 0)
+			start = batch[n - 1].id;
+	} while (n == TOOL_PENDING_BATCH && mq_id_incr(&start) == MQ_OK);
+}
+
+/* The pending entries of one owner, in a summary. */
+struct tool_owner {
+	RB_ENTRY(tool_owner)	 link;
+	char			*name;		/* "": handed back, no owner */
+	uint64_t		 count;
+};
+
+static int
+tool_owner_cmp(const struct tool_owner *a, const struct tool_owner *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_HEAD(tool_owners, tool_owner);
+/* RB_GENERATE_STATIC of libbsd needs BSD's __unused, which glibc lacks. */
+RB_GENERATE_INTERNAL(tool_owners, tool_owner, link, tool_owner_cmp,
+    __attribute__((__unused__)) static)
+
+void
+tool_summary_init(struct tool_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	if ((s->owners = malloc(sizeof(*s->owners))) == NULL)
+		err(EX_TEMPFAIL, "malloc");
+	RB_INIT(s->owners);
+}
+
+int
+tool_summary_add(const struct mq_pending *p, void *arg)
+{
+	struct tool_summary *s = arg;
+	struct tool_owner key, *w;
+
+	key.name = (char *)p->consumer;
+	if ((w = RB_FIND(tool_owners, s->owners, &key)) == NULL) {
+		if ((w = calloc(1, sizeof(*w))) == NULL ||
+		    (w->name = strdup(p->consumer)) == NULL)
+			err(EX_TEMPFAIL, "malloc");
+		RB_INSERT(tool_owners, s->owners, w);
+	}
+	w->count++;
+	if (s->count++ == 0)
+		s->min = p->id;
+	s->max = p->id;
+	return 0;
+}
+
+void
+tool_summary_each(const struct tool_summary *s,
+    void (*fn)(const char *consumer, uint64_t count, void *arg), void *arg)
+{
+	struct tool_owner *w;
+
+	RB_FOREACH(w, tool_owners, s->owners)
+		fn(w->name, w->count, arg);
+}
+
+void
+tool_summary_free(struct tool_summary *s)
+{
+	struct tool_owner *w, *next;
+
+	RB_FOREACH_SAFE(w, tool_owners, s->owners, next) {
+		RB_REMOVE(tool_owners, s->owners, w);
+		free(w->name);
+		free(w);
+	}
+	free(s->owners);
+	s->owners = NULL;
+}
+
+/* ---------------------------------------------------------------------
  * Durations
  * ------------------------------------------------------------------- */
 
@@ -869,6 +1023,25 @@ tool_duration(const char *s)
 		return (int64_t)n * tool_units[i].ms;
 	}
 	return -1;
+}
+
+int64_t
+tool_duration_arg(const char *s, const char *opt)
+{
+	int64_t ms;
+
+	if ((ms = tool_duration(s)) < 0)
+		errx(TOOL_USAGE, "%s: %s: not a duration", opt, s);
+	return ms;
+}
+
+int64_t
+tool_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

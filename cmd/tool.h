@@ -134,6 +134,14 @@ mq_group *tool_group(mq_stream *stream, const char *name, int create);
 
 /* Parses a full id "ms-seq" of 'len' bytes: MQ_OK or MQ_EBADID. */
 int	 tool_parse_id(const char *s, size_t len, mq_id *id);
+/*
+ * Parses the optional operands START and END of a range of ids ('argc'
+ * of 'argv', at most two; "-" and "+" when missing) into 'start' and
+ * 'end': ids as mq_id_parse takes them ("-", "+", "ms" and "ms-seq"), or
+ * "(" and an id to leave that id out, as XRANGE and XPENDING take them.
+ * Exits with EX_DATAERR on a malformed id or one with no id beyond it.
+ */
+void	 tool_range(int argc, char *argv[], mq_id *start, mq_id *end);
 /* Parses a decimal count in [min, max] for option 'opt'; usage error if bad. */
 long long tool_number(const char *s, long long min, long long max,
 	    const char *opt);
@@ -206,10 +214,46 @@ void	 tool_write_msg(FILE *fp, enum tool_format format, const char *stream,
  */
 void	 tool_flush(FILE *fp);
 
+/* ---- Pending entries of a group. */
+
+/*
+ * Calls 'fn' with each pending entry of 'group' with 'start' <= id <=
+ * 'end', owned by 'consumer' (NULL: by anyone; "": by no one, handed
+ * back), idle at least 'min_idle_ms', in id order, at most 'count' of
+ * them (0: all), until 'fn' returns non-zero.  They are read in batches,
+ * each a look of its own at a group that others may change meanwhile;
+ * the entry and its consumer name are valid during the call only.
+ * Exits on failure, naming 'what'.
+ */
+void	 tool_pending(mq_group *group, const char *what, mq_id start,
+	    mq_id end, const char *consumer, int64_t min_idle_ms, size_t count,
+	    int (*fn)(const struct mq_pending *p, void *arg), void *arg);
+
+/* XPENDING's summary of pending entries, added in id order. */
+struct tool_owners;
+struct tool_summary {
+	uint64_t		 count;		/* entries */
+	mq_id			 min, max;	/* their ids, 0-0 if none */
+	struct tool_owners	*owners;	/* the count of each owner */
+};
+
+void	 tool_summary_init(struct tool_summary *s);
+/* Counts the entry 'p' in the summary 'arg' (a tool_pending() 'fn'). */
+int	 tool_summary_add(const struct mq_pending *p, void *arg);
+/* Calls 'fn' with each owner ("": handed back) and its count, by name. */
+void	 tool_summary_each(const struct tool_summary *s,
+	    void (*fn)(const char *consumer, uint64_t count, void *arg),
+	    void *arg);
+void	 tool_summary_free(struct tool_summary *s);
+
 /* ---- Values of options. */
 
 /* "500ms", "30s", "5m", "2h", "1d" or seconds: milliseconds, or -1. */
 int64_t	 tool_duration(const char *s);
+/* tool_duration() of the value 's' of option 'opt'; usage error if bad. */
+int64_t	 tool_duration_arg(const char *s, const char *opt);
+/* Wall-clock milliseconds since the epoch, the clock of libmq's times. */
+int64_t	 tool_now_ms(void);
 /* Writes 'ms' in the largest unit that holds it exactly ("0" for 0). */
 void	 tool_fmt_duration(char *buf, size_t size, int64_t ms);
 
