@@ -29,6 +29,7 @@
 #include <err.h>
 
 #include "tool.h"
+#include "utf8.h"
 
 struct tool_opts topt = { NULL, 0, 0, MQ_FSYNC_INTERVAL, 1000 };
 
@@ -614,44 +615,6 @@ tool_write_escaped(FILE *fp, const void *p, size_t len)
 	fwrite(run, 1, end - run, fp);
 }
 
-/*
- * Whether 'len' bytes at 'p' are well-formed UTF-8 (no overlong forms,
- * surrogates or code points above U+10FFFF).
- */
-static int
-tool_utf8(const void *p, size_t len)
-{
-	const unsigned char *s = p, *end = s + len;
-	unsigned c, n, i;
-	uint32_t cp;
-
-	while (s < end) {
-		c = *s++;
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(end - s) < n)
-			return 0;
-		for (i = 0; i < n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		s += n;
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-	}
-	return 1;
-}
-
 /* Writes 'len' bytes (valid UTF-8) as a quoted JSON string. */
 static void
 tool_json_string(FILE *fp, const void *p, size_t len)
@@ -722,7 +685,7 @@ tool_json_member(FILE *fp, const char *name, const void *p, size_t len)
 {
 	if (p == NULL)
 		fprintf(fp, "\"%s\":null", name);
-	else if (tool_utf8(p, len)) {
+	else if (utf8_valid(p, len)) {
 		fprintf(fp, "\"%s\":", name);
 		tool_json_string(fp, p, len);
 	} else {
@@ -741,8 +704,8 @@ tool_headers_plain(const struct mq_header *h, size_t n)
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		if (!tool_utf8(h[i].name, h[i].namelen) ||
-		    !tool_utf8(h[i].value, h[i].valuelen))
+		if (!utf8_valid(h[i].name, h[i].namelen) ||
+		    !utf8_valid(h[i].value, h[i].valuelen))
 			return 0;
 		for (j = 0; j < i; j++)
 			if (h[j].namelen == h[i].namelen &&
