@@ -1,8 +1,9 @@
 /*
  * mq-nack - hand entries of a consumer group back, or dead-letter them.
  *
- * The ids come from the arguments, or else from the first field of each
- * line of stdin, as for mq-ack, and the stream and group are opened when
+ * The ids come from the arguments, or else from stdin as mq-ack reads
+ * them (lines or -0 records, first field or JSON "id", bad ones reported
+ * and EX_DATAERR at the end), and the stream and group are opened when
  * the first of them arrive.  A handed-back entry is delivered again
  * before new ones; one whose delivery count has reached the stream's
  * delivery limit, or any with --reject, goes to the dead-letter stream
@@ -16,10 +17,11 @@
 #include "tool.h"
 
 static const char usage[] =
-"usage: mq-nack [-qrVv] [--reject] [--fsync always|interval|never]\n"
+"usage: mq-nack [-0qrVv] [--reject] [--fsync always|interval|never]\n"
 "               [--spool DIR] STREAM GROUP [ID...]\n";
 
 static const struct option longopts[] = {
+	{ "null",	no_argument,	NULL, '0' },
 	{ "reject",	no_argument,	NULL, 'r' },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
@@ -58,12 +60,15 @@ int
 main(int argc, char *argv[])
 {
 	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, 0 };
-	int ch;
+	int ch, delim = '\n', bad;
 
 	tool_init("mq-nack", usage);
-	while ((ch = getopt_long(argc, argv, "r" TOOL_SHORTOPTS, longopts,
+	while ((ch = getopt_long(argc, argv, "0r" TOOL_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case '0':
+			delim = '\0';
+			break;
 		case 'r':
 			k.reject = 1;
 			break;
@@ -78,7 +83,7 @@ main(int argc, char *argv[])
 	k.stream_name = argv[0];
 	k.group_name = argv[1];
 
-	tool_ids(argc - 2, argv + 2, nack, &k);
+	bad = tool_ids(argc - 2, argv + 2, delim, nack, &k);
 	if (topt.verbose)
 		printf("%llu\n", (unsigned long long)k.done);
 	if (k.spool != NULL) {
@@ -87,5 +92,5 @@ main(int argc, char *argv[])
 		tool_spool_close(k.spool);
 	}
 	tool_flush(stdout);
-	return 0;
+	return bad ? EX_DATAERR : 0;
 }
