@@ -32,7 +32,7 @@ LIB_SRC	= $(wildcard libmq/*.c)
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o)
 TOOL_SRC = $(wildcard cmd/mq-*.c)
 TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
-TOOL_LIB_SRC = cmd/tool.c
+TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o)
@@ -80,12 +80,13 @@ $(B)/bin/mq-serve: $(SERVE_OBJ) $(STATIC)
 # (and the libraries those need).
 TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp_parse.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
+TEST_EXTRA_test_json_id = $(O)/cmd/json_id.o $(O)/cmd/utf8.o
 TEST_LIBS_test_users = $(SERVE_LIBS)
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) -Itests/unit -Icmd/mq-serve $(ALL_CFLAGS) -o $@ $< \
+	$(CC) $(CPPFLAGS) -Itests/unit -Icmd -Icmd/mq-serve $(ALL_CFLAGS) -o $@ $< \
 	    $(TEST_EXTRA_$*) $(STATIC) $(LDFLAGS) -lcmocka $(TEST_LIBS_$*) $(LDLIBS)
 
 tests: $(TESTS)
@@ -128,11 +129,12 @@ check-asan:
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp_parse.c
+FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 
 $(O)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $$(FUZZ_EXTRA_$$*)
 	@mkdir -p $(dir $@)
-	clang $(CPPFLAGS) -Icmd/mq-serve -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang $(CPPFLAGS) -Icmd -Icmd/mq-serve -g -O1 -fsanitize=fuzzer,address,undefined \
 	    -o $@ $< $(FUZZ_EXTRA_$*) $(FUZZ_LIB) $(LDLIBS) -lpthread
 
 check-fuzz: $(FUZZERS:tests/fuzz/%.c=$(O)/fuzz/%)

@@ -1,12 +1,15 @@
 /*
  * mq-ack - acknowledge entries of a consumer group (XACK).
  *
- * The ids come from the arguments, or else from the first field of each
- * line of stdin, so that the output of mq-xreadgroup (or of a worker that
- * passes its first field on) can be piped in.  Ids are acknowledged in
- * batches, one mq_group_ack per read of stdin, as they stream in.  An id
- * that is not pending is not an error: it may have been acknowledged by
- * someone else already.
+ * The ids come from the arguments, or else from stdin, one per line (or
+ * per NUL-terminated record with -0): the first field, or the "id" of a
+ * JSON object, so that whatever mq-xreadgroup prints (text, -o json,
+ * -o raw with -0), or a worker passes on, can be piped in.  Ids are
+ * acknowledged in batches, one mq_group_ack per read of stdin, as they
+ * stream in.  A bad line is reported and passed over, and the run ends
+ * with EX_DATAERR so that a script knows; the valid ids around it are
+ * acknowledged all the same.  An id that is not pending is not an
+ * error: it may have been acknowledged by someone else already.
  *
  * The stream and group are opened when the first ids arrive: all the
  * commands of a pipeline start at once, and the mq-xreadgroup at its head
@@ -20,10 +23,11 @@
 #include "tool.h"
 
 static const char usage[] =
-"usage: mq-ack [-qVv] [--fsync always|interval|never] [--spool DIR]\n"
+"usage: mq-ack [-0qVv] [--fsync always|interval|never] [--spool DIR]\n"
 "              STREAM GROUP [ID...]\n";
 
 static const struct option longopts[] = {
+	{ "null",	no_argument,	NULL, '0' },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -60,12 +64,19 @@ int
 main(int argc, char *argv[])
 {
 	struct ack a = { NULL, NULL, NULL, NULL, NULL, 0 };
-	int ch;
+	int ch, delim = '\n', bad;
 
 	tool_init("mq-ack", usage);
-	while ((ch = getopt_long(argc, argv, TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1)
-		tool_option(ch, optarg);
+	while ((ch = getopt_long(argc, argv, "0" TOOL_SHORTOPTS, longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case '0':
+			delim = '\0';
+			break;
+		default:
+			tool_option(ch, optarg);
+		}
+	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 2)
@@ -73,7 +84,7 @@ main(int argc, char *argv[])
 	a.stream_name = argv[0];
 	a.group_name = argv[1];
 
-	tool_ids(argc - 2, argv + 2, ack, &a);
+	bad = tool_ids(argc - 2, argv + 2, delim, ack, &a);
 	if (topt.verbose)
 		printf("%llu\n", (unsigned long long)a.acked);
 	if (a.spool != NULL) {
@@ -82,5 +93,5 @@ main(int argc, char *argv[])
 		tool_spool_close(a.spool);
 	}
 	tool_flush(stdout);
-	return 0;
+	return bad ? EX_DATAERR : 0;
 }

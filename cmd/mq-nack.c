@@ -1,8 +1,9 @@
 /*
  * mq-nack - hand entries of a consumer group back, or dead-letter them.
  *
- * The ids come from the arguments, or else from the first field of each
- * line of stdin, as for mq-ack, and the stream and group are opened when
+ * The ids come from the arguments, or else from stdin as mq-ack reads
+ * them (lines or -0 records, first field or JSON "id", bad ones reported
+ * and EX_DATAERR at the end), and the stream and group are opened when
  * the first of them arrive.  A handed-back entry is delivered again
  * before new ones, once its retry delay has passed (--delay, else the
  * stream's, growing with its deliveries); one whose delivery count has
@@ -17,13 +18,14 @@
 #include "tool.h"
 
 static const char usage[] =
-"usage: mq-nack [-qrVv] [--delay DURATION] [--reject]\n"
+"usage: mq-nack [-0qrVv] [--delay DURATION] [--reject]\n"
 "               [--fsync always|interval|never] [--spool DIR]\n"
 "               [--] STREAM GROUP [ID...]\n";
 
 enum { OPT_DELAY = TOOL_OPT_FIRST };
 
 static const struct option longopts[] = {
+	{ "null",	no_argument,	NULL, '0' },
 	{ "reject",	no_argument,	NULL, 'r' },
 	{ "delay",	required_argument, NULL, OPT_DELAY },
 	TOOL_LONGOPTS,
@@ -64,12 +66,15 @@ int
 main(int argc, char *argv[])
 {
 	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, -1, 0 };
-	int ch;
+	int ch, delim = '\n', bad;
 
 	tool_init("mq-nack", usage);
-	while ((ch = getopt_long(argc, argv, "r" TOOL_SHORTOPTS, longopts,
+	while ((ch = getopt_long(argc, argv, "0r" TOOL_SHORTOPTS, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case '0':
+			delim = '\0';
+			break;
 		case 'r':
 			k.reject = 1;
 			break;
@@ -89,7 +94,7 @@ main(int argc, char *argv[])
 	k.stream_name = argv[0];
 	k.group_name = argv[1];
 
-	tool_ids(argc - 2, argv + 2, nack, &k);
+	bad = tool_ids(argc - 2, argv + 2, delim, nack, &k);
 	if (topt.verbose)
 		printf("%llu\n", (unsigned long long)k.done);
 	if (k.spool != NULL) {
@@ -98,5 +103,5 @@ main(int argc, char *argv[])
 		tool_spool_close(k.spool);
 	}
 	tool_flush(stdout);
-	return 0;
+	return bad ? EX_DATAERR : 0;
 }

@@ -117,13 +117,13 @@ parse(struct change *c, int ch, const char *arg)
 			    "bytes", MQ_NAME_MAX);
 		break;
 	case OPT_LEASE:
-		c->p.lease_ms = duration_arg(arg, "--lease");
+		c->p.lease_ms = tool_duration_arg(arg, "--lease");
 		break;
 	case OPT_RETRY_DELAY:
-		c->p.retry_delay_ms = duration_arg(arg, "--retry-delay");
+		c->p.retry_delay_ms = tool_duration_arg(arg, "--retry-delay");
 		break;
 	case OPT_RETRY_MAX:
-		c->p.retry_max_ms = duration_arg(arg, "--retry-max");
+		c->p.retry_max_ms = tool_duration_arg(arg, "--retry-max");
 		break;
 	default:
 		tool_option(ch, arg);

@@ -74,6 +74,7 @@ struct claim {
 	size_t		 count;		/* -c, 0: no limit */
 	enum tool_format format;	/* -o */
 	uint64_t	 total;		/* claimed so far */
+	int		 bad;		/* some ids of stdin were malformed */
 	mq_id		 out[BATCH];	/* the ids one call claimed */
 	mq_id		 deleted[BATCH]; /* the ids one call dropped */
 };
@@ -144,7 +145,7 @@ finish(struct claim *c)
 	mq_group_close(c->group);
 	mq_stream_close(c->stream);
 	tool_spool_close(c->spool);
-	exit(0);
+	exit(c->bad ? EX_DATAERR : 0);
 }
 
 /*
@@ -273,6 +274,6 @@ main(int argc, char *argv[])
 	if (all)
 		claim_auto(&c);
 	else
-		tool_ids(argc - 3, argv + 3, claim_ids, &c);
+		c.bad = tool_ids(argc - 3, argv + 3, '\n', claim_ids, &c);
 	finish(&c);
 }

@@ -11,7 +11,9 @@
  *
  * Input: stdin is read in large chunks into one buffer and cut into
  * records in place, so a tool can hand thousands of records to one libmq
- * call without copying them.
+ * call without copying them.  Ids are read from whatever form a reading
+ * tool prints; a record without one is reported and passed over, never
+ * the end of the run, so that one stray line costs no other id.
  *
  * Output: the three forms of a message (escaped text, JSON Lines, raw
  * NUL-terminated), written to a stdio stream the caller flushes.
@@ -32,8 +34,13 @@
 
 #include <err.h>
 #include <sys/tree.h>
+/* libbsd warns unless told which strnvis() to declare; none is used. */
+#define LIBBSD_NETBSD_VIS
+#include <vis.h>
 
+#include "json_id.h"
 #include "tool.h"
+#include "utf8.h"
 
 struct tool_opts topt = { NULL, 0, 0, MQ_FSYNC_INTERVAL, 1000 };
 
@@ -567,6 +574,7 @@ tool_batch_free(struct tool_batch *b)
 }
 
 #define TOOL_IDS_BATCH	4096
+#define TOOL_QUOTE_MAX	40	/* bytes of a bad record quoted in its report */
 
 /* Hands the batch to 'fn' and empties it. */
 static void
@@ -578,40 +586,105 @@ tool_ids_flush(mq_id *ids, size_t *n,
 	*n = 0;
 }
 
-void
-tool_ids(int argc, char *argv[],
+/*
+ * Reports the bad record 'rec' ('len' bytes), number 'nr' of 'unit'
+ * ("line", "record"; NULL for an argument), and 'why' it is bad: its
+ * first bytes quoted, with what would not print made visible (vis(3)),
+ * and "..." if it was cut short.
+ */
+static void
+tool_bad_record(const char *unit, uintmax_t nr, const char *rec, size_t len,
+    const char *why)
+{
+	char quote[4 * TOOL_QUOTE_MAX + 1];
+	size_t n = len > TOOL_QUOTE_MAX ? TOOL_QUOTE_MAX : len;
+	const char *more = n < len ? "..." : "";
+
+	strnvisx(quote, sizeof(quote), rec, n,
+	    VIS_CSTYLE | VIS_OCTAL | VIS_TAB | VIS_NL | VIS_DQ);
+	if (unit == NULL)
+		warnx("\"%s\"%s: %s", quote, more, why);
+	else
+		warnx("%s %ju: \"%s\"%s: %s", unit, nr, quote, more, why);
+}
+
+/*
+ * The id of one record of stdin that ended with 'delim': the "id" of a
+ * JSON object if the record starts (after blanks) with '{', else its
+ * first field.  Returns 1 with '*id' set, 0 for a blank record, or -1
+ * with '*why' saying what is wrong.
+ */
+static int
+tool_record_id(const char *rec, size_t len, int delim, mq_id *id,
+    const char **why)
+{
+	char buf[MQ_ID_MAX];
+	size_t n;
+
+	/*
+	 * NUL-terminated records (-o raw) read as lines: the first id would
+	 * be taken and the others, in the same "line", lost without a word.
+	 */
+	if (delim != '\0' && memchr(rec, '\0', len) != NULL) {
+		*why = "a NUL byte: NUL-terminated records need -0";
+		return -1;
+	}
+	for (; len > 0 && (*rec == ' ' || *rec == '\t'); rec++, len--)
+		;
+	if (len > 0 && *rec == '{') {
+		if (json_id(rec, len, buf, sizeof(buf), &n, why) == -1)
+			return -1;
+		if (n <= sizeof(buf) && tool_parse_id(buf, n, id) == MQ_OK)
+			return 1;
+		*why = "\"id\" is not a stream id";
+		return -1;
+	}
+	if ((len = tool_field_len(rec, len)) == 0)
+		return 0;
+	if (tool_parse_id(rec, len, id) == MQ_OK)
+		return 1;
+	/* The mirror mistake: lines read as one NUL-terminated record. */
+	if (delim == '\0' && memchr(rec, '\n', len) != NULL)
+		*why = "not a stream id (lines are read without -0)";
+	else
+		*why = "not a stream id";
+	return -1;
+}
+
+int
+tool_ids(int argc, char *argv[], int delim,
     void (*fn)(const mq_id *ids, size_t n, void *arg), void *arg)
 {
 	static mq_id ids[TOOL_IDS_BATCH];
+	const char *unit = delim == '\0' ? "record" : "line";
 	struct tool_input in;
-	const char *rec;
+	const char *rec, *why;
+	uintmax_t nr = 0;
 	size_t n = 0, len;
-	int i, r;
+	int i, r, rc, bad = 0;
 
 	for (i = 0; i < argc; i++) {
-		if (tool_parse_id(argv[i], strlen(argv[i]), &ids[n]) != MQ_OK) {
-			tool_ids_flush(ids, &n, fn, arg);
-			errx(EX_DATAERR, "%s: not a stream id", argv[i]);
-		}
-		if (++n == TOOL_IDS_BATCH)
+		len = strlen(argv[i]);
+		if (tool_parse_id(argv[i], len, &ids[n]) != MQ_OK) {
+			tool_bad_record(NULL, 0, argv[i], len,
+			    "not a stream id");
+			bad = 1;
+		} else if (++n == TOOL_IDS_BATCH)
 			tool_ids_flush(ids, &n, fn, arg);
 	}
 	if (argc > 0) {
 		tool_ids_flush(ids, &n, fn, arg);
-		return;
+		return bad;
 	}
 	tool_input_init(&in, STDIN_FILENO, 1 << 16);
 	for (;;) {
-		while ((r = tool_input_next(&in, '\n', &rec, &len)) == TOOL_REC) {
-			len = tool_field_len(rec, len);
-			if (len == 0)
-				continue;
-			if (tool_parse_id(rec, len, &ids[n]) != MQ_OK) {
-				tool_ids_flush(ids, &n, fn, arg);
-				errx(EX_DATAERR, "%.*s: not a stream id",
-				    (int)(len > 64 ? 64 : len), rec);
-			}
-			if (++n == TOOL_IDS_BATCH)
+		while ((r = tool_input_next(&in, delim, &rec, &len)) == TOOL_REC) {
+			rc = tool_record_id(rec, len, delim, &ids[n], &why);
+			nr++;
+			if (rc == -1) {
+				tool_bad_record(unit, nr, rec, len, why);
+				bad = 1;
+			} else if (rc == 1 && ++n == TOOL_IDS_BATCH)
 				tool_ids_flush(ids, &n, fn, arg);
 		}
 		tool_ids_flush(ids, &n, fn, arg);
@@ -620,6 +693,7 @@ tool_ids(int argc, char *argv[],
 		tool_input_fill(&in);
 	}
 	tool_input_free(&in);
+	return bad;
 }
 
 /* ---------------------------------------------------------------------
@@ -658,44 +732,6 @@ tool_write_escaped(FILE *fp, const void *p, size_t len)
 		run = s + 1;
 	}
 	fwrite(run, 1, end - run, fp);
-}
-
-/*
- * Whether 'len' bytes at 'p' are well-formed UTF-8 (no overlong forms,
- * surrogates or code points above U+10FFFF).
- */
-static int
-tool_utf8(const void *p, size_t len)
-{
-	const unsigned char *s = p, *end = s + len;
-	unsigned c, n, i;
-	uint32_t cp;
-
-	while (s < end) {
-		c = *s++;
-		if (c < 0x80)
-			continue;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1, cp = c & 0x1f;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2, cp = c & 0x0f;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3, cp = c & 0x07;
-		else
-			return 0;
-		if ((size_t)(end - s) < n)
-			return 0;
-		for (i = 0; i < n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return 0;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		s += n;
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return 0;
-	}
-	return 1;
 }
 
 /* Writes 'len' bytes (valid UTF-8) as a quoted JSON string. */
@@ -768,7 +804,7 @@ tool_json_member(FILE *fp, const char *name, const void *p, size_t len)
 {
 	if (p == NULL)
 		fprintf(fp, "\"%s\":null", name);
-	else if (tool_utf8(p, len)) {
+	else if (utf8_valid(p, len)) {
 		fprintf(fp, "\"%s\":", name);
 		tool_json_string(fp, p, len);
 	} else {
@@ -787,8 +823,8 @@ tool_headers_plain(const struct mq_header *h, size_t n)
 	size_t i, j;
 
 	for (i = 0; i < n; i++) {
-		if (!tool_utf8(h[i].name, h[i].namelen) ||
-		    !tool_utf8(h[i].value, h[i].valuelen))
+		if (!utf8_valid(h[i].name, h[i].namelen) ||
+		    !utf8_valid(h[i].value, h[i].valuelen))
 			return 0;
 		for (j = 0; j < i; j++)
 			if (h[j].namelen == h[i].namelen &&

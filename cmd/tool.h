@@ -183,13 +183,17 @@ void	 tool_input_all(struct tool_input *in, const char **rec, size_t *len);
 
 /*
  * Calls 'fn' with batches of ids: those of 'argv' (argc of them), or if
- * there are none, the first field (up to a tab or space) of each line of
- * stdin, batched by what each read brought, so that ids streamed through
- * a pipe are handled as they come.  Empty lines are skipped.  A
- * malformed id ends it with EX_DATAERR, after the ids before it were
- * handed to 'fn'.
+ * there are none, one from each 'delim'-terminated record of stdin
+ * ('\n' for lines, '\0' for -0), batched by what each read brought, so
+ * that ids streamed through a pipe are handled as they come.  A record
+ * whose first byte after blanks is '{' is a JSON object (json_id.h),
+ * any other the first field (up to a tab, space or CR); blank ones are
+ * skipped.  A bad argument or record (not an id, not JSON with a string
+ * "id", a line with a NUL byte) is reported with its number and a quote
+ * of it, and the others are still handed to 'fn'.  Returns 1 if any was
+ * bad, else 0.
  */
-void	 tool_ids(int argc, char *argv[],
+int	 tool_ids(int argc, char *argv[], int delim,
 	    void (*fn)(const mq_id *ids, size_t n, void *arg), void *arg);
 
 /* ---- Writing messages.  All write to 'fp' and leave errors to ferror(). */

@@ -41,6 +41,60 @@ load helpers
 	[ "$(mq-xreadgroup g c s | wc -l)" -eq 3 ]
 }
 
+@test "mq-nack: -0 reads mq-xreadgroup -o raw: every entry is handed back" {
+	printf 'one\0two\nlines\0tab\there\0' | mq-xadd -0 -q s
+	run bash -c 'mq-xreadgroup -o raw g c s | mq-nack -0 -v s g'
+	[ "$status" -eq 0 ]
+	[ "$output" = 3 ]
+	[ "$(pending g c s)" -eq 0 ]
+	[ "$(mq-xreadgroup g c2 s | wc -l)" -eq 3 ]
+	run bash -c 'mq-xreadgroup -o raw g c2 s 0 | mq-nack --null -v s g'
+	[ "$output" = 3 ]
+	run bash -c 'mq-xreadgroup -o raw g c3 s | mq-nack s g'
+	[ "$status" -eq 65 ]
+	[[ "$output" == *": a NUL byte: NUL-terminated records need -0" ]]
+	[ "$(pending g c3 s)" -eq 3 ]
+}
+
+@test "mq-nack: reads mq-xreadgroup -o json, as it is or through jq -c" {
+	printf 'a\0b\n\377\0' | mq-xadd -0 -q -H id=h s
+	run bash -c 'mq-xreadgroup -o json g c s | mq-nack -v s g'
+	[ "$status" -eq 0 ]
+	[ "$output" = 2 ]
+	[ "$(pending g c s)" -eq 0 ]
+	run bash -c "mq-xreadgroup -o json g c2 s |
+	    jq -c '{worker: {id: \"w\"}, id, n: [1, {}]}' | mq-nack --reject -v s g"
+	[ "$status" -eq 0 ]
+	[ "$output" = 2 ]
+	[ "$(mq-dlq count s)" -eq 2 ]
+}
+
+@test "mq-nack: a bad line is reported; the ids around it are handed back; exit 65" {
+	ids=($(mq-xadd s a b))
+	mq-xreadgroup g c s > /dev/null
+	printf '%s\n' "${ids[0]}" 'debug: x' '{"id":7}' "${ids[1]}" > in
+	printf 'x\0y\n' >> in
+	run bash -c 'mq-nack -v s g < in 2> err'
+	[ "$status" -eq 65 ]
+	[ "$output" = 2 ]
+	diff - err <<-'EOF'
+	mq-nack: line 2: "debug: x": not a stream id
+	mq-nack: line 3: "{\"id\":7}": "id" is not a string
+	mq-nack: line 5: "x\0y": a NUL byte: NUL-terminated records need -0
+	EOF
+	[ "$(pending g c s)" -eq 0 ]
+}
+
+@test "mq-nack: arguments: the valid ids are handed back, a bad one reported, exit 65" {
+	ids=($(mq-xadd s a b c))
+	mq-xreadgroup g c s > /dev/null
+	run mq-nack -v s g "${ids[0]}" bad "${ids[2]}"
+	[ "$status" -eq 65 ]
+	[ "${lines[0]}" = 'mq-nack: "bad": not a stream id' ]
+	[ "${lines[1]}" = 2 ]
+	[ "$(mq-xreadgroup g c s 0 | cut -f2)" = b ]
+}
+
 @test "mq-nack: --reject dead-letters the entries" {
 	ids=($(mq-xadd s keep drop))
 	mq-xreadgroup g c s > /dev/null
@@ -88,6 +142,16 @@ load helpers
 	mq-xreadgroup workers w1 orders 0 | mq-nack --delay 0 orders workers
 	[ "$(pending workers w1 orders)" -eq 0 ]
 	[ "$(mq-xreadgroup workers w2 orders | cut -f2 | sort | paste -sd' ')" = "a b c" ]
+	mq-xreadgroup -o raw workers w2 orders 0 | mq-nack -0 orders workers
+	[ "$(pending workers w2 orders)" -eq 0 ]
+
+	mq-xadd -q orders 'test 1' 'real 2'
+	mq-xreadgroup workers w1 orders > /dev/null
+	mq-xreadgroup -o json workers w1 orders 0 |
+	    jq -c 'select(.body | startswith("test"))' | mq-nack -r orders workers
+	[ "$(mq-dlq list orders | cut -f2,5)" = "$(printf 'rejected\ttest 1')" ]
+	[ "$(pending workers w1 orders)" -eq 4 ]
+
 	mq-nack --reject orders workers "${ids[1]}"
-	[ "$(mq-dlq list orders | cut -f2,5)" = "$(printf 'rejected\tb')" ]
+	[ "$(mq-dlq list orders | cut -f2,5 | tail -1)" = "$(printf 'rejected\tb')" ]
 }

@@ -1,11 +1,13 @@
 /*
  * helpers.h - what every cmocka unit test of libmq shares: the headers
- * cmocka needs, and a fresh temporary directory per test.
+ * cmocka needs, inputs for the parsers' tests, and a fresh temporary
+ * directory per test.
  */
 #ifndef MQ_TEST_HELPERS_H
 #define MQ_TEST_HELPERS_H
 
 #include <ftw.h>
+#include <sys/mman.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,50 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+/* Input from a string literal, which may hold NULs: its bytes, its length. */
+#define IN(s)	s, sizeof(s) - 1
+
+/*
+ * A malloc'd copy of 'len' bytes of 's' in a buffer of exactly that size,
+ * so that ASan catches a parser reading past the end of its input.
+ */
+static inline char *
+test_dup_bytes(const char *s, size_t len)
+{
+	char *b;
+
+	assert_non_null(b = malloc(len > 0 ? len : 1));
+	memcpy(b, s, len);
+	return b;
+}
+
+/*
+ * Maps a readable page followed by an unreadable one and returns the end
+ * of the first: input copied to just before it cannot be read past
+ * without a fault.  test_guard_free() unmaps both.
+ */
+static inline char *
+test_guard_page(void)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	char *map;
+
+	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + pg, pg, PROT_NONE), 0);
+	return map + pg;
+}
+
+static inline void
+test_guard_free(char *end)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	munmap(end - pg, 2 * pg);
+}
 
 /*
  * Makes a new empty directory under $TMPDIR (or /tmp) and returns its

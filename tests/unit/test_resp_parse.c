@@ -9,8 +9,6 @@
  */
 #include "helpers.h"
 
-#include <sys/mman.h>
-
 #include "resp_parse.h"
 
 struct want {
@@ -18,10 +16,6 @@ struct want {
 	size_t		 len;
 };
 #define W(s)	{ s, sizeof(s) - 1 }
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
-
-/* Input from a string literal, which may hold NULs. */
-#define IN(s)	s, sizeof(s) - 1
 
 static int
 setup(void **state)
@@ -41,17 +35,6 @@ teardown(void **state)
 	resp_parser_free(*state);
 	free(*state);
 	return 0;
-}
-
-/* A copy of 'len' bytes of 's' in a buffer of that very size. */
-static char *
-dup_bytes(const char *s, size_t len)
-{
-	char *b;
-
-	assert_non_null(b = malloc(len > 0 ? len : 1));
-	memcpy(b, s, len);
-	return b;
 }
 
 /* Checks the arguments of a request that used 'used' bytes of 'buf'. */
@@ -90,7 +73,7 @@ expect_ok(struct resp_parser *p, const char *in, size_t len,
 	ssize_t n;
 	char *buf;
 
-	buf = dup_bytes(in, len);
+	buf = test_dup_bytes(in, len);
 	n = resp_parse(p, buf, len, &argc);
 	if (n != (ssize_t)len)
 		fail_msg("parse returned %zd (%s), want %zu", n,
@@ -102,7 +85,7 @@ expect_ok(struct resp_parser *p, const char *in, size_t len,
 	/* Long requests: some prefixes only. */
 	step = len <= 4096 ? 1 : len / 7;
 	for (k = 0; k < len; k += step) {
-		buf = dup_bytes(in, k);
+		buf = test_dup_bytes(in, k);
 		n = resp_parse(p, buf, k, &argc);
 		if (n != 0)
 			fail_msg("prefix of %zu bytes: %zd (%s), want 0", k, n,
@@ -111,7 +94,7 @@ expect_ok(struct resp_parser *p, const char *in, size_t len,
 		assert_memory_equal(buf, in, k);
 		free(buf);
 	}
-	buf = dup_bytes(in, len - 1);
+	buf = test_dup_bytes(in, len - 1);
 	assert_int_equal(resp_parse(p, buf, len - 1, &argc), 0);
 	free(buf);
 
@@ -139,7 +122,7 @@ expect_err(struct resp_parser *p, const char *in, size_t len,
 	ssize_t n;
 	char *buf;
 
-	buf = dup_bytes(in, len);
+	buf = test_dup_bytes(in, len);
 	n = resp_parse(p, buf, len, &argc);
 	if (n != -1)
 		fail_msg("parse of \"%.*s\" returned %zd, want -1 (%s)",
@@ -160,7 +143,7 @@ expect_more(struct resp_parser *p, const char *in, size_t len)
 	ssize_t n;
 	char *buf;
 
-	buf = dup_bytes(in, len);
+	buf = test_dup_bytes(in, len);
 	n = resp_parse(p, buf, len, &argc);
 	if (n != 0)
 		fail_msg("parse of \"%.*s\" returned %zd (%s), want 0",
@@ -389,19 +372,16 @@ test_reads_nothing_past_request(void **state)
 	};
 	struct resp_parser *p = *state;
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE), i, len, argc;
-	char *map, *buf;
+	char *end, *buf;
 
-	map = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	assert_true(map != MAP_FAILED);
-	assert_int_equal(mprotect(map + pg, pg, PROT_NONE), 0);
+	end = test_guard_page();
 	for (i = 0; i < NELEM(reqs); i++) {
 		len = strlen(reqs[i]);
-		buf = map + pg - len;
+		buf = end - len;
 		memcpy(buf, reqs[i], len);
 		assert_int_equal(resp_parse(p, buf, len + pg, &argc), len);
 	}
-	munmap(map, 2 * pg);
+	test_guard_free(end);
 }
 
 /* Thousands of small requests of both forms in one buffer. */
