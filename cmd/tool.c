@@ -80,6 +80,9 @@ tool_option(int ch, const char *arg)
 
 	switch (ch) {
 	case TOOL_OPT_SPOOL:
+		/* Not the default spool in disguise: say what was meant. */
+		if (*arg == '\0')
+			errx(TOOL_USAGE, "--spool: empty directory name");
 		topt.spool = arg;
 		break;
 	case TOOL_OPT_FSYNC:
@@ -136,6 +139,10 @@ tool_errno_status(int e)
 	case ENOENT:
 	case ENOTDIR:
 		return EX_NOINPUT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return EX_NOPERM;
 	default:
 		return EX_IOERR;
 	}
@@ -240,13 +247,8 @@ tool_spool(int flags)
 	mq_spool *spool;
 	int rc;
 
-	dir = topt.spool;
-	if (dir == NULL || *dir == '\0')
-		dir = getenv("MQ_SPOOL");
-	if (dir == NULL || *dir == '\0')
-		dir = mq_spool_default();
-	if (dir == NULL)
-		errx(EX_NOINPUT, "no spool: set MQ_SPOOL or use --spool");
+	/* mq_spool_default() takes MQ_SPOOL, an empty one as unset. */
+	dir = topt.spool != NULL ? topt.spool : mq_spool_default();
 	rc = mq_spool_open(dir, flags, &spool);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", dir);

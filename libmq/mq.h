@@ -129,6 +129,12 @@ int	 mq_spool_open(const char *dir, int flags, mq_spool **spool);
 void	 mq_spool_close(mq_spool *spool);
 const char *mq_spool_path(const mq_spool *spool);
 /*
+ * Whether this process can write the spool: creates and removes a file
+ * in it (see mq-spool(5)).  MQ_OK, or MQ_ESYS with errno EACCES, EROFS,
+ * ENOSPC, ...
+ */
+int	 mq_spool_writable(mq_spool *spool);
+/*
  * The fsync policy of this process's appends: ALWAYS (before the append
  * returns), INTERVAL, or NEVER.  With INTERVAL (the default, 1000 ms)
  * what this process wrote is made durable by its first write after

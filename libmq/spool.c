@@ -191,6 +191,41 @@ mq_spool_close(mq_spool *sp)
 	free(sp);
 }
 
+/*
+ * Creates and removes an empty file in the directory open as 'dirfd'.
+ * access(2) would not do: it ignores read-only mounts, and checks the
+ * real user, not the effective one.  A stale probe of a dead process that
+ * had this pid is reused, not refused; O_NOFOLLOW, because a symlink
+ * there must not lead the probe out of the spool.
+ */
+static int
+probe_dir(int dirfd)
+{
+	char name[32];
+	int fd;
+
+	snprintf(name, sizeof(name), ".probe.%ld", (long)getpid());
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd == -1)
+		return mq_sys();
+	close(fd);
+	if (unlinkat(dirfd, name, 0) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+int
+mq_spool_writable(mq_spool *sp)
+{
+	int rc;
+
+	/* The top (bindings, sorted sets) and streams/ (new streams). */
+	if ((rc = probe_dir(sp->dirfd)) != MQ_OK)
+		return rc;
+	return probe_dir(sp->streamsfd);
+}
+
 const char *
 mq_spool_path(const mq_spool *sp)
 {

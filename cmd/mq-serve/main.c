@@ -72,29 +72,56 @@ static const struct option longopts[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/* The long name of option 'opt', as the config file spells it. */
+static const char *
+opt_name(int opt)
+{
+	const struct option *o;
+
+	for (o = longopts; o->name != NULL; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+/*
+ * A bad value 'arg' of option 'opt': exits 2 with "--NAME ARG: WHY", or
+ * with "FILE:LINE: NAME ARG: WHY" for a line of the config file ('from').
+ */
+static void __attribute__((noreturn))
+bad_value(const char *from, int opt, const char *arg, const char *why)
+{
+	const char *sep = *arg == '\0' ? "" : " ";
+
+	if (from != NULL)
+		errx(2, "%s: %s%s%s: %s", from, opt_name(opt), sep, arg, why);
+	errx(2, "--%s%s%s: %s", opt_name(opt), sep, arg, why);
+}
+
 static long long
-number(const char *s, long long min, long long max, const char *what)
+number(const char *from, int opt, const char *s, long long min,
+    long long max)
 {
 	const char *errstr;
 	long long v;
 
 	v = strtonum(s, min, max, &errstr);
 	if (errstr != NULL)
-		errx(2, "%s %s: %s", what, s, errstr);
+		bad_value(from, opt, s, errstr);
 	return v;
 }
 
 /* A protocol that is not built yet may only be turned off. */
 static void
-not_yet(const char *name, const char *arg)
+not_yet(const char *from, int opt, const char *arg)
 {
 	if (strcmp(arg, "off") != 0 && strcmp(arg, "0") != 0)
-		errx(2, "--%s %s: that protocol is not implemented yet", name, arg);
+		bad_value(from, opt, arg, "that protocol is not implemented yet");
 }
 
 /* --syslog's argument: yes (daemon), no, or a facility name. */
 static int
-facility(const char *arg)
+facility(const char *from, const char *arg)
 {
 	const CODE *c;
 
@@ -105,66 +132,73 @@ facility(const char *arg)
 	for (c = facilitynames; c->c_name != NULL; c++)
 		if (strcmp(c->c_name, arg) == 0 && strcmp(arg, "mark") != 0)
 			return c->c_val;
-	errx(2, "--syslog %s: expected yes, no or a facility (daemon, "
-	    "local0 ... local7, user, ...)", arg);
+	bad_value(from, OPT_SYSLOG, arg, "expected yes, no or a facility "
+	    "(daemon, local0 ... local7, user, ...)");
 }
 
-/* Applies one setting; 'from' names where it came from, for errors. */
+/*
+ * Applies one setting; 'from' says where it came from for errors: NULL
+ * for the command line, "FILE:LINE" for the config file.
+ */
 static void
-setting(struct server_config *cfg, int opt, const char *arg)
+setting(struct server_config *cfg, int opt, const char *arg,
+    const char *from)
 {
-	int rc;
+	char host[LISTEN_HOST_MAX];
+	const char *why;
+	int port;
 
 	switch (opt) {
 	case OPT_SPOOL:
+		/* Not the default spool in disguise: say what was meant. */
+		if (*arg == '\0')
+			bad_value(from, opt, arg, "empty directory name");
 		cfg->spool = arg;
 		break;
 	case OPT_RESP:
+		if (listen_parse(arg, host, &port, &why) == -1)
+			bad_value(from, opt, arg, why);
 		cfg->resp = arg;
 		break;
 	case OPT_AMQP:
-		not_yet("amqp", arg);
-		break;
 	case OPT_MQTT:
-		not_yet("mqtt", arg);
-		break;
 	case OPT_STOMP:
-		not_yet("stomp", arg);
-		break;
 	case OPT_KAFKA:
-		not_yet("kafka", arg);
+		not_yet(from, opt, arg);
 		break;
 	case OPT_FSYNC:
-		if ((rc = mq_fsync_parse(arg, &cfg->fsync, &cfg->fsync_ms)) != MQ_OK)
-			errx(2, "--fsync %s: expected always, interval[:MS] or never", arg);
+		if (mq_fsync_parse(arg, &cfg->fsync, &cfg->fsync_ms) != MQ_OK)
+			bad_value(from, opt, arg,
+			    "expected always, interval[:MS] or never");
 		break;
 	case OPT_LOG:
 		cfg->log = arg;
 		break;
 	case OPT_MAXCLIENTS:
-		cfg->max_clients = (size_t)number(arg, 1, 1000000, "--maxclients");
+		cfg->max_clients = (size_t)number(from, opt, arg, 1, 1000000);
 		break;
 	case OPT_MAXREQUEST:
-		cfg->max_request = (size_t)number(arg, 1024, (long long)MQ_MSG_LIMIT * 2,
-		    "--max-request");
+		cfg->max_request = (size_t)number(from, opt, arg, 1024,
+		    (long long)MQ_MSG_LIMIT * 2);
 		break;
 	case OPT_OUTPUTLIMIT:
-		cfg->output_limit = (size_t)number(arg, 1024, LLONG_MAX / 8,
-		    "--output-limit");
+		cfg->output_limit = (size_t)number(from, opt, arg, 1024,
+		    LLONG_MAX / 8);
 		break;
 	case OPT_TIMEOUT:
-		cfg->idle_timeout_ms = number(arg, 0, 86400 * 365, "--timeout") * 1000;
+		cfg->idle_timeout_ms = number(from, opt, arg, 0,
+		    86400 * 365) * 1000;
 		break;
 	case OPT_USERS:
 		cfg->users = arg;
 		break;
 	case OPT_PROTECTED:
 		if (strcmp(arg, "yes") != 0 && strcmp(arg, "no") != 0)
-			errx(2, "--protected-mode %s: expected yes or no", arg);
+			bad_value(from, opt, arg, "expected yes or no");
 		cfg->protected_mode = strcmp(arg, "yes") == 0;
 		break;
 	case OPT_SYSLOG:
-		cfg->syslog = facility(arg);
+		cfg->syslog = facility(from, arg);
 		break;
 	}
 }
@@ -173,7 +207,7 @@ setting(struct server_config *cfg, int opt, const char *arg)
 static void
 read_config(struct server_config *cfg, const char *path)
 {
-	char *line = NULL, *key, *val, *end;
+	char *line = NULL, *key, *val, *end, from[PATH_MAX + 16];
 	size_t cap = 0;
 	int lineno = 0;
 	FILE *fp;
@@ -192,15 +226,21 @@ read_config(struct server_config *cfg, const char *path)
 			continue;
 		val = end + strspn(end, " \t");
 		*end = '\0';
-		val[strcspn(val, "\r\n")] = '\0';
+		/* "resp 6380   # comment": the blanks are not the value's. */
+		end = val + strlen(val);
+		while (end > val && strchr(" \t\r\n", end[-1]) != NULL)
+			*--end = '\0';
 		for (o = longopts; o->name != NULL; o++)
 			if (strcmp(o->name, key) == 0 && o->val >= OPT_SPOOL)
 				break;
 		if (o->name == NULL || *val == '\0')
 			errx(2, "%s:%d: unknown setting or no value: %s",
 			    path, lineno, key);
+		snprintf(from, sizeof(from), "%s:%d", path, lineno);
 		/* Kept for the life of the process, like argv. */
-		setting(cfg, o->val, strdup(val));
+		if ((val = strdup(val)) == NULL)
+			err(EX_OSERR, "strdup");
+		setting(cfg, o->val, val, from);
 	}
 	free(line);
 	fclose(fp);
@@ -251,6 +291,42 @@ on_signal(struct loop *loop, int fd, int events, void *arg)
 	}
 }
 
+/*
+ * The exit status for the spool's outcome 'rc': EX_NOPERM for a lack of
+ * permission or a read-only file system, as for the tools.
+ */
+static int
+spool_status(int rc)
+{
+	if (rc == MQ_EVERSION)
+		return EX_DATAERR;
+	if (rc == MQ_ESYS && (errno == EACCES || errno == EPERM ||
+	    errno == EROFS))
+		return EX_NOPERM;
+	return EX_UNAVAILABLE;
+}
+
+/*
+ * A spool that this process cannot write ends the start, rather than
+ * every write command later.  A full disk does not: it may have room
+ * again soon, and reads work meanwhile.
+ */
+static void
+spool_check(struct server *s)
+{
+	int rc;
+
+	if ((rc = mq_spool_writable(s->spool)) == MQ_OK)
+		return;
+	if (rc == MQ_ESYS && (errno == ENOSPC || errno == EDQUOT)) {
+		server_log(s, "%s: %s: writes fail until there is room",
+		    s->cfg.spool, mq_strerror(rc));
+		return;
+	}
+	errx(spool_status(rc), "%s: spool not writable: %s", s->cfg.spool,
+	    mq_strerror(rc));
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -298,7 +374,7 @@ main(int argc, char *argv[])
 				fputs(usage, stderr);
 				return 2;
 			}
-			setting(&cl, ch, optarg);
+			setting(&cl, ch, optarg, NULL);
 			seen[ch - OPT_SPOOL] = 1;
 		}
 	}
@@ -349,11 +425,11 @@ main(int argc, char *argv[])
 	    (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
 		err(EX_OSERR, "signalfd");
 	if ((rc = server_init(&s)) != MQ_OK)
-		errx(rc == MQ_EVERSION ? EX_DATAERR : EX_UNAVAILABLE, "%s: %s",
-		    s.cfg.spool, mq_strerror(rc));
+		errx(spool_status(rc), "%s: %s", s.cfg.spool, mq_strerror(rc));
+	spool_check(&s);
 	if (loop_add(s.loop, sfd, LOOP_READ, on_signal, &s) == -1)
 		err(EX_OSERR, "loop");
-	if (listener_open(&s, s.cfg.resp, 6379, &resp_proto) == -1)
+	if (listener_open(&s, s.cfg.resp, &resp_proto) == -1)
 		errx(EX_UNAVAILABLE, "--resp %s: cannot listen", s.cfg.resp);
 	if (s.users != NULL)
 		server_log(&s, "%zu users loaded from %s: clients must "

@@ -132,7 +132,25 @@ void	 conn_reap(struct server *s);
 void	 conn_expire_idle(struct server *s);
 
 /* ---- listen.c */
-int	 listener_open(struct server *s, const char *spec, int default_port,
+
+#define LISTEN_HOST_MAX	256	/* the HOST of an address, NUL included */
+
+/*
+ * Parses the listening address 'spec': "PORT" (on 127.0.0.1),
+ * "HOST:PORT" with an IPv4 address or a host name, or "[IPV6]:PORT".
+ * "off", and a PORT of 0 alone, mean no listener; a port of 0 with a
+ * host lets the kernel choose a free one.  Fills 'host' (LISTEN_HOST_MAX
+ * bytes) and '*port'.  Returns 1, 0 for no listener, or -1 with the
+ * reason in '*why' (a static string).  A host name is resolved only by
+ * listener_open().
+ */
+int	 listen_parse(const char *spec, char *host, int *port,
+	    const char **why);
+/*
+ * Listens on 'spec' for clients of 'proto'; logs the address bound.
+ * Returns 1, 0 for no listener, or -1 (logged).
+ */
+int	 listener_open(struct server *s, const char *spec,
 	    const struct proto *proto);
 
 /* ---- the server. */

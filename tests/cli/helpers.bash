@@ -68,6 +68,10 @@ common_options() {
 
 	run "$tool" --fsync sometimes "$@"
 	[ "$status" -eq 2 ]
+	# An empty --spool is a mistake, not the default spool.
+	run "$tool" --spool '' "$@" < /dev/null
+	[ "$status" -eq 2 ]
+	[ "$output" = "$tool: --spool: empty directory name" ]
 	for policy in always interval never; do
 		run "$tool" --fsync "$policy" "$@" < /dev/null
 		[ "$status" -eq 0 ]

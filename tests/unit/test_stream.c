@@ -7,7 +7,9 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 
 #include "helpers.h"
 #include "mq.h"
@@ -840,6 +842,95 @@ test_spool_version(void **state)
 	test_rmdir(dir);
 }
 
+/* The names in directory 'path', sorted, one per line, into 'buf'. */
+static void
+names_of(const char *path, char *buf, size_t size)
+{
+	struct dirent **list;
+	int i, n;
+
+	assert_true((n = scandir(path, &list, NULL, alphasort)) >= 0);
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		strlcat(buf, list[i]->d_name, size);
+		strlcat(buf, "\n", size);
+		free(list[i]);
+	}
+	free(list);
+}
+
+/* The check leaves nothing, reuses a stale probe, never follows a link. */
+static void
+test_spool_writable(void **state)
+{
+	char *dir = test_tmpdir(), streams[1024], probe[1100], target[1100];
+	char before[2][4096], after[4096];
+	mq_spool *sp;
+	struct stat st;
+	FILE *fp;
+
+	assert_int_equal(mq_spool_open(dir, MQ_CREATE, &sp), MQ_OK);
+	snprintf(streams, sizeof(streams), "%s/streams", dir);
+	names_of(dir, before[0], sizeof(before[0]));
+	names_of(streams, before[1], sizeof(before[1]));
+	assert_int_equal(mq_spool_writable(sp), MQ_OK);
+	names_of(dir, after, sizeof(after));
+	assert_string_equal(after, before[0]);
+	names_of(streams, after, sizeof(after));
+	assert_string_equal(after, before[1]);
+
+	/* A dead process of this pid left its probe: reused and removed. */
+	snprintf(probe, sizeof(probe), "%s/.probe.%ld", streams, (long)getpid());
+	assert_non_null(fp = fopen(probe, "w"));
+	fclose(fp);
+	assert_int_equal(mq_spool_writable(sp), MQ_OK);
+	assert_int_equal(access(probe, F_OK), -1);
+
+	/* A link in its place is not followed out of the spool. */
+	snprintf(target, sizeof(target), "%s.target", dir);
+	assert_int_equal(symlink(target, probe), 0);
+	assert_int_equal(mq_spool_writable(sp), MQ_ESYS);
+	assert_int_equal(errno, ELOOP);
+	assert_int_equal(lstat(target, &st), -1);
+	assert_int_equal(unlink(probe), 0);
+	mq_spool_close(sp);
+	test_rmdir(dir);
+}
+
+/*
+ * A spool whose streams/ this user may not write: EACCES.  Root ignores
+ * modes, so as root the check runs in a child that became nobody.
+ */
+static void
+test_spool_writable_denied(void **state)
+{
+	char *dir = test_tmpdir(), streams[1024];
+	mq_spool *sp;
+	pid_t pid;
+	int status, rc;
+
+	assert_int_equal(mq_spool_open(dir, MQ_CREATE, &sp), MQ_OK);
+	mq_spool_close(sp);
+	snprintf(streams, sizeof(streams), "%s/streams", dir);
+	assert_int_equal(chmod(dir, 0755), 0);
+	assert_int_equal(chmod(streams, 0555), 0);
+	if ((pid = fork()) == 0) {
+		if (geteuid() == 0 && (setgroups(0, NULL) == -1 ||
+		    setgid(65534) == -1 || setuid(65534) == -1))
+			_exit(2);
+		if (mq_spool_open(dir, 0, &sp) != MQ_OK)
+			_exit(3);
+		rc = mq_spool_writable(sp);
+		_exit(rc == MQ_ESYS && errno == EACCES ? 0 : 1);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(chmod(streams, 0755), 0);
+	test_rmdir(dir);
+}
+
 /* Four processes append at once: nothing lost, nothing interleaved. */
 static void
 test_concurrent_writers(void **state)
@@ -944,6 +1035,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_names_and_removal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test(test_spool_version),
+		cmocka_unit_test(test_spool_writable),
+		cmocka_unit_test(test_spool_writable_denied),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_wakes_on_append, setup, teardown),
 	};
