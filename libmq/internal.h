@@ -38,6 +38,8 @@ int	 mq_name_decode(const char *enc, char *buf, size_t size);
 
 /* Returns MQ_ESYS after saving errno for mq_strerror(MQ_ESYS). */
 int	 mq_sys(void);
+/* 1 if 'rc' is MQ_ESYS with errno EACCES or EROFS: writing was refused. */
+int	 mq_refused(int rc);
 
 /* ---- fsutil.c: file helpers that check every step. */
 
@@ -51,6 +53,13 @@ ssize_t	 mq_pread_all(int fd, void *buf, size_t len, off_t off);
  * "path.tmp", writes it, fsyncs, renames over 'path', fsyncs the directory.
  */
 int	 mq_replace_file(const char *path, const void *buf, size_t len);
+/*
+ * Opens 'name' of the directory 'dirfd' for reading and writing, 'flags'
+ * added (O_CREAT: mode 0644); or for reading only, when '*rdonly' is set
+ * or when writing is refused (EACCES, EROFS), which '*rdonly' then keeps.
+ * Returns the descriptor, or -1 with errno set.
+ */
+int	 mq_open_rw(int dirfd, const char *name, int flags, int *rdonly);
 /* Reads a whole (small) file into a malloc'd NUL-terminated buffer. */
 int	 mq_read_file(const char *path, char **buf, size_t *len);
 /* mkdir(2) that accepts an existing directory, then fsyncs the parent. */
@@ -135,6 +144,8 @@ struct mq_journal {
 	ino_t		 ino;		/* a replacement or removal */
 	off_t		 off;		/* end of the records replayed */
 	int		 locked;
+	int		 rdonly;	/* 0, or why it is open read-only
+					   (EACCES, EROFS): it is not locked */
 	unsigned char	*buf;		/* replay buffer */
 };
 

@@ -122,7 +122,9 @@ const char *mq_spool_default(void);
 
 /*
  * Opens the spool at 'dir' (created with MQ_CREATE).  Fails with
- * MQ_EVERSION if it was written by an incompatible version.
+ * MQ_EVERSION if it was written by an incompatible version.  Opening a
+ * spool, a stream or a group that exists needs no write access, with
+ * MQ_CREATE or without.
  */
 int	 mq_spool_open(const char *dir, int flags, mq_spool **spool);
 /* Makes every write of this process durable, then frees the spool. */
@@ -164,7 +166,12 @@ typedef struct mq_stream mq_stream;
 #define MQ_MSG_DEFAULT (1u << 20)	/* default max message size: 1 MiB */
 #define MQ_MSG_LIMIT (512u << 20)	/* the largest allowed max size: 512 MiB */
 
-/* Opens stream 'name' (created with MQ_CREATE); MQ_ENOSTREAM if missing. */
+/*
+ * Opens stream 'name' (created with MQ_CREATE); MQ_ENOSTREAM if missing.
+ * A process that may read the stream but not write it (EACCES, EROFS)
+ * gets a read-only handle: it reads, and every change through it fails
+ * with MQ_ESYS and that errno, writing nothing.
+ */
 int	 mq_stream_open(mq_spool *spool, const char *name, int flags,
 	    mq_stream **stream);
 void	 mq_stream_close(mq_stream *stream);
@@ -302,6 +309,12 @@ int	 mq_group_destroy(mq_stream *stream, const char *name);
 int	 mq_stream_groups(mq_stream *stream,
 	    int (*fn)(const char *name, void *arg), void *arg);
 
+/*
+ * Opens group 'name'; MQ_ENOGROUP if there is none.  As for a stream, a
+ * process that may only read the group's journal gets a handle that
+ * looks (info, pending, consumers) and refuses every change
+ * with MQ_ESYS (EACCES, EROFS).
+ */
 int	 mq_group_open(mq_stream *stream, const char *name, mq_group **group);
 /* Releases the group first if it is held. */
 void	 mq_group_close(mq_group *group);

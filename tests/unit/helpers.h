@@ -1,6 +1,6 @@
 /*
  * helpers.h - what every cmocka unit test of libmq shares: the headers
- * cmocka needs, and a fresh temporary directory per test.
+ * cmocka needs, a fresh temporary directory per test, and messages.
  */
 #ifndef MQ_TEST_HELPERS_H
 #define MQ_TEST_HELPERS_H
@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "mq.h"
 
 /*
  * Makes a new empty directory under $TMPDIR (or /tmp) and returns its
@@ -48,6 +50,18 @@ test_rmdir(char *path)
 		return;
 	assert_int_equal(nftw(path, test_rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 	free(path);
+}
+
+/* A message with the body 'text' (not copied) and nothing else. */
+static inline struct mq_msg
+test_body(const char *text)
+{
+	struct mq_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.body = text;
+	m.bodylen = strlen(text);
+	return m;
 }
 
 #endif /* MQ_TEST_HELPERS_H */
