@@ -261,6 +261,12 @@ int	 mq_dead_letter(mq_stream *origin, const struct mq_msg *msgs, size_t n,
 int	 mq_subs_scan(mq_spool *sp,
 	    int (*fn)(char kind, const char *pattern, int mine, void *arg),
 	    void *arg);
+/*
+ * 1 if an anonymous subscriber (one that may not write the spool)
+ * listens, so that every publish must go to the exchange's log; one
+ * fcntl(2).
+ */
+int	 mq_subs_anonymous(mq_spool *sp);
 /* Whether a subscription of 'kind' to 'pattern' takes 'topic'. */
 int	 mq_sub_matches(char kind, const char *pattern, const char *topic);
 /* Opens the exchange's stream, giving it its small retention at creation. */

@@ -506,6 +506,11 @@ int	 mq_publish(mq_spool *spool, const char *topic,
  * and the names of the bound queues in '*queues' ('*nqueues' of them,
  * valid until the next call).  mq_router_publish does the appends too,
  * as mq_publish does.
+ * mq_router_anonymous returns 1 if an anonymous live subscriber listens
+ * (one that may not write the spool, see mq_sub_open): a publish must
+ * then go to the exchange's stream whoever else listens, though it is
+ * not counted in '*live' nor among the receivers.  It costs one
+ * fcntl(2): ask it only when '*live' does not send the publish there.
  */
 typedef struct mq_router mq_router;
 
@@ -514,6 +519,7 @@ void	 mq_router_close(mq_router *router);
 int	 mq_router_route(mq_router *router, const char *topic, size_t *live,
 	    size_t *mine, const char *const **queues, size_t *nqueues);
 int	 mq_router_exchange(mq_router *router, mq_stream **exchange);
+int	 mq_router_anonymous(mq_router *router);
 int	 mq_router_publish(mq_router *router, const char *topic,
 	    const struct mq_msg *msgs, size_t n, size_t *receivers);
 
@@ -524,7 +530,11 @@ typedef struct mq_sub mq_sub;
 
 /*
  * Starts a live subscription to 'patterns': registers it in the spool (so
- * publishers count it) and positions it at the exchange's end.
+ * publishers count it) and positions it at the exchange's end.  A
+ * process that may not write the spool (EACCES, EROFS) subscribes
+ * anonymously instead: publishers then send every publish to the
+ * exchange without counting it, and if there is no exchange yet the
+ * subscription waits for one to be made.
  */
 int	 mq_sub_open(mq_spool *spool, const char *const *patterns, size_t n,
 	    int flags, mq_sub **sub);
@@ -533,7 +543,11 @@ int	 mq_sub_open(mq_spool *spool, const char *const *patterns, size_t n,
  * msg->keylen hold the topic), 0 when there is none yet, or an error.
  */
 int	 mq_sub_next(mq_sub *sub, struct mq_msg *msg);
-/* Adds what a subscription waits on to 'watch'. */
+/*
+ * Adds what a subscription waits on to 'watch', which must stay open
+ * while the subscription is read: an anonymous one that waits for the
+ * exchange adds it there once it exists.
+ */
 int	 mq_sub_watch(mq_sub *sub, mq_watch *watch);
 void	 mq_sub_close(mq_sub *sub);
 

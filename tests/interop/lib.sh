@@ -221,10 +221,16 @@ file_has_lines() {
 	[ -e "$1" ] && [ "$(wc -l < "$1")" -ge "$2" ]
 }
 
-teardown() {
+# interop_teardown: stops every server and process this test started; a
+# bats file with a teardown of its own calls it.
+interop_teardown() {
 	local pid
 	for pid in $STARTED_PIDS; do
 		stop "$pid"
 	done
 	STARTED_PIDS=
+}
+
+teardown() {
+	interop_teardown
 }

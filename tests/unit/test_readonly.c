@@ -2,7 +2,9 @@
  * test_readonly.c - a spool this process may read but not write: the
  * spool, its streams and groups open (with MQ_CREATE or without) and
  * read; every change fails with EACCES and writes nothing; a torn tail
- * is read up to its last whole batch and left for a writer to cut.
+ * is read up to its last whole batch and left for a writer to cut; and a
+ * live subscription listens anonymously, uncounted, also before the
+ * exchange exists.
  *
  * The spool is built by the test's user, then put out of the reader's
  * reach: as root, whom permissions do not stop, the reader is a child
@@ -428,6 +430,126 @@ test_torn_tail_left_alone(void **state)
 	mq_stream_close(s);
 }
 
+/* ------------------------------------------------------------------
+ * Live subscriptions
+ * ---------------------------------------------------------------- */
+
+/*
+ * Subscribes to "t.*", says so on the pipe, then waits (at most about
+ * 30 s, so that a broken library cannot hang the run) for one message,
+ * which must be "new" on "t.new".
+ */
+static int
+subscribe_one(struct fixture *f)
+{
+	const char *pat[] = { "t.*" };
+	char path[1024];
+	struct mq_msg m;
+	struct stat st;
+	mq_spool *sp;
+	mq_sub *sub;
+	mq_watch *w;
+	int i, rc = 0;
+
+	CHECK(mq_spool_open(f->dir, MQ_CREATE, &sp) == MQ_OK);
+	CHECK(mq_watch_open(&w) == MQ_OK);
+	CHECK(mq_sub_open(sp, pat, 1, 0, &sub) == MQ_OK);
+	CHECK(mq_sub_watch(sub, w) == MQ_OK);
+	/* Not registered: nothing written. */
+	snprintf(path, sizeof(path), "%s/subscribers", f->dir);
+	CHECK(stat(path, &st) == -1 && errno == ENOENT);
+	CHECK(write(f->ready[1], "", 1) == 1);
+	for (i = 0; i < 30 && (rc = mq_sub_next(sub, &m)) == 0; i++)
+		CHECK(mq_watch_wait(w, 1000) >= 0);
+	CHECK(rc == 1);
+	CHECK(m.bodylen == 3 && memcmp(m.body, "new", 3) == 0);
+	CHECK(m.keylen == 5 && memcmp(m.key, "t.new", 5) == 0);
+	mq_sub_close(sub);
+	mq_watch_close(w);
+	mq_spool_close(sp);
+	return 0;
+}
+
+/*
+ * Publishes, once the reader listens, what it must skip (another
+ * topic) and what it must get; the reader is not counted, and takes its
+ * lock with it.
+ */
+static void
+publish_to_reader(struct fixture *f)
+{
+	struct mq_msg skip = test_body("skip"), m = test_body("new");
+	mq_router *r;
+	size_t receivers;
+	pid_t pid;
+	char c;
+
+	pid = start_reader(f, subscribe_one);
+	assert_int_equal(read(f->ready[0], &c, 1), 1);
+	unseal(f);
+	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
+	assert_int_equal(mq_router_anonymous(r), 1);
+	assert_int_equal(mq_router_publish(r, "u.x", &skip, 1, &receivers),
+	    MQ_OK);
+	assert_int_equal(mq_router_publish(r, "t.new", &m, 1, &receivers),
+	    MQ_OK);
+	assert_int_equal(receivers, 0);
+	end_reader(pid);
+	assert_int_equal(mq_router_anonymous(r), 0);
+	mq_router_close(r);
+}
+
+/* The exchange exists: the reader starts at its end. */
+static void
+test_anonymous_subscriber(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg old = test_body("old");
+	mq_stream *x;
+
+	old.key = "t.old";
+	old.keylen = 5;
+	assert_int_equal(mq_stream_open(f->sp, MQ_TOPIC_EXCHANGE, MQ_CREATE,
+	    &x), MQ_OK);
+	assert_int_equal(mq_append(x, &old, 1, NULL, NULL), MQ_OK);
+	mq_stream_close(x);
+	publish_to_reader(f);
+}
+
+/* No exchange yet: the reader waits for the publisher to make it. */
+static void
+test_anonymous_subscriber_waits_for_exchange(void **state)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/streams/%s", ((struct fixture *)
+	    *state)->dir, MQ_TOPIC_EXCHANGE);
+	assert_int_equal(stat(path, &st), -1);
+	publish_to_reader(*state);
+	assert_int_equal(stat(path, &st), 0);
+}
+
+/* With no one listening, a publish leaves no log behind. */
+static void
+test_no_listener_no_log(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m = test_body("x");
+	char path[1024];
+	struct stat st;
+	mq_router *r;
+	size_t receivers;
+
+	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
+	assert_int_equal(mq_router_anonymous(r), 0);
+	assert_int_equal(mq_router_publish(r, "t.x", &m, 1, &receivers), MQ_OK);
+	mq_router_close(r);
+	snprintf(path, sizeof(path), "%s/streams/%s", f->dir,
+	    MQ_TOPIC_EXCHANGE);
+	assert_int_equal(stat(path, &st), -1);
+}
+
 int
 main(void)
 {
@@ -435,6 +557,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_looks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changes_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_left_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anonymous_subscriber, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_anonymous_subscriber_waits_for_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_listener_no_log, setup, teardown),
 	};
 
 	/* The reader must be able to read what the owner makes. */
