@@ -124,6 +124,10 @@ tool_errno_status(int e)
 	case ENOENT:
 	case ENOTDIR:
 		return EX_NOINPUT;
+	case EACCES:
+	case EPERM:
+	case EROFS:
+		return EX_NOPERM;
 	default:
 		return EX_IOERR;
 	}
