@@ -21,6 +21,18 @@ mq_sys(void)
 	return MQ_ESYS;
 }
 
+/*
+ * 1 if 'rc' is MQ_ESYS for want of the right to write: no permission
+ * (EACCES) or a read-only filesystem (EROFS).  By the saved errno, which
+ * the cleanup after a failure (close, free) cannot have changed.
+ */
+int
+mq_refused(int rc)
+{
+	return rc == MQ_ESYS &&
+	    (mq_saved_errno == EACCES || mq_saved_errno == EROFS);
+}
+
 /* A static, lower-case description of 'err'. */
 const char *
 mq_strerror(int err)

@@ -163,6 +163,32 @@ fail:
 }
 
 /*
+ * Opens 'name' of the directory 'dirfd' for reading and writing, with
+ * 'flags' added (O_CREAT creates it with mode 0644).  A process that may
+ * only read the spool still opens it to look: when writing is refused
+ * for want of permission (EACCES) or on a read-only filesystem (EROFS),
+ * the file is opened for reading only and '*rdonly' keeps that errno, so
+ * that a change through the handle can be refused with it rather than
+ * fail half-way on a descriptor that cannot write.  Once '*rdonly' is
+ * set, files are opened for reading only at once, without a failed try.
+ * Returns the descriptor, or -1 with errno set (ENOENT for a file that
+ * is missing and could not be created).
+ */
+int
+mq_open_rw(int dirfd, const char *name, int flags, int *rdonly)
+{
+	int fd;
+
+	if (*rdonly == 0) {
+		fd = openat(dirfd, name, O_RDWR | O_CLOEXEC | flags, 0644);
+		if (fd != -1 || (errno != EACCES && errno != EROFS))
+			return fd;
+		*rdonly = errno;
+	}
+	return openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+}
+
+/*
  * Reads the whole file 'path' into '*buf', a malloc'd buffer with a NUL
  * after the data, and its length into '*len' (if not NULL).  Returns
  * MQ_OK or mq_sys(); '*buf' is set only on success.

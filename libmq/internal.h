@@ -38,6 +38,8 @@ int	 mq_name_decode(const char *enc, char *buf, size_t size);
 
 /* Returns MQ_ESYS after saving errno for mq_strerror(MQ_ESYS). */
 int	 mq_sys(void);
+/* 1 if 'rc' is MQ_ESYS with errno EACCES or EROFS: writing was refused. */
+int	 mq_refused(int rc);
 
 /* ---- fsutil.c: file helpers that check every step. */
 
@@ -51,6 +53,13 @@ ssize_t	 mq_pread_all(int fd, void *buf, size_t len, off_t off);
  * "path.tmp", writes it, fsyncs, renames over 'path', fsyncs the directory.
  */
 int	 mq_replace_file(const char *path, const void *buf, size_t len);
+/*
+ * Opens 'name' of the directory 'dirfd' for reading and writing, 'flags'
+ * added (O_CREAT: mode 0644); or for reading only, when '*rdonly' is set
+ * or when writing is refused (EACCES, EROFS), which '*rdonly' then keeps.
+ * Returns the descriptor, or -1 with errno set.
+ */
+int	 mq_open_rw(int dirfd, const char *name, int flags, int *rdonly);
 /* Reads a whole (small) file into a malloc'd NUL-terminated buffer. */
 int	 mq_read_file(const char *path, char **buf, size_t *len);
 /* mkdir(2) that accepts an existing directory, then fsyncs the parent. */
@@ -135,6 +144,8 @@ struct mq_journal {
 	ino_t		 ino;		/* a replacement or removal */
 	off_t		 off;		/* end of the records replayed */
 	int		 locked;
+	int		 rdonly;	/* 0, or why it is open read-only
+					   (EACCES, EROFS): it is not locked */
 	unsigned char	*buf;		/* replay buffer */
 };
 
@@ -276,6 +287,12 @@ int	 mq_dead_letter(mq_stream *origin, const struct mq_msg *msgs, size_t n,
 int	 mq_subs_scan(mq_spool *sp,
 	    int (*fn)(char kind, const char *pattern, int mine, void *arg),
 	    void *arg);
+/*
+ * 1 if an anonymous subscriber (one that may not write the spool)
+ * listens, so that every publish must go to the exchange's log; one
+ * fcntl(2).
+ */
+int	 mq_subs_anonymous(mq_spool *sp);
 /* Whether a subscription of 'kind' to 'pattern' takes 'topic'. */
 int	 mq_sub_matches(char kind, const char *pattern, const char *topic);
 /* Opens the exchange's stream, giving it its small retention at creation. */

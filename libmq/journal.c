@@ -16,6 +16,11 @@
  * and starts again on the new file; the lock was held without a gap, so
  * no writer ever appends to a file that is no longer the journal.
  *
+ * A process that may read the journal but not write it opens it for
+ * reading only (mq_open_rw): it replays, and refuses to take the lock,
+ * under which every change and every repair is made, with MQ_ESYS and
+ * the errno that refused the file (EACCES or EROFS).
+ *
  * This file knows the framing of records, not their meaning: that is
  * group.c's, and the layout of each record is documented there.
  */
@@ -177,7 +182,7 @@ jopen(struct mq_journal *j)
 	struct stat st;
 	int rc;
 
-	if ((j->fd = openat(j->dirfd, j->name, O_RDWR | O_CLOEXEC)) == -1)
+	if ((j->fd = mq_open_rw(j->dirfd, j->name, 0, &j->rdonly)) == -1)
 		return errno == ENOENT ? MQ_ENOGROUP : mq_sys();
 	if (fstat(j->fd, &st) == -1) {
 		rc = mq_sys();
@@ -257,8 +262,9 @@ jsame(struct mq_journal *j, int *reset)
  * the file the path names now.  '*reset' is set to 1 if the file was
  * replaced since the last call: the caller must drop its replica and
  * replay from the start (j->off is 0 then).  Fails with MQ_ENOGROUP if
- * the journal was removed, or MQ_ESYS.  'how' is LOCK_EX, or LOCK_EX |
- * LOCK_NB to return 1 instead of waiting for another holder.
+ * the journal was removed, or MQ_ESYS (EACCES or EROFS if it is open
+ * read-only).  'how' is LOCK_EX, or LOCK_EX | LOCK_NB to return 1
+ * instead of waiting for another holder.
  */
 static int
 jlock(struct mq_journal *j, int *reset, int how)
@@ -271,6 +277,10 @@ jlock(struct mq_journal *j, int *reset, int how)
 			if ((rc = jopen(j)) != MQ_OK)
 				return rc;
 			*reset = 1;
+		}
+		if (j->rdonly != 0) {
+			errno = j->rdonly;
+			return mq_sys();
 		}
 		while (flock(j->fd, how) == -1) {
 			if (errno == EWOULDBLOCK)

@@ -122,7 +122,9 @@ const char *mq_spool_default(void);
 
 /*
  * Opens the spool at 'dir' (created with MQ_CREATE).  Fails with
- * MQ_EVERSION if it was written by an incompatible version.
+ * MQ_EVERSION if it was written by an incompatible version.  Opening a
+ * spool, a stream or a group that exists needs no write access, with
+ * MQ_CREATE or without.
  */
 int	 mq_spool_open(const char *dir, int flags, mq_spool **spool);
 /* Makes every write of this process durable, then frees the spool. */
@@ -170,7 +172,12 @@ typedef struct mq_stream mq_stream;
 #define MQ_MSG_DEFAULT (1u << 20)	/* default max message size: 1 MiB */
 #define MQ_MSG_LIMIT (512u << 20)	/* the largest allowed max size: 512 MiB */
 
-/* Opens stream 'name' (created with MQ_CREATE); MQ_ENOSTREAM if missing. */
+/*
+ * Opens stream 'name' (created with MQ_CREATE); MQ_ENOSTREAM if missing.
+ * A process that may read the stream but not write it (EACCES, EROFS)
+ * gets a read-only handle: it reads, and every change through it fails
+ * with MQ_ESYS and that errno, writing nothing.
+ */
 int	 mq_stream_open(mq_spool *spool, const char *name, int flags,
 	    mq_stream **stream);
 void	 mq_stream_close(mq_stream *stream);
@@ -316,6 +323,12 @@ int	 mq_group_destroy(mq_stream *stream, const char *name);
 int	 mq_stream_groups(mq_stream *stream,
 	    int (*fn)(const char *name, void *arg), void *arg);
 
+/*
+ * Opens group 'name'; MQ_ENOGROUP if there is none.  As for a stream, a
+ * process that may only read the group's journal gets a handle that
+ * looks (info, pending, consumers) and refuses every change
+ * with MQ_ESYS (EACCES, EROFS).
+ */
 int	 mq_group_open(mq_stream *stream, const char *name, mq_group **group);
 /* Releases the group first if it is held. */
 void	 mq_group_close(mq_group *group);
@@ -545,6 +558,11 @@ int	 mq_publish(mq_spool *spool, const char *topic,
  * and the names of the bound queues in '*queues' ('*nqueues' of them,
  * valid until the next call).  mq_router_publish does the appends too,
  * as mq_publish does.
+ * mq_router_anonymous returns 1 if an anonymous live subscriber listens
+ * (one that may not write the spool, see mq_sub_open): a publish must
+ * then go to the exchange's stream whoever else listens, though it is
+ * not counted in '*live' nor among the receivers.  It costs one
+ * fcntl(2): ask it only when '*live' does not send the publish there.
  */
 typedef struct mq_router mq_router;
 
@@ -553,6 +571,7 @@ void	 mq_router_close(mq_router *router);
 int	 mq_router_route(mq_router *router, const char *topic, size_t *live,
 	    size_t *mine, const char *const **queues, size_t *nqueues);
 int	 mq_router_exchange(mq_router *router, mq_stream **exchange);
+int	 mq_router_anonymous(mq_router *router);
 int	 mq_router_publish(mq_router *router, const char *topic,
 	    const struct mq_msg *msgs, size_t n, size_t *receivers);
 
@@ -563,7 +582,11 @@ typedef struct mq_sub mq_sub;
 
 /*
  * Starts a live subscription to 'patterns': registers it in the spool (so
- * publishers count it) and positions it at the exchange's end.
+ * publishers count it) and positions it at the exchange's end.  A
+ * process that may not write the spool (EACCES, EROFS) subscribes
+ * anonymously instead: publishers then send every publish to the
+ * exchange without counting it, and if there is no exchange yet the
+ * subscription waits for one to be made.
  */
 int	 mq_sub_open(mq_spool *spool, const char *const *patterns, size_t n,
 	    int flags, mq_sub **sub);
@@ -572,7 +595,11 @@ int	 mq_sub_open(mq_spool *spool, const char *const *patterns, size_t n,
  * msg->keylen hold the topic), 0 when there is none yet, or an error.
  */
 int	 mq_sub_next(mq_sub *sub, struct mq_msg *msg);
-/* Adds what a subscription waits on to 'watch'. */
+/*
+ * Adds what a subscription waits on to 'watch', which must stay open
+ * while the subscription is read: an anonymous one that waits for the
+ * exchange adds it there once it exists.
+ */
 int	 mq_sub_watch(mq_sub *sub, mq_watch *watch);
 void	 mq_sub_close(mq_sub *sub);
 

@@ -17,9 +17,23 @@
  *                           live subscription matches is appended to it
  *                           (the topic as the message key), and live
  *                           subscribers read it from its end.
+ *   SPOOL itself            read-locked (an OFD lock, fcntl(2)) by each
+ *                           anonymous subscriber: every publish is then
+ *                           appended to the exchange's log.
  *
  * A subscription file appears by rename after it is locked, so no one
  * can take a starting subscriber for a dead one.
+ *
+ * A subscriber that may not write the spool cannot register.  It
+ * listens anonymously instead: it holds a read lock on the spool's
+ * directory, which it may take with a descriptor open for reading and
+ * which goes with its last descriptor, so it dies with the process.  A
+ * publisher that no registered subscription sends to the log asks the
+ * kernel whether anyone holds such a lock (one F_OFD_GETLK, which takes
+ * nothing) and, if so, appends to the log all the same; the subscriber
+ * filters by its patterns as it reads.  Publishers cannot tell what it
+ * listens to, so it is not counted among the receivers.  If there is no
+ * log yet, it waits for a publisher to make one.
  */
 #include <sys/file.h>
 #include <sys/mman.h>
@@ -39,9 +53,12 @@
 
 struct mq_sub {
 	mq_spool	*spool;
-	mq_stream	*log;		/* the exchange's stream */
+	mq_stream	*log;		/* the exchange's stream; NULL while an
+					   anonymous one waits for it */
 	mq_reader	*reader;
-	int		 fd;		/* the registration, locked */
+	mq_watch	*watch;		/* of mq_sub_watch, not owned, or NULL */
+	int		 fd;		/* the registration, locked, or -1 */
+	int		 anonfd;	/* anonymous: the spool, read-locked */
 	char		 name[64];	/* its file name in subscribers/ */
 	char		**patterns;
 	size_t		 npatterns;
@@ -305,6 +322,22 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 	return rc;
 }
 
+/*
+ * 1 if an anonymous subscriber listens: someone holds a read lock on the
+ * spool's directory, which a write lock asked for would meet.  One
+ * fcntl(2) that takes nothing.  A failure counts as yes: a yes too many
+ * costs an append to the log, a no too many a message.
+ */
+int
+mq_subs_anonymous(mq_spool *sp)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(sp->dirfd, F_OFD_GETLK, &fl) == -1)
+		return 1;
+	return fl.l_type != F_UNLCK;
+}
+
 int
 mq_publish(mq_spool *sp, const char *topic, const struct mq_msg *msgs,
     size_t n, size_t *receivers)
@@ -390,6 +423,68 @@ out:
 	return rc;
 }
 
+/* Opens a reader of the exchange's log at its end. */
+static int
+sub_tail(mq_sub *sub)
+{
+	int rc;
+
+	if ((rc = mq_reader_open(sub->log, &sub->reader)) != MQ_OK)
+		return rc;
+	return mq_reader_seek_end(sub->reader);
+}
+
+/*
+ * Listens without a registration, for a subscriber that may not write
+ * the spool: the log's end first, if there is a log (it may have been
+ * opened before the registration was refused), then the read lock that
+ * makes publishers append to it, in the order of mq_sub_open.
+ */
+static int
+sub_anonymous(mq_sub *sub)
+{
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET };
+	int rc;
+
+	if (sub->log == NULL && (rc = mq_stream_open(sub->spool,
+	    MQ_TOPIC_EXCHANGE, 0, &sub->log)) != MQ_OK && rc != MQ_ENOSTREAM)
+		return rc;
+	if (sub->log != NULL && sub->reader == NULL &&
+	    (rc = sub_tail(sub)) != MQ_OK)
+		return rc;
+	sub->anonfd = openat(sub->spool->dirfd, ".",
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sub->anonfd == -1 || fcntl(sub->anonfd, F_OFD_SETLK, &fl) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+/*
+ * For an anonymous subscription started before there was a log: opens
+ * the log if a publisher made it since, from its start (what is in it
+ * was published after the lock was taken), and watches it.  Returns 1
+ * once open, 0 while there is no log, or an error (then it is tried
+ * again at the next call).
+ */
+static int
+sub_attach(mq_sub *sub)
+{
+	int rc;
+
+	if ((rc = mq_stream_open(sub->spool, MQ_TOPIC_EXCHANGE, 0,
+	    &sub->log)) != MQ_OK)
+		return rc == MQ_ENOSTREAM ? 0 : rc;
+	if ((rc = mq_reader_open(sub->log, &sub->reader)) == MQ_OK &&
+	    (sub->watch == NULL ||
+	    (rc = mq_watch_add(sub->watch, sub->log)) == MQ_OK))
+		return 1;
+	mq_reader_close(sub->reader);
+	mq_stream_close(sub->log);
+	sub->reader = NULL;
+	sub->log = NULL;
+	return rc;
+}
+
 int
 mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
     mq_sub **out)
@@ -404,7 +499,7 @@ mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
 	if ((sub = calloc(1, sizeof(*sub))) == NULL)
 		return mq_sys();
 	sub->spool = sp;
-	sub->fd = -1;
+	sub->fd = sub->anonfd = -1;
 	sub->flags = flags;
 	if ((sub->patterns = calloc(n, sizeof(*sub->patterns))) == NULL) {
 		rc = mq_sys();
@@ -421,12 +516,15 @@ mq_sub_open(mq_spool *sp, const char *const *patterns, size_t n, int flags,
 	 * The end is found before the registration appears: what is
 	 * published before it is neither counted nor read, and what is
 	 * published after it is both.  The other order would count a
-	 * message that the seek then skips.
+	 * message that the seek then skips.  Refused the right to write
+	 * (the exchange, the registration), it listens anonymously.
 	 */
-	if ((rc = mq_exchange_open(sp, &sub->log)) != MQ_OK ||
-	    (rc = mq_reader_open(sub->log, &sub->reader)) != MQ_OK ||
-	    (rc = mq_reader_seek_end(sub->reader)) != MQ_OK ||
-	    (rc = sub_register(sub, patterns, n)) != MQ_OK)
+	if ((rc = mq_exchange_open(sp, &sub->log)) == MQ_OK &&
+	    (rc = sub_tail(sub)) == MQ_OK)
+		rc = sub_register(sub, patterns, n);
+	if (mq_refused(rc))
+		rc = sub_anonymous(sub);
+	if (rc != MQ_OK)
 		goto fail;
 	*out = sub;
 	return MQ_OK;
@@ -443,6 +541,8 @@ mq_sub_next(mq_sub *sub, struct mq_msg *msg)
 	size_t i;
 	int rc;
 
+	if (sub->log == NULL && (rc = sub_attach(sub)) != 1)
+		return rc;
 	while ((rc = mq_reader_next(sub->reader, msg)) == 1) {
 		if (msg->key == NULL)
 			continue;
@@ -464,9 +564,13 @@ mq_sub_next(mq_sub *sub, struct mq_msg *msg)
 	return rc;
 }
 
+/* Without a log yet, the spool: the log's creation wakes the watch. */
 int
 mq_sub_watch(mq_sub *sub, mq_watch *w)
 {
+	sub->watch = w;
+	if (sub->log == NULL)
+		return mq_watch_spool(w, sub->spool);
 	return mq_watch_add(w, sub->log);
 }
 
@@ -488,6 +592,8 @@ mq_sub_close(mq_sub *sub)
 		}
 		close(sub->fd);
 	}
+	if (sub->anonfd != -1)
+		close(sub->anonfd);	/* and with it the lock */
 	mq_reader_close(sub->reader);
 	mq_stream_close(sub->log);
 	for (i = 0; i < sub->npatterns; i++)

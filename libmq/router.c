@@ -14,6 +14,11 @@
  * subscriptions are also read again once a second, and until then a
  * dead one is still counted (and the message still appended to the
  * exchange, which costs nothing to anyone).
+ *
+ * Anonymous subscribers (route.c) leave nothing to copy: whether one
+ * listens is asked of the kernel at each publish that no registered
+ * subscription already sends to the exchange, one fcntl(2) per publish
+ * (per batch of messages), none when the log is written anyway.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +230,12 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 }
 
 int
+mq_router_anonymous(mq_router *r)
+{
+	return mq_subs_anonymous(r->spool);
+}
+
+int
 mq_router_publish(mq_router *r, const char *topic, const struct mq_msg *msgs,
     size_t n, size_t *receivers)
 {
@@ -246,8 +257,13 @@ mq_router_publish(mq_router *r, const char *topic, const struct mq_msg *msgs,
 		keyed[i].key = topic;
 		keyed[i].keylen = strlen(topic);
 	}
-	/* With no one listening, a live publish goes nowhere, as in Redis. */
-	if (live > 0 && ((rc = mq_router_exchange(r, &s)) != MQ_OK ||
+	/*
+	 * With no one listening, a live publish goes nowhere, as in Redis.
+	 * An anonymous subscriber is asked for only if no registered one
+	 * sends it to the log already.
+	 */
+	if ((live > 0 || mq_router_anonymous(r)) &&
+	    ((rc = mq_router_exchange(r, &s)) != MQ_OK ||
 	    (rc = mq_append(s, keyed, n, NULL, NULL)) != MQ_OK))
 		goto out;
 	for (i = 0; i < nq; i++) {

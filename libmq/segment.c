@@ -76,13 +76,17 @@ mq_segment_open(mq_stream *s, uint64_t base, int flags)
 	return openat(s->dirfd, name, flags | O_CLOEXEC, 0644);
 }
 
+/*
+ * Opens the active segment 'base' (or with 'ext' "idx", its index) to
+ * append to, or to read only on a read-only stream (mq_open_rw).
+ */
 static int
-index_open(mq_stream *s, uint64_t base)
+active_open(mq_stream *s, uint64_t base, const char *ext, int flags)
 {
 	char name[32];
 
-	segment_name(name, sizeof(name), base, "idx");
-	return openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	segment_name(name, sizeof(name), base, ext);
+	return mq_open_rw(s->dirfd, name, flags, &s->rdonly);
 }
 
 /*
@@ -157,14 +161,15 @@ mq_segments_load(mq_stream *s)
 		if (s->idxfd != -1)
 			close(s->idxfd);
 		s->idxfd = -1;
-		s->activefd = mq_segment_open(s, segs[nsegs - 1].base, O_RDWR);
+		s->activefd = active_open(s, segs[nsegs - 1].base, "log", 0);
 		if (s->activefd == -1) {
 			rc = mq_sys();
 			free(segs);
 			return rc;
 		}
-		s->idxfd = index_open(s, segs[nsegs - 1].base);
-		if (s->idxfd == -1) {
+		/* Only appends need the index: a reader does without one. */
+		s->idxfd = active_open(s, segs[nsegs - 1].base, "idx", O_CREAT);
+		if (s->idxfd == -1 && !(s->rdonly && errno == ENOENT)) {
 			rc = mq_sys();
 			free(segs);
 			return rc;
@@ -425,7 +430,8 @@ again:
 		uint64_t ipos;
 		unsigned char hdr[MQ_BATCH_HDR];
 
-		if (mq_index_lookup(s->idxfd, 1, 0, MQ_ID_LAST, &ipos) == MQ_OK &&
+		if (s->idxfd != -1 &&
+		    mq_index_lookup(s->idxfd, 1, 0, MQ_ID_LAST, &ipos) == MQ_OK &&
 		    ipos > 0 && ipos < (uint64_t)st.st_size &&
 		    mq_pread_all(s->activefd, hdr, sizeof(hdr), (off_t)ipos) ==
 		    (ssize_t)sizeof(hdr) && mq_batch_header(hdr, &b) == MQ_OK &&
@@ -482,7 +488,7 @@ again:
 				break;
 			s->end = pos + MQ_BATCH_HDR;
 			if ((fd = mq_segment_open(s, next,
-			    repair ? O_RDWR | O_CREAT : O_RDWR)) == -1) {
+			    repair ? O_RDWR | O_CREAT : O_RDONLY)) == -1) {
 				if (errno == ENOENT)
 					goto out;	/* sealed, next not yet made */
 				rc = mq_sys();

@@ -13,6 +13,14 @@
  * directory holds all of a stream's state, removing one is renaming it
  * away (then deleting it), and renaming one is one renameat(2); an open
  * handle notices either by looking its name up again (mq_stream_removed).
+ *
+ * A process that may read the stream but not write it (permissions, a
+ * read-only filesystem) opens it all the same, with its files open for
+ * reading only (mq_open_rw); the handle then refuses every change where
+ * the change would take the lock, before it writes anything, with
+ * MQ_ESYS and the errno that refused the files (EACCES or EROFS).  Never
+ * holding the lock, it never repairs either: like any reader, it stops
+ * at the last whole batch of a torn tail and leaves the cut to a writer.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -318,8 +326,10 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 	}
 	s->dir_dev = st.st_dev;
 	s->dir_ino = st.st_ino;
-	if ((s->lockfd = openat(s->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1 ||
-	    (s->marksfd = openat(s->dirfd, "marks", O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+	if ((s->lockfd = mq_open_rw(s->dirfd, "lock", O_CREAT,
+	    &s->rdonly)) == -1 ||
+	    (s->marksfd = mq_open_rw(s->dirfd, "marks", O_CREAT,
+	    &s->rdonly)) == -1) {
 		rc = mq_sys();
 		goto fail;
 	}
@@ -551,9 +561,24 @@ mq_stream_policy(mq_stream *s)
  * Locking and catching up with other processes.
  * ---------------------------------------------------------------- */
 
+/* MQ_OK, or the refusal of a handle opened read-only (see the top). */
+static int
+writable(const mq_stream *s)
+{
+	if (s->rdonly == 0)
+		return MQ_OK;
+	errno = s->rdonly;
+	return mq_sys();
+}
+
+/* Every change takes the lock, so a read-only handle refuses it here. */
 int
 mq_stream_lock(mq_stream *s)
 {
+	int rc;
+
+	if ((rc = writable(s)) != MQ_OK)
+		return rc;
 	while (flock(s->lockfd, LOCK_EX) == -1)
 		if (errno != EINTR)
 			return mq_sys();
@@ -922,7 +947,9 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 
 	if (removed != NULL)
 		*removed = 0;
-	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
+	/* Refused before the dead letters are written, not after. */
+	if ((rc = writable(s)) != MQ_OK ||
+	    (rc = mq_stream_policy_load(s, 0)) != MQ_OK)
 		return rc;
 	/*
 	 * Dead letters are written first, without the lock (they take the

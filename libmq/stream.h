@@ -50,12 +50,15 @@ struct mq_stream {
 	ino_t		 dir_ino;
 	int		 lockfd;	/* flock(2)ed for one change */
 	int		 locked;
+	int		 rdonly;	/* 0, or why its files are open read-only
+					   (EACCES, EROFS): it refuses changes */
 
 	/* Segments, oldest first; the last one is the active one. */
 	struct mq_segment *segs;
 	size_t		 nsegs, capsegs;
 	int		 activefd;	/* the last segment, read-write */
-	int		 idxfd;		/* its index, append-only */
+	int		 idxfd;		/* its index, append-only; -1 if a
+					   read-only handle found none */
 
 	/* The tail, as far as this process has read it. */
 	uint64_t	 end;		/* valid bytes of the active segment */

@@ -515,6 +515,7 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	struct mq_msg m;
 	mq_router *r;
 	size_t live, mine, nq, n = 0, i;
+	int logged;
 
 	if (argc != 3 || !channel(&argv[1], topic) ||
 	    server_router(srv, &r) != MQ_OK ||
@@ -524,15 +525,19 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	/*
 	 * When only this server's clients listen, no one needs the
 	 * exchange's log: a last entry with no stream has publish_done
-	 * hand them the message.
+	 * hand them the message.  Unless an anonymous subscriber (a
+	 * read-only mq-subscribe, which no count shows) listens: asked
+	 * only then, it makes the publish go to the log, which this
+	 * server's clients then read too.
 	 */
-	if (live > mine && mq_router_exchange(r, &targets[n++]) != MQ_OK)
+	logged = live > mine || mq_router_anonymous(r);
+	if (logged && mq_router_exchange(r, &targets[n++]) != MQ_OK)
 		return 0;
 	for (i = 0; i < nq; i++)
 		if (server_stream(srv, queues[i], strlen(queues[i]), 1,
 		    &targets[n++]) != MQ_OK)
 			return 0;
-	if (live > 0 && live == mine)
+	if (live > 0 && !logged)
 		targets[n++] = NULL;
 	memset(&m, 0, sizeof(m));
 	m.key = topic;

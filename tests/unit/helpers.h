@@ -1,7 +1,7 @@
 /*
  * helpers.h - what every cmocka unit test of libmq shares: the headers
- * cmocka needs, inputs for the parsers' tests, and a fresh temporary
- * directory per test.
+ * cmocka needs, inputs for the parsers' tests, a fresh temporary
+ * directory per test, and messages.
  */
 #ifndef MQ_TEST_HELPERS_H
 #define MQ_TEST_HELPERS_H
@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include "mq.h"
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 /* Input from a string literal, which may hold NULs: its bytes, its length. */
@@ -94,6 +96,18 @@ test_rmdir(char *path)
 		return;
 	assert_int_equal(nftw(path, test_rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
 	free(path);
+}
+
+/* A message with the body 'text' (not copied) and nothing else. */
+static inline struct mq_msg
+test_body(const char *text)
+{
+	struct mq_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.body = text;
+	m.bodylen = strlen(text);
+	return m;
 }
 
 #endif /* MQ_TEST_HELPERS_H */
