@@ -67,6 +67,9 @@ $(PC): libmq.pc.in Makefile
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' libmq.pc.in > $@
 
 # Tools link libmq statically: one file to copy, no LD_LIBRARY_PATH.
+# Their objects come from the pattern rules alone, so make would delete
+# them as intermediate files, and build every tool again the next time.
+.SECONDARY: $(TOOL_SRC:%.c=$(O)/%.o) $(TOOL_LIB_OBJ)
 $(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TOOL_LIB_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
