@@ -102,8 +102,8 @@ main(int argc, char *argv[])
 	int ch, rc, delim = '\n', all = 0;
 
 	tool_init("mq-publish", usage);
-	while ((ch = getopt_long(argc, argv, "0aH:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0aH:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -120,10 +120,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (all && delim == '\0'))
-		tool_usage(TOOL_USAGE);
-	if ((all || delim == '\0') && argc > 1)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, -1, "TOPIC");
+	tool_batch_modes(all, delim, argc - 1);
 	p.topic = argv[0];
 
 	p.spool = tool_spool(MQ_CREATE);

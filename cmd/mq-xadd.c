@@ -100,8 +100,8 @@ main(int argc, char *argv[])
 	int ch, rc, delim = '\n', all = 0;
 
 	tool_init("mq-xadd", usage);
-	while ((ch = getopt_long(argc, argv, "0aH:i:k:M:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0aH:i:k:M:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -128,17 +128,15 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (all && delim == '\0'))
-		tool_usage(TOOL_USAGE);
-	if ((all || delim == '\0') && argc > 1)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, -1, "STREAM");
+	tool_batch_modes(all, delim, argc - 1);
 	if (idarg != NULL) {
 		rc = mq_idspec_parse(idarg, strlen(idarg), &spec);
 		if (rc != MQ_OK)
 			tool_die(rc, "-i %s", idarg);
 		x.spec = &spec;
 		if (argc > 2)
-			errx(TOOL_USAGE, "-i: only one message at a time");
+			tool_usage_error("-i: only one message at a time");
 	}
 
 	signal(SIGPIPE, SIG_IGN);

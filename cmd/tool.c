@@ -1,9 +1,10 @@
 /*
  * tool.c - the parts every mq-* tool shares.
  *
- * Options: each tool's getopt_long loop handles its own letters and hands
- * the rest to tool_option(), which knows --spool, --fsync, -h, -V, -q and
- * -v and turns anything else into a usage error (exit 2).
+ * Options: each tool's tool_getopt() loop handles its own letters and
+ * hands the rest to tool_option(), which knows --spool, --fsync, -h, -V,
+ * -q and -v and turns anything else into a usage error (exit 2).  A
+ * usage error says why under the tool's name, then prints the usage.
  *
  * Errors: libmq returns an enum mq_err and never prints; tool_status() is
  * the one place that turns an outcome into an exit status, and
@@ -28,6 +29,7 @@
 
 #include <err.h>
 
+#include "opterr.h"
 #include "tool.h"
 
 struct tool_opts topt = { NULL, 0, 0, MQ_FSYNC_INTERVAL, 1000 };
@@ -59,6 +61,53 @@ tool_usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "%s", tool_usage_text);
 	exit(status);
+}
+
+void
+tool_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	tool_usage(TOOL_USAGE);
+}
+
+int
+tool_getopt(int argc, char *argv[], const char *shortopts,
+    const struct option *longopts)
+{
+	char opts[128], why[256];
+	int ch;
+
+	/* ':' first tells a missing value (':') from an unknown option. */
+	if ((size_t)snprintf(opts, sizeof(opts), ":%s", shortopts) >=
+	    sizeof(opts))
+		errx(EX_SOFTWARE, "option string too long");
+	opterr = 0;
+	ch = getopt_long(argc, argv, opts, longopts, NULL);
+	if (ch == '?' || ch == ':') {
+		opterr_why(why, sizeof(why), ch, argv, longopts);
+		tool_usage_error("%s", why);
+	}
+	return ch;
+}
+
+void
+tool_operands(int argc, char *argv[], int min, int max, const char *names)
+{
+	const char *p = names;
+	int i;
+
+	if (max >= 0 && argc > max)
+		tool_usage_error("unexpected operand %s", argv[max]);
+	if (argc >= min)
+		return;
+	/* Skip the names of the operands that are there. */
+	for (i = 0; i < argc && p[strcspn(p, " ")] != '\0'; i++)
+		p += strcspn(p, " ") + 1;
+	tool_usage_error("missing %.*s", (int)strcspn(p, " "), p);
 }
 
 void
@@ -431,6 +480,16 @@ tool_input_all(struct tool_input *in, const char **rec, size_t *len)
 /* ------------------------------------------------------------------
  * Batches of messages to write.
  * ---------------------------------------------------------------- */
+
+void
+tool_batch_modes(int all, int delim, int nargs)
+{
+	if (all && delim == '\0')
+		tool_usage_error("-0 and -a: one or the other");
+	if ((all || delim == '\0') && nargs > 0)
+		tool_usage_error("%s reads standard input, not MESSAGE operands",
+		    all ? "-a" : "-0");
+}
 
 void
 tool_batch_header(struct tool_batch *b, char *arg)

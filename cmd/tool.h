@@ -4,8 +4,8 @@
  * records from stdin in large chunks, and the output forms of a message
  * (text, JSON Lines, raw).
  *
- * A tool's main() stays thin: tool_init(), a getopt_long loop that hands
- * the shared options to tool_option(), tool_spool(), one libmq call per
+ * A tool's main() stays thin: tool_init(), a tool_getopt() loop that
+ * hands the shared options to tool_option(), tool_spool(), one libmq call per
  * item, tool_write_*() and exit.  Helpers that fail print the reason with
  * errx(3) and exit with the status of the failure, so callers only handle
  * what they want to handle differently.
@@ -53,6 +53,26 @@ extern struct tool_opts topt;
 void	 tool_init(const char *name, const char *usage);
 /* Prints the usage: to stdout and exit 0 for 'status' 0, else to stderr. */
 void	 tool_usage(int status) __attribute__((noreturn));
+/* Prints "mq-tool: REASON" and the usage on stderr, and exits 2. */
+void	 tool_usage_error(const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+/*
+ * getopt_long(3) for a tool's option loop ('shortopts' ends with
+ * TOOL_SHORTOPTS), except that an unknown option or a missing value is
+ * a usage error that names it ("unknown option -z", "option -c needs a
+ * value"), not getopt's message under the path the tool was run by.
+ */
+int	 tool_getopt(int argc, char *argv[], const char *shortopts,
+	    const struct option *longopts);
+/*
+ * Checks the operands left after the options: at least 'min' and at
+ * most 'max' (-1: any number) of the 'argc' in 'argv'.  Too few is the
+ * usage error "missing NAME", naming the first missing one of 'names'
+ * (the required operands, separated by spaces); too many is
+ * "unexpected operand X".
+ */
+void	 tool_operands(int argc, char *argv[], int min, int max,
+	    const char *names);
 /*
  * Handles a shared option 'ch' with argument 'arg' (-h and -V exit here);
  * any other 'ch' is a usage error.
@@ -80,6 +100,12 @@ struct tool_batch {
 	void			*arg;
 };
 
+/*
+ * Checks the input options: -a ('all') and -0 ('delim' NUL) read stdin,
+ * so they go neither together nor with MESSAGE operands ('nargs' of
+ * them).  A usage error if they do.
+ */
+void	 tool_batch_modes(int all, int delim, int nargs);
 /* Adds -H NAME=VALUE (the strings stay in argv); exits 2 if malformed. */
 void	 tool_batch_header(struct tool_batch *b, char *arg);
 /* Adds one message, flushing first if the batch is full. */

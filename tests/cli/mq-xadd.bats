@@ -200,7 +200,8 @@ bodies() {
 @test "mq-xadd: missing STREAM is a usage error" {
 	run mq-xadd
 	[ "$status" -eq 2 ]
-	[[ "$output" == "usage: mq-xadd "* ]]
+	[ "${lines[0]}" = "mq-xadd: missing STREAM" ]
+	[[ "${lines[1]}" == "usage: mq-xadd "* ]]
 }
 
 @test "mq-xadd: creates the spool and the stream; --spool overrides MQ_SPOOL" {
