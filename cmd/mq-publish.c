@@ -73,6 +73,36 @@ print_receivers(size_t receivers, size_t n)
 }
 
 /*
+ * For a batch refused with MQ_ETOOBIG: exits naming the queue whose
+ * max-msg a message is over, and the message (the topic is its key
+ * there); returns if none is found.
+ */
+static void
+toobig(struct pub *p, struct tool_batch *b)
+{
+	const char *const *queues;
+	struct mq_policy pol;
+	mq_stream *s;
+	size_t live, mine, nq, i;
+	char what[2 * MQ_NAME_MAX + 16];
+
+	if (mq_router_route(p->router, p->topic, &live, &mine, &queues, &nq) !=
+	    MQ_OK)
+		return;
+	for (i = 0; i < nq; i++) {
+		if (mq_stream_open(p->spool, queues[i], 0, &s) != MQ_OK)
+			continue;
+		if (mq_policy_get(s, &pol) == MQ_OK) {
+			snprintf(what, sizeof(what), "%s: queue %s", p->topic,
+			    queues[i]);
+			tool_batch_toobig(b, what, queues[i], pol.max_msg,
+			    strlen(p->topic));
+		}
+		mq_stream_close(s);
+	}
+}
+
+/*
  * Publishes the batch in one mq_router_publish and prints its receivers.  Exits
  * on failure; the counts printed before are those of the batches that
  * were published.
@@ -85,6 +115,8 @@ batch_flush(struct tool_batch *b, void *arg)
 	int rc;
 
 	rc = mq_router_publish(p->router, p->topic, b->msgs, b->n, &receivers);
+	if (rc == MQ_ETOOBIG)
+		toobig(p, b);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", p->topic);
 	p->total += b->n;

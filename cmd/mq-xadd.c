@@ -54,25 +54,30 @@ struct xadd {
 /*
  * Appends the batch in one mq_append, trims if -M was given, and prints
  * the ids.  Exits on failure: nothing of a failed batch was appended, and
- * the ids printed before are those of the batches that were.
+ * the ids printed before are those of the batches that were.  A message
+ * over the stream's max-msg is named, with the way to raise it.
  */
 static void
 batch_flush(struct tool_batch *b, void *arg)
 {
 	struct xadd *x = arg;
+	struct mq_policy p;
+	const char *name = mq_stream_name(x->stream);
 	char buf[MQ_ID_MAX + 1];
 	uint64_t removed;
 	size_t i;
 	int rc, len;
 
 	rc = mq_append(x->stream, b->msgs, b->n, x->spec, x->ids);
+	if (rc == MQ_ETOOBIG && mq_policy_get(x->stream, &p) == MQ_OK)
+		tool_batch_toobig(b, name, name, p.max_msg, 0);
 	if (rc != MQ_OK)
-		tool_die(rc, "%s", mq_stream_name(x->stream));
+		tool_die(rc, "%s", name);
 	x->total += b->n;
 	if (x->trim) {
 		rc = mq_trim_maxlen(x->stream, x->maxlen, &removed);
 		if (rc != MQ_OK)
-			tool_die(rc, "%s: trim", mq_stream_name(x->stream));
+			tool_die(rc, "%s: trim", name);
 	}
 	if (!topt.quiet) {
 		for (i = 0; i < b->n; i++) {
@@ -153,6 +158,7 @@ main(int argc, char *argv[])
 			len--;
 		if (memchr(rec, delim, len) != NULL)
 			errx(EX_DATAERR, "-i: only one message at a time");
+		x.batch.from = TOOL_FROM_STDIN;
 		tool_batch_add(&x.batch, rec, len);
 		tool_batch_flush(&x.batch);
 		tool_input_free(&in);

@@ -89,6 +89,14 @@ void	 tool_option(int ch, const char *arg);
 #define TOOL_BATCH_BYTES	(1u << 20)
 #define TOOL_INPUT_SIZE		(4u << 20)
 
+/* Where the messages of a run come from, to say where one is. */
+enum tool_from {
+	TOOL_FROM_ARG = 0,	/* MESSAGE operands: "argument N" */
+	TOOL_FROM_LINE,		/* lines of stdin: "line N" */
+	TOOL_FROM_RECORD,	/* NUL-terminated records (-0): "record N" */
+	TOOL_FROM_STDIN		/* all of stdin (-a): "standard input" */
+};
+
 struct tool_batch {
 	struct mq_header	*headers;	/* from -H, for every message */
 	size_t			 nheaders;
@@ -96,6 +104,8 @@ struct tool_batch {
 	struct mq_msg		 msgs[TOOL_BATCH_MSGS];
 	size_t			 n;		/* messages in the batch */
 	size_t			 bytes;		/* their bodies' bytes */
+	enum tool_from		 from;		/* set by tool_batch_input() */
+	uint64_t		 before;	/* messages of the batches before */
 	void			(*flush)(struct tool_batch *b, void *arg);
 	void			*arg;
 };
@@ -120,6 +130,16 @@ void	 tool_batch_flush(struct tool_batch *b);
 void	 tool_batch_input(struct tool_batch *b, int argc, char **argv,
 	    int delim);
 void	 tool_batch_free(struct tool_batch *b);
+/*
+ * For a batch that a stream refused with MQ_ETOOBIG: finds the first
+ * message of 'b' over 'max_msg' bytes, counting its headers and key and
+ * 'extra' bytes more (a key the stream adds), and exits with EX_DATAERR
+ * and "WHAT: line N: message of S bytes is over the limit of M bytes
+ * (raise it with: mq-queue QUEUE --max-msg S)".  Returns if none is
+ * over: the limit was raised since.
+ */
+void	 tool_batch_toobig(const struct tool_batch *b, const char *what,
+	    const char *queue, uint32_t max_msg, size_t extra);
 
 /*
  * Writes the JSON member "NAME":"..." for the bytes 'p'/'len' when they
@@ -173,6 +193,9 @@ struct tool_input {
 	size_t	 start;		/* first byte not yet handed out */
 	size_t	 end;		/* end of what was read */
 	int	 eof;
+	size_t	 scanned;	/* bytes from start known to hold no delimiter */
+	int	 delim;		/* of the records asked for; -1: all of it */
+	uint64_t nrec;		/* records handed out, to number the next */
 };
 
 #define TOOL_REC	1	/* a record was handed out */
@@ -193,7 +216,8 @@ int	 tool_input_next(struct tool_input *in, int delim, const char **rec,
  * Moves the unread rest to the front (records handed out before become
  * invalid), grows the buffer if one record fills it, and reads once:
  * what a pipe has now, not more, so that streamed input is handled as it
- * comes.  Exits on a read error or a record over MQ_MSG_LIMIT bytes.
+ * comes.  Exits on a read error, or on a record over MQ_MSG_LIMIT bytes
+ * with its number ("standard input: line N: longer than ...").
  */
 void	 tool_input_fill(struct tool_input *in);
 /* Reads all of the input into one record (for -a); exits if too large. */

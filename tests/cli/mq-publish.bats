@@ -6,6 +6,7 @@
 # mq-xreadgroup, or through a live mq-subscribe started in the background.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # Background processes of the test, stopped in teardown if still there.
 bg=()
@@ -190,6 +191,25 @@ wait_subscribers() {
 	run mq-publish t 'far more than sixteen bytes'
 	[ "$status" -eq 65 ]
 	[[ "$output" == "mq-publish: t: "* ]]
+}
+
+@test "mq-publish: a message over a queue's max-msg names the queue and the line" {
+	bind q1 't.#'
+	bind q2 't.#'
+	mq-queue --max-msg 16 q2
+	# The topic is the message's key in the queue: 3 bytes more.
+	printf 'a\nfourteen bytes\n' > in
+	run --separate-stderr mq-publish t.x < in
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-publish: t.x: queue q2: line 2: message of 17 bytes is over the limit of 16 bytes (raise it with: mq-queue q2 --max-msg 17)" ]
+	[ -z "$output" ]
+	run mq-xrange q2
+	[ -z "$output" ]
+	cmd=${stderr#*raise it with: }
+	eval "${cmd%)}"
+	run mq-publish t.x < in
+	[ "$status" -eq 0 ]
+	[ "$(mq-xrange q2 | cut -f2 | paste -sd,)" = "a,fourteen bytes" ]
 }
 
 @test "mq-publish: EXAMPLES: a log followed into a topic reaches a queue" {
