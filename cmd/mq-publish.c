@@ -47,6 +47,7 @@ struct pub {
 	const char		*topic;
 	uint64_t		 total;		/* published so far */
 	uint64_t		 received;	/* deliveries counted so far */
+	struct tool_progress	 progress;	/* -v on a terminal */
 };
 
 /*
@@ -121,6 +122,7 @@ batch_flush(struct tool_batch *b, void *arg)
 		tool_die(rc, "%s", p->topic);
 	p->total += b->n;
 	p->received += (uint64_t)receivers * b->n;
+	tool_progress(&p->progress, p->total);
 	if (!topt.quiet) {
 		print_receivers(receivers, b->n);
 		tool_flush(stdout);
@@ -161,8 +163,10 @@ main(int argc, char *argv[])
 		tool_die(rc, "%s", p.topic);
 	p.batch.flush = batch_flush;
 	p.batch.arg = &p;
+	tool_progress_start(&p.progress, p.topic, "published");
 	tool_batch_input(&p.batch, argc - 1, argv + 1, all ? -1 : delim);
 
+	tool_progress_end(&p.progress);
 	if (topt.verbose)
 		fprintf(stderr, "mq-publish: %s: %llu published, %llu "
 		    "received\n", p.topic, (unsigned long long)p.total,

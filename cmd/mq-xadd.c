@@ -49,6 +49,7 @@ struct xadd {
 	int			 trim;		/* -M given */
 	mq_id			 ids[TOOL_BATCH_MSGS];
 	uint64_t		 total;		/* appended so far */
+	struct tool_progress	 progress;	/* -v on a terminal */
 };
 
 /*
@@ -74,6 +75,7 @@ batch_flush(struct tool_batch *b, void *arg)
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", name);
 	x->total += b->n;
+	tool_progress(&x->progress, x->total);
 	if (x->trim) {
 		rc = mq_trim_maxlen(x->stream, x->maxlen, &removed);
 		if (rc != MQ_OK)
@@ -150,6 +152,7 @@ main(int argc, char *argv[])
 
 	x.batch.flush = batch_flush;
 	x.batch.arg = &x;
+	tool_progress_start(&x.progress, argv[0], "appended");
 	if (argc == 1 && !all && x.spec != NULL) {
 		/* -i: stdin's only record; an id cannot go to two messages. */
 		tool_input_init(&in, STDIN_FILENO, TOOL_INPUT_SIZE);
@@ -165,6 +168,7 @@ main(int argc, char *argv[])
 	} else
 		tool_batch_input(&x.batch, argc - 1, argv + 1, all ? -1 : delim);
 
+	tool_progress_end(&x.progress);
 	if (topt.verbose)
 		fprintf(stderr, "mq-xadd: %s: %llu appended\n", argv[0],
 		    (unsigned long long)x.total);

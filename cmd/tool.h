@@ -256,6 +256,34 @@ void	 tool_write_msg(FILE *fp, enum tool_format format, const char *stream,
  */
 void	 tool_flush(FILE *fp);
 
+/* ---- Progress of a long run (progress.c). */
+
+struct tool_progress {
+	const char	*what;		/* the stream or topic */
+	const char	*verb;		/* "appended", "published" */
+	int		 on;		/* -v, and the terminal is ours alone */
+	int		 shown;		/* the line is on screen */
+	int64_t		 start_ms;	/* of the run, CLOCK_MONOTONIC */
+	int64_t		 shown_ms;	/* when the line was last written */
+	char		*saved_name;	/* program_invocation_short_name */
+	char		 name[64];	/* the same, erasing the line first */
+};
+
+/*
+ * Starts showing the progress of writing to 'what': only with -v, when
+ * stderr is a terminal and neither stdin nor the tool's output (unless
+ * -q) is.
+ */
+void	 tool_progress_start(struct tool_progress *p, const char *what,
+	    const char *verb);
+/*
+ * Called after each batch with the messages 'done' so far: rewrites the
+ * line "TOOL: WHAT: DONE VERB, RATE/s" if the last write is a while ago.
+ */
+void	 tool_progress(struct tool_progress *p, uint64_t done);
+/* Erases the line, before the tool prints its summary. */
+void	 tool_progress_end(struct tool_progress *p);
+
 /* ---- Values of options. */
 
 /* "500ms", "30s", "5m", "2h", "1d" or seconds: milliseconds, or -1. */

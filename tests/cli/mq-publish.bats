@@ -153,6 +153,20 @@ wait_subscribers() {
 	[ "$(mq-xreadgroup g c q | wc -l)" -eq 4 ]
 }
 
+@test "mq-publish: -v with stderr on a terminal shows the progress on one line" {
+	command -v script > /dev/null || skip "no script(1) for a terminal"
+	bind q t
+	seq 1 10000 > in
+	run script -qec "mq-publish -v t < in > /dev/null" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == $'\r\e[Kmq-publish: t: 4096 published'* ]]
+	[[ "$output" == *$'\r\e[Kmq-publish: t: 10000 published, 10000 received\r' ]]
+	# Into a file: the summary alone.
+	mq-publish -q -v t < in 2> err
+	printf 'mq-publish: t: 10000 published, 10000 received\n' > want
+	cmp want err
+}
+
 @test "mq-publish: streamed input is published as it comes, not at its end" {
 	bind q t
 	mkfifo in

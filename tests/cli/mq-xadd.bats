@@ -252,6 +252,31 @@ bodies() {
 	[ "$output" = "mq-xadd: standard input: longer than 536870912 bytes, the largest message there can be" ]
 }
 
+@test "mq-xadd: -v with stderr on a terminal shows the progress on one line" {
+	command -v script > /dev/null || skip "no script(1) for a terminal"
+	seq 1 10000 > in
+	# script(1) runs it on a pseudo-terminal, and copies what it shows.
+	run script -qec "mq-xadd -v -q s < in" /dev/null
+	[ "$status" -eq 0 ]
+	# The first batch is shown at once: back to the start, erase, the line.
+	[[ "$output" == $'\r\e[Kmq-xadd: s: 4096 appended'* ]]
+	# At the end the line is erased and the summary printed (the
+	# terminal ends its lines with \r\n).
+	[[ "$output" == *$'\r\e[Kmq-xadd: s: 10000 appended\r' ]]
+	# Not when the ids go to the terminal too: the summary alone.
+	run script -qec "mq-xadd -v s < in" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"4096 appended"* ]]
+	[[ "$output" == *$'\nmq-xadd: s: 10000 appended\r' ]]
+}
+
+@test "mq-xadd: -v into a pipe or a file prints the summary alone" {
+	seq 1 10000 > in
+	mq-xadd -v -q s < in 2> err
+	printf 'mq-xadd: s: 10000 appended\n' > want
+	cmp want err
+}
+
 @test "mq-xadd: missing STREAM is a usage error" {
 	run mq-xadd
 	[ "$status" -eq 2 ]
