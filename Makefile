@@ -2,7 +2,7 @@
 #
 #   make                 libmq (static, shared, libmq.pc) and every tool, into lib/ and bin/
 #   make check           install missing test dependencies, then run every test
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (with bash and zsh completion)
 #
 # Every libmq/*.c is part of the library, every cmd/mq-*.c is one tool
 # (linked with cmd/tool.c), every tests/unit/test_*.c one cmocka program.
@@ -13,6 +13,8 @@ BINDIR	?= $(PREFIX)/bin
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 # O is where objects go and B the tree that holds bin/ and lib/; the
 # sanitizer build uses its own of both.
@@ -159,6 +161,12 @@ install: all
 	for m in $(MAN); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+	# Completion: bash-completion loads the file named for the command.
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 scripts/completion/mq.bash $(DESTDIR)$(BASHCOMPDIR)/mq
+	for t in $(TOOLS:$(B)/bin/%=%) mq-serve; do \
+	    ln -sf mq $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 644 scripts/completion/_mq $(DESTDIR)$(ZSHCOMPDIR)
 
 clean:
 	rm -rf build build-asan bin lib

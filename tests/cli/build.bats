@@ -3,19 +3,6 @@
 
 load helpers
 
-# make_tree ARGS...: make in the repository, for the tree $MQ_BIN is in
-# (the sanitizer build keeps its objects and binaries in one directory).
-make_tree() {
-	local b
-
-	b=$(dirname "$MQ_BIN")
-	if [ "$b" = "$REPO" ]; then
-		make -C "$REPO" "$@"
-	else
-		make -C "$REPO" O="$b" B="$b" "$@"
-	fi
-}
-
 @test "make: a second make with nothing changed has nothing to do" {
 	# check-cli built the tree; the tools' objects must still be there.
 	run make_tree -q all
