@@ -2,7 +2,7 @@
 #
 #   make                 libmq (static, shared, libmq.pc) and every tool, into lib/ and bin/
 #   make check           install missing test dependencies, then run every test
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= (with bash and zsh completion)
 #
 # Every libmq/*.c is part of the library, every cmd/mq-*.c is one tool
 # (linked with cmd/tool.c), every tests/unit/test_*.c one cmocka program.
@@ -13,6 +13,8 @@ BINDIR	?= $(PREFIX)/bin
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
 MANDIR	?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 
 # O is where objects go and B the tree that holds bin/ and lib/; the
 # sanitizer build uses its own of both.
@@ -32,10 +34,10 @@ LIB_SRC	= $(wildcard libmq/*.c)
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o)
 TOOL_SRC = $(wildcard cmd/mq-*.c)
 TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
-TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c
+TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
-SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o)
+SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o
 SERVE_LIBS = -lcrypt -pthread
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
@@ -67,6 +69,9 @@ $(PC): libmq.pc.in Makefile
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' libmq.pc.in > $@
 
 # Tools link libmq statically: one file to copy, no LD_LIBRARY_PATH.
+# Their objects come from the pattern rules alone, so make would delete
+# them as intermediate files, and build every tool again the next time.
+.SECONDARY: $(TOOL_SRC:%.c=$(O)/%.o) $(TOOL_LIB_OBJ)
 $(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TOOL_LIB_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
@@ -158,6 +163,12 @@ install: all
 	for m in $(MAN); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s; done
+	# Completion: bash-completion loads the file named for the command.
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	install -m 644 scripts/completion/mq.bash $(DESTDIR)$(BASHCOMPDIR)/mq
+	for t in $(TOOLS:$(B)/bin/%=%) mq-serve; do \
+	    ln -sf mq $(DESTDIR)$(BASHCOMPDIR)/$$t; done
+	install -m 644 scripts/completion/_mq $(DESTDIR)$(ZSHCOMPDIR)
 
 clean:
 	rm -rf build build-asan bin lib

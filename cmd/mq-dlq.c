@@ -567,8 +567,8 @@ main(int argc, char *argv[])
 	memset(&d, 0, sizeof(d));
 	d.format = -1;
 	tool_init("mq-dlq", usage);
-	while ((ch = getopt_long(argc, argv, "o:" TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "o:" TOOL_SHORTOPTS, longopts)) !=
+	    -1) {
 		switch (ch) {
 		case 'o':
 			if ((d.format = tool_format_parse(optarg)) == -1)
@@ -581,13 +581,17 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2)
-		tool_usage(TOOL_USAGE);
+	if (argc == 0)
+		tool_usage_error("missing command: list, show, count, replay "
+		    "or purge");
+	tool_operands(argc, argv, 2, -1, "COMMAND STREAM");
 	for (c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
 		if (strcmp(argv[0], cmds[c].name) == 0)
 			break;
-	if (c == sizeof(cmds) / sizeof(cmds[0]) || (argc > 2 && !cmds[c].ids))
-		tool_usage(TOOL_USAGE);
+	if (c == sizeof(cmds) / sizeof(cmds[0]))
+		tool_usage_error("unknown command %s", argv[0]);
+	if (argc > 2 && !cmds[c].ids)
+		tool_usage_error("%s takes no IDs", argv[0]);
 	if (argc > 2) {
 		d.nids = argc - 2;
 		if ((d.ids = calloc(d.nids, sizeof(*d.ids))) == NULL)

@@ -47,6 +47,7 @@ struct pub {
 	const char		*topic;
 	uint64_t		 total;		/* published so far */
 	uint64_t		 received;	/* deliveries counted so far */
+	struct tool_progress	 progress;	/* -v on a terminal */
 };
 
 /*
@@ -73,6 +74,36 @@ print_receivers(size_t receivers, size_t n)
 }
 
 /*
+ * For a batch refused with MQ_ETOOBIG: exits naming the queue whose
+ * max-msg a message is over, and the message (the topic is its key
+ * there); returns if none is found.
+ */
+static void
+toobig(struct pub *p, struct tool_batch *b)
+{
+	const char *const *queues;
+	struct mq_policy pol;
+	mq_stream *s;
+	size_t live, mine, nq, i;
+	char what[2 * MQ_NAME_MAX + 16];
+
+	if (mq_router_route(p->router, p->topic, &live, &mine, &queues, &nq) !=
+	    MQ_OK)
+		return;
+	for (i = 0; i < nq; i++) {
+		if (mq_stream_open(p->spool, queues[i], 0, &s) != MQ_OK)
+			continue;
+		if (mq_policy_get(s, &pol) == MQ_OK) {
+			snprintf(what, sizeof(what), "%s: queue %s", p->topic,
+			    queues[i]);
+			tool_batch_toobig(b, what, queues[i], pol.max_msg,
+			    strlen(p->topic));
+		}
+		mq_stream_close(s);
+	}
+}
+
+/*
  * Publishes the batch in one mq_router_publish and prints its receivers.  Exits
  * on failure; the counts printed before are those of the batches that
  * were published.
@@ -85,10 +116,13 @@ batch_flush(struct tool_batch *b, void *arg)
 	int rc;
 
 	rc = mq_router_publish(p->router, p->topic, b->msgs, b->n, &receivers);
+	if (rc == MQ_ETOOBIG)
+		toobig(p, b);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", p->topic);
 	p->total += b->n;
 	p->received += (uint64_t)receivers * b->n;
+	tool_progress(&p->progress, p->total);
 	if (!topt.quiet) {
 		print_receivers(receivers, b->n);
 		tool_flush(stdout);
@@ -102,8 +136,8 @@ main(int argc, char *argv[])
 	int ch, rc, delim = '\n', all = 0;
 
 	tool_init("mq-publish", usage);
-	while ((ch = getopt_long(argc, argv, "0aH:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0aH:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -120,10 +154,8 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (all && delim == '\0'))
-		tool_usage(TOOL_USAGE);
-	if ((all || delim == '\0') && argc > 1)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, -1, "TOPIC");
+	tool_batch_modes(all, delim, argc - 1);
 	p.topic = argv[0];
 
 	p.spool = tool_spool(MQ_CREATE);
@@ -131,8 +163,10 @@ main(int argc, char *argv[])
 		tool_die(rc, "%s", p.topic);
 	p.batch.flush = batch_flush;
 	p.batch.arg = &p;
+	tool_progress_start(&p.progress, p.topic, "published");
 	tool_batch_input(&p.batch, argc - 1, argv + 1, all ? -1 : delim);
 
+	tool_progress_end(&p.progress);
 	if (topt.verbose)
 		fprintf(stderr, "mq-publish: %s: %llu published, %llu "
 		    "received\n", p.topic, (unsigned long long)p.total,

@@ -201,13 +201,11 @@ main(int argc, char *argv[])
 
 	memset(&c, 0, sizeof(c));
 	tool_init("mq-queue", usage);
-	while ((ch = getopt_long(argc, argv, TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1)
+	while ((ch = tool_getopt(argc, argv, TOOL_SHORTOPTS, longopts)) != -1)
 		parse(&c, ch, optarg);
 	argc -= optind;
 	argv += optind;
-	if (argc != 1)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, 1, "STREAM");
 
 	/* Showing creates nothing; setting creates what is missing. */
 	flags = c.set != 0 ? MQ_CREATE : 0;

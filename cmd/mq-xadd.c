@@ -49,30 +49,37 @@ struct xadd {
 	int			 trim;		/* -M given */
 	mq_id			 ids[TOOL_BATCH_MSGS];
 	uint64_t		 total;		/* appended so far */
+	struct tool_progress	 progress;	/* -v on a terminal */
 };
 
 /*
  * Appends the batch in one mq_append, trims if -M was given, and prints
  * the ids.  Exits on failure: nothing of a failed batch was appended, and
- * the ids printed before are those of the batches that were.
+ * the ids printed before are those of the batches that were.  A message
+ * over the stream's max-msg is named, with the way to raise it.
  */
 static void
 batch_flush(struct tool_batch *b, void *arg)
 {
 	struct xadd *x = arg;
+	struct mq_policy p;
+	const char *name = mq_stream_name(x->stream);
 	char buf[MQ_ID_MAX + 1];
 	uint64_t removed;
 	size_t i;
 	int rc, len;
 
 	rc = mq_append(x->stream, b->msgs, b->n, x->spec, x->ids);
+	if (rc == MQ_ETOOBIG && mq_policy_get(x->stream, &p) == MQ_OK)
+		tool_batch_toobig(b, name, name, p.max_msg, 0);
 	if (rc != MQ_OK)
-		tool_die(rc, "%s", mq_stream_name(x->stream));
+		tool_die(rc, "%s", name);
 	x->total += b->n;
+	tool_progress(&x->progress, x->total);
 	if (x->trim) {
 		rc = mq_trim_maxlen(x->stream, x->maxlen, &removed);
 		if (rc != MQ_OK)
-			tool_die(rc, "%s: trim", mq_stream_name(x->stream));
+			tool_die(rc, "%s: trim", name);
 	}
 	if (!topt.quiet) {
 		for (i = 0; i < b->n; i++) {
@@ -100,8 +107,8 @@ main(int argc, char *argv[])
 	int ch, rc, delim = '\n', all = 0;
 
 	tool_init("mq-xadd", usage);
-	while ((ch = getopt_long(argc, argv, "0aH:i:k:M:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0aH:i:k:M:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -128,17 +135,15 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || (all && delim == '\0'))
-		tool_usage(TOOL_USAGE);
-	if ((all || delim == '\0') && argc > 1)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, -1, "STREAM");
+	tool_batch_modes(all, delim, argc - 1);
 	if (idarg != NULL) {
 		rc = mq_idspec_parse(idarg, strlen(idarg), &spec);
 		if (rc != MQ_OK)
 			tool_die(rc, "-i %s", idarg);
 		x.spec = &spec;
 		if (argc > 2)
-			errx(TOOL_USAGE, "-i: only one message at a time");
+			tool_usage_error("-i: only one message at a time");
 	}
 
 	signal(SIGPIPE, SIG_IGN);
@@ -147,6 +152,7 @@ main(int argc, char *argv[])
 
 	x.batch.flush = batch_flush;
 	x.batch.arg = &x;
+	tool_progress_start(&x.progress, argv[0], "appended");
 	if (argc == 1 && !all && x.spec != NULL) {
 		/* -i: stdin's only record; an id cannot go to two messages. */
 		tool_input_init(&in, STDIN_FILENO, TOOL_INPUT_SIZE);
@@ -155,12 +161,14 @@ main(int argc, char *argv[])
 			len--;
 		if (memchr(rec, delim, len) != NULL)
 			errx(EX_DATAERR, "-i: only one message at a time");
+		x.batch.from = TOOL_FROM_STDIN;
 		tool_batch_add(&x.batch, rec, len);
 		tool_batch_flush(&x.batch);
 		tool_input_free(&in);
 	} else
 		tool_batch_input(&x.batch, argc - 1, argv + 1, all ? -1 : delim);
 
+	tool_progress_end(&x.progress);
 	if (topt.verbose)
 		fprintf(stderr, "mq-xadd: %s: %llu appended\n", argv[0],
 		    (unsigned long long)x.total);

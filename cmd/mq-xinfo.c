@@ -395,8 +395,8 @@ main(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	tool_init("mq-xinfo", usage);
-	while ((ch = getopt_long(argc, argv, "o:" TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "o:" TOOL_SHORTOPTS, longopts)) !=
+	    -1) {
 		switch (ch) {
 		case 'o':
 			fmt = tool_format_parse(optarg);
@@ -411,8 +411,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || argc > 2)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, 2, "STREAM");
 
 	/* A closed stdout is an EPIPE to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);

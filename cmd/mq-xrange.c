@@ -64,8 +64,8 @@ main(int argc, char *argv[])
 	int ch, rc, fmt, reverse = 0;
 
 	tool_init("mq-xrange", usage);
-	while ((ch = getopt_long(argc, argv, "c:o:r" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "c:o:r" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'c':
 			count = tool_number(optarg, 1, LLONG_MAX, "-c");
@@ -85,8 +85,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 1 || argc > 3)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 1, 3, "STREAM");
 	r.stream_name = argv[0];
 	tool_range(argc - 1, argv + 1, &lo, &hi);
 

@@ -1,9 +1,10 @@
 /*
  * tool.c - the parts every mq-* tool shares.
  *
- * Options: each tool's getopt_long loop handles its own letters and hands
- * the rest to tool_option(), which knows --spool, --fsync, -h, -V, -q and
- * -v and turns anything else into a usage error (exit 2).
+ * Options: each tool's tool_getopt() loop handles its own letters and
+ * hands the rest to tool_option(), which knows --spool, --fsync, -h, -V,
+ * -q and -v and turns anything else into a usage error (exit 2).  A
+ * usage error says why under the tool's name, then prints the usage.
  *
  * Errors: libmq returns an enum mq_err and never prints; tool_status() is
  * the one place that turns an outcome into an exit status, and
@@ -39,6 +40,7 @@
 #include <vis.h>
 
 #include "json_id.h"
+#include "opterr.h"
 #include "tool.h"
 #include "utf8.h"
 
@@ -71,6 +73,53 @@ tool_usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "%s", tool_usage_text);
 	exit(status);
+}
+
+void
+tool_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	tool_usage(TOOL_USAGE);
+}
+
+int
+tool_getopt(int argc, char *argv[], const char *shortopts,
+    const struct option *longopts)
+{
+	char opts[128], why[256];
+	int ch;
+
+	/* ':' first tells a missing value (':') from an unknown option. */
+	if ((size_t)snprintf(opts, sizeof(opts), ":%s", shortopts) >=
+	    sizeof(opts))
+		errx(EX_SOFTWARE, "option string too long");
+	opterr = 0;
+	ch = getopt_long(argc, argv, opts, longopts, NULL);
+	if (ch == '?' || ch == ':') {
+		opterr_why(why, sizeof(why), ch, argv, longopts);
+		tool_usage_error("%s", why);
+	}
+	return ch;
+}
+
+void
+tool_operands(int argc, char *argv[], int min, int max, const char *names)
+{
+	const char *p = names;
+	int i;
+
+	if (max >= 0 && argc > max)
+		tool_usage_error("unexpected operand %s", argv[max]);
+	if (argc >= min)
+		return;
+	/* Skip the names of the operands that are there. */
+	for (i = 0; i < argc && p[strcspn(p, " ")] != '\0'; i++)
+		p += strcspn(p, " ") + 1;
+	tool_usage_error("missing %.*s", (int)strcspn(p, " "), p);
 }
 
 void
@@ -377,8 +426,10 @@ tool_input_init(struct tool_input *in, int fd, size_t size)
 {
 	in->fd = fd;
 	in->size = size;
-	in->start = in->end = 0;
+	in->start = in->end = in->scanned = 0;
 	in->eof = 0;
+	in->delim = '\n';
+	in->nrec = 0;
 	if ((in->buf = malloc(size)) == NULL)
 		err(EX_TEMPFAIL, "malloc");
 }
@@ -396,22 +447,46 @@ tool_input_next(struct tool_input *in, int delim, const char **rec,
 {
 	char *p, *nl;
 
+	in->delim = delim;
 	if (in->start == in->end)
 		return in->eof ? TOOL_EOF : TOOL_MORE;
 	p = in->buf + in->start;
-	nl = memchr(p, delim, in->end - in->start);
+	/*
+	 * A long record comes in many reads: look only at what the last
+	 * look did not, or each read would scan all of it again.
+	 */
+	nl = memchr(p + in->scanned, delim, in->end - in->start - in->scanned);
 	if (nl == NULL) {
+		in->scanned = in->end - in->start;
 		if (!in->eof)
 			return TOOL_MORE;
 		*rec = p;
 		*len = in->end - in->start;
 		in->start = in->end;
-		return TOOL_REC;
+	} else {
+		*rec = p;
+		*len = nl - p;
+		in->start += *len + 1;
 	}
-	*rec = p;
-	*len = nl - p;
-	in->start += *len + 1;
+	in->scanned = 0;
+	in->nrec++;
 	return TOOL_REC;
+}
+
+/*
+ * Exits: the record after the 'in->nrec' handed out, or all of the
+ * input, is longer than any stream takes.
+ */
+static void __attribute__((noreturn))
+tool_input_toolong(const struct tool_input *in)
+{
+	if (in->delim == -1)
+		errx(EX_DATAERR, "standard input: longer than %u bytes, the "
+		    "largest message there can be", MQ_MSG_LIMIT);
+	errx(EX_DATAERR, "standard input: %s %llu: longer than %u bytes, "
+	    "the largest message there can be",
+	    in->delim == '\n' ? "line" : "record",
+	    (unsigned long long)in->nrec + 1, MQ_MSG_LIMIT);
 }
 
 /* Makes room at the end of the buffer: compacts, then grows if full. */
@@ -429,8 +504,7 @@ tool_input_room(struct tool_input *in)
 	if (in->end < in->size)
 		return;
 	if (in->size >= TOOL_REC_MAX)
-		errx(EX_DATAERR, "input record longer than %zu bytes",
-		    (size_t)MQ_MSG_LIMIT);
+		tool_input_toolong(in);
 	size = in->size * 2;
 	if (size > TOOL_REC_MAX)
 		size = TOOL_REC_MAX;
@@ -473,19 +547,31 @@ tool_input_fill(struct tool_input *in)
 void
 tool_input_all(struct tool_input *in, const char **rec, size_t *len)
 {
+	in->delim = -1;
 	while (!in->eof)
 		tool_input_fill(in);
 	*rec = in->buf + in->start;
 	*len = in->end - in->start;
 	if (*len > MQ_MSG_LIMIT)
-		errx(EX_DATAERR, "input longer than %zu bytes",
-		    (size_t)MQ_MSG_LIMIT);
+		tool_input_toolong(in);
 	in->start = in->end;
+	in->scanned = 0;
+	in->nrec++;
 }
 
 /* ------------------------------------------------------------------
  * Batches of messages to write.
  * ---------------------------------------------------------------- */
+
+void
+tool_batch_modes(int all, int delim, int nargs)
+{
+	if (all && delim == '\0')
+		tool_usage_error("-0 and -a: one or the other");
+	if ((all || delim == '\0') && nargs > 0)
+		tool_usage_error("%s reads standard input, not MESSAGE operands",
+		    all ? "-a" : "-0");
+}
 
 void
 tool_batch_header(struct tool_batch *b, char *arg)
@@ -512,6 +598,7 @@ tool_batch_flush(struct tool_batch *b)
 	if (b->n == 0)
 		return;
 	b->flush(b, b->arg);
+	b->before += b->n;
 	b->n = 0;
 	b->bytes = 0;
 }
@@ -543,11 +630,14 @@ tool_batch_input(struct tool_batch *b, int argc, char **argv, int delim)
 	int i, r;
 
 	if (argc > 0) {
+		b->from = TOOL_FROM_ARG;
 		for (i = 0; i < argc; i++)
 			tool_batch_add(b, argv[i], strlen(argv[i]));
 		tool_batch_flush(b);
 		return;
 	}
+	b->from = delim == -1 ? TOOL_FROM_STDIN :
+	    delim == '\n' ? TOOL_FROM_LINE : TOOL_FROM_RECORD;
 	tool_input_init(&in, STDIN_FILENO, TOOL_INPUT_SIZE);
 	if (delim == -1) {
 		tool_input_all(&in, &rec, &len);
@@ -573,6 +663,78 @@ tool_batch_free(struct tool_batch *b)
 	free(b->headers);
 	b->headers = NULL;
 	b->nheaders = 0;
+}
+
+/* The bytes of 'm' that count against a stream's max-msg, as in libmq. */
+static size_t
+tool_msg_bytes(const struct mq_msg *m)
+{
+	size_t n = m->bodylen + m->keylen, i;
+
+	for (i = 0; i < m->nheaders; i++)
+		n += m->headers[i].namelen + m->headers[i].valuelen;
+	return n;
+}
+
+/*
+ * Writes the command that sets the max-msg of stream 'name' to 'size'
+ * into 'buf', the name quoted for sh(1) unless it needs no quotes.
+ */
+static void
+tool_raise_cmd(char *buf, size_t bufsize, const char *name, size_t size)
+{
+	char word[4 * MQ_NAME_MAX + 3], *w = word;
+	const char *s;
+
+	if (name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-")] == '\0')
+		strlcpy(word, name, sizeof(word));
+	else {
+		/* In single quotes, a quote is written '\''. */
+		*w++ = '\'';
+		for (s = name; *s != '\0' && w < word + sizeof(word) - 6; s++) {
+			if (*s == '\'') {
+				memcpy(w, "'\\''", 4);
+				w += 4;
+			} else
+				*w++ = *s;
+		}
+		*w++ = '\'';
+		*w = '\0';
+	}
+	/* A name that looks like an option goes after "--", options first. */
+	if (name[0] == '-')
+		snprintf(buf, bufsize, "mq-queue --max-msg %zu -- %s", size, word);
+	else
+		snprintf(buf, bufsize, "mq-queue %s --max-msg %zu", word, size);
+}
+
+void
+tool_batch_toobig(const struct tool_batch *b, const char *what,
+    const char *queue, uint32_t max_msg, size_t extra)
+{
+	static const char *const from[] = { "argument", "line", "record" };
+	char where[64], cmd[4 * MQ_NAME_MAX + 64];
+	size_t i, len = 0;
+
+	for (i = 0; i < b->n; i++)
+		if ((len = tool_msg_bytes(&b->msgs[i]) + extra) > max_msg)
+			break;
+	if (i == b->n)
+		return;
+	if (b->from == TOOL_FROM_STDIN)
+		strlcpy(where, "standard input", sizeof(where));
+	else
+		snprintf(where, sizeof(where), "%s %llu", from[b->from],
+		    (unsigned long long)(b->before + i + 1));
+	if (len > MQ_MSG_LIMIT)
+		errx(EX_DATAERR, "%s: %s: message of %zu bytes is over the "
+		    "largest limit there can be, %u bytes", what, where, len,
+		    MQ_MSG_LIMIT);
+	tool_raise_cmd(cmd, sizeof(cmd), queue, len);
+	errx(EX_DATAERR, "%s: %s: message of %zu bytes is over the limit of "
+	    "%lu bytes (raise it with: %s)", what, where, len,
+	    (unsigned long)max_msg, cmd);
 }
 
 #define TOOL_IDS_BATCH	4096

@@ -4,8 +4,8 @@
  * records from stdin in large chunks, and the output forms of a message
  * (text, JSON Lines, raw).
  *
- * A tool's main() stays thin: tool_init(), a getopt_long loop that hands
- * the shared options to tool_option(), tool_spool(), one libmq call per
+ * A tool's main() stays thin: tool_init(), a tool_getopt() loop that
+ * hands the shared options to tool_option(), tool_spool(), one libmq call per
  * item, tool_write_*() and exit.  Helpers that fail print the reason with
  * errx(3) and exit with the status of the failure, so callers only handle
  * what they want to handle differently.
@@ -53,6 +53,26 @@ extern struct tool_opts topt;
 void	 tool_init(const char *name, const char *usage);
 /* Prints the usage: to stdout and exit 0 for 'status' 0, else to stderr. */
 void	 tool_usage(int status) __attribute__((noreturn));
+/* Prints "mq-tool: REASON" and the usage on stderr, and exits 2. */
+void	 tool_usage_error(const char *fmt, ...)
+	    __attribute__((noreturn, format(printf, 1, 2)));
+/*
+ * getopt_long(3) for a tool's option loop ('shortopts' ends with
+ * TOOL_SHORTOPTS), except that an unknown option or a missing value is
+ * a usage error that names it ("unknown option -z", "option -c needs a
+ * value"), not getopt's message under the path the tool was run by.
+ */
+int	 tool_getopt(int argc, char *argv[], const char *shortopts,
+	    const struct option *longopts);
+/*
+ * Checks the operands left after the options: at least 'min' and at
+ * most 'max' (-1: any number) of the 'argc' in 'argv'.  Too few is the
+ * usage error "missing NAME", naming the first missing one of 'names'
+ * (the required operands, separated by spaces); too many is
+ * "unexpected operand X".
+ */
+void	 tool_operands(int argc, char *argv[], int min, int max,
+	    const char *names);
 /*
  * Handles a shared option 'ch' with argument 'arg' (-h and -V exit here);
  * any other 'ch' is a usage error.
@@ -69,6 +89,14 @@ void	 tool_option(int ch, const char *arg);
 #define TOOL_BATCH_BYTES	(1u << 20)
 #define TOOL_INPUT_SIZE		(4u << 20)
 
+/* Where the messages of a run come from, to say where one is. */
+enum tool_from {
+	TOOL_FROM_ARG = 0,	/* MESSAGE operands: "argument N" */
+	TOOL_FROM_LINE,		/* lines of stdin: "line N" */
+	TOOL_FROM_RECORD,	/* NUL-terminated records (-0): "record N" */
+	TOOL_FROM_STDIN		/* all of stdin (-a): "standard input" */
+};
+
 struct tool_batch {
 	struct mq_header	*headers;	/* from -H, for every message */
 	size_t			 nheaders;
@@ -76,10 +104,18 @@ struct tool_batch {
 	struct mq_msg		 msgs[TOOL_BATCH_MSGS];
 	size_t			 n;		/* messages in the batch */
 	size_t			 bytes;		/* their bodies' bytes */
+	enum tool_from		 from;		/* set by tool_batch_input() */
+	uint64_t		 before;	/* messages of the batches before */
 	void			(*flush)(struct tool_batch *b, void *arg);
 	void			*arg;
 };
 
+/*
+ * Checks the input options: -a ('all') and -0 ('delim' NUL) read stdin,
+ * so they go neither together nor with MESSAGE operands ('nargs' of
+ * them).  A usage error if they do.
+ */
+void	 tool_batch_modes(int all, int delim, int nargs);
 /* Adds -H NAME=VALUE (the strings stay in argv); exits 2 if malformed. */
 void	 tool_batch_header(struct tool_batch *b, char *arg);
 /* Adds one message, flushing first if the batch is full. */
@@ -94,6 +130,16 @@ void	 tool_batch_flush(struct tool_batch *b);
 void	 tool_batch_input(struct tool_batch *b, int argc, char **argv,
 	    int delim);
 void	 tool_batch_free(struct tool_batch *b);
+/*
+ * For a batch that a stream refused with MQ_ETOOBIG: finds the first
+ * message of 'b' over 'max_msg' bytes, counting its headers and key and
+ * 'extra' bytes more (a key the stream adds), and exits with EX_DATAERR
+ * and "WHAT: line N: message of S bytes is over the limit of M bytes
+ * (raise it with: mq-queue QUEUE --max-msg S)".  Returns if none is
+ * over: the limit was raised since.
+ */
+void	 tool_batch_toobig(const struct tool_batch *b, const char *what,
+	    const char *queue, uint32_t max_msg, size_t extra);
 
 /*
  * Writes the JSON member "NAME":"..." for the bytes 'p'/'len' when they
@@ -155,6 +201,9 @@ struct tool_input {
 	size_t	 start;		/* first byte not yet handed out */
 	size_t	 end;		/* end of what was read */
 	int	 eof;
+	size_t	 scanned;	/* bytes from start known to hold no delimiter */
+	int	 delim;		/* of the records asked for; -1: all of it */
+	uint64_t nrec;		/* records handed out, to number the next */
 };
 
 #define TOOL_REC	1	/* a record was handed out */
@@ -175,7 +224,8 @@ int	 tool_input_next(struct tool_input *in, int delim, const char **rec,
  * Moves the unread rest to the front (records handed out before become
  * invalid), grows the buffer if one record fills it, and reads once:
  * what a pipe has now, not more, so that streamed input is handled as it
- * comes.  Exits on a read error or a record over MQ_MSG_LIMIT bytes.
+ * comes.  Exits on a read error, or on a record over MQ_MSG_LIMIT bytes
+ * with its number ("standard input: line N: longer than ...").
  */
 void	 tool_input_fill(struct tool_input *in);
 /* Reads all of the input into one record (for -a); exits if too large. */
@@ -249,6 +299,34 @@ void	 tool_summary_each(const struct tool_summary *s,
 	    void (*fn)(const char *consumer, uint64_t count, void *arg),
 	    void *arg);
 void	 tool_summary_free(struct tool_summary *s);
+
+/* ---- Progress of a long run (progress.c). */
+
+struct tool_progress {
+	const char	*what;		/* the stream or topic */
+	const char	*verb;		/* "appended", "published" */
+	int		 on;		/* -v, and the terminal is ours alone */
+	int		 shown;		/* the line is on screen */
+	int64_t		 start_ms;	/* of the run, CLOCK_MONOTONIC */
+	int64_t		 shown_ms;	/* when the line was last written */
+	char		*saved_name;	/* program_invocation_short_name */
+	char		 name[64];	/* the same, erasing the line first */
+};
+
+/*
+ * Starts showing the progress of writing to 'what': only with -v, when
+ * stderr is a terminal and neither stdin nor the tool's output (unless
+ * -q) is.
+ */
+void	 tool_progress_start(struct tool_progress *p, const char *what,
+	    const char *verb);
+/*
+ * Called after each batch with the messages 'done' so far: rewrites the
+ * line "TOOL: WHAT: DONE VERB, RATE/s" if the last write is a while ago.
+ */
+void	 tool_progress(struct tool_progress *p, uint64_t done);
+/* Erases the line, before the tool prints its summary. */
+void	 tool_progress_end(struct tool_progress *p);
 
 /* ---- Values of options. */
 

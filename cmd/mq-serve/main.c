@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "../opterr.h"
 #include "resp.h"
 #include "server.h"
 #include "users.h"
@@ -96,6 +98,19 @@ bad_value(const char *from, int opt, const char *arg, const char *why)
 	if (from != NULL)
 		errx(2, "%s: %s%s%s: %s", from, opt_name(opt), sep, arg, why);
 	errx(2, "--%s%s%s: %s", opt_name(opt), sep, arg, why);
+}
+
+/* "mq-serve: REASON" and the usage on stderr, and exit 2. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarnx(fmt, ap);
+	va_end(ap);
+	fputs(usage, stderr);
+	exit(2);
 }
 
 static long long
@@ -348,9 +363,17 @@ main(int argc, char *argv[])
 	s.cfg.syslog = -1;
 	s.cfg.protected_mode = 1;
 	cl = s.cfg;
-	/* The command line wins over the file: remember what it set. */
-	while ((ch = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+	/*
+	 * The command line wins over the file: remember what it set.  Its
+	 * errors are ours to word (':' first, opterr 0), under our name.
+	 */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:hV", longopts, NULL)) != -1) {
 		switch (ch) {
+		case '?':
+		case ':':
+			opterr_why(why, sizeof(why), ch, argv, longopts);
+			usage_error("%s", why);
 		case 'c':
 			config = optarg;
 			break;
@@ -380,10 +403,8 @@ main(int argc, char *argv[])
 	}
 	if (hashpw && optind + 1 >= argc)
 		return users_hash_cmd(optind < argc ? argv[optind] : "default");
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	if (optind != argc)
+		usage_error("unexpected operand %s", argv[optind]);
 	if (config != NULL)
 		read_config(&s.cfg, config);
 	/* Apply the command line over the file, option by option. */

@@ -81,3 +81,16 @@ common_options() {
 	run "$tool" --quiet --verbose "$@" < /dev/null
 	[ "$status" -eq 0 ]
 }
+
+# make_tree ARGS...: make in the repository, for the tree $MQ_BIN is in
+# (the sanitizer build keeps its objects and binaries in one directory).
+make_tree() {
+	local b
+
+	b=$(dirname "$MQ_BIN")
+	if [ "$b" = "$REPO" ]; then
+		make -C "$REPO" "$@"
+	else
+		make -C "$REPO" O="$b" B="$b" "$@"
+	fi
+}

@@ -6,6 +6,7 @@
 # mq-xreadgroup, or through a live mq-subscribe started in the background.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # Background processes of the test, stopped in teardown if still there.
 bg=()
@@ -152,6 +153,20 @@ wait_subscribers() {
 	[ "$(mq-xreadgroup g c q | wc -l)" -eq 4 ]
 }
 
+@test "mq-publish: -v with stderr on a terminal shows the progress on one line" {
+	command -v script > /dev/null || skip "no script(1) for a terminal"
+	bind q t
+	seq 1 10000 > in
+	run script -qec "mq-publish -v t < in > /dev/null" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == $'\r\e[Kmq-publish: t: 4096 published'* ]]
+	[[ "$output" == *$'\r\e[Kmq-publish: t: 10000 published, 10000 received\r' ]]
+	# Into a file: the summary alone.
+	mq-publish -q -v t < in 2> err
+	printf 'mq-publish: t: 10000 published, 10000 received\n' > want
+	cmp want err
+}
+
 @test "mq-publish: streamed input is published as it comes, not at its end" {
 	bind q t
 	mkfifo in
@@ -190,6 +205,25 @@ wait_subscribers() {
 	run mq-publish t 'far more than sixteen bytes'
 	[ "$status" -eq 65 ]
 	[[ "$output" == "mq-publish: t: "* ]]
+}
+
+@test "mq-publish: a message over a queue's max-msg names the queue and the line" {
+	bind q1 't.#'
+	bind q2 't.#'
+	mq-queue --max-msg 16 q2
+	# The topic is the message's key in the queue: 3 bytes more.
+	printf 'a\nfourteen bytes\n' > in
+	run --separate-stderr mq-publish t.x < in
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-publish: t.x: queue q2: line 2: message of 17 bytes is over the limit of 16 bytes (raise it with: mq-queue q2 --max-msg 17)" ]
+	[ -z "$output" ]
+	run mq-xrange q2
+	[ -z "$output" ]
+	cmd=${stderr#*raise it with: }
+	eval "${cmd%)}"
+	run mq-publish t.x < in
+	[ "$status" -eq 0 ]
+	[ "$(mq-xrange q2 | cut -f2 | paste -sd,)" = "a,fourteen bytes" ]
 }
 
 @test "mq-publish: EXAMPLES: a log followed into a topic reaches a queue" {

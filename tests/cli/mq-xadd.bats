@@ -2,6 +2,7 @@
 # mq-xadd: appending messages.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # bodies STREAM: the bodies of STREAM in order, one per line (text form).
 bodies() {
@@ -193,14 +194,94 @@ bodies() {
 	mq-queue s --max-msg 1k
 	run bash -c "head -c 2000 /dev/zero | mq-xadd -a s"
 	[ "$status" -eq 65 ]
+	[ "$output" = "mq-xadd: s: standard input: message of 2000 bytes is over the limit of 1024 bytes (raise it with: mq-queue s --max-msg 2000)" ]
 	run bash -c "head -c 1000 /dev/zero | mq-xadd -a s"
 	[ "$status" -eq 0 ]
+}
+
+@test "mq-xadd: a line over max-msg is named by its number; its batch is refused whole" {
+	{ printf 'a\nb\n'; head -c 2000000 /dev/zero | tr '\0' x; printf '\nc\n'; } > in
+	run --separate-stderr mq-xadd orders < in
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: orders: line 3: message of 2000000 bytes is over the limit of 1048576 bytes (raise it with: mq-queue orders --max-msg 2000000)" ]
+	# A file comes in one read, one batch: a and b were refused with it,
+	# and no id was printed.
+	[ -z "$output" ]
+	[ "$(bodies orders | wc -l)" -eq 0 ]
+	# The command it names raises the limit, and the same input goes in.
+	cmd=${stderr#*raise it with: }
+	eval "${cmd%)}"
+	run mq-xadd orders < in
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 4 ]
+}
+
+@test "mq-xadd: a record (-0) or an argument over max-msg is named by its number" {
+	mq-queue s --max-msg 10
+	run bash -c "printf 'a\0b\0ccccccccccc\0' | mq-xadd -0 s"
+	[ "$status" -eq 65 ]
+	[ "$output" = "mq-xadd: s: record 3: message of 11 bytes is over the limit of 10 bytes (raise it with: mq-queue s --max-msg 11)" ]
+	run --separate-stderr mq-xadd s aa bbbbbbbbbbbbbb
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: s: argument 2: message of 14 bytes is over the limit of 10 bytes (raise it with: mq-queue s --max-msg 14)" ]
+	[ -z "$output" ]
+}
+
+@test "mq-xadd: the size over max-msg counts headers and key; odd names are quoted" {
+	mq-queue 'my stream' --max-msg 10
+	# 4 bytes of body, 3 of key, 1 + 3 of header: 11 bytes.
+	run mq-xadd -k key -H h=val 'my stream' body
+	[ "$status" -eq 65 ]
+	[ "$output" = "mq-xadd: my stream: argument 1: message of 11 bytes is over the limit of 10 bytes (raise it with: mq-queue 'my stream' --max-msg 11)" ]
+	cmd=${output#*raise it with: }
+	eval "${cmd%)}"
+	run mq-xadd -k key -H h=val 'my stream' body
+	[ "$status" -eq 0 ]
+}
+
+@test "mq-xadd: a line over 512 MiB, the largest message there can be, is named" {
+	[ "${MQ_CLI_QUICK:-0}" = 1 ] && skip "512 MiB of input under the sanitizers"
+	run --separate-stderr bash -c \
+	    "{ printf 'a\nb\n'; head -c 600000000 /dev/zero; } | mq-xadd s"
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: standard input: line 3: longer than 536870912 bytes, the largest message there can be" ]
+	# The lines before it were read, and appended, before it was.
+	[ "${#lines[@]}" -eq 2 ]
+	run bash -c "head -c 600000000 /dev/zero | mq-xadd -a s"
+	[ "$status" -eq 65 ]
+	[ "$output" = "mq-xadd: standard input: longer than 536870912 bytes, the largest message there can be" ]
+}
+
+@test "mq-xadd: -v with stderr on a terminal shows the progress on one line" {
+	command -v script > /dev/null || skip "no script(1) for a terminal"
+	seq 1 10000 > in
+	# script(1) runs it on a pseudo-terminal, and copies what it shows.
+	run script -qec "mq-xadd -v -q s < in" /dev/null
+	[ "$status" -eq 0 ]
+	# The first batch is shown at once: back to the start, erase, the line.
+	[[ "$output" == $'\r\e[Kmq-xadd: s: 4096 appended'* ]]
+	# At the end the line is erased and the summary printed (the
+	# terminal ends its lines with \r\n).
+	[[ "$output" == *$'\r\e[Kmq-xadd: s: 10000 appended\r' ]]
+	# Not when the ids go to the terminal too: the summary alone.
+	run script -qec "mq-xadd -v s < in" /dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" != *"4096 appended"* ]]
+	[[ "$output" == *$'\nmq-xadd: s: 10000 appended\r' ]]
+}
+
+@test "mq-xadd: -v into a pipe or a file prints the summary alone" {
+	seq 1 10000 > in
+	mq-xadd -v -q s < in 2> err
+	printf 'mq-xadd: s: 10000 appended\n' > want
+	cmp want err
 }
 
 @test "mq-xadd: missing STREAM is a usage error" {
 	run mq-xadd
 	[ "$status" -eq 2 ]
-	[[ "$output" == "usage: mq-xadd "* ]]
+	[ "${lines[0]}" = "mq-xadd: missing STREAM" ]
+	[[ "${lines[1]}" == "usage: mq-xadd "* ]]
 }
 
 @test "mq-xadd: creates the spool and the stream; --spool overrides MQ_SPOOL" {

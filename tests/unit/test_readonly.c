@@ -54,7 +54,7 @@ build(struct fixture *f)
 	assert_int_equal(mq_group_open(s, "g", &g), MQ_OK);
 	assert_int_equal(mq_group_read(g, "c", 2, 0, out, &n), MQ_OK);
 	assert_int_equal(n, 2);
-	assert_int_equal(mq_group_nack(g, &ids[0], 1, 1, &n), MQ_OK);
+	assert_int_equal(mq_group_nack(g, &ids[0], 1, 1, 0, &n), MQ_OK);
 	mq_group_close(g);
 	mq_stream_close(s);
 }
@@ -290,7 +290,7 @@ change_all(struct fixture *f)
 	CHECK(refused(mq_group_read(g, "c", 2, 0, out, &n)));
 	CHECK(refused(mq_group_history(g, "c", first, 2, out, &n)));
 	CHECK(refused(mq_group_ack(g, &id, 1, &n)));
-	CHECK(refused(mq_group_nack(g, &id, 1, 1, &n)));
+	CHECK(refused(mq_group_nack(g, &id, 1, 1, 0, &n)));
 	CHECK(refused(mq_group_setid(g, first, 0)));
 	CHECK(refused(mq_group_consumer_create(g, "d")));
 	CHECK(mq_group_hold(g) < 0);
