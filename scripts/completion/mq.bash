@@ -27,7 +27,7 @@ _mq_usage() {
 	set -f
 	for tok in $text; do
 		case $tok in
-		usage:|'[') ;;
+		usage:|'['|--) ;;
 		"${1##*/}") ((forms++)) ;;
 		']'|'|') prev= ;;
 		--[a-z]*|-[A-Za-z0-9])
@@ -130,4 +130,5 @@ _mq() {
 }
 
 complete -F _mq mq-ack mq-dlq mq-nack mq-publish mq-queue mq-serve \
-    mq-subscribe mq-xadd mq-xinfo mq-xrange mq-xreadgroup
+    mq-subscribe mq-xadd mq-xclaim mq-xinfo mq-xpending mq-xrange mq-xread \
+    mq-xreadgroup

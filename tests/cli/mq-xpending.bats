@@ -12,7 +12,7 @@ setup_pending() {
 	mq-xreadgroup -c 2 g c1 s > /dev/null
 	mq-xreadgroup -c 1 g c2 s > /dev/null
 	mq-xreadgroup -c 1 g c3 s > /dev/null
-	mq-nack s g 1-4
+	mq-nack --delay 0 s g 1-4
 }
 
 # listed ARGS...: the lines of mq-xpending ARGS without the idle field.
