@@ -34,7 +34,8 @@ LIB_SRC	= $(wildcard libmq/*.c)
 LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o)
 TOOL_SRC = $(wildcard cmd/mq-*.c)
 TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
-TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c
+TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c \
+	  cmd/wait.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o

@@ -11,31 +11,28 @@
  * Durable (-Q QUEUE): the queue, a stream of that name, is bound to each
  * pattern (mq_bind; the bindings stay when the tool exits), and read as
  * consumer CONSUMER of group GROUP, as mq-xreadgroup reads, so what was
- * published while no one was reading waits in the queue.  The consumer's
- * own pending entries (delivered by an earlier run that died before
- * acknowledging them) come first.  Each batch is printed as
- * mq-xreadgroup prints it, "ID<TAB>BODY", flushed, and only then
- * acknowledged: what never reached the reader of stdout stays pending.
+ * published while no one was reading waits in the queue.  The consumer
+ * is attached to this process (mq_group_attach): if the process dies,
+ * the next reader of the group takes what it held, and if no live
+ * process had the consumer, its own pending entries (left by an earlier
+ * run that died before acknowledging them) come first.  Each batch is
+ * printed as mq-xreadgroup prints it, "ID<TAB>BODY", flushed, and only
+ * then acknowledged: what never reached the reader of stdout stays
+ * pending.
  *
- * Waiting: what is read is watched (mq_watch, inotify) before the first
- * read, so a publish between a read that found nothing and the wait still
- * wakes it.  The wait is one ppoll(2) on the watch descriptor (and on
- * stdout when it is a pipe, to notice a reader that went away) that
- * atomically unblocks SIGINT and SIGTERM, whose handler only sets a flag:
- * no signal is lost between testing the flag and sleeping, and nothing
- * polls with sleeps.  A signal, or a closed pipe on stdout, ends the run
- * with status 0.
+ * Waiting, as for every reader (mq(7)): a live subscription has nothing
+ * to read when it starts, so it follows (-f) unless -b says how long to
+ * wait for the first message; a queue is read once unless -f or -b.
+ * What is read is watched (mq_watch, inotify) before the first read, so
+ * a publish between a read that found nothing and the wait still wakes
+ * it; tool_wait() sleeps in one ppoll(2), also on stdout when it is a
+ * pipe, to notice a reader that went away.  A signal, the time limit or
+ * a closed pipe on stdout ends the run with status 0.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <err.h>
@@ -45,25 +42,30 @@
 #define BATCH		1024	/* messages per read, at most */
 
 static const char usage[] =
-"usage: mq-subscribe [-c COUNT] [-b MS] [-o text|json|raw] [--glob] [-qVv]\n"
+"usage: mq-subscribe [-b DURATION | -f] [-c COUNT] [-o text|json|raw]\n"
+"                    [--glob] [--ready-fd FD] [--time-limit DURATION] [-qVv]\n"
 "                    [--fsync always|interval|never] [--spool DIR]\n"
-"                    PATTERN...\n"
-"       mq-subscribe -Q QUEUE [-g GROUP] [-C CONSUMER] [-c COUNT] [-b MS]\n"
-"                    [-o text|json|raw] [--unbind] [-qVv]\n"
+"                    [--] PATTERN...\n"
+"       mq-subscribe -Q QUEUE [-g GROUP] [-C CONSUMER] [-b DURATION | -f]\n"
+"                    [-c COUNT] [-o text|json|raw] [--ready-fd FD]\n"
+"                    [--time-limit DURATION] [--unbind] [-qVv]\n"
 "                    [--fsync always|interval|never] [--spool DIR]\n"
-"                    PATTERN...\n";
+"                    [--] PATTERN...\n";
 
-enum { OPT_GLOB = TOOL_OPT_FIRST, OPT_UNBIND };
+enum { OPT_GLOB = TOOL_OPT_FIRST, OPT_UNBIND, OPT_READY, OPT_TIME_LIMIT };
 
 static const struct option longopts[] = {
 	{ "block",	required_argument,	NULL, 'b' },
 	{ "count",	required_argument,	NULL, 'c' },
 	{ "consumer",	required_argument,	NULL, 'C' },
+	{ "follow",	no_argument,		NULL, 'f' },
 	{ "group",	required_argument,	NULL, 'g' },
 	{ "output",	required_argument,	NULL, 'o' },
 	{ "queue",	required_argument,	NULL, 'Q' },
 	{ "glob",	no_argument,		NULL, OPT_GLOB },
 	{ "unbind",	no_argument,		NULL, OPT_UNBIND },
+	{ "ready-fd",	required_argument,	NULL, OPT_READY },
+	{ "time-limit",	required_argument,	NULL, OPT_TIME_LIMIT },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
 };
@@ -77,37 +79,23 @@ struct subscriber {
 	mq_group	*group;
 	const char	*group_name;
 	const char	*consumer;
+	int		 named;		/* -C: the consumer is not this run's */
 	int		 history;	/* -Q: own pending entries come first */
 	mq_id		 after;		/* history: read after this id */
 	size_t		 count;		/* -c, 0: no limit */
 	size_t		 total;		/* printed so far */
-	long long	 block_ms;	/* -b, 0: no limit */
+	int		 follow;	/* -f, or live without -b */
+	int64_t		 block_ms;	/* -b, -1: not given, 0: no limit */
+	int64_t		 block_until;	/* its deadline (monotonic), -1: none */
+	int64_t		 stop_at;	/* --time-limit's (monotonic), -1: none */
+	int		 ready;		/* --ready-fd, -1: none */
 	enum tool_format format;	/* -o */
-	int		 pipe_out;	/* stdout is a pipe: watch for its reader */
 	FILE		*json;		/* memory stream for JSON objects */
 	char		*jbuf;		/* its buffer */
 	size_t		 jsize;
 	mq_id		 ids[BATCH];	/* -Q: the batch to acknowledge */
 	struct mq_msg	 msgs[BATCH];
 };
-
-static volatile sig_atomic_t stopping;	/* SIGINT or SIGTERM came */
-
-static void
-on_signal(int sig)
-{
-	stopping = 1;
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---------------------------------------------------------------------
  * Output
@@ -199,7 +187,7 @@ drain_live(struct subscriber *s)
 	size_t n = 0;
 	int rc;
 
-	while (!stopping && room(s) > 0) {
+	while (!tool_stopping && room(s) > 0) {
 		if ((rc = mq_sub_next(s->sub, &msg)) < 0)
 			tool_die(rc, "subscription");
 		if (rc == 0)
@@ -225,7 +213,7 @@ drain_queue(struct subscriber *s)
 	size_t n, i, k, acked, printed = 0, want;
 	int rc;
 
-	while (!stopping && (want = room(s)) > 0) {
+	while (!tool_stopping && (want = room(s)) > 0) {
 		if (s->history) {
 			rc = mq_group_history(s->group, s->consumer, s->after,
 			    want, s->msgs, &n);
@@ -263,82 +251,69 @@ drain_queue(struct subscriber *s)
 	return printed;
 }
 
-/*
- * Sleeps until what is read changed, a signal came, the reader of a
- * piped stdout went away, or the monotonic time 'deadline' (-1: none)
- * passed.  Returns 0 once the deadline passed, 1 otherwise; the caller
- * then looks at what happened.
- */
+/* Whether the monotonic deadline 'when' (-1: none) has passed. */
 static int
-wait_event(struct subscriber *s, int64_t deadline)
+passed(int64_t when)
 {
-	struct timespec ts, *tsp = NULL;
-	struct pollfd pfd[2];
-	sigset_t set, old;
-	int64_t left;
-	int n, rc;
+	return when >= 0 && tool_mono_ms() >= when;
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	if (stopping) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return 1;
-	}
-	if (deadline >= 0) {
-		left = deadline - mono_ms();
-		if (left < 0)
-			left = 0;
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = left % 1000 * 1000000;
-		tsp = &ts;
-	}
-	pfd[0].fd = mq_watch_fd(s->watch);
-	pfd[0].events = POLLIN;
-	pfd[0].revents = 0;
-	/* Events 0: only POLLERR, which a pipe reports once its reader closed. */
-	pfd[1].fd = STDOUT_FILENO;
-	pfd[1].events = 0;
-	pfd[1].revents = 0;
-	tool_idle();
-	n = ppoll(pfd, s->pipe_out ? 2 : 1, tsp, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (n == -1 && errno != EINTR)
-		err(EX_OSERR, "ppoll");
-	if (n > 0 && pfd[1].revents != 0)
-		stopping = 1;
-	if (n > 0 && pfd[0].revents != 0 &&
-	    (rc = mq_watch_wait(s->watch, 0)) < 0 && errno != EINTR)
-		tool_die(rc, "watch");
-	/* The deadline holds however often the watch wakes. */
-	return deadline < 0 || mono_ms() < deadline;
+/* The earlier of two monotonic deadlines (-1: none). */
+static int64_t
+earlier(int64_t a, int64_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
 }
 
 /*
- * Prints messages until the count is reached, -b passed without one, or
- * a signal (or a closed pipe) asked to stop.  Returns the exit status.
+ * When to stop waiting (monotonic, -1: no limit): the -b deadline while
+ * nothing came, the time limit, and for a queue the time a lease of its
+ * group ends.
+ */
+static int64_t
+wait_deadline(struct subscriber *s)
+{
+	int64_t deadline = s->stop_at, due, now;
+	int rc;
+
+	if (!s->follow)
+		deadline = earlier(deadline, s->block_until);
+	if (s->group != NULL) {
+		if ((rc = mq_group_next_due(s->group, &due)) != MQ_OK)
+			tool_die(rc, "%s: %s", s->queue_name, s->group_name);
+		now = tool_now_ms();
+		if (due >= 0)
+			deadline = earlier(deadline, tool_mono_ms() +
+			    (due > now ? due - now : 0));
+	}
+	return deadline;
+}
+
+/*
+ * Prints messages until the count is reached, the pass or the -b wait is
+ * over, the time limit passed, or a signal (or a closed pipe) asked to
+ * stop.  Returns the exit status.
  */
 static int
 loop(struct subscriber *s)
 {
-	int64_t deadline = -1;
-	size_t n;
-
-	if (s->block_ms > 0)
-		deadline = mono_ms() + s->block_ms;
 	for (;;) {
-		n = s->sub != NULL ? drain_live(s) : drain_queue(s);
-		if (stopping || (s->count > 0 && s->total >= s->count))
+		if (s->sub != NULL)
+			drain_live(s);
+		else
+			drain_queue(s);
+		if (tool_stopping || passed(s->stop_at) ||
+		    (s->count > 0 && s->total >= s->count))
 			break;
-		/* After a message, -b is how long to wait for the next. */
-		if (n > 0 && s->block_ms > 0)
-			deadline = mono_ms() + s->block_ms;
-		if (!wait_event(s, deadline))
+		/* -b: what was there once something came; no -f: one pass. */
+		if (!s->follow && (s->block_ms < 0 || s->total > 0 ||
+		    passed(s->block_until)))
 			break;
+		tool_wait(s->watch, wait_deadline(s), TOOL_WAIT_OUT);
 	}
-	return s->block_ms > 0 && s->total == 0 && !stopping ?
-	    TOOL_TIMEOUT : 0;
+	/* A signal or the time limit ends a wait: neither is a timeout. */
+	return s->block_ms >= 0 && s->total == 0 && !tool_stopping &&
+	    !passed(s->stop_at) ? TOOL_TIMEOUT : 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -381,79 +356,141 @@ bind_all(struct subscriber *s, char **patterns, int n, int unbind)
 	}
 }
 
-int
-main(int argc, char *argv[])
+/* Reads the options into 's'; returns the index of the first operand. */
+static int
+options(struct subscriber *s, int argc, char *argv[], int *flags,
+    int *unbind)
 {
-	static struct subscriber s;
-	struct sigaction sa;
-	struct stat st;
-	int ch, rc, fmt, flags = 0, unbind = 0, status = 0;
+	int ch, fmt;
 
-	tool_init("mq-subscribe", usage);
-	while ((ch = getopt_long(argc, argv, "b:c:C:g:o:Q:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "b:c:C:fg:o:Q:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'b':
-			s.block_ms = tool_number(optarg, 0, INT64_MAX / 2,
-			    "-b");
+			s->block_ms = tool_duration_arg(optarg, "-b");
 			break;
 		case 'c':
-			s.count = tool_number(optarg, 1, LLONG_MAX, "-c");
+			s->count = tool_number(optarg, 1, LLONG_MAX, "-c");
 			break;
 		case 'C':
-			s.consumer = optarg;
+			s->consumer = optarg;
+			s->named = 1;
+			break;
+		case 'f':
+			s->follow = 1;
 			break;
 		case 'g':
-			s.group_name = optarg;
+			s->group_name = optarg;
 			break;
 		case 'o':
 			if ((fmt = tool_format_parse(optarg)) == -1)
 				errx(TOOL_USAGE, "-o %s: expected text, json "
 				    "or raw", optarg);
-			s.format = fmt;
+			s->format = fmt;
 			break;
 		case 'Q':
-			s.queue_name = optarg;
+			s->queue_name = optarg;
 			break;
 		case OPT_GLOB:
-			flags |= MQ_SUB_GLOB;
+			*flags |= MQ_SUB_GLOB;
 			break;
 		case OPT_UNBIND:
-			unbind = 1;
+			*unbind = 1;
+			break;
+		case OPT_READY:
+			s->ready = tool_ready_fd(optarg);
+			break;
+		case OPT_TIME_LIMIT:
+			s->stop_at = tool_duration_arg(optarg, "--time-limit");
 			break;
 		default:
 			tool_option(ch, optarg);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1)
-		tool_usage(TOOL_USAGE);
-	if (s.queue_name == NULL && (s.group_name != NULL ||
-	    s.consumer != NULL || unbind))
-		errx(TOOL_USAGE, "-g, -C and --unbind need -Q");
-	if (s.queue_name != NULL && (flags & MQ_SUB_GLOB))
-		errx(TOOL_USAGE, "--glob: queues are bound with topic "
+	tool_operands(argc - optind, argv + optind, 1, -1, "PATTERN");
+	if (s->follow && s->block_ms >= 0)
+		tool_usage_error("-b and -f cannot be used together: -b waits "
+		    "for the first message, -f for ever");
+	if (s->queue_name == NULL && (s->group_name != NULL ||
+	    s->consumer != NULL || *unbind))
+		tool_usage_error("-g, -C and --unbind need -Q");
+	if (s->queue_name != NULL && (*flags & MQ_SUB_GLOB))
+		tool_usage_error("--glob: queues are bound with topic "
 		    "patterns only");
+	return optind;
+}
+
+/*
+ * Opens the queue: binds it, opens its group and attaches the consumer
+ * to this process, whose own pending entries come first if no live
+ * process had it.  Returns 0, or 1 if it only unbound.
+ */
+static int
+open_queue(struct subscriber *s, char **patterns, int n, int unbind)
+{
+	int rc;
+
+	/* The stream first: it checks the queue's name. */
+	s->queue = tool_stream(s->spool, s->queue_name, MQ_CREATE);
+	bind_all(s, patterns, n, unbind);
+	if (unbind)
+		return 1;
+	s->group = tool_group(s->queue, s->group_name, 1);
+	if ((rc = mq_group_attach(s->group, s->consumer)) < 0)
+		tool_die(rc, "%s: %s: attach %s", s->queue_name,
+		    s->group_name, s->consumer);
+	s->history = rc == 1;
+	/* Watch before the first read: no publish falls between. */
+	if ((rc = mq_watch_add(s->watch, s->queue)) != MQ_OK)
+		tool_die(rc, "%s: watch", s->queue_name);
+	return 0;
+}
+
+/*
+ * A consumer named for this run only ("HOSTNAME-PID") is of no use once
+ * the run is over: it goes, unless it still has entries pending.
+ */
+static void
+forget_consumer(struct subscriber *s)
+{
+	struct mq_pending p;
+	uint64_t left;
+	size_t n;
+
+	if (s->named || s->group == NULL ||
+	    mq_group_pending(s->group, (mq_id){ 0, 0 },
+	    (mq_id){ UINT64_MAX, UINT64_MAX }, 1, s->consumer, 0, &p,
+	    &n) != MQ_OK || n > 0)
+		return;
+	(void)mq_group_consumer_delete(s->group, s->consumer, &left);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct subscriber s;
+	int i, rc, flags = 0, unbind = 0, status = 0;
+
+	s.block_ms = s.block_until = s.stop_at = -1;
+	s.ready = -1;
+	tool_init("mq-subscribe", usage);
+	i = options(&s, argc, argv, &flags, &unbind);
+	argc -= i;
+	argv += i;
 	if (s.group_name == NULL)
 		s.group_name = "queue";
 	if (s.consumer == NULL)
 		s.consumer = default_consumer();
-	else
-		s.history = 1;	/* a named consumer may have entries pending */
 	if (*s.consumer == '\0' || strlen(s.consumer) > MQ_NAME_MAX)
 		tool_die(MQ_EBADNAME, "consumer '%s'", s.consumer);
-
-	/* The handler only sets a flag; SA_RESTART keeps libmq's calls going. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	/* A closed stdout is an EPIPE to handle, not a death. */
-	signal(SIGPIPE, SIG_IGN);
-	s.pipe_out = fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode);
+	/* A live subscription has nothing to read yet: it follows. */
+	if (s.queue_name == NULL && s.block_ms < 0)
+		s.follow = 1;
+	if (s.block_ms > 0)
+		s.block_until = tool_mono_ms() + s.block_ms;
+	if (s.stop_at >= 0)
+		s.stop_at += tool_mono_ms();
+	tool_signals(0);
 	if (s.format == TOOL_JSON &&
 	    (s.json = open_memstream(&s.jbuf, &s.jsize)) == NULL)
 		err(EX_TEMPFAIL, "open_memstream");
@@ -462,15 +499,8 @@ main(int argc, char *argv[])
 	if ((rc = mq_watch_open(&s.watch)) != MQ_OK)
 		tool_die(rc, "watch");
 	if (s.queue_name != NULL) {
-		/* The stream first: it checks the queue's name. */
-		s.queue = tool_stream(s.spool, s.queue_name, MQ_CREATE);
-		bind_all(&s, argv, argc, unbind);
-		if (unbind)
+		if (open_queue(&s, argv, argc, unbind))
 			goto done;
-		s.group = tool_group(s.queue, s.group_name, 1);
-		/* Watch before the first read: no publish falls between. */
-		if ((rc = mq_watch_add(s.watch, s.queue)) != MQ_OK)
-			tool_die(rc, "%s: watch", s.queue_name);
 	} else {
 		rc = mq_sub_open(s.spool, (const char *const *)argv, argc,
 		    flags, &s.sub);
@@ -479,12 +509,17 @@ main(int argc, char *argv[])
 		if ((rc = mq_sub_watch(s.sub, s.watch)) != MQ_OK)
 			tool_die(rc, "subscribe: watch");
 	}
+	/* From now on nothing published to the patterns is missed. */
+	if (topt.verbose)
+		fprintf(stderr, "mq-subscribe: subscribed\n");
+	tool_ready(&s.ready);
 
 	status = loop(&s);
 
 	tool_flush(stdout);
 	if (topt.verbose)
 		fprintf(stderr, "mq-subscribe: %zu received\n", s.total);
+	forget_consumer(&s);
 done:
 	mq_sub_close(s.sub);
 	if (s.group != NULL)

@@ -50,12 +50,10 @@
 #include <sys/wait.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <err.h>
@@ -130,85 +128,6 @@ struct reader {
 	size_t		 nfailed;
 	struct mq_msg	 msgs[BATCH];
 };
-
-static volatile sig_atomic_t stopping;	/* SIGINT or SIGTERM came */
-static volatile sig_atomic_t reaped;	/* SIGCHLD came */
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGCHLD)
-		reaped = 1;
-	else
-		stopping = 1;
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Milliseconds since the epoch, the clock of libmq's due times. */
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---------------------------------------------------------------------
- * Waiting
- * ------------------------------------------------------------------- */
-
-/*
- * Sleeps until the stream changed (if 'stream'), a signal came, or the
- * monotonic time 'deadline' (-1: none) passed.  Returns 0 on timeout, 1
- * otherwise; the caller then looks at what happened.
- */
-static int
-wait_event(struct reader *r, int stream, int64_t deadline)
-{
-	struct timespec ts, *tsp = NULL;
-	struct pollfd pfd;
-	sigset_t set, old;
-	int64_t left;
-	int n, rc;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	if (stopping || reaped) {
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		return 1;
-	}
-	if (deadline >= 0) {
-		left = deadline - mono_ms();
-		if (left < 0)
-			left = 0;
-		ts.tv_sec = left / 1000;
-		ts.tv_nsec = left % 1000 * 1000000;
-		tsp = &ts;
-	}
-	pfd.fd = mq_watch_fd(r->watch);
-	pfd.events = POLLIN;
-	tool_idle();
-	n = ppoll(&pfd, stream ? 1 : 0, tsp, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (n == -1 && errno != EINTR)
-		err(EX_SOFTWARE, "ppoll");
-	if (n > 0 && (rc = mq_watch_wait(r->watch, 0)) < 0 && errno != EINTR)
-		tool_die(rc, "%s: watch", r->stream_name);
-	return n != 0 || deadline < 0 || mono_ms() < deadline;
-}
 
 /* ---------------------------------------------------------------------
  * Running commands (-x)
@@ -441,7 +360,7 @@ reap(struct reader *r, int all)
 	pid_t pid;
 	int status;
 
-	reaped = 0;
+	tool_reaped = 0;
 	while (r->running > 0) {
 		pid = waitpid(-1, &status, all ? 0 : WNOHANG);
 		if (pid == -1 && errno == EINTR)
@@ -545,8 +464,8 @@ wait_deadline(struct reader *r)
 		if ((rc = mq_group_next_due(r->group, &due)) != MQ_OK)
 			tool_die(rc, "%s: %s", r->stream_name, r->group_name);
 		if (due >= 0)
-			deadline = earlier(deadline, mono_ms() +
-			    (due > wall_ms() ? due - wall_ms() : 0));
+			deadline = earlier(deadline, tool_mono_ms() +
+			    (due > tool_now_ms() ? due - tool_now_ms() : 0));
 	}
 	return deadline;
 }
@@ -555,7 +474,7 @@ wait_deadline(struct reader *r)
 static int
 passed(int64_t when)
 {
-	return when >= 0 && mono_ms() >= when;
+	return when >= 0 && tool_mono_ms() >= when;
 }
 
 /*
@@ -572,11 +491,11 @@ open_stream(struct reader *r)
 		tool_die(rc, "watch");
 	while ((rc = mq_stream_open(r->spool, r->stream_name, 0,
 	    &r->stream)) == MQ_ENOSTREAM && (r->follow || r->block_ms >= 0)) {
-		if (stopping || passed(r->stop_at))
+		if (tool_stopping || passed(r->stop_at))
 			return 0;
 		if (passed(r->block_until))
 			return TOOL_TIMEOUT;
-		wait_event(r, 1, earlier(r->stop_at, r->block_until));
+		tool_wait(r->watch, earlier(r->stop_at, r->block_until), 0);
 	}
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", r->stream_name);
@@ -595,9 +514,9 @@ loop(struct reader *r)
 	int rc, gone = 0;
 
 	for (;;) {
-		if (r->cmd != NULL && reaped)
+		if (r->cmd != NULL && tool_reaped)
 			reap(r, 0);
-		if (stopping || passed(r->stop_at) ||
+		if (tool_stopping || passed(r->stop_at) ||
 		    (r->count > 0 && r->total >= r->count))
 			break;
 		want = BATCH;
@@ -607,7 +526,7 @@ loop(struct reader *r)
 			want = r->njobs - r->running;
 		if (want == 0) {
 			/* Every slot busy: read more only when one frees. */
-			wait_event(r, 0, r->stop_at);
+			tool_wait(NULL, r->stop_at, 0);
 			continue;
 		}
 		if ((n = fetch(r, want)) > 0) {
@@ -639,7 +558,7 @@ loop(struct reader *r)
 		}
 		if (r->cmd == NULL)
 			tool_flush(stdout);
-		wait_event(r, 1, wait_deadline(r));
+		tool_wait(r->watch, wait_deadline(r), 0);
 	}
 	if (r->cmd != NULL)
 		reap(r, 1);
@@ -654,20 +573,8 @@ loop(struct reader *r)
 	if (r->failures > 0)
 		return EXIT_FAILED;
 	/* A signal or the time limit ends a wait: neither is a timeout. */
-	return r->block_ms >= 0 && r->total == 0 && !stopping &&
+	return r->block_ms >= 0 && r->total == 0 && !tool_stopping &&
 	    !passed(r->stop_at) ? TOOL_TIMEOUT : 0;
-}
-
-/* Parses a DURATION for option 'opt'; a usage error if it is not one. */
-static int64_t
-duration_arg(const char *s, const char *opt)
-{
-	int64_t ms;
-
-	if ((ms = tool_duration(s)) < 0)
-		errx(TOOL_USAGE, "%s %s: not a duration (such as 500ms, "
-		    "30s, 5m, 2h)", opt, s);
-	return ms;
 }
 
 /* Reads the options into 'r'; returns the index of the first operand. */
@@ -676,11 +583,11 @@ options(struct reader *r, int argc, char *argv[])
 {
 	int ch, fmt, delay = 0;
 
-	while ((ch = getopt_long(argc, argv, "b:c:fj:o:x:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "b:c:fj:o:x:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'b':
-			r->block_ms = duration_arg(optarg, "-b");
+			r->block_ms = tool_duration_arg(optarg, "-b");
 			break;
 		case 'c':
 			r->count = tool_number(optarg, 1, LLONG_MAX, "-c");
@@ -704,48 +611,26 @@ options(struct reader *r, int argc, char *argv[])
 			r->noack = 1;
 			break;
 		case OPT_DELAY:
-			r->delay_ms = duration_arg(optarg, "--delay");
+			r->delay_ms = tool_duration_arg(optarg, "--delay");
 			delay = 1;
 			break;
 		case OPT_TIME_LIMIT:
-			r->stop_at = duration_arg(optarg, "--time-limit");
+			r->stop_at = tool_duration_arg(optarg, "--time-limit");
 			break;
 		default:
 			tool_option(ch, optarg);
 		}
 	}
 	if (r->follow && r->block_ms >= 0)
-		errx(TOOL_USAGE, "-b and -f cannot be used together: -b waits "
+		tool_usage_error("-b and -f cannot be used together: -b waits "
 		    "for the first entry, -f for ever");
 	if (r->njobs > 1 && r->cmd == NULL)
-		errx(TOOL_USAGE, "-j needs -x");
+		tool_usage_error("-j needs -x");
 	if (delay && r->cmd == NULL)
-		errx(TOOL_USAGE, "--delay needs -x");
-	if (argc - optind < 3)
-		errx(TOOL_USAGE, "missing operand: GROUP CONSUMER STREAM [ID]");
-	if (argc - optind > 4)
-		errx(TOOL_USAGE, "too many operands: GROUP CONSUMER STREAM [ID]");
+		tool_usage_error("--delay needs -x");
+	tool_operands(argc - optind, argv + optind, 3, 4,
+	    "GROUP CONSUMER STREAM");
 	return optind;
-}
-
-/* Handlers only set flags; SA_RESTART keeps libmq's calls going. */
-static void
-signals(struct reader *r)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (r->cmd != NULL) {
-		sa.sa_flags |= SA_NOCLDSTOP;
-		sigaction(SIGCHLD, &sa, NULL);
-	}
-	/* A closed stdout is an EPIPE to handle, not a death. */
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /*
@@ -799,10 +684,10 @@ main(int argc, char *argv[])
 	if (*r.consumer == '\0' || strlen(r.consumer) > MQ_NAME_MAX)
 		tool_die(MQ_EBADNAME, "consumer '%s'", r.consumer);
 	if (r.block_ms > 0)
-		r.block_until = mono_ms() + r.block_ms;
+		r.block_until = tool_mono_ms() + r.block_ms;
 	if (r.stop_at >= 0)
-		r.stop_at += mono_ms();
-	signals(&r);
+		r.stop_at += tool_mono_ms();
+	tool_signals(r.cmd != NULL);
 	if (r.cmd != NULL) {
 		if ((r.jobs = calloc(r.njobs, sizeof(*r.jobs))) == NULL)
 			err(EX_TEMPFAIL, "calloc");

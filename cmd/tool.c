@@ -881,18 +881,19 @@ tool_write_escaped(FILE *fp, const void *p, size_t len)
 {
 	const unsigned char *s = p, *run = p, *end = s + len;
 
-	/* Most bodies have nothing to escape: three memchr()s beat a byte loop. */
+	/* Most bodies have nothing to escape: memchr()s beat a byte loop. */
 	if (memchr(p, '\n', len) == NULL && memchr(p, '\t', len) == NULL &&
-	    memchr(p, '\\', len) == NULL) {
+	    memchr(p, '\\', len) == NULL && memchr(p, '\0', len) == NULL) {
 		fwrite(p, 1, len, fp);
 		return;
 	}
 	for (; s < end; s++) {
-		if (*s != '\n' && *s != '\t' && *s != '\\')
+		if (*s != '\n' && *s != '\t' && *s != '\\' && *s != '\0')
 			continue;
 		fwrite(run, 1, s - run, fp);
 		putc('\\', fp);
-		putc(*s == '\n' ? 'n' : *s == '\t' ? 't' : '\\', fp);
+		putc(*s == '\n' ? 'n' : *s == '\t' ? 't' : *s == '\0' ? '0' :
+		    '\\', fp);
 		run = s + 1;
 	}
 	fwrite(run, 1, end - run, fp);

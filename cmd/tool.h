@@ -252,7 +252,7 @@ enum tool_format { TOOL_TEXT = 0, TOOL_JSON, TOOL_RAW };
 
 /* Parses "text", "json" or "raw"; -1 if none. */
 int	 tool_format_parse(const char *s);
-/* Writes 'len' bytes with newline, tab and backslash as \n, \t, \\. */
+/* Writes 'len' bytes with newline, tab, backslash and NUL as \n, \t, \\, \0. */
 void	 tool_write_escaped(FILE *fp, const void *p, size_t len);
 /*
  * Writes 'msg' of stream 'stream' in 'format': "ID\tBODY\n" with the body
@@ -327,6 +327,35 @@ void	 tool_progress_start(struct tool_progress *p, const char *what,
 void	 tool_progress(struct tool_progress *p, uint64_t done);
 /* Erases the line, before the tool prints its summary. */
 void	 tool_progress_end(struct tool_progress *p);
+
+/* ---- Waiting (wait.c). */
+
+#include <signal.h>
+
+extern volatile sig_atomic_t tool_stopping;	/* SIGINT or SIGTERM came */
+extern volatile sig_atomic_t tool_reaped;	/* SIGCHLD came */
+
+/*
+ * Installs the handlers that set tool_stopping (SIGINT, SIGTERM) and,
+ * with 'children', tool_reaped (SIGCHLD); ignores SIGPIPE.
+ */
+void	 tool_signals(int children);
+/* Milliseconds on the monotonic clock, the clock of deadlines. */
+int64_t	 tool_mono_ms(void);
+
+#define TOOL_WAIT_OUT	0x1	/* wake when stdout's pipe has no reader left
+				   (tool_stopping is then set) */
+/*
+ * Makes this run's writes durable (tool_idle), then sleeps until
+ * 'watch' (if not NULL) saw a change, a signal came, or the monotonic
+ * time 'deadline' (-1: none) passed.  Returns 0 once the deadline
+ * passed, 1 otherwise; the caller then looks at what happened.
+ */
+int	 tool_wait(mq_watch *watch, int64_t deadline, int flags);
+/* Parses --ready-fd's value: an open descriptor, or a usage error. */
+int	 tool_ready_fd(const char *arg);
+/* Writes a newline to '*fd' and closes it, once (-1: nothing to do). */
+void	 tool_ready(int *fd);
 
 /* ---- Values of options. */
 

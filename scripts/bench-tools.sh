@@ -37,7 +37,7 @@ rm -f "$work/cat.out"
 t0=$(now); "$bin/mq-xadd" bench < "$lines" > /dev/null; t1=$(now)
 xadd_rate=$(rate "$N" "$t0" "$t1")
 
-"$bin/mq-subscribe" -q -Q benchq -b 1 'bench.#' > /dev/null || true
+"$bin/mq-subscribe" -q -Q benchq 'bench.#' > /dev/null
 t0=$(now); "$bin/mq-publish" -q bench.lines < "$lines"; t1=$(now)
 pub_rate=$(rate "$N" "$t0" "$t1")
 

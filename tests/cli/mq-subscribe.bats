@@ -47,13 +47,14 @@ subscribe() {
 	wait_subscribers $((n + 1))
 }
 
-# bind QUEUE PATTERN...: binds QUEUE to the patterns; the run finds
-# nothing to read and ends on its 1 ms timeout, with status 1.
+# bind QUEUE PATTERN...: binds QUEUE to the patterns; the run reads the
+# queue once, finds nothing and ends with status 0.
 bind() {
 	local q=$1
 	shift
-	run mq-subscribe -Q "$q" -b 1 "$@"
-	[ "$status" -eq 1 ]
+	run mq-subscribe -Q "$q" "$@"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "mq-subscribe: shared options" {
@@ -140,7 +141,7 @@ bind() {
 		[[ "$id" =~ ^[0-9]+-[0-9]+$ ]]
 	done
 	# They were acknowledged: the next run has nothing.
-	run mq-subscribe -Q q -b 1 'orders.#'
+	run mq-subscribe -Q q -b 1ms 'orders.#'
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
 }
@@ -171,15 +172,18 @@ bind() {
 	bind q t
 	mq-publish t 1 2 3 4 > /dev/null
 	a=$(timeout 30 mq-subscribe -Q q -g billing -C a -c 2 t | cut -f2 | paste -sd' ')
-	b=$(mq-subscribe -Q q -g billing -C b -b 1 t | cut -f2 | paste -sd' ')
-	all=$(mq-subscribe -Q q -g audit -b 1 t | cut -f2 | paste -sd' ')
+	b=$(mq-subscribe -Q q -g billing -C b t | cut -f2 | paste -sd' ')
+	all=$(mq-subscribe -Q q -g audit -b 1ms t | cut -f2 | paste -sd' ')
 	[ "$a" = "1 2" ]
 	[ "$b" = "3 4" ]
 	[ "$all" = "1 2 3 4" ]
 }
 
-@test "mq-subscribe: -Q waits for what is published while it runs" {
-	timeout 30 mq-subscribe -Q q -c 2 'jobs.*' > out 3>&- &
+@test "mq-subscribe: -Q reads once; -f waits for what is published while it runs" {
+	run mq-subscribe -Q q 'jobs.*'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	timeout 30 mq-subscribe -Q q -f -c 2 'jobs.*' > out 3>&- &
 	bg+=($!)
 	# Bound before it reads: then a publish reaches the queue.
 	wait_until test -s "$MQ_SPOOL/bindings"
@@ -202,15 +206,15 @@ bind() {
 }
 
 @test "mq-subscribe: -b exits 1 when nothing arrived in time" {
-	run mq-subscribe -b 50 'news.*'
+	run mq-subscribe -b 50ms 'news.*'
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
 	[ "$(subscribers)" -eq 0 ]
-	run mq-subscribe -Q q -b 50 'news.*'
+	run mq-subscribe -Q q -b 50ms 'news.*'
 	[ "$status" -eq 1 ]
 	[ -z "$output" ]
 	# Something published, but not on a matching topic.
-	subscribe out -b 1000 'news.*'
+	subscribe out -b 1s 'news.*'
 	mq-publish sports.golf m > /dev/null
 	st=0
 	wait "${bg[0]}" || st=$?
@@ -218,13 +222,13 @@ bind() {
 	[ ! -s out ]
 }
 
-@test "mq-subscribe: after a message, -b is an idle limit: exit 0" {
+@test "mq-subscribe: -b: once something came, what is there is printed, exit 0" {
 	bind q t
 	mq-publish t a b c > /dev/null
-	run mq-subscribe -Q q -b 100 t
+	run mq-subscribe -Q q -b 100ms t
 	[ "$status" -eq 0 ]
 	[ "$(cut -f2 <<< "$output" | paste -sd' ')" = "a b c" ]
-	subscribe out -b 1000 'x.*'
+	subscribe out -b 60s 'x.*'
 	mq-publish x.y m > /dev/null
 	st=0
 	wait "${bg[0]}" || st=$?
@@ -233,7 +237,7 @@ bind() {
 }
 
 @test "mq-subscribe: -c with -b: stops at COUNT" {
-	subscribe out -c 2 -b 10000 't'
+	subscribe out -c 2 -b 10s 't'
 	mq-publish t 1 2 3 > /dev/null
 	st=0
 	wait "${bg[0]}" || st=$?
@@ -353,6 +357,12 @@ bind() {
 	[ "$status" -eq 2 ]
 	run mq-subscribe -b soon t
 	[ "$status" -eq 2 ]
+	run mq-subscribe -b 1s -f t
+	[ "$status" -eq 2 ]
+	[[ "${lines[0]}" == "mq-subscribe: -b and -f cannot be used together"* ]]
+	run mq-subscribe --ready-fd 99 t
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "mq-subscribe: --ready-fd 99: not an open descriptor" ]
 	run mq-subscribe -o xml t
 	[ "$status" -eq 2 ]
 	run mq-subscribe -g g t
@@ -370,9 +380,9 @@ bind() {
 }
 
 @test "mq-subscribe: a bad queue name fails with 65" {
-	run mq-subscribe -Q '' -b 1 t
+	run mq-subscribe -Q '' t
 	[ "$status" -eq 65 ]
-	run mq-subscribe -Q q -C '' -b 1 t
+	run mq-subscribe -Q q -C '' t
 	[ "$status" -eq 65 ]
 }
 
@@ -389,10 +399,49 @@ bind() {
 }
 
 @test "mq-subscribe: EXAMPLES: a durable queue fed while its reader was down" {
-	mq-subscribe -Q audit -b 1 'orders.#' || [ $? -eq 1 ]
+	mq-subscribe -Q audit 'orders.#'
 	mq-publish -q orders.new 'order 1'
 	mq-publish -q orders.paid 'order 1'
 	timeout 30 mq-subscribe -Q audit -o json -c 2 'orders.#' |
 	    jq -r '"\(.topic) \(.body)"' > out
 	[ "$(cat out)" = "$(printf 'orders.new order 1\norders.paid order 1')" ]
+}
+
+@test "mq-subscribe: --ready-fd says when nothing published is missed any more" {
+	mkfifo ready
+	mq-subscribe --ready-fd 3 -c 1 'news.#' 3> ready > out &
+	bg+=($!)
+	read -r _ < ready
+	mq-publish news.tech 'mq 0.1.0 is out' > /dev/null
+	wait "${bg[0]}"
+	[ "$(cat out)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
+	# The same for a queue, once bound and watched.
+	mq-subscribe -Q q -f -c 1 --ready-fd 3 'jobs.#' 3> ready > out &
+	bg+=($!)
+	read -r _ < ready
+	mq-publish jobs.a j1 > /dev/null
+	wait "${bg[1]}"
+	[ "$(cut -f2 out)" = j1 ]
+}
+
+@test "mq-subscribe: --time-limit ends a follow with status 0" {
+	run mq-subscribe --time-limit 100ms 'never.#'
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run mq-subscribe -Q q -f --time-limit 100ms 'never.#'
+	[ "$status" -eq 0 ]
+	# Before -b's end, it is the limit that counts: no timeout.
+	run mq-subscribe -b 60s --time-limit 100ms 'never.#'
+	[ "$status" -eq 0 ]
+}
+
+@test "mq-subscribe: -Q with a consumer of its own leaves no consumer behind" {
+	bind q t
+	mq-publish t a > /dev/null
+	run mq-subscribe -Q q t
+	[ "$(cut -f2 <<< "$output")" = a ]
+	[ "$(mq-xinfo q queue | sed -n 's/^consumers //p')" = 0 ]
+	# A named one stays, as in Redis.
+	mq-subscribe -Q q -C w1 t
+	[ "$(mq-xinfo q queue | sed -n 's/^consumers //p')" = 1 ]
 }

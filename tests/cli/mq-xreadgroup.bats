@@ -54,6 +54,14 @@ load helpers
 	[ "$(cut -f2- <<< "$output")" = 'a\nb\tc\\d' ]
 }
 
+@test "mq-xreadgroup: text output writes a NUL as \\0: a line holds none, mq-ack takes it" {
+	printf 'x\0y' | mq-xadd -a -q s
+	[ "$(mq-xreadgroup --noack peek c s | cut -f2-)" = 'x\0y' ]
+	run bash -c 'mq-xreadgroup g c s | mq-ack -v s g'
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+}
+
 @test "mq-xreadgroup: -o raw writes ID TAB BODY NUL, bodies unescaped" {
 	printf 'x\0y\nz' > b1
 	printf '\377\376' > b2
@@ -217,13 +225,13 @@ load helpers
 	[[ "$output" == "mq-xreadgroup: --delay needs -x"* ]]
 	run mq-xreadgroup g c
 	[ "$status" -eq 2 ]
-	[[ "$output" == "mq-xreadgroup: missing operand"* ]]
+	[[ "$output" == "mq-xreadgroup: missing STREAM"* ]]
 	run mq-xreadgroup g c s 0 extra
 	[ "$status" -eq 2 ]
-	[[ "$output" == "mq-xreadgroup: too many operands"* ]]
+	[[ "$output" == "mq-xreadgroup: unexpected operand extra"* ]]
 	run mq-xreadgroup -b soon g c s
 	[ "$status" -eq 2 ]
-	[[ "$output" == "mq-xreadgroup: -b soon: not a duration"* ]]
+	[[ "$output" == "mq-xreadgroup: -b: soon: not a duration"* ]]
 	run mq-xreadgroup --time-limit 1y g c s
 	[ "$status" -eq 2 ]
 }

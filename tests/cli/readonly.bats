@@ -24,7 +24,7 @@ setup_file() {
 	local t
 	RO_BIN=$(mktemp -d /tmp/mq-readonly-bin.XXXXXX)
 	chmod 755 "$RO_BIN"
-	for t in mq-xrange mq-xinfo mq-dlq mq-subscribe mq-xadd; do
+	for t in mq-xrange mq-xread mq-xinfo mq-xpending mq-dlq mq-subscribe mq-xadd; do
 		cp "$MQ_BIN/$t" "$RO_BIN/"
 	done
 	export RO_BIN
@@ -114,6 +114,27 @@ subscribe() {
 	run reader mq-xrange -r -o json s
 	[ "$status" -eq 0 ]
 	[ "$output" = "$want_rev" ]
+}
+
+@test "readonly: mq-xread prints and follows; mq-xpending lists" {
+	want=$(mq-xrange s)
+	pending=$(mq-xpending s g | cut -f1,2,4)
+	seal
+	run reader mq-xread s 0
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	run reader mq-xpending s g
+	[ "$status" -eq 0 ]
+	[ "$(cut -f1,2,4 <<< "$output")" = "$pending" ]
+	mkfifo ready
+	"${as_reader[@]}" timeout 30 "$RO_BIN/mq-xread" -f -c 1 --ready-fd 3 s \
+	    3> ready > out &
+	bg+=($!)
+	read -r _ < ready
+	unseal
+	mq-xadd -q s c
+	wait "${bg[0]}"
+	[ "$(cut -f2 out)" = c ]
 }
 
 @test "readonly: mq-xinfo shows the stream and its group" {

@@ -190,7 +190,7 @@ PY
 # router: a subscription (of any process) counts as soon as it was
 # confirmed, a bound queue gets its copy, replies keep their order.
 @test "python-redis: pipelined PUBLISH reaches subscribers and bound queues" {
-	"$MQ_BIN/mq-subscribe" -q -Q q1 -b 1 'ch' > /dev/null || true
+	"$MQ_BIN/mq-subscribe" -q -Q q1 'ch' > /dev/null
 	py <<'PY'
 import sys, time, redis
 port = int(sys.argv[1])
@@ -243,6 +243,14 @@ while r.publish("ch", "probe") != 2:
 	assert time.monotonic() < deadline, "mq-subscribe never counted"
 	time.sleep(0.01)
 publish(50, 100, 2)
+# SIGTERM stops it at once: first let it print what was published to it.
+def printed():
+	lines = open("cli.out").read().splitlines()
+	return [l for l in lines if not l.endswith("\tprobe")]
+deadline = time.monotonic() + 10
+while len(printed()) < 50:
+	assert time.monotonic() < deadline, "mq-subscribe printed too little"
+	time.sleep(0.01)
 cli.terminate()
 cli.wait()
 deadline = time.monotonic() + 10
