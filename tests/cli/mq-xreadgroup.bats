@@ -351,33 +351,42 @@ load helpers
 }
 
 @test "mq-xreadgroup: the examples of the manual page" {
-	seq 1 6 | sed 's/^/order /' | mq-xadd -q orders
+	seq 1 8 | sed 's/^/order /' | mq-xadd -q orders
 
-	run mq-xreadgroup -b 5s -c 1 workers w1 orders
-	[ "$status" -eq 0 ]
-	[ "$(cut -f2 <<< "$output")" = "order 1" ]
+	mq-xreadgroup workers w1 orders | cut -f1 | mq-ack orders workers
+	[ -z "$(mq-xreadgroup workers w1 orders)" ]
 
+	seq 9 12 | sed 's/^/order /' | mq-xadd -q orders
+	mq-xreadgroup -c 1 workers w1 orders > /dev/null
+	run mq-xpending -C w1 orders workers
+	[ "$(cut -f2 <<< "$output")" = w1 ]
 	run mq-xreadgroup workers w1 orders 0
-	[ "$(cut -f2 <<< "$output")" = "order 1" ]
+	[ "$(cut -f2 <<< "$output")" = "order 9" ]
 
-	run bash -c 'mq-xreadgroup -c 1 -o json workers w1 orders | jq -j .body'
-	[ "$output" = "order 2" ]
-
-	printf '#!/bin/sh\necho "$1 $(cat)" >> handled\n' > handle-order
+	printf '#!/bin/sh\n[ "$(cat)" != "order 10" ] || exit 1\necho "$1" >> handled\n' > handle-order
 	chmod +x handle-order
-	# -x lives with its work: w1's own pending entries come first.
-	mq-xreadgroup -c 3 -j 4 -x './handle-order "$MQ_ID"' workers w1 orders
-	[ "$(cut -d' ' -f2- handled | sort | paste -sd,)" = "order 1,order 2,order 3" ]
-	[ "$(cut -d' ' -f1 handled | sort | paste -sd,)" = \
-	    "$(mq-xreadgroup --noack all c orders | sed -n '1,3p' | cut -f1 | sort | paste -sd,)" ]
+	run mq-xreadgroup --time-limit 55s -j 4 -x './handle-order "$MQ_ID"' \
+	    workers cron orders
+	[ "$status" -eq 123 ]
+	[[ "$output" == *": exit 1: handed back at the end of the run" ]]
+	[ "$(wc -l < handled)" -eq 2 ]
 
+	# w1's own entry (order 9) comes first, then what is new.
+	mq-xadd -q orders 'order 13'
 	mq-xreadgroup -f -x 'cat >> orders.log; echo >> orders.log' workers w1 orders 3>&- &
 	reader=$!
-	wait_until file_has_lines orders.log 3
+	wait_until file_has_lines orders.log 2
 	kill -TERM "$reader"
 	wait "$reader"
-	[ "$(paste -sd, orders.log)" = "order 4,order 5,order 6" ]
-	[ -z "$(mq-xreadgroup workers w1 orders 0)" ]
+	[ "$(paste -sd, orders.log)" = "order 9,order 13" ]
+
+	# The failed order 10 comes again once its retry delay passed.
+	run bash -c 'mq-xreadgroup -b 5s -c 1 workers w2 orders || echo nothing came'
+	[ "$(cut -f2 <<< "$output")" = "order 10" ]
+	run bash -c 'mq-xreadgroup -b 5s -c 1 workers w2 orders || echo nothing came'
+	[ "$output" = "nothing came" ]
+	mq-xadd -q orders "$(printf 'order\t14')"
+	[ "$(mq-xreadgroup -o json workers w2 orders | jq -j .body)" = "$(printf 'order\t14')" ]
 }
 
 @test "mq-xreadgroup: a failing -x command is reported and exits 123 without -v" {
