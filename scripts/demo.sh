@@ -7,9 +7,9 @@
 # consumes them through the consumer group "billing" in exec mode: the
 # worker command gets each body on its standard input, and its exit
 # status acks (0) or nacks (anything else) the entry.  This worker bills
-# even-numbered orders and fails odd ones.  With a delivery limit of 2 a
-# failing order is tried twice, then moved to the dead-letter stream,
-# where mq-dlq shows it.
+# even-numbered orders and fails odd ones.  A failed order comes again
+# after a retry delay; with a delivery limit of 2 it is tried twice, then
+# moved to the dead-letter stream, where mq-dlq shows it.
 #
 # The spool is $MQ_SPOOL if set, else the tools' default (see mq(7)).
 # Running the demo again appends new orders; the group reads only those.
@@ -50,8 +50,9 @@ fi
 say "append six orders to $stream; mq-xadd prints one id per order"
 run "$bin/mq-xadd" "$stream" order-1 order-2 order-3 order-4 order-5 order-6
 
-say "give $stream a delivery limit: an order nacked twice is dead-lettered"
-run "$bin/mq-queue" "$stream" --delivery-limit 2
+say "give $stream a delivery limit: an order nacked twice is dead-lettered;
+   a nacked order waits half a second before it is tried again"
+run "$bin/mq-queue" "$stream" --delivery-limit 2 --retry-delay 500ms
 
 # The worker: the body on stdin, the id in MQ_ID.  It exits 0 (ack) for
 # even order numbers and 1 (nack) for odd ones.
@@ -65,18 +66,20 @@ else
 	exit 1
 fi'
 
-# A nacked entry is redelivered before new ones, so each round retries
-# the failed orders; after the second failure they are dead-lettered.
-# mq-xreadgroup exits 1 when there was nothing to read.
+# A nacked entry is redelivered before new ones once its retry delay
+# passed, so each round waits for the failed orders (-b) and retries
+# them; after the second failure they are dead-lettered.  mq-xreadgroup
+# exits 123 when a worker failed, 1 when nothing came before -b's end.
 round=1
 while [ "$round" -le 3 ]; do
 	say "round $round: group $group consumes with the worker (-x)"
-	printf '$ %s\n' "bin/mq-xreadgroup -c 10 -x '<worker>' $group $consumer $stream"
+	printf '$ %s\n' "bin/mq-xreadgroup -b 2s -c 10 -x '<worker>' $group $consumer $stream"
 	rc=0
-	"$bin/mq-xreadgroup" -c 10 -x "$worker" "$group" "$consumer" "$stream" ||
-	    rc=$?
+	"$bin/mq-xreadgroup" -b 2s -c 10 -x "$worker" "$group" "$consumer" \
+	    "$stream" || rc=$?
 	case $rc in
 	0)	;;
+	123)	echo "some orders failed: handed back, or dead-lettered" ;;
 	1)	echo "nothing left to read"
 		break ;;
 	*)	echo "demo: mq-xreadgroup failed with status $rc" >&2
