@@ -67,8 +67,8 @@ main(int argc, char *argv[])
 	int ch, delim = '\n', bad;
 
 	tool_init("mq-ack", usage);
-	while ((ch = getopt_long(argc, argv, "0" TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -79,8 +79,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 2, -1, "STREAM GROUP");
 	a.stream_name = argv[0];
 	a.group_name = argv[1];
 

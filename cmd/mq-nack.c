@@ -69,8 +69,8 @@ main(int argc, char *argv[])
 	int ch, delim = '\n', bad;
 
 	tool_init("mq-nack", usage);
-	while ((ch = getopt_long(argc, argv, "0r" TOOL_SHORTOPTS, longopts,
-	    NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "0r" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case '0':
 			delim = '\0';
@@ -79,9 +79,7 @@ main(int argc, char *argv[])
 			k.reject = 1;
 			break;
 		case OPT_DELAY:
-			if ((k.delay_ms = tool_duration(optarg)) < 0)
-				errx(TOOL_USAGE, "--delay %s: not a duration "
-				    "(such as 500ms, 30s, 5m, 2h)", optarg);
+			k.delay_ms = tool_duration_arg(optarg, "--delay");
 			break;
 		default:
 			tool_option(ch, optarg);
@@ -89,8 +87,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 2, -1, "STREAM GROUP");
 	k.stream_name = argv[0];
 	k.group_name = argv[1];
 

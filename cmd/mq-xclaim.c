@@ -216,8 +216,8 @@ main(int argc, char *argv[])
 
 	c.set_idle = c.retrycount = -1;
 	tool_init("mq-xclaim", usage);
-	while ((ch = getopt_long(argc, argv, "ac:o:" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "ac:o:" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'a':
 			all = 1;
@@ -250,11 +250,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 3 || (all && argc > 3))
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 3, all ? 3 : -1, "STREAM GROUP CONSUMER");
 	/* XAUTOCLAIM sets neither: claimed entries are delivered now. */
 	if (all && (c.retrycount >= 0 || c.set_idle >= 0))
-		errx(TOOL_USAGE, "-a takes neither --retrycount nor "
+		tool_usage_error("-a takes neither --retrycount nor "
 		    "--set-idle");
 	c.stream_name = argv[0];
 	c.group_name = argv[1];

@@ -143,8 +143,8 @@ main(int argc, char *argv[])
 	int ch, fmt, summary = 0;
 
 	tool_init("mq-xpending", usage);
-	while ((ch = getopt_long(argc, argv, "C:c:o:s" TOOL_SHORTOPTS,
-	    longopts, NULL)) != -1) {
+	while ((ch = tool_getopt(argc, argv, "C:c:o:s" TOOL_SHORTOPTS,
+	    longopts)) != -1) {
 		switch (ch) {
 		case 'C':
 			consumer = optarg;
@@ -171,8 +171,7 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc < 2 || argc > 4)
-		tool_usage(TOOL_USAGE);
+	tool_operands(argc, argv, 2, 4, "STREAM GROUP");
 	tool_range(argc - 2, argv + 2, &lo, &hi);
 
 	/* A closed stdout is an EPIPE to handle, not a death. */

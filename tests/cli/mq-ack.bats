@@ -185,7 +185,8 @@ load helpers
 @test "mq-ack: missing GROUP is a usage error" {
 	run mq-ack s
 	[ "$status" -eq 2 ]
-	[[ "$output" == "usage: mq-ack "* ]]
+	[ "${lines[0]}" = "mq-ack: missing GROUP" ]
+	[[ "${lines[1]}" == "usage: mq-ack "* ]]
 }
 
 @test "mq-ack: the examples of the manual page" {

@@ -253,7 +253,8 @@ owners() {
 	setup_pending
 	run mq-xclaim s g
 	[ "$status" -eq 2 ]
-	[[ "$output" == "usage: mq-xclaim "* ]]
+	[ "${lines[0]}" = "mq-xclaim: missing CONSUMER" ]
+	[[ "${lines[1]}" == "usage: mq-xclaim "* ]]
 	run mq-xclaim -a s g c3 1-1
 	[ "$status" -eq 2 ]
 	run mq-xclaim -a --retrycount 1 s g c3

@@ -240,7 +240,8 @@ listed() {
 	setup_pending
 	run mq-xpending s
 	[ "$status" -eq 2 ]
-	[[ "$output" == "usage: mq-xpending "* ]]
+	[ "${lines[0]}" = "mq-xpending: missing GROUP" ]
+	[[ "${lines[1]}" == "usage: mq-xpending "* ]]
 	run mq-xpending s g 1-1 1-2 1-3
 	[ "$status" -eq 2 ]
 	run mq-xpending -o raw s g
