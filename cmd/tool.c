@@ -775,11 +775,12 @@ tool_bad_record(const char *unit, uintmax_t nr, const char *rec, size_t len,
 /*
  * The id of one record of stdin that ended with 'delim': the "id" of a
  * JSON object if the record starts (after blanks) with '{', else its
- * first field.  Returns 1 with '*id' set, 0 for a blank record, or -1
- * with '*why' saying what is wrong.
+ * first field.  With 'nul', a NUL byte in a line makes it bad.  Returns
+ * 1 with '*id' set, 0 for a blank record, or -1 with '*why' saying what
+ * is wrong.
  */
 static int
-tool_record_id(const char *rec, size_t len, int delim, mq_id *id,
+tool_record_id(const char *rec, size_t len, int delim, int nul, mq_id *id,
     const char **why)
 {
 	char buf[MQ_ID_MAX];
@@ -789,7 +790,7 @@ tool_record_id(const char *rec, size_t len, int delim, mq_id *id,
 	 * NUL-terminated records (-o raw) read as lines: the first id would
 	 * be taken and the others, in the same "line", lost without a word.
 	 */
-	if (delim != '\0' && memchr(rec, '\0', len) != NULL) {
+	if (nul && memchr(rec, '\0', len) != NULL) {
 		*why = "a NUL byte: NUL-terminated records need -0";
 		return -1;
 	}
@@ -825,7 +826,7 @@ tool_ids(int argc, char *argv[], int delim,
 	const char *rec, *why;
 	uintmax_t nr = 0;
 	size_t n = 0, len;
-	int i, r, rc, bad = 0;
+	int i, r, rc, nul, bad = 0;
 
 	for (i = 0; i < argc; i++) {
 		len = strlen(argv[i]);
@@ -842,8 +843,14 @@ tool_ids(int argc, char *argv[], int delim,
 	}
 	tool_input_init(&in, STDIN_FILENO, 1 << 16);
 	for (;;) {
+		/*
+		 * Lines are looked at one by one for a NUL only when what this
+		 * read brought has one: one memchr(3) a read, not one a line.
+		 */
+		nul = delim != '\0' && memchr(in.buf + in.start, '\0',
+		    in.end - in.start) != NULL;
 		while ((r = tool_input_next(&in, delim, &rec, &len)) == TOOL_REC) {
-			rc = tool_record_id(rec, len, delim, &ids[n], &why);
+			rc = tool_record_id(rec, len, delim, nul, &ids[n], &why);
 			nr++;
 			if (rc == -1) {
 				tool_bad_record(unit, nr, rec, len, why);
