@@ -238,6 +238,7 @@ struct consumer {
 	int64_t			 seen;		/* last attempted interaction */
 	int64_t			 active;	/* last delivery or claim, -1: never */
 	int			 attached;	/* its reader holds a liveness file */
+	int			 probefd;	/* that file, to ask if it lives; -1 */
 	char			 name[MQ_NAME_MAX + 1];
 };
 
@@ -688,6 +689,14 @@ pending_remove(struct gstate *st, struct pentry *p)
 	plist_tidy(&st->pl, st->npending);
 }
 
+static void
+consumer_free(struct consumer *c)
+{
+	if (c->probefd != -1)
+		close(c->probefd);
+	free(c);
+}
+
 static struct consumer *
 consumer_find(struct gstate *st, const char *name)
 {
@@ -716,7 +725,7 @@ state_reset(mq_group *g)
 	}
 	RB_FOREACH_SAFE(c, ctree, &st->consumers, cn) {
 		RB_REMOVE(ctree, &st->consumers, c);
-		free(c);
+		consumer_free(c);
 	}
 	free(st->byidx);
 	memset(st, 0, sizeof(*st));
@@ -758,6 +767,7 @@ apply_consumer(mq_group *g, const struct mq_jrec *r)
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return mq_sys();
+	c->probefd = -1;
 	memcpy(c->name, r->data, len);
 	if (RB_INSERT(ctree, &st->consumers, c) != NULL) {
 		free(c);
@@ -812,7 +822,7 @@ apply_delcons(mq_group *g, const struct mq_jrec *r)
 	st->nameslots -= mq_jrec_size(strlen(c->name)) / MQ_JSLOT;
 	if (st->ctx == c)
 		st->ctx = NULL;
-	free(c);
+	consumer_free(c);
 	return MQ_OK;
 }
 
@@ -856,6 +866,10 @@ apply_attach(struct gstate *st, struct consumer *c, unsigned flags)
 		c->attached = 0;
 		st->nattached--;
 		st->lease_min = INT64_MIN;
+		if (c->probefd != -1) {
+			close(c->probefd);
+			c->probefd = -1;
+		}
 	}
 }
 
@@ -1884,7 +1898,8 @@ reclaim_dead(mq_group *g, int64_t now)
 		if ((rc = mq_live_name(g->incarnation, c->name, file,
 		    sizeof(file))) != MQ_OK)
 			return rc;
-		if ((alive = mq_live_probe(g->gdirfd, file)) < 0)
+		if ((alive = mq_live_probe(g->gdirfd, file,
+		    &c->probefd)) < 0)
 			return alive;
 		if (alive)
 			continue;

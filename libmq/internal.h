@@ -180,9 +180,11 @@ int	 mq_live_name(uint64_t incarnation, const char *consumer, char *buf,
 	    size_t size);
 /*
  * Whether a live process holds file 'name' of 'dirfd': 1, or 0 if no one
- * does or there is no such file, or an error.
+ * does or there is no such file, or an error.  '*fd' is a descriptor of
+ * the file kept between calls (-1: none yet; the caller closes it), so
+ * that asking again costs one flock(2).
  */
-int	 mq_live_probe(int dirfd, const char *name);
+int	 mq_live_probe(int dirfd, const char *name, int *fd);
 /*
  * Holds file 'name' for as long as '*fd' is open: joins its live holders
  * (returns 0), or makes it anew (returns 1: no live process held it).

@@ -10,11 +10,12 @@
  * holders keep it open read-only under flock(LOCK_SH); the kernel drops
  * the lock when a holder dies, however it dies.  Anyone may ask whether
  * a holder is left by taking LOCK_EX without waiting on a descriptor of
- * its own: it gets the lock only if no one holds the file.  Those who ask
- * open it write-only: closing a write-only descriptor is IN_CLOSE_WRITE,
- * closing the holder's is IN_CLOSE_NOWRITE, and only the latter wakes
- * the readers that watch the directory (watch.c), so asking never wakes
- * anyone.
+ * its own, and letting go at once: it gets the lock only if no one holds
+ * the file.  Those who ask open it write-only, and may keep that
+ * descriptor to ask again with one flock(2): closing a write-only
+ * descriptor is IN_CLOSE_WRITE, closing the holder's is IN_CLOSE_NOWRITE,
+ * and only the latter wakes the readers that watch the directory
+ * (watch.c), so asking never wakes anyone.
  *
  * A holder that finds the file held by another live process shares it;
  * otherwise it makes a new file, locked before it is renamed into place,
@@ -61,24 +62,23 @@ still_linked(int dirfd, const char *name, int fd)
 }
 
 int
-mq_live_probe(int dirfd, const char *name)
+mq_live_probe(int dirfd, const char *name, int *fd)
 {
-	int fd, rc, tries;
+	int tries;
 
 	/* A holder that replaced the file meanwhile is looked at again. */
 	for (tries = 0; tries < 8; tries++) {
-		fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC);
-		if (fd == -1)
+		if (*fd == -1 &&
+		    (*fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC)) == -1)
 			return errno == ENOENT ? 0 : mq_sys();
-		if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
-			rc = errno == EWOULDBLOCK ? 1 : mq_sys();
-			close(fd);
-			return rc;
-		}
-		rc = still_linked(dirfd, name, fd);
-		close(fd);
-		if (rc)
+		if (flock(*fd, LOCK_EX | LOCK_NB) == -1)
+			return errno == EWOULDBLOCK ? 1 : mq_sys();
+		/* Not held: let go at once, a joiner must not wait for us. */
+		(void)flock(*fd, LOCK_UN);
+		if (still_linked(dirfd, name, *fd))
 			return 0;
+		close(*fd);
+		*fd = -1;
 	}
 	return 1;	/* replaced again and again: someone lives */
 }
@@ -134,11 +134,15 @@ create(int dirfd, const char *name, int *fd)
 int
 mq_live_hold(int dirfd, const char *name, int *fd)
 {
-	int alive, rc;
+	int alive, probe, rc;
 
 	*fd = -1;
 	for (;;) {
-		if ((alive = mq_live_probe(dirfd, name)) < 0)
+		probe = -1;
+		alive = mq_live_probe(dirfd, name, &probe);
+		if (probe != -1)
+			close(probe);
+		if (alive < 0)
 			return alive;
 		if (!alive)
 			return (rc = create(dirfd, name, fd)) == MQ_OK ? 1 : rc;
