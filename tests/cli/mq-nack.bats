@@ -134,25 +134,58 @@ load helpers
 	[ "$status" -eq 2 ]
 }
 
-@test "mq-nack: the examples of the manual page" {
-	ids=($(mq-xadd orders a b c))
+# delivered N: a new spool whose stream orders has the N entries
+# 1764087154123-0, -1, ... ("order 0", "order 1", ...), all delivered to
+# consumer w1 of the group workers, for one example of the manual page.
+delivered() {
+	local i
+	MQ_SPOOL=$(mktemp -d "$BATS_TEST_TMPDIR/spool.XXXXXX")
+	for ((i = 0; i < $1; i++)); do
+		mq-xadd -q -i "1764087154123-$i" orders "order $i"
+	done
 	mq-xreadgroup workers w1 orders > /dev/null
-	mq-nack --delay 0 orders workers "${ids[0]}"
-	[ "$(pending workers w1 orders)" -eq 2 ]
+}
+
+# handed_back: the ids handed back, with no consumer, in id order.
+handed_back() {
+	mq-xpending -C '' orders workers | cut -f1 | paste -sd' '
+}
+
+@test "mq-nack: the examples of the manual page" {
+	delivered 2
+	mq-nack orders workers 1764087154123-0
+	[ "$(handed_back)" = 1764087154123-0 ]
+	[ "$(pending workers w1 orders)" -eq 1 ]
+
+	delivered 2
+	mq-nack --delay 1h orders workers 1764087154123-1
+	mq-xadd -q orders 'order 2'
+	# Not before the hour: the next reader gets the new entry only.
+	[ "$(mq-xreadgroup workers w2 orders | cut -f2)" = "order 2" ]
+	[ "$(handed_back)" = 1764087154123-1 ]
+
+	delivered 3
 	mq-xreadgroup workers w1 orders 0 | mq-nack --delay 0 orders workers
 	[ "$(pending workers w1 orders)" -eq 0 ]
-	[ "$(mq-xreadgroup workers w2 orders | cut -f2 | sort | paste -sd' ')" = "a b c" ]
-	mq-xreadgroup -o raw workers w2 orders 0 | mq-nack -0 orders workers
-	[ "$(pending workers w2 orders)" -eq 0 ]
+	[ "$(mq-xreadgroup workers w2 orders | cut -f2 | paste -sd,)" = "order 0,order 1,order 2" ]
 
-	mq-xadd -q orders 'test 1' 'real 2'
+	delivered 1
+	printf 'line 1\nline 2' | mq-xadd -a -q orders
+	mq-xreadgroup workers w1 orders > /dev/null
+	mq-xreadgroup -o raw workers w1 orders 0 | mq-nack -0 orders workers
+	[ "$(pending workers w1 orders)" -eq 0 ]
+	[ "$(mq-xpending -C '' orders workers | wc -l)" -eq 2 ]
+
+	delivered 2
+	mq-xadd -q -i 1764087154123-2 orders 'test 2'
 	mq-xreadgroup workers w1 orders > /dev/null
 	mq-xreadgroup -o json workers w1 orders 0 |
 	    jq -c 'select(.body | startswith("test"))' | mq-nack -r orders workers
-	[ "$(mq-dlq list orders | cut -f2,5)" = "$(printf 'rejected\ttest 1')" ]
-	# a, b and c wait their retry delay: w1 got only the two new ones.
-	[ "$(pending workers w1 orders)" -eq 1 ]
+	[ "$(mq-dlq list orders | cut -f2,3,5)" = "$(printf 'rejected\t1764087154123-2\ttest 2')" ]
+	[ "$(pending workers w1 orders)" -eq 2 ]
 
-	mq-nack --reject orders workers "${ids[1]}"
-	[ "$(mq-dlq list orders | cut -f2,5 | tail -1)" = "$(printf 'rejected\tb')" ]
+	delivered 1
+	mq-nack --reject orders workers 1764087154123-0
+	[ "$(mq-dlq list orders | cut -f2,3,5)" = "$(printf 'rejected\t1764087154123-0\torder 0')" ]
+	[ "$(pending workers w1 orders)" -eq 0 ]
 }

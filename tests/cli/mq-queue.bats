@@ -112,7 +112,8 @@ policy() {
 
 @test "mq-queue: bad values are usage errors" {
 	for opt in "--ttl 5x" "--ttl -1" "--max-age soon" "--max-bytes lots" \
-	    "--delivery-limit -2" "--max-len x" "--overflow reject" "--max-msg 1Q"; do
+	    "--delivery-limit -2" "--max-len x" "--overflow reject" "--max-msg 1Q" \
+	    "--lease soon" "--retry-delay -1s" "--retry-max 5x"; do
 		run mq-queue s $opt
 		[ "$status" -eq 2 ]
 	done
@@ -125,6 +126,8 @@ policy() {
 @test "mq-queue: the examples of the manual page" {
 	mq-queue orders --delivery-limit 5 --dead-letter orders.failed
 	mq-queue orders --max-len 100000 --overflow dead-letter
+	mq-queue reports --lease 2h --retry-delay 1m --retry-max 1h
+	mq-queue jobs --retry-delay 0
 	mq-queue images --max-msg 64M
 	run mq-queue orders
 	[ "$status" -eq 0 ]
@@ -133,4 +136,11 @@ policy() {
 	[[ "$output" == *"max-len 100000"* ]]
 	[[ "$output" == *"overflow dead-letter"* ]]
 	[ "$(policy images max-msg)" = 67108864 ]
+	[ "$(policy reports lease)" = 2h ]
+	[ "$(policy reports retry-delay)" = 1m ]
+	[ "$(policy reports retry-max)" = 1h ]
+	[ "$(policy jobs retry-delay)" = 0 ]
+	# The others keep their defaults.
+	[ "$(policy jobs lease)" = 30m ]
+	[ "$(policy jobs retry-max)" = 5m ]
 }

@@ -193,6 +193,41 @@ bind() {
 	[ "$(cut -f2 out | paste -sd' ')" = "j1 j2" ]
 }
 
+# holds CONSUMER: CONSUMER has entries pending in the group queue of q.
+holds() {
+	[ -n "$(mq-xpending -C "$1" q queue 2>/dev/null)" ]
+}
+
+@test "mq-subscribe: -Q: what it holds stays its own while it lives, and goes at once when it dies" {
+	bind q t
+	mq-queue q --lease 1ms
+	# More than a pipe holds: the run blocks writing a batch it was given.
+	yes "$(printf '%01000d' 0)" | head -n 200 | mq-publish t > /dev/null
+	mkfifo out
+	exec 5<> out
+	mq-subscribe -Q q -C w1 t > out 3>&- 5<&- &
+	pid=$!
+	bg+=($pid)
+	wait_until holds w1
+	# Attached: the lease does not take its entries.
+	[ -z "$(mq-xreadgroup queue w2 q)" ]
+	mq-queue q --lease 30m
+	kill -KILL "$pid"
+	wait "$pid" || true
+	exec 5<&-
+	# Dead: the next reader takes them at once, a second delivery.
+	[ "$(mq-xreadgroup queue w2 q | wc -l)" -eq 200 ]
+	[ "$(mq-xpending q queue | cut -f2,4 | sort -u)" = "$(printf 'w2\t2')" ]
+}
+
+@test "mq-subscribe: -- ends the options: a pattern may start with a dash" {
+	bind q -- '-x.#'
+	[ "$(mq-publish -- -x.a m)" = 1 ]
+	run mq-subscribe -Q q -- '-x.#'
+	[ "$status" -eq 0 ]
+	[ "$(cut -f2 <<< "$output")" = m ]
+}
+
 @test "mq-subscribe: --unbind removes the bindings" {
 	bind q 'a.#' 'b.*'
 	run mq-publish a.x m
@@ -280,12 +315,12 @@ bind() {
 	[ "$(cat status)" = 0 ]
 }
 
-@test "mq-subscribe: text output escapes newline, tab and backslash" {
+@test "mq-subscribe: text output escapes newline, tab, backslash and NUL" {
 	subscribe out -c 1 t
-	printf 'a\nb\tc\\d' | mq-publish -a t > /dev/null
+	printf 'a\nb\tc\\d\0e' | mq-publish -a t > /dev/null
 	wait "${bg[0]}"
 	[ "$(wc -l < out)" -eq 1 ]
-	[ "$(cat out)" = "$(printf 't\ta\\nb\\tc\\\\d')" ]
+	[ "$(cat out)" = "$(printf 't\ta\\nb\\tc\\\\d\\0e')" ]
 }
 
 @test "mq-subscribe: -0 bodies with NUL bytes and newlines round trip through -o raw" {
@@ -386,25 +421,68 @@ bind() {
 	[ "$status" -eq 65 ]
 }
 
-@test "mq-subscribe: EXAMPLES: JSON Lines through jq" {
-	timeout 30 mq-subscribe -c 2 -o json 'sensors.*.temp' 3>&- |
+# no_subscribers: no live subscription is registered any more.
+no_subscribers() {
+	[ "$(subscribers)" -eq 0 ]
+}
+
+@test "mq-subscribe: the examples of the manual page" {
+	# Until interrupted.
+	mq-subscribe 'news.#' > out 3>&- &
+	bg+=($!)
+	wait_subscribers 1
+	mq-publish news.tech 'mq 0.1.0 is out' > /dev/null
+	wait_until file_has_lines out 1
+	kill -TERM "${bg[0]}"
+	wait "${bg[0]}"
+	[ "$(cat out)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
+
+	# In the background, publishing once it is in place: it is counted.
+	mkfifo ready
+	mq-subscribe --ready-fd 3 'news.#' 3> ready > out &
+	bg+=($!)
+	read -r _ < ready
+	run mq-publish news.tech 'mq 0.1.0 is out'
+	[ "$output" = 1 ]
+	wait_until file_has_lines out 1
+	kill -TERM "${bg[1]}"
+	wait "${bg[1]}"
+	[ "$(cat out)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
+
+	# Ten readings through jq; the humidity is not one of them.
+	mq-subscribe -c 10 -o json 'sensors.*.temp' 3>&- |
 	    jq -r '"\(.topic) \(.body)"' > out &
 	bg+=($!)
 	wait_subscribers 1
 	mq-publish sensors.kitchen.temp 21.5 > /dev/null
 	mq-publish sensors.kitchen.humidity 40 > /dev/null
-	mq-publish sensors.garden.temp 12 > /dev/null
-	wait "${bg[0]}"
-	[ "$(cat out)" = "$(printf 'sensors.kitchen.temp 21.5\nsensors.garden.temp 12')" ]
-}
+	seq 12 20 | mq-publish sensors.garden.temp > /dev/null
+	wait "${bg[2]}"
+	[ "$(wc -l < out)" -eq 10 ]
+	[ "$(head -n 2 out)" = "$(printf 'sensors.kitchen.temp 21.5\nsensors.garden.temp 12')" ]
+	wait_until no_subscribers
 
-@test "mq-subscribe: EXAMPLES: a durable queue fed while its reader was down" {
-	mq-subscribe -Q audit 'orders.#'
+	# One alert within five seconds, or none.
+	{ mq-subscribe -b 5s -c 1 'alerts.#' || echo no alert; } > out 3>&- &
+	bg+=($!)
+	wait_subscribers 1
+	mq-publish alerts.disk 'disk full' > /dev/null
+	wait "${bg[3]}"
+	[ "$(cat out)" = "$(printf 'alerts.disk\tdisk full')" ]
+	run bash -c "mq-subscribe -b 5s -c 1 'alerts.#' || echo no alert"
+	[ "$output" = "no alert" ]
+
+	# The auditor: each run prints what was published since the last.
+	mq-subscribe -Q audit 'orders.#' >> audit.log
+	[ ! -s audit.log ]
 	mq-publish -q orders.new 'order 1'
 	mq-publish -q orders.paid 'order 1'
-	timeout 30 mq-subscribe -Q audit -o json -c 2 'orders.#' |
-	    jq -r '"\(.topic) \(.body)"' > out
-	[ "$(cat out)" = "$(printf 'orders.new order 1\norders.paid order 1')" ]
+	mq-subscribe -Q audit 'orders.#' >> audit.log
+	mq-publish -q orders.new 'order 2'
+	mq-subscribe -Q audit 'orders.#' >> audit.log
+	[ "$(cut -f2 audit.log | paste -sd,)" = "order 1,order 1,order 2" ]
+	mq-subscribe -Q audit --unbind 'orders.#'
+	[ "$(mq-publish orders.new 'order 3')" = 0 ]
 }
 
 @test "mq-subscribe: --ready-fd says when nothing published is missed any more" {

@@ -144,3 +144,48 @@ follow() {
 	run mq-xread -o xml s
 	[ "$status" -eq 2 ]
 }
+
+# append_until_seen OUT STREAM: appends "new" to STREAM until OUT has a
+# line, for a follower that gives no sign of when it listens.
+append_until_seen() {
+	mq-xadd -q "$2" new
+	[ -s "$1" ]
+}
+
+@test "mq-xread: the examples of the manual page" {
+	seq 1 15 | sed 's/^/order /' | mq-xadd -q orders
+
+	# From the end, as tail -f: none of the 15 that were there.
+	mq-xread -f orders > out 3>&- &
+	bg+=($!)
+	wait_until append_until_seen out orders
+	kill -TERM "${bg[0]}"
+	wait "${bg[0]}"
+	[ "$(cut -f2 out | sort -u)" = new ]
+
+	# The last ten, then what comes.
+	mq-xread -f -n 10 orders > out 3>&- &
+	bg+=($!)
+	wait_until file_has_lines out 10
+	mq-xadd -q orders 'order 16'
+	wait_until file_has_lines out 11
+	kill -TERM "${bg[1]}"
+	wait "${bg[1]}"
+	[ "$(tail -n 1 out | cut -f2)" = "order 16" ]
+	mq-xrange -r -c 11 orders | tac | cmp - out
+
+	# Every body from the start, through jq.
+	[ "$(mq-xread -o json orders 0 | jq -r .body)" = "$(mq-xrange orders | cut -f2)" ]
+	[ "$(mq-xread -o json orders 0 | jq -r .body | head -n 1)" = "order 1" ]
+
+	# In the background, into a file: once it said so, nothing is missed.
+	mkfifo ready
+	mq-xread -f --ready-fd 3 orders 3> ready > new-orders &
+	bg+=($!)
+	read -r _ < ready
+	mq-xadd orders 'order 3'
+	wait_until file_has_lines new-orders 1
+	kill -TERM "${bg[2]}"
+	wait "${bg[2]}"
+	[ "$(cut -f2 new-orders)" = "order 3" ]
+}
