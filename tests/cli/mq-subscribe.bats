@@ -439,19 +439,19 @@ no_subscribers() {
 
 	# In the background, publishing once it is in place: it is counted.
 	mkfifo ready
-	mq-subscribe --ready-fd 3 'news.#' 3> ready > out &
+	mq-subscribe --ready-fd 3 'news.#' 3> ready > news.txt &
 	bg+=($!)
 	read -r _ < ready
 	run mq-publish news.tech 'mq 0.1.0 is out'
 	[ "$output" = 1 ]
-	wait_until file_has_lines out 1
+	wait_until file_has_lines news.txt 1
 	kill -TERM "${bg[1]}"
 	wait "${bg[1]}"
-	[ "$(cat out)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
+	[ "$(cat news.txt)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
 
 	# Ten readings through jq; the humidity is not one of them.
-	mq-subscribe -c 10 -o json 'sensors.*.temp' 3>&- |
-	    jq -r '"\(.topic) \(.body)"' > out &
+	{ mq-subscribe -c 10 -o json 'sensors.*.temp' |
+	    jq -r '"\(.topic) \(.body)"' > out; } 3>&- &
 	bg+=($!)
 	wait_subscribers 1
 	mq-publish sensors.kitchen.temp 21.5 > /dev/null
