@@ -26,6 +26,10 @@ static const char usage[] =
 "usage: mq-ack [-0qVv] [--fsync always|interval|never] [--spool DIR]\n"
 "              STREAM GROUP [ID...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -0, --null                  read NUL-terminated records, not lines\n";
+
 static const struct option longopts[] = {
 	{ "null",	no_argument,	NULL, '0' },
 	TOOL_LONGOPTS,
@@ -66,7 +70,7 @@ main(int argc, char *argv[])
 	struct ack a = { NULL, NULL, NULL, NULL, NULL, 0 };
 	int ch, delim = '\n', bad;
 
-	tool_init("mq-ack", usage);
+	tool_init("mq-ack", usage, help);
 	while ((ch = tool_getopt(argc, argv, "0" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

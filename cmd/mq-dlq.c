@@ -33,6 +33,10 @@ static const char usage[] =
 "usage: mq-dlq [-qVv] [-o text|json|raw] [--fsync always|interval|never]\n"
 "              [--spool DIR] list|show|count|replay|purge STREAM [ID...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -o, --output text|json|raw  how list and show print entries\n";
+
 static const struct option longopts[] = {
 	{ "output",	required_argument,	NULL, 'o' },
 	TOOL_LONGOPTS,
@@ -566,7 +570,7 @@ main(int argc, char *argv[])
 
 	memset(&d, 0, sizeof(d));
 	d.format = -1;
-	tool_init("mq-dlq", usage);
+	tool_init("mq-dlq", usage, help);
 	while ((ch = tool_getopt(argc, argv, "o:" TOOL_SHORTOPTS, longopts)) !=
 	    -1) {
 		switch (ch) {

@@ -22,6 +22,12 @@ static const char usage[] =
 "               [--fsync always|interval|never] [--spool DIR]\n"
 "               [--] STREAM GROUP [ID...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -0, --null                  read NUL-terminated records, not lines\n"
+"  -r, --reject                dead-letter them now instead of handing back\n"
+"      --delay DURATION        retry after DURATION, not the stream's delay\n";
+
 enum { OPT_DELAY = TOOL_OPT_FIRST };
 
 static const struct option longopts[] = {
@@ -68,7 +74,7 @@ main(int argc, char *argv[])
 	struct nack k = { NULL, NULL, NULL, NULL, NULL, 0, -1, 0 };
 	int ch, delim = '\n', bad;
 
-	tool_init("mq-nack", usage);
+	tool_init("mq-nack", usage, help);
 	while ((ch = tool_getopt(argc, argv, "0r" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

@@ -31,6 +31,12 @@ static const char usage[] =
 "                  [--fsync always|interval|never] [--spool DIR]\n"
 "                  TOPIC [MESSAGE...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -0, --null                  each NUL-terminated record is a message\n"
+"  -a, --all                   all of standard input is one message\n"
+"  -H, --header NAME=VALUE     add a header to every message (repeatable)\n";
+
 static const struct option longopts[] = {
 	{ "null",	no_argument,		NULL, '0' },
 	{ "all",	no_argument,		NULL, 'a' },
@@ -135,7 +141,7 @@ main(int argc, char *argv[])
 	static struct pub p;
 	int ch, rc, delim = '\n', all = 0;
 
-	tool_init("mq-publish", usage);
+	tool_init("mq-publish", usage, help);
 	while ((ch = tool_getopt(argc, argv, "0aH:" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

@@ -29,6 +29,20 @@ static const char usage[] =
 "                [--ttl DURATION] [--fsync always|interval|never]\n"
 "                [--spool DIR] [--] STREAM\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"      --dead-letter STREAM    where dead letters go (empty: the default)\n"
+"      --delivery-limit N      dead-letter an entry after N deliveries\n"
+"      --lease DURATION        how long a pipeline's reader keeps entries\n"
+"      --max-age DURATION      remove segments older than DURATION\n"
+"      --max-bytes SIZE        keep the segments under SIZE bytes\n"
+"      --max-len N             keep at most N entries (see --overflow)\n"
+"      --max-msg SIZE          the largest message the stream takes\n"
+"      --overflow POLICY       what --max-len does: drop or dead-letter\n"
+"      --retry-delay DURATION  a nacked entry's wait, doubled per delivery\n"
+"      --retry-max DURATION    the longest the retry delay grows to\n"
+"      --ttl DURATION          dead-letter entries older than DURATION\n";
+
 enum {
 	OPT_DELIVERY_LIMIT = TOOL_OPT_FIRST, OPT_TTL, OPT_MAX_LEN,
 	OPT_MAX_BYTES, OPT_MAX_AGE, OPT_OVERFLOW, OPT_MAX_MSG,
@@ -200,7 +214,7 @@ main(int argc, char *argv[])
 	int ch, rc, flags;
 
 	memset(&c, 0, sizeof(c));
-	tool_init("mq-queue", usage);
+	tool_init("mq-queue", usage, help);
 	while ((ch = tool_getopt(argc, argv, TOOL_SHORTOPTS, longopts)) != -1)
 		parse(&c, ch, optarg);
 	argc -= optind;

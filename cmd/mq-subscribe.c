@@ -52,6 +52,20 @@ static const char usage[] =
 "                    [--fsync always|interval|never] [--spool DIR]\n"
 "                    [--] PATTERN...\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -b, --block DURATION        wait up to DURATION for the first message\n"
+"  -f, --follow                wait for more, for ever\n"
+"  -c, --count COUNT           exit after COUNT messages\n"
+"  -o, --output text|json|raw  how to print each message\n"
+"      --glob                  the patterns are Redis globs, not topics\n"
+"      --ready-fd FD           write a newline to FD once subscribed\n"
+"      --time-limit DURATION   stop reading after DURATION\n"
+"  -Q, --queue QUEUE           subscribe durably through QUEUE\n"
+"  -g, --group GROUP           with -Q, read as a consumer of GROUP\n"
+"  -C, --consumer CONSUMER     with -Q, read as CONSUMER\n"
+"      --unbind                with -Q, remove the bindings and exit\n";
+
 enum { OPT_GLOB = TOOL_OPT_FIRST, OPT_UNBIND, OPT_READY, OPT_TIME_LIMIT };
 
 static const struct option longopts[] = {
@@ -473,7 +487,7 @@ main(int argc, char *argv[])
 
 	s.block_ms = s.block_until = s.stop_at = -1;
 	s.ready = -1;
-	tool_init("mq-subscribe", usage);
+	tool_init("mq-subscribe", usage, help);
 	i = options(&s, argc, argv, &flags, &unbind);
 	argc -= i;
 	argv += i;

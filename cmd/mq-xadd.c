@@ -29,6 +29,15 @@ static const char usage[] =
 "               [-qVv] [--fsync always|interval|never] [--spool DIR]\n"
 "               STREAM [MESSAGE...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -0, --null                  each NUL-terminated record is a message\n"
+"  -a, --all                   all of standard input is one message\n"
+"  -H, --header NAME=VALUE     add a header to every message (repeatable)\n"
+"  -i, --id ID                 append with this id, not an automatic one\n"
+"  -k, --key KEY               give every message the key KEY\n"
+"  -M, --maxlen MAXLEN         then trim the stream to MAXLEN entries\n";
+
 static const struct option longopts[] = {
 	{ "null",	no_argument,		NULL, '0' },
 	{ "all",	no_argument,		NULL, 'a' },
@@ -106,7 +115,7 @@ main(int argc, char *argv[])
 	size_t len;
 	int ch, rc, delim = '\n', all = 0;
 
-	tool_init("mq-xadd", usage);
+	tool_init("mq-xadd", usage, help);
 	while ((ch = tool_getopt(argc, argv, "0aH:i:k:M:" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

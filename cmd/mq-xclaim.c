@@ -40,6 +40,16 @@ static const char usage[] =
 "                 [-qVv] [--fsync always|interval|never] [--spool DIR]\n"
 "                 STREAM GROUP CONSUMER [ID...]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -a, --auto                  claim every entry idle long enough\n"
+"  -c, --count COUNT           claim at most COUNT entries\n"
+"      --idle DURATION         claim only entries idle that long or more\n"
+"      --justid                print only the ids; count no delivery\n"
+"      --retrycount N          set the delivery count to N\n"
+"      --set-idle DURATION     make the entries look idle that long\n"
+"  -o, --output text|json|raw  how to print each entry\n";
+
 enum {
 	OPT_IDLE = TOOL_OPT_FIRST,
 	OPT_JUSTID,
@@ -215,7 +225,7 @@ main(int argc, char *argv[])
 	int ch, rc, fmt, all = 0;
 
 	c.set_idle = c.retrycount = -1;
-	tool_init("mq-xclaim", usage);
+	tool_init("mq-xclaim", usage, help);
 	while ((ch = tool_getopt(argc, argv, "ac:o:" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

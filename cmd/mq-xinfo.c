@@ -37,6 +37,10 @@ static const char usage[] =
 "usage: mq-xinfo [-o text|json] [-qVv] [--fsync always|interval|never]\n"
 "                [--spool DIR] STREAM [GROUP]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -o, --output text|json      the form of the output\n";
+
 static const struct option longopts[] = {
 	{ "output",	required_argument,	NULL, 'o' },
 	TOOL_LONGOPTS,
@@ -394,7 +398,7 @@ main(int argc, char *argv[])
 	int ch, fmt;
 
 	memset(&o, 0, sizeof(o));
-	tool_init("mq-xinfo", usage);
+	tool_init("mq-xinfo", usage, help);
 	while ((ch = tool_getopt(argc, argv, "o:" TOOL_SHORTOPTS, longopts)) !=
 	    -1) {
 		switch (ch) {

@@ -37,6 +37,14 @@ static const char usage[] =
 "                   [-o text|json] [-qVv] [--fsync always|interval|never]\n"
 "                   [--spool DIR] STREAM GROUP [START [END]]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -s, --summary               count the entries of each consumer\n"
+"  -C, --consumer CONSUMER     only the entries that CONSUMER holds\n"
+"  -c, --count COUNT           list at most COUNT entries\n"
+"      --idle DURATION         only the entries idle that long or more\n"
+"  -o, --output text|json      how to print each entry\n";
+
 enum { OPT_IDLE = TOOL_OPT_FIRST };
 
 static const struct option longopts[] = {
@@ -142,7 +150,7 @@ main(int argc, char *argv[])
 	size_t count = 0;
 	int ch, fmt, summary = 0;
 
-	tool_init("mq-xpending", usage);
+	tool_init("mq-xpending", usage, help);
 	while ((ch = tool_getopt(argc, argv, "C:c:o:s" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

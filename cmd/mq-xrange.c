@@ -26,6 +26,12 @@ static const char usage[] =
 "                 [--fsync always|interval|never] [--spool DIR]\n"
 "                 STREAM [START [END]]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -r, --reverse               print the newest entries first\n"
+"  -c, --count COUNT           print at most COUNT entries\n"
+"  -o, --output text|json|raw  how to print each entry\n";
+
 static const struct option longopts[] = {
 	{ "count",	required_argument,	NULL, 'c' },
 	{ "output",	required_argument,	NULL, 'o' },
@@ -63,7 +69,7 @@ main(int argc, char *argv[])
 	size_t count = 0;
 	int ch, rc, fmt, reverse = 0;
 
-	tool_init("mq-xrange", usage);
+	tool_init("mq-xrange", usage, help);
 	while ((ch = tool_getopt(argc, argv, "c:o:r" TOOL_SHORTOPTS,
 	    longopts)) != -1) {
 		switch (ch) {

@@ -28,6 +28,16 @@ static const char usage[] =
 "                [--ready-fd FD] [--time-limit DURATION] [-qVv]\n"
 "                [--spool DIR] [--] STREAM [ID]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -b, --block DURATION        wait up to DURATION for the first entry\n"
+"  -f, --follow                wait for more entries, for ever\n"
+"  -c, --count COUNT           print at most COUNT entries\n"
+"  -n, --lines N               start before the last N entries\n"
+"  -o, --output text|json|raw  how to print each entry\n"
+"      --ready-fd FD           write a newline to FD once nothing is missed\n"
+"      --time-limit DURATION   stop reading after DURATION\n";
+
 enum { OPT_READY = TOOL_OPT_FIRST, OPT_TIME_LIMIT };
 
 static const struct option longopts[] = {
@@ -254,7 +264,7 @@ main(int argc, char *argv[])
 	x.block_ms = x.block_until = x.stop_at = -1;
 	x.ready = -1;
 	x.id = "$";
-	tool_init("mq-xread", usage);
+	tool_init("mq-xread", usage, help);
 	i = options(&x, argc, argv);
 	x.name = argv[i];
 	if (argc - i == 2)

@@ -71,6 +71,18 @@ static const char usage[] =
 "                     [--fsync always|interval|never] [--spool DIR]\n"
 "                     [--] GROUP CONSUMER STREAM [ID]\n";
 
+/* --help: a line on each option (tool.c adds the shared ones). */
+static const char help[] =
+"  -b, --block DURATION        wait up to DURATION for the first entry\n"
+"  -f, --follow                wait for more entries, for ever\n"
+"  -c, --count COUNT           deliver at most COUNT entries\n"
+"  -o, --output text|json|raw  how to print each entry\n"
+"  -x, --exec CMD              run CMD for each entry; exit 0 acks it\n"
+"  -j, --jobs N                with -x, run up to N commands at once\n"
+"      --delay DURATION        with -x, retry failed entries after DURATION\n"
+"      --time-limit DURATION   stop reading after DURATION\n"
+"      --noack                 do not make delivered entries pending\n";
+
 enum { OPT_NOACK = TOOL_OPT_FIRST, OPT_DELAY, OPT_TIME_LIMIT };
 
 static const struct option longopts[] = {
@@ -666,7 +678,7 @@ main(int argc, char *argv[])
 
 	r.block_ms = r.block_until = r.stop_at = r.delay_ms = -1;
 	r.njobs = 1;
-	tool_init("mq-xreadgroup", usage);
+	tool_init("mq-xreadgroup", usage, help);
 	i = options(&r, argc, argv);
 	argc -= i;
 	argv += i;

@@ -4,7 +4,9 @@
  * Options: each tool's tool_getopt() loop handles its own letters and
  * hands the rest to tool_option(), which knows --spool, --fsync, -h, -V,
  * -q and -v and turns anything else into a usage error (exit 2).  A
- * usage error says why under the tool's name, then prints the usage.
+ * usage error says why under the tool's name, then prints the synopsis;
+ * --help prints the synopsis and a line on each option, the tool's own
+ * first, then the shared ones, whose lines are kept here.
  *
  * Errors: libmq returns an enum mq_err and never prints; tool_status() is
  * the one place that turns an outcome into an exit status, and
@@ -48,16 +50,27 @@ struct tool_opts topt = { NULL, 0, 0, MQ_FSYNC_INTERVAL, 1000 };
 
 static const char *tool_name = "mq";
 static const char *tool_usage_text = "";
+static const char *tool_help_text = "";
 
 /* ---------------------------------------------------------------------
  * Options
  * ------------------------------------------------------------------- */
 
+/* --help's lines on the options of TOOL_LONGOPTS, after the tool's own. */
+static const char tool_help_shared[] =
+"  -q, --quiet                 print less; errors are still reported\n"
+"  -v, --verbose               say more about what was done\n"
+"      --fsync POLICY          when to fsync: always, interval[:MS] or never\n"
+"      --spool DIR             use the spool DIR instead of MQ_SPOOL\n"
+"  -h, --help                  print this help and exit\n"
+"  -V, --version               print the name and version and exit\n";
+
 void
-tool_init(const char *name, const char *usage)
+tool_init(const char *name, const char *usage, const char *help)
 {
 	tool_name = name;
 	tool_usage_text = usage;
+	tool_help_text = help;
 	/* err(3) prefixes this; keep it the tool's name whatever argv[0] was. */
 	program_invocation_short_name = (char *)name;
 	/*
@@ -71,8 +84,14 @@ tool_init(const char *name, const char *usage)
 void
 tool_usage(int status)
 {
-	fprintf(status == 0 ? stdout : stderr, "%s", tool_usage_text);
-	exit(status);
+	/* After a usage error, the synopsis alone keeps stderr short. */
+	if (status != 0) {
+		fputs(tool_usage_text, stderr);
+		exit(status);
+	}
+	printf("%s\n%s%s", tool_usage_text, tool_help_text,
+	    tool_help_shared);
+	exit(0);
 }
 
 void

@@ -29,7 +29,10 @@
 #define TOOL_OPT_FSYNC	0x101
 #define TOOL_OPT_FIRST	0x110	/* tools number their own long-only options from here */
 
-/* Put these in each tool's option table and short-option string. */
+/*
+ * Put these in each tool's option table and short-option string; tool.c
+ * has their lines of --help.
+ */
 #define TOOL_LONGOPTS \
 	{ "spool",	required_argument,	NULL, TOOL_OPT_SPOOL }, \
 	{ "fsync",	required_argument,	NULL, TOOL_OPT_FSYNC }, \
@@ -49,9 +52,18 @@ struct tool_opts {
 };
 extern struct tool_opts topt;
 
-/* Names the tool ('name' prefixes every error) and keeps its 'usage' text. */
-void	 tool_init(const char *name, const char *usage);
-/* Prints the usage: to stdout and exit 0 for 'status' 0, else to stderr. */
+/*
+ * Names the tool ('name' prefixes every error) and keeps its 'usage',
+ * the synopsis, and its 'help': a line on each option of its own,
+ * "  -c, --count COUNT" padded to 30 columns, then a phrase; --help
+ * prints them after the synopsis and a blank line, before the lines on
+ * the shared options.
+ */
+void	 tool_init(const char *name, const char *usage, const char *help);
+/*
+ * For 'status' 0 (-h) prints the synopsis, a blank line and the option
+ * lines to stdout and exits 0; else only the synopsis, to stderr.
+ */
 void	 tool_usage(int status) __attribute__((noreturn));
 /* Prints "mq-tool: REASON" and the usage on stderr, and exits 2. */
 void	 tool_usage_error(const char *fmt, ...)

@@ -45,6 +45,28 @@ static const char usage[] =
 "                [--syslog [FACILITY]]\n"
 "       mq-serve --hash-password [NAME]\n";
 
+/* -h: a line on each option, after the usage. */
+static const char help[] =
+"  -c, --config FILE            read settings from FILE\n"
+"      --spool DIR              serve the spool DIR instead of MQ_SPOOL\n"
+"      --resp [HOST:]PORT       where Redis clients connect (127.0.0.1:6379)\n"
+"      --amqp off               AMQP is not implemented yet\n"
+"      --mqtt off               MQTT is not implemented yet\n"
+"      --stomp off              STOMP is not implemented yet\n"
+"      --kafka off              Kafka is not implemented yet\n"
+"      --fsync POLICY           when to fsync: always, interval[:MS] or never\n"
+"      --log FILE               log to FILE instead of standard error\n"
+"      --maxclients N           refuse connections beyond N (10000)\n"
+"      --max-request BYTES      the largest request (512 MiB)\n"
+"      --output-limit BYTES     unread replies a client may have (32 MiB)\n"
+"      --timeout SECONDS        close connections idle that long (0: never)\n"
+"      --users FILE             clients authenticate as users of FILE\n"
+"      --protected-mode yes|no  without --users, loopback clients only\n"
+"      --syslog [FACILITY]      log with syslog(3), to daemon by default\n"
+"      --hash-password [NAME]   print a line of the users file, and exit\n"
+"  -h, --help                   print this help and exit\n"
+"  -V, --version                print the version and exit\n";
+
 enum {
 	OPT_SPOOL = 0x100, OPT_RESP, OPT_AMQP, OPT_MQTT, OPT_STOMP, OPT_KAFKA,
 	OPT_FSYNC, OPT_LOG, OPT_MAXCLIENTS, OPT_MAXREQUEST, OPT_OUTPUTLIMIT,
@@ -378,7 +400,7 @@ main(int argc, char *argv[])
 			config = optarg;
 			break;
 		case 'h':
-			fputs(usage, stdout);
+			printf("%s\n%s", usage, help);
 			return 0;
 		case 'V':
 			printf("mq-serve %s\n", MQ_VERSION);

@@ -2,23 +2,34 @@
 #
 # Model: what a tool takes is read from its own --help at each completion,
 # as bash-completion's _longopt does, so the completion follows the tool
-# it runs.  The usage is cut into words: each -x, each letter of a -xyz
-# cluster and each --long option is an option; a word that follows an
-# option inside its brackets is that option's value ("--fsync
-# always|interval|never"); the other words of the first form are the
-# operands, in order ("list|show|count|replay|purge STREAM [ID...]").
+# it runs.  --help is the usage, a blank line, then one line per option.
+# The usage is cut into words: each -x, each letter of a -xyz cluster and
+# each --long option is an option; a word that follows an option inside
+# its brackets is that option's value ("--fsync always|interval|never");
+# the other words of the first form are the operands, in order
+# ("list|show|count|replay|purge STREAM [ID...]").  An option line
+# ("  -c, --count COUNT  phrase") adds the options it names, with its
+# value word to those the usage gave none.
 # A value or operand "a|b|c" offers a, b and c; STREAM and QUEUE offer
 # the streams of the spool (--spool, else MQ_SPOOL, else the default),
 # whose directories under SPOOL/streams/ hold their names with bytes
 # written as %XX; DIR and FILE offer file names.
 
-# _mq_usage CMD: reads CMD's usage into _mq_opts, _mq_vals (option ->
+# _mq_opt OPT: adds OPT to _mq_opts unless it is there.
+_mq_opt() {
+	[[ " ${_mq_opts[*]} " == *" $1 "* ]] || _mq_opts+=("$1")
+}
+
+# _mq_usage CMD: reads CMD's --help into _mq_opts, _mq_vals (option ->
 # its value's word) and _mq_args (the operands of the first form), which
 # the caller declares.
 _mq_usage() {
-	local text tok prev='' forms=0 noglob i
+	local text help line tok prev='' val forms=0 noglob i
+	local -a words
 
-	text=$("$1" --help 2>/dev/null) || return 1
+	help=$("$1" --help 2>/dev/null) || return 1
+	text=${help%%$'\n\n'*}
+	help=${help:${#text}}
 	_mq_opts=() _mq_args=() _mq_vals=()
 	text=${text//[/ [ }
 	text=${text//]/ ] }
@@ -31,11 +42,11 @@ _mq_usage() {
 		"${1##*/}") ((forms++)) ;;
 		']'|'|') prev= ;;
 		--[a-z]*|-[A-Za-z0-9])
-			_mq_opts+=("$tok")
+			_mq_opt "$tok"
 			prev=$tok ;;
 		-[A-Za-z0-9]*)
 			for ((i = 1; i < ${#tok}; i++)); do
-				_mq_opts+=("-${tok:i:1}")
+				_mq_opt "-${tok:i:1}"
 			done
 			prev= ;;
 		*)	if [[ -n $prev ]]; then
@@ -46,6 +57,20 @@ _mq_usage() {
 			fi ;;
 		esac
 	done
+	while IFS= read -r line; do
+		line=${line#"${line%%[! ]*}"}
+		line=${line%%'  '*}
+		[[ $line == -* ]] || continue
+		words=(${line//,/ })
+		val=${words[-1]}
+		[[ $val == -* ]] && val=
+		for tok in "${words[@]}"; do
+			[[ $tok == -* ]] || continue
+			_mq_opt "$tok"
+			[[ -n $val && -z ${_mq_vals[$tok]+x} ]] &&
+			    _mq_vals[$tok]=$val
+		done
+	done <<< "$help"
 	[[ -n $noglob ]] || set +f
 }
 

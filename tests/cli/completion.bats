@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Completion for bash (scripts/completion/mq.bash) and zsh
 # (scripts/completion/_mq): options, their values and the operands come
-# from each tool's --help; STREAM and QUEUE complete the spool's streams.
+# from each tool's --help, its usage and its option lines; STREAM and
+# QUEUE complete the spool's streams.
 
 load helpers
 
@@ -67,6 +68,29 @@ lines() {
 	[ "$output" = --syslog ]
 }
 
+@test "completion: bash: the long forms that only the option lines list, with their values" {
+	[ "$(complete_bash mq-xreadgroup --cou)" = --count ]
+	[ "$(complete_bash mq-serve --conf)" = --config ]
+	[ "$(complete_bash mq-xrange --output '')" = "$(lines text json raw)" ]
+	[ "$(complete_bash mq-xinfo --output = '')" = "$(lines text json)" ]
+	# The usage's values win: --fsync POLICY still offers the policies.
+	[ "$(complete_bash mq-ack --fsync '')" = "$(lines always interval never)" ]
+	# --count takes a value, so STREAM is still the third operand.
+	mq-xadd s m > /dev/null
+	[ "$(complete_bash mq-xreadgroup --count 5 g c '')" = s ]
+	[ "$(complete_bash mq-xreadgroup --noack g c '')" = s ]
+}
+
+@test "completion: bash: each option is offered once, and only options are" {
+	for tool in "$MQ_BIN"/mq-*; do
+		run complete_bash "${tool##*/}" -
+		[ "$status" -eq 0 ]
+		[ -n "$output" ]
+		[ -z "$(printf '%s\n' "$output" | sort | uniq -d)" ]
+		! printf '%s\n' "$output" | grep -vxE -- '-[A-Za-z0-9]|--[a-z][a-z-]*'
+	done
+}
+
 @test "completion: bash: STREAM and QUEUE offer the spool's streams, names decoded" {
 	mq-xadd orders m > /dev/null
 	mq-xadd 'a b/c%d' m > /dev/null
@@ -104,6 +128,12 @@ lines() {
 	[ "$(complete_zsh mq-serve --log '')" = "files " ]
 	run complete_zsh mq-nack -
 	printf '%s\n' "$output" | grep -qx -- --reject
+	# And the option lines' long forms, once each, with their values.
+	run complete_zsh mq-subscribe -
+	printf '%s\n' "$output" | grep -qx -- --count
+	[ -z "$(printf '%s\n' "$output" | sort | uniq -d)" ]
+	[ "$(complete_zsh mq-xrange --output=)" = "$(lines text json raw)" ]
+	[ "$(complete_zsh mq-xreadgroup --count 5 g c '')" = 'a b' ]
 }
 
 @test "completion: make install puts both in place, under DESTDIR" {
