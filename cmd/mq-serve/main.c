@@ -18,6 +18,7 @@
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -42,7 +43,7 @@ static const char usage[] =
 "                [--maxclients N] [--max-request BYTES]\n"
 "                [--output-limit BYTES] [--timeout SECONDS]\n"
 "                [--users FILE] [--protected-mode yes|no]\n"
-"                [--syslog [FACILITY]]\n"
+"                [--syslog [FACILITY]] [--ready-fd FD]\n"
 "       mq-serve --hash-password [NAME]\n";
 
 /* -h: a line on each option, after the usage. */
@@ -63,9 +64,13 @@ static const char help[] =
 "      --users FILE             clients authenticate as users of FILE\n"
 "      --protected-mode yes|no  without --users, loopback clients only\n"
 "      --syslog [FACILITY]      log with syslog(3), to daemon by default\n"
+"      --ready-fd FD            write a newline to FD once listening\n"
 "      --hash-password [NAME]   print a line of the users file, and exit\n"
 "  -h, --help                   print this help and exit\n"
 "  -V, --version                print the version and exit\n";
+
+/* Not a setting (the config file has no such key): below OPT_SPOOL. */
+#define OPT_READY	0x80
 
 enum {
 	OPT_SPOOL = 0x100, OPT_RESP, OPT_AMQP, OPT_MQTT, OPT_STOMP, OPT_KAFKA,
@@ -90,6 +95,7 @@ static const struct option longopts[] = {
 	{ "users",	 required_argument, NULL, OPT_USERS },
 	{ "protected-mode", required_argument, NULL, OPT_PROTECTED },
 	{ "syslog",	 optional_argument, NULL, OPT_SYSLOG },
+	{ "ready-fd",	 required_argument, NULL, OPT_READY },
 	{ "hash-password", no_argument,	    NULL, 'P' },
 	{ "help",	 no_argument,	    NULL, 'h' },
 	{ "version",	 no_argument,	    NULL, 'V' },
@@ -133,6 +139,24 @@ usage_error(const char *fmt, ...)
 	va_end(ap);
 	fputs(usage, stderr);
 	exit(2);
+}
+
+/*
+ * --ready-fd's value: an open descriptor, to which a newline is written
+ * (then it is closed) once every listener is bound and the server serves,
+ * so that a script that starts it in the background knows when to
+ * connect (as s6's notification-fd).
+ */
+static int
+ready_fd(const char *arg)
+{
+	const char *errstr;
+	int fd;
+
+	fd = (int)strtonum(arg, 0, INT_MAX, &errstr);
+	if (errstr != NULL || fcntl(fd, F_GETFD) == -1)
+		usage_error("--ready-fd %s: not an open descriptor", arg);
+	return fd;
 }
 
 static long long
@@ -372,7 +396,7 @@ main(int argc, char *argv[])
 	int seen[64] = { 0 };
 	const char *config = NULL;
 	sigset_t mask;
-	int ch, sfd, rc, i, hashpw = 0;
+	int ch, sfd, rc, i, hashpw = 0, ready = -1;
 	char why[512];
 
 	memset(&s.cfg, 0, sizeof(s.cfg));
@@ -407,6 +431,9 @@ main(int argc, char *argv[])
 			return 0;
 		case 'P':
 			hashpw = 1;
+			break;
+		case OPT_READY:
+			ready = ready_fd(optarg);
 			break;
 		case OPT_SYSLOG:
 			/* "--syslog local0" as well as "--syslog=local0". */
@@ -482,6 +509,11 @@ main(int argc, char *argv[])
 		    s.cfg.protected_mode ? "loopback clients only "
 		    "(protected mode)" : "any client (protected mode off)");
 	server_log(&s, "mq-serve %s ready, spool %s", MQ_VERSION, s.cfg.spool);
+	if (ready != -1) {
+		/* A starter that went away does not care. */
+		(void)write(ready, "\n", 1);
+		close(ready);
+	}
 	if (loop_run(s.loop) == -1)
 		server_log(&s, "epoll: %s", strerror(errno));
 	server_shutdown(&s);

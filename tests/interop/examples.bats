@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# examples.bats: the examples that start mq-serve, those of mq-serve(8)
+# and of the README's "Redis clients", run as written, but for where they
+# listen and what they name in /etc: tests listen on 127.0.0.1 only, on
+# free ports, and write nothing outside their directory.
+#
+# The commands are read from the page (tests/man-examples.sh) and from the
+# README (tests/readme-blocks.sh) and changed by sed, in the open, below:
+# the ports become free ones on 127.0.0.1 (a redis-cli that named none is
+# given one), /tmp/spool and /etc/mq their directories of this test, and
+# "pkill -x mq-serve" the servers this script started.  Each background
+# command's pid is kept, and every one is stopped at the end.  The
+# password that mq-serve --hash-password asks for comes on standard input.
+
+load lib.sh
+
+setup() {
+	interop_setup
+	require_serve || return 1
+	command -v redis-cli > /dev/null || skip "no redis-cli"
+	P1=$(free_port)
+	P2=$(free_port)
+	while [ "$P2" = "$P1" ]; do
+		P2=$(free_port)
+	done
+	pw=secret-$RANDOM
+	export pw
+	printf '%s\n' "$pw" > password
+}
+
+teardown() {
+	local pid
+	for pid in $(cat pids 2>/dev/null); do
+		stop "$pid"
+	done
+	stop_started
+}
+
+# script FILE: the commands on stdin, made a script that keeps the pid of
+# each background command in ./pids, into FILE.
+script() {
+	{
+		echo 'set -eu'
+		sed -e 's/&[[:space:]]*\(#.*\)\{0,1\}$/\& echo $! >> pids/'
+	} > "$1"
+}
+
+@test "mq-serve(8): the examples run as written, but for ports and paths" {
+	mkdir -p etc/mq
+	sh "$INTEROP/../../tests/man-examples.sh" "$INTEROP/../../man/mq-serve.8" |
+	    sed -e "s|0\.0\.0\.0:6379|127.0.0.1:$P2|" \
+		-e "s|--resp 6380|--resp 127.0.0.1:$P1|" \
+		-e "s|redis-cli -p 6380|redis-cli -p $P1|" \
+		-e "s|redis-cli --user|redis-cli -p $P2 --user|" \
+		-e "s|/tmp/spool|$PWD/spool|g" \
+		-e "s|/etc/mq|$PWD/etc/mq|g" \
+		-e 's|pkill -HUP -x mq-serve|kill -HUP $(cat pids)|' |
+	    script examples.sh
+	PATH=$MQ_BIN:$PATH run timeout 60 bash examples.sh < password
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The entry went in through Redis and came out through the tool.
+	[[ "$output" == *$'\thello'* ]]
+	# alice is a user; XLEN of a stream that does not exist is 0.
+	[[ "$output" == *$'\n0\n'* || "$output" == *$'\n0' ]]
+	# The reloaded file let bob in.
+	run redis-cli -p "$P2" --user bob --pass "$pw" PING
+	[ "$output" = PONG ]
+}
+
+@test "README: the Redis clients examples run as written, but for ports" {
+	ln -s "$MQ_BIN" bin
+	sh "$INTEROP/../../tests/readme-blocks.sh" "Redis clients" |
+	    sed -e "s|6380|$P1|g" -e "s|6381|$P2|g" |
+	    script examples.sh
+	MQ_SPOOL=$PWD/spool run timeout 60 bash examples.sh < password
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\torder 6'* ]]
+	[[ "$output" == *"order 7"* ]]
+	[[ "$output" == *$'news\thello'* ]]
+	# PUBLISH counted the tool's subscription; alice's XLEN saw 2 orders.
+	[[ "$output" == *$'\n1\n'* ]]
+	[[ "$output" == *$'\n2'* ]]
+}
