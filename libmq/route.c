@@ -110,7 +110,6 @@ mq_sub_matches(char kind, const char *pattern, const char *topic)
 uint64_t *
 mq_routes_map(mq_spool *sp)
 {
-	struct stat st;
 	void *p;
 	int fd;
 
@@ -119,9 +118,12 @@ mq_routes_map(mq_spool *sp)
 	if ((fd = openat(sp->dirfd, "routes", O_RDWR | O_CREAT | O_CLOEXEC,
 	    0644)) == -1)
 		return NULL;
-	/* Zeros: every process that creates or grows it agrees. */
-	if (fstat(fd, &st) == -1 || (st.st_size < MQ_ROUTES_SIZE &&
-	    ftruncate(fd, MQ_ROUTES_SIZE) == -1)) {
+	/*
+	 * Zeros: every process that creates or grows it agrees.  Allocated,
+	 * not a hole (ftruncate): on a full file system the mapping's first
+	 * touch of a hole is a SIGBUS, where this is ENOSPC.
+	 */
+	if ((errno = posix_fallocate(fd, 0, MQ_ROUTES_SIZE)) != 0) {
 		close(fd);
 		return NULL;
 	}

@@ -281,7 +281,10 @@ stream_create(mq_spool *sp, const char *enc)
 	}
 	return mq_fsync_dir_fd(sp->streamsfd);
 fail:
+	/* The errno of the failure, not of the cleanup (MQ_ESYS keeps it). */
+	err = errno;
 	mq_rmtree_at(sp->streamsfd, tmp);
+	errno = err;
 	return rc;
 }
 
