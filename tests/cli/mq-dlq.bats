@@ -174,17 +174,35 @@ reject() {
 }
 
 @test "mq-dlq: the examples of the manual page" {
-	ids=($(reject orders 'order 17' 'order 18'))
+	# What the page lists: order 17 failed five times.
+	mq-queue orders --delivery-limit 5
+	mq-xadd -q -i 1764087154123-0 orders 'order 17'
+	mq-xadd -q orders 'order 18'
+	for i in 1 2 3 4 5; do
+		run mq-xreadgroup --delay 0 -x 'case $(cat) in *17) exit 1;; esac' \
+		    workers w1 orders
+		[ "$status" -eq 123 ]
+	done
 	run mq-dlq list orders
-	[ "${#lines[@]}" -eq 2 ]
-	[ "$(cut -f3,5 <<< "${lines[0]}")" = "$(printf '%s\torder 17' "${ids[0]}")" ]
-	dlqid=$(cut -f1 <<< "${lines[0]}")
-	[ "$(mq-dlq show orders "$dlqid" | jq -r '.headers["mq-origin-id"]')" = "${ids[0]}" ]
-	mq-dlq purge orders "$dlqid"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$(cut -f2- <<< "${lines[0]}")" = \
+	    "$(printf 'delivery-limit\t1764087154123-0\t5\torder 17')" ]
+
+	id=$(mq-dlq list orders | head -n 1 | cut -f1)
+	mq-dlq show orders "$id" | jq .headers > headers
+	[ "$(jq -r '[."mq-origin", ."mq-origin-id", ."mq-reason", ."mq-count"] | join(" ")' headers)" = \
+	    "orders 1764087154123-0 delivery-limit 5" ]
+
 	mq-dlq replay orders
-	[ "$(mq-dlq count orders)" = 0 ]
-	[ "$(mq-xreadgroup g c orders | cut -f2)" = "order 18" ]
+	run mq-dlq count orders
+	[ "$output" = 0 ]
+	[ "$(mq-xreadgroup workers w1 orders | cut -f2)" = 'order 17' ]
+
 	reject orders 'order 19' > /dev/null
+	[ "$(mq-dlq count orders)" = 1 ]
 	mq-dlq purge orders
 	[ "$(mq-dlq count orders)" = 0 ]
+	# Thrown away: not sent back.
+	[ -z "$(mq-xreadgroup g c orders)" ]
 }

@@ -226,22 +226,50 @@ wait_subscribers() {
 	[ "$(mq-xrange q2 | cut -f2 | paste -sd,)" = "a,fourteen bytes" ]
 }
 
-@test "mq-publish: EXAMPLES: a log followed into a topic reaches a queue" {
-	bind logs 'logs.#'
-	printf 'boot\nlogin root\n' > syslog
-	tail -n +1 syslog | mq-publish -q logs.syslog
-	run mq-xreadgroup g c logs
-	[ "$(cut -f2 <<< "$output" | paste -sd,)" = "boot,login root" ]
-}
+@test "mq-publish: the examples of the manual page" {
+	mkfifo ready
+	# The subscriber's output, which the page shows on the terminal.
+	{
+		mq-subscribe -c 1 --ready-fd 3 'news.#' 3> ready &
+	} > news.txt
+	bg+=($!)
+	read -r _ < ready
+	run mq-publish news.tech 'mq 0.1.0 is out'
+	[ "$output" = 1 ]
+	wait_until file_has_lines news.txt 1
+	# -c 1: the subscriber ends once it printed the message.
+	wait "${bg[0]}"
+	[ "$(cat news.txt)" = "$(printf 'news.tech\tmq 0.1.0 is out')" ]
 
-@test "mq-publish: EXAMPLES: warn when an order reached no one" {
-	order='order 7'
-	run bash -c '[ "$(mq-publish orders.new "$1")" -gt 0 ] || echo unheard' \
-	    sh "$order"
-	[ "$output" = unheard ]
+	bind logs 'logs.#'
+	# A job that goes on only once its first line reached the queue: the
+	# lines are published as they come, not at the end.
+	cat > backup <<-'EOF'
+	#!/bin/sh
+	echo 'backup started'
+	timeout 30 sh -c 'until mq-xrange logs | grep -q started; do sleep 0.1; done' &&
+	    echo 'backup done' >&2
+	EOF
+	chmod +x backup
+	./backup 2>&1 | mq-publish -q logs.backup
+	run mq-xreadgroup g c logs
+	[ "$(cut -f2 <<< "$output" | paste -sd,)" = "backup started,backup done" ]
+
+	bind invoices 'invoices.#'
+	printf '%%PDF-1.4\n\0\377 an invoice\n' > inv.pdf
+	run mq-publish -a -H content-type=application/pdf invoices.eu < inv.pdf
+	[ "$output" = 1 ]
+	[ "$(mq-xreadgroup -o json peek c invoices | jq -r '.headers["content-type"]')" = \
+	    application/pdf ]
+	mq-xreadgroup -o raw g c invoices > got
+	{ printf '%s\t' "$(mq-xrange invoices | cut -f1)"; cat inv.pdf; printf '\0'; } |
+	    cmp - got
+
+	order='-3 boxes'
+	{ [ "$(mq-publish orders.new -- "$order")" -gt 0 ] || echo unheard >&2; } 2> err
+	[ "$(cat err)" = unheard ]
 	bind audit 'orders.#'
-	run bash -c '[ "$(mq-publish orders.new "$1")" -gt 0 ] || echo unheard' \
-	    sh "$order"
-	[ -z "$output" ]
+	{ [ "$(mq-publish orders.new -- "$order")" -gt 0 ] || echo unheard >&2; } 2> err
+	[ ! -s err ]
 	[ "$(mq-xreadgroup g c audit | cut -f2)" = "$order" ]
 }
