@@ -6,7 +6,7 @@
 # directory whose bin/ is the tools of this build, on a spool of their
 # own: an example that the README changes is run as it now reads.  The
 # "Redis clients" blocks need a server and run in
-# tests/interop/readme.bats.  The blocks of "Build, try, test" are the
+# tests/interop/examples.bats.  The blocks of "Build, try, test" are the
 # build itself: CI runs its test command, make check, and the install
 # and demo line is run by tests/cli/demo.bats.
 
