@@ -64,10 +64,14 @@ $(SHARED): $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,libmq.so.0 -o $@ $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 	ln -sf libmq.so.0 $(B)/lib/libmq.so
 
+# The file names the directories of an install: `make install` writes it
+# again for its own PREFIX, which may not be the build's.
+PC_SED	= sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' libmq.pc.in
+
 $(PC): libmq.pc.in Makefile
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' libmq.pc.in > $@
+	$(PC_SED) > $@
 
 # Tools link libmq statically: one file to copy, no LD_LIBRARY_PATH.
 # Their objects come from the pattern rules alone, so make would delete
@@ -159,7 +163,7 @@ install: all
 	install -m 644 $(STATIC) $(DESTDIR)$(LIBDIR)
 	install -m 755 $(SHARED) $(DESTDIR)$(LIBDIR)
 	ln -sf libmq.so.0 $(DESTDIR)$(LIBDIR)/libmq.so
-	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig
+	$(PC_SED) > $(DESTDIR)$(LIBDIR)/pkgconfig/libmq.pc
 	install -m 644 libmq/mq.h $(DESTDIR)$(INCDIR)
 	for m in $(MAN); do \
 	    s=$${m##*.}; install -d $(DESTDIR)$(MANDIR)/man$$s; \
