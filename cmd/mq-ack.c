@@ -24,7 +24,7 @@
 
 static const char usage[] =
 "usage: mq-ack [-0qVv] [--fsync always|interval|never] [--spool DIR]\n"
-"              STREAM GROUP [ID...]\n";
+"              [--] STREAM GROUP [ID...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

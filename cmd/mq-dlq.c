@@ -31,7 +31,8 @@
 
 static const char usage[] =
 "usage: mq-dlq [-qVv] [-o text|json|raw] [--fsync always|interval|never]\n"
-"              [--spool DIR] list|show|count|replay|purge STREAM [ID...]\n";
+"              [--spool DIR] [--] list|show|count|replay|purge\n"
+"              STREAM [ID...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

@@ -29,7 +29,7 @@
 static const char usage[] =
 "usage: mq-publish [-0 | -a] [-H NAME=VALUE]... [-qVv]\n"
 "                  [--fsync always|interval|never] [--spool DIR]\n"
-"                  TOPIC [MESSAGE...]\n";
+"                  [--] TOPIC [MESSAGE...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

@@ -27,7 +27,7 @@
 static const char usage[] =
 "usage: mq-xadd [-0 | -a] [-H NAME=VALUE]... [-i ID] [-k KEY] [-M MAXLEN]\n"
 "               [-qVv] [--fsync always|interval|never] [--spool DIR]\n"
-"               STREAM [MESSAGE...]\n";
+"               [--] STREAM [MESSAGE...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

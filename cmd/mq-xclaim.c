@@ -38,7 +38,7 @@ static const char usage[] =
 "usage: mq-xclaim [-a] [-c COUNT] [--idle DURATION] [--justid]\n"
 "                 [--retrycount N] [--set-idle DURATION] [-o text|json|raw]\n"
 "                 [-qVv] [--fsync always|interval|never] [--spool DIR]\n"
-"                 STREAM GROUP CONSUMER [ID...]\n";
+"                 [--] STREAM GROUP CONSUMER [ID...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

@@ -35,7 +35,7 @@
 
 static const char usage[] =
 "usage: mq-xinfo [-o text|json] [-qVv] [--fsync always|interval|never]\n"
-"                [--spool DIR] STREAM [GROUP]\n";
+"                [--spool DIR] [--] STREAM [GROUP]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

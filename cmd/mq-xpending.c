@@ -35,7 +35,7 @@
 static const char usage[] =
 "usage: mq-xpending [-s] [-C CONSUMER] [-c COUNT] [--idle DURATION]\n"
 "                   [-o text|json] [-qVv] [--fsync always|interval|never]\n"
-"                   [--spool DIR] STREAM GROUP [START [END]]\n";
+"                   [--spool DIR] [--] STREAM GROUP [START [END]]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

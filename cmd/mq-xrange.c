@@ -24,7 +24,7 @@
 static const char usage[] =
 "usage: mq-xrange [-r] [-c COUNT] [-o text|json|raw] [-qVv]\n"
 "                 [--fsync always|interval|never] [--spool DIR]\n"
-"                 STREAM [START [END]]\n";
+"                 [--] STREAM [START [END]]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =

@@ -316,4 +316,9 @@ bodies() {
 	date | mq-xadd -M 1000 recent > /dev/null
 	date | mq-xadd -M 1 recent > /dev/null
 	[ "$(mq-xreadgroup g c recent | wc -l)" -eq 1 ]
+
+	mq-xadd temps -- '-5 degrees' > /dev/null
+	[ "$(mq-xrange temps | cut -f2)" = '-5 degrees' ]
+	run mq-xadd temps '-5 degrees'
+	[ "$status" -eq 2 ]
 }
