@@ -265,20 +265,6 @@ drain_queue(struct subscriber *s)
 	return printed;
 }
 
-/* Whether the monotonic deadline 'when' (-1: none) has passed. */
-static int
-passed(int64_t when)
-{
-	return when >= 0 && tool_mono_ms() >= when;
-}
-
-/* The earlier of two monotonic deadlines (-1: none). */
-static int64_t
-earlier(int64_t a, int64_t b)
-{
-	return a < 0 || (b >= 0 && b < a) ? b : a;
-}
-
 /*
  * When to stop waiting (monotonic, -1: no limit): the -b deadline while
  * nothing came, the time limit, and for a queue the time a lease of its
@@ -287,19 +273,12 @@ earlier(int64_t a, int64_t b)
 static int64_t
 wait_deadline(struct subscriber *s)
 {
-	int64_t deadline = s->stop_at, due, now;
-	int rc;
+	int64_t deadline = s->stop_at;
 
 	if (!s->follow)
-		deadline = earlier(deadline, s->block_until);
-	if (s->group != NULL) {
-		if ((rc = mq_group_next_due(s->group, &due)) != MQ_OK)
-			tool_die(rc, "%s: %s", s->queue_name, s->group_name);
-		now = tool_now_ms();
-		if (due >= 0)
-			deadline = earlier(deadline, tool_mono_ms() +
-			    (due > now ? due - now : 0));
-	}
+		deadline = tool_earlier(deadline, s->block_until);
+	if (s->group != NULL)
+		deadline = tool_group_due(s->group, deadline);
 	return deadline;
 }
 
@@ -316,18 +295,18 @@ loop(struct subscriber *s)
 			drain_live(s);
 		else
 			drain_queue(s);
-		if (tool_stopping || passed(s->stop_at) ||
+		if (tool_stopping || tool_passed(s->stop_at) ||
 		    (s->count > 0 && s->total >= s->count))
 			break;
 		/* -b: what was there once something came; no -f: one pass. */
 		if (!s->follow && (s->block_ms < 0 || s->total > 0 ||
-		    passed(s->block_until)))
+		    tool_passed(s->block_until)))
 			break;
 		tool_wait(s->watch, wait_deadline(s), TOOL_WAIT_OUT);
 	}
 	/* A signal or the time limit ends a wait: neither is a timeout. */
 	return s->block_ms >= 0 && s->total == 0 && !tool_stopping &&
-	    !passed(s->stop_at) ? TOOL_TIMEOUT : 0;
+	    !tool_passed(s->stop_at) ? TOOL_TIMEOUT : 0;
 }
 
 /* ---------------------------------------------------------------------

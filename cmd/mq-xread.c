@@ -72,20 +72,6 @@ struct xread {
 	enum tool_format format;	/* -o */
 };
 
-/* Whether the monotonic deadline 'when' (-1: none) has passed. */
-static int
-passed(int64_t when)
-{
-	return when >= 0 && tool_mono_ms() >= when;
-}
-
-/* The earlier of two monotonic deadlines (-1: none). */
-static int64_t
-earlier(int64_t a, int64_t b)
-{
-	return a < 0 || (b >= 0 && b < a) ? b : a;
-}
-
 /* Whether the run may wait: -f, or -b while nothing came. */
 static int
 may_wait(const struct xread *x)
@@ -149,11 +135,11 @@ open_stream(struct xread *x)
 	    MQ_ENOSTREAM && may_wait(x)) {
 		/* Until it exists, nothing is missed: say so already. */
 		tool_ready(&x->ready);
-		if (tool_stopping || passed(x->stop_at))
+		if (tool_stopping || tool_passed(x->stop_at))
 			return 0;
-		if (passed(x->block_until))
+		if (tool_passed(x->block_until))
 			return TOOL_TIMEOUT;
-		tool_wait(x->watch, earlier(x->stop_at, x->block_until),
+		tool_wait(x->watch, tool_earlier(x->stop_at, x->block_until),
 		    TOOL_WAIT_OUT);
 		x->appeared = 1;
 	}
@@ -189,22 +175,22 @@ static int
 loop(struct xread *x)
 {
 	for (;;) {
-		if (tool_stopping || passed(x->stop_at) ||
+		if (tool_stopping || tool_passed(x->stop_at) ||
 		    (x->count > 0 && x->total >= x->count))
 			break;
 		if (print_batch(x) > 0)
 			continue;
-		if (!may_wait(x) || (!x->follow && passed(x->block_until)))
+		if (!may_wait(x) || (!x->follow && tool_passed(x->block_until)))
 			break;
 		if (mq_stream_removed(x->stream)) {
 			warnx("%s: the stream was removed or renamed", x->name);
 			return EX_NOINPUT;
 		}
 		tool_wait(x->watch, x->follow ? x->stop_at :
-		    earlier(x->stop_at, x->block_until), TOOL_WAIT_OUT);
+		    tool_earlier(x->stop_at, x->block_until), TOOL_WAIT_OUT);
 	}
 	return x->block_ms >= 0 && x->total == 0 && !tool_stopping &&
-	    !passed(x->stop_at) ? TOOL_TIMEOUT : 0;
+	    !tool_passed(x->stop_at) ? TOOL_TIMEOUT : 0;
 }
 
 /* Reads the options into 'x'; returns the index of the first operand. */

@@ -452,13 +452,6 @@ print(struct reader *r, size_t n)
 		tool_flush(stdout);
 }
 
-/* The earlier of two monotonic deadlines ('b' -1: none). */
-static int64_t
-earlier(int64_t a, int64_t b)
-{
-	return a < 0 || (b >= 0 && b < a) ? b : a;
-}
-
 /*
  * When to stop waiting (monotonic, -1: no limit): the -b deadline while
  * nothing came, the time limit, and the time a retry delay or a lease
@@ -467,26 +460,13 @@ earlier(int64_t a, int64_t b)
 static int64_t
 wait_deadline(struct reader *r)
 {
-	int64_t deadline = r->stop_at, due;
-	int rc;
+	int64_t deadline = r->stop_at;
 
 	if (!r->follow && r->total == 0)
-		deadline = earlier(deadline, r->block_until);
-	if (r->group != NULL && !r->noack) {
-		if ((rc = mq_group_next_due(r->group, &due)) != MQ_OK)
-			tool_die(rc, "%s: %s", r->stream_name, r->group_name);
-		if (due >= 0)
-			deadline = earlier(deadline, tool_mono_ms() +
-			    (due > tool_now_ms() ? due - tool_now_ms() : 0));
-	}
+		deadline = tool_earlier(deadline, r->block_until);
+	if (r->group != NULL && !r->noack)
+		deadline = tool_group_due(r->group, deadline);
 	return deadline;
-}
-
-/* Whether the monotonic deadline 'when' (-1: none) has passed. */
-static int
-passed(int64_t when)
-{
-	return when >= 0 && tool_mono_ms() >= when;
 }
 
 /*
@@ -503,11 +483,11 @@ open_stream(struct reader *r)
 		tool_die(rc, "watch");
 	while ((rc = mq_stream_open(r->spool, r->stream_name, 0,
 	    &r->stream)) == MQ_ENOSTREAM && (r->follow || r->block_ms >= 0)) {
-		if (tool_stopping || passed(r->stop_at))
+		if (tool_stopping || tool_passed(r->stop_at))
 			return 0;
-		if (passed(r->block_until))
+		if (tool_passed(r->block_until))
 			return TOOL_TIMEOUT;
-		tool_wait(r->watch, earlier(r->stop_at, r->block_until), 0);
+		tool_wait(r->watch, tool_earlier(r->stop_at, r->block_until), 0);
 	}
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", r->stream_name);
@@ -528,7 +508,7 @@ loop(struct reader *r)
 	for (;;) {
 		if (r->cmd != NULL && tool_reaped)
 			reap(r, 0);
-		if (tool_stopping || passed(r->stop_at) ||
+		if (tool_stopping || tool_passed(r->stop_at) ||
 		    (r->count > 0 && r->total >= r->count))
 			break;
 		want = BATCH;
@@ -556,7 +536,7 @@ loop(struct reader *r)
 		if (r->history || !(r->follow || (r->block_ms >= 0 &&
 		    r->total == 0)))
 			break;
-		if (!r->follow && passed(r->block_until))
+		if (!r->follow && tool_passed(r->block_until))
 			break;
 		/*
 		 * Removed or renamed by another process: what comes under the
@@ -586,7 +566,7 @@ loop(struct reader *r)
 		return EXIT_FAILED;
 	/* A signal or the time limit ends a wait: neither is a timeout. */
 	return r->block_ms >= 0 && r->total == 0 && !tool_stopping &&
-	    !passed(r->stop_at) ? TOOL_TIMEOUT : 0;
+	    !tool_passed(r->stop_at) ? TOOL_TIMEOUT : 0;
 }
 
 /* Reads the options into 'r'; returns the index of the first operand. */

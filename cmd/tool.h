@@ -354,6 +354,15 @@ extern volatile sig_atomic_t tool_reaped;	/* SIGCHLD came */
 void	 tool_signals(int children);
 /* Milliseconds on the monotonic clock, the clock of deadlines. */
 int64_t	 tool_mono_ms(void);
+/* Whether the monotonic deadline 'when' (-1: none) has passed. */
+int	 tool_passed(int64_t when);
+/* The earlier of two monotonic deadlines (-1: none). */
+int64_t	 tool_earlier(int64_t a, int64_t b);
+/*
+ * The earlier of 'deadline' and the time a retry delay or a lease of
+ * 'group' ends (mq_group_next_due), as a monotonic deadline.
+ */
+int64_t	 tool_group_due(mq_group *group, int64_t deadline);
 
 #define TOOL_WAIT_OUT	0x1	/* wake when stdout's pipe has no reader left
 				   (tool_stopping is then set) */

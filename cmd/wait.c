@@ -69,6 +69,34 @@ tool_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int
+tool_passed(int64_t when)
+{
+	return when >= 0 && tool_mono_ms() >= when;
+}
+
+int64_t
+tool_earlier(int64_t a, int64_t b)
+{
+	return a < 0 || (b >= 0 && b < a) ? b : a;
+}
+
+int64_t
+tool_group_due(mq_group *group, int64_t deadline)
+{
+	int64_t due, now;
+	int rc;
+
+	if ((rc = mq_group_next_due(group, &due)) != MQ_OK)
+		tool_die(rc, "retry delays and leases");
+	if (due < 0)
+		return deadline;
+	now = tool_now_ms();
+	/* The due time is on the wall clock, deadlines on the monotonic. */
+	return tool_earlier(deadline, tool_mono_ms() +
+	    (due > now ? due - now : 0));
+}
+
 /* Whether standard output is a pipe, whose reader may go away. */
 static int
 tool_out_is_pipe(void)
