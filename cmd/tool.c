@@ -1262,15 +1262,6 @@ tool_duration_arg(const char *s, const char *opt)
 	return ms;
 }
 
-int64_t
-tool_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 tool_fmt_duration(char *buf, size_t size, int64_t ms)
 {

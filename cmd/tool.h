@@ -354,6 +354,8 @@ extern volatile sig_atomic_t tool_reaped;	/* SIGCHLD came */
 void	 tool_signals(int children);
 /* Milliseconds on the monotonic clock, the clock of deadlines. */
 int64_t	 tool_mono_ms(void);
+/* Wall-clock milliseconds since the epoch, the clock of libmq's times. */
+int64_t	 tool_now_ms(void);
 /* Whether the monotonic deadline 'when' (-1: none) has passed. */
 int	 tool_passed(int64_t when);
 /* The earlier of two monotonic deadlines (-1: none). */
@@ -384,8 +386,6 @@ void	 tool_ready(int *fd);
 int64_t	 tool_duration(const char *s);
 /* tool_duration() of the value 's' of option 'opt'; usage error if bad. */
 int64_t	 tool_duration_arg(const char *s, const char *opt);
-/* Wall-clock milliseconds since the epoch, the clock of libmq's times. */
-int64_t	 tool_now_ms(void);
 /* Writes 'ms' in the largest unit that holds it exactly ("0" for 0). */
 void	 tool_fmt_duration(char *buf, size_t size, int64_t ms);
 

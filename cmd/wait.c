@@ -60,13 +60,26 @@ tool_signals(int children)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int64_t
-tool_mono_ms(void)
+/* Milliseconds on 'clock'. */
+static int64_t
+tool_clock_ms(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+tool_mono_ms(void)
+{
+	return tool_clock_ms(CLOCK_MONOTONIC);
+}
+
+int64_t
+tool_now_ms(void)
+{
+	return tool_clock_ms(CLOCK_REALTIME);
 }
 
 int

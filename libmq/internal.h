@@ -250,6 +250,12 @@ int	 mq_rmtree_at(int dirfd, const char *name);
 /* Calls 'fn' with each name encoded in the directory 'dirfd' (spool.c). */
 int	 mq_dir_names(int dirfd, int (*fn)(const char *name, void *arg),
 	    void *arg);
+/*
+ * Calls 'fn' with 'dirfd' and each entry of it as readdir(3) gives them,
+ * "." and ".." included, until it returns non-zero (spool.c).
+ */
+int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
+	    void *arg), void *arg);
 
 /* ---- msg.c */
 

@@ -28,7 +28,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -456,27 +455,26 @@ write_tmp(int dirfd, const char *tmp, const void *buf, size_t len, int *fd)
  * processes that died.  Removing one that is still in use is harmless:
  * its rename or link then fails and the journal stays as it was.
  */
+/* mq_dir_each()'s callback of mq_journal_sweep(): 'arg' is the time. */
+static int
+sweep_tmp(int dirfd, const char *entry, void *arg)
+{
+	const time_t *now = arg;
+	struct stat st;
+
+	if (strncmp(entry, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+	    fstatat(dirfd, entry, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    *now - st.st_mtime > TMP_MAX_AGE)
+		unlinkat(dirfd, entry, 0);
+	return 0;
+}
+
 void
 mq_journal_sweep(int dirfd)
 {
-	struct dirent *de;
-	struct stat st;
 	time_t now = time(NULL);
-	DIR *d;
-	int fd;
 
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
-		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    now - st.st_mtime > TMP_MAX_AGE)
-			unlinkat(dirfd, de->d_name, 0);
-	closedir(d);
+	(void)mq_dir_each(dirfd, sweep_tmp, &now);
 }
 
 /*

@@ -26,7 +26,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -165,25 +164,22 @@ mq_live_drop(int dirfd, const char *name, int fd, int remove)
 	close(fd);
 }
 
+/* mq_dir_each()'s callback of mq_live_sweep(): 'arg' is the prefix. */
+static int
+sweep_one(int dirfd, const char *entry, void *arg)
+{
+	const char *prefix = arg;
+
+	if (strncmp(entry, prefix, strlen(prefix)) == 0)
+		unlinkat(dirfd, entry, 0);
+	return 0;
+}
+
 void
 mq_live_sweep(int dirfd, uint64_t incarnation)
 {
 	char prefix[24];
-	struct dirent *de;
-	size_t len;
-	DIR *d;
-	int fd;
 
-	len = (size_t)snprintf(prefix, sizeof(prefix), "@%016" PRIx64 ".",
-	    incarnation);
-	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (strncmp(de->d_name, prefix, len) == 0)
-			unlinkat(dirfd, de->d_name, 0);
-	closedir(d);
+	snprintf(prefix, sizeof(prefix), "@%016" PRIx64 ".", incarnation);
+	(void)mq_dir_each(dirfd, sweep_one, prefix);
 }

@@ -362,15 +362,9 @@ mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 	return mq_dir_names(sp->streamsfd, fn, arg);
 }
 
-/*
- * Calls 'fn' with the decoded name of each entry of the directory open
- * as 'dirfd' that is an encoded name (so not ".", "..", nor a temporary
- * or a lock, whose names start with '.'), until it returns non-zero.
- */
 int
-mq_dir_names(int dirfd, int (*fn)(const char *, void *), void *arg)
+mq_dir_each(int dirfd, int (*fn)(int, const char *, void *), void *arg)
 {
-	char name[MQ_NAME_MAX + 1];
 	struct dirent *de;
 	DIR *d;
 	int fd, rc = MQ_OK;
@@ -382,14 +376,42 @@ mq_dir_names(int dirfd, int (*fn)(const char *, void *), void *arg)
 		close(fd);
 		return rc;
 	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;	/* ".", "..", temporaries, locks */
-		if (mq_name_decode(de->d_name, name, sizeof(name)) < 0)
-			continue;
-		if (fn(name, arg) != 0)
+	while ((de = readdir(d)) != NULL)
+		if (fn(dirfd, de->d_name, arg) != 0)
 			break;
-	}
 	closedir(d);
 	return rc;
+}
+
+/* What mq_dir_names() calls, and with what. */
+struct dir_names {
+	int	(*fn)(const char *, void *);
+	void	*arg;
+};
+
+/* mq_dir_each()'s callback of mq_dir_names(): decodes, skips the rest. */
+static int
+dir_name(int dirfd, const char *entry, void *arg)
+{
+	struct dir_names *dn = arg;
+	char name[MQ_NAME_MAX + 1];
+
+	if (entry[0] == '.')
+		return 0;	/* ".", "..", temporaries, locks */
+	if (mq_name_decode(entry, name, sizeof(name)) < 0)
+		return 0;
+	return dn->fn(name, dn->arg);
+}
+
+/*
+ * Calls 'fn' with the decoded name of each entry of the directory open
+ * as 'dirfd' that is an encoded name (so not ".", "..", nor a temporary
+ * or a lock, whose names start with '.'), until it returns non-zero.
+ */
+int
+mq_dir_names(int dirfd, int (*fn)(const char *, void *), void *arg)
+{
+	struct dir_names dn = { fn, arg };
+
+	return mq_dir_each(dirfd, dir_name, &dn);
 }
