@@ -13,7 +13,10 @@ load helpers
 setup_file() {
 	local root=$BATS_FILE_TMPDIR/root
 
-	make -C "$REPO" -s install DESTDIR="$root" PREFIX=/usr \
+	# The plain build's library, even under a make that set O, B or
+	# SANFLAGS for a sanitizer build (its flags come in MAKEFLAGS).
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    make -C "$REPO" -s install DESTDIR="$root" PREFIX=/usr \
 	    > "$BATS_FILE_TMPDIR/install.log" 2>&1 ||
 	    { cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
 	export PKG_CONFIG_SYSROOT_DIR=$root
