@@ -13,11 +13,11 @@ load helpers
 setup_file() {
 	local root=$BATS_FILE_TMPDIR/root
 
-	# The plain build's library, even under a make that set O, B or
-	# SANFLAGS for a sanitizer build (its flags come in MAKEFLAGS).
+	# The plain build's library, even under the make of the sanitizer
+	# run, whose O, B and SANFLAGS come in the environment and MAKEFLAGS.
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
-	    make -C "$REPO" -s install DESTDIR="$root" PREFIX=/usr \
-	    > "$BATS_FILE_TMPDIR/install.log" 2>&1 ||
+	    make -C "$REPO" -s install O=build B=. SANFLAGS= \
+	    DESTDIR="$root" PREFIX=/usr > "$BATS_FILE_TMPDIR/install.log" 2>&1 ||
 	    { cat "$BATS_FILE_TMPDIR/install.log" >&2; return 1; }
 	export PKG_CONFIG_SYSROOT_DIR=$root
 	export PKG_CONFIG_PATH=$root/usr/lib/pkgconfig
