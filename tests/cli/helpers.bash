@@ -14,6 +14,22 @@ setup() {
 	cd "$BATS_TEST_TMPDIR" || return 1
 }
 
+# The processes a test starts in the background (it adds their pids),
+# stopped when it ends; a file with a teardown of its own calls
+# stop_background.
+bg=()
+
+stop_background() {
+	local p
+	for p in "${bg[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+}
+
+teardown() {
+	stop_background
+}
+
 # The version every tool's -V prints, taken from mq.h.
 mq_version() {
 	sed -n 's/^#define MQ_VERSION "\(.*\)"/\1/p' "$REPO/libmq/mq.h"

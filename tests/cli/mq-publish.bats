@@ -8,16 +8,6 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# Background processes of the test, stopped in teardown if still there.
-bg=()
-
-teardown() {
-	local p
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-}
-
 # bind QUEUE PATTERN...: binds QUEUE to the patterns.  The run that binds
 # reads the queue once, finds nothing and ends with status 0.
 bind() {

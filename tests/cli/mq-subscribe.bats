@@ -9,15 +9,6 @@
 
 load helpers
 
-bg=()
-
-teardown() {
-	local p
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-}
-
 # subscribers: the number of live subscriptions registered in the spool.
 subscribers() {
 	find "$MQ_SPOOL/subscribers" -mindepth 1 -maxdepth 1 ! -name '.*' \

@@ -4,15 +4,6 @@
 
 load helpers
 
-bg=()
-
-teardown() {
-	local p
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-}
-
 # follow OUT ARGS...: starts mq-xread ARGS in the background with its
 # output in OUT, and waits until it says it reads (--ready-fd).
 follow() {

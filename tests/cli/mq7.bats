@@ -3,15 +3,6 @@
 
 load helpers
 
-bg=()
-
-teardown() {
-	local p
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-}
-
 @test "mq(7): the examples of the manual page" {
 	printf '#!/bin/sh\ncut -f1\n' > worker
 	printf '#!/bin/sh\ncat > /dev/null; echo "$1" >> charged\n' > charge

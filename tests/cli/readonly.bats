@@ -18,8 +18,6 @@
 
 load helpers
 
-bg=()
-
 setup_file() {
 	local t
 	RO_BIN=$(mktemp -d /tmp/mq-readonly-bin.XXXXXX)
@@ -52,10 +50,7 @@ setup() {
 }
 
 teardown() {
-	local p
-	for p in "${bg[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
+	stop_background
 	chmod -R u+w "$RO_DIR"
 	rm -rf "$RO_DIR"
 }
