@@ -534,6 +534,16 @@ plist_open(struct plist *pl, size_t i)
 	return &pl->e[mid];
 }
 
+/* The node of the handed-back entry 'id', or NULL. */
+static struct nacked *
+nacked_find(struct gstate *st, mq_id id)
+{
+	struct nacked key;
+
+	key.id = id;
+	return RB_FIND(ntree, &st->nacked, &key);
+}
+
 /*
  * Sets the time before which the handed-back entry 'id' is not
  * delivered again (0: at once).
@@ -541,10 +551,9 @@ plist_open(struct plist *pl, size_t i)
 static void
 nacked_due(struct gstate *st, mq_id id, int64_t due)
 {
-	struct nacked key, *n;
+	struct nacked *n;
 
-	key.id = id;
-	if ((n = RB_FIND(ntree, &st->nacked, &key)) == NULL)
+	if ((n = nacked_find(st, id)) == NULL)
 		return;
 	n->due = due;
 	if (due < st->due_min)
@@ -636,14 +645,13 @@ fail:
 static void
 owner_unlink(struct gstate *st, struct pentry *p)
 {
-	struct nacked key, *n;
+	struct nacked *n;
 
 	if (p->owner != NULL) {
 		p->owner->npending--;
 		return;
 	}
-	key.id = p->id;
-	if ((n = RB_FIND(ntree, &st->nacked, &key)) != NULL) {
+	if ((n = nacked_find(st, p->id)) != NULL) {
 		RB_REMOVE(ntree, &st->nacked, n);
 		free(n);
 	}
@@ -1127,10 +1135,8 @@ live_bytes(const struct gstate *st)
 static int64_t
 due_of(struct gstate *st, mq_id id)
 {
-	struct nacked key, *n;
+	struct nacked *n = nacked_find(st, id);
 
-	key.id = id;
-	n = RB_FIND(ntree, &st->nacked, &key);
 	return n != NULL ? n->due : 0;
 }
 
@@ -1588,15 +1594,6 @@ detach(mq_group *g)
 	}
 	mq_live_drop(g->gdirfd, file, g->livefd, sole);
 	g->livefd = -1;
-}
-
-int
-mq_group_detach(mq_group *g)
-{
-	if (g->livefd == -1)
-		return MQ_OK;
-	detach(g);
-	return MQ_OK;
 }
 
 int

@@ -385,7 +385,7 @@ int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
 /*
  * Attaches 'consumer' to the life of this process, for a reader that
  * lives as long as its work: while the process lives (until
- * mq_group_detach() or mq_group_close()), its pending entries stay its
+ * mq_group_close(), which lets go), its pending entries stay its
  * own whatever the lease; once it dies, however it dies, the next new
  * read of the group by any process hands them back first, counting a
  * delivery.  Returns 1 if no other live process had the consumer
@@ -396,8 +396,6 @@ int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
  * a new read hands back entries pending for longer than the lease.
  */
 int	 mq_group_attach(mq_group *group, const char *consumer);
-/* Ends the attachment: what is left pending comes under the lease. */
-int	 mq_group_detach(mq_group *group);
 /*
  * When a new read may find entries that it would not find now (a
  * nacked entry's retry delay ends, a lease expires), in milliseconds

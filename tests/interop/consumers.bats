@@ -16,13 +16,19 @@ pending_of() {
 	cli XPENDING s g "$1" "$1" 1 | sed -n '2p;4p' | paste -sd' '
 }
 
-@test "consumers: XREADGROUP takes at once what a killed mq-xreadgroup -x held" {
-	require_spool_server mq-xreadgroup
-	cli XADD s 1-0 body job > /dev/null
+# hold_entry: an mq-xreadgroup -x of consumer "tool" of group g holds the
+# entry its command runs for; READER is its pid, ./worker the command's.
+hold_entry() {
 	"$MQ_BIN/mq-xreadgroup" -f -x 'echo $$ > worker; exec sleep 1000' \
 	    g tool s 3>&- &
 	reader=$!
 	wait_until test -s worker
+}
+
+@test "consumers: XREADGROUP takes at once what a killed mq-xreadgroup -x held" {
+	require_spool_server mq-xreadgroup
+	cli XADD s 1-0 body job > /dev/null
+	hold_entry
 	[ "$(pending_of 1-0)" = "tool 1" ]
 	kill -KILL "$reader" "$(cat worker)"
 	wait "$reader" || true
@@ -34,10 +40,7 @@ pending_of() {
 @test "consumers: a blocked XREADGROUP is woken when the reader it waits behind dies" {
 	require_spool_server mq-xreadgroup
 	cli XADD s 1-0 body job > /dev/null
-	"$MQ_BIN/mq-xreadgroup" -f -x 'echo $$ > worker; exec sleep 1000' \
-	    g tool s 3>&- &
-	reader=$!
-	wait_until test -s worker
+	hold_entry
 	background blocked redis-cli -h 127.0.0.1 -p "$MQ_PORT" \
 	    XREADGROUP GROUP g redis BLOCK 0 STREAMS s '>'
 	kill -KILL "$reader" "$(cat worker)"
