@@ -85,9 +85,12 @@ build() {
 			    &stream)) != MQ_OK ||
 			    (rc = mq_reader_open(stream, &reader)) != MQ_OK)
 				errx(1, "%s", mq_strerror(rc));
-			fputs("ready\n", stderr);
 		EOF
-		sh "$REPO/tests/man-examples.sh" -b 2 "$REPO/man/libmq.3"
+		# Ready once it watches and stands at the end: an append
+		# before that would be skipped, not waited for.
+		sh "$REPO/tests/man-examples.sh" -b 2 "$REPO/man/libmq.3" |
+		    sed -e '/mq_reader_seek_end(reader);/a\
+	fputs("ready\\n", stderr);'
 		echo '}'
 	} > follow.c
 	sh "$REPO/tests/man-examples.sh" -b 4 "$REPO/man/libmq.3" |
