@@ -184,7 +184,8 @@ enum {
 #define EARLY_REPLAY	(64 * MQ_JSLOT)	/* a longer tail is replayed unlocked */
 #define HOLD_MAX	(1u << 20)	/* held records past this are written at once */
 #define PL_MIN		64		/* slots of the smallest pending array */
-#define PL_KEEP		4096		/* an empty array larger is freed */
+#define PL_KEEP		256		/* an empty array larger is freed */
+#define BUF_KEEP	(16u << 10)	/* bytes of a buffer kept between calls */
 #define PL_GAP		16		/* an insertion that moves n slots
 					   leaves n / PL_GAP as room */
 
@@ -322,6 +323,36 @@ struct mq_group {
 	int			 livefd;	/* -1: none attached */
 	char			 livename[MQ_NAME_MAX + 1];
 };
+
+static void
+copies_free(struct copies *cp)
+{
+	free(cp->buf);
+	free(cp->hc);
+	free(cp->mc);
+	free(cp->hdrs);
+	free(cp->msgs);
+	free(cp->counts);
+}
+
+/*
+ * Empties 'cp' for the next call.  Copies larger than BUF_KEEP are let
+ * go, so that a group that once handed out a large batch does not keep
+ * its size while it idles (thousands of groups may be open at once).
+ */
+static void
+copies_reset(struct copies *cp)
+{
+	if (cp->cap + cp->caphc * sizeof(*cp->hc) +
+	    cp->capmc * sizeof(*cp->mc) + cp->caphdrs * sizeof(*cp->hdrs) +
+	    cp->capmsgs * sizeof(*cp->msgs) +
+	    cp->capcounts * sizeof(*cp->counts) > BUF_KEEP) {
+		copies_free(cp);
+		memset(cp, 0, sizeof(*cp));
+		return;
+	}
+	cp->len = cp->nhc = cp->nmc = 0;
+}
 
 /* Inline: the pending array compares ids millions of times a second. */
 static inline int
@@ -1062,7 +1093,7 @@ lock_change(mq_group *g)
 	if (g->held) {
 		/* Held: the records of this change follow those waiting. */
 		g->outlen = g->heldlen;
-		g->dead.len = g->dead.nhc = g->dead.nmc = 0;
+		copies_reset(&g->dead);
 		return MQ_OK;
 	}
 	if ((rc = mq_journal_lock(&g->j, &reset)) != MQ_OK) {
@@ -1075,7 +1106,7 @@ lock_change(mq_group *g)
 		return rc;
 	}
 	g->outlen = 0;
-	g->dead.len = g->dead.nhc = g->dead.nmc = 0;
+	copies_reset(&g->dead);
 	return MQ_OK;
 }
 
@@ -1084,7 +1115,7 @@ static int
 begin(mq_group *g)
 {
 	replay_early(g);
-	g->give.len = g->give.nhc = g->give.nmc = 0;
+	copies_reset(&g->give);
 	return lock_change(g);
 }
 
@@ -1230,6 +1261,11 @@ commit(mq_group *g)
 		g->rvalid = 0;
 	}
 	g->outlen = 0;
+	if (g->outcap > BUF_KEEP) {
+		free(g->out);
+		g->out = NULL;
+		g->outcap = 0;
+	}
 	if (rc == MQ_OK && g->j.off > COMPACT_MIN &&
 	    (uint64_t)g->j.off > COMPACT_RATIO * live_bytes(&g->st))
 		(void)compact(g);	/* the journal stays valid if it fails */
@@ -1797,16 +1833,6 @@ mq_group_open(mq_stream *stream, const char *name, mq_group **out)
 	return MQ_OK;
 }
 
-static void
-copies_free(struct copies *cp)
-{
-	free(cp->buf);
-	free(cp->hc);
-	free(cp->mc);
-	free(cp->hdrs);
-	free(cp->msgs);
-	free(cp->counts);
-}
 
 void
 mq_group_close(mq_group *g)
@@ -2132,7 +2158,7 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 	if (ahead == 0)
 		return MQ_OK;
 	if (!id_eq(g->st.cursor, from) || nacked_ready(&g->st, now)) {
-		g->give.len = g->give.nhc = g->give.nmc = 0;
+		copies_reset(&g->give);
 		return MQ_OK;
 	}
 	if ((rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
@@ -2164,7 +2190,7 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 		return MQ_OK;
 	now = mq_now_ms();
 	replay_early(g);
-	g->give.len = g->give.nhc = g->give.nmc = 0;
+	copies_reset(&g->give);
 	from = g->st.cursor;
 	if (!noack)
 		ahead = read_ahead(g, count, now);

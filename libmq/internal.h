@@ -117,6 +117,13 @@ int	 mq_stream_dirfd(mq_stream *stream);
 const struct mq_policy *mq_stream_policy(mq_stream *stream);
 /* Applies the spool's fsync policy to a descriptor written by this process. */
 int	 mq_spool_dirty(mq_spool *spool, int fd);
+/*
+ * The same on a hot path: '*mark' lives beside 'fd', is 0 whenever 'fd'
+ * is opened on another file, and spares the look at a file already noted.
+ */
+int	 mq_spool_dirty_mark(mq_spool *spool, int fd, uint64_t *mark);
+/* dirty.c: adds the file of 'fd' to 'dirty'; -1 with errno if it cannot. */
+int	 mq_dirty_add(struct mq_dirty *dirty, int fd);
 enum mq_fsync mq_spool_fsync_policy(const mq_spool *spool);
 
 /* ---- journal.c: the file protocol of group journals (records: group.c). */
@@ -143,10 +150,10 @@ struct mq_journal {
 	dev_t		 dev;		/* what the open file is, to notice */
 	ino_t		 ino;		/* a replacement or removal */
 	off_t		 off;		/* end of the records replayed */
+	uint64_t	 dirty_mark;	/* for mq_spool_dirty_mark */
 	int		 locked;
 	int		 rdonly;	/* 0, or why it is open read-only
 					   (EACCES, EROFS): it is not locked */
-	unsigned char	*buf;		/* replay buffer */
 };
 
 size_t	 mq_jrec_put(unsigned char *p, unsigned type, unsigned flags,

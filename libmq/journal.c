@@ -39,7 +39,11 @@
 
 #include "internal.h"
 
-#define JBUF_SIZE (64u << 10)	/* replay reads this much at a time */
+/*
+ * Replay reads this much at a time, into a buffer on the stack: a journal
+ * open for each of thousands of groups keeps no buffer between replays.
+ */
+#define JBUF_SIZE (16u << 10)
 
 /* ------------------------------------------------------------------
  * Records
@@ -181,6 +185,7 @@ jopen(struct mq_journal *j)
 	struct stat st;
 	int rc;
 
+	j->dirty_mark = 0;
 	if ((j->fd = mq_open_rw(j->dirfd, j->name, 0, &j->rdonly)) == -1)
 		return errno == ENOENT ? MQ_ENOGROUP : mq_sys();
 	if (fstat(j->fd, &st) == -1) {
@@ -219,8 +224,6 @@ mq_journal_open(struct mq_journal *j, mq_spool *spool, int dirfd,
 	j->dirfd = dirfd;
 	if (strlcpy(j->name, name, sizeof(j->name)) >= sizeof(j->name))
 		return MQ_EBADNAME;
-	if ((j->buf = malloc(JBUF_SIZE)) == NULL)
-		return mq_sys();
 	return jopen(j);
 }
 
@@ -228,8 +231,6 @@ void
 mq_journal_close(struct mq_journal *j)
 {
 	jclose(j);
-	free(j->buf);
-	j->buf = NULL;
 }
 
 /*
@@ -354,6 +355,7 @@ int
 mq_journal_replay(struct mq_journal *j, int repair,
     int (*fn)(const struct mq_jrec *r, void *arg), void *arg)
 {
+	unsigned char buf[JBUF_SIZE];
 	struct mq_jrec r;
 	struct stat st;
 	ssize_t got, n;
@@ -361,11 +363,11 @@ mq_journal_replay(struct mq_journal *j, int repair,
 	int rc, stop = 0;
 
 	while (!stop) {
-		if ((got = mq_pread_all(j->fd, j->buf, JBUF_SIZE, j->off)) == -1)
+		if ((got = mq_pread_all(j->fd, buf, JBUF_SIZE, j->off)) == -1)
 			return mq_sys();
 		pos = 0;
 		while ((size_t)got > pos) {
-			n = mq_jrec_get(j->buf + pos, got - pos, &r);
+			n = mq_jrec_get(buf + pos, got - pos, &r);
 			if (n < 0)
 				stop = 1;
 			if (n <= 0)
@@ -407,7 +409,7 @@ mq_journal_append(struct mq_journal *j, const void *buf, size_t len)
 	if ((rc = mq_pwrite_all(j->fd, buf, len, j->off)) != MQ_OK)
 		return rc;
 	j->off += len;
-	return mq_spool_dirty(j->spool, j->fd);
+	return mq_spool_dirty_mark(j->spool, j->fd, &j->dirty_mark);
 }
 
 /*
@@ -533,6 +535,7 @@ mq_journal_replace(struct mq_journal *j, const void *buf, size_t len)
 	flock(j->fd, LOCK_UN);
 	close(j->fd);
 	j->fd = fd;
+	j->dirty_mark = 0;
 	j->dev = st.st_dev;
 	j->ino = st.st_ino;
 	j->off = len;

@@ -8,9 +8,16 @@
  * Records are only appended, under the stream's lock.  Every process
  * replays the part it has not seen yet before it reads the state; a torn
  * last record (a crash) is not replayed, and the next writer cuts it off.
+ *
+ * The file is made by the first record: most streams never delete or
+ * trim, and a file less is an inode less to make for each new stream.
+ * Until then a process looks for it each time it catches up (one
+ * openat(2), as cheap as the fstat(2) that follows once it is open).
  */
 #include <sys/stat.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -128,9 +135,28 @@ mark_apply(mq_stream *s, const unsigned char *p)
 	}
 }
 
-/* Replays the records appended since the last call. */
-int
-mq_marks_replay(mq_stream *s)
+/*
+ * Opens the marks file if it is there now ('create': makes it, under the
+ * lock); MQ_OK with s->marksfd still -1 when there is none.
+ */
+static int
+marks_open(mq_stream *s, int create)
+{
+	if (s->marksfd != -1)
+		return MQ_OK;
+	s->marksfd = mq_open_rw(s->dirfd, "marks", create ? O_CREAT : 0,
+	    &s->rdonly);
+	if (s->marksfd != -1)
+		return create ? mq_spool_dirty(s->spool, s->dirfd) : MQ_OK;
+	return errno == ENOENT && !create ? MQ_OK : mq_sys();
+}
+
+/*
+ * Replays the records appended since the last call; '*size' gets the
+ * size of the file as seen (0 without one).
+ */
+static int
+replay(mq_stream *s, uint64_t *size)
 {
 	unsigned char buf[MQ_MARK_SIZE * 128];
 	struct stat st;
@@ -138,9 +164,13 @@ mq_marks_replay(mq_stream *s)
 	size_t i;
 	int rc;
 
+	*size = 0;
+	if ((rc = marks_open(s, 0)) != MQ_OK || s->marksfd == -1)
+		return rc;
 	if (fstat(s->marksfd, &st) == -1)
 		return mq_sys();
-	while ((uint64_t)st.st_size >= s->marks_end + MQ_MARK_SIZE) {
+	*size = (uint64_t)st.st_size;
+	while (*size >= s->marks_end + MQ_MARK_SIZE) {
 		n = mq_pread_all(s->marksfd, buf, sizeof(buf), (off_t)s->marks_end);
 		if (n == -1)
 			return mq_sys();
@@ -159,19 +189,24 @@ mq_marks_replay(mq_stream *s)
 	return MQ_OK;
 }
 
+int
+mq_marks_replay(mq_stream *s)
+{
+	uint64_t size;
+
+	return replay(s, &size);
+}
+
 /* Under the lock: cuts off a torn tail of the journal after replaying it. */
 int
 mq_marks_repair(mq_stream *s)
 {
-	struct stat st;
+	uint64_t size;
 	int rc;
 
-	if ((rc = mq_marks_replay(s)) != MQ_OK)
+	if ((rc = replay(s, &size)) != MQ_OK)
 		return rc;
-	if (fstat(s->marksfd, &st) == -1)
-		return mq_sys();
-	if ((uint64_t)st.st_size != s->marks_end &&
-	    ftruncate(s->marksfd, (off_t)s->marks_end) == -1)
+	if (size != s->marks_end && ftruncate(s->marksfd, (off_t)s->marks_end) == -1)
 		return mq_sys();
 	return MQ_OK;
 }
@@ -183,7 +218,8 @@ mq_marks_append(mq_stream *s, const unsigned char *recs, size_t n)
 	size_t i;
 	int rc;
 
-	if ((rc = mq_marks_repair(s)) != MQ_OK)
+	if ((rc = mq_marks_repair(s)) != MQ_OK ||
+	    (rc = marks_open(s, 1)) != MQ_OK)
 		return rc;
 	if ((rc = mq_pwrite_all(s->marksfd, recs, n * MQ_MARK_SIZE,
 	    (off_t)s->marks_end)) != MQ_OK)

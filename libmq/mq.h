@@ -17,6 +17,8 @@
 #ifndef MQ_H
 #define MQ_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -151,12 +153,34 @@ int	 mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms);
 /* Makes every append this process made durable now. */
 int	 mq_spool_sync(mq_spool *spool);
 /*
- * For a process that syncs on a thread of its own: hands over what
- * mq_spool_sync would sync, as a malloc'd array '*fds' of '*n'
- * descriptors (duplicates, the caller's to fdatasync(2) and close), and
- * counts the interval from now.  '*fds' is NULL when there is nothing.
+ * What a process wrote and has not made durable yet: up to
+ * MQ_DIRTY_FILES files, each made durable with fdatasync(2); past that,
+ * the whole filesystem, one descriptor per device made durable with
+ * syncfs(2), which costs one journal commit however many files were
+ * written.  The descriptors are duplicates, the set's own.
  */
-int	 mq_spool_take_dirty(mq_spool *spool, int **fds, size_t *n);
+#define MQ_DIRTY_FILES	4
+struct mq_dirty {
+	int		*fds;
+	dev_t		*devs;
+	ino_t		*inos;
+	size_t		 n, cap;
+	int		 whole_fs;
+};
+void	 mq_dirty_init(struct mq_dirty *dirty);
+int	 mq_dirty_empty(const struct mq_dirty *dirty);
+/* Moves what 'from' holds into 'into'; MQ_OK, or MQ_ESYS with errno. */
+int	 mq_dirty_merge(struct mq_dirty *into, struct mq_dirty *from);
+/* Makes what 'dirty' holds durable and empties it; MQ_ESYS if a sync failed. */
+int	 mq_dirty_sync(struct mq_dirty *dirty);
+/* Closes what 'dirty' holds without syncing it, and frees its memory. */
+void	 mq_dirty_free(struct mq_dirty *dirty);
+/*
+ * For a process that syncs on a thread of its own: moves what
+ * mq_spool_sync would sync into 'out' (added to what it holds), and
+ * counts the interval from now.
+ */
+int	 mq_spool_take_dirty(mq_spool *spool, struct mq_dirty *out);
 
 /* Calls 'fn' with each stream's name, in no set order; stops on non-zero. */
 int	 mq_spool_streams(mq_spool *spool,

@@ -8,6 +8,11 @@
  * segment, is where the stream ends for now: it is being written, or it
  * was torn by a crash and will be cut off by the next appender.
  *
+ * The buffer is sized to what there is to read: up to CHUNK while a
+ * reader catches up, a page or two at the tail, and it is let go when
+ * the reader has read everything, so that thousands of readers waiting
+ * at the tail (one per consumer group) hold almost nothing.
+ *
  * Positioning uses the segment list (a binary search by base offset or by
  * first id) and the segment's sparse index, so a seek costs O(log n)
  * reads however long the stream is.
@@ -23,6 +28,7 @@
 #include "stream.h"
 
 #define CHUNK (256u << 10)
+#define SMALL (16u << 10)	/* a buffer above this is let go at the tail */
 
 struct mq_reader {
 	mq_stream	*s;
@@ -34,6 +40,7 @@ struct mq_reader {
 	uint64_t	 bpos;		/* file position of buf[0] */
 	size_t		 blen;		/* bytes in buf */
 	size_t		 boff;		/* start of the next batch in buf */
+	int		 full;		/* the last fill filled it */
 
 	/* The batch being handed out. */
 	uint32_t	 count, i;
@@ -184,6 +191,44 @@ mq_reader_seek_end(mq_reader *r)
 	return MQ_OK;
 }
 
+/*
+ * The size of buffer to read into, at least 'need' bytes: a sealed
+ * segment is read in CHUNKs; the active one as far as it is known to
+ * go, or, past that (others appended since this process looked), as
+ * much as the last fill, twice that if it filled the buffer; in whole
+ * pages, at most CHUNK.
+ */
+static size_t
+fill_size(const mq_reader *r, size_t need)
+{
+	const mq_stream *s = r->s;
+	uint64_t from = r->bpos + r->blen, want = CHUNK;
+
+	if (s->nsegs > 0 && r->seg == s->segs[s->nsegs - 1].base) {
+		if (s->end > from)
+			want = r->blen + (s->end - from);
+		else
+			want = r->full ? 2 * r->cap : r->cap;
+	}
+	want = (want + 4095) & ~(uint64_t)4095;
+	if (want == 0)
+		want = 4096;
+	if (want > CHUNK)
+		want = CHUNK;
+	return want > need ? (size_t)want : need;
+}
+
+/* At the end of what there is, a large buffer is let go. */
+static void
+reader_idle(mq_reader *r)
+{
+	if (r->blen > 0 || r->cap <= SMALL)
+		return;
+	free(r->buf);
+	r->buf = NULL;
+	r->cap = 0;
+}
+
 /* Reads more of the segment into the buffer, keeping at least 'need' bytes of room. */
 static int
 reader_fill(mq_reader *r, size_t need)
@@ -197,8 +242,7 @@ reader_fill(mq_reader *r, size_t need)
 		r->blen -= r->boff;
 		r->boff = 0;
 	}
-	if (need < CHUNK)
-		need = CHUNK;
+	need = fill_size(r, need);
 	if (need > r->cap) {
 		unsigned char *nb = realloc(r->buf, need);
 
@@ -211,7 +255,10 @@ reader_fill(mq_reader *r, size_t need)
 	    (off_t)(r->bpos + r->blen));
 	if (n == -1)
 		return mq_sys();
+	r->full = r->blen + (size_t)n == r->cap;
 	r->blen += (size_t)n;
+	if (n == 0)
+		reader_idle(r);
 	/* New data may come with new deletes and trims. */
 	if (n > 0 && (rc = mq_marks_replay(r->s)) != MQ_OK)
 		return rc;

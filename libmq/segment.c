@@ -162,6 +162,7 @@ mq_segments_load(mq_stream *s)
 			close(s->idxfd);
 		s->idxfd = -1;
 		s->activefd = active_open(s, segs[nsegs - 1].base, "log", 0);
+		s->active_mark = 0;
 		if (s->activefd == -1) {
 			rc = mq_sys();
 			free(segs);

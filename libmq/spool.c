@@ -175,16 +175,11 @@ mq_spool_close(mq_spool *sp)
 		return;
 	if (sp->fsync != MQ_FSYNC_NEVER)
 		mq_spool_sync(sp);
-	else
-		while (sp->ndirty > 0)
-			close(sp->dirty[--sp->ndirty]);
+	mq_dirty_free(&sp->dirty);
 	if (sp->streamsfd != -1)
 		close(sp->streamsfd);
 	if (sp->dirfd != -1)
 		close(sp->dirfd);
-	free(sp->dirty);
-	free(sp->dirty_dev);
-	free(sp->dirty_ino);
 	if (sp->routes != NULL)
 		munmap(sp->routes, MQ_ROUTES_SIZE);
 	free(sp->path);
@@ -270,33 +265,41 @@ mq_fsync_parse(const char *s, enum mq_fsync *policy, int *interval_ms)
 int
 mq_spool_sync(mq_spool *sp)
 {
-	int rc = MQ_OK;
-
-	while (sp->ndirty > 0) {
-		int fd = sp->dirty[--sp->ndirty];
-
-		if (fdatasync(fd) == -1 && rc == MQ_OK)
-			rc = mq_sys();
-		close(fd);
-	}
 	sp->last_sync = mq_mono_ms();
-	return rc;
+	sp->dirty_gen++;
+	return mq_dirty_sync(&sp->dirty);
 }
 
 int
-mq_spool_take_dirty(mq_spool *sp, int **fds, size_t *n)
+mq_spool_take_dirty(mq_spool *sp, struct mq_dirty *out)
 {
-	*fds = NULL;
-	*n = 0;
 	sp->last_sync = mq_mono_ms();
-	if (sp->ndirty == 0)
-		return MQ_OK;
-	if ((*fds = reallocarray(NULL, sp->ndirty, sizeof(**fds))) == NULL)
-		return mq_sys();
-	memcpy(*fds, sp->dirty, sp->ndirty * sizeof(**fds));
-	*n = sp->ndirty;
-	sp->ndirty = 0;
+	sp->dirty_gen++;
+	return mq_dirty_merge(out, &sp->dirty);
+}
+
+/* With the interval policy, syncs when the interval has passed. */
+static int
+sync_when_due(mq_spool *sp)
+{
+	if (sp->fsync == MQ_FSYNC_INTERVAL &&
+	    mq_mono_ms() - sp->last_sync >= sp->interval_ms)
+		return mq_spool_sync(sp);
 	return MQ_OK;
+}
+
+/*
+ * Notes that this process wrote to 'fd' since the last sync; returns 1
+ * if it did, 0 if it could not (no memory or descriptors) and made the
+ * file durable at once instead, or an error.
+ */
+static int
+note(mq_spool *sp, int fd)
+{
+	if (mq_dirty_add(&sp->dirty, fd) == 0)
+		return 1;
+	/* The write is done and must not be reported as failed. */
+	return fdatasync(fd) == -1 ? mq_sys() : 0;
 }
 
 /*
@@ -306,8 +309,7 @@ mq_spool_take_dirty(mq_spool *sp, int **fds, size_t *n)
 int
 mq_spool_dirty(mq_spool *sp, int fd)
 {
-	struct stat st;
-	size_t i;
+	int rc;
 
 	switch (sp->fsync) {
 	case MQ_FSYNC_NEVER:
@@ -317,43 +319,31 @@ mq_spool_dirty(mq_spool *sp, int fd)
 	case MQ_FSYNC_INTERVAL:
 		break;
 	}
-	if (fstat(fd, &st) == -1)
-		return mq_sys();
-	for (i = 0; i < sp->ndirty; i++)
-		if (sp->dirty_dev[i] == st.st_dev && sp->dirty_ino[i] == st.st_ino)
-			break;
-	if (i == sp->ndirty) {
-		if (sp->ndirty == sp->capdirty) {
-			size_t cap = sp->capdirty ? sp->capdirty * 2 : 8;
-			int *d;
-			dev_t *dv;
-			ino_t *in;
+	if ((rc = note(sp, fd)) < 0)
+		return rc;
+	return sync_when_due(sp);
+}
 
-			if ((d = reallocarray(sp->dirty, cap, sizeof(*d))) == NULL)
-				return mq_sys();
-			sp->dirty = d;
-			if ((dv = reallocarray(sp->dirty_dev, cap, sizeof(*dv))) == NULL)
-				return mq_sys();
-			sp->dirty_dev = dv;
-			if ((in = reallocarray(sp->dirty_ino, cap, sizeof(*in))) == NULL)
-				return mq_sys();
-			sp->dirty_ino = in;
-			sp->capdirty = cap;
-		}
-		/*
-		 * A duplicate, so that closing the stream does not lose it.
-		 * Out of descriptors, make it durable now instead: the
-		 * write is done, and must not be reported as failed.
-		 */
-		if ((sp->dirty[i] = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
-			return fdatasync(fd) == -1 ? mq_sys() : MQ_OK;
-		sp->dirty_dev[i] = st.st_dev;
-		sp->dirty_ino[i] = st.st_ino;
-		sp->ndirty++;
+/*
+ * mq_spool_dirty for a hot path: '*mark' is the caller's, kept beside
+ * 'fd' and set to 0 whenever 'fd' comes to stand for another file.  A
+ * file already noted since the last sync is not looked at again: one
+ * fstat(2) per file and sync, not one per write.
+ */
+int
+mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark)
+{
+	int rc;
+
+	if (sp->fsync != MQ_FSYNC_INTERVAL)
+		return mq_spool_dirty(sp, fd);
+	if (*mark != sp->dirty_gen + 1) {
+		if ((rc = note(sp, fd)) < 0)
+			return rc;
+		if (rc == 1)
+			*mark = sp->dirty_gen + 1;
 	}
-	if (mq_mono_ms() - sp->last_sync >= sp->interval_ms)
-		return mq_spool_sync(sp);
-	return MQ_OK;
+	return sync_when_due(sp);
 }
 
 int

@@ -158,8 +158,17 @@ mq_stream_policy_load(mq_stream *s, int force)
 	size_t len;
 	int rc, fd;
 
-	if (fstatat(s->dirfd, "meta", &st, 0) == -1)
-		return mq_sys();
+	if (fstatat(s->dirfd, "meta", &st, 0) == -1) {
+		if (errno != ENOENT)
+			return mq_sys();
+		/* No meta file: the defaults (a new stream has none). */
+		if (force || s->meta_ino != 0) {
+			policy_defaults(&s->policy);
+			s->segment_bytes = s->policy.segment_bytes;
+			s->meta_ino = 0;
+		}
+		return MQ_OK;
+	}
 	if (!force && st.st_ino == s->meta_ino &&
 	    st.st_mtim.tv_sec == s->meta_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == s->meta_mtime.tv_nsec)
@@ -235,32 +244,41 @@ create_file(int dirfd, const char *name)
 }
 
 /*
- * Builds stream 'enc' complete in a temporary directory, then renames it
- * into place.  Losing the race to another process is success.  The
- * rename happens under the spool's key lock, so that no sorted set of
- * the name appears meanwhile (MQ_EWRONGTYPE if there is one).
+ * Builds stream 'enc' in a temporary directory, then renames it into
+ * place.  Losing the race to another process is success.  The rename
+ * happens under the spool's key lock, so that no sorted set of the name
+ * appears meanwhile (MQ_EWRONGTYPE if there is one).
+ *
+ * A new stream is its directory and one empty file, its first segment:
+ * no meta file (the default policy) and no marks (none yet), since on
+ * a filesystem each file costs an inode to find and, at removal, to
+ * free.  It is made durable by the
+ * fsync policy like an append: with "always" before this returns, else
+ * with the process's next sync, which covers many creations at once
+ * (docs/spool-scaling.md).  An opener makes whatever file is missing,
+ * so a crash that keeps the directory and loses a file loses nothing.
  */
 static int
 stream_create(mq_spool *sp, const char *enc)
 {
-	struct mq_policy p;
 	char tmp[MQ_ENCNAME_MAX + 64];
 	int fd, rc, keyfd, err;
 
 	snprintf(tmp, sizeof(tmp), ".new-%ld-%s", (long)getpid(), enc);
-	mq_rmtree_at(sp->streamsfd, tmp);
-	if (mkdirat(sp->streamsfd, tmp, 0755) == -1)
-		return mq_sys();
+	if (mkdirat(sp->streamsfd, tmp, 0755) == -1) {
+		if (errno != EEXIST)
+			return mq_sys();
+		/* Left by a process of this pid that died: start afresh. */
+		mq_rmtree_at(sp->streamsfd, tmp);
+		if (mkdirat(sp->streamsfd, tmp, 0755) == -1)
+			return mq_sys();
+	}
 	if ((fd = openat(sp->streamsfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		rc = mq_sys();
 		goto fail;
 	}
-	policy_defaults(&p);
-	if ((rc = meta_write(fd, &p)) != MQ_OK ||
-	    (rc = create_file(fd, "lock")) != MQ_OK ||
-	    (rc = create_file(fd, "marks")) != MQ_OK ||
-	    (rc = create_file(fd, "00000000000000000000.log")) != MQ_OK ||
-	    (rc = mq_fsync_dir_fd(fd)) != MQ_OK) {
+	if ((rc = create_file(fd, "00000000000000000000.log")) != MQ_OK ||
+	    (rc = mq_spool_dirty(sp, fd)) != MQ_OK) {
 		close(fd);
 		goto fail;
 	}
@@ -279,7 +297,7 @@ stream_create(mq_spool *sp, const char *enc)
 		rc = mq_sys();
 		goto fail;
 	}
-	return mq_fsync_dir_fd(sp->streamsfd);
+	return mq_spool_dirty(sp, sp->streamsfd);
 fail:
 	/* The errno of the failure, not of the cleanup (MQ_ESYS keeps it). */
 	err = errno;
@@ -299,7 +317,7 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return mq_sys();
 	s->spool = sp;
-	s->dirfd = s->lockfd = s->activefd = s->idxfd = s->marksfd = -1;
+	s->dirfd = s->activefd = s->idxfd = s->marksfd = -1;
 	if ((rc = mq_name_encode(name, s->enc, sizeof(s->enc))) < 0)
 		goto fail;
 	if ((s->name = strdup(name)) == NULL) {
@@ -329,13 +347,6 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 	}
 	s->dir_dev = st.st_dev;
 	s->dir_ino = st.st_ino;
-	if ((s->lockfd = mq_open_rw(s->dirfd, "lock", O_CREAT,
-	    &s->rdonly)) == -1 ||
-	    (s->marksfd = mq_open_rw(s->dirfd, "marks", O_CREAT,
-	    &s->rdonly)) == -1) {
-		rc = mq_sys();
-		goto fail;
-	}
 	/* The first append of every open stream checks the free space. */
 	s->unchecked = UINT64_MAX / 2;
 	if ((rc = mq_stream_policy_load(s, 1)) != MQ_OK ||
@@ -357,8 +368,6 @@ mq_stream_close(mq_stream *s)
 		return;
 	if (s->dirfd != -1)
 		close(s->dirfd);
-	if (s->lockfd != -1)
-		close(s->lockfd);
 	if (s->activefd != -1)
 		close(s->activefd);
 	if (s->idxfd != -1)
@@ -409,14 +418,14 @@ mq_stream_remove(mq_spool *sp, const char *name)
 }
 
 /*
- * Opens the directory of stream 'enc' and takes its lock; '*dirfd' and
- * '*lockfd' are the caller's to close.  The lock is taken on what the
- * name led to when it was opened, so once it is held the name is looked
- * up again: if it leads elsewhere now (renamed or removed meanwhile),
- * the whole is tried again.
+ * Opens the directory of stream 'enc' and takes its lock (the directory
+ * itself, as mq_stream_lock does); '*dirfd' is the caller's to close.
+ * The lock is taken on what the name led to when it was opened, so once
+ * it is held the name is looked up again: if it leads elsewhere now
+ * (renamed or removed meanwhile), the whole is tried again.
  */
 static int
-stream_lock_by_name(mq_spool *sp, const char *enc, int *dirfd, int *lockfd)
+stream_lock_by_name(mq_spool *sp, const char *enc, int *dirfd)
 {
 	struct stat a, b;
 	int tries, rc;
@@ -426,34 +435,24 @@ stream_lock_by_name(mq_spool *sp, const char *enc, int *dirfd, int *lockfd)
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (*dirfd == -1)
 			return errno == ENOENT ? MQ_ENOSTREAM : mq_sys();
-		*lockfd = openat(*dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC,
-		    0644);
-		if (*lockfd == -1) {
-			rc = mq_sys();
-			close(*dirfd);
-			return rc;
-		}
-		while ((rc = flock(*lockfd, LOCK_EX)) == -1 && errno == EINTR)
+		while ((rc = flock(*dirfd, LOCK_EX)) == -1 && errno == EINTR)
 			;
 		if (rc == -1 || fstat(*dirfd, &a) == -1) {
 			rc = mq_sys();
-			goto fail;
+			close(*dirfd);
+			return rc;
 		}
 		if (fstatat(sp->streamsfd, enc, &b, AT_SYMLINK_NOFOLLOW) == 0) {
 			if (a.st_dev == b.st_dev && a.st_ino == b.st_ino)
 				return MQ_OK;
 		} else if (errno != ENOENT) {
 			rc = mq_sys();
-			goto fail;
+			close(*dirfd);
+			return rc;
 		}
-		close(*lockfd);
 		close(*dirfd);
 	}
 	return MQ_ENOSTREAM;
-fail:
-	close(*lockfd);
-	close(*dirfd);
-	return rc;
 }
 
 /*
@@ -471,12 +470,12 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	char fenc[MQ_ENCNAME_MAX], tenc[MQ_ENCNAME_MAX];
 	char tmp[MQ_ENCNAME_MAX + 64] = "";
 	struct mq_key_target t;
-	int dirfd = -1, lockfd = -1, tries = 0, rc;
+	int dirfd = -1, tries = 0, rc;
 
 	if (mq_name_encode(from, fenc, sizeof(fenc)) < 0 ||
 	    mq_name_encode(to, tenc, sizeof(tenc)) < 0)
 		return MQ_EBADNAME;
-	if ((rc = stream_lock_by_name(sp, fenc, &dirfd, &lockfd)) != MQ_OK)
+	if ((rc = stream_lock_by_name(sp, fenc, &dirfd)) != MQ_OK)
 		return rc == MQ_ENOSTREAM && mq_zset_exists_enc(sp, fenc) ?
 		    MQ_EWRONGTYPE : rc;
 	if (strcmp(fenc, tenc) == 0) {
@@ -508,8 +507,7 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	if (rc == MQ_OK)
 		rc = mq_fsync_dir_fd(sp->streamsfd);
 out:
-	flock(lockfd, LOCK_UN);
-	close(lockfd);
+	flock(dirfd, LOCK_UN);
 	close(dirfd);
 	/* The replaced stream is deleted after the lock is given back. */
 	if (tmp[0] != '\0')
@@ -582,7 +580,7 @@ mq_stream_lock(mq_stream *s)
 
 	if ((rc = writable(s)) != MQ_OK)
 		return rc;
-	while (flock(s->lockfd, LOCK_EX) == -1)
+	while (flock(s->dirfd, LOCK_EX) == -1)
 		if (errno != EINTR)
 			return mq_sys();
 	s->locked = 1;
@@ -593,7 +591,7 @@ void
 mq_stream_unlock(mq_stream *s)
 {
 	s->locked = 0;
-	flock(s->lockfd, LOCK_UN);
+	flock(s->dirfd, LOCK_UN);
 }
 
 /*
@@ -778,7 +776,7 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 	s->end += total;
 	s->next_offset += n;
 	s->last_id = top;
-	rc = mq_spool_dirty(s->spool, s->activefd);
+	rc = mq_spool_dirty_mark(s->spool, s->activefd, &s->active_mark);
 	writeback(s);
 out:
 	mq_stream_unlock(s);

@@ -34,10 +34,8 @@ struct mq_spool {
 	enum mq_fsync	 fsync;
 	int		 interval_ms;
 	int64_t		 last_sync;	/* mq_mono_ms() of the last sync */
-	int		*dirty;		/* dup'ed fds written since then */
-	dev_t		*dirty_dev;
-	ino_t		*dirty_ino;
-	size_t		 ndirty, capdirty;
+	struct mq_dirty	 dirty;		/* written since then (dirty.c) */
+	uint64_t	 dirty_gen;	/* counts syncs; see mq_spool_dirty_mark */
 	uint64_t	*routes;	/* SPOOL/routes mapped (route.c), or NULL */
 };
 
@@ -45,10 +43,9 @@ struct mq_stream {
 	mq_spool	*spool;
 	char		*name;
 	char		 enc[MQ_ENCNAME_MAX];	/* its directory's name */
-	int		 dirfd;
+	int		 dirfd;		/* also flock(2)ed for one change */
 	dev_t		 dir_dev;	/* its directory, to notice a rename */
 	ino_t		 dir_ino;
-	int		 lockfd;	/* flock(2)ed for one change */
 	int		 locked;
 	int		 rdonly;	/* 0, or why its files are open read-only
 					   (EACCES, EROFS): it refuses changes */
@@ -57,6 +54,7 @@ struct mq_stream {
 	struct mq_segment *segs;
 	size_t		 nsegs, capsegs;
 	int		 activefd;	/* the last segment, read-write */
+	uint64_t	 active_mark;	/* for mq_spool_dirty_mark */
 	int		 idxfd;		/* its index, append-only; -1 if a
 					   read-only handle found none */
 

@@ -1097,9 +1097,6 @@ mq_zset_open(mq_spool *sp, const char *name, int flags, mq_zset **out)
 	if ((rc = zdir_open(sp, 0, &z->dirfd)) != MQ_OK)
 		goto fail;
 	rc = mq_journal_open(&z->j, sp, z->dirfd, z->enc);
-	/* Replays go through z->rbuf: the journal's buffer is not used. */
-	free(z->j.buf);
-	z->j.buf = NULL;
 	if (rc == MQ_ENOGROUP || (rc == MQ_ESYS && z->dirfd == -1))
 		rc = is_stream(sp, z->enc) ? MQ_EWRONGTYPE :
 		    (flags & MQ_CREATE) ? MQ_OK : MQ_ENOSTREAM;

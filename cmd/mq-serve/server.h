@@ -223,8 +223,7 @@ struct server {
 	/* --fsync always, off the loop: see syncer.c. */
 	int			 gate_replies;	/* replies wait for their sync */
 	struct connlist		 gated;		/* connections with gates */
-	int			*sync_pend;	/* written, not yet handed over */
-	size_t			 sync_npend;
+	struct mq_dirty		 sync_pend;	/* written, not yet handed over */
 	uint64_t		 sync_gen;	/* the last sync asked for */
 	uint64_t		 sync_inflight;	/* the one the thread is doing */
 	int			 sync_busy;

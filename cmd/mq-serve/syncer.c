@@ -3,9 +3,12 @@
  *
  * An fdatasync(2) of a busy segment can take tens of milliseconds; done
  * by the loop, it would stall every client for that long.  So the loop
- * only takes the list of descriptors written since the last sync
+ * only takes the set of files written since the last sync
  * (mq_spool_take_dirty: duplicates, safe to use after the loop has
- * closed its own) and hands it to one thread that syncs and closes them.
+ * closed its own) and hands it to one thread that makes it durable: a
+ * few files with a fdatasync each, more with one syncfs(2) (libmq's
+ * dirty.c), so that a turn that wrote to 800 streams costs one journal
+ * commit, not 800.
  *
  * "interval": the one-second timer hands the list over; if the thread is
  * still busy with the last one, the two are merged, so the disk is never
@@ -38,8 +41,7 @@ struct syncer {
 	pthread_t	 thread;
 	pthread_mutex_t	 lock;
 	pthread_cond_t	 wake;
-	int		*fds;		/* handed over, not yet taken by the thread */
-	size_t		 n;
+	struct mq_dirty	 handed;	/* handed over, not yet taken by the thread */
 	int		 stop;
 	struct server	*server;
 	/* "always": the sync numbers asked for and done, told by 'efd'. */
@@ -48,48 +50,38 @@ struct syncer {
 	int		 failed;
 };
 
-/*
- * Syncs and closes the 'n' descriptors of 'fds', then frees the array;
- * returns 1 if a sync failed (logged), else 0.
- */
+/* Makes 'd' durable and empties it; returns 1 if a sync failed (logged). */
 static int
-sync_close(struct server *s, int *fds, size_t n)
+sync_dirty(struct server *s, struct mq_dirty *d)
 {
-	size_t i;
-	int failed = 0;
-
-	for (i = 0; i < n; i++) {
-		if (fdatasync(fds[i]) == -1) {
-			server_log(s, "fsync: %s", strerror(errno));
-			failed = 1;
-		}
-		close(fds[i]);
-	}
-	free(fds);
-	return failed;
+	if (mq_dirty_sync(d) == MQ_OK)
+		return 0;
+	server_log(s, "fsync: %s", strerror(errno));
+	return 1;
 }
 
 static void *
 syncer_main(void *arg)
 {
 	struct syncer *y = arg;
+	struct mq_dirty d, t;
 	uint64_t gen, one = 1;
-	int *fds, failed;
-	size_t n;
+	int failed;
 
+	mq_dirty_init(&d);
 	pthread_mutex_lock(&y->lock);
 	for (;;) {
-		while (y->n == 0 && !y->stop)
+		while (mq_dirty_empty(&y->handed) && !y->stop)
 			pthread_cond_wait(&y->wake, &y->lock);
-		if (y->n == 0)
+		if (mq_dirty_empty(&y->handed))
 			break;	/* stopping, and nothing left */
-		fds = y->fds;
-		n = y->n;
+		/* Takes the set, leaving the thread's empty one in its place. */
+		t = y->handed;
+		y->handed = d;
+		d = t;
 		gen = y->gen_asked;
-		y->fds = NULL;
-		y->n = 0;
 		pthread_mutex_unlock(&y->lock);
-		failed = sync_close(y->server, fds, n);
+		failed = sync_dirty(y->server, &d);
 		pthread_mutex_lock(&y->lock);
 		y->gen_done = gen;
 		y->failed |= failed;
@@ -97,6 +89,7 @@ syncer_main(void *arg)
 			(void)write(y->efd, &one, sizeof(one));
 	}
 	pthread_mutex_unlock(&y->lock);
+	mq_dirty_free(&d);
 	return NULL;
 }
 
@@ -152,30 +145,17 @@ syncer_start(struct server *s, int notify)
 }
 
 /*
- * Hands 'fds' (n of them, now the thread's) over as sync 'gen', added to
- * what the thread has not taken yet.  Without memory to add them, they
- * are synced here.
+ * Hands what 'd' holds over as sync 'gen', added to what the thread has
+ * not taken yet; 'd' is left empty.
  */
 static void
-hand_over(struct server *s, int *fds, size_t n, uint64_t gen)
+hand_over(struct server *s, struct mq_dirty *d, uint64_t gen)
 {
 	struct syncer *y = s->syncer;
-	int *nf;
 
 	pthread_mutex_lock(&y->lock);
-	if (y->n > 0) {
-		if ((nf = reallocarray(y->fds, y->n + n, sizeof(*nf))) == NULL) {
-			pthread_mutex_unlock(&y->lock);
-			(void)sync_close(s, fds, n);
-			return;
-		}
-		memcpy(nf + y->n, fds, n * sizeof(*nf));
-		free(fds);
-		fds = nf;
-		n += y->n;
-	}
-	y->fds = fds;
-	y->n = n;
+	if (mq_dirty_merge(&y->handed, d) != MQ_OK)
+		server_log(s, "fsync: %s", strerror(errno));
 	y->gen_asked = gen;
 	pthread_cond_signal(&y->wake);
 	pthread_mutex_unlock(&y->lock);
@@ -184,47 +164,37 @@ hand_over(struct server *s, int *fds, size_t n, uint64_t gen)
 void
 syncer_turn(struct server *s)
 {
-	int *fds, *nf;
-	size_t n;
+	int had = !mq_dirty_empty(&s->sync_pend);
 
-	if (mq_spool_take_dirty(s->spool, &fds, &n) == MQ_OK && n > 0) {
-		if ((nf = reallocarray(s->sync_pend, s->sync_npend + n,
-		    sizeof(*nf))) == NULL) {
-			/* No memory to wait: this turn syncs on the loop. */
-			(void)sync_close(s, fds, n);
-		} else {
-			memcpy(nf + s->sync_npend, fds, n * sizeof(*nf));
-			free(fds);
-			s->sync_pend = nf;
-			s->sync_npend += n;
-			if (s->sync_npend == n)
-				s->sync_gen++;	/* a new sync begins to gather */
-		}
-	}
-	if (!s->sync_busy && s->sync_npend > 0) {
-		hand_over(s, s->sync_pend, s->sync_npend, s->sync_gen);
-		s->sync_pend = NULL;
-		s->sync_npend = 0;
+	if (mq_spool_take_dirty(s->spool, &s->sync_pend) != MQ_OK)
+		server_log(s, "fsync: %s", strerror(errno));
+	if (!had && !mq_dirty_empty(&s->sync_pend))
+		s->sync_gen++;	/* a new sync begins to gather */
+	if (!s->sync_busy && !mq_dirty_empty(&s->sync_pend)) {
+		hand_over(s, &s->sync_pend, s->sync_gen);
 		s->sync_busy = 1;
 		s->sync_inflight = s->sync_gen;
 	}
 	/* This turn's replies wait for the newest sync not yet done. */
-	conn_gate(s, s->sync_npend > 0 ? s->sync_gen :
+	conn_gate(s, !mq_dirty_empty(&s->sync_pend) ? s->sync_gen :
 	    s->sync_busy ? s->sync_inflight : 0);
 }
 
 void
 syncer_submit(struct server *s)
 {
-	int *fds;
-	size_t n;
+	struct mq_dirty d;
 
-	if (mq_spool_take_dirty(s->spool, &fds, &n) != MQ_OK || n == 0)
+	mq_dirty_init(&d);
+	if (mq_spool_take_dirty(s->spool, &d) != MQ_OK)
+		server_log(s, "fsync: %s", strerror(errno));
+	if (mq_dirty_empty(&d))
 		return;
 	if (s->syncer == NULL)
-		(void)sync_close(s, fds, n);	/* no thread: here */
+		(void)sync_dirty(s, &d);	/* no thread: here */
 	else
-		hand_over(s, fds, n, s->syncer->gen_asked);
+		hand_over(s, &d, s->syncer->gen_asked);
+	mq_dirty_free(&d);
 }
 
 void
@@ -235,9 +205,8 @@ syncer_stop(struct server *s)
 	if (y == NULL)
 		return;
 	syncer_submit(s);	/* the last writes too */
-	(void)sync_close(s, s->sync_pend, s->sync_npend);
-	s->sync_pend = NULL;
-	s->sync_npend = 0;
+	(void)sync_dirty(s, &s->sync_pend);
+	mq_dirty_free(&s->sync_pend);
 	pthread_mutex_lock(&y->lock);
 	y->stop = 1;
 	pthread_cond_signal(&y->wake);
@@ -245,6 +214,7 @@ syncer_stop(struct server *s)
 	pthread_join(y->thread, NULL);
 	pthread_mutex_destroy(&y->lock);
 	pthread_cond_destroy(&y->wake);
+	mq_dirty_free(&y->handed);
 	if (y->efd != -1) {
 		loop_del(s->loop, y->efd);
 		close(y->efd);
