@@ -106,7 +106,8 @@ dump_streams() {
 			writers+=($!)
 			bg+=($!)
 		done
-		wait_until lines_in "$per" acked.$round.{1,2,3,4}
+		wait_until lines_in "$per" acked.$round.{1,2,3,4} ||
+		    { cat failed.$round.*; return 1; }
 		for pid in "${writers[@]}"; do
 			kill -9 -- "-$pid"
 		done

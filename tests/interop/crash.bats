@@ -44,7 +44,8 @@ mq_restart() {
 			    2> "client.$round.$c" 3>&- &
 			clients+=($!)
 		done
-		wait_until lines_in 4000 acked.$round.{1,2,3,4}
+		wait_until lines_in 4000 acked.$round.{1,2,3,4} ||
+		    { cat client.$round.*; return 1; }
 		kill -9 "$MQ_PID"
 		wait "$MQ_PID" || true
 		# Each client stops when it loses the server (3), not before.
