@@ -21,29 +21,12 @@ set -eu
 N=${N:-200000}
 CLIENTS=${CLIENTS:-50}
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin=$root/bin
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/mq-bench-serve.XXXXXX")
-pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2> /dev/null || true; done
-	wait 2> /dev/null || true
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-for cmd in redis-server redis-benchmark redis-cli python3 cc; do
-	command -v "$cmd" > /dev/null ||
-	    { echo "bench-serve.sh: $cmd is missing: sh scripts/install-deps.sh --bench" >&2; exit 1; }
-done
-[ -x "$bin/mq-serve" ] || { echo "bench-serve.sh: run make first" >&2; exit 1; }
+. "$root/scripts/bench/lib.sh"
+bench_init bench-serve redis-server redis-benchmark redis-cli python3 cc
 # 10,000 connections need as many descriptors, here and in the servers.
 ulimit -n 20000 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 
 cc -O2 -o "$work/resp-consume" "$root/scripts/bench/resp-consume.c"
-
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 # startup NAME PORT CMD...: starts a server, prints the milliseconds from
 # exec to its first PONG, leaves its pid in $work/NAME.pid.
@@ -87,11 +70,6 @@ for line in open("/proc/%s/status" % pid):
 	if line.startswith("VmRSS"):
 		print(line.split()[1])
 PY
-}
-
-rps() {
-	# redis-benchmark --csv: "test","rps",...
-	awk -F'"' 'NF > 3 && $2 != "test" { v = $4 } END { printf "%.0f", v }'
 }
 
 value=$(printf '%0100d' 0)

@@ -1,0 +1,64 @@
+#!/usr/bin/env bats
+# crash.bats - SIGKILL of mq-serve while Redis clients pipeline XADD over
+# 1,000 streams.
+#
+# mq-serve replies to an XADD only after its write returned, so under its
+# default fsync policy an id a client was given survives the death of the
+# server (the page cache does): after each kill and a restart on the same
+# spool, every acknowledged append is there, in its stream, under its id,
+# ids strictly increasing, nothing twice, and every stream takes new
+# appends.  The clients are appends.py; the checks are ../appends.bash's.
+
+load lib.sh
+load ../appends
+
+setup() {
+	interop_setup || return 1
+	"$MQ_PYTHON" -c 'import redis' || {
+		echo "$MQ_PYTHON has no redis module: sh scripts/install-deps.sh --test" >&2
+		return 1
+	}
+}
+
+# appends ARGS...: appends.py with ARGS against the server under test.
+appends() {
+	"$MQ_PYTHON" "$INTEROP/appends.py" "$1" "$MQ_PORT" "${@:2}"
+}
+
+# mq_restart: mq-serve again on the spool of the last one, on a new port.
+mq_restart() {
+	MQ_PORT=$(free_port)
+	start_mq "$MQ_PORT" "$MQ_SPOOL"
+	wait_port "$MQ_PORT" "$MQ_PID" || { cat "$MQ_SPOOL.log" >&2; return 1; }
+}
+
+@test "crash: SIGKILL of mq-serve amid pipelined XADD over 1,000 streams keeps every acknowledged append" {
+	require_serve
+	[ "${MQ_SERVE_CMD:-}" != serve_redis ] ||
+	    skip "serve_redis keeps nothing on disk (appendonly no)"
+	mq_up
+	for round in 1 2 3 4; do
+		clients=()
+		for c in 1 2 3 4; do
+			appends append 1000 "$round.$c" > "acked.$round.$c" \
+			    2> "client.$round.$c" 3>&- &
+			clients+=($!)
+		done
+		wait_until lines_in 4000 acked.$round.{1,2,3,4} ||
+		    { cat client.$round.*; return 1; }
+		kill -9 "$MQ_PID"
+		wait "$MQ_PID" || true
+		# Each client stops when it loses the server (3), not before.
+		for c in 1 2 3 4; do
+			status=0
+			wait "${clients[c - 1]}" || status=$?
+			cat "client.$round.$c"
+			[ "$status" -eq 3 ]
+		done
+		mq_restart
+	done
+	appends each 1000 after > after
+	appends dump 1000 > stored
+	check_appends stored acked.* after
+	check_last stored after
+}
