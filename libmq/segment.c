@@ -168,9 +168,12 @@ mq_segments_load(mq_stream *s)
 			free(segs);
 			return rc;
 		}
-		/* Only appends need the index: a reader does without one. */
-		s->idxfd = active_open(s, segs[nsegs - 1].base, "idx", O_CREAT);
-		if (s->idxfd == -1 && !(s->rdonly && errno == ENOENT)) {
+		/*
+		 * Only appends need the index, and a segment has one only
+		 * once it passed MQ_INDEX_EVERY bytes (mq_index_add).
+		 */
+		s->idxfd = active_open(s, segs[nsegs - 1].base, "idx", 0);
+		if (s->idxfd == -1 && errno != ENOENT) {
 			rc = mq_sys();
 			free(segs);
 			return rc;
@@ -261,9 +264,15 @@ mq_index_add(mq_stream *s, uint64_t pos, uint64_t len, uint64_t offset,
 	unsigned char e[IDX_ENTRY];
 	struct stat st;
 
-	if (pos % MQ_INDEX_EVERY != 0 &&
-	    pos / MQ_INDEX_EVERY == (pos + len - 1) / MQ_INDEX_EVERY)
+	/* A batch at 0 needs no entry: a lookup that finds none starts there. */
+	if (pos == 0 || (pos % MQ_INDEX_EVERY != 0 &&
+	    pos / MQ_INDEX_EVERY == (pos + len - 1) / MQ_INDEX_EVERY))
 		return MQ_OK;
+	/* Made by its first entry: a small stream has no index file. */
+	if (s->idxfd == -1 &&
+	    (s->idxfd = active_open(s, s->segs[s->nsegs - 1].base, "idx",
+	    O_CREAT)) == -1)
+		return mq_sys();
 	if (fstat(s->idxfd, &st) == -1)
 		return mq_sys();
 	mq_put64(e, offset);
@@ -321,6 +330,8 @@ mq_index_truncate(int idxfd, uint64_t end)
 	struct stat st;
 	uint64_t n;
 
+	if (idxfd == -1)
+		return MQ_OK;	/* none yet */
 	if (fstat(idxfd, &st) == -1)
 		return mq_sys();
 	n = (uint64_t)st.st_size / IDX_ENTRY;

@@ -159,12 +159,27 @@ test_new_stream_is_one_file(void **state)
 	assert_int_equal(mq_append(s, &m, 1, NULL, &ids[0]), MQ_OK);
 	assert_int_equal(mq_append(s, &m, 1, NULL, &ids[1]), MQ_OK);
 	assert_false(has_file(f, "marks"));
+	assert_false(has_file(f, "00000000000000000000.idx"));
 	assert_int_equal(mq_delete(s, &ids[0], 1, &deleted), MQ_OK);
 	assert_int_equal(deleted, 1);
 	assert_true(has_file(f, "marks"));
+
+	/* The index comes once the segment passes 4 KiB. */
+	{
+		char big[3000];
+		struct mq_msg b = test_body("");
+
+		memset(big, 'b', sizeof(big));
+		b.body = big;
+		b.bodylen = sizeof(big);
+		assert_int_equal(mq_append(s, &b, 1, NULL, NULL), MQ_OK);
+		assert_false(has_file(f, "00000000000000000000.idx"));
+		assert_int_equal(mq_append(s, &b, 1, NULL, NULL), MQ_OK);
+		assert_true(has_file(f, "00000000000000000000.idx"));
+	}
 	mq_stream_close(s);
 
-	/* Another handle sees both. */
+	/* Another handle sees all of it. */
 	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_OK);
 	assert_int_equal(mq_policy_get(s, &p), MQ_OK);
 	assert_int_equal(p.max_len, 100);
@@ -173,7 +188,7 @@ test_new_stream_is_one_file(void **state)
 		struct mq_stream_info info;
 
 		assert_int_equal(mq_stream_info(s, &info), MQ_OK);
-		assert_int_equal(info.length, 2);
+		assert_int_equal(info.length, 4);
 	}
 	mq_stream_close(s);
 }

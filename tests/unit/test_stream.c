@@ -573,8 +573,9 @@ empty_newest_segment(struct fixture *f, int cut_seal)
 	assert_true(n >= 3);
 	snprintf(path, sizeof(path), "%s/%s", dir, logs[n - 1]->d_name);
 	assert_int_equal(truncate(path, 0), 0);
+	/* Its index, if it grew one (a segment under 4 KiB has none). */
 	strcpy(path + strlen(path) - 3, "idx");
-	assert_int_equal(truncate(path, 0), 0);
+	assert_true(truncate(path, 0) == 0 || errno == ENOENT);
 	if (cut_seal) {
 		snprintf(path, sizeof(path), "%s/%s", dir, logs[n - 2]->d_name);
 		assert_int_equal(stat(path, &st), 0);
