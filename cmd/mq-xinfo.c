@@ -1,7 +1,8 @@
 /*
  * mq-xinfo - show a stream, its queue policy and its groups, or a group,
  * its consumers and its pending entries (XINFO STREAM, XINFO GROUPS,
- * XINFO CONSUMERS, XPENDING's summary).
+ * XINFO CONSUMERS, XPENDING's summary); without a stream, list the
+ * streams of the spool, one line each.
  *
  * The output is one document of sections and tables, written by one set
  * of writers in either form:
@@ -15,6 +16,10 @@
  *		keys and columns.  A name that is not UTF-8 becomes the
  *		member NAME_base64, as in mq-xreadgroup's JSON.
  *
+ * The list of the streams is rows without a table: one line per stream,
+ * in the byte order of their names, in text with no header (an empty
+ * spool prints nothing) and in JSON one object per line.
+ *
  * A value that cannot be told (the entries-read and lag of a group, the
  * inactive time of a consumer that never got anything) is "-" in text
  * and null in JSON; an id that does not exist is 0-0, which no entry has.
@@ -22,7 +27,8 @@
  * It only looks: the spool, the stream and the group are opened without
  * MQ_CREATE and nothing is written.  Each figure comes from one libmq
  * call, so while others work on the stream the figures of one run may
- * differ by what happened between the calls.
+ * differ by what happened between the calls.  The list opens one stream
+ * at a time, so that it needs a few descriptors for any number of them.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -35,7 +41,7 @@
 
 static const char usage[] =
 "usage: mq-xinfo [-o text|json] [-qVv] [--fsync always|interval|never]\n"
-"                [--spool DIR] [--] STREAM [GROUP]\n";
+"                [--spool DIR] [--] [STREAM [GROUP]]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =
@@ -54,6 +60,7 @@ static const struct option longopts[] = {
 struct out {
 	enum tool_format format;	/* TOOL_TEXT or TOOL_JSON */
 	int		 row;		/* in a table row: cells, not lines */
+	int		 lines;		/* rows stand alone: JSON Lines */
 	size_t		 top;		/* members of the document so far */
 	size_t		 n;		/* members of the object or row so far */
 	size_t		 rows;		/* rows of the table so far */
@@ -200,7 +207,7 @@ static void
 row_begin(struct out *o)
 {
 	if (o->format == TOOL_JSON)
-		fputs(o->rows > 0 ? ",{" : "{", stdout);
+		fputs(o->rows > 0 && !o->lines ? ",{" : "{", stdout);
 	o->rows++;
 	o->row = 1;
 	o->n = 0;
@@ -209,7 +216,10 @@ row_begin(struct out *o)
 static void
 row_end(struct out *o)
 {
-	putc(o->format == TOOL_JSON ? '}' : '\n', stdout);
+	if (o->format == TOOL_JSON)
+		fputs(o->lines ? "}\n" : "}", stdout);
+	else
+		putc('\n', stdout);
 	o->row = 0;
 	if (ferror(stdout))
 		tool_flush(stdout);
@@ -388,6 +398,105 @@ show_group(struct out *o, mq_stream *stream, mq_group *g, const char *group)
 	tool_summary_free(&s);
 }
 
+/* ---------------------------------------------------------------------
+ * The streams of the spool
+ * ------------------------------------------------------------------- */
+
+/* The names of the streams, all read before any is opened, to sort. */
+struct names {
+	char	**v;
+	size_t	  n, cap;
+};
+
+/* Adds stream 'name' to the names 'arg' (an mq_spool_streams() 'fn'). */
+static int
+name_add(const char *name, void *arg)
+{
+	struct names *ns = arg;
+	char **v;
+
+	if (ns->n == ns->cap) {
+		ns->cap = ns->cap > 0 ? ns->cap * 2 : 256;
+		if ((v = reallocarray(ns->v, ns->cap, sizeof(*v))) == NULL)
+			err(EX_TEMPFAIL, "malloc");
+		ns->v = v;
+	}
+	if ((ns->v[ns->n] = strdup(name)) == NULL)
+		err(EX_TEMPFAIL, "malloc");
+	ns->n++;
+	return 0;
+}
+
+/* strcmp(3) compares bytes as unsigned char: the bytewise order. */
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Writes the line of stream 'name': opened without MQ_CREATE, looked at,
+ * closed.  A stream removed since the spool was listed is left out.
+ * Returns 0, or the exit status of a failure, which is reported and lets
+ * the listing go on; but one that says to try again later (no memory, no
+ * descriptors) stops it, as the streams after would fail the same way.
+ */
+static int
+list_stream(struct out *o, mq_spool *spool, const char *name)
+{
+	struct mq_stream_info si;
+	mq_stream *stream;
+	int rc, status = 0;
+
+	if ((rc = mq_stream_open(spool, name, 0, &stream)) == MQ_OK)
+		rc = mq_stream_info(stream, &si);
+	switch (rc) {
+	case MQ_OK:
+		row_begin(o);
+		out_str(o, "name", name);
+		out_u64(o, "length", si.length);
+		out_id(o, "last-generated-id", si.last_id);
+		out_u64(o, "groups", si.groups);
+		row_end(o);
+		break;
+	case MQ_ENOSTREAM:	/* removed since the spool was listed */
+	case MQ_EWRONGTYPE:	/* ... and a sorted set took its name */
+		break;
+	default:
+		if (tool_status(rc) == EX_TEMPFAIL)
+			tool_die(rc, "%s", name);
+		status = tool_warn(rc, "%s", name);
+	}
+	mq_stream_close(stream);
+	return status;
+}
+
+/*
+ * Writes one line for each stream of 'spool', in the bytewise order of
+ * their names.  Returns 0, or the exit status of the first stream that
+ * failed.
+ */
+static int
+list_spool(struct out *o, mq_spool *spool)
+{
+	struct names ns = { NULL, 0, 0 };
+	size_t i;
+	int rc, status = 0;
+
+	if ((rc = mq_spool_streams(spool, name_add, &ns)) != MQ_OK)
+		tool_die(rc, "%s", mq_spool_path(spool));
+	if (ns.n > 1)
+		qsort(ns.v, ns.n, sizeof(*ns.v), name_cmp);
+	o->lines = 1;
+	for (i = 0; i < ns.n; i++) {
+		if ((rc = list_stream(o, spool, ns.v[i])) != 0 && status == 0)
+			status = rc;
+		free(ns.v[i]);
+	}
+	free(ns.v);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -395,7 +504,7 @@ main(int argc, char *argv[])
 	mq_spool *spool;
 	mq_stream *stream;
 	mq_group *group = NULL;
-	int ch, fmt;
+	int ch, fmt, status;
 
 	memset(&o, 0, sizeof(o));
 	tool_init("mq-xinfo", usage, help);
@@ -415,12 +524,18 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	tool_operands(argc, argv, 1, 2, "STREAM");
+	tool_operands(argc, argv, 0, 2, "STREAM");
 
 	/* A closed stdout is an EPIPE to handle, not a death. */
 	signal(SIGPIPE, SIG_IGN);
 
 	spool = tool_spool(0);
+	if (argc == 0) {
+		status = list_spool(&o, spool);
+		tool_flush(stdout);
+		tool_spool_close(spool);
+		return status;
+	}
 	stream = tool_stream(spool, argv[0], 0);
 	if (argc == 2)
 		group = tool_group(stream, argv[1], 0);

@@ -122,6 +122,9 @@ lines() {
 	mq-xadd --spool other news m > /dev/null
 	[ "$(complete_zsh mq-dlq '')" = "$(lines list show count replay purge)" ]
 	[ "$(complete_zsh mq-dlq list '')" = 'a b' ]
+	# An optional operand, [STREAM [GROUP]], is still a STREAM.
+	[ "$(complete_zsh mq-xinfo '')" = 'a b' ]
+	[ -z "$(complete_zsh mq-xinfo 'a b' '')" ]
 	[ "$(complete_zsh mq-xadd --spool=other '')" = news ]
 	[ "$(complete_zsh mq-xrange -o '')" = "$(lines text json raw)" ]
 	[ "$(complete_zsh mq-xadd --fsync=)" = "$(lines always interval never)" ]

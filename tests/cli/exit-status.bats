@@ -112,7 +112,7 @@ mq-xclaim	75	short_of_fds mq-xclaim s g c2 1-2
 mq-xclaim	77	read_only mq-xclaim s g c2 1-2
 
 mq-xinfo	0	mq-xinfo s
-mq-xinfo	2	mq-xinfo
+mq-xinfo	2	mq-xinfo s g extra
 mq-xinfo	65	mq-xinfo s ''
 mq-xinfo	66	mq-xinfo no-such-stream
 mq-xinfo	70	corrupt streams/s/meta; mq-xinfo s

@@ -1,8 +1,15 @@
 #!/usr/bin/env bats
 # mq-xinfo: a stream, its policy and groups; a group, its consumers and
-# pending entries.
+# pending entries; without operands, the streams of the spool.
 
 load helpers
+load ../unprivileged
+bats_require_minimum_version 1.5.0
+
+teardown() {
+	stop_background
+	public_cleanup
+}
 
 # field STREAM [GROUP] KEY: the value of KEY in the "key value" lines.
 field() {
@@ -27,6 +34,14 @@ row() {
 	table "$t" "$@" | N=$n awk -F '\t' '$1 == ENVIRON["N"]'
 }
 
+# bare_streams N [PREFIX]: N empty streams PREFIX00001 .. (PREFIX "s"),
+# made as bare directories (an empty stream, mq-spool(5)) by a few
+# processes, not one per stream.
+bare_streams() {
+	[ -d "$MQ_SPOOL/streams" ] || mq-publish -q t m
+	(cd "$MQ_SPOOL/streams" && seq -f "${2:-s}%05g" 1 "$1" | xargs mkdir)
+}
+
 # A stream s with ids 1-1 .. 1-4, a group g where c1 has the first two
 # pending and c2 the third, and a group done that acknowledged all.
 setup_groups() {
@@ -40,6 +55,7 @@ setup_groups() {
 
 @test "mq-xinfo: shared options" {
 	mq-xadd -q s m
+	common_options mq-xinfo
 	common_options mq-xinfo s
 	mq-xreadgroup g c s > /dev/null
 	common_options mq-xinfo s g
@@ -309,9 +325,201 @@ setup_groups() {
 	[ "$(mq-xinfo -o json s "$(printf 'a\tb')" | jq -r '.consumers[0].name')" = "$(printf 'c\nd')" ]
 }
 
+@test "mq-xinfo: without operands, a line per stream: name, length, last id, groups" {
+	mq-xadd -q -i 1-1 orders a
+	mq-xadd -q -i 5-2 orders b
+	mq-xadd -q -i 2-0 audit c
+	mq-xreadgroup g c orders > /dev/null
+	mq-xreadgroup h c orders > /dev/null
+	mq-queue empty --max-len 10
+	run --separate-stderr mq-xinfo
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$(printf 'audit\t1\t2-0\t0\nempty\t0\t0-0\t0\norders\t2\t5-2\t2')" ]
+	# The fields are those of each stream's own section.
+	for name in audit empty orders; do
+		want=$(printf '%s\t%s\t%s\t%s' "$(field "$name" name)" \
+		    "$(field "$name" length)" "$(field "$name" last-generated-id)" \
+		    "$(field "$name" groups)")
+		[ "$(printf '%s\n' "$output" | grep "^$name"$'\t')" = "$want" ]
+	done
+	# A dead-letter stream is a stream like another.
+	mq-xreadgroup g c orders 0 | cut -f1 | mq-nack -r orders g
+	[ "$(mq-xinfo | cut -f1 | paste -sd' ')" = "audit empty orders orders.dlq" ]
+	[ "$(mq-xinfo | grep '^orders\.dlq' | cut -f2)" = 2 ]
+}
+
+@test "mq-xinfo: the streams come in the byte order of their names, escaped in text" {
+	for name in B a $'a\tb' $'a\nb' 'a b' 'a\b' 'a%2F' $'\303\251' $'\377'; do
+		mq-xadd -q -- "$name" m
+	done
+	mq-xinfo > list
+	# Not the order of the escaped names, nor of a locale: of the bytes.
+	cut -f1 list > names
+	printf '%s\n' B a 'a\tb' 'a\nb' 'a b' 'a%2F' 'a\\b' $'\303\251' $'\377' > want
+	diff want names
+	[ "$(wc -l < list)" -eq 9 ]
+	[ "$(cut -f2 list | sort -u)" = 1 ]
+	# One line each, whatever the name holds.
+	[ "$(awk -F '\t' 'NF != 4' list)" = "" ]
+	# What the text form writes, printf %b reads back.
+	[ "$(printf '%b' "$(sed -n 3p names)")" = $'a\tb' ]
+}
+
+@test "mq-xinfo: -o json: one object per stream and line, as the text form" {
+	mq-xadd -q -i 3-1 s a
+	mq-xadd -q -i 3-2 s b
+	mq-xreadgroup g c s > /dev/null
+	mq-xadd -q -- $'t\tab' m
+	mq-xadd -q -- $'caf\303\251' m
+	mq-xadd -q -- $'x\377' m
+	mq-xinfo -o json > json
+	[ "$(wc -l < json)" -eq 4 ]
+	[ "$(jq -c 'keys_unsorted' json | LC_ALL=C sort -u)" = '["name","length","last-generated-id","groups"]
+["name_base64","length","last-generated-id","groups"]' ]
+	[ "$(sed -n 2p json)" = '{"name":"s","length":2,"last-generated-id":"3-2","groups":1}' ]
+	# Name by name, the text form's fields, its escapes aside.
+	jq -r '[.name, .length, ."last-generated-id", .groups] |
+	    map(tostring) | join(" ")' json | head -n 3 > got
+	mq-xinfo | head -n 3 | awk -F '\t' '{ print $1, $2, $3, $4 }' |
+	    sed 's/\\t/\t/' > want
+	diff want got
+	[ "$(jq -r 'select(.name == "t\tab") | .length' json)" = 1 ]
+	[ "$(sed -n 4p json | jq -r .name_base64 | base64 -d | od -An -tx1 | tr -d ' ')" = 78ff ]
+	# The same member names as the section of each stream.
+	[ "$(mq-xinfo -o json s | jq -c '.stream | {name, length, "last-generated-id", groups}')" = \
+	    "$(sed -n 2p json)" ]
+}
+
+@test "mq-xinfo: a spool without streams prints nothing; sorted sets are not streams" {
+	mq-publish -q t m
+	[ -d "$MQ_SPOOL/streams" ]
+	run --separate-stderr mq-xinfo
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$stderr" ]
+	run mq-xinfo -o json
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+
+	# A sorted set, made by a Redis client through mq-serve.
+	mq-xadd -q s m
+	mkfifo ready
+	mq-serve --resp 127.0.0.1:0 --ready-fd 3 3> ready > serve.log 2>&1 &
+	bg+=($!)
+	read -r _ < ready
+	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (resp).*/\1/p' serve.log)
+	exec 4<> "/dev/tcp/127.0.0.1/$port"
+	printf '*4\r\n$4\r\nZADD\r\n$1\r\nz\r\n$1\r\n1\r\n$1\r\nm\r\n' >&4
+	read -r reply <&4
+	exec 4<&-
+	[ "$reply" = $':1\r' ]
+	[ -e "$MQ_SPOOL/zsets/z" ]
+	[ "$(mq-xinfo | cut -f1)" = s ]
+	[ "$(mq-xinfo -o json | jq -r .name)" = s ]
+}
+
+@test "mq-xinfo: the list needs only the right to read the spool" {
+	umask 022
+	public_dir mq-xinfo
+	export MQ_SPOOL=$PUBLIC/spool
+	mq-xadd -q s a b
+	mq-xreadgroup g c s > /dev/null
+	mq-xadd -q t m
+	want=$(mq-xinfo)
+	want_json=$(mq-xinfo -o json)
+	[ "$(id -u)" -eq 0 ] || chmod -R a-w "$MQ_SPOOL"
+	# The reader may not write there.
+	run unprivileged mkdir "$MQ_SPOOL/streams/x"
+	[ "$status" -ne 0 ]
+	run --separate-stderr unprivileged "$PUBLIC/bin/mq-xinfo"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	[ "$output" = "$want" ]
+	[ "$(printf '%s\n' "$output" | cut -f1 | paste -sd' ')" = "s t" ]
+	run unprivileged "$PUBLIC/bin/mq-xinfo" -o json
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want_json" ]
+}
+
+@test "mq-xinfo: 20000 streams are listed with 64 file descriptors" {
+	for i in 1 2 3; do
+		mq-xadd -q -i "1-$i" orders "m$i"
+	done
+	bare_streams 20000
+	(ulimit -n 64 && exec mq-xinfo) > list
+	[ "$(wc -l < list)" -eq 20001 ]
+	LC_ALL=C sort -c list
+	(cd "$MQ_SPOOL/streams" && ls -A | LC_ALL=C sort) > want
+	diff want <(cut -f1 list)
+	[ "$(grep -c "$(printf '^s[0-9]*\t0\t0-0\t0$')" list)" -eq 20000 ]
+	[ "$(head -n 1 list)" = "$(printf 'orders\t3\t1-3\t0')" ]
+	(ulimit -n 64 && exec mq-xinfo -o json) > json
+	diff <(cut -f1 list) <(jq -r .name json)
+}
+
+@test "mq-xinfo: a stream removed after the names were read is left out" {
+	# Lines of over 100 bytes: 2 MB in all, more than a pipe holds.
+	p=$(printf 'x%.0s' $(seq 1 100))
+	bare_streams 20000 "$p"
+	mkfifo list
+	mq-xinfo > list 2> err 3>&- &
+	lister=$!
+	exec 4< list
+	# The first line comes once every name was read.  The lister then
+	# blocks on the full pipe, thousands of streams before the last one.
+	read -r first <&4
+	rm -r "$MQ_SPOOL/streams/${p}20000"
+	cat <&4 > rest
+	exec 4<&-
+	wait "$lister"
+	[ "$(cut -f1 <<< "$first")" = "${p}00001" ]
+	[ "$(wc -l < rest)" -eq 19998 ]
+	[ "$(tail -n 1 rest | cut -f1)" = "${p}19999" ]
+	[ ! -s err ]
+}
+
+@test "mq-xinfo: a stream that cannot be read is reported, the others are listed" {
+	for name in a b c d; do
+		mq-xadd -q "$name" m
+	done
+	# b is a file where a directory should be (66), c has a corrupt
+	# policy (70): the status is the first failure's.
+	rm -r "$MQ_SPOOL/streams/b"
+	: > "$MQ_SPOOL/streams/b"
+	printf 'not written by mq\n' > "$MQ_SPOOL/streams/c/meta"
+	run --separate-stderr mq-xinfo
+	[ "$status" -eq 66 ]
+	[ "$(printf '%s\n' "$output" | cut -f1 | paste -sd' ')" = "a d" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[[ "${stderr_lines[0]}" == "mq-xinfo: b: "* ]]
+	[[ "${stderr_lines[1]}" == "mq-xinfo: c: "* ]]
+}
+
+@test "mq-xinfo: short of file descriptors, the list stops at the first stream" {
+	mq-xadd -q a m
+	mq-xadd -q b m
+	mq-xadd -q c m
+	# Room for the spool, not for a stream: 0, 1, 2, and two for the spool.
+	run --separate-stderr bash -c '
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -le 2 ] || exec {fd}>&-
+		done
+		ulimit -n 6 && exec mq-xinfo'
+	[ "$status" -eq 75 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "mq-xinfo: a: "* ]]
+}
+
 @test "mq-xinfo: a missing spool, stream or group exits 66 and creates nothing" {
 	run mq-xinfo s
 	[ "$status" -eq 66 ]
+	[ ! -e "$MQ_SPOOL" ]
+	run mq-xinfo
+	[ "$status" -eq 66 ]
+	[ "$output" = "mq-xinfo: $MQ_SPOOL: no such stream" ]
 	[ ! -e "$MQ_SPOOL" ]
 	mq-xadd -q s m
 	mq-xreadgroup g c s > /dev/null
@@ -326,6 +534,7 @@ setup_groups() {
 	[ "$status" -eq 66 ]
 	mq-xinfo s > /dev/null
 	mq-xinfo -o json s g > /dev/null
+	mq-xinfo > /dev/null
 	(cd "$MQ_SPOOL" && find . -printf '%p %s\n' | sort) > after
 	cmp before after
 	run mq-xinfo --spool "$BATS_TEST_TMPDIR/none" s
@@ -344,10 +553,10 @@ setup_groups() {
 @test "mq-xinfo: usage errors exit 2" {
 	mq-xadd -q s m
 	mq-xreadgroup g c s > /dev/null
-	run mq-xinfo
+	run mq-xinfo s g extra
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"usage: mq-xinfo "* ]]
-	run mq-xinfo s g extra
+	run mq-xinfo -o raw
 	[ "$status" -eq 2 ]
 	run mq-xinfo -o raw s
 	[ "$status" -eq 2 ]
@@ -355,6 +564,21 @@ setup_groups() {
 	[ "$status" -eq 2 ]
 	run mq-xinfo -c 1 s
 	[ "$status" -eq 2 ]
+}
+
+@test "mq-xinfo: the examples of the manual page: the list of the streams" {
+	seq 1 1500 | mq-xadd -q orders
+	mq-xreadgroup -c 1 workers c orders > /dev/null
+	seq 1 10 | mq-xadd -q audit
+	seq 1 2000 | mq-xadd -q logs
+	run mq-xinfo
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "$output" | cut -f1,2 | paste -sd' ')" = \
+	    "$(printf 'audit\t10 logs\t2000 orders\t1500')" ]
+	[ "$(mq-xinfo | awk -F '\t' '$2 > 1000 { print $1 }' | paste -sd' ')" = \
+	    "logs orders" ]
+	[ "$(mq-xinfo -o json | jq -r 'select(.groups == 0) | .name' | paste -sd' ')" = \
+	    "audit logs" ]
 }
 
 @test "mq-xinfo: the examples of the manual page" {

@@ -53,7 +53,6 @@ TOOLS="mq-xadd mq-publish mq-queue mq-xrange mq-xinfo mq-dlq"
 	usage_error "mq-queue: unexpected operand b" mq-queue a b
 	usage_error "mq-xrange: missing STREAM" mq-xrange -r
 	usage_error "mq-xrange: unexpected operand 3" mq-xrange s 1 2 3
-	usage_error "mq-xinfo: missing STREAM" mq-xinfo
 	usage_error "mq-xinfo: unexpected operand x" mq-xinfo s g x
 	usage_error "mq-serve: unexpected operand x" mq-serve x
 }
