@@ -35,7 +35,7 @@ LIB_OBJ	= $(LIB_SRC:%.c=$(O)/%.o)
 TOOL_SRC = $(wildcard cmd/mq-*.c)
 TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
 TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c \
-	  cmd/wait.c
+	  cmd/wait.c cmd/stream_cache.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o

@@ -331,6 +331,17 @@ tool_spool(int flags)
 	return spool;
 }
 
+int
+tool_name_copy(char *buf, const void *p, size_t len)
+{
+	/* A NUL would end the name early: another stream than the one meant. */
+	if (len == 0 || len > MQ_NAME_MAX || memchr(p, '\0', len) != NULL)
+		return MQ_EBADNAME;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return MQ_OK;
+}
+
 mq_stream *
 tool_stream(mq_spool *spool, const char *name, int flags)
 {
@@ -666,8 +677,12 @@ tool_batch_input(struct tool_batch *b, int argc, char **argv, int delim)
 		return;
 	}
 	for (;;) {
-		while ((r = tool_input_next(&in, delim, &rec, &len)) == TOOL_REC)
-			tool_batch_add(b, rec, len);
+		while ((r = tool_input_next(&in, delim, &rec, &len)) == TOOL_REC) {
+			if (b->record != NULL)
+				b->record(b, rec, len, b->arg);
+			else
+				tool_batch_add(b, rec, len);
+		}
 		tool_batch_flush(b);
 		if (r == TOOL_EOF)
 			break;

@@ -120,6 +120,12 @@ struct tool_batch {
 	uint64_t		 before;	/* messages of the batches before */
 	void			(*flush)(struct tool_batch *b, void *arg);
 	void			*arg;
+	/*
+	 * If set, each record of stdin goes here instead of to
+	 * tool_batch_add(), which it calls as it sees fit (mq-xadd -s).
+	 */
+	void			(*record)(struct tool_batch *b, const char *rec,
+				    size_t len, void *arg);
 };
 
 /*
@@ -182,6 +188,12 @@ void	 tool_spool_close(mq_spool *spool);
  * never leaves a write behind while the tool sleeps.
  */
 void	 tool_idle(void);
+/*
+ * Copies the 'len' bytes at 'p', a name read from stdin, into 'buf'
+ * (MQ_NAME_MAX + 1 bytes) as a string.  Returns MQ_OK, or MQ_EBADNAME
+ * if they are empty, too long or hold a NUL byte.
+ */
+int	 tool_name_copy(char *buf, const void *p, size_t len);
 /* Opens stream 'name' with 'flags'; exits on failure ("NAME: no such stream"). */
 mq_stream *tool_stream(mq_spool *spool, const char *name, int flags);
 /*

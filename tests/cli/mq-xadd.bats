@@ -293,6 +293,124 @@ bodies() {
 	[ "$(bodies s)" = m ]
 }
 
+@test "mq-xadd: -s appends each record to the stream it names, ids in input order" {
+	printf 'a\tone\nb\ttwo\na\tthree\twith a tab\nc\t\nb\tfour\n' > in
+	run --separate-stderr mq-xadd -s < in
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	printf '%s\n' "${lines[@]}" > ids
+	[ "$(wc -l < ids)" -eq 5 ]
+	# Line N's id is an entry of line N's stream, with line N's message;
+	# each stream holds its lines in input order.
+	paste <(cut -f1 in) ids <(cut -f2- in) > joined
+	for s in a b c; do
+		awk -F '\t' -v s="$s" '$1 == s' joined
+	done > want
+	printf 'a\nb\nc\n' | mq-xrange -s -o raw | tr '\0' '\n' > got
+	cmp want got
+	# The message is the rest of the record, tabs and all.
+	[ "$(mq-xrange -o json a | jq -r .body | tail -n 1)" = "$(printf 'three\twith a tab')" ]
+	[ "$(mq-xrange -o json c | jq -r '.body | length')" = 0 ]
+}
+
+@test "mq-xadd: -s -0 takes NUL-terminated records, newlines in names and bodies" {
+	printf 'a\tone\nline\0new\nname\ttwo\0a\tthree\0' | mq-xadd -s -0 -q
+	[ "$(mq-xrange -o json a | jq -c .body | paste -sd' ')" = '"one\nline" "three"' ]
+	[ "$(mq-xrange -o json "$(printf 'new\nname')" | jq -r .body)" = two ]
+}
+
+@test "mq-xadd: -s appends a run of records to one stream as one batch, all or nothing" {
+	mq-queue a --max-msg 10
+	# Lines 3 and 4 are one batch, refused whole for line 4; lines 1 and
+	# 2 went before, each in a batch of its own stream; line 5 is not read.
+	printf 'a\tx\nb\ty\na\tz\na\tover ten bytes\nb\tafter\n' > in
+	run --separate-stderr mq-xadd -s < in
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: a: line 4: message of 14 bytes is over the limit of 10 bytes (raise it with: mq-queue a --max-msg 14)" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(mq-xrange a | cut -f2)" = x ]
+	[ "$(mq-xrange b | cut -f2)" = y ]
+	[ "$(mq-xrange a | cut -f1)" = "${lines[0]}" ]
+	[ "$(mq-xrange b | cut -f1)" = "${lines[1]}" ]
+}
+
+@test "mq-xadd: -s: a record without a tab or with a bad name exits 65 naming it; the records before stay" {
+	run --separate-stderr mq-xadd -s < <(printf 'a\tone\nb\ttwo\nno tab here\nc\tthree\n')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: line 3: no tab after the stream name" ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(mq-xrange a | cut -f2)" = one ]
+	[ "$(mq-xrange b | cut -f2)" = two ]
+	run mq-xrange c
+	[ "$status" -eq 66 ]
+	run --separate-stderr mq-xadd -s < <(printf 'a\tok\n\tno name\n')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: line 2: invalid name (empty or too long)" ]
+	[ "${#lines[@]}" -eq 1 ]
+	long=$(printf '%0200d' 0)
+	run --separate-stderr mq-xadd -s < <(printf '%s\tfits\n%s1\tover\n' "$long" "$long")
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: line 2: invalid name (empty or too long)" ]
+	[ "$(mq-xrange "$long" | cut -f2)" = fits ]
+	# 200 bytes that each take three once encoded are too long too.
+	run --separate-stderr mq-xadd -s < <(printf '%0200d\tx\n' 0 | tr 0 ' ')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: line 1: invalid name (empty or too long)" ]
+	# A NUL would cut the name short: another stream than the one meant.
+	run --separate-stderr mq-xadd -s < <(printf 'a\0b\tx\n')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: line 1: invalid name (empty or too long)" ]
+	run --separate-stderr mq-xadd -s -0 < <(printf 'a\tok\0no tab\0')
+	[ "$status" -eq 65 ]
+	[ "$stderr" = "mq-xadd: record 2: no tab after the stream name" ]
+	[ "$(mq-xrange a | cut -f2 | paste -sd' ')" = "one ok ok" ]
+}
+
+@test "mq-xadd: -s goes with neither -a, -i nor operands" {
+	run mq-xadd -s -a < /dev/null
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "mq-xadd: -a and -s: one or the other" ]
+	run mq-xadd -s -i 5-1 < /dev/null
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "mq-xadd: -i and -s: one or the other" ]
+	run mq-xadd -s s m < /dev/null
+	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "mq-xadd: unexpected operand s" ]
+	[ ! -e "$MQ_SPOOL" ]
+	run mq-xadd --streams < /dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "mq-xadd: -s: -H, -k and -M go to every stream; -v counts messages and streams" {
+	printf 'a\t1\nb\t2\na\t3\nc\t4\na\t5\n' |
+	    mq-xadd -s -q -v -H h=v -k key -M 2 2> err
+	[ "$(cat err)" = "mq-xadd: 5 appended to 3 streams" ]
+	[ "$(mq-xrange a | cut -f2 | paste -sd' ')" = "3 5" ]
+	printf 'a\nb\nc\n' | mq-xrange -s -o json > out
+	[ "$(jq -r .body out | paste -sd' ')" = "3 5 2 4" ]
+	[ "$(jq -c '[.key, .headers]' out | sort -u)" = '["key",{"h":"v"}]' ]
+}
+
+@test "mq-xadd: -s writes 5,000 streams within 64 descriptors; mq-xrange -s reads them back" {
+	# Two rounds over the streams: each is opened, closed to make room
+	# and opened again.
+	awk 'BEGIN { for (r = 1; r <= 2; r++) for (i = 1; i <= 5000; i++)
+	    printf "s%d\tround %d: %d\n", i, r, i }' > in
+	seq -f 's%g' 1 5000 > names
+	(
+		ulimit -n 64
+		mq-xadd -s -q < in
+		mq-xrange -s < names > out
+	)
+	[ "$(ls "$MQ_SPOOL/streams" | wc -l)" -eq 5000 ]
+	# Stream by stream, in the order of the names, each in input order.
+	awk 'BEGIN { for (i = 1; i <= 5000; i++) for (r = 1; r <= 2; r++)
+	    printf "s%d\tround %d: %d\n", i, r, i }' > want
+	cut -f1,3 out > got
+	cmp want got
+}
+
 @test "mq-xadd: the examples of the manual page" {
 	run mq-xadd orders 'first order' 'second order'
 	[ "${#lines[@]}" -eq 2 ]
@@ -321,4 +439,15 @@ bodies() {
 	[ "$(mq-xrange temps | cut -f2)" = '-5 degrees' ]
 	run mq-xadd temps '-5 degrees'
 	[ "$status" -eq 2 ]
+
+	run bash -c "printf 'sensor1\t21.5\nsensor2\t19.0\nsensor1\t21.7\n' | mq-xadd -s"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "$(mq-xrange sensor1 | paste -sd' ')" = "$(printf '%s\t21.5 %s\t21.7' "${lines[0]}" "${lines[2]}")" ]
+	[ "$(mq-xrange sensor2)" = "$(printf '%s\t19.0' "${lines[1]}")" ]
+
+	printf 'sensor1\nsensor2\n' > names
+	mq-xrange -s -o raw < names | cut -z -f1,3- | mq-xadd -s -0 -q --spool copy
+	[ "$(mq-xrange -s --spool copy < names | cut -f1,3 | paste -sd' ')" = \
+	    "$(printf 'sensor1\t21.5 sensor1\t21.7 sensor2\t19.0')" ]
 }

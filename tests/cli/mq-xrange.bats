@@ -2,6 +2,7 @@
 # mq-xrange: the entries of a stream in a range of ids.
 
 load helpers
+bats_require_minimum_version 1.5.0
 
 # add ID BODY: appends BODY to stream s with the explicit id ID.
 add() {
@@ -209,6 +210,82 @@ bodies() {
 	[ "$output" = "$(mq-xrange -c 1 s)" ]
 }
 
+@test "mq-xrange: -s prints each stream named by a line of stdin, each entry after its name" {
+	five
+	mq-xadd -q -i 3-0 t 'x	y'
+	mq-xadd -q -i 4-0 t z
+	mq-xadd -q -i 1-0 'back\slash' w
+	run mq-xrange -s < <(printf 't\ns\nback\\slash\n')
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 't\t3-0\tx\\ty\nt\t4-0\tz\ns\t1-0\ta\ns\t1-1\tb\ns\t1-2\tc\ns\t2-0\td\ns\t5-7\te\nback\\\\slash\t1-0\tw')" ]
+	# A stream named twice is printed twice; no line, nothing.
+	[ "$(printf 's\ns\n' | mq-xrange --streams | wc -l)" -eq 10 ]
+	run mq-xrange -s < /dev/null
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "mq-xrange: -s: START, END, -c and -r apply to each stream" {
+	five
+	mq-xadd -q -i 1-5 t f
+	mq-xadd -q -i 9-0 t g
+	printf 's\nt\n' > names
+	[ "$(mq-xrange -s 1-1 2 < names | cut -f3 | paste -sd' ')" = "b c d f" ]
+	[ "$(mq-xrange -s -c 2 < names | cut -f3 | paste -sd' ')" = "a b f g" ]
+	[ "$(mq-xrange -s -r -c 2 < names | cut -f3 | paste -sd' ')" = "e d g f" ]
+	run mq-xrange -s - + extra < names
+	[ "$status" -eq 2 ]
+	run mq-xrange -s not-an-id < names
+	[ "$status" -eq 65 ]
+	[ "$output" = "mq-xrange: start not-an-id: invalid stream id" ]
+}
+
+@test "mq-xrange: -s: json has the member stream, raw the name first" {
+	five
+	printf 'bin\377\0' | mq-xadd -a -q -i 1-0 t
+	printf 's\nt\n' > names
+	mq-xrange -s -o json < names > out
+	[ "$(jq -r .stream out | paste -sd' ')" = "s s s s s t" ]
+	[ "$(jq -r .id out | paste -sd' ')" = "1-0 1-1 1-2 2-0 5-7 1-0" ]
+	mq-xrange -s -o raw < names > got
+	{
+		for e in 1-0:a 1-1:b 1-2:c 2-0:d 5-7:e; do
+			printf 's\t%s\t%s\0' "${e%%:*}" "${e#*:}"
+		done
+		printf 't\t1-0\tbin\377\0\0'
+	} > want
+	cmp want got
+}
+
+@test "mq-xrange: -s: a line that names no stream is reported and passed over; the status tells" {
+	five
+	mq-xadd -q t m
+	run --separate-stderr mq-xrange -s < <(printf 's\nnosuch\nt\n')
+	[ "$status" -eq 66 ]
+	[ "$stderr" = "mq-xrange: line 2: nosuch: no such stream" ]
+	[ "$(printf '%s\n' "$output" | cut -f1 | uniq | paste -sd' ')" = "s t" ]
+	# An empty or over-long line is no name: 65, the first status kept.
+	long=$(printf '%0201d' 0)
+	run --separate-stderr mq-xrange -s < <(printf 't\n\n%s\nnosuch\n' "$long")
+	[ "$status" -eq 65 ]
+	[ "${stderr_lines[0]}" = "mq-xrange: line 2: invalid name (empty or too long)" ]
+	[ "${stderr_lines[1]}" = "mq-xrange: line 3: invalid name (empty or too long)" ]
+	[ "${stderr_lines[2]}" = "mq-xrange: line 4: nosuch: no such stream" ]
+	[ "$(printf '%s\n' "$output" | cut -f1,3)" = "$(printf 't\tm')" ]
+	# A missing spool is no line's fault: 66 before anything is read.
+	run --separate-stderr mq-xrange -s --spool "$BATS_TEST_TMPDIR/none" < <(printf 's\n')
+	[ "$status" -eq 66 ]
+	[[ "$stderr" == "mq-xrange: $BATS_TEST_TMPDIR/none: "* ]]
+}
+
+@test "mq-xrange: -s -v counts the entries and the streams" {
+	five
+	mq-xadd -q t m
+	run bash -c 'printf "s\nt\nnosuch\n" | mq-xrange -s -v 2>&1 >/dev/null'
+	[ "$status" -eq 66 ]
+	[ "${lines[1]}" = "mq-xrange: 6 entries of 2 streams" ]
+}
+
 # The pipelines of EXAMPLES in mq-xrange(1).
 
 @test "mq-xrange: example: the ten newest entries, newest first" {
@@ -246,4 +323,26 @@ bodies() {
 	printf 'nl\nthere\\' | mq-xadd -a -q -i 1764087154123-1 orders
 	mq-xrange -o raw orders 1764087154123 | cut -z -f2- | mq-xadd -0 -q replay
 	[ "$(mq-xrange replay | cut -f2 | paste -sd' ')" = 'tab\there nl\nthere\\' ]
+}
+
+@test "mq-xrange: example: dump many streams to a file, load it into another spool" {
+	printf 'a\tone\nb\ttab\there\na\tnl\\\\n\nc\t\n' | mq-xadd -s -q
+	printf 'nl\nand\\backslash' | mq-xadd -a -q b
+	printf 'a\nb\nc\n' > names
+	mq-xrange -s -o raw < names | cut -z -f1,3- > dump
+	mq-xadd -s -0 -q --spool copy < dump
+	# Every body, byte for byte, in order, in the stream of its name.
+	mq-xrange -s -o raw < names | cut -z -f1,3- > want
+	mq-xrange -s -o raw --spool copy < names | cut -z -f1,3- > got
+	cmp want got
+	[ "$(tr -cd '\0' < got | wc -c)" -eq 5 ]
+}
+
+@test "mq-xrange: example: copy in text, exact for lines without tabs or backslashes" {
+	printf 'a\tone\nb\ttwo words\na\tthree\n' | mq-xadd -s -q
+	printf 'a\nb\n' > names
+	mq-xrange -s < names | cut -f1,3 | mq-xadd -s -q --spool copy
+	[ "$(mq-xrange -s --spool copy < names | cut -f1,3)" = \
+	    "$(mq-xrange -s < names | cut -f1,3)" ]
+	[ "$(mq-xrange --spool copy b | cut -f2)" = "two words" ]
 }
