@@ -312,6 +312,12 @@ void	 mq_watch_close(mq_watch *watch);
  * (mq_group_attach), by any process, wake the watch.
  */
 int	 mq_watch_add(mq_watch *watch, mq_stream *stream);
+/*
+ * Stops watching a stream (for a process that watches many in turn).
+ * The watch is the directory's: it ends for every handle of the stream
+ * added to 'watch' (a subscription's, mq_sub_watch, included).
+ */
+int	 mq_watch_remove(mq_watch *watch, mq_stream *stream);
 /* Adds the spool's list of streams: a stream created by any process wakes the watch. */
 int	 mq_watch_spool(mq_watch *watch, mq_spool *spool);
 /*

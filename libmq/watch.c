@@ -13,6 +13,9 @@
  * consumer's reader shows (live.c).  Other read-only closes in that
  * directory (of the directory itself, say) are not a change: draining
  * says whether anything but those came.
+ *
+ * The kernel keeps one watch per directory, whatever the number of
+ * handles that added it: mq_watch_remove() ends it for all of them.
  */
 #include <sys/inotify.h>
 
@@ -28,6 +31,7 @@
 
 #define WATCH_MASK (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | \
 	IN_MOVE_SELF | IN_ATTRIB)
+#define GROUPS_MASK (IN_MODIFY | IN_CREATE | IN_CLOSE_NOWRITE)
 
 struct mq_watch {
 	int	 fd;
@@ -70,10 +74,39 @@ mq_watch_add(mq_watch *w, mq_stream *s)
 		return mq_sys();
 	/* Group journals too: a nack makes an entry deliverable again. */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d/groups", s->dirfd);
-	if (inotify_add_watch(w->fd, path, IN_MODIFY | IN_CREATE |
-	    IN_CLOSE_NOWRITE) == -1 && errno != ENOENT)
+	if (inotify_add_watch(w->fd, path, GROUPS_MASK) == -1 &&
+	    errno != ENOENT)
 		return mq_sys();
 	return MQ_OK;
+}
+
+/*
+ * inotify gives no watch descriptor back by path; adding the same inode
+ * again with the same mask changes nothing and returns the one it has.
+ */
+static int
+watch_rm(mq_watch *w, const char *path, uint32_t mask)
+{
+	int wd;
+
+	if ((wd = inotify_add_watch(w->fd, path, mask)) == -1)
+		return errno == ENOENT ? MQ_OK : mq_sys();
+	if (inotify_rm_watch(w->fd, wd) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
+int
+mq_watch_remove(mq_watch *w, mq_stream *s)
+{
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->dirfd);
+	if ((rc = watch_rm(w, path, WATCH_MASK)) != MQ_OK)
+		return rc;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d/groups", s->dirfd);
+	return watch_rm(w, path, GROUPS_MASK);
 }
 
 int
@@ -98,6 +131,9 @@ mq_watch_fd(const mq_watch *w)
 static int
 watch_relevant(const struct inotify_event *ev)
 {
+	/* A watch removed: its directory's own events, if any, came too. */
+	if (ev->mask & IN_IGNORED)
+		return 0;
 	if (!(ev->mask & IN_CLOSE_NOWRITE))
 		return 1;
 	/* Only the holder of a liveness file closes it read-only. */

@@ -497,6 +497,7 @@ main(int argc, char *argv[])
 	if ((rc = server_init(&s)) != MQ_OK)
 		errx(spool_status(rc), "%s: %s", s.cfg.spool, mq_strerror(rc));
 	spool_check(&s);
+	fdlimit_init(&s);
 	if (loop_add(s.loop, sfd, LOOP_READ, on_signal, &s) == -1)
 		err(EX_OSERR, "loop");
 	if (listener_open(&s, s.cfg.resp, &resp_proto) == -1)

@@ -210,6 +210,7 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	const struct resp_command *cmd;
 
 	c->conn->server->total_commands++;
+	c->conn->server->command_seq++;
 	cmd = resp_lookup(argv[0].p, argv[0].len);
 	/*
 	 * A plain XADD or a PUBLISH joins the run of appends (appendq.c);
@@ -268,6 +269,7 @@ resp_execute(struct resp_client *c, const struct resp_command *cmd,
     size_t argc, const struct resp_arg *argv)
 {
 	c->last_cmd = cmd->name;
+	c->conn->server->command_seq++;		/* each of an EXEC's too */
 	cmd->fn(c, argc, argv);
 }
 

@@ -22,6 +22,8 @@ struct resp_block {
 	char		**argv;
 	size_t		*lens;
 	size_t		 argc;
+	size_t		 first, nkeys;	/* the stream names: argv[first ...] */
+	uint64_t	*waits;		/* per name, server_wait's token */
 	uint64_t	 timer;		/* 0: BLOCK 0, waits for ever */
 	int64_t		 deadline_ms;
 };

@@ -1359,6 +1359,18 @@ info_stats(FILE *f, struct server *s)
 	    (unsigned long long)s->total_commands,
 	    (unsigned long long)s->rejected_conns,
 	    pubsub_distinct(s, 0), pubsub_distinct(s, 1));
+	/* mq's own: what the cache of open keys holds (server.c). */
+	fprintf(f, "mq_open_streams:%zu\r\n"
+	    "mq_open_streams_max:%zu\r\n"
+	    "mq_open_groups:%zu\r\n"
+	    "mq_open_zsets:%zu\r\n"
+	    "mq_open_files_cached:%zu\r\n"
+	    "mq_open_files_cached_max:%zu\r\n"
+	    "mq_open_files_limit:%zu\r\n"
+	    "mq_cache_evictions:%llu\r\n",
+	    s->nstreams, s->cache_fds_max / STREAM_FDS, s->ngroups, s->nzsets,
+	    s->cache_fds, s->cache_fds_max, s->fd_limit,
+	    (unsigned long long)s->evictions);
 }
 
 static void
@@ -1729,6 +1741,7 @@ cmd_config(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			return;
 		}
 		s->total_commands = s->total_conns = s->rejected_conns = 0;
+		s->evictions = 0;
 		reply_ok(c);
 	} else if (arg_is(sub, "rewrite")) {
 		if (argc != 2)

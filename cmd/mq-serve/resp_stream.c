@@ -25,10 +25,12 @@
  * server's watch reports (appends, deletes and group changes by any
  * process).  A run that finds data replies and unblocks; the first
  * stream with data is served, with COUNT 1000 when none was given, as
- * Redis does.  A stream that does not exist yet cannot be watched
- * itself: the server watches the spool's list of streams instead
- * (mq_watch_spool), so a client waiting for one is run again when any
- * process creates a stream.
+ * Redis does.  While it waits, it counts among the waiters of each of
+ * its streams (server_wait), which keeps them watched and open, until
+ * it is served, times out or its client goes.  A stream that does not
+ * exist yet cannot be watched itself: the server watches the spool's
+ * list of streams instead (mq_watch_spool), so a client waiting for one
+ * is run again when any process creates a stream.
  */
 #include <errno.h>
 #include <limits.h>
@@ -1495,37 +1497,50 @@ block_args(const struct resp_block *b)
 }
 
 /*
- * Adds the streams a blocked read waits on to the server's watch.
- * Returns how many do not exist yet.
+ * Where the stream names of a read start in 'argv' ('*first'), found as
+ * xread_parse() found them; returns how many there are.
  */
-static int
-block_watch(struct resp_client *c, const struct resp_arg *argv, size_t argc)
+static size_t
+block_keys(const struct resp_arg *argv, size_t argc, size_t *first)
 {
-	struct server *s = c->conn->server;
-	mq_stream *st;
-	size_t i, first = 0;
-	int missing = 0, rc;
+	size_t i;
 
-	/* Find STREAMS as xread_parse() did when the read blocked. */
 	for (i = 1; i < argc; i++) {
 		if (arg_is(&argv[i], "block") || arg_is(&argv[i], "count"))
 			i++;
 		else if (arg_is(&argv[i], "group"))
 			i += 2;
 		else if (arg_is(&argv[i], "streams")) {
-			first = i + 1;
-			break;
+			*first = i + 1;
+			return (argc - *first) / 2;
 		}
 	}
-	if (first == 0)
-		return 0;
-	for (i = first; i < first + (argc - first) / 2; i++) {
-		if (server_stream(s, argv[i].p, argv[i].len, 0, &st) != MQ_OK) {
+	*first = argc;
+	return 0;
+}
+
+/*
+ * Counts the blocked read of 'c' among the waiters of each stream it
+ * waits on (server_wait: watched, kept open); a stream counted already
+ * is not counted again.  Returns how many do not exist yet.
+ */
+static int
+block_watch(struct resp_client *c)
+{
+	struct server *s = c->conn->server;
+	struct resp_block *b = c->block;
+	mq_stream *st;
+	size_t i, k;
+	int missing = 0, rc;
+
+	for (i = 0; i < b->nkeys; i++) {
+		k = b->first + i;
+		if (server_stream(s, b->argv[k], b->lens[k], 0, &st) != MQ_OK) {
 			missing++;
 			continue;
 		}
 		/* Unwatched, it is still served when another stream wakes us. */
-		if ((rc = server_watch(s, st)) != MQ_OK)
+		if ((rc = server_wait(s, st, &b->waits[i])) != MQ_OK)
 			server_log(s, "watch %s: %s", mq_stream_name(st),
 			    mq_strerror(rc));
 	}
@@ -1589,6 +1604,9 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	    (b->lens = calloc(argc, sizeof(*b->lens))) == NULL)
 		goto fail;
 	b->argc = argc;
+	b->nkeys = block_keys(argv, argc, &b->first);
+	if ((b->waits = calloc(b->nkeys + 1, sizeof(*b->waits))) == NULL)
+		goto fail;
 	for (i = 0; i < argc; i++) {
 		if ((b->argv[i] = malloc(argv[i].len + 1)) == NULL)
 			goto fail;
@@ -1602,7 +1620,7 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	}
 	c->block = b;
 	TAILQ_INSERT_TAIL(&blocked, c, blink);
-	if (block_watch(c, argv, argc) > 0)
+	if (block_watch(c) > 0)
 		nwaiting_missing++;
 	return;
 fail:
@@ -1611,6 +1629,7 @@ fail:
 			free(b->argv[i]);
 		free(b->argv);
 		free(b->lens);
+		free(b->waits);
 		free(b);
 	}
 	reply_mq_error(c, MQ_ESYS, "XREAD");
@@ -1627,10 +1646,15 @@ resp_unblock(struct resp_client *c)
 	if (b->timer != 0)
 		loop_timer_del(c->conn->server->loop, b->timer);
 	TAILQ_REMOVE(&blocked, c, blink);
+	for (i = 0; i < b->nkeys; i++)
+		if (b->waits[i] != 0)
+			server_unwait(c->conn->server, b->argv[b->first + i],
+			    b->waits[i]);
 	for (i = 0; i < b->argc; i++)
 		free(b->argv[i]);
 	free(b->argv);
 	free(b->lens);
+	free(b->waits);
 	free(b);
 	c->block = NULL;
 }
@@ -1650,7 +1674,9 @@ block_retry(struct resp_client *c, int *missing)
 	*missing = 0;
 	if ((argv = block_args(c->block)) == NULL)
 		return 0;
-	*missing = block_watch(c, argv, argc) > 0;
+	/* A command of its own to the cache: what it opens may then go. */
+	c->conn->server->command_seq++;
+	*missing = block_watch(c) > 0;
 	/* The arguments parsed when it blocked: no error is possible. */
 	if (xread_parse(c, argc, argv, argc > 0 && argv[0].len == 10, &x) ==
 	    0) {

@@ -155,6 +155,19 @@ int	 listener_open(struct server *s, const char *spec,
 
 /* ---- the server. */
 
+/*
+ * What the cache counts an open object as holding, in descriptors (the
+ * estimate behind its bound, see server.c): a stream its directory and
+ * segment, and its index and marks once it has them; a group its
+ * journal, its groups/ directory and its readers' segments; a sorted
+ * set its directory and its file.  What waits for the fsync thread is
+ * a few descriptors whatever was written (libmq's dirty.c), in the
+ * server's reserve (fdlimit.c).
+ */
+#define STREAM_FDS	4
+#define GROUP_FDS	4
+#define ZSET_FDS	2
+
 /* An open group of an open stream. */
 struct open_group {
 	LIST_ENTRY(open_group)	 link;
@@ -165,24 +178,36 @@ struct open_group {
 };
 LIST_HEAD(grouplist, open_group);
 
-/* An open stream, kept for the next command that names it. */
+/*
+ * An open stream, kept for the next command that names it, until the
+ * cache needs room (server.c).
+ */
 struct open_stream {
 	RB_ENTRY(open_stream)	 link;
+	TAILQ_ENTRY(open_stream) lru;		/* server->stream_lru, unless waited on */
 	char			*name;
 	mq_stream		*stream;
+	uint64_t		 id;		/* this opening of the name (server_wait) */
+	uint64_t		 used;		/* the command that used it last */
+	size_t			 waiters;	/* blocked reads waiting on it */
 	int			 watched;	/* added to server->watch */
 	uint64_t		 checked_turn;	/* last turn it was found not removed */
+	size_t			 ngroups;
 	LIST_HEAD(, open_group)	 groups;
 };
 RB_HEAD(streamtree, open_stream);
+TAILQ_HEAD(streamlru, open_stream);
 
 /* An open sorted set, kept for the next command that names it. */
 struct open_zset {
 	RB_ENTRY(open_zset)	 link;
+	TAILQ_ENTRY(open_zset)	 lru;		/* server->zset_lru */
 	char			*name;
 	mq_zset			*zset;
+	uint64_t		 used;		/* the command that used it last */
 };
 RB_HEAD(zsettree, open_zset);
+TAILQ_HEAD(zsetlru, open_zset);
 
 struct server_config {
 	const char	*spool;
@@ -205,8 +230,25 @@ struct server {
 	struct loop		*loop;
 	mq_spool		*spool;
 	mq_watch		*watch;		/* every stream a client waits on */
+	/*
+	 * The cache of open streams (with their groups) and sorted sets,
+	 * most recently used first in each list; what it holds, by the
+	 * estimate above, and its bound, from the limit on open files.
+	 */
 	struct streamtree	 streams;
 	struct zsettree		 zsets;
+	struct streamlru	 stream_lru;
+	struct zsetlru		 zset_lru;
+	size_t			 nstreams, ngroups, nzsets;
+	size_t			 cache_fds, cache_fds_max;
+	uint64_t		 evictions;	/* streams and sets closed for room */
+	uint64_t		 next_open;	/* numbers the openings of streams */
+	/*
+	 * Counts the commands begun: what the cache handed to the one
+	 * running stays open until the next begins.
+	 */
+	uint64_t		 command_seq;
+	size_t			 fd_limit;	/* RLIMIT_NOFILE, as raised (fdlimit.c) */
 	struct connlist		 conns;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 dead;		/* closed this turn */
@@ -272,8 +314,16 @@ void	 server_group_forget(struct server *s, mq_stream *stream,
 	    const char *name);
 /* The server's router (mq_router_open at the first call). */
 int	 server_router(struct server *s, mq_router **out);
-/* Adds the stream to what wakes the server (blocked reads, subscribers). */
-int	 server_watch(struct server *s, mq_stream *stream);
+/*
+ * A blocked read waits on 'stream': while any does, the stream is
+ * watched (what changes it wakes the server) and stays open.  '*token'
+ * is 0 at first and is set to the opening counted, so that calling again
+ * for the same opening counts nothing more.  Returns MQ_OK, or the
+ * watch's error (the read is still run again when anything else wakes).
+ */
+int	 server_wait(struct server *s, mq_stream *stream, uint64_t *token);
+/* A blocked read no longer waits on stream 'name', counted with 'token'. */
+void	 server_unwait(struct server *s, const char *name, uint64_t token);
 void	 server_log(struct server *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Opens (or reopens, after SIGHUP) the log file; NULL: stderr. */
@@ -292,8 +342,9 @@ typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
 
 /*
  * Queues a copy of 'm' for 'stream' (which must stay open until the
- * flush: server_stream_forget flushes first; NULL: nothing is appended,
- * only 'done' called in its turn); 'done' is called at the flush, with
+ * flush: server_stream_forget, and the cache before it closes a stream
+ * for room, flush first; NULL: nothing is appended, only 'done' called
+ * in its turn); 'done' is called at the flush, with
  * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
@@ -320,6 +371,16 @@ void	 syncer_submit(struct server *s);
 void	 syncer_turn(struct server *s);
 /* Hands over the last writes, waits for their sync, ends the thread. */
 void	 syncer_stop(struct server *s);
+
+/* ---- fdlimit.c: the limit on open files, and who gets what of it. */
+
+/*
+ * Raises the soft limit on open files to the hard one, lowers
+ * --maxclients if the rest cannot hold them, and sets the bound of the
+ * cache (cache_fds_max); logs what it has.  Exits if the limit is too
+ * low to serve even one client.
+ */
+void	 fdlimit_init(struct server *s);
 
 /* Opens the spool and the watch, sets up the loop's hooks and timers. */
 int	 server_init(struct server *s);

@@ -1016,6 +1016,39 @@ test_watch_wakes_on_append(void **state)
 	mq_watch_close(w);
 }
 
+/*
+ * A removed watch is no longer woken, by appends nor by group changes,
+ * and its removal is no change either; the watch is the directory's, so
+ * removing it through one handle ends it for another handle too, and
+ * adding it again works.
+ */
+static void
+test_watch_remove(void **state)
+{
+	struct fixture *f = *state;
+	mq_stream *other;
+	mq_watch *w;
+
+	assert_int_equal(mq_group_create(f->s, "g", (mq_id){ 0, 0 }, 0), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &other), MQ_OK);
+	assert_int_equal(mq_watch_open(&w), MQ_OK);
+	assert_int_equal(mq_watch_add(w, other), MQ_OK);
+	append_n(f->s, "seen", 0, 1, 1);
+	assert_int_equal(mq_watch_wait(w, 0), 1);
+
+	assert_int_equal(mq_watch_remove(w, f->s), MQ_OK);
+	assert_int_equal(mq_watch_wait(w, 0), 0);
+	append_n(f->s, "unseen", 0, 1, 1);
+	assert_int_equal(mq_group_create(f->s, "h", (mq_id){ 0, 0 }, 0), MQ_OK);
+	assert_int_equal(mq_watch_wait(w, 0), 0);
+
+	assert_int_equal(mq_watch_add(w, f->s), MQ_OK);
+	append_n(f->s, "seen again", 0, 1, 1);
+	assert_int_equal(mq_watch_wait(w, 0), 1);
+	mq_watch_close(w);
+	mq_stream_close(other);
+}
+
 int
 main(void)
 {
@@ -1040,6 +1073,7 @@ main(void)
 		cmocka_unit_test(test_spool_writable_denied),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_wakes_on_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_watch_remove, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
