@@ -127,31 +127,31 @@ PY
 @test "open files: the soft limit is raised to the hard one, and the log says so" {
 	files_limit 600 2048
 	mq_up --maxclients 100
-	# 2048 - 64 for the server - 100 for the clients, in streams of 6.
-	grep -q ' open files: 2048 (raised from 600): 100 for clients, 1884 for open streams (314 at most)$' "$MQ_SPOOL.log"
+	# 2048 - 64 for the server - 100 for the clients, in streams of 4.
+	grep -q ' open files: 2048 (raised from 600): 100 for clients, 1884 for open streams (471 at most)$' "$MQ_SPOOL.log"
 	[ "$(awk '/^Max open files/ { print $4 }' /proc/"$MQ_PID"/limits)" = 2048 ]
 	[ "$(info_field mq_open_files_limit)" = 2048 ]
 	[ "$(info_field maxclients)" = 100 ]
-	[ "$(info_field mq_open_streams_max)" = 314 ]
+	[ "$(info_field mq_open_streams_max)" = 471 ]
 }
 
 @test "open files: maxclients is lowered to what the limit holds, and the log says so" {
 	files_limit 1024
 	mq_up
-	# 1024 - 64 for the server - 64 streams of 6 for the cache.
-	grep -q ' open files: 1024 (the hard limit): --maxclients 10000 needs 10448, maxclients lowered to 576 ' "$MQ_SPOOL.log"
+	# 1024 - 64 for the server - 64 streams of 4 for the cache.
+	grep -q ' open files: 1024 (the hard limit): --maxclients 10000 needs 10320, maxclients lowered to 704 ' "$MQ_SPOOL.log"
 	run cli CONFIG GET maxclients
-	[ "$output" = "$(printf 'maxclients\n576')" ]
-	[ "$(info_field maxclients)" = 576 ]
+	[ "$output" = "$(printf 'maxclients\n704')" ]
+	[ "$(info_field maxclients)" = 704 ]
 	[ "$(info_field mq_open_streams_max)" = 64 ]
-	[ "$(info_field mq_open_files_cached_max)" = 384 ]
+	[ "$(info_field mq_open_files_cached_max)" = 256 ]
 }
 
 @test "open files: a limit that cannot hold one client stops the start with 75" {
-	files_limit 400
+	files_limit 300
 	run timeout 10 "$MQ_BIN/mq-serve" --spool spool --resp 127.0.0.1:0 < /dev/null
 	[ "$status" -eq 75 ]
-	[ "$output" = "mq-serve: the limit on open files is 400: mq-serve needs 449 at least; raise it (ulimit -n)" ]
+	[ "$output" = "mq-serve: the limit on open files is 300: mq-serve needs 321 at least; raise it (ulimit -n)" ]
 }
 
 @test "open files: under ulimit -n 1024, 100,000 streams are written, and read back after a restart" {
