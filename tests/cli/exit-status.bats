@@ -169,7 +169,7 @@ mq-serve	66	serve_once -c no-such-file
 mq-serve	69	serve_once --spool "$MQ_SPOOL/VERSION/spool"
 mq-serve	71	untestable: signalfd(2), epoll or a strdup(3) of the config failing
 mq-serve	73	serve_once --log "$MQ_SPOOL/VERSION/log"
-mq-serve	75	(ulimit -n 400 && serve_once)
+mq-serve	75	(ulimit -n 300 && serve_once)
 mq-serve	77	read_only timeout 10 mq-serve --resp 127.0.0.1:0
 mq-serve	78	echo 'no colon' > users; serve_once --users users
 END
