@@ -313,16 +313,23 @@ int	 mq_sub_matches(char kind, const char *pattern, const char *topic);
 /* Opens the exchange's stream, giving it its small retention at creation. */
 int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
 /*
- * SPOOL/routes: two counters shared through mmap(2) by every process,
- * bumped after each change of the live subscriptions (MQ_ROUTES_SUBS)
- * or of the bindings (MQ_ROUTES_BINDS), so that a router can tell it
- * must read them again with one memory load.  mq_routes_map maps it
- * (once per spool; NULL if it cannot); mq_routes_bump adds one.
+ * SPOOL/routes: counters shared through mmap(2) by every process,
+ * bumped after each change of the live subscriptions (MQ_ROUTES_SUBS),
+ * of the bindings (MQ_ROUTES_BINDS), or of the files that an open
+ * stream handle keeps looking for (MQ_ROUTES_STREAMS: a meta file
+ * replaced, a marks file made, a stream removed or renamed), so that a
+ * process can tell it must look again with one memory load.
+ * mq_routes_map maps it (once per spool; NULL if it cannot);
+ * mq_routes_bump adds one; mq_routes_moved tells whether counter
+ * 'which' moved since '*seen' was taken, and takes it (always 1 when the
+ * file cannot be mapped, as on a spool this process may only read).
  */
 #define MQ_ROUTES_SUBS	0
 #define MQ_ROUTES_BINDS	1
+#define MQ_ROUTES_STREAMS 2
 #define MQ_ROUTES_SIZE	4096	/* the file, one page */
 uint64_t *mq_routes_map(mq_spool *sp);
 void	 mq_routes_bump(mq_spool *sp, int which);
+int	 mq_routes_moved(mq_spool *sp, int which, uint64_t *seen);
 
 #endif /* MQ_INTERNAL_H */

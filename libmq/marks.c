@@ -11,8 +11,8 @@
  *
  * The file is made by the first record: most streams never delete or
  * trim, and a file less is an inode less to make for each new stream.
- * Until then a process looks for it each time it catches up (one
- * openat(2), as cheap as the fstat(2) that follows once it is open).
+ * Until then a process looks for it when it catches up, only if the
+ * spool's counter of such changes moved (MQ_ROUTES_STREAMS).
  */
 #include <sys/stat.h>
 
@@ -144,10 +144,17 @@ marks_open(mq_stream *s, int create)
 {
 	if (s->marksfd != -1)
 		return MQ_OK;
+	if (!create && !mq_routes_moved(s->spool, MQ_ROUTES_STREAMS,
+	    &s->marks_seen))
+		return MQ_OK;	/* none then, and none made since */
 	s->marksfd = mq_open_rw(s->dirfd, "marks", create ? O_CREAT : 0,
 	    &s->rdonly);
+	if (s->marksfd != -1 && create) {
+		mq_routes_bump(s->spool, MQ_ROUTES_STREAMS);
+		return mq_spool_dirty(s->spool, s->dirfd);
+	}
 	if (s->marksfd != -1)
-		return create ? mq_spool_dirty(s->spool, s->dirfd) : MQ_OK;
+		return MQ_OK;
 	return errno == ENOENT && !create ? MQ_OK : mq_sys();
 }
 

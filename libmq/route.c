@@ -145,6 +145,25 @@ mq_routes_bump(mq_spool *sp, int which)
 		__atomic_add_fetch(&r[which], 1, __ATOMIC_RELEASE);
 }
 
+int
+mq_routes_moved(mq_spool *sp, int which, uint64_t *seen)
+{
+	uint64_t *r, now;
+
+	if (sp->routes_failed)
+		return 1;
+	if ((r = mq_routes_map(sp)) == NULL) {
+		sp->routes_failed = 1;
+		return 1;
+	}
+	/* Acquire: what was changed before the bump is seen after. */
+	now = __atomic_load_n(&r[which], __ATOMIC_ACQUIRE);
+	if (now == *seen)
+		return 0;
+	*seen = now;
+	return 1;
+}
+
 /* ------------------------------------------------------------------
  * Bindings.
  * ---------------------------------------------------------------- */

@@ -158,6 +158,8 @@ mq_stream_policy_load(mq_stream *s, int force)
 	size_t len;
 	int rc, fd;
 
+	if (!force && !mq_routes_moved(s->spool, MQ_ROUTES_STREAMS, &s->meta_seen))
+		return MQ_OK;
 	if (fstatat(s->dirfd, "meta", &st, 0) == -1) {
 		if (errno != ENOENT)
 			return mq_sys();
@@ -324,6 +326,15 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 		rc = mq_sys();
 		goto fail;
 	}
+	/*
+	 * The count of changes before the first looks (the name, the meta
+	 * file): later looks wait for it to move.  The marks file is looked
+	 * for once at least, whatever the count.
+	 */
+	s->meta_seen = UINT64_MAX;
+	(void)mq_routes_moved(sp, MQ_ROUTES_STREAMS, &s->meta_seen);
+	s->name_seen = s->meta_seen;
+	s->marks_seen = UINT64_MAX;
 	for (;;) {
 		s->dirfd = openat(sp->streamsfd, s->enc,
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -398,6 +409,7 @@ mq_stream_unlink(mq_spool *sp, const char *enc, char *tmp, size_t size)
 		tmp[0] = '\0';
 		return rc;
 	}
+	mq_routes_bump(sp, MQ_ROUTES_STREAMS);
 	return MQ_OK;
 }
 
@@ -503,6 +515,8 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	if (rc == MQ_OK &&
 	    renameat(sp->streamsfd, fenc, sp->streamsfd, tenc) == -1)
 		rc = mq_sys();
+	if (rc == MQ_OK)
+		mq_routes_bump(sp, MQ_ROUTES_STREAMS);
 	mq_key_target_release(&t);
 	if (rc == MQ_OK)
 		rc = mq_fsync_dir_fd(sp->streamsfd);
@@ -521,16 +535,24 @@ out:
  * directory this handle has open, which one fstatat(2) of the name
  * tells: a lookup in the streams directory, answered from the kernel's
  * dentry cache without I/O (about a microsecond), cheap enough for
- * mq-serve to ask before each command that uses a cached handle.
+ * mq-serve to ask before each command that uses a cached handle.  It is
+ * asked only once the spool's counter of removals and renames moved
+ * (MQ_ROUTES_STREAMS), and a handle found gone stays gone.
  */
 int
 mq_stream_removed(mq_stream *s)
 {
 	struct stat st;
 
+	if (s->gone)
+		return 1;
+	if (!mq_routes_moved(s->spool, MQ_ROUTES_STREAMS, &s->name_seen))
+		return 0;
 	if (fstatat(s->spool->streamsfd, s->enc, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT;
-	return st.st_dev != s->dir_dev || st.st_ino != s->dir_ino;
+		s->gone = errno == ENOENT;
+	else
+		s->gone = st.st_dev != s->dir_dev || st.st_ino != s->dir_ino;
+	return s->gone;
 }
 
 const char *
@@ -1135,8 +1157,10 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 		q.segment_bytes = MQ_SEGMENT_BYTES;
 	if ((rc = mq_stream_lock(s)) != MQ_OK)
 		return rc;
-	if ((rc = meta_write(s->dirfd, &q)) == MQ_OK)
+	if ((rc = meta_write(s->dirfd, &q)) == MQ_OK) {
+		mq_routes_bump(s->spool, MQ_ROUTES_STREAMS);
 		rc = mq_stream_policy_load(s, 1);
+	}
 	mq_stream_unlock(s);
 	return rc;
 }

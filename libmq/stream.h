@@ -37,6 +37,7 @@ struct mq_spool {
 	struct mq_dirty	 dirty;		/* written since then (dirty.c) */
 	uint64_t	 dirty_gen;	/* counts syncs; see mq_spool_dirty_mark */
 	uint64_t	*routes;	/* SPOOL/routes mapped (route.c), or NULL */
+	int		 routes_failed;	/* it could not be: no use trying again */
 };
 
 struct mq_stream {
@@ -79,6 +80,13 @@ struct mq_stream {
 	uint64_t	 segment_bytes;
 	struct timespec	 meta_mtime;
 	ino_t		 meta_ino;
+	/*
+	 * MQ_ROUTES_STREAMS as last seen by the looks for a new meta file,
+	 * for a marks file, and for a removal or rename: each looks again
+	 * only once the counter moved (internal.h).
+	 */
+	uint64_t	 meta_seen, marks_seen, name_seen;
+	int		 gone;		/* found removed or renamed */
 
 	/* The append buffer, reused. */
 	unsigned char	*buf;

@@ -1,8 +1,10 @@
 /*
  * test_scale.c - what keeps the spool cheap in the number of streams and
  * groups: the set of files to sync turns into one syncfs past a few
- * files (dirty.c), a new stream is a directory and one file, and a group
- * that has nothing pending holds almost no memory.
+ * files (dirty.c), a new stream is a directory and one file, an open
+ * stream looks for changes of its files only when the spool's counter
+ * of them moved, and a group that has nothing pending holds almost no
+ * memory.
  */
 #include <sys/stat.h>
 
@@ -215,6 +217,57 @@ test_bare_stream_directory(void **state)
 	mq_stream_close(s);
 }
 
+/*
+ * An open handle looks for a new meta file, a marks file or its own
+ * removal only when the spool's counter of such changes moved: each
+ * change through another handle is seen all the same.
+ */
+static void
+test_changes_seen_by_open_handles(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m = test_body("x");
+	struct mq_stream_info info;
+	struct mq_policy p;
+	mq_stream *a, *b;
+	mq_id ids[3];
+	size_t deleted;
+
+	assert_int_equal(mq_stream_open(f->sp, "s", MQ_CREATE, &a), MQ_OK);
+	assert_int_equal(mq_stream_open(f->sp, "s", 0, &b), MQ_OK);
+	assert_int_equal(mq_append(a, &m, 1, NULL, &ids[0]), MQ_OK);
+	assert_int_equal(mq_append(a, &m, 1, NULL, &ids[1]), MQ_OK);
+	assert_false(mq_stream_removed(a));
+	assert_int_equal(mq_stream_info(a, &info), MQ_OK);
+	assert_int_equal(info.length, 2);
+
+	/* A first delete through b makes the marks file: a sees it. */
+	assert_int_equal(mq_delete(b, &ids[0], 1, &deleted), MQ_OK);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(mq_stream_info(a, &info), MQ_OK);
+	assert_int_equal(info.length, 1);
+
+	/* A policy set through b: a's next append obeys it. */
+	assert_int_equal(mq_policy_get(b, &p), MQ_OK);
+	p.max_len = 1;
+	assert_int_equal(mq_policy_set(b, &p), MQ_OK);
+	assert_int_equal(mq_append(a, &m, 1, NULL, &ids[2]), MQ_OK);
+	assert_int_equal(mq_stream_info(a, &info), MQ_OK);
+	assert_int_equal(info.length, 1);
+
+	/* Renamed, then removed, under the open handles. */
+	assert_int_equal(mq_stream_rename(f->sp, "s", "t", 0), MQ_OK);
+	assert_true(mq_stream_removed(a));
+	assert_true(mq_stream_removed(b));
+	mq_stream_close(a);
+	mq_stream_close(b);
+	assert_int_equal(mq_stream_open(f->sp, "t", 0, &a), MQ_OK);
+	assert_false(mq_stream_removed(a));
+	assert_int_equal(mq_stream_remove(f->sp, "t"), MQ_OK);
+	assert_true(mq_stream_removed(a));
+	mq_stream_close(a);
+}
+
 static size_t
 heap_bytes(void)
 {
@@ -278,6 +331,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dirty_many_files_whole_fs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_stream_is_one_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bare_stream_directory, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_seen_by_open_handles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_group_memory, setup, teardown),
 	};
 
