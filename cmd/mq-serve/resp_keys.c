@@ -467,6 +467,56 @@ parse_cursor(const struct resp_arg *a, uint64_t *cursor)
 }
 
 /*
+ * SCAN's listing, kept from the call with cursor 0 to the call that
+ * ends a scan: listing and sorting the spool at every call made a scan
+ * of 100,000 keys (10,000 calls of COUNT 10) quadratic.  A key present
+ * from the first call to the last is in the listing of the first, which
+ * is all that Redis promises; a scan that finds the listing gone (a new
+ * scan began, or one ended) lists again, which keeps that promise too.
+ */
+static struct keylist scan_keys;
+static int scan_listed;
+
+/* The listing for a call with 'cursor'; a libmq outcome. */
+static int
+scan_listing(struct server *s, uint64_t cursor, struct keylist **out)
+{
+	int rc;
+
+	if (cursor == 0 || !scan_listed) {
+		if (scan_listed)
+			keys_free(&scan_keys);
+		scan_listed = 0;
+		if ((rc = keys_sorted(s, &scan_keys)) != MQ_OK)
+			return rc;
+		scan_listed = 1;
+	}
+	*out = &scan_keys;
+	return MQ_OK;
+}
+
+/* A scan ended: its listing goes. */
+static void
+scan_done(void)
+{
+	if (scan_listed)
+		keys_free(&scan_keys);
+	scan_listed = 0;
+}
+
+/* Whether key 'name' passes SCAN's MATCH and TYPE (NULL: any). */
+static int
+scan_wants(struct server *s, const char *name, const struct resp_arg *match,
+    const struct resp_arg *type)
+{
+	size_t len = strlen(name);
+
+	if (type != NULL && !arg_is(type, key_type(s, name, len)))
+		return 0;
+	return match == NULL || mq_glob_match(match->p, match->len, name, len);
+}
+
+/*
  * SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]: the keys whose
  * hash is at or after 'cursor', 'count' of them (more when hashes are
  * equal), filtered by MATCH and TYPE; [next cursor, [key...]].
@@ -476,11 +526,11 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	const struct resp_arg *match = NULL, *type = NULL;
-	struct keylist k;
+	struct keylist *k;
 	uint64_t cursor, next = 0;
 	long long count = 10;
-	size_t i, first, end, out = 0;
-	char buf[24], *tmp;
+	size_t i, first, end, out = 0, *pick;
+	char buf[24];
 	int rc;
 
 	if (!parse_cursor(&argv[1], &cursor)) {
@@ -512,38 +562,41 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		}
 	}
 	expire_due(s);
-	if ((rc = keys_sorted(s, &k)) != MQ_OK) {
+	if ((rc = scan_listing(s, cursor, &k)) != MQ_OK) {
 		reply_mq_error(c, rc, "scan");
 		return;
 	}
-	for (first = 0; first < k.n && k.hashes[first] < cursor; first++)
-		;
-	end = first;
-	while (end < k.n && (end - first < (size_t)count ||
-	    k.hashes[end] == k.hashes[end - 1]))
-		end++;
-	if (end < k.n)
-		next = k.hashes[end];
-	/* A cursor past the last hash ends the scan, as in Redis. */
-	for (i = first; i < end; i++) {
-		if (type != NULL && !arg_is(type, key_type(s, k.names[i],
-		    strlen(k.names[i]))))
-			continue;
-		if (match != NULL && !mq_glob_match(match->p, match->len,
-		    k.names[i], strlen(k.names[i])))
-			continue;
-		/* Swapped, not copied: keys_free() frees every name once. */
-		tmp = k.names[out];
-		k.names[out++] = k.names[i];
-		k.names[i] = tmp;
+	/* The first hash at or after the cursor: a binary search. */
+	for (first = 0, end = k->n; first < end; ) {
+		i = first + (end - first) / 2;
+		if (k->hashes[i] < cursor)
+			first = i + 1;
+		else
+			end = i;
 	}
+	end = first;
+	while (end < k->n && (end - first < (size_t)count ||
+	    k->hashes[end] == k->hashes[end - 1]))
+		end++;
+	if ((pick = reallocarray(NULL, end - first + 1, sizeof(*pick))) == NULL) {
+		reply_mq_error(c, MQ_ESYS, "scan");
+		return;
+	}
+	for (i = first; i < end; i++)
+		if (scan_wants(s, k->names[i], match, type))
+			pick[out++] = i;
 	reply_array(c, 2);
+	/* A cursor past the last hash ends the scan, as in Redis. */
+	if (end < k->n)
+		next = k->hashes[end];
 	reply_bulk(c, buf, (size_t)snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)next));
 	reply_array(c, out);
 	for (i = 0; i < out; i++)
-		reply_bulk_str(c, k.names[i]);
-	keys_free(&k);
+		reply_bulk_str(c, k->names[pick[i]]);
+	free(pick);
+	if (next == 0)
+		scan_done();
 }
 
 /* Moves the deadline of 'from' (if any) to 'to', whose own one goes. */

@@ -164,6 +164,14 @@ PY
 	start_mq "$MQ_PORT" "$MQ_SPOOL"
 	wait_port "$MQ_PORT" "$MQ_PID"
 	"$MQ_PYTHON" streams.py "$MQ_PORT" read expected
+	# The keyspace lists them: DBSIZE, and a whole SCAN of 10,000
+	# calls, each key once (the listing is kept from call to call).
+	[ "$(cli DBSIZE)" = 100000 ]
+	# (The bound only keeps a scan that lists the spool at every call
+	# from holding the run for an hour.)
+	timeout 300 redis-cli -h 127.0.0.1 -p "$MQ_PORT" --scan > scanned
+	[ "$(wc -l < scanned)" -eq 100000 ]
+	[ "$(sort -u scanned | wc -l)" -eq 100000 ]
 }
 
 # held_py: writes held.py PORT PID, which checks that a run of group

@@ -214,3 +214,25 @@ blocked_clients_is() {
 	[ "$(ls /proc/$MQ_PID/task | wc -l)" -eq 1 ]
 	[ "$(redis-cli -p "$MQ_PORT" XLEN s)" -eq 2 ]
 }
+
+@test "redis-cli: a SCAN returns each key present throughout, whatever comes and goes between calls" {
+	for i in $(seq 1 1500); do
+		printf 'XADD k%d 1-1 f v\r\n' "$i"
+	done | cli --pipe > /dev/null
+	cursor=0 calls=0
+	: > scanned
+	while :; do
+		cli SCAN "$cursor" COUNT 50 > reply
+		cursor=$(head -1 reply)
+		tail -n +2 reply >> scanned
+		# Between the calls: new keys come, and some old ones go.
+		calls=$((calls + 1))
+		cli XADD "new$calls" 1-1 f v > /dev/null
+		[ $((calls % 3)) -eq 0 ] && cli DEL "k$((1000 + calls))" > /dev/null
+		[ "$cursor" = 0 ] && break
+	done
+	[ "$calls" -gt 10 ]
+	# Every key that was there from the first call to the last.
+	for i in $(seq 1 1000); do echo "k$i"; done > kept
+	[ "$(sort -u scanned | grep -cxFf kept)" -eq 1000 ]
+}
