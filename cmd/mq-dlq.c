@@ -480,7 +480,8 @@ replay_chunk(struct replay *rp)
 			tool_die(rc, "%s", o->name);
 		rp->replayed += n;
 	}
-	qsort(done, ndone, sizeof(done[0]), idcmp);
+	if (ndone > 1)
+		qsort(done, ndone, sizeof(done[0]), idcmp);
 	if (ndone > 0 && (rc = mq_delete(rp->d->dlq, done, ndone,
 	    &deleted)) != MQ_OK)
 		tool_die(rc, "%s", rp->d->name);

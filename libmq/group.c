@@ -1790,7 +1790,8 @@ mq_stream_groups(mq_stream *stream, int (*fn)(const char *name, void *arg),
 		}
 		n++;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++)
 		if (fn(names[i], arg) != 0)
 			break;

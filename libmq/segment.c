@@ -129,7 +129,8 @@ mq_segments_load(mq_stream *s)
 		segs[nsegs++].base = base;
 	}
 	closedir(d);
-	qsort(segs, nsegs, sizeof(*segs), cmp_base);
+	if (nsegs > 1)
+		qsort(segs, nsegs, sizeof(*segs), cmp_base);
 	for (i = 0, j = 0; i < nsegs && j < s->nsegs; ) {
 		if (segs[i].base == s->segs[j].base) {
 			segs[i] = s->segs[j];
