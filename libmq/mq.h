@@ -226,6 +226,13 @@ int	 mq_stream_rename(mq_spool *spool, const char *from, const char *to,
  * handle open asks this before using it and, if so, opens the name again.
  */
 int	 mq_stream_removed(mq_stream *stream);
+/*
+ * The same for a process that asks often (before each command): it looks
+ * only once a removal or rename happened somewhere on the spool since it
+ * last looked, which a process woken by that very change may not see
+ * yet; after a wake-up of mq_watch_wait(), ask mq_stream_removed().
+ */
+int	 mq_stream_removed_lazy(mq_stream *stream);
 
 /*
  * Appends 'n' messages in one batch: one lock, one write(2), and at most

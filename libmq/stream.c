@@ -534,10 +534,8 @@ out:
  * to another name.  Either way the name no longer leads to the
  * directory this handle has open, which one fstatat(2) of the name
  * tells: a lookup in the streams directory, answered from the kernel's
- * dentry cache without I/O (about a microsecond), cheap enough for
- * mq-serve to ask before each command that uses a cached handle.  It is
- * asked only once the spool's counter of removals and renames moved
- * (MQ_ROUTES_STREAMS), and a handle found gone stays gone.
+ * dentry cache without I/O (about a microsecond).  A handle found gone
+ * stays gone.
  */
 int
 mq_stream_removed(mq_stream *s)
@@ -546,13 +544,26 @@ mq_stream_removed(mq_stream *s)
 
 	if (s->gone)
 		return 1;
-	if (!mq_routes_moved(s->spool, MQ_ROUTES_STREAMS, &s->name_seen))
-		return 0;
 	if (fstatat(s->spool->streamsfd, s->enc, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		s->gone = errno == ENOENT;
 	else
 		s->gone = st.st_dev != s->dir_dev || st.st_ino != s->dir_ino;
 	return s->gone;
+}
+
+/*
+ * The look costs nothing until the spool's counter of removals and
+ * renames moved (MQ_ROUTES_STREAMS).  The counter is added to after the
+ * rename, so a process woken by the rename itself (an inotify event) may
+ * find it not moved yet: such a process asks mq_stream_removed().
+ */
+int
+mq_stream_removed_lazy(mq_stream *s)
+{
+	if (!s->gone &&
+	    !mq_routes_moved(s->spool, MQ_ROUTES_STREAMS, &s->name_seen))
+		return 0;
+	return mq_stream_removed(s);
 }
 
 const char *

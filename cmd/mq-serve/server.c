@@ -295,9 +295,15 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 		return MQ_EBADNAME;
 	key.name = buf;
 	if ((os = RB_FIND(streamtree, &s->streams, &key)) != NULL) {
-		/* One look per turn: a removal by another process is a race anyway. */
+		/*
+		 * One look per turn: a removal by another process is a race
+		 * anyway.  It costs nothing until some process removed or
+		 * renamed a stream; in a turn woken by the watch, where the
+		 * change may be what woke it, it looks.
+		 */
 		if (os->checked_turn == s->turn + 1 ||
-		    !mq_stream_removed(os->stream)) {
+		    !(s->watch_woke ? mq_stream_removed(os->stream) :
+		    mq_stream_removed_lazy(os->stream))) {
 			os->checked_turn = s->turn + 1;
 			stream_touch(s, os);
 			*out = os->stream;
@@ -618,6 +624,7 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
 	/* Drains; 0 if nothing but closes that change nothing came. */
 	if (mq_watch_wait(s->watch, 0) == 0)
 		return;
+	s->watch_woke = 1;
 	resp_wake_blocked(s);
 	resp_pubsub_deliver(s);
 }
@@ -635,6 +642,7 @@ before_sleep(struct loop *loop, void *arg)
 	appendq_flush(s);
 	server_release_groups(s);
 	s->turn++;
+	s->watch_woke = 0;
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS) {
 		if (s->gate_replies)
 			syncer_turn(s);

@@ -276,6 +276,7 @@ struct server {
 	struct grouplist	 held;
 	int			 hold_groups;
 	uint64_t		 turn;		/* counts the loop's turns */
+	int			 watch_woke;	/* this turn: the watch fired */
 	/* Called with every change any process made to watched streams. */
 	void			(*on_change)(struct server *s);
 };

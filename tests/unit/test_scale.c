@@ -256,15 +256,16 @@ test_changes_seen_by_open_handles(void **state)
 	assert_int_equal(info.length, 1);
 
 	/* Renamed, then removed, under the open handles. */
+	assert_false(mq_stream_removed_lazy(a));
 	assert_int_equal(mq_stream_rename(f->sp, "s", "t", 0), MQ_OK);
-	assert_true(mq_stream_removed(a));
+	assert_true(mq_stream_removed_lazy(a));
 	assert_true(mq_stream_removed(b));
 	mq_stream_close(a);
 	mq_stream_close(b);
 	assert_int_equal(mq_stream_open(f->sp, "t", 0, &a), MQ_OK);
-	assert_false(mq_stream_removed(a));
+	assert_false(mq_stream_removed_lazy(a));
 	assert_int_equal(mq_stream_remove(f->sp, "t"), MQ_OK);
-	assert_true(mq_stream_removed(a));
+	assert_true(mq_stream_removed_lazy(a));
 	mq_stream_close(a);
 }
 
