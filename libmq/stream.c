@@ -421,10 +421,13 @@ mq_stream_remove(mq_spool *sp, const char *name)
 
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
-	/* Renamed away first, so that no one opens a half-removed stream. */
+	/*
+	 * Renamed away first, so that no one opens a half-removed stream;
+	 * made durable by the fsync policy, as a creation is.
+	 */
 	if ((rc = mq_stream_unlink(sp, enc, tmp, sizeof(tmp))) != MQ_OK)
 		return rc;
-	if ((rc = mq_fsync_dir_fd(sp->streamsfd)) != MQ_OK)
+	if ((rc = mq_spool_dirty(sp, sp->streamsfd)) != MQ_OK)
 		return rc;
 	return mq_rmtree_at(sp->streamsfd, tmp);
 }
@@ -519,7 +522,7 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 		mq_routes_bump(sp, MQ_ROUTES_STREAMS);
 	mq_key_target_release(&t);
 	if (rc == MQ_OK)
-		rc = mq_fsync_dir_fd(sp->streamsfd);
+		rc = mq_spool_dirty(sp, sp->streamsfd);
 out:
 	flock(dirfd, LOCK_UN);
 	close(dirfd);
