@@ -1522,10 +1522,12 @@ block_keys(const struct resp_arg *argv, size_t argc, size_t *first)
 /*
  * Counts the blocked read of 'c' among the waiters of each stream it
  * waits on (server_wait: watched, kept open); a stream counted already
- * is not counted again.  Returns how many do not exist yet.
+ * is not counted again.  Returns how many do not exist yet; '*fresh' is
+ * set if a stream was not watched before, so that an append made
+ * between the read and the watch, which no event tells, may be missed.
  */
 static int
-block_watch(struct resp_client *c)
+block_watch(struct resp_client *c, int *fresh)
 {
 	struct server *s = c->conn->server;
 	struct resp_block *b = c->block;
@@ -1540,7 +1542,7 @@ block_watch(struct resp_client *c)
 			continue;
 		}
 		/* Unwatched, it is still served when another stream wakes us. */
-		if ((rc = server_wait(s, st, &b->waits[i])) != MQ_OK)
+		if ((rc = server_wait(s, st, &b->waits[i], fresh)) != MQ_OK)
 			server_log(s, "watch %s: %s", mq_stream_name(st),
 			    mq_strerror(rc));
 	}
@@ -1598,6 +1600,7 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	struct server *s = c->conn->server;
 	struct resp_block *b;
 	size_t i;
+	int fresh = 0;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->argv = calloc(argc, sizeof(*b->argv))) == NULL ||
@@ -1620,8 +1623,11 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	}
 	c->block = b;
 	TAILQ_INSERT_TAIL(&blocked, c, blink);
-	if (block_watch(c) > 0)
+	if (block_watch(c, &fresh) > 0)
 		nwaiting_missing++;
+	/* Watched only now: what came since the read is read at the next turn. */
+	if (fresh)
+		poll_arm(s);
 	return;
 fail:
 	if (b != NULL) {
@@ -1669,14 +1675,15 @@ block_retry(struct resp_client *c, int *missing)
 	struct resp_arg *argv;
 	struct xread x;
 	size_t argc = c->block->argc;
-	int replied = 0;
+	int replied = 0, fresh = 0;
 
 	*missing = 0;
 	if ((argv = block_args(c->block)) == NULL)
 		return 0;
 	/* A command of its own to the cache: what it opens may then go. */
 	c->conn->server->command_seq++;
-	*missing = block_watch(c) > 0;
+	/* Watched before the read below: nothing can come unseen. */
+	*missing = block_watch(c, &fresh) > 0;
 	/* The arguments parsed when it blocked: no error is possible. */
 	if (xread_parse(c, argc, argv, argc > 0 && argv[0].len == 10, &x) ==
 	    0) {

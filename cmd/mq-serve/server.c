@@ -582,7 +582,7 @@ server_router(struct server *s, mq_router **out)
 }
 
 int
-server_wait(struct server *s, mq_stream *stream, uint64_t *token)
+server_wait(struct server *s, mq_stream *stream, uint64_t *token, int *fresh)
 {
 	struct open_stream *os = find_open(s, stream);
 	int rc;
@@ -597,6 +597,7 @@ server_wait(struct server *s, mq_stream *stream, uint64_t *token)
 	if ((rc = mq_watch_add(s->watch, stream)) != MQ_OK)
 		return rc;
 	os->watched = 1;
+	*fresh = 1;
 	return MQ_OK;
 }
 

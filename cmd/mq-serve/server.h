@@ -319,10 +319,12 @@ int	 server_router(struct server *s, mq_router **out);
  * A blocked read waits on 'stream': while any does, the stream is
  * watched (what changes it wakes the server) and stays open.  '*token'
  * is 0 at first and is set to the opening counted, so that calling again
- * for the same opening counts nothing more.  Returns MQ_OK, or the
- * watch's error (the read is still run again when anything else wakes).
+ * for the same opening counts nothing more; '*fresh' is set to 1 if the
+ * stream was not watched until now.  Returns MQ_OK, or the watch's error
+ * (the read is still run again when anything else wakes).
  */
-int	 server_wait(struct server *s, mq_stream *stream, uint64_t *token);
+int	 server_wait(struct server *s, mq_stream *stream, uint64_t *token,
+	    int *fresh);
 /* A blocked read no longer waits on stream 'name', counted with 'token'. */
 void	 server_unwait(struct server *s, const char *name, uint64_t token);
 void	 server_log(struct server *s, const char *fmt, ...)
