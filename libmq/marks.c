@@ -149,13 +149,12 @@ marks_open(mq_stream *s, int create)
 		return MQ_OK;	/* none then, and none made since */
 	s->marksfd = mq_open_rw(s->dirfd, "marks", create ? O_CREAT : 0,
 	    &s->rdonly);
-	if (s->marksfd != -1 && create) {
-		mq_routes_bump(s->spool, MQ_ROUTES_STREAMS);
-		return mq_spool_dirty(s->spool, s->dirfd);
-	}
-	if (s->marksfd != -1)
+	if (s->marksfd == -1)
+		return errno == ENOENT && !create ? MQ_OK : mq_sys();
+	if (!create)
 		return MQ_OK;
-	return errno == ENOENT && !create ? MQ_OK : mq_sys();
+	mq_routes_bump(s->spool, MQ_ROUTES_STREAMS);
+	return mq_spool_dirty(s->spool, s->dirfd);
 }
 
 /*
