@@ -137,7 +137,7 @@ check-asan:
 
 # Each fuzz target runs FUZZ_SECONDS under libFuzzer with ASan+UBSan.
 FUZZ_SECONDS ?= 20
-FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c
+FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp_parse.c
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)

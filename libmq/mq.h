@@ -246,6 +246,51 @@ int	 mq_stream_removed_lazy(mq_stream *stream);
 int	 mq_append(mq_stream *stream, const struct mq_msg *msgs, size_t n,
 	    const struct mq_idspec *specs, mq_id *ids);
 
+/*
+ * The write-ahead log (mq-spool(5), "WRITE-AHEAD LOG"): a process that
+ * appends to many streams at once writes a turn of appends to all of
+ * them as one write to SPOOL/wal, and each stream gets its batches when
+ * it is next read or changed, by any process.
+ *
+ * mq_wal_note() says that 'stream' may be appended to through the log:
+ * it exists and its policy asks nothing of an append that the log
+ * cannot do (no max-len).  mq_wal_loggable() tells whether stream 'name'
+ * was noted and nothing changed since (a meta file replaced, a stream
+ * removed or renamed: then every stream must be noted again): 1 if so,
+ * -1 if it was noted as one that must be appended to directly, 0 if it
+ * was not noted.
+ *
+ * A turn: mq_wal_begin() takes the log's lock; mq_wal_append() gives the
+ * messages ids above the stream's top, as XADD * does, and adds them to
+ * the turn, or returns MQ_ENOSTREAM when 'name' is not loggable or its
+ * top is not known any more (append it with mq_append(), which may be
+ * called inside the turn); mq_wal_commit()
+ * writes the turn with one write, applies the fsync policy and gives
+ * the lock back.  Ids and MQ_OK from mq_wal_append() stand only once
+ * mq_wal_commit() returned MQ_OK.
+ *
+ * mq_wal_apply_some() applies the batches of up to 'max' streams ('*more'
+ * says whether some are left) and, once none are, empties the log; for
+ * a process that has time (mq-serve, idle).  mq_wal_reset() applies
+ * everything and empties the log at once.  mq_wal_size() is the bytes
+ * logged and not emptied yet.
+ */
+int	 mq_wal_note(mq_stream *stream);
+/*
+ * The same for a stream 'name' that does not exist yet: appended to
+ * through the log, it is made when its entries are first given to it.
+ * MQ_EEXIST if it exists, MQ_EWRONGTYPE if a sorted set has the name.
+ */
+int	 mq_wal_note_new(mq_spool *spool, const char *name);
+int	 mq_wal_loggable(mq_spool *spool, const char *name);
+int	 mq_wal_begin(mq_spool *spool);
+int	 mq_wal_append(mq_spool *spool, const char *name,
+	    const struct mq_msg *msgs, size_t n, mq_id *ids);
+int	 mq_wal_commit(mq_spool *spool);
+int	 mq_wal_apply_some(mq_spool *spool, size_t max, int *more);
+int	 mq_wal_reset(mq_spool *spool);
+uint64_t mq_wal_size(mq_spool *spool);
+
 struct mq_stream_info {
 	uint64_t	 length;	/* entries, less the deleted ones */
 	uint64_t	 first_offset;	/* first offset not trimmed */

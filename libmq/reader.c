@@ -1,7 +1,9 @@
 /*
  * reader.c - reading a stream: a cursor over its segments, and ranges.
  *
- * A reader never locks.  It reads a segment in large chunks into its own
+ * A reader never locks, but to apply what the spool's write-ahead log
+ * holds for its stream (wal.c), at a seek and at the end of what the
+ * segments hold.  It reads a segment in large chunks into its own
  * buffer, hands out the records of one checked batch at a time as views
  * into that buffer, and follows a seal into the next segment.  A batch
  * that is not whole yet, or whose CRC fails at the tail of the newest
@@ -26,6 +28,7 @@
 #include "batch.h"
 #include "internal.h"
 #include "stream.h"
+#include "wal.h"
 
 #define CHUNK (256u << 10)
 #define SMALL (16u << 10)	/* a buffer above this is let go at the tail */
@@ -287,7 +290,7 @@ reader_load(mq_reader *r)
 	uint64_t next;
 	size_t avail;
 	long len;
-	int rc;
+	int rc, applied = 0;
 
 	for (;;) {
 		if ((rc = reader_open_segment(r)) <= 0)
@@ -347,6 +350,18 @@ reader_load(mq_reader *r)
 			 */
 			if ((next = next_segment(r)) != 0) {
 				reader_jump(r, next, 0);
+				continue;
+			}
+			/*
+			 * What was appended through the spool's log is in
+			 * no segment until it is applied (wal.c): once, apply
+			 * it and read on.
+			 */
+			if (!applied && !r->s->rdonly &&
+			    mq_wal_pending(r->s->spool, r->s->enc, &rc)) {
+				applied = 1;
+				if ((rc = mq_stream_refresh(r->s)) != MQ_OK)
+					return rc;
 				continue;
 			}
 			return 0;

@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "stream.h"
+#include "wal.h"
 
 #define VERSION_LINE "mq-spool 1\n"
 
@@ -176,6 +177,7 @@ mq_spool_close(mq_spool *sp)
 	if (sp->fsync != MQ_FSYNC_NEVER)
 		mq_spool_sync(sp);
 	mq_dirty_free(&sp->dirty);
+	mq_wal_close(sp);
 	if (sp->streamsfd != -1)
 		close(sp->streamsfd);
 	if (sp->dirfd != -1)
@@ -349,6 +351,11 @@ mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark)
 int
 mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 {
+	int rc;
+
+	/* Streams whose entries are all in the write-ahead log are made. */
+	if ((rc = mq_wal_make_pending(sp)) != MQ_OK)
+		return rc;
 	return mq_dir_names(sp->streamsfd, fn, arg);
 }
 

@@ -37,6 +37,11 @@
 #include "batch.h"
 #include "internal.h"
 #include "stream.h"
+#include "wal.h"
+
+static int wal_refresh(mq_stream *s);
+static int wal_forget_name(mq_spool *sp, const char *name,
+    const char *enc);
 
 /* ------------------------------------------------------------------
  * The meta file: "key value" lines, version first.
@@ -344,9 +349,15 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 			rc = mq_sys();
 			goto fail;
 		}
-		if (!(flags & MQ_CREATE)) {
-			rc = mq_zset_exists_enc(sp, s->enc) ? MQ_EWRONGTYPE :
-			    MQ_ENOSTREAM;
+		/*
+		 * A stream appended to through the write-ahead log before it
+		 * was made exists: it is made now, and given its entries.
+		 */
+		if (!(flags & MQ_CREATE) &&
+		    !mq_wal_pending(sp, s->enc, &rc)) {
+			if (rc == MQ_OK)
+				rc = mq_zset_exists_enc(sp, s->enc) ?
+				    MQ_EWRONGTYPE : MQ_ENOSTREAM;
 			goto fail;
 		}
 		if ((rc = stream_create(sp, s->enc)) != MQ_OK)
@@ -363,7 +374,8 @@ mq_stream_open(mq_spool *sp, const char *name, int flags, mq_stream **out)
 	if ((rc = mq_stream_policy_load(s, 1)) != MQ_OK ||
 	    (rc = mq_marks_replay(s)) != MQ_OK ||
 	    (rc = mq_segments_load(s)) != MQ_OK ||
-	    (rc = mq_tail_scan(s, 0)) != MQ_OK)
+	    (rc = mq_tail_scan(s, 0)) != MQ_OK ||
+	    (rc = wal_refresh(s)) != MQ_OK)
 		goto fail;
 	*out = s;
 	return MQ_OK;
@@ -425,7 +437,12 @@ mq_stream_remove(mq_spool *sp, const char *name)
 	 * Renamed away first, so that no one opens a half-removed stream;
 	 * made durable by the fsync policy, as a creation is.
 	 */
-	if ((rc = mq_stream_unlink(sp, enc, tmp, sizeof(tmp))) != MQ_OK)
+	if ((rc = mq_wal_lock(sp)) != MQ_OK)
+		return rc;
+	if ((rc = wal_forget_name(sp, name, enc)) == MQ_OK)
+		rc = mq_stream_unlink(sp, enc, tmp, sizeof(tmp));
+	mq_wal_unlock(sp);
+	if (rc != MQ_OK)
 		return rc;
 	if ((rc = mq_spool_dirty(sp, sp->streamsfd)) != MQ_OK)
 		return rc;
@@ -490,9 +507,23 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	if (mq_name_encode(from, fenc, sizeof(fenc)) < 0 ||
 	    mq_name_encode(to, tenc, sizeof(tenc)) < 0)
 		return MQ_EBADNAME;
-	if ((rc = stream_lock_by_name(sp, fenc, &dirfd)) != MQ_OK)
+	/*
+	 * Under the log's lock, nothing more is logged for either name: the
+	 * batches logged for 'from' go into it first (they would be lost to
+	 * the name), and those of 'to' end with a tombstone.
+	 */
+	if ((rc = mq_wal_lock(sp)) != MQ_OK)
+		return rc;
+	if ((rc = wal_forget_name(sp, from, fenc)) != MQ_OK ||
+	    (rc = wal_forget_name(sp, to, tenc)) != MQ_OK) {
+		mq_wal_unlock(sp);
+		return rc;
+	}
+	if ((rc = stream_lock_by_name(sp, fenc, &dirfd)) != MQ_OK) {
+		mq_wal_unlock(sp);
 		return rc == MQ_ENOSTREAM && mq_zset_exists_enc(sp, fenc) ?
 		    MQ_EWRONGTYPE : rc;
+	}
 	if (strcmp(fenc, tenc) == 0) {
 		rc = replace ? MQ_OK : MQ_EEXIST;
 		goto out;
@@ -526,6 +557,7 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 out:
 	flock(dirfd, LOCK_UN);
 	close(dirfd);
+	mq_wal_unlock(sp);
 	/* The replaced stream is deleted after the lock is given back. */
 	if (tmp[0] != '\0')
 		(void)mq_rmtree_at(sp->streamsfd, tmp);
@@ -641,7 +673,9 @@ mq_stream_refresh(mq_stream *s)
 
 	if ((rc = mq_tail_scan(s, s->locked)) != MQ_OK)
 		return rc;
-	return s->locked ? mq_marks_repair(s) : mq_marks_replay(s);
+	if ((rc = s->locked ? mq_marks_repair(s) : mq_marks_replay(s)) != MQ_OK)
+		return rc;
+	return wal_refresh(s);
 }
 
 uint64_t
@@ -733,6 +767,47 @@ writeback(mq_stream *s)
 	s->unflushed = s->end;
 }
 
+/*
+ * Under the lock, its view fresh: seals the batch in 'buf' ('total'
+ * bytes, its 'n' records encoded with their ids, 'first' to 'last') and
+ * writes it at the end of the active segment, rolling it first if due.
+ */
+static int
+write_batch(mq_stream *s, unsigned char *buf, size_t total, uint32_t n,
+    mq_id first, mq_id last, int64_t time_ms)
+{
+	int rc;
+
+	if (should_roll(s, mq_now_ms()) && (rc = mq_segment_roll(s)) != MQ_OK)
+		return rc;
+	mq_batch_seal(buf, total, n, s->next_offset, first, last, time_ms);
+	s->unchecked += total;
+	if (s->unchecked >= (1u << 20) || s->end == 0) {
+		if ((rc = mq_check_space(s->activefd, total, MQ_FREE_RESERVE)) != MQ_OK)
+			return rc;
+		s->unchecked = 0;
+	}
+	if ((rc = mq_pwrite_all(s->activefd, buf, total, (off_t)s->end)) != MQ_OK) {
+		/* Nothing half-written may stay for a reader to wait on. */
+		if (ftruncate(s->activefd, (off_t)s->end) == -1)
+			rc = mq_sys();
+		return rc;
+	}
+	if (s->end == 0) {
+		s->first_time = time_ms;
+		s->segs[s->nsegs - 1].first = first;
+		s->segs[s->nsegs - 1].known = 1;
+	}
+	/* The index is a hint: failing to extend it loses nothing. */
+	(void)mq_index_add(s, s->end, total, s->next_offset, first);
+	s->end += total;
+	s->next_offset += n;
+	s->last_id = last;
+	rc = mq_spool_dirty_mark(s->spool, s->activefd, &s->active_mark);
+	writeback(s);
+	return rc;
+}
+
 int
 mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
     const struct mq_idspec *specs, mq_id *ids)
@@ -770,11 +845,15 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		p += mq_record_size(&msgs[i]);
 	}
 
-	if ((rc = mq_stream_lock(s)) != MQ_OK)
+	/* The log's lock first (wal.c): a writer learns of this append. */
+	if ((rc = mq_wal_lock(s->spool)) != MQ_OK)
 		return rc;
+	if ((rc = mq_wal_flush(s->spool, s->enc)) != MQ_OK ||
+	    (rc = mq_stream_lock(s)) != MQ_OK) {
+		mq_wal_unlock(s->spool);
+		return rc;
+	}
 	if ((rc = mq_stream_refresh(s)) != MQ_OK)
-		goto out;
-	if (should_roll(s, now) && (rc = mq_segment_roll(s)) != MQ_OK)
 		goto out;
 	top = stream_top(s);
 	p = s->buf + MQ_BATCH_HDR;
@@ -789,33 +868,12 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 			ids[i] = id;
 		top = id;
 	}
-	mq_batch_seal(s->buf, total, (uint32_t)n, s->next_offset, first, top, now);
-	s->unchecked += total;
-	if (s->unchecked >= (1u << 20) || s->end == 0) {
-		if ((rc = mq_check_space(s->activefd, total, MQ_FREE_RESERVE)) != MQ_OK)
-			goto out;
-		s->unchecked = 0;
-	}
-	if ((rc = mq_pwrite_all(s->activefd, s->buf, total, (off_t)s->end)) != MQ_OK) {
-		/* Nothing half-written may stay for a reader to wait on. */
-		if (ftruncate(s->activefd, (off_t)s->end) == -1)
-			rc = mq_sys();
-		goto out;
-	}
-	if (s->end == 0) {
-		s->first_time = now;
-		s->segs[s->nsegs - 1].first = first;
-		s->segs[s->nsegs - 1].known = 1;
-	}
-	/* The index is a hint: failing to extend it loses nothing. */
-	(void)mq_index_add(s, s->end, total, s->next_offset, first);
-	s->end += total;
-	s->next_offset += n;
-	s->last_id = top;
-	rc = mq_spool_dirty_mark(s->spool, s->activefd, &s->active_mark);
-	writeback(s);
+	if ((rc = write_batch(s, s->buf, total, (uint32_t)n, first, top, now)) ==
+	    MQ_OK)
+		mq_wal_touched(s, stream_top(s));
 out:
 	mq_stream_unlock(s);
+	mq_wal_unlock(s->spool);
 	/*
 	 * The batch is in: a trim that fails now is tried again at the next
 	 * append, and is no reason to report the append as failed.
@@ -824,6 +882,82 @@ out:
 	    mq_stream_length(s) > s->policy.max_len)
 		(void)enforce_maxlen(s);
 	return rc;
+}
+
+/* ------------------------------------------------------------------
+ * The write-ahead log's batches (wal.c).
+ * ---------------------------------------------------------------- */
+
+/* Under the lock, its view fresh: appends what the log holds for 's'. */
+static int
+wal_apply(mq_stream *s)
+{
+	unsigned char *buf;
+	size_t len;
+	uint32_t count;
+	mq_id first, last;
+	int64_t time_ms;
+	int rc;
+
+	/*
+	 * The log keeps batches by name: a handle whose name leads to
+	 * another stream now (renamed or removed since it was opened, which
+	 * the lock keeps from happening meanwhile) applies none of them.
+	 */
+	if (mq_stream_removed(s))
+		return MQ_OK;
+	if ((rc = mq_wal_collect(s, stream_top(s), &buf, &len, &count, &first,
+	    &last, &time_ms)) != MQ_OK)
+		return rc;
+	if (count > 0)
+		rc = write_batch(s, buf, len, count, first, last, time_ms);
+	free(buf);
+	if (rc == MQ_OK)
+		mq_wal_applied(s);
+	return rc;
+}
+
+/* Brings in what the log holds for 's', if anything, taking the lock. */
+static int
+wal_refresh(mq_stream *s)
+{
+	int rc = MQ_OK;
+
+	if (s->rdonly || !mq_wal_pending(s->spool, s->enc, &rc))
+		return rc;
+	if (s->locked)
+		return wal_apply(s);
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_tail_scan(s, 1)) == MQ_OK &&
+	    (rc = mq_marks_repair(s)) == MQ_OK)
+		rc = wal_apply(s);
+	mq_stream_unlock(s);
+	return rc;
+}
+
+/*
+ * Under the log's lock, before stream 'name' ('enc') is removed, renamed
+ * or replaced: what the log holds for it goes into it (a crash before
+ * the change loses none of it), then a tombstone ends it in the log (a
+ * stream of the name made later must not get it).
+ */
+static int
+wal_forget_name(mq_spool *sp, const char *name, const char *enc)
+{
+	mq_stream *s;
+	int rc;
+
+	if (mq_wal_pending(sp, enc, &rc)) {
+		/* Opening it gives it its entries (mq_stream_open). */
+		if ((rc = mq_stream_open(sp, name, 0, &s)) == MQ_OK)
+			mq_stream_close(s);
+		else if (rc != MQ_ENOSTREAM && rc != MQ_EWRONGTYPE)
+			return rc;
+	} else if (rc != MQ_OK)
+		return rc;
+	/* Applied here or elsewhere, they are in the log all the same. */
+	return mq_wal_tombstone(sp, enc);
 }
 
 /* ------------------------------------------------------------------
@@ -1061,8 +1195,14 @@ mq_stream_setid(mq_stream *s, mq_id last, uint64_t entries_added,
 	int64_t delta;
 	int rc;
 
-	if ((rc = mq_stream_lock(s)) != MQ_OK)
+	/* Under the log's lock: a writer learns of the new top (wal.c). */
+	if ((rc = mq_wal_lock(s->spool)) != MQ_OK)
 		return rc;
+	if ((rc = mq_wal_flush(s->spool, s->enc)) != MQ_OK ||
+	    (rc = mq_stream_lock(s)) != MQ_OK) {
+		mq_wal_unlock(s->spool);
+		return rc;
+	}
 	if ((rc = mq_stream_refresh(s)) != MQ_OK)
 		goto out;
 	if (mq_id_cmp(last, s->last_id) < 0 || mq_id_cmp(last, max_deleted) < 0) {
@@ -1084,9 +1224,11 @@ mq_stream_setid(mq_stream *s, mq_id last, uint64_t entries_added,
 		    max_deleted.seq, 0);
 		k++;
 	}
-	rc = mq_marks_append(s, m, k);
+	if ((rc = mq_marks_append(s, m, k)) == MQ_OK)
+		mq_wal_touched(s, stream_top(s));
 out:
 	mq_stream_unlock(s);
+	mq_wal_unlock(s->spool);
 	return rc;
 }
 
@@ -1169,12 +1311,18 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 		return MQ_EINVAL;
 	if (q.segment_bytes == 0)
 		q.segment_bytes = MQ_SEGMENT_BYTES;
-	if ((rc = mq_stream_lock(s)) != MQ_OK)
+	/* Under the log's lock: no writer logs by the old policy meanwhile. */
+	if ((rc = mq_wal_lock(s->spool)) != MQ_OK)
 		return rc;
+	if ((rc = mq_stream_lock(s)) != MQ_OK) {
+		mq_wal_unlock(s->spool);
+		return rc;
+	}
 	if ((rc = meta_write(s->dirfd, &q)) == MQ_OK) {
 		mq_routes_bump(s->spool, MQ_ROUTES_STREAMS);
 		rc = mq_stream_policy_load(s, 1);
 	}
 	mq_stream_unlock(s);
+	mq_wal_unlock(s->spool);
 	return rc;
 }

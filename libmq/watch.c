@@ -14,6 +14,9 @@
  * directory (of the directory itself, say) are not a change: draining
  * says whether anything but those came.
  *
+ * The spool's write-ahead log is watched as well, once for all streams:
+ * an append made through it writes no file of the stream (wal.c).
+ *
  * The kernel keeps one watch per directory, whatever the number of
  * handles that added it: mq_watch_remove() ends it for all of them.
  */
@@ -28,6 +31,7 @@
 
 #include "internal.h"
 #include "stream.h"
+#include "wal.h"
 
 #define WATCH_MASK (IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_DELETE_SELF | \
 	IN_MOVE_SELF | IN_ATTRIB)
@@ -63,6 +67,25 @@ mq_watch_close(mq_watch *w)
 	free(w);
 }
 
+/*
+ * The spool's write-ahead log, where appends through it land (wal.c):
+ * one watch for all streams, kept once added.  None in a process that
+ * may only read: it does not apply what is logged.
+ */
+static int
+watch_wal(mq_watch *w, mq_spool *sp)
+{
+	char path[64];
+	int fd;
+
+	if ((fd = mq_wal_fd(sp)) == -1)
+		return MQ_OK;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (inotify_add_watch(w->fd, path, IN_MODIFY) == -1)
+		return mq_sys();
+	return MQ_OK;
+}
+
 int
 mq_watch_add(mq_watch *w, mq_stream *s)
 {
@@ -77,7 +100,7 @@ mq_watch_add(mq_watch *w, mq_stream *s)
 	if (inotify_add_watch(w->fd, path, GROUPS_MASK) == -1 &&
 	    errno != ENOENT)
 		return mq_sys();
-	return MQ_OK;
+	return watch_wal(w, s->spool);
 }
 
 /*
@@ -118,7 +141,7 @@ mq_watch_spool(mq_watch *w, mq_spool *sp)
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", sp->streamsfd);
 	if (inotify_add_watch(w->fd, path, IN_CREATE | IN_MOVED_TO) == -1)
 		return mq_sys();
-	return MQ_OK;
+	return watch_wal(w, sp);
 }
 
 int

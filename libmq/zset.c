@@ -49,6 +49,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "wal.h"
 #include "stream.h"
 
 /* The score tree counts subtrees: tree.h calls this after each change. */
@@ -863,10 +864,21 @@ create(mq_zset *z)
 	if ((rc = mq_check_space(z->dirfd, z->wlen, MQ_FREE_RESERVE)) != MQ_OK)
 		return rc;
 	mq_journal_sweep(z->dirfd);
-	if ((rc = mq_key_lock(z->spool, z->enc, MQ_KEY_ZSET, &keyfd)) != MQ_OK)
+	/*
+	 * Under the write-ahead log's lock, and noted in it: a writer that
+	 * took the name for a stream not made yet finds out (wal.c).
+	 */
+	if ((rc = mq_wal_lock(z->spool)) != MQ_OK)
 		return rc;
+	if ((rc = mq_key_lock(z->spool, z->enc, MQ_KEY_ZSET, &keyfd)) != MQ_OK) {
+		mq_wal_unlock(z->spool);
+		return rc;
+	}
 	rc = mq_journal_create(z->spool, z->dirfd, z->enc, z->wbuf, z->wlen);
+	if (rc == MQ_OK)
+		mq_wal_touch(z->spool, z->enc);
 	mq_key_unlock(keyfd);
+	mq_wal_unlock(z->spool);
 	return rc;
 }
 
@@ -953,8 +965,10 @@ mq_key_lock(mq_spool *sp, const char *enc, int type, int *fd)
 			rc = mq_sys();
 			goto fail;
 		}
+	/* A stream whose entries are all in the write-ahead log is one too. */
 	if (type == MQ_KEY_STREAM ? fstatat(dirfd, enc, &st, 0) == 0 :
-	    type == MQ_KEY_ZSET && is_stream(sp, enc)) {
+	    type == MQ_KEY_ZSET && (is_stream(sp, enc) ||
+	    mq_wal_pending(sp, enc, &rc))) {
 		rc = MQ_EWRONGTYPE;
 		goto fail;
 	}

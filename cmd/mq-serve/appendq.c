@@ -13,6 +13,12 @@
  * wait for the end of the run.  With fifty clients each pipelining
  * sixteen XADDs, one turn of the loop makes one write of 800 entries.
  *
+ * An XADD to a stream that may be appended to through the spool's
+ * write-ahead log (mq_wal_loggable) is queued by name, without opening
+ * the stream: at the flush all of them go into one write of the log,
+ * however many streams they name (appendq_add_logged; mq-spool(5),
+ * "Write-ahead log").
+ *
  * The copies live in one arena; headers are kept as offsets into it
  * until the flush, because the arena moves as it grows.
  */
@@ -38,6 +44,8 @@ struct appendq_entry {
 	size_t		 body, bodylen;
 	size_t		 key, keylen;
 	int		 haskey;
+	int		 logged;	/* by name, through the log */
+	size_t		 name, namelen;	/* in the arena, when 'logged' */
 	size_t		 firsthdr, nheaders;	/* in q->hdrs */
 	int		 flushed;
 	int		 rc;		/* at the flush */
@@ -59,6 +67,7 @@ struct appendq {
 	struct mq_header	*mhdrs;
 	size_t			 capmhdrs;
 	int			 flushing;	/* in appendq_flush's callbacks */
+	size_t			 nlogged;	/* entries queued by name */
 };
 
 static int
@@ -92,9 +101,10 @@ arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 	return 0;
 }
 
-int
-appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
-    appendq_done_fn *done, void *arg, long long cookie)
+static int
+queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
+    const struct mq_msg *m, appendq_done_fn *done, void *arg,
+    long long cookie)
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
@@ -105,7 +115,13 @@ appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
 			return MQ_ESYS;
 		s->appendq = q;
 	}
-	if (q->n >= APPENDQ_MAX_ENTRIES || q->used >= APPENDQ_MAX_BYTES)
+	/*
+	 * A direct append goes after the logged ones before it: those are
+	 * written first, or a stream named both ways could get them out of
+	 * order.
+	 */
+	if (q->n >= APPENDQ_MAX_ENTRIES || q->used >= APPENDQ_MAX_BYTES ||
+	    (name == NULL && stream != NULL && q->nlogged > 0))
 		appendq_flush(s);
 	if (grow(&q->entries, &q->cap, q->n + 1, sizeof(*q->entries)) == -1 ||
 	    grow(&q->hdrs, &q->caphdrs, q->nhdrs + m->nheaders,
@@ -120,6 +136,16 @@ appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
 	e->firsthdr = nhdrs = q->nhdrs;
 	e->nheaders = m->nheaders;
 	used = q->used;
+	if (name != NULL) {
+		e->logged = 1;
+		e->namelen = namelen;
+		size_t nul;
+
+		/* NUL-terminated: RESP's arguments are not. */
+		if (arena_put(q, name, namelen, &e->name) == -1 ||
+		    arena_put(q, "", 1, &nul) == -1)
+			goto fail;
+	}
 	for (i = 0; i < m->nheaders; i++) {
 		struct appendq_header *h = &q->hdrs[nhdrs + i];
 
@@ -139,10 +165,26 @@ appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
 		goto fail;
 	q->nhdrs += m->nheaders;
 	q->n++;
+	q->nlogged += e->logged;
 	return MQ_OK;
 fail:
 	q->used = used;
 	return MQ_ESYS;
+}
+
+int
+appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
+    appendq_done_fn *done, void *arg, long long cookie)
+{
+	return queue(s, stream, NULL, 0, m, done, arg, cookie);
+}
+
+int
+appendq_add_logged(struct server *s, const char *name, size_t len,
+    const struct mq_msg *m, appendq_done_fn *done, void *arg,
+    long long cookie)
+{
+	return queue(s, NULL, name, len, m, done, arg, cookie);
 }
 
 int
@@ -188,6 +230,28 @@ entry_msg(struct appendq *q, const struct appendq_entry *e,
 	}
 }
 
+/*
+ * Entry 'e' through the log, in the turn mq_wal_begin opened; a stream
+ * that is no longer loggable (its policy changed, say) is appended to
+ * directly, opened for this once.
+ */
+static void
+flush_logged(struct server *s, struct appendq *q, struct appendq_entry *e)
+{
+	const char *name = q->arena + e->name;
+	mq_stream *stream;
+
+	entry_msg(q, e, &q->msgs[0], q->mhdrs + e->firsthdr);
+	e->flushed = 1;
+	e->rc = mq_wal_append(s->spool, name, &q->msgs[0], 1, &e->id);
+	if (e->rc != MQ_ENOSTREAM)
+		return;
+	if ((e->rc = mq_stream_open(s->spool, name, MQ_CREATE, &stream)) != MQ_OK)
+		return;
+	e->rc = mq_append(stream, &q->msgs[0], 1, NULL, &e->id);
+	mq_stream_close(stream);
+}
+
 /* Appends every queued entry of the stream of entry 'first'. */
 static void
 flush_stream(struct appendq *q, size_t first)
@@ -226,7 +290,7 @@ appendq_flush(struct server *s)
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
 	size_t i;
-	int nomem;
+	int nomem, logging = 0, wal_rc = MQ_OK;
 
 	if (q == NULL || q->n == 0 || q->flushing)
 		return;
@@ -235,16 +299,31 @@ appendq_flush(struct server *s)
 	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
 	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1 ||
 	    grow(&q->mhdrs, &q->capmhdrs, q->nhdrs + 1, sizeof(*q->mhdrs)) == -1;
+	for (i = 0; i < q->n && !nomem && !logging; i++)
+		if (q->entries[i].logged)
+			logging = 1;
+	if (logging && (wal_rc = mq_wal_begin(s->spool)) != MQ_OK)
+		logging = 0;
 	for (i = 0; i < q->n; i++) {
 		e = &q->entries[i];
 		if (nomem) {
 			e->rc = MQ_ESYS;
 			e->flushed = 1;
-		} else if (e->stream == NULL)
+		} else if (e->logged && wal_rc != MQ_OK) {
+			e->rc = wal_rc;
+			e->flushed = 1;
+		} else if (e->logged)
+			flush_logged(s, q, e);
+		else if (e->stream == NULL)
 			e->flushed = 1;		/* nothing to append */
 		else if (!e->flushed)
 			flush_stream(q, i);
 	}
+	/* The turn's logged appends stand once they are written. */
+	if (logging && (wal_rc = mq_wal_commit(s->spool)) != MQ_OK)
+		for (i = 0; i < q->n; i++)
+			if (q->entries[i].logged && q->entries[i].rc == MQ_OK)
+				q->entries[i].rc = wal_rc;
 	/* The replies, in the order asked: a client may have queued several. */
 	q->flushing = 1;
 	for (i = 0; i < q->n; i++) {
@@ -259,7 +338,7 @@ appendq_flush(struct server *s)
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
 	q->flushing = 0;
-	q->n = q->nhdrs = q->used = 0;
+	q->n = q->nhdrs = q->used = q->nlogged = 0;
 }
 
 void

@@ -1367,10 +1367,12 @@ info_stats(FILE *f, struct server *s)
 	    "mq_open_files_cached:%zu\r\n"
 	    "mq_open_files_cached_max:%zu\r\n"
 	    "mq_open_files_limit:%zu\r\n"
-	    "mq_cache_evictions:%llu\r\n",
+	    "mq_cache_evictions:%llu\r\n"
+	    "mq_wal_bytes:%llu\r\n",
 	    s->nstreams, s->cache_fds_max / STREAM_FDS, s->ngroups, s->nzsets,
 	    s->cache_fds, s->cache_fds_max, s->fd_limit,
-	    (unsigned long long)s->evictions);
+	    (unsigned long long)s->evictions,
+	    (unsigned long long)mq_wal_size(s->spool));
 }
 
 static void

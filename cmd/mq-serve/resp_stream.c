@@ -718,7 +718,7 @@ xadd_reply(struct resp_client *c, mq_stream *s, int rc, mq_id id)
 		reply_id(c, id);
 		break;
 	case MQ_EIDSMALL:
-		if (mq_stream_info(s, &info) == MQ_OK &&
+		if (s != NULL && mq_stream_info(s, &info) == MQ_OK &&
 		    mq_id_cmp(info.last_id, MQ_ID_LAST) == 0)
 			reply_error(c, "ERR The stream has exhausted the last "
 			    "possible ID, unable to add more items");
@@ -818,10 +818,18 @@ resp_xadd_queue(struct resp_client *c, size_t argc,
 	if (argc < 5 || (argc - 3) % 2 == 1 || argv[2].len != 1 ||
 	    argv[2].p[0] != '*' || (nf = (argc - 3) / 2) > 16)
 		return 0;
+	xadd_msg(argv, 3, nf, hbuf, &m);
+	/*
+	 * A stream noted before, or one that does not exist yet: through the
+	 * write-ahead log, without opening (or making) it.
+	 */
+	if (server_loggable(c->conn->server, argv[1].p, argv[1].len, 1))
+		return appendq_add_logged(c->conn->server, argv[1].p,
+		    argv[1].len, &m, xadd_done, c, 0) == MQ_OK;
 	if (server_stream(c->conn->server, argv[1].p, argv[1].len, 1, &s) !=
 	    MQ_OK)
 		return 0;	/* cmd_xadd says why */
-	xadd_msg(argv, 3, nf, hbuf, &m);
+	(void)mq_wal_note(s);
 	return appendq_add(c->conn->server, s, &m, xadd_done, c, 0) == MQ_OK;
 }
 

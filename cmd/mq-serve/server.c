@@ -319,6 +319,20 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 	return MQ_OK;
 }
 
+int
+server_loggable(struct server *s, const char *name, size_t len, int new)
+{
+	char buf[MQ_NAME_MAX + 1];
+
+	int known;
+
+	if (name_copy(buf, name, len) == -1)
+		return 0;
+	if ((known = mq_wal_loggable(s->spool, buf)) != 0)
+		return known > 0;
+	return new && mq_wal_note_new(s->spool, buf) == MQ_OK;
+}
+
 static struct open_stream *
 find_open(struct server *s, mq_stream *stream)
 {
@@ -631,6 +645,53 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
 }
 
 /*
+ * The write-ahead log (mq-spool(5)): what XADDs logged, and what an
+ * earlier run left there, is given to the streams when the server is
+ * quiet, a few streams per tick so that a client arriving meanwhile
+ * waits little, and at once when the log passes WAL_APPLY_BYTES.
+ * Readers of a stream apply its part themselves: this keeps the log
+ * short, and lets processes that may only read see the entries.
+ */
+#define WAL_TICK_MS	50
+#define WAL_TICK_STREAMS 256
+#define WAL_APPLY_BYTES	(64u << 20)
+
+static void
+wal_tick(struct loop *loop, void *arg)
+{
+	struct server *s = arg;
+	int more = 0, rc;
+
+	s->wal_ticking = 0;
+	if (s->flushes == s->wal_flushes) {
+		rc = mq_wal_apply_some(s->spool, WAL_TICK_STREAMS, &more);
+		if (rc != MQ_OK)
+			server_log(s, "write-ahead log: %s", mq_strerror(rc));
+	} else
+		more = 1;
+	s->wal_flushes = s->flushes;
+	if (more || mq_wal_size(s->spool) > 0) {
+		s->wal_ticking = 1;
+		loop_timer_add(loop, WAL_TICK_MS, wal_tick, s);
+	}
+}
+
+static void
+wal_check(struct server *s)
+{
+	int more, rc;
+
+	if (mq_wal_size(s->spool) > WAL_APPLY_BYTES &&
+	    (rc = mq_wal_apply_some(s->spool, SIZE_MAX, &more)) != MQ_OK)
+		server_log(s, "write-ahead log: %s", mq_strerror(rc));
+	if (!s->wal_ticking && mq_wal_size(s->spool) > 0) {
+		s->wal_ticking = 1;
+		s->wal_flushes = s->flushes;
+		loop_timer_add(s->loop, WAL_TICK_MS, wal_tick, s);
+	}
+}
+
+/*
  * Before sleeping: append the turn's run of appends, make the turn's
  * writes durable (one fsync for all of them under "always"), then send
  * the replies, then free what closed.
@@ -641,6 +702,7 @@ before_sleep(struct loop *loop, void *arg)
 	struct server *s = arg;
 
 	appendq_flush(s);
+	wal_check(s);
 	server_release_groups(s);
 	s->turn++;
 	s->watch_woke = 0;
@@ -739,6 +801,7 @@ server_shutdown(struct server *s)
 	while (s->nlisteners > 0)
 		free(s->listeners[--s->nlisteners]);
 	mq_watch_close(s->watch);
+	/* What the write-ahead log holds stays there, made durable. */
 	mq_spool_close(s->spool);	/* syncs */
 	loop_free(s->loop);
 	if (logfp != NULL)

@@ -260,6 +260,8 @@ struct server {
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
 	uint64_t		 flushes;	/* counts appendq_flush's runs */
+	uint64_t		 wal_flushes;	/* 'flushes' at the last wal_tick */
+	int			 wal_ticking;	/* wal_tick is armed */
 	mq_router		*router;	/* for publishes, opened at the first */
 	struct syncer		*syncer;	/* syncer.c's thread, or NULL */
 	/* --fsync always, off the loop: see syncer.c. */
@@ -288,6 +290,13 @@ struct server {
  */
 int	 server_stream(struct server *s, const char *name, size_t len,
 	    int create, mq_stream **out);
+/*
+ * Whether an append to stream 'name' may go through the spool's
+ * write-ahead log without the stream being open (mq_wal_loggable), or,
+ * with 'new', because no key has the name (mq_wal_note_new).
+ */
+int	 server_loggable(struct server *s, const char *name, size_t len,
+	    int new);
 /* Forgets (and closes) the open stream 'name', e.g. after it was removed. */
 void	 server_stream_forget(struct server *s, const char *name);
 /*
@@ -351,6 +360,14 @@ typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
  * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
+	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
+	    long long cookie);
+/*
+ * The same for stream 'name' ('len' bytes), which mq_wal_loggable said
+ * may be appended to through the write-ahead log: it need not be open;
+ * 'done' gets a NULL stream.
+ */
+int	 appendq_add_logged(struct server *s, const char *name, size_t len,
 	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
 	    long long cookie);
 /* Appends what is queued and calls each 'done', in the order queued. */

@@ -1,13 +1,17 @@
 /*
  * helpers.h - what every cmocka unit test of libmq shares: the headers
  * cmocka needs, inputs for the parsers' tests, a fresh temporary
- * directory per test, and messages.
+ * directory per test, messages, and a reader that may only read.
  */
 #ifndef MQ_TEST_HELPERS_H
 #define MQ_TEST_HELPERS_H
 
 #include <ftw.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <grp.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,6 +112,76 @@ test_body(const char *text)
 	m.body = text;
 	m.bodylen = strlen(text);
 	return m;
+}
+
+/* Waits for child 'pid', which must have exited 0 (passed its checks). */
+static inline void
+test_wait_ok(pid_t pid)
+{
+	int status;
+
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * A reader that may only read the spool: as root, whom modes do not
+ * stop, it is a child that becomes nobody (test_become_reader), and the
+ * spool, made where nobody reaches it (test_tmpdir_shared), keeps
+ * libmq's modes (755 and 644); as another user, the spool's tree loses
+ * its write bits while the reader runs (test_seal), and the reader is a
+ * child of the same user.
+ */
+static inline char *
+test_tmpdir_shared(void)
+{
+	char *path;
+
+	if (geteuid() != 0)
+		return test_tmpdir();
+	/* $TMPDIR may be private. */
+	assert_non_null(path = strdup("/tmp/mq-test.XXXXXX"));
+	assert_non_null(mkdtemp(path));
+	assert_int_equal(chmod(path, 0755), 0);
+	return path;
+}
+
+static inline int
+test_no_write(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	return chmod(path, st->st_mode & 07777 & ~0222);
+}
+
+static inline int
+test_owner_writes(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	return chmod(path, (st->st_mode & 07777) | 0200);
+}
+
+/* Takes the write bits away from the tree 'dir' ('sealed'), or gives the owner's back. */
+static inline void
+test_seal(const char *dir, int sealed)
+{
+	if (geteuid() != 0)
+		assert_int_equal(nftw(dir, sealed ? test_no_write :
+		    test_owner_writes, 16, FTW_PHYS), 0);
+}
+
+/* In the reader's child: becomes nobody if root; 0, or -1. */
+static inline int
+test_become_reader(void)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam("nobody")) == NULL || setgroups(0, NULL) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
+		return -1;
+	return 0;
 }
 
 #endif /* MQ_TEST_HELPERS_H */

@@ -14,11 +14,8 @@
  * belong to the parent), says which one failed on stderr, and exits 1.
  */
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 
 #include "helpers.h"
 #include "mq.h"
@@ -34,7 +31,6 @@
 struct fixture {
 	char		*dir;
 	mq_spool	*sp;
-	int		 root;		/* the reader is nobody */
 	int		 ready[2];	/* a subscribing reader says it listens */
 };
 
@@ -64,14 +60,7 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->root = geteuid() == 0;
-	if (f->root) {
-		/* Somewhere nobody can reach: $TMPDIR may be private. */
-		assert_non_null(f->dir = strdup("/tmp/mq-test.XXXXXX"));
-		assert_non_null(mkdtemp(f->dir));
-		assert_int_equal(chmod(f->dir, 0755), 0);
-	} else
-		f->dir = test_tmpdir();
+	f->dir = test_tmpdir_shared();
 	assert_int_equal(mq_spool_open(f->dir, MQ_CREATE, &f->sp), MQ_OK);
 	build(f);
 	assert_int_equal(pipe(f->ready), 0);
@@ -80,62 +69,16 @@ setup(void **state)
 }
 
 static int
-no_write(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return chmod(path, st->st_mode & 07777 & ~0222);
-}
-
-static int
-owner_writes(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-	return chmod(path, (st->st_mode & 07777) | 0200);
-}
-
-/*
- * When the reader is this user, not nobody: takes the write bits away
- * from the spool for the reader, and gives the owner's back for the
- * owner.
- */
-static void
-seal(struct fixture *f)
-{
-	if (!f->root)
-		assert_int_equal(nftw(f->dir, no_write, 16, FTW_PHYS), 0);
-}
-
-static void
-unseal(struct fixture *f)
-{
-	if (!f->root)
-		assert_int_equal(nftw(f->dir, owner_writes, 16, FTW_PHYS), 0);
-}
-
-static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	mq_spool_close(f->sp);
-	unseal(f);
+	test_seal(f->dir, 0);
 	test_rmdir(f->dir);
 	close(f->ready[0]);
 	close(f->ready[1]);
 	free(f);
-	return 0;
-}
-
-/* Becomes nobody if root: 0, or -1. */
-static int
-become_reader(void)
-{
-	struct passwd *pw;
-
-	if (geteuid() != 0)
-		return 0;
-	if ((pw = getpwnam("nobody")) == NULL || setgroups(0, NULL) == -1 ||
-	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1)
-		return -1;
 	return 0;
 }
 
@@ -145,34 +88,23 @@ start_reader(struct fixture *f, int (*fn)(struct fixture *))
 {
 	pid_t pid;
 
-	seal(f);
+	test_seal(f->dir, 1);
 	fflush(stdout);
 	fflush(stderr);
 	assert_true((pid = fork()) != -1);
 	if (pid == 0) {
 		close(f->ready[0]);
-		_exit(become_reader() == 0 ? fn(f) : 2);
+		_exit(test_become_reader() == 0 ? fn(f) : 2);
 	}
 	close(f->ready[1]);
 	f->ready[1] = -1;
 	return pid;
 }
 
-/* Waits for the reader, which must have passed its checks. */
-static void
-end_reader(pid_t pid)
-{
-	int status;
-
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFEXITED(status));
-	assert_int_equal(WEXITSTATUS(status), 0);
-}
-
 static void
 as_reader(struct fixture *f, int (*fn)(struct fixture *))
 {
-	end_reader(start_reader(f, fn));
+	test_wait_ok(start_reader(f, fn));
 }
 
 /* A change refused as a read-only handle refuses it. */
@@ -422,7 +354,7 @@ test_torn_tail_left_alone(void **state)
 	 * Junk it was: the owner's next append cuts it and writes after
 	 * the last whole batch, where readers find it.
 	 */
-	unseal(f);
+	test_seal(f->dir, 0);
 	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_OK);
 	assert_int_equal(mq_append(s, &m, 1, NULL, NULL), MQ_OK);
 	assert_int_equal(mq_range(s, first, last, 0, 0, collect, text), MQ_OK);
@@ -486,7 +418,7 @@ publish_to_reader(struct fixture *f)
 
 	pid = start_reader(f, subscribe_one);
 	assert_int_equal(read(f->ready[0], &c, 1), 1);
-	unseal(f);
+	test_seal(f->dir, 0);
 	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
 	assert_int_equal(mq_router_anonymous(r), 1);
 	assert_int_equal(mq_router_publish(r, "u.x", &skip, 1, &receivers),
@@ -494,7 +426,7 @@ publish_to_reader(struct fixture *f)
 	assert_int_equal(mq_router_publish(r, "t.new", &m, 1, &receivers),
 	    MQ_OK);
 	assert_int_equal(receivers, 0);
-	end_reader(pid);
+	test_wait_ok(pid);
 	assert_int_equal(mq_router_anonymous(r), 0);
 	mq_router_close(r);
 }

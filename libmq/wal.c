@@ -1,0 +1,1226 @@
+/*
+ * wal.c - the spool's write-ahead log: appends to many streams in one
+ * write.
+ *
+ * A process that appends to many streams at once (mq-serve, in one turn
+ * of its loop) may write their batches to SPOOL/wal instead of to each
+ * stream's segment: one write(2) for the turn, and under "always" one
+ * fdatasync(2), however many streams it touched.  A logged batch is
+ * applied to its stream's segment later: by whoever next reads or changes
+ * the stream (mq_stream_refresh), by the writer while it is idle
+ * (mq_wal_apply_some), and the log is emptied once all of it is applied
+ * and durable in the segments (mq_wal_reset).
+ *
+ * What keeps this correct with any number of processes (mq-spool(5),
+ * "WRITE-AHEAD LOG"):
+ *
+ *  - Every append holds the log's lock, flock(2) on SPOOL/wal, a direct
+ *    one as well as a logged one; the order is the log's lock, then a
+ *    stream's.
+ *  - The header keeps the spool's top id.  Every append raises it to its
+ *    last id, and a logged entry's id is above it, so a logged batch is
+ *    above everything its stream had when it was logged, and it is still
+ *    pending exactly when its last id is above the stream's top.
+ *    Applying is idempotent and needs only the stream's lock; a crash in
+ *    the middle of it loses nothing.
+ *  - A tombstone record ends the batches of its name before it: one is
+ *    written when a stream is removed, renamed away or over, or created
+ *    while batches of its name are in the log.
+ *  - The header says how far the log is written ('end', stored after
+ *    each write) and its generation, which every record repeats.  A
+ *    process reads the log without the lock; a record of another
+ *    generation means the log was emptied under it, and it reads again.
+ *
+ * Each process keeps an index of the log (stream name to the offsets of
+ * its batches not known to be applied), brought up to date from where it
+ * left off whenever the header's 'end' moved.
+ */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "internal.h"
+#include "stream.h"
+#include "wal.h"
+
+#define WAL_MAGIC	0x4c57514du	/* "MQWL": the header */
+#define WAL_VERSION	1
+
+/* Header fields (byte offsets into the mapped first page). */
+#define H_MAGIC		0
+#define H_VERSION	4
+#define H_GEN		8
+#define H_END		16
+#define H_SLOTS		4096	/* MQ_WAL_SLOTS counters, to the header's end */
+
+struct wal_name {
+	struct wal_name	*next;
+	uint32_t	 hash;
+	int		 loggable;	/* a writer may log its appends */
+	int		 direct;	/* or, by its policy, may not */
+	uint32_t	 max_msg;	/* its policy's, when loggable */
+	mq_id		 top;		/* its top id, as far as this process knows */
+	uint64_t	 slot_seen;	/* its slot's count when 'top' was exact */
+	uint64_t	 turn;		/* the last turn that found 'top' exact */
+	uint64_t	 logged_turn;	/* the last turn that logged to it */
+	int		 live;		/* batches logged since its last tombstone */
+	uint64_t	*offs;		/* its batches not known to be applied */
+	size_t		 n, cap;
+	char		 enc[];
+};
+
+struct turn_rec {
+	struct wal_name	*e;
+	size_t		 at;
+};
+
+struct mq_wal {
+	int		 fd;
+	unsigned char	*hdr;		/* the first page, mapped */
+	int		 locks;		/* depth of mq_wal_lock() */
+	uint64_t	 gen;		/* the generation the index is of */
+	uint64_t	 scanned;	/* the index covers the log up to here */
+	struct wal_name	**tab;
+	size_t		 ntab, nnames;
+	size_t		 cursor;	/* mq_wal_apply_some's place in 'tab' */
+	uint64_t	 streams_seen;	/* MQ_ROUTES_STREAMS 'loggable' is of */
+	unsigned char	*turn;		/* records logged, not yet written */
+	size_t		 turnlen, turncap;
+	struct turn_rec	*turnrecs;	/* where each starts in 'turn', and whose */
+	size_t		 nturnrecs, capturnrecs;
+	uint64_t	 turnno;	/* counts mq_wal_begin's turns */
+	int		 turn_rc;	/* of a write before the commit */
+	uint64_t	 mark;		/* for mq_spool_dirty_mark */
+	uint64_t	 unchecked;	/* bytes since the last free-space check */
+};
+
+/* ------------------------------------------------------------------
+ * The header, shared through mmap(2).
+ * ---------------------------------------------------------------- */
+
+static uint64_t
+hdr_get(const struct mq_wal *w, int off)
+{
+	return __atomic_load_n((const uint64_t *)(w->hdr + off), __ATOMIC_ACQUIRE);
+}
+
+static void
+hdr_set(struct mq_wal *w, int off, uint64_t v)
+{
+	__atomic_store_n((uint64_t *)(w->hdr + off), v, __ATOMIC_RELEASE);
+}
+
+/* Writes a new header if the file has none yet (all zeros), under the lock. */
+static int
+hdr_init(struct mq_wal *w)
+{
+	int rc;
+
+	while ((rc = flock(w->fd, LOCK_EX)) == -1 && errno == EINTR)
+		;
+	if (rc == -1)
+		return mq_sys();
+	if (mq_get32(w->hdr + H_MAGIC) == 0) {
+		hdr_set(w, H_GEN, 1);
+		hdr_set(w, H_END, MQ_WAL_HDR);
+		mq_put32(w->hdr + H_VERSION, WAL_VERSION);
+		__atomic_store_n((uint32_t *)(w->hdr + H_MAGIC), WAL_MAGIC,
+		    __ATOMIC_RELEASE);
+	}
+	flock(w->fd, LOCK_UN);
+	return MQ_OK;
+}
+
+static void
+wal_free(struct mq_wal *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return;
+	for (i = 0; i < w->ntab; i++) {
+		struct wal_name *e, *next;
+
+		for (e = w->tab[i]; e != NULL; e = next) {
+			next = e->next;
+			free(e->offs);
+			free(e);
+		}
+	}
+	free(w->tab);
+	free(w->turn);
+	free(w->turnrecs);
+	if (w->hdr != NULL)
+		munmap(w->hdr, MQ_WAL_HDR);
+	if (w->fd != -1)
+		close(w->fd);
+	free(w);
+}
+
+void
+mq_wal_close(mq_spool *sp)
+{
+	wal_free(sp->wal);
+	sp->wal = NULL;
+}
+
+/*
+ * The spool's log, opened (and made, with its header) at first use; NULL
+ * in a process that may not write the spool, which applies nothing and
+ * logs nothing.  Errors are kept in sp->wal_rc.
+ */
+static struct mq_wal *
+wal_get(mq_spool *sp)
+{
+	struct mq_wal *w;
+	void *p;
+	int rc;
+
+	if (sp->wal != NULL || sp->wal_rc != MQ_OK)
+		return sp->wal;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		sp->wal_rc = mq_sys();
+		return NULL;
+	}
+	w->streams_seen = UINT64_MAX;
+	if ((w->fd = openat(sp->dirfd, "wal", O_RDWR | O_CREAT | O_CLOEXEC,
+	    0644)) == -1) {
+		sp->wal_refused = errno == EACCES || errno == EROFS;
+		rc = mq_sys();
+		goto fail;
+	}
+	/* Allocated, not a hole: see mq_routes_map. */
+	if ((errno = posix_fallocate(w->fd, 0, MQ_WAL_HDR)) != 0) {
+		rc = mq_sys();
+		goto fail;
+	}
+	p = mmap(NULL, MQ_WAL_HDR, PROT_READ | PROT_WRITE, MAP_SHARED, w->fd, 0);
+	if (p == MAP_FAILED) {
+		rc = mq_sys();
+		goto fail;
+	}
+	w->hdr = p;
+	if (mq_get32(w->hdr + H_MAGIC) == 0 && (rc = hdr_init(w)) != MQ_OK)
+		goto fail;
+	if (mq_get32(w->hdr + H_MAGIC) != WAL_MAGIC) {
+		rc = MQ_ECORRUPT;
+		goto fail;
+	}
+	if (mq_get32(w->hdr + H_VERSION) != WAL_VERSION) {
+		rc = MQ_EVERSION;
+		goto fail;
+	}
+	w->gen = hdr_get(w, H_GEN);
+	w->scanned = MQ_WAL_HDR;
+	sp->wal = w;
+	return w;
+fail:
+	wal_free(w);
+	sp->wal_rc = rc;
+	return NULL;
+}
+
+/* ------------------------------------------------------------------
+ * The index.
+ * ---------------------------------------------------------------- */
+
+static uint32_t
+hash_enc(const char *enc)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *enc != '\0'; enc++)
+		h = (h ^ (unsigned char)*enc) * 16777619u;
+	return h;
+}
+
+static struct wal_name *
+find(struct mq_wal *w, const char *enc, uint32_t h)
+{
+	struct wal_name *e;
+
+	if (w->ntab == 0)
+		return NULL;
+	for (e = w->tab[h & (w->ntab - 1)]; e != NULL; e = e->next)
+		if (e->hash == h && strcmp(e->enc, enc) == 0)
+			return e;
+	return NULL;
+}
+
+static int
+grow_tab(struct mq_wal *w)
+{
+	struct wal_name **tab, *e, *next;
+	size_t ntab = w->ntab ? w->ntab * 2 : 256, i;
+
+	if ((tab = calloc(ntab, sizeof(*tab))) == NULL)
+		return mq_sys();
+	for (i = 0; i < w->ntab; i++)
+		for (e = w->tab[i]; e != NULL; e = next) {
+			next = e->next;
+			e->next = tab[e->hash & (ntab - 1)];
+			tab[e->hash & (ntab - 1)] = e;
+		}
+	free(w->tab);
+	w->tab = tab;
+	w->ntab = ntab;
+	w->cursor = 0;
+	return MQ_OK;
+}
+
+static int
+find_or_add(struct mq_wal *w, const char *enc, size_t len, struct wal_name **out)
+{
+	uint32_t h = hash_enc(enc);
+	struct wal_name *e;
+	int rc;
+
+	if ((*out = find(w, enc, h)) != NULL)
+		return MQ_OK;
+	if (w->nnames >= w->ntab && (rc = grow_tab(w)) != MQ_OK)
+		return rc;
+	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
+		return mq_sys();
+	memcpy(e->enc, enc, len);
+	e->hash = h;
+	e->next = w->tab[h & (w->ntab - 1)];
+	w->tab[h & (w->ntab - 1)] = e;
+	w->nnames++;
+	*out = e;
+	return MQ_OK;
+}
+
+static int
+push_off(struct wal_name *e, uint64_t off)
+{
+	if (e->n == e->cap) {
+		size_t ncap = e->cap ? e->cap * 2 : 4;
+		uint64_t *n = reallocarray(e->offs, ncap, sizeof(*n));
+
+		if (n == NULL)
+			return mq_sys();
+		e->offs = n;
+		e->cap = ncap;
+	}
+	e->offs[e->n++] = off;
+	return MQ_OK;
+}
+
+/* Makes '*buf' ('*cap' bytes) hold at least 'need' bytes, its content kept. */
+static int
+room(unsigned char **buf, size_t *cap, size_t need)
+{
+	unsigned char *n;
+	size_t ncap = *cap ? *cap : 65536;
+
+	if (need <= *cap)
+		return MQ_OK;
+	while (ncap < need)
+		ncap *= 2;
+	if ((n = realloc(*buf, ncap)) == NULL)
+		return mq_sys();
+	*buf = n;
+	*cap = ncap;
+	return MQ_OK;
+}
+
+/* Forgets every batch of the index (a new generation); names stay. */
+static void
+index_clear(struct mq_wal *w)
+{
+	size_t i;
+	struct wal_name *e;
+
+	for (i = 0; i < w->ntab; i++)
+		for (e = w->tab[i]; e != NULL; e = e->next) {
+			e->n = 0;
+			e->live = 0;
+		}
+}
+
+/*
+ * Adds the record at offset 'off' to the index; 'batch' is its batch,
+ * for the stream's top id.
+ */
+static int
+index_record(struct mq_wal *w, uint64_t off, int kind, const char *enc,
+    size_t len, const unsigned char *batch)
+{
+	struct mq_batch b;
+	char name[MQ_ENCNAME_MAX];
+	struct wal_name *e;
+	int rc;
+
+	memcpy(name, enc, len);
+	name[len] = '\0';
+	if ((rc = find_or_add(w, name, len, &e)) != MQ_OK)
+		return rc;
+	if (kind == MQ_WAL_TOMBSTONE) {
+		e->n = 0;
+		e->live = 0;
+		return MQ_OK;
+	}
+	if (mq_batch_header(batch, &b) == MQ_OK && mq_id_cmp(b.last, e->top) > 0)
+		e->top = b.last;
+	e->live = 1;
+	return push_off(e, off);
+}
+
+/*
+ * No whole record of this generation at 'pos', below the header's 'end':
+ * a writer died in its write, or a crash kept 'end' and lost what it
+ * covered (the kernel may write the mapped header back before the
+ * records), or a reader looked while the writer was writing.  The log
+ * ends with the last whole record.  A
+ * process that holds the lock moves 'end' back there, so that what it
+ * writes next follows that record, where everyone reads it; others
+ * stop there until a writer does.
+ */
+static int
+torn(struct mq_wal *w, uint64_t pos)
+{
+	if (w->locks == 0)
+		return MQ_OK;
+	hdr_set(w, H_END, pos);
+	/* Nothing of the torn part may look like a record later. */
+	return ftruncate(w->fd, (off_t)pos) == -1 ? mq_sys() : MQ_OK;
+}
+
+/*
+ * Brings the index up to the header's 'end': reads what others wrote
+ * since this process last looked.  Without the lock a record may be
+ * caught being written over by a new generation; then it starts again.
+ */
+static int
+catch_up(struct mq_wal *w)
+{
+	enum { CHUNK = 1 << 20 };
+	unsigned char *buf = NULL;
+	size_t cap = 0, have = 0, at = 0;
+	uint64_t gen, end, pos;
+	int tries = 0, rc = MQ_OK;
+
+again:
+	gen = hdr_get(w, H_GEN);
+	end = hdr_get(w, H_END);
+	if (gen != w->gen || end < w->scanned) {
+		index_clear(w);
+		w->gen = gen;
+		w->scanned = MQ_WAL_HDR;
+	}
+	pos = w->scanned;
+	have = at = 0;		/* buf[at .. have) is the log from 'pos' */
+	while (pos < end) {
+		const char *enc;
+		size_t enclen, want;
+		ssize_t got;
+		long n;
+		int kind;
+
+		/* Nothing read yet ('buf' may be NULL): read first. */
+		n = have == at ? 0 : mq_wal_record_check(buf + at, have - at,
+		    gen, &kind, &enc, &enclen);
+		if (n > 0) {
+			if ((rc = index_record(w, pos, kind, enc, enclen,
+			    (const unsigned char *)enc + enclen)) != MQ_OK)
+				goto out;
+			at += (size_t)n;
+			pos += (uint64_t)n;
+			w->scanned = pos;
+			continue;
+		}
+		if (n < 0 || pos + (have - at) >= end) {
+			/* Written over by a new generation: look again. */
+			if (hdr_get(w, H_GEN) != gen)
+				goto moved;
+			rc = torn(w, pos);
+			goto out;
+		}
+		/* Cut short in the buffer: read on. */
+		if (at > 0) {
+			memmove(buf, buf + at, have - at);
+			have -= at;
+			at = 0;
+		}
+		want = have + CHUNK;
+		if (have >= MQ_WAL_REC && mq_get32(buf + 4) > want)
+			want = mq_get32(buf + 4);
+		if (want > end - pos)
+			want = (size_t)(end - pos);
+		if ((rc = room(&buf, &cap, want)) != MQ_OK)
+			goto out;
+		got = mq_pread_all(w->fd, buf + have, want - have,
+		    (off_t)(pos + have));
+		if (got < 0) {
+			rc = mq_sys();
+			goto out;
+		}
+		if (got == 0) {
+			/* Emptied under it, or torn short of 'end'. */
+			if (hdr_get(w, H_GEN) != gen)
+				goto moved;
+			rc = torn(w, pos);
+			goto out;
+		}
+		have += (size_t)got;
+	}
+	goto out;
+moved:
+	if (++tries < 100)
+		goto again;
+	rc = MQ_ECORRUPT;
+out:
+	free(buf);
+	return rc;
+}
+
+/*
+ * Whether a process that has not opened the log yet must: not while the
+ * file holds nothing past its header (or does not exist), which one
+ * fstatat(2) tells without taking a descriptor.
+ */
+static int
+wal_worth_opening(mq_spool *sp)
+{
+	struct stat st;
+
+	return sp->wal != NULL || (fstatat(sp->dirfd, "wal", &st, 0) == 0 &&
+	    st.st_size > MQ_WAL_HDR);
+}
+
+/* The log's index entry of stream 'enc' if it has batches to apply. */
+static struct wal_name *
+pending(mq_spool *sp, const char *enc, int *rc)
+{
+	struct mq_wal *w;
+	struct wal_name *e;
+
+	*rc = MQ_OK;
+	if (!wal_worth_opening(sp))
+		return NULL;
+	w = wal_get(sp);
+	if (w == NULL) {
+		/* A process that may only read applies nothing. */
+		if (!sp->wal_refused)
+			*rc = sp->wal_rc;
+		return NULL;
+	}
+	if (hdr_get(w, H_END) != w->scanned || hdr_get(w, H_GEN) != w->gen)
+		if ((*rc = catch_up(w)) != MQ_OK)
+			return NULL;
+	e = find(w, enc, hash_enc(enc));
+	return e != NULL && e->n > 0 ? e : NULL;
+}
+
+int
+mq_wal_pending(mq_spool *sp, const char *enc, int *rc)
+{
+	return pending(sp, enc, rc) != NULL;
+}
+
+/* ------------------------------------------------------------------
+ * The lock, the top id.
+ * ---------------------------------------------------------------- */
+
+int
+mq_wal_lock(mq_spool *sp)
+{
+	struct mq_wal *w = wal_get(sp);
+	int rc;
+
+	if (w == NULL)
+		return sp->wal_rc;
+	if (w->locks++ > 0)
+		return MQ_OK;
+	while ((rc = flock(w->fd, LOCK_EX)) == -1 && errno == EINTR)
+		;
+	if (rc == -1) {
+		w->locks--;
+		return mq_sys();
+	}
+	return MQ_OK;
+}
+
+void
+mq_wal_unlock(mq_spool *sp)
+{
+	struct mq_wal *w = sp->wal;
+
+	if (w != NULL && w->locks > 0 && --w->locks == 0)
+		flock(w->fd, LOCK_UN);
+}
+
+/* The counter of direct changes of the streams whose names hash like 'h'. */
+static uint64_t *
+slot(struct mq_wal *w, uint32_t h)
+{
+	return (uint64_t *)(w->hdr + H_SLOTS) + (h & (MQ_WAL_SLOTS - 1));
+}
+
+void
+mq_wal_touch(mq_spool *sp, const char *enc)
+{
+	struct mq_wal *w = sp->wal;
+
+	if (w != NULL && w->locks > 0)
+		__atomic_add_fetch(slot(w, hash_enc(enc)), 1, __ATOMIC_RELEASE);
+}
+
+void
+mq_wal_touched(mq_stream *s, mq_id top)
+{
+	struct mq_wal *w = s->spool->wal;
+	uint32_t h = hash_enc(s->enc);
+	struct wal_name *e;
+	uint64_t n;
+
+	if (w == NULL || w->locks == 0)
+		return;
+	n = __atomic_add_fetch(slot(w, h), 1, __ATOMIC_RELEASE);
+	/* This process knows the stream's top exactly: no need to look. */
+	if ((e = find(w, s->enc, h)) != NULL) {
+		e->top = top;
+		e->slot_seen = n;
+	}
+}
+
+/* ------------------------------------------------------------------
+ * Writing: a turn of logged appends, tombstones.
+ * ---------------------------------------------------------------- */
+
+static int
+turn_room(struct mq_wal *w, size_t len)
+{
+	return room(&w->turn, &w->turncap, w->turnlen + len);
+}
+
+/* Every name must be noted again (mq_wal_note) before it is logged. */
+static void
+forget_loggable(struct mq_wal *w, uint64_t seen)
+{
+	size_t i;
+	struct wal_name *e;
+
+	for (i = 0; i < w->ntab; i++)
+		for (e = w->tab[i]; e != NULL; e = e->next)
+			e->loggable = e->direct = 0;
+	w->streams_seen = seen;
+}
+
+int
+mq_wal_begin(mq_spool *sp)
+{
+	struct mq_wal *w;
+	int rc;
+
+	if ((rc = mq_wal_lock(sp)) != MQ_OK)
+		return rc;
+	w = sp->wal;
+	w->turnno++;
+	w->turn_rc = MQ_OK;
+	if ((rc = catch_up(w)) != MQ_OK) {
+		mq_wal_unlock(sp);
+		return rc;
+	}
+	/* A meta file replaced, a stream removed or renamed: look again. */
+	{
+		uint64_t seen = w->streams_seen;
+
+		if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &seen) ||
+		    sp->routes_failed)
+			forget_loggable(w, seen);
+	}
+	return MQ_OK;
+}
+
+int
+mq_wal_note(mq_stream *s)
+{
+	mq_spool *sp = s->spool;
+	struct mq_wal *w = wal_get(sp);
+	struct wal_name *e;
+	uint64_t seen;
+	int rc;
+
+	if (w == NULL)
+		return sp->wal_rc;
+	/*
+	 * The slot's count first, then the stream's top: a direct append
+	 * in between moves the count, and the first logged append then
+	 * finds it moved and goes direct instead (mq_wal_append).
+	 */
+	seen = __atomic_load_n(slot(w, hash_enc(s->enc)), __ATOMIC_ACQUIRE);
+	if ((rc = mq_stream_policy_load(s, 0)) != MQ_OK)
+		return rc;
+	if (s->rdonly || sp->routes_failed)
+		return MQ_OK;
+	/* s->meta_seen is the count of changes its policy was read under. */
+	if (s->meta_seen != w->streams_seen)
+		forget_loggable(w, s->meta_seen);
+	if ((rc = find_or_add(w, s->enc, strlen(s->enc), &e)) != MQ_OK)
+		return rc;
+	/* A max-len is kept by each append: it must append directly. */
+	if ((e->direct = s->policy.max_len > 0)) {
+		e->loggable = 0;
+		return MQ_OK;
+	}
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		return rc;
+	e->loggable = 1;
+	e->max_msg = s->policy.max_msg;
+	e->top = mq_id_cmp(s->setid, s->last_id) > 0 ? s->setid : s->last_id;
+	e->slot_seen = seen;
+	return MQ_OK;
+}
+
+int
+mq_wal_note_new(mq_spool *sp, const char *name)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_wal *w = wal_get(sp);
+	struct wal_name *e;
+	struct stat st;
+	uint64_t seen, counted;
+	size_t enclen;
+	int rc;
+
+	if (w == NULL)
+		return sp->wal_rc;
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	enclen = (size_t)rc;
+	if (sp->routes_failed)
+		return MQ_EEXIST;
+	/*
+	 * The slot's count first, then the looks: a stream or sorted set
+	 * made in between moves it (mq_wal_touched, mq_wal_touch).
+	 */
+	seen = __atomic_load_n(slot(w, hash_enc(enc)), __ATOMIC_ACQUIRE);
+	counted = w->streams_seen;
+	if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &counted))
+		forget_loggable(w, counted);
+	if (fstatat(sp->streamsfd, enc, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return MQ_EEXIST;
+	if (errno != ENOENT)
+		return mq_sys();
+	if (mq_zset_exists_enc(sp, enc))
+		return MQ_EWRONGTYPE;
+	if ((rc = find_or_add(w, enc, enclen, &e)) != MQ_OK)
+		return rc;
+	e->loggable = 1;
+	e->max_msg = MQ_MSG_DEFAULT;
+	if (e->n == 0)
+		e->top.ms = e->top.seq = 0;
+	e->slot_seen = seen;
+	return MQ_OK;
+}
+
+int
+mq_wal_make_pending(mq_spool *sp)
+{
+	struct mq_wal *w;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	if (!wal_worth_opening(sp))
+		return MQ_OK;
+	if ((w = wal_get(sp)) == NULL)
+		return sp->wal_refused ? MQ_OK : sp->wal_rc;
+	if (hdr_get(w, H_END) == MQ_WAL_HDR)
+		return MQ_OK;
+	if ((rc = catch_up(w)) != MQ_OK)
+		return rc;
+	for (i = 0; i < w->ntab; i++) {
+		struct wal_name *e;
+
+		for (e = w->tab[i]; e != NULL; e = e->next) {
+			char name[MQ_NAME_MAX + 1];
+			mq_stream *s;
+
+			if (e->n == 0 || fstatat(sp->streamsfd, e->enc, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 ||
+			    mq_name_decode(e->enc, name, sizeof(name)) < 0)
+				continue;
+			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
+			if (rc == MQ_OK)
+				mq_stream_close(s);
+			else if (rc != MQ_EWRONGTYPE)
+				return rc;
+		}
+	}
+	return MQ_OK;
+}
+
+int
+mq_wal_loggable(mq_spool *sp, const char *name)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_wal *w = sp->wal;
+	struct wal_name *e;
+	uint64_t seen;
+
+	if (w == NULL || sp->routes_failed ||
+	    mq_name_encode(name, enc, sizeof(enc)) < 0)
+		return 0;
+	seen = w->streams_seen;
+	if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &seen)) {
+		forget_loggable(w, seen);
+		return 0;
+	}
+	if ((e = find(w, enc, hash_enc(enc))) == NULL)
+		return 0;
+	return e->loggable ? 1 : e->direct ? -1 : 0;
+}
+
+int
+mq_wal_append(mq_spool *sp, const char *name, const struct mq_msg *msgs,
+    size_t n, mq_id *ids)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_wal *w = sp->wal;
+	struct wal_name *e;
+	size_t total, enclen, i, rs;
+	unsigned char *p, *batch;
+	mq_id top, id, first = { 0, 0 };
+	int64_t now;
+	int rc;
+
+	if (w == NULL || w->locks == 0)
+		return MQ_EINVAL;
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	enclen = (size_t)rc;
+	e = find(w, enc, hash_enc(enc));
+	if (e == NULL || !e->loggable || n == 0)
+		return MQ_ENOSTREAM;	/* the caller appends directly */
+	/*
+	 * Changed directly since, by any process, or a stream whose name
+	 * hashes alike was: its top is not known, and the caller appends
+	 * directly.  Once per turn: under the lock only this process
+	 * changes it, and its own direct appends tell it their top
+	 * (mq_wal_touched) -- nor may a stream with entries in the turn
+	 * go direct before they are written.
+	 */
+	if (e->turn != w->turnno) {
+		if (e->slot_seen !=
+		    __atomic_load_n(slot(w, e->hash), __ATOMIC_ACQUIRE))
+			return MQ_ENOSTREAM;
+		e->turn = w->turnno;
+	}
+	total = MQ_WAL_REC + enclen + MQ_BATCH_HDR;
+	for (i = 0; i < n; i++) {
+		rs = mq_record_size(&msgs[i]);
+		if (rs == 0 || mq_msg_payload(&msgs[i]) > e->max_msg)
+			return MQ_ETOOBIG;
+		total += rs;
+		if (total > UINT32_MAX)
+			return MQ_ETOOBIG;
+	}
+	if ((rc = turn_room(w, total)) != MQ_OK)
+		return rc;
+	if (w->nturnrecs == w->capturnrecs) {
+		size_t ncap = w->capturnrecs ? w->capturnrecs * 2 : 256;
+		struct turn_rec *nr = reallocarray(w->turnrecs, ncap,
+		    sizeof(*nr));
+
+		if (nr == NULL)
+			return mq_sys();
+		w->turnrecs = nr;
+		w->capturnrecs = ncap;
+	}
+	now = mq_now_ms();
+	p = w->turn + w->turnlen;
+	batch = p + MQ_WAL_REC + enclen;
+	top = e->top;
+	{
+		unsigned char *r = batch + MQ_BATCH_HDR;
+
+		for (i = 0; i < n; i++) {
+			if ((uint64_t)now > top.ms) {
+				id.ms = (uint64_t)now;
+				id.seq = 0;
+			} else {
+				id = top;
+				/*
+				 * Ids exhausted: a direct append says so in
+				 * Redis's words, unless this turn holds some
+				 * of its entries, which it would not see.
+				 */
+				if (mq_id_incr(&id) != MQ_OK)
+					return e->logged_turn == w->turnno ?
+					    MQ_EIDSMALL : MQ_ENOSTREAM;
+			}
+			mq_record_encode(r, &msgs[i], now);
+			mq_record_set_id(r, id);
+			r += mq_record_size(&msgs[i]);
+			if (i == 0)
+				first = id;
+			if (ids != NULL)
+				ids[i] = id;
+			top = id;
+		}
+	}
+	mq_batch_seal(batch, total - MQ_WAL_REC - enclen, (uint32_t)n, 0,
+	    first, top, now);
+	mq_wal_record_seal(p, total, MQ_WAL_BATCH, enc, enclen, w->gen);
+	w->turnrecs[w->nturnrecs].e = e;
+	w->turnrecs[w->nturnrecs++].at = w->turnlen;
+	w->turnlen += total;
+	e->top = top;
+	e->logged_turn = w->turnno;
+	return MQ_OK;
+}
+
+/* Adds the records of 'buf' ('len' bytes), written at 'at', to the index. */
+static int
+index_written(struct mq_wal *w, const unsigned char *buf, size_t len,
+    uint64_t at)
+{
+	size_t pos = 0;
+	int rc;
+
+	while (pos < len) {
+		size_t rlen = mq_get32(buf + pos + 4);
+		size_t nlen = (size_t)buf[pos + 14] | (size_t)buf[pos + 15] << 8;
+		int kind = buf[pos + 12] | buf[pos + 13] << 8;
+
+		if ((rc = index_record(w, at + pos, kind,
+		    (const char *)buf + pos + MQ_WAL_REC, nlen,
+		    buf + pos + MQ_WAL_REC + nlen)) != MQ_OK)
+			return rc;
+		pos += rlen;
+	}
+	return MQ_OK;
+}
+
+/*
+ * Under the lock: writes 'len' bytes of records at the end of the log;
+ * 'turn': they are the turn's, whose entries of the index are known.
+ */
+static int
+write_records(mq_spool *sp, const unsigned char *buf, size_t len, int turn)
+{
+	size_t i;
+	struct mq_wal *w = sp->wal;
+	uint64_t end = hdr_get(w, H_END);
+	int rc;
+
+	w->unchecked += len;
+	if (w->unchecked >= (1u << 20)) {
+		if ((rc = mq_check_space(w->fd, len, MQ_FREE_RESERVE)) != MQ_OK)
+			return rc;
+		w->unchecked = 0;
+	}
+	/*
+	 * 'end' first: the write's inotify event wakes readers, who must
+	 * find it covered then.  One who looks in between finds a record
+	 * cut short and stops there until that event; a crash in between
+	 * leaves a torn end, which the next writer cuts (torn()).
+	 */
+	hdr_set(w, H_END, end + len);
+	if ((rc = mq_pwrite_all(w->fd, buf, len, (off_t)end)) != MQ_OK) {
+		hdr_set(w, H_END, end);
+		return rc;
+	}
+	if (turn) {
+		for (i = 0; i < w->nturnrecs; i++)
+			if ((rc = push_off(w->turnrecs[i].e,
+			    end + w->turnrecs[i].at)) != MQ_OK)
+				return rc;
+	} else if ((rc = index_written(w, buf, len, end)) != MQ_OK)
+		return rc;
+	w->scanned = end + len;
+	return mq_spool_dirty_mark(sp, w->fd, &w->mark);
+}
+
+int
+mq_wal_commit(mq_spool *sp)
+{
+	struct mq_wal *w = sp->wal;
+	int rc = MQ_OK;
+
+	if (w == NULL || w->locks == 0)
+		return MQ_EINVAL;
+	rc = w->turn_rc;
+	if (rc == MQ_OK && w->turnlen > 0)
+		rc = write_records(sp, w->turn, w->turnlen, 1);
+	w->turnlen = 0;
+	w->nturnrecs = 0;
+	w->turn_rc = MQ_OK;
+	mq_wal_unlock(sp);
+	return rc;
+}
+
+/*
+ * A direct append (or XSETID) inside the turn, to a stream the turn
+ * logged to: the turn so far is written first, so that the stream's
+ * top covers those entries and the direct one goes after them.  Were
+ * they written at the commit, below the stream's new top, applying them
+ * would pass them over as applied already.
+ */
+int
+mq_wal_flush(mq_spool *sp, const char *enc)
+{
+	struct mq_wal *w = sp->wal;
+	struct wal_name *e;
+	int rc;
+
+	if (w == NULL || w->turnlen == 0 ||
+	    (e = find(w, enc, hash_enc(enc))) == NULL ||
+	    e->logged_turn != w->turnno)
+		return MQ_OK;
+	rc = write_records(sp, w->turn, w->turnlen, 1);
+	w->turnlen = 0;
+	w->nturnrecs = 0;
+	/* The commit reports it: its appends do not stand. */
+	if (rc != MQ_OK)
+		w->turn_rc = rc;
+	return rc;
+}
+
+int
+mq_wal_tombstone(mq_spool *sp, const char *enc)
+{
+	unsigned char rec[MQ_WAL_REC + MQ_ENCNAME_MAX];
+	struct mq_wal *w = sp->wal;
+	struct wal_name *e;
+	size_t len = strlen(enc);
+	int rc;
+
+	if (w == NULL || w->locks == 0)
+		return MQ_EINVAL;
+	if ((rc = catch_up(w)) != MQ_OK)
+		return rc;
+	/*
+	 * Batches this process applied are in the log all the same: another
+	 * process, or a stream made again under the name, would apply them.
+	 */
+	if ((e = find(w, enc, hash_enc(enc))) == NULL || !e->live)
+		return MQ_OK;
+	mq_wal_record_seal(rec, MQ_WAL_REC + len, MQ_WAL_TOMBSTONE, enc, len, w->gen);
+	return write_records(sp, rec, MQ_WAL_REC + len, 0);
+}
+
+/* ------------------------------------------------------------------
+ * Applying.
+ * ---------------------------------------------------------------- */
+
+/*
+ * The batches of stream 's' above 'top', merged into one batch in
+ * '*buf' (its header to be sealed by the caller: MQ_BATCH_HDR bytes left
+ * at the start).  '*count' 0: nothing to apply.
+ */
+int
+mq_wal_collect(mq_stream *s, mq_id top, unsigned char **buf, size_t *len,
+    uint32_t *count, mq_id *first, mq_id *last, int64_t *time_ms)
+{
+	struct mq_wal *w;
+	struct wal_name *e;
+	unsigned char *out = NULL, *rec = NULL;
+	size_t cap = 0, used = MQ_BATCH_HDR, reccap = 0, i;
+	int tries = 0, rc;
+
+	*count = 0;
+	*buf = NULL;
+again:
+	if ((e = pending(s->spool, s->enc, &rc)) == NULL)
+		goto out;
+	w = s->spool->wal;
+	used = MQ_BATCH_HDR;
+	*count = 0;
+	for (i = 0; i < e->n; i++) {
+		struct mq_batch b;
+		unsigned char h[MQ_WAL_REC];
+		const char *enc;
+		size_t rlen, enclen, blen;
+		ssize_t got;
+		long ok;
+		int kind;
+
+		if (mq_pread_all(w->fd, h, sizeof(h), (off_t)e->offs[i]) !=
+		    (ssize_t)sizeof(h))
+			goto moved;
+		rlen = mq_get32(h + 4);
+		if (rlen < MQ_WAL_REC || rlen > UINT32_MAX)
+			goto moved;
+		if ((rc = room(&rec, &reccap, rlen)) != MQ_OK)
+			goto out;
+		got = mq_pread_all(w->fd, rec, rlen, (off_t)e->offs[i]);
+		if (got != (ssize_t)rlen)
+			goto moved;
+		ok = mq_wal_record_check(rec, rlen, w->gen, &kind, &enc, &enclen);
+		if (ok != (long)rlen || kind != MQ_WAL_BATCH ||
+		    enclen != strlen(s->enc) || memcmp(enc, s->enc, enclen) != 0)
+			goto moved;
+		mq_batch_header(rec + MQ_WAL_REC + enclen, &b);
+		if (mq_id_cmp(b.last, top) <= 0)
+			continue;	/* applied already */
+		if (mq_id_cmp(b.first, top) <= 0) {
+			rc = MQ_ECORRUPT;
+			goto out;
+		}
+		blen = rlen - MQ_WAL_REC - enclen - MQ_BATCH_HDR;
+		if ((rc = room(&out, &cap, used + blen)) != MQ_OK)
+			goto out;
+		memcpy(out + used, rec + MQ_WAL_REC + enclen + MQ_BATCH_HDR, blen);
+		used += blen;
+		if (*count == 0) {
+			*first = b.first;
+			*time_ms = b.time_ms;
+		}
+		*count += b.count;
+		*last = b.last;
+		top = b.last;
+	}
+	*buf = out;
+	*len = used;
+	out = NULL;
+	rc = MQ_OK;
+	goto out;
+moved:
+	/* The log was emptied under the index: read it again. */
+	w->scanned = (uint64_t)-1;
+	if (++tries < 100)
+		goto again;
+	rc = MQ_ECORRUPT;
+out:
+	free(out);
+	free(rec);
+	return rc;
+}
+
+/* After mq_wal_collect's batches went in: nothing of 's' is pending here. */
+void
+mq_wal_applied(mq_stream *s)
+{
+	struct mq_wal *w = s->spool->wal;
+	struct wal_name *e;
+
+	if (w != NULL && (e = find(w, s->enc, hash_enc(s->enc))) != NULL)
+		e->n = 0;
+}
+
+int
+mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
+{
+	struct mq_wal *w = wal_get(sp);
+	size_t done = 0;
+	int rc;
+
+	*more = 0;
+	if (w == NULL)
+		return sp->wal_rc;
+	if (hdr_get(w, H_END) == MQ_WAL_HDR)
+		return MQ_OK;
+	if ((rc = catch_up(w)) != MQ_OK)
+		return rc;
+	for (; w->cursor < w->ntab; w->cursor++) {
+		struct wal_name *e;
+
+		for (e = w->tab[w->cursor]; e != NULL; e = e->next) {
+			char name[MQ_NAME_MAX + 1];
+			mq_stream *s;
+
+			if (e->n == 0)
+				continue;
+			if (done++ == max) {
+				*more = 1;
+				return MQ_OK;
+			}
+			if (mq_name_decode(e->enc, name, sizeof(name)) < 0) {
+				e->n = 0;
+				continue;
+			}
+			/* Opening it applies what it has pending. */
+			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
+			if (rc == MQ_EWRONGTYPE) {
+				e->n = 0;	/* a sorted set: see mq_key_lock */
+				continue;
+			}
+			if (rc != MQ_OK)
+				return rc;
+			mq_stream_close(s);
+		}
+	}
+	w->cursor = 0;
+	return mq_wal_reset(sp);
+}
+
+int
+mq_wal_reset(mq_spool *sp)
+{
+	struct mq_wal *w = wal_get(sp);
+	size_t i;
+	int rc;
+
+	if (w == NULL)
+		return sp->wal_rc;
+	if (hdr_get(w, H_END) == MQ_WAL_HDR)
+		return MQ_OK;
+	if ((rc = mq_wal_lock(sp)) != MQ_OK)
+		return rc;
+	if ((rc = catch_up(w)) != MQ_OK)
+		goto out;
+	/* What was logged since the caller last looked is applied too. */
+	for (i = 0; i < w->ntab; i++) {
+		struct wal_name *e;
+
+		for (e = w->tab[i]; e != NULL; e = e->next) {
+			char name[MQ_NAME_MAX + 1];
+			mq_stream *s;
+
+			if (e->n == 0)
+				continue;
+			if (mq_name_decode(e->enc, name, sizeof(name)) < 0)
+				continue;
+			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
+			if (rc == MQ_EWRONGTYPE)
+				continue;
+			if (rc != MQ_OK)
+				goto out;
+			mq_stream_close(s);
+		}
+	}
+	/* Durable in the segments before it leaves the log. */
+	if (mq_spool_fsync_policy(sp) != MQ_FSYNC_NEVER &&
+	    ((rc = mq_spool_sync(sp)) != MQ_OK ||
+	    (syncfs(w->fd) == -1 && (rc = mq_sys()) != MQ_OK)))
+		goto out;
+	hdr_set(w, H_GEN, w->gen + 1);
+	hdr_set(w, H_END, MQ_WAL_HDR);
+	if (ftruncate(w->fd, MQ_WAL_HDR) == -1) {
+		rc = mq_sys();
+		goto out;
+	}
+	index_clear(w);
+	w->gen++;
+	w->scanned = MQ_WAL_HDR;
+	rc = mq_spool_dirty_mark(sp, w->fd, &w->mark);
+out:
+	mq_wal_unlock(sp);
+	return rc;
+}
+
+int
+mq_wal_fd(mq_spool *sp)
+{
+	struct mq_wal *w = wal_get(sp);
+
+	return w == NULL ? -1 : w->fd;
+}
+
+uint64_t
+mq_wal_size(mq_spool *sp)
+{
+	struct mq_wal *w = wal_get(sp);
+
+	return w == NULL ? 0 : hdr_get(w, H_END) - MQ_WAL_HDR;
+}

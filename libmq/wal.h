@@ -1,0 +1,73 @@
+/*
+ * wal.h - the spool's write-ahead log (wal.c), as the rest of libmq uses
+ * it; what mq-serve calls is in mq.h.
+ */
+#ifndef MQ_WAL_H
+#define MQ_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mq.h"
+
+#define MQ_WAL_SLOTS	4096	/* counters of direct changes, by name hash */
+#define MQ_WAL_HDR	(4096 + 8 * MQ_WAL_SLOTS)	/* the header */
+#define MQ_WAL_REC	24	/* bytes of a record's header */
+#define MQ_WAL_BATCH	1	/* record kinds */
+#define MQ_WAL_TOMBSTONE 2
+
+/*
+ * The log's lock (flock(2) on SPOOL/wal), taken again by its holder
+ * without harm: every append holds it, before the stream's lock.
+ */
+int	 mq_wal_lock(mq_spool *sp);
+void	 mq_wal_unlock(mq_spool *sp);
+/*
+ * Under the lock, after 's' was changed other than through the log (an
+ * append, XSETID): the next logged append to a stream that hashes like
+ * it looks at its top again, in whatever process; 'top' is its top now.
+ */
+void	 mq_wal_touched(mq_stream *s, mq_id top);
+/* The same for name 'enc' taken by a sorted set. */
+void	 mq_wal_touch(mq_spool *sp, const char *enc);
+/*
+ * Gives their batches to the streams that have some in the log and no
+ * directory yet (appended to through it before they were made), so
+ * that a listing of the spool has them.
+ */
+int	 mq_wal_make_pending(mq_spool *sp);
+/*
+ * Under the lock, inside a turn that logged to stream 'enc': writes the
+ * turn so far, before the stream is changed directly.
+ */
+int	 mq_wal_flush(mq_spool *sp, const char *enc);
+/* Under the lock: ends the logged batches of stream 'enc', if it has any. */
+int	 mq_wal_tombstone(mq_spool *sp, const char *enc);
+/* 1 if stream 'enc' has logged batches this process has not applied. */
+int	 mq_wal_pending(mq_spool *sp, const char *enc, int *rc);
+/*
+ * The logged batches of 's' above 'top', as the records of one batch in
+ * '*buf' from offset MQ_BATCH_HDR ('*len' bytes in all, the header left
+ * for the caller to seal); '*count' 0 if there are none.
+ */
+int	 mq_wal_collect(mq_stream *s, mq_id top, unsigned char **buf,
+	    size_t *len, uint32_t *count, mq_id *first, mq_id *last,
+	    int64_t *time_ms);
+/* What mq_wal_collect gave is in the stream's segment now. */
+void	 mq_wal_applied(mq_stream *s);
+/*
+ * walrec.c: seals the record at 'p' ('len' bytes in all, a batch already
+ * in place after the name for MQ_WAL_BATCH), and checks one: its length,
+ * 0 if it is cut short in 'len', or MQ_ECORRUPT; its generation must be
+ * 'gen'.
+ */
+void	 mq_wal_record_seal(unsigned char *p, size_t len, int kind,
+	    const char *enc, size_t enclen, uint64_t gen);
+long	 mq_wal_record_check(const unsigned char *p, size_t len, uint64_t gen,
+	    int *kind, const char **enc, size_t *enclen);
+/* The log's descriptor, opened if need be; -1 where it cannot be. */
+int	 mq_wal_fd(mq_spool *sp);
+/* At mq_spool_close. */
+void	 mq_wal_close(mq_spool *sp);
+
+#endif /* MQ_WAL_H */
