@@ -348,15 +348,37 @@ mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark)
 	return sync_when_due(sp);
 }
 
+/* mq_spool_streams() asks two sources: a stop by 'fn' stops both. */
+struct listing {
+	int	(*fn)(const char *, void *);
+	void	*arg;
+	int	 stopped;
+};
+
+static int
+listing_one(const char *name, void *arg)
+{
+	struct listing *l = arg;
+
+	if (l->fn(name, l->arg) != 0)
+		l->stopped = 1;
+	return l->stopped;
+}
+
 int
 mq_spool_streams(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 {
+	struct listing l = { fn, arg, 0 };
 	int rc;
 
-	/* Streams whose entries are all in the write-ahead log are made. */
-	if ((rc = mq_wal_make_pending(sp)) != MQ_OK)
+	if ((rc = mq_dir_names(sp->streamsfd, listing_one, &l)) != MQ_OK ||
+	    l.stopped)
 		return rc;
-	return mq_dir_names(sp->streamsfd, fn, arg);
+	/*
+	 * And the streams whose entries are all in the write-ahead log
+	 * yet: opening one makes it (stream.c).
+	 */
+	return mq_wal_names(sp, listing_one, &l);
 }
 
 int

@@ -723,7 +723,7 @@ mq_wal_note_new(mq_spool *sp, const char *name)
 }
 
 int
-mq_wal_make_pending(mq_spool *sp)
+mq_wal_names(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 {
 	struct mq_wal *w;
 	struct stat st;
@@ -743,17 +743,13 @@ mq_wal_make_pending(mq_spool *sp)
 
 		for (e = w->tab[i]; e != NULL; e = e->next) {
 			char name[MQ_NAME_MAX + 1];
-			mq_stream *s;
 
 			if (e->n == 0 || fstatat(sp->streamsfd, e->enc, &st,
 			    AT_SYMLINK_NOFOLLOW) == 0 ||
 			    mq_name_decode(e->enc, name, sizeof(name)) < 0)
 				continue;
-			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
-			if (rc == MQ_OK)
-				mq_stream_close(s);
-			else if (rc != MQ_EWRONGTYPE)
-				return rc;
+			if (fn(name, arg) != 0)
+				return MQ_OK;
 		}
 	}
 	return MQ_OK;

@@ -31,11 +31,11 @@ void	 mq_wal_touched(mq_stream *s, mq_id top);
 /* The same for name 'enc' taken by a sorted set. */
 void	 mq_wal_touch(mq_spool *sp, const char *enc);
 /*
- * Gives their batches to the streams that have some in the log and no
- * directory yet (appended to through it before they were made), so
- * that a listing of the spool has them.
+ * Calls 'fn' with the name of each stream that has batches in the log
+ * and no directory yet (appended to through it before it was made),
+ * until it returns non-zero: a listing of the spool has them too.
  */
-int	 mq_wal_make_pending(mq_spool *sp);
+int	 mq_wal_names(mq_spool *sp, int (*fn)(const char *, void *), void *arg);
 /*
  * Under the lock, inside a turn that logged to stream 'enc': writes the
  * turn so far, before the stream is changed directly.
