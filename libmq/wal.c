@@ -12,24 +12,34 @@
  * and durable in the segments (mq_wal_reset).
  *
  * What keeps this correct with any number of processes (mq-spool(5),
- * "WRITE-AHEAD LOG"):
+ * "Write-ahead log"):
  *
  *  - Every append holds the log's lock, flock(2) on SPOOL/wal, a direct
  *    one as well as a logged one; the order is the log's lock, then a
  *    stream's.
- *  - The header keeps the spool's top id.  Every append raises it to its
- *    last id, and a logged entry's id is above it, so a logged batch is
- *    above everything its stream had when it was logged, and it is still
- *    pending exactly when its last id is above the stream's top.
- *    Applying is idempotent and needs only the stream's lock; a crash in
- *    the middle of it loses nothing.
- *  - A tombstone record ends the batches of its name before it: one is
- *    written when a stream is removed, renamed away or over, or created
- *    while batches of its name are in the log.
- *  - The header says how far the log is written ('end', stored after
- *    each write) and its generation, which every record repeats.  A
- *    process reads the log without the lock; a record of another
- *    generation means the log was emptied under it, and it reads again.
+ *  - A logged batch is pending exactly when its last id is above its
+ *    stream's top, so applying it is idempotent and needs only the
+ *    stream's lock, and a crash in the middle of it loses nothing.  For
+ *    that, a writer gives logged entries ids above the stream's top as
+ *    it knows it: from the stream when it was noted (mq_wal_note, or
+ *    none for a stream not made yet, mq_wal_note_new), from its own
+ *    logged appends, from batches others logged, and from its own direct
+ *    appends (mq_wal_touched).  Any other change of a top (a direct
+ *    append or XSETID by another process, a sorted set taking the name)
+ *    adds one to a counter in the header, one of MQ_WAL_SLOTS chosen by
+ *    a hash of the name; a writer that finds its stream's counter moved
+ *    appends directly instead, which tells it the top again.
+ *  - A stream may have batches before it has a directory: it is made
+ *    when they are first given to it (mq_stream_open).
+ *  - A tombstone record ends the batches of its name before it: a
+ *    stream's batches are given to it and a tombstone written before it
+ *    is removed, renamed, or renamed over.
+ *  - The header says how far the log is written ('end', stored just
+ *    before each write, so that the write's inotify event finds it) and
+ *    its generation, which every record repeats.  A process reads the
+ *    log without the lock; a record of another generation means the log
+ *    was emptied under it, and it reads again; a record cut short ends
+ *    the log for now, and a writer cuts it off (torn()).
  *
  * Each process keeps an index of the log (stream name to the offsets of
  * its batches not known to be applied), brought up to date from where it
@@ -53,7 +63,7 @@
 #define WAL_MAGIC	0x4c57514du	/* "MQWL": the header */
 #define WAL_VERSION	1
 
-/* Header fields (byte offsets into the mapped first page). */
+/* Header fields (byte offsets into the mapped header). */
 #define H_MAGIC		0
 #define H_VERSION	4
 #define H_GEN		8
@@ -83,7 +93,7 @@ struct turn_rec {
 
 struct mq_wal {
 	int		 fd;
-	unsigned char	*hdr;		/* the first page, mapped */
+	unsigned char	*hdr;		/* the header, mapped */
 	int		 locks;		/* depth of mq_wal_lock() */
 	uint64_t	 gen;		/* the generation the index is of */
 	uint64_t	 scanned;	/* the index covers the log up to here */
@@ -526,7 +536,7 @@ mq_wal_pending(mq_spool *sp, const char *enc, int *rc)
 }
 
 /* ------------------------------------------------------------------
- * The lock, the top id.
+ * The lock, the counters of direct changes.
  * ---------------------------------------------------------------- */
 
 int
@@ -699,8 +709,9 @@ mq_wal_note_new(mq_spool *sp, const char *name)
 	if (sp->routes_failed)
 		return MQ_EEXIST;
 	/*
-	 * The slot's count first, then the looks: a stream or sorted set
-	 * made in between moves it (mq_wal_touched, mq_wal_touch).
+	 * The slot's count first, then the looks: a stream appended to, or
+	 * a sorted set made, in between moves it (mq_wal_touched,
+	 * mq_wal_touch); a stream only made has no top to pass.
 	 */
 	seen = __atomic_load_n(slot(w, hash_enc(enc)), __ATOMIC_ACQUIRE);
 	counted = w->streams_seen;
