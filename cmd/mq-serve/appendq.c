@@ -137,10 +137,10 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 	e->nheaders = m->nheaders;
 	used = q->used;
 	if (name != NULL) {
-		e->logged = 1;
-		e->namelen = namelen;
 		size_t nul;
 
+		e->logged = 1;
+		e->namelen = namelen;
 		/* NUL-terminated: RESP's arguments are not. */
 		if (arena_put(q, name, namelen, &e->name) == -1 ||
 		    arena_put(q, "", 1, &nul) == -1)

@@ -323,7 +323,6 @@ int
 server_loggable(struct server *s, const char *name, size_t len, int new)
 {
 	char buf[MQ_NAME_MAX + 1];
-
 	int known;
 
 	if (name_copy(buf, name, len) == -1)
