@@ -1115,6 +1115,32 @@ mq_wal_applied(mq_stream *s)
 		e->n = 0;
 }
 
+/*
+ * Gives stream 'e' what the log holds for it: opening it does, and
+ * makes it if it has no directory yet.  A name that is no stream's (a
+ * sorted set's, see mq_key_lock) has nothing to apply to.
+ */
+static int
+apply_name(mq_spool *sp, struct wal_name *e)
+{
+	char name[MQ_NAME_MAX + 1];
+	mq_stream *s;
+	int rc;
+
+	if (mq_name_decode(e->enc, name, sizeof(name)) < 0) {
+		e->n = 0;
+		return MQ_OK;
+	}
+	rc = mq_stream_open(sp, name, MQ_CREATE, &s);
+	if (rc == MQ_EWRONGTYPE) {
+		e->n = 0;
+		return MQ_OK;
+	}
+	if (rc == MQ_OK)
+		mq_stream_close(s);
+	return rc;
+}
+
 int
 mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 {
@@ -1133,28 +1159,14 @@ mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 		struct wal_name *e;
 
 		for (e = w->tab[w->cursor]; e != NULL; e = e->next) {
-			char name[MQ_NAME_MAX + 1];
-			mq_stream *s;
-
 			if (e->n == 0)
 				continue;
 			if (done++ == max) {
 				*more = 1;
 				return MQ_OK;
 			}
-			if (mq_name_decode(e->enc, name, sizeof(name)) < 0) {
-				e->n = 0;
-				continue;
-			}
-			/* Opening it applies what it has pending. */
-			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
-			if (rc == MQ_EWRONGTYPE) {
-				e->n = 0;	/* a sorted set: see mq_key_lock */
-				continue;
-			}
-			if (rc != MQ_OK)
+			if ((rc = apply_name(sp, e)) != MQ_OK)
 				return rc;
-			mq_stream_close(s);
 		}
 	}
 	w->cursor = 0;
@@ -1180,21 +1192,9 @@ mq_wal_reset(mq_spool *sp)
 	for (i = 0; i < w->ntab; i++) {
 		struct wal_name *e;
 
-		for (e = w->tab[i]; e != NULL; e = e->next) {
-			char name[MQ_NAME_MAX + 1];
-			mq_stream *s;
-
-			if (e->n == 0)
-				continue;
-			if (mq_name_decode(e->enc, name, sizeof(name)) < 0)
-				continue;
-			rc = mq_stream_open(sp, name, MQ_CREATE, &s);
-			if (rc == MQ_EWRONGTYPE)
-				continue;
-			if (rc != MQ_OK)
+		for (e = w->tab[i]; e != NULL; e = e->next)
+			if (e->n > 0 && (rc = apply_name(sp, e)) != MQ_OK)
 				goto out;
-			mq_stream_close(s);
-		}
 	}
 	/* Durable in the segments before it leaves the log. */
 	if (mq_spool_fsync_policy(sp) != MQ_FSYNC_NEVER &&
