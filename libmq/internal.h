@@ -317,7 +317,9 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
  * bumped after each change of the live subscriptions (MQ_ROUTES_SUBS),
  * of the bindings (MQ_ROUTES_BINDS), or of the files that an open
  * stream handle keeps looking for (MQ_ROUTES_STREAMS: a meta file
- * replaced, a marks file made, a stream removed or renamed), so that a
+ * replaced, a marks file made, a stream removed or renamed), or of the
+ * names that keys have (MQ_ROUTES_NAMES: a stream or sorted set made or
+ * renamed to a new name, names.c), so that a
  * process can tell it must look again with one memory load.
  * mq_routes_map maps it (once per spool; NULL if it cannot);
  * mq_routes_bump adds one; mq_routes_moved tells whether counter
@@ -327,9 +329,21 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
 #define MQ_ROUTES_SUBS	0
 #define MQ_ROUTES_BINDS	1
 #define MQ_ROUTES_STREAMS 2
+#define MQ_ROUTES_NAMES	3	/* a stream or sorted set made or renamed to */
 #define MQ_ROUTES_SIZE	4096	/* the file, one page */
 uint64_t *mq_routes_map(mq_spool *sp);
 void	 mq_routes_bump(mq_spool *sp, int which);
 int	 mq_routes_moved(mq_spool *sp, int which, uint64_t *seen);
+
+/* ---- names.c */
+
+/*
+ * 1 if no stream and no sorted set has encoded name 'enc', as known
+ * without a look; 0 if the caller must look.
+ */
+int	 mq_names_absent(mq_spool *sp, const char *enc);
+/* Tells every process that a key of encoded name 'enc' was just made. */
+void	 mq_names_taken(mq_spool *sp, const char *enc);
+void	 mq_names_free(mq_spool *sp);
 
 #endif /* MQ_INTERNAL_H */

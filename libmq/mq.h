@@ -283,8 +283,20 @@ int	 mq_wal_note(mq_stream *stream);
  */
 int	 mq_wal_note_new(mq_spool *spool, const char *name);
 int	 mq_wal_loggable(mq_spool *spool, const char *name);
+/*
+ * mq_wal_lookup() is mq_wal_loggable() that, when it returns 1, gives
+ * the stream's entry of the log's index in '*key', good while the spool
+ * is open, for mq_wal_append_key(): a queue of appends to many streams
+ * finds each name once.  With 'new', a name not noted is noted as
+ * mq_wal_note_new() does, and 1 returned if that succeeded.
+ */
+typedef struct mq_wal_name mq_wal_name;
+int	 mq_wal_lookup(mq_spool *spool, const char *name, int new,
+	    mq_wal_name **key);
 int	 mq_wal_begin(mq_spool *spool);
 int	 mq_wal_append(mq_spool *spool, const char *name,
+	    const struct mq_msg *msgs, size_t n, mq_id *ids);
+int	 mq_wal_append_key(mq_spool *spool, mq_wal_name *key,
 	    const struct mq_msg *msgs, size_t n, mq_id *ids);
 int	 mq_wal_commit(mq_spool *spool);
 int	 mq_wal_apply_some(mq_spool *spool, size_t max, int *more);

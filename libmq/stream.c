@@ -271,6 +271,9 @@ stream_create(mq_spool *sp, const char *enc)
 	char tmp[MQ_ENCNAME_MAX + 64];
 	int fd, rc, keyfd, err;
 
+	/* Whoever takes a name must be able to say so (mq_names_taken). */
+	if (mq_routes_map(sp) == NULL)
+		return mq_sys();
 	snprintf(tmp, sizeof(tmp), ".new-%ld-%s", (long)getpid(), enc);
 	if (mkdirat(sp->streamsfd, tmp, 0755) == -1) {
 		if (errno != EEXIST)
@@ -294,6 +297,8 @@ stream_create(mq_spool *sp, const char *enc)
 		goto fail;
 	rc = renameat(sp->streamsfd, tmp, sp->streamsfd, enc);
 	err = errno;
+	if (rc == 0)
+		mq_names_taken(sp, enc);
 	mq_key_unlock(keyfd);
 	if (rc == -1) {
 		if (err == EEXIST || err == ENOTEMPTY) {
@@ -507,6 +512,8 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	if (mq_name_encode(from, fenc, sizeof(fenc)) < 0 ||
 	    mq_name_encode(to, tenc, sizeof(tenc)) < 0)
 		return MQ_EBADNAME;
+	if (mq_routes_map(sp) == NULL)		/* for mq_names_taken */
+		return mq_sys();
 	/*
 	 * Under the log's lock, nothing more is logged for either name: the
 	 * batches logged for 'from' go into it first (they would be lost to
@@ -549,8 +556,10 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	if (rc == MQ_OK &&
 	    renameat(sp->streamsfd, fenc, sp->streamsfd, tenc) == -1)
 		rc = mq_sys();
-	if (rc == MQ_OK)
+	if (rc == MQ_OK) {
 		mq_routes_bump(sp, MQ_ROUTES_STREAMS);
+		mq_names_taken(sp, tenc);
+	}
 	mq_key_target_release(&t);
 	if (rc == MQ_OK)
 		rc = mq_spool_dirty(sp, sp->streamsfd);

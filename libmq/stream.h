@@ -38,6 +38,7 @@ struct mq_spool {
 	uint64_t	 dirty_gen;	/* counts syncs; see mq_spool_dirty_mark */
 	uint64_t	*routes;	/* SPOOL/routes mapped (route.c), or NULL */
 	struct mq_wal	*wal;		/* SPOOL/wal (wal.c), once opened */
+	struct mq_names	*names;		/* names known absent (names.c), or NULL */
 	int		 wal_rc;	/* why it could not be, or MQ_OK */
 	int		 wal_refused;	/* because this process may only read */
 	int		 routes_failed;	/* it could not be: no use trying again */

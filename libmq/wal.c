@@ -70,8 +70,7 @@
 #define H_END		16
 #define H_SLOTS		4096	/* MQ_WAL_SLOTS counters, to the header's end */
 
-struct wal_name {
-	struct wal_name	*next;
+struct mq_wal_name {
 	uint32_t	 hash;
 	int		 loggable;	/* a writer may log its appends */
 	int		 direct;	/* or, by its policy, may not */
@@ -81,13 +80,24 @@ struct wal_name {
 	uint64_t	 turn;		/* the last turn that found 'top' exact */
 	uint64_t	 logged_turn;	/* the last turn that logged to it */
 	int		 live;		/* batches logged since its last tombstone */
+	size_t		 enclen;
 	uint64_t	*offs;		/* its batches not known to be applied */
 	size_t		 n, cap;
 	char		 enc[];
 };
 
+/*
+ * A slot of the index's hash table: open addressing, probed linearly,
+ * with the name's hash, so that a miss reads one cache line and a hit
+ * one more, the entry's.  Names never leave the index.
+ */
+struct wal_slot {
+	uint32_t	 hash;
+	struct mq_wal_name *e;		/* NULL: empty */
+};
+
 struct turn_rec {
-	struct wal_name	*e;
+	struct mq_wal_name	*e;
 	size_t		 at;
 };
 
@@ -97,9 +107,11 @@ struct mq_wal {
 	int		 locks;		/* depth of mq_wal_lock() */
 	uint64_t	 gen;		/* the generation the index is of */
 	uint64_t	 scanned;	/* the index covers the log up to here */
-	struct wal_name	**tab;
-	size_t		 ntab, nnames;
-	size_t		 cursor;	/* mq_wal_apply_some's place in 'tab' */
+	struct mq_wal_name **names;	/* every name of the index, as found */
+	size_t		 nnames, capnames;
+	size_t		 cursor;	/* mq_wal_apply_some's place in 'names' */
+	struct wal_slot	*tab;		/* the hash table of 'names' */
+	size_t		 ntab;		/* a power of two, over twice 'nnames' */
 	uint64_t	 streams_seen;	/* MQ_ROUTES_STREAMS 'loggable' is of */
 	unsigned char	*turn;		/* records logged, not yet written */
 	size_t		 turnlen, turncap;
@@ -155,15 +167,11 @@ wal_free(struct mq_wal *w)
 
 	if (w == NULL)
 		return;
-	for (i = 0; i < w->ntab; i++) {
-		struct wal_name *e, *next;
-
-		for (e = w->tab[i]; e != NULL; e = next) {
-			next = e->next;
-			free(e->offs);
-			free(e);
-		}
+	for (i = 0; i < w->nnames; i++) {
+		free(w->names[i]->offs);
+		free(w->names[i]);
 	}
+	free(w->names);
 	free(w->tab);
 	free(w->turn);
 	free(w->turnrecs);
@@ -251,64 +259,94 @@ hash_enc(const char *enc)
 	return h;
 }
 
-static struct wal_name *
+static struct mq_wal_name *
 find(struct mq_wal *w, const char *enc, uint32_t h)
 {
-	struct wal_name *e;
+	size_t i, mask = w->ntab - 1;
 
 	if (w->ntab == 0)
 		return NULL;
-	for (e = w->tab[h & (w->ntab - 1)]; e != NULL; e = e->next)
-		if (e->hash == h && strcmp(e->enc, enc) == 0)
-			return e;
+	for (i = h & mask; w->tab[i].e != NULL; i = (i + 1) & mask)
+		if (w->tab[i].hash == h && strcmp(w->tab[i].e->enc, enc) == 0)
+			return w->tab[i].e;
 	return NULL;
 }
 
-static int
-grow_tab(struct mq_wal *w)
+/* Puts 'e' into the table 'tab' of 'ntab' slots. */
+static void
+slot_put(struct wal_slot *tab, size_t ntab, struct mq_wal_name *e)
 {
-	struct wal_name **tab, *e, *next;
-	size_t ntab = w->ntab ? w->ntab * 2 : 256, i;
+	size_t i;
 
+	for (i = e->hash & (ntab - 1); tab[i].e != NULL; i = (i + 1) & (ntab - 1))
+		;
+	tab[i].hash = e->hash;
+	tab[i].e = e;
+}
+
+/* Makes room in the index for one more name. */
+static int
+grow(struct mq_wal *w)
+{
+	struct wal_slot *tab;
+	size_t ntab = w->ntab ? w->ntab * 2 : 512, i;
+
+	if (w->nnames == w->capnames) {
+		size_t ncap = w->capnames ? w->capnames * 2 : 128;
+		struct mq_wal_name **n = reallocarray(w->names, ncap,
+		    sizeof(*n));
+
+		if (n == NULL)
+			return mq_sys();
+		w->names = n;
+		w->capnames = ncap;
+	}
+	if ((w->nnames + 1) * 2 <= w->ntab)
+		return MQ_OK;
 	if ((tab = calloc(ntab, sizeof(*tab))) == NULL)
 		return mq_sys();
-	for (i = 0; i < w->ntab; i++)
-		for (e = w->tab[i]; e != NULL; e = next) {
-			next = e->next;
-			e->next = tab[e->hash & (ntab - 1)];
-			tab[e->hash & (ntab - 1)] = e;
-		}
+	for (i = 0; i < w->nnames; i++)
+		slot_put(tab, ntab, w->names[i]);
 	free(w->tab);
 	w->tab = tab;
 	w->ntab = ntab;
-	w->cursor = 0;
 	return MQ_OK;
 }
 
+/* Adds 'enc' ('len' bytes, hashing to 'h'), known not to be in the index. */
 static int
-find_or_add(struct mq_wal *w, const char *enc, size_t len, struct wal_name **out)
+add(struct mq_wal *w, const char *enc, size_t len, uint32_t h,
+    struct mq_wal_name **out)
 {
-	uint32_t h = hash_enc(enc);
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	int rc;
 
-	if ((*out = find(w, enc, h)) != NULL)
-		return MQ_OK;
-	if (w->nnames >= w->ntab && (rc = grow_tab(w)) != MQ_OK)
+	if ((rc = grow(w)) != MQ_OK)
 		return rc;
 	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		return mq_sys();
 	memcpy(e->enc, enc, len);
+	e->enclen = len;
 	e->hash = h;
-	e->next = w->tab[h & (w->ntab - 1)];
-	w->tab[h & (w->ntab - 1)] = e;
-	w->nnames++;
+	slot_put(w->tab, w->ntab, e);
+	w->names[w->nnames++] = e;
 	*out = e;
 	return MQ_OK;
 }
 
 static int
-push_off(struct wal_name *e, uint64_t off)
+find_or_add(struct mq_wal *w, const char *enc, size_t len,
+    struct mq_wal_name **out)
+{
+	uint32_t h = hash_enc(enc);
+
+	if ((*out = find(w, enc, h)) != NULL)
+		return MQ_OK;
+	return add(w, enc, len, h, out);
+}
+
+static int
+push_off(struct mq_wal_name *e, uint64_t off)
 {
 	if (e->n == e->cap) {
 		size_t ncap = e->cap ? e->cap * 2 : 4;
@@ -346,13 +384,13 @@ static void
 index_clear(struct mq_wal *w)
 {
 	size_t i;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 
-	for (i = 0; i < w->ntab; i++)
-		for (e = w->tab[i]; e != NULL; e = e->next) {
-			e->n = 0;
-			e->live = 0;
-		}
+	for (i = 0; i < w->nnames; i++) {
+		e = w->names[i];
+		e->n = 0;
+		e->live = 0;
+	}
 }
 
 /*
@@ -365,7 +403,7 @@ index_record(struct mq_wal *w, uint64_t off, int kind, const char *enc,
 {
 	struct mq_batch b;
 	char name[MQ_ENCNAME_MAX];
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	int rc;
 
 	memcpy(name, enc, len);
@@ -506,11 +544,11 @@ wal_worth_opening(mq_spool *sp)
 }
 
 /* The log's index entry of stream 'enc' if it has batches to apply. */
-static struct wal_name *
+static struct mq_wal_name *
 pending(mq_spool *sp, const char *enc, int *rc)
 {
 	struct mq_wal *w;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 
 	*rc = MQ_OK;
 	if (!wal_worth_opening(sp))
@@ -588,7 +626,7 @@ mq_wal_touched(mq_stream *s, mq_id top)
 {
 	struct mq_wal *w = s->spool->wal;
 	uint32_t h = hash_enc(s->enc);
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	uint64_t n;
 
 	if (w == NULL || w->locks == 0)
@@ -616,11 +654,12 @@ static void
 forget_loggable(struct mq_wal *w, uint64_t seen)
 {
 	size_t i;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 
-	for (i = 0; i < w->ntab; i++)
-		for (e = w->tab[i]; e != NULL; e = e->next)
-			e->loggable = e->direct = 0;
+	for (i = 0; i < w->nnames; i++) {
+		e = w->names[i];
+		e->loggable = e->direct = 0;
+	}
 	w->streams_seen = seen;
 }
 
@@ -655,7 +694,7 @@ mq_wal_note(mq_stream *s)
 {
 	mq_spool *sp = s->spool;
 	struct mq_wal *w = wal_get(sp);
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	uint64_t seen;
 	int rc;
 
@@ -690,22 +729,19 @@ mq_wal_note(mq_stream *s)
 	return MQ_OK;
 }
 
-int
-mq_wal_note_new(mq_spool *sp, const char *name)
+/*
+ * Notes the stream of encoded name 'enc' ('len' bytes, hashing to 'h'),
+ * which has no directory: its entry 'e' of the index, or NULL if it has
+ * none yet, becomes '*out'.
+ */
+static int
+note_new(mq_spool *sp, struct mq_wal *w, const char *enc, size_t len,
+    uint32_t h, struct mq_wal_name *e, struct mq_wal_name **out)
 {
-	char enc[MQ_ENCNAME_MAX];
-	struct mq_wal *w = wal_get(sp);
-	struct wal_name *e;
 	struct stat st;
 	uint64_t seen, counted;
-	size_t enclen;
 	int rc;
 
-	if (w == NULL)
-		return sp->wal_rc;
-	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
-		return rc;
-	enclen = (size_t)rc;
 	if (sp->routes_failed)
 		return MQ_EEXIST;
 	/*
@@ -713,24 +749,45 @@ mq_wal_note_new(mq_spool *sp, const char *name)
 	 * a sorted set made, in between moves it (mq_wal_touched,
 	 * mq_wal_touch); a stream only made has no top to pass.
 	 */
-	seen = __atomic_load_n(slot(w, hash_enc(enc)), __ATOMIC_ACQUIRE);
+	seen = __atomic_load_n(slot(w, h), __ATOMIC_ACQUIRE);
 	counted = w->streams_seen;
 	if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &counted))
 		forget_loggable(w, counted);
-	if (fstatat(sp->streamsfd, enc, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return MQ_EEXIST;
-	if (errno != ENOENT)
-		return mq_sys();
-	if (mq_zset_exists_enc(sp, enc))
-		return MQ_EWRONGTYPE;
-	if ((rc = find_or_add(w, enc, enclen, &e)) != MQ_OK)
+	if (!mq_names_absent(sp, enc)) {
+		if (fstatat(sp->streamsfd, enc, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return MQ_EEXIST;
+		if (errno != ENOENT)
+			return mq_sys();
+		if (mq_zset_exists_enc(sp, enc))
+			return MQ_EWRONGTYPE;
+	}
+	if (e == NULL && (rc = add(w, enc, len, h, &e)) != MQ_OK)
 		return rc;
 	e->loggable = 1;
+	e->direct = 0;
 	e->max_msg = MQ_MSG_DEFAULT;
 	if (e->n == 0)
 		e->top.ms = e->top.seq = 0;
 	e->slot_seen = seen;
+	*out = e;
 	return MQ_OK;
+}
+
+int
+mq_wal_note_new(mq_spool *sp, const char *name)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct mq_wal *w = wal_get(sp);
+	struct mq_wal_name *e;
+	uint32_t h;
+	int rc;
+
+	if (w == NULL)
+		return sp->wal_rc;
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	h = hash_enc(enc);
+	return note_new(sp, w, enc, (size_t)rc, h, find(w, enc, h), &e);
 }
 
 int
@@ -749,42 +806,57 @@ mq_wal_names(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 		return MQ_OK;
 	if ((rc = catch_up(w)) != MQ_OK)
 		return rc;
-	for (i = 0; i < w->ntab; i++) {
-		struct wal_name *e;
+	for (i = 0; i < w->nnames; i++) {
+		struct mq_wal_name *e = w->names[i];
+		char name[MQ_NAME_MAX + 1];
 
-		for (e = w->tab[i]; e != NULL; e = e->next) {
-			char name[MQ_NAME_MAX + 1];
-
-			if (e->n == 0 || fstatat(sp->streamsfd, e->enc, &st,
-			    AT_SYMLINK_NOFOLLOW) == 0 ||
-			    mq_name_decode(e->enc, name, sizeof(name)) < 0)
-				continue;
-			if (fn(name, arg) != 0)
-				return MQ_OK;
-		}
+		if (e->n == 0 || fstatat(sp->streamsfd, e->enc, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 ||
+		    mq_name_decode(e->enc, name, sizeof(name)) < 0)
+			continue;
+		if (fn(name, arg) != 0)
+			return MQ_OK;
 	}
 	return MQ_OK;
 }
 
 int
-mq_wal_loggable(mq_spool *sp, const char *name)
+mq_wal_lookup(mq_spool *sp, const char *name, int new, mq_wal_name **key)
 {
 	char enc[MQ_ENCNAME_MAX];
 	struct mq_wal *w = sp->wal;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	uint64_t seen;
+	uint32_t h;
+	int len;
 
-	if (w == NULL || sp->routes_failed ||
-	    mq_name_encode(name, enc, sizeof(enc)) < 0)
+	*key = NULL;
+	if (w == NULL && (!new || (w = wal_get(sp)) == NULL))
+		return 0;
+	if (sp->routes_failed ||
+	    (len = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return 0;
 	seen = w->streams_seen;
-	if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &seen)) {
+	if (mq_routes_moved(sp, MQ_ROUTES_STREAMS, &seen))
 		forget_loggable(w, seen);
-		return 0;
+	h = hash_enc(enc);
+	if ((e = find(w, enc, h)) != NULL && (e->loggable || e->direct)) {
+		if (!e->loggable)
+			return -1;
+		*key = e;
+		return 1;
 	}
-	if ((e = find(w, enc, hash_enc(enc))) == NULL)
+	if (!new || note_new(sp, w, enc, (size_t)len, h, e, key) != MQ_OK)
 		return 0;
-	return e->loggable ? 1 : e->direct ? -1 : 0;
+	return 1;
+}
+
+int
+mq_wal_loggable(mq_spool *sp, const char *name)
+{
+	mq_wal_name *key;
+
+	return mq_wal_lookup(sp, name, 0, &key);
 }
 
 int
@@ -793,8 +865,24 @@ mq_wal_append(mq_spool *sp, const char *name, const struct mq_msg *msgs,
 {
 	char enc[MQ_ENCNAME_MAX];
 	struct mq_wal *w = sp->wal;
-	struct wal_name *e;
-	size_t total, enclen, i, rs;
+	struct mq_wal_name *e;
+	int rc;
+
+	if (w == NULL || w->locks == 0)
+		return MQ_EINVAL;
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	if ((e = find(w, enc, hash_enc(enc))) == NULL)
+		return MQ_ENOSTREAM;	/* the caller appends directly */
+	return mq_wal_append_key(sp, e, msgs, n, ids);
+}
+
+int
+mq_wal_append_key(mq_spool *sp, mq_wal_name *e, const struct mq_msg *msgs,
+    size_t n, mq_id *ids)
+{
+	struct mq_wal *w = sp->wal;
+	size_t total, enclen = e->enclen, i, rs;
 	unsigned char *p, *batch;
 	mq_id top, id, first = { 0, 0 };
 	int64_t now;
@@ -802,11 +890,7 @@ mq_wal_append(mq_spool *sp, const char *name, const struct mq_msg *msgs,
 
 	if (w == NULL || w->locks == 0)
 		return MQ_EINVAL;
-	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
-		return rc;
-	enclen = (size_t)rc;
-	e = find(w, enc, hash_enc(enc));
-	if (e == NULL || !e->loggable || n == 0)
+	if (!e->loggable || n == 0)
 		return MQ_ENOSTREAM;	/* the caller appends directly */
 	/*
 	 * Changed directly since, by any process, or a stream whose name
@@ -877,7 +961,7 @@ mq_wal_append(mq_spool *sp, const char *name, const struct mq_msg *msgs,
 	}
 	mq_batch_seal(batch, total - MQ_WAL_REC - enclen, (uint32_t)n, 0,
 	    first, top, now);
-	mq_wal_record_seal(p, total, MQ_WAL_BATCH, enc, enclen, w->gen);
+	mq_wal_record_seal(p, total, MQ_WAL_BATCH, e->enc, enclen, w->gen);
 	w->turnrecs[w->nturnrecs].e = e;
 	w->turnrecs[w->nturnrecs++].at = w->turnlen;
 	w->turnlen += total;
@@ -977,7 +1061,7 @@ int
 mq_wal_flush(mq_spool *sp, const char *enc)
 {
 	struct mq_wal *w = sp->wal;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	int rc;
 
 	if (w == NULL || w->turnlen == 0 ||
@@ -998,7 +1082,7 @@ mq_wal_tombstone(mq_spool *sp, const char *enc)
 {
 	unsigned char rec[MQ_WAL_REC + MQ_ENCNAME_MAX];
 	struct mq_wal *w = sp->wal;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	size_t len = strlen(enc);
 	int rc;
 
@@ -1030,7 +1114,7 @@ mq_wal_collect(mq_stream *s, mq_id top, unsigned char **buf, size_t *len,
     uint32_t *count, mq_id *first, mq_id *last, int64_t *time_ms)
 {
 	struct mq_wal *w;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 	unsigned char *out = NULL, *rec = NULL;
 	size_t cap = 0, used = MQ_BATCH_HDR, reccap = 0, i;
 	int tries = 0, rc;
@@ -1109,7 +1193,7 @@ void
 mq_wal_applied(mq_stream *s)
 {
 	struct mq_wal *w = s->spool->wal;
-	struct wal_name *e;
+	struct mq_wal_name *e;
 
 	if (w != NULL && (e = find(w, s->enc, hash_enc(s->enc))) != NULL)
 		e->n = 0;
@@ -1121,7 +1205,7 @@ mq_wal_applied(mq_stream *s)
  * sorted set's, see mq_key_lock) has nothing to apply to.
  */
 static int
-apply_name(mq_spool *sp, struct wal_name *e)
+apply_name(mq_spool *sp, struct mq_wal_name *e)
 {
 	char name[MQ_NAME_MAX + 1];
 	mq_stream *s;
@@ -1155,19 +1239,17 @@ mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 		return MQ_OK;
 	if ((rc = catch_up(w)) != MQ_OK)
 		return rc;
-	for (; w->cursor < w->ntab; w->cursor++) {
-		struct wal_name *e;
+	for (; w->cursor < w->nnames; w->cursor++) {
+		struct mq_wal_name *e = w->names[w->cursor];
 
-		for (e = w->tab[w->cursor]; e != NULL; e = e->next) {
-			if (e->n == 0)
-				continue;
-			if (done++ == max) {
-				*more = 1;
-				return MQ_OK;
-			}
-			if ((rc = apply_name(sp, e)) != MQ_OK)
-				return rc;
+		if (e->n == 0)
+			continue;
+		if (done++ == max) {
+			*more = 1;
+			return MQ_OK;
 		}
+		if ((rc = apply_name(sp, e)) != MQ_OK)
+			return rc;
 	}
 	w->cursor = 0;
 	return mq_wal_reset(sp);
@@ -1189,13 +1271,10 @@ mq_wal_reset(mq_spool *sp)
 	if ((rc = catch_up(w)) != MQ_OK)
 		goto out;
 	/* What was logged since the caller last looked is applied too. */
-	for (i = 0; i < w->ntab; i++) {
-		struct wal_name *e;
-
-		for (e = w->tab[i]; e != NULL; e = e->next)
-			if (e->n > 0 && (rc = apply_name(sp, e)) != MQ_OK)
-				goto out;
-	}
+	for (i = 0; i < w->nnames; i++)
+		if (w->names[i]->n > 0 &&
+		    (rc = apply_name(sp, w->names[i])) != MQ_OK)
+			goto out;
 	/* Durable in the segments before it leaves the log. */
 	if (mq_spool_fsync_policy(sp) != MQ_FSYNC_NEVER &&
 	    ((rc = mq_spool_sync(sp)) != MQ_OK ||

@@ -863,6 +863,8 @@ create(mq_zset *z)
 
 	if ((rc = mq_check_space(z->dirfd, z->wlen, MQ_FREE_RESERVE)) != MQ_OK)
 		return rc;
+	if (mq_routes_map(z->spool) == NULL)	/* for mq_names_taken */
+		return mq_sys();
 	mq_journal_sweep(z->dirfd);
 	/*
 	 * Under the write-ahead log's lock, and noted in it: a writer that
@@ -875,8 +877,10 @@ create(mq_zset *z)
 		return rc;
 	}
 	rc = mq_journal_create(z->spool, z->dirfd, z->enc, z->wbuf, z->wlen);
-	if (rc == MQ_OK)
+	if (rc == MQ_OK) {
 		mq_wal_touch(z->spool, z->enc);
+		mq_names_taken(z->spool, z->enc);
+	}
 	mq_key_unlock(keyfd);
 	mq_wal_unlock(z->spool);
 	return rc;
@@ -1422,6 +1426,8 @@ rename_try(mq_zset *z, const char *tenc, int replace, char *away,
 	if (rc == MQ_OK && renameat(z->dirfd, z->enc, z->dirfd, tenc) == -1)
 		rc = mq_sys();
 	if (rc == MQ_OK)
+		mq_names_taken(z->spool, tenc);
+	if (rc == MQ_OK)
 		rc = mq_spool_dirty(z->spool, z->dirfd);
 	mq_key_target_release(&t);
 	mq_journal_unlock(&z->j);
@@ -1444,6 +1450,8 @@ mq_zset_rename(mq_spool *sp, const char *from, const char *to, int replace)
 
 	if (mq_name_encode(to, tenc, sizeof(tenc)) < 0)
 		return MQ_EBADNAME;
+	if (mq_routes_map(sp) == NULL)		/* for mq_names_taken */
+		return mq_sys();
 	if ((rc = mq_zset_open(sp, from, 0, &z)) != MQ_OK)
 		return rc;
 	if (strcmp(z->enc, tenc) == 0) {

@@ -14,8 +14,8 @@
  * sixteen XADDs, one turn of the loop makes one write of 800 entries.
  *
  * An XADD to a stream that may be appended to through the spool's
- * write-ahead log (mq_wal_loggable) is queued by name, without opening
- * the stream: at the flush all of them go into one write of the log,
+ * write-ahead log (mq_wal_lookup) is queued by name, without opening
+ * the stream, with its entry of the log's index: at the flush all of them go into one write of the log,
  * however many streams they name (appendq_add_logged; mq-spool(5),
  * "Write-ahead log").
  *
@@ -46,6 +46,7 @@ struct appendq_entry {
 	int		 haskey;
 	int		 logged;	/* by name, through the log */
 	size_t		 name, namelen;	/* in the arena, when 'logged' */
+	mq_wal_name	*walname;	/* its entry of the log's index */
 	size_t		 firsthdr, nheaders;	/* in q->hdrs */
 	int		 flushed;
 	int		 rc;		/* at the flush */
@@ -103,8 +104,8 @@ arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 
 static int
 queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
-    const struct mq_msg *m, appendq_done_fn *done, void *arg,
-    long long cookie)
+    mq_wal_name *walname, const struct mq_msg *m, appendq_done_fn *done,
+    void *arg, long long cookie)
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
@@ -141,6 +142,7 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 
 		e->logged = 1;
 		e->namelen = namelen;
+		e->walname = walname;
 		/* NUL-terminated: RESP's arguments are not. */
 		if (arena_put(q, name, namelen, &e->name) == -1 ||
 		    arena_put(q, "", 1, &nul) == -1)
@@ -176,15 +178,15 @@ int
 appendq_add(struct server *s, mq_stream *stream, const struct mq_msg *m,
     appendq_done_fn *done, void *arg, long long cookie)
 {
-	return queue(s, stream, NULL, 0, m, done, arg, cookie);
+	return queue(s, stream, NULL, 0, NULL, m, done, arg, cookie);
 }
 
 int
 appendq_add_logged(struct server *s, const char *name, size_t len,
-    const struct mq_msg *m, appendq_done_fn *done, void *arg,
-    long long cookie)
+    mq_wal_name *walname, const struct mq_msg *m, appendq_done_fn *done,
+    void *arg, long long cookie)
 {
-	return queue(s, NULL, name, len, m, done, arg, cookie);
+	return queue(s, NULL, name, len, walname, m, done, arg, cookie);
 }
 
 int
@@ -243,7 +245,8 @@ flush_logged(struct server *s, struct appendq *q, struct appendq_entry *e)
 
 	entry_msg(q, e, &q->msgs[0], q->mhdrs + e->firsthdr);
 	e->flushed = 1;
-	e->rc = mq_wal_append(s->spool, name, &q->msgs[0], 1, &e->id);
+	e->rc = mq_wal_append_key(s->spool, e->walname, &q->msgs[0], 1,
+	    &e->id);
 	if (e->rc != MQ_ENOSTREAM)
 		return;
 	if ((e->rc = mq_stream_open(s->spool, name, MQ_CREATE, &stream)) != MQ_OK)

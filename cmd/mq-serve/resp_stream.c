@@ -811,6 +811,7 @@ resp_xadd_queue(struct resp_client *c, size_t argc,
 {
 	struct mq_header hbuf[16];
 	struct mq_msg m;
+	mq_wal_name *key;
 	mq_stream *s;
 	size_t nf;
 
@@ -823,9 +824,9 @@ resp_xadd_queue(struct resp_client *c, size_t argc,
 	 * A stream noted before, or one that does not exist yet: through the
 	 * write-ahead log, without opening (or making) it.
 	 */
-	if (server_loggable(c->conn->server, argv[1].p, argv[1].len, 1))
+	if (server_loggable(c->conn->server, argv[1].p, argv[1].len, 1, &key))
 		return appendq_add_logged(c->conn->server, argv[1].p,
-		    argv[1].len, &m, xadd_done, c, 0) == MQ_OK;
+		    argv[1].len, key, &m, xadd_done, c, 0) == MQ_OK;
 	if (server_stream(c->conn->server, argv[1].p, argv[1].len, 1, &s) !=
 	    MQ_OK)
 		return 0;	/* cmd_xadd says why */

@@ -320,16 +320,14 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 }
 
 int
-server_loggable(struct server *s, const char *name, size_t len, int new)
+server_loggable(struct server *s, const char *name, size_t len, int new,
+    mq_wal_name **key)
 {
 	char buf[MQ_NAME_MAX + 1];
-	int known;
 
 	if (name_copy(buf, name, len) == -1)
 		return 0;
-	if ((known = mq_wal_loggable(s->spool, buf)) != 0)
-		return known > 0;
-	return new && mq_wal_note_new(s->spool, buf) == MQ_OK;
+	return mq_wal_lookup(s->spool, buf, new, key) > 0;
 }
 
 static struct open_stream *

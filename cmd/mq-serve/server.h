@@ -292,11 +292,12 @@ int	 server_stream(struct server *s, const char *name, size_t len,
 	    int create, mq_stream **out);
 /*
  * Whether an append to stream 'name' may go through the spool's
- * write-ahead log without the stream being open (mq_wal_loggable), or,
- * with 'new', because no key has the name (mq_wal_note_new).
+ * write-ahead log without the stream being open, or, with 'new', because
+ * no key has the name (mq_wal_lookup); if so, '*key' is its entry of the
+ * log's index, for appendq_add_logged.
  */
 int	 server_loggable(struct server *s, const char *name, size_t len,
-	    int new);
+	    int new, mq_wal_name **key);
 /* Forgets (and closes) the open stream 'name', e.g. after it was removed. */
 void	 server_stream_forget(struct server *s, const char *name);
 /*
@@ -363,13 +364,13 @@ int	 appendq_add(struct server *s, mq_stream *stream,
 	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
 	    long long cookie);
 /*
- * The same for stream 'name' ('len' bytes), which mq_wal_loggable said
- * may be appended to through the write-ahead log: it need not be open;
- * 'done' gets a NULL stream.
+ * The same for stream 'name' ('len' bytes), which server_loggable said
+ * may be appended to through the write-ahead log, with its 'key': it
+ * need not be open; 'done' gets a NULL stream.
  */
 int	 appendq_add_logged(struct server *s, const char *name, size_t len,
-	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
-	    long long cookie);
+	    mq_wal_name *key, const struct mq_msg *m, appendq_done_fn *done,
+	    void *arg, long long cookie);
 /* Appends what is queued and calls each 'done', in the order queued. */
 void	 appendq_flush(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */

@@ -731,6 +731,39 @@ test_made_by_first_reader(void **state)
 }
 
 /*
+ * A writer that has listed the spool's names (names.c: after enough new
+ * names) still finds a stream and a sorted set made since by another
+ * process, and logs to neither.
+ */
+static void
+test_note_new_after_listing(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_zmember m = { 0 };
+	struct mq_zadd res;
+	mq_spool *other = reopen(f->dir);
+	char name[32];
+	mq_zset *z;
+	int i;
+
+	for (i = 0; i < 2000; i++) {
+		snprintf(name, sizeof(name), "fresh%d", i);
+		assert_int_equal(mq_wal_note_new(f->sp, name), MQ_OK);
+	}
+	create(other, "late");
+	assert_int_equal(mq_wal_note_new(f->sp, "late"), MQ_EEXIST);
+	m.member = "m";
+	m.len = 1;
+	m.score = 1.0;
+	assert_int_equal(mq_zset_open(other, "latez", MQ_CREATE, &z), MQ_OK);
+	assert_int_equal(mq_zset_add(z, &m, 1, 0, &res), MQ_OK);
+	mq_zset_close(z);
+	assert_int_equal(mq_wal_note_new(f->sp, "latez"), MQ_EWRONGTYPE);
+	assert_int_equal(mq_wal_note_new(f->sp, "fresh2000"), MQ_OK);
+	mq_spool_close(other);
+}
+
+/*
  * Logs to 't'; another handle (having read 't' first if 'read_first')
  * renames 'u' over it: 't' holds what 'u' held, nothing of the log.
  */
@@ -1574,6 +1607,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tombstone_remove, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_remove_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_made_by_first_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_note_new_after_listing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_rename_over_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_away, setup, teardown),
