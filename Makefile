@@ -37,7 +37,7 @@ TOOLS	= $(TOOL_SRC:cmd/%.c=$(B)/bin/%)
 TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c \
 	  cmd/wait.c cmd/stream_cache.c
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
-SERVE_SRC = $(wildcard cmd/mq-serve/*.c)
+SERVE_SRC = $(wildcard cmd/mq-serve/*.c cmd/mq-serve/*/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o
 SERVE_LIBS = -lcrypt -pthread
 TEST_SRC = $(wildcard tests/unit/test_*.c)
@@ -81,14 +81,16 @@ $(B)/bin/%: $(O)/cmd/%.o $(TOOL_LIB_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(TOOL_LIB_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS)
 
-# mq-serve: one directory, one event loop, a parser and handler per protocol.
+# mq-serve: one event loop and its core (cmd/mq-serve, cmd/mq-serve/core),
+# and a folder per protocol, its door (cmd/mq-serve/resp, ...).
+$(SERVE_OBJ): CPPFLAGS += -Icmd/mq-serve
 $(B)/bin/mq-serve: $(SERVE_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS) $(SERVE_LIBS)
 
 # A unit test links libmq, and the sources of mq-serve it names here
 # (and the libraries those need).
-TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp_parse.o
+TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_json_id = $(O)/cmd/json_id.o $(O)/cmd/utf8.o
 TEST_LIBS_test_users = $(SERVE_LIBS)
@@ -138,7 +140,7 @@ check-asan:
 # Each fuzz target runs FUZZ_SECONDS under libFuzzer with ASan+UBSan.
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
-FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp_parse.c
+FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp/parse.c
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -180,4 +182,5 @@ clean:
 
 .PHONY: all tests check check-unit check-cli check-interop check-interop-always check-fuzz check-asan lint-man install clean
 
--include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d)
+-include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d \
+    $(O)/cmd/mq-serve/*/*.d)

@@ -387,12 +387,8 @@ conn_accept(struct server *s, int fd, const char *peer,
 	struct conn *c;
 
 	if (s->nconns >= s->cfg.max_clients) {
-		static const char msg[] = "-ERR max number of clients reached\r\n";
-
-		/* Best effort: the peer is told why before the close. */
-		if (write(fd, msg, sizeof(msg) - 1) < 0) {
-			/* nothing to do: it is being refused anyway */
-		}
+		if (proto->refuse != NULL)
+			proto->refuse(fd);
 		close(fd);
 		s->rejected_conns++;
 		return;

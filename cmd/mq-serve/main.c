@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "../opterr.h"
-#include "resp.h"
+#include "resp/resp.h"
 #include "server.h"
 #include "users.h"
 

@@ -68,6 +68,12 @@ struct proto {
 	 */
 	int		(*input)(struct conn *c);
 	void		(*close)(struct conn *c);
+	/*
+	 * Tells a peer refused for --maxclients why, in the protocol's own
+	 * words, before the close: one best-effort write to 'fd'
+	 * (non-blocking), or nothing where the protocol has no way to.
+	 */
+	void		(*refuse)(int fd);
 };
 
 struct conn {
@@ -337,14 +343,21 @@ int	 server_wait(struct server *s, mq_stream *stream, uint64_t *token,
 	    int *fresh);
 /* A blocked read no longer waits on stream 'name', counted with 'token'. */
 void	 server_unwait(struct server *s, const char *name, uint64_t token);
+/* Closes everything the cache holds (at shutdown). */
+void	 cache_free(struct server *s);
+
+/* ---- log.c */
+
 void	 server_log(struct server *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Opens (or reopens, after SIGHUP) the log file; NULL: stderr. */
 int	 server_log_open(const char *path);
 /* From now on, logs with syslog(3) to 'facility' (a LOG_ value). */
 void	 server_log_syslog(int facility);
+/* Closes the --log file or syslog (at shutdown). */
+void	 server_log_close(void);
 
-/* ---- appendq.c: a run of appends becomes one mq_append per stream. */
+/* ---- core/appendq.c: a run of appends becomes one mq_append per stream. */
 
 /*
  * At the flush: the id given, or the error (rc != MQ_OK), and the message

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resp_parse.h"
+#include "resp/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

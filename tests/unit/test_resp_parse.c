@@ -9,7 +9,7 @@
  */
 #include "helpers.h"
 
-#include "resp_parse.h"
+#include "resp/parse.h"
 
 struct want {
 	const char	*s;

@@ -1,5 +1,5 @@
 /*
- * resp_multi.c - MULTI, EXEC, DISCARD, WATCH and UNWATCH.
+ * multi.c - MULTI, EXEC, DISCARD, WATCH and UNWATCH.
  *
  * Between MULTI and EXEC each command is checked (unknown, arity) and
  * queued with a copy of its arguments; EXEC runs them back to back, and

@@ -1,5 +1,5 @@
 /*
- * resp_stream.c - the stream commands of the Redis door (XADD, XLEN,
+ * stream.c - the stream commands of the Redis door (XADD, XLEN,
  * XRANGE, XREVRANGE, XDEL, XTRIM, XSETID, XREAD, XREADGROUP) and the
  * blocking of XREAD/XREADGROUP.
  *
@@ -49,7 +49,7 @@ static const char err_badid[] =
     "ERR Invalid stream ID specified as stream command argument";
 
 /* ------------------------------------------------------------------
- * Arguments and lookups shared with resp_group.c.
+ * Arguments and lookups shared with group.c.
  * ---------------------------------------------------------------- */
 
 /*

@@ -1,8 +1,8 @@
 /*
- * resp_conn.c - the Redis commands about the connection and the server:
+ * admin.c - the Redis commands about the connection and the server:
  * PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, CLIENT, COMMAND, INFO,
  * CONFIG and TIME.  (DBSIZE and FLUSHALL are keyspace commands and live
- * in resp_keys.c.)
+ * in keys.c.)
  *
  * Model: mq-serve presents itself as Redis 7.0.15, standalone, master,
  * one database (0), because clients look at the version and the mode

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "mq.h"
-#include "resp_parse.h"
+#include "parse.h"
 #include "server.h"
 #include "users.h"
 
@@ -37,20 +37,20 @@ struct resp_client {
 	char			 name[128];	/* CLIENT SETNAME */
 	char			 lib_name[64], lib_ver[64];	/* CLIENT SETINFO */
 	const char		*last_cmd;
-	/* Pub/Sub (resp_pubsub.c). */
+	/* Pub/Sub (pubsub.c). */
 	mq_sub			*sub;		/* exact channels (SUBSCRIBE) */
 	mq_sub			*psub;		/* patterns (PSUBSCRIBE) */
 	char			**channels;	/* subscribed, in order */
 	size_t			 nchannels;
 	char			**patterns;
 	size_t			 npatterns;
-	/* A blocked read (resp_stream.c), or NULL. */
+	/* A blocked read (stream.c), or NULL. */
 	struct resp_block	*block;
 	TAILQ_ENTRY(resp_client) blink;		/* in the list of blocked clients */
-	/* Subscribed clients, in resp_pubsub.c's list. */
+	/* Subscribed clients, in pubsub.c's list. */
 	TAILQ_ENTRY(resp_client) slink;
 	int			 in_subscribers;
-	/* MULTI ... EXEC (resp_multi.c). */
+	/* MULTI ... EXEC (multi.c). */
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
@@ -81,7 +81,7 @@ const struct resp_command *resp_lookup(const char *name, size_t len);
 extern const struct resp_command resp_commands[];
 extern const size_t resp_ncommands;
 
-/* ---- Replies (resp_reply.c).  RESP3 types fall back to RESP2 ones. */
+/* ---- Replies (reply.c).  RESP3 types fall back to RESP2 ones. */
 void	 reply_ok(struct resp_client *c);
 void	 reply_simple(struct resp_client *c, const char *s);
 /* "-PREFIX message": 'fmt' starts with the prefix (ERR, NOGROUP, ...). */
@@ -103,7 +103,7 @@ void	 reply_entry(struct resp_client *c, const struct mq_msg *m);
 /* The one translation of a libmq outcome into Redis's error text. */
 void	 reply_mq_error(struct resp_client *c, int err, const char *context);
 
-/* ---- Argument helpers (resp.c). */
+/* ---- Argument helpers (door.c). */
 int	 arg_is(const struct resp_arg *a, const char *lower);	/* case-insensitive */
 /* Parses a signed decimal as Redis does ("value is not an integer or out of range"). */
 int	 arg_ll(const struct resp_arg *a, long long *v);
@@ -112,7 +112,7 @@ int	 arg_str(const struct resp_arg *a, char *buf, size_t size);
 void	 reply_wrong_arity(struct resp_client *c, const char *cmd);
 void	 reply_syntax_error(struct resp_client *c);
 
-/* ---- Blocking (resp_stream.c): park the client until woken or timed out. */
+/* ---- Blocking (stream.c): park the client until woken or timed out. */
 void	 resp_block(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv, int64_t timeout_ms);
 /* Runs the blocked commands again after a change; those served unblock. */
@@ -120,14 +120,14 @@ void	 resp_wake_blocked(struct server *s);
 void	 resp_unblock(struct resp_client *c);
 /*
  * Runs the requests pipelined behind a blocked one, once it was served
- * (resp.c); resp_wake_blocked() calls it after resp_unblock().
+ * (door.c); resp_wake_blocked() calls it after resp_unblock().
  */
 void	 resp_resume(struct resp_client *c);
 /* Runs the blocked commands again soon (a stream was created, a group destroyed). */
 void	 resp_wake_soon(struct server *s);
 
 /*
- * ---- Stream helpers (resp_stream.c, for resp_group.c).  Those returning
+ * ---- Stream helpers (stream.c, for group.c).  Those returning
  * int reply to an error themselves and return -1; the lookups return 1
  * (found) or 0 (missing, no reply).
  */
@@ -150,20 +150,20 @@ int	 xreply_range(struct resp_client *c, mq_stream *s, mq_id start,
 int	 xreply_one(struct resp_client *c, mq_stream *s, mq_id id);
 int64_t	 xnow_ms(void);	/* wall clock, as Redis's mstime() */
 
-/* ---- Pub/Sub (resp_pubsub.c): deliver what arrived to subscribers. */
+/* ---- Pub/Sub (pubsub.c): deliver what arrived to subscribers. */
 void	 resp_pubsub_deliver(struct server *s);
 void	 resp_pubsub_close(struct resp_client *c);
 
-/* ---- Keyspace (resp_keys.c): the streams clients see as keys (for INFO). */
+/* ---- Keyspace (keys.c): the streams clients see as keys (for INFO). */
 size_t	 resp_keys_count(struct server *s, size_t *expires);
 /* Key 'name' was removed by this server (a set emptied): forget its TTL. */
 void	 resp_key_gone(struct server *s, const char *name);
 
-/* ---- Sorted sets (resp_zset.c): whether key 'name' is a non-empty one. */
+/* ---- Sorted sets (zset.c): whether key 'name' is a non-empty one. */
 int	 resp_zset_exists(struct server *s, const char *name, size_t len);
 
 /*
- * Transactions (resp_multi.c): while a MULTI is open, resp_queue() takes
+ * Transactions (multi.c): while a MULTI is open, resp_queue() takes
  * every command but EXEC, DISCARD, MULTI, WATCH and QUIT; returns 1 if it
  * queued it (and replied +QUEUED).
  */
@@ -172,7 +172,7 @@ int	 resp_queue(struct resp_client *c, const struct resp_command *cmd,
 void	 resp_multi_free(struct resp_client *c);
 /* A command of an open MULTI was refused: EXEC will abort. */
 void	 resp_multi_fail(struct resp_client *c);
-/* Runs one request that passed the checks (resp.c). */
+/* Runs one request that passed the checks (door.c). */
 void	 resp_execute(struct resp_client *c, const struct resp_command *cmd,
 	    size_t argc, const struct resp_arg *argv);
 
@@ -189,7 +189,7 @@ resp_cmd_fn cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename,
  */
 int	 resp_xadd_queue(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv);
-/* The same for PUBLISH (resp_pubsub.c). */
+/* The same for PUBLISH (pubsub.c). */
 int	 resp_publish_queue(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv);
 resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,

@@ -1,5 +1,5 @@
 /*
- * resp_keys.c - the Redis keyspace over the spool: every stream is a
+ * keys.c - the Redis keyspace over the spool: every stream is a
  * key of type "stream" in database 0, every sorted set one of type
  * "zset".
  *

@@ -1,12 +1,12 @@
 /*
- * resp_parse.h - the Redis request parser: bytes in, one command out.
+ * parse.h - the Redis request parser: bytes in, one command out.
  *
  * A pure function of the bytes (no I/O, no global state): resp_parse()
  * reads the request at the start of a buffer and returns how many bytes
  * it used, 0 for "need more", or -1 for a protocol error, with the
  * arguments pointing into the buffer.  The limits are fields of the
  * parser so that the fuzz target runs with the real ones.  See
- * resp_parse.c for the grammar and where it departs from Redis.
+ * parse.c for the grammar and where it departs from Redis.
  */
 #ifndef MQ_SERVE_RESP_PARSE_H
 #define MQ_SERVE_RESP_PARSE_H

@@ -1,5 +1,5 @@
 /*
- * resp.c - the Redis door: a connection's state, the loop over the
+ * door.c - the Redis door: a connection's state, the loop over the
  * requests that arrived (any number of pipelined ones per read), the
  * command table, and the checks every command shares (unknown command,
  * arity, authentication, the commands a RESP2 subscriber may send).
@@ -299,6 +299,17 @@ static const char denied[] =
     "NOTE: You only need to do one of the above things in order for "
     "the server to start accepting connections from the outside.\r\n";
 
+/* Redis's words for a client over maxclients. */
+static void
+resp_refuse(int fd)
+{
+	static const char msg[] = "-ERR max number of clients reached\r\n";
+
+	if (write(fd, msg, sizeof(msg) - 1) < 0) {
+		/* nothing to do: it is being refused anyway */
+	}
+}
+
 static int
 resp_open(struct conn *conn)
 {
@@ -403,4 +414,5 @@ const struct proto resp_proto = {
 	.open = resp_open,
 	.input = resp_input,
 	.close = resp_close,
+	.refuse = resp_refuse,
 };

@@ -1,5 +1,5 @@
 /*
- * resp_reply.c - writing replies: the RESP2 and RESP3 types, a stream
+ * reply.c - writing replies: the RESP2 and RESP3 types, a stream
  * entry, and the one translation of libmq's outcomes into Redis's errors.
  *
  * A RESP3 type asked of a RESP2 client falls back as Redis does: a null

@@ -1,5 +1,5 @@
 /*
- * resp_zset.c - the sorted-set commands of the Redis door: ZADD,
+ * zset.c - the sorted-set commands of the Redis door: ZADD,
  * ZINCRBY, ZREM, ZCARD, ZSCORE, ZMSCORE, ZRANK, ZREVRANK, ZCOUNT,
  * ZLEXCOUNT, ZRANGE and its older forms (ZREVRANGE, ZRANGEBYSCORE,
  * ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX), ZPOPMIN, ZPOPMAX and
@@ -652,7 +652,7 @@ cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 /* ------------------------------------------------------------------
- * For the keyspace (resp_keys.c)
+ * For the keyspace (keys.c)
  * ---------------------------------------------------------------- */
 
 int

@@ -1,5 +1,5 @@
 /*
- * resp_pubsub.c - Redis Pub/Sub over the spool's topic exchange.
+ * pubsub.c - Redis Pub/Sub over the spool's topic exchange.
  *
  * Model: PUBLISH publishes on the topic exchange with the channel as the
  * topic (through the server's mq_router, which keeps the subscriptions

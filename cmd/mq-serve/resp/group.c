@@ -1,10 +1,10 @@
 /*
- * resp_group.c - the consumer-group commands of the Redis door (XGROUP,
+ * group.c - the consumer-group commands of the Redis door (XGROUP,
  * XACK, XPENDING, XCLAIM, XAUTOCLAIM) and XINFO.
  *
  * Model: a Redis consumer group is a libmq group of the stream, shared
  * with every other process of the spool (mq-xreadgroup, mq-ack, ...);
- * server_group() keeps it open.  XREADGROUP is in resp_stream.c with
+ * server_group() keeps it open.  XREADGROUP is in stream.c with
  * XREAD.  Replies follow Redis 7.0's src/t_stream.c: XGROUP and XINFO
  * are container commands there, so an unknown subcommand and a wrong
  * number of arguments get the texts of its command table
@@ -16,7 +16,7 @@
  * consumer "" and the summary leaves it out of the per-consumer counts.
  * Redis's radix tree does not exist here: XINFO STREAM's radix-tree-keys
  * counts the nodes Redis would have for small entries (100 a node, see
- * resp_stream.c), and radix-tree-nodes is an estimate from them.
+ * stream.c), and radix-tree-nodes is an estimate from them.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@
 
 #include "resp.h"
 
-#define NODE_ENTRIES	100	/* as in resp_stream.c */
+#define NODE_ENTRIES	100	/* as in stream.c */
 
 /* A container command's subcommand and its arity (name included). */
 struct subcmd {

@@ -1,5 +1,5 @@
 /*
- * resp_parse.c - the Redis request parser.
+ * parse.c - the Redis request parser.
  *
  * Model: a request is one command, in one of two forms, told apart by
  * its first byte as Redis does (networking.c processInputBuffer):
@@ -45,7 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resp_parse.h"
+#include "parse.h"
 
 #define E_MBULK_LEN	"Protocol error: invalid multibulk length"
 #define E_MBULK_BIG	"Protocol error: too big mbulk count string"

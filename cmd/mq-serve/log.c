@@ -1,0 +1,81 @@
+/*
+ * log.c - the server's log: one line per event, to standard error, to
+ * the --log file (reopened on SIGHUP, for rotation), or to syslog(3) as
+ * "mq-serve".  The sync thread logs too (syncer.c), hence the lock.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "server.h"
+
+static FILE *logfp;
+/* SIGHUP replaces logfp while the sync thread may be writing. */
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static int use_syslog;
+
+void
+server_log(struct server *s, const char *fmt, ...)
+{
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	FILE *fp;
+
+	if (use_syslog) {
+		va_start(ap, fmt);
+		vsyslog(LOG_INFO, fmt, ap);
+		va_end(ap);
+		return;
+	}
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	pthread_mutex_lock(&log_lock);
+	fp = logfp != NULL ? logfp : stderr;
+	fprintf(fp, "%s mq-serve[%ld]: ", stamp, (long)getpid());
+	va_start(ap, fmt);
+	vfprintf(fp, fmt, ap);
+	va_end(ap);
+	fputc('\n', fp);
+	fflush(fp);
+	pthread_mutex_unlock(&log_lock);
+}
+
+int
+server_log_open(const char *path)
+{
+	FILE *fp;
+
+	if (path == NULL)
+		return 0;
+	if ((fp = fopen(path, "a")) == NULL)
+		return -1;
+	pthread_mutex_lock(&log_lock);
+	if (logfp != NULL)
+		fclose(logfp);
+	logfp = fp;
+	pthread_mutex_unlock(&log_lock);
+	return 0;
+}
+
+void
+server_log_syslog(int facility)
+{
+	openlog("mq-serve", LOG_PID | LOG_NDELAY, facility);
+	use_syslog = 1;
+}
+
+void
+server_log_close(void)
+{
+	if (logfp != NULL)
+		fclose(logfp);
+	logfp = NULL;
+	if (use_syslog)
+		closelog();
+	use_syslog = 0;
+}
