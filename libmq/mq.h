@@ -382,6 +382,15 @@ int	 mq_watch_add(mq_watch *watch, mq_stream *stream);
  * added to 'watch' (a subscription's, mq_sub_watch, included).
  */
 int	 mq_watch_remove(mq_watch *watch, mq_stream *stream);
+/*
+ * For a process that waits on many streams without keeping them open:
+ * mq_watch_add_id() is mq_watch_add() that names the watch in '*id', and
+ * mq_watch_drop() ends it (and that of the stream's groups) by that name,
+ * the stream closed or gone.  Ending it twice, or once its directory is
+ * gone, is harmless.
+ */
+int	 mq_watch_add_id(mq_watch *watch, mq_stream *stream, int *id);
+int	 mq_watch_drop(mq_watch *watch, int id);
 /* Adds the spool's list of streams: a stream created by any process wakes the watch. */
 int	 mq_watch_spool(mq_watch *watch, mq_spool *spool);
 /*
@@ -396,6 +405,24 @@ int	 mq_watch_fd(const mq_watch *watch);
  * nothing for a reader are drained without ending the wait.
  */
 int	 mq_watch_wait(mq_watch *watch, int timeout_ms);
+/*
+ * Reads what the kernel queued and reports which streams changed, for a
+ * process that waits on many: 'fn' is called per event with the stream's
+ * name and what changed (one of the MQ_WATCH_ values below; 'group'
+ * names the group for MQ_WATCH_GROUP, or is NULL when a reader attached
+ * to one of the stream's groups died).  A stream may be reported more
+ * than once.  Appends through the write-ahead log, by any process this
+ * one included, are reported once per stream and event of the log.
+ * Returns 1 if anything was reported, 0 if not, or MQ_ESYS.  Use it or
+ * mq_watch_wait() on a watch, not both.
+ */
+#define MQ_WATCH_ENTRIES 0x1	/* appended to, trimmed, entries deleted */
+#define MQ_WATCH_GROUP	0x2	/* a group's journal written */
+#define MQ_WATCH_GONE	0x4	/* removed or renamed */
+#define MQ_WATCH_MADE	0x8	/* made, by any process (mq_watch_spool) */
+typedef void mq_watch_fn(const char *stream, const char *group, int what,
+	    void *arg);
+int	 mq_watch_changes(mq_watch *watch, mq_watch_fn *fn, void *arg);
 
 /* ---------------------------------------------------------------------
  * Consumer groups

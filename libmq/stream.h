@@ -41,6 +41,7 @@ struct mq_spool {
 	struct mq_names	*names;		/* names known absent (names.c), or NULL */
 	int		 wal_rc;	/* why it could not be, or MQ_OK */
 	int		 wal_refused;	/* because this process may only read */
+	int		 wal_news;	/* a watch asks what was logged (mq_wal_news) */
 	int		 routes_failed;	/* it could not be: no use trying again */
 };
 

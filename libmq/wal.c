@@ -80,6 +80,7 @@ struct mq_wal_name {
 	uint64_t	 turn;		/* the last turn that found 'top' exact */
 	uint64_t	 logged_turn;	/* the last turn that logged to it */
 	int		 live;		/* batches logged since its last tombstone */
+	int		 news;		/* in w->news: logged to, not reported yet */
 	size_t		 enclen;
 	uint64_t	*offs;		/* its batches not known to be applied */
 	size_t		 n, cap;
@@ -120,6 +121,10 @@ struct mq_wal {
 	uint64_t	 turnno;	/* counts mq_wal_begin's turns */
 	int		 turn_rc;	/* of a write before the commit */
 	uint64_t	 mark;		/* for mq_spool_dirty_mark */
+	/* Names with batches logged since mq_wal_news last reported them. */
+	struct mq_wal_name **news;
+	size_t		 nnews, capnews;
+	int		 news_on;	/* someone asks (mq_wal_news) */
 	uint64_t	 unchecked;	/* bytes since the last free-space check */
 };
 
@@ -172,6 +177,7 @@ wal_free(struct mq_wal *w)
 		free(w->names[i]);
 	}
 	free(w->names);
+	free(w->news);
 	free(w->tab);
 	free(w->turn);
 	free(w->turnrecs);
@@ -237,6 +243,7 @@ wal_get(mq_spool *sp)
 	}
 	w->gen = hdr_get(w, H_GEN);
 	w->scanned = MQ_WAL_HDR;
+	w->news_on = sp->wal_news;
 	sp->wal = w;
 	return w;
 fail:
@@ -379,6 +386,27 @@ room(unsigned char **buf, size_t *cap, size_t need)
 	return MQ_OK;
 }
 
+/* Notes that 'e' was logged to, for mq_wal_news, if anyone asks. */
+static int
+note_news(struct mq_wal *w, struct mq_wal_name *e)
+{
+	if (!w->news_on || e->news)
+		return MQ_OK;
+	if (w->nnews == w->capnews) {
+		size_t ncap = w->capnews ? w->capnews * 2 : 64;
+		struct mq_wal_name **n = reallocarray(w->news, ncap,
+		    sizeof(*n));
+
+		if (n == NULL)
+			return mq_sys();
+		w->news = n;
+		w->capnews = ncap;
+	}
+	w->news[w->nnews++] = e;
+	e->news = 1;
+	return MQ_OK;
+}
+
 /* Forgets every batch of the index (a new generation); names stay. */
 static void
 index_clear(struct mq_wal *w)
@@ -418,6 +446,8 @@ index_record(struct mq_wal *w, uint64_t off, int kind, const char *enc,
 	if (mq_batch_header(batch, &b) == MQ_OK && mq_id_cmp(b.last, e->top) > 0)
 		e->top = b.last;
 	e->live = 1;
+	if ((rc = note_news(w, e)) != MQ_OK)
+		return rc;
 	return push_off(e, off);
 }
 
@@ -1024,7 +1054,8 @@ write_records(mq_spool *sp, const unsigned char *buf, size_t len, int turn)
 	if (turn) {
 		for (i = 0; i < w->nturnrecs; i++)
 			if ((rc = push_off(w->turnrecs[i].e,
-			    end + w->turnrecs[i].at)) != MQ_OK)
+			    end + w->turnrecs[i].at)) != MQ_OK ||
+			    (rc = note_news(w, w->turnrecs[i].e)) != MQ_OK)
 				return rc;
 	} else if ((rc = index_written(w, buf, len, end)) != MQ_OK)
 		return rc;
@@ -1293,6 +1324,37 @@ mq_wal_reset(mq_spool *sp)
 out:
 	mq_wal_unlock(sp);
 	return rc;
+}
+
+int
+mq_wal_news(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
+{
+	struct mq_wal *w = sp->wal;
+	size_t i;
+	int rc = MQ_OK;
+
+	sp->wal_news = 1;
+	if (w == NULL) {
+		/* Opened now: all it holds is news. */
+		if (!wal_worth_opening(sp) || (w = wal_get(sp)) == NULL)
+			return MQ_OK;
+	}
+	w->news_on = 1;
+	if (hdr_get(w, H_END) != w->scanned && (rc = catch_up(w)) != MQ_OK)
+		return rc;
+	if (fn == NULL)
+		return MQ_OK;
+	for (i = 0; i < w->nnews; i++) {
+		char name[MQ_NAME_MAX + 1];
+
+		w->news[i]->news = 0;
+		if (rc == MQ_OK &&
+		    mq_name_decode(w->news[i]->enc, name, sizeof(name)) >= 0 &&
+		    fn(name, arg) != 0)
+			rc = 1;
+	}
+	w->nnews = 0;
+	return rc == 1 ? MQ_OK : rc;
 }
 
 int

@@ -65,6 +65,15 @@ void	 mq_wal_record_seal(unsigned char *p, size_t len, int kind,
 	    const char *enc, size_t enclen, uint64_t gen);
 long	 mq_wal_record_check(const unsigned char *p, size_t len, uint64_t gen,
 	    int *kind, const char **enc, size_t *enclen);
+/*
+ * Calls 'fn' with the name of each stream that batches were logged to,
+ * by any process, since the last call (for a watch, watch.c); the first
+ * call, which may pass a NULL 'fn', starts the counting, and a log
+ * opened after it reports all it holds.  Stops early if 'fn' returns
+ * non-zero.
+ */
+int	 mq_wal_news(mq_spool *sp, int (*fn)(const char *name, void *arg),
+	    void *arg);
 /* The log's descriptor, opened if need be; -1 where it cannot be. */
 int	 mq_wal_fd(mq_spool *sp);
 /* At mq_spool_close. */
