@@ -11,7 +11,10 @@
 #   - XREADGROUP + XACK of the entries the XADD rows left: each client
 #     reads one entry per XREADGROUP and acks it (scripts/bench/
 #     resp-consume.c, as redis-benchmark cannot ack what it was given);
-# then the resident memory idle and with 10,000 idle connections, and the
+# then XADD's throughput and p99 latency to one stream with no client
+# blocked and with 10,000 clients blocked in XREADGROUP on 10,000 other
+# streams (scripts/bench/blocked.py), the resident memory idle and with
+# 10,000 idle connections, and the
 # time from exec to the first PONG (mq-serve on an existing spool).  Prints a Markdown table; the ratio
 # is mq-serve's figure over redis-server's.  Not a test: nothing here
 # passes or fails.  Needs redis-server, redis-benchmark and python3
@@ -126,6 +129,43 @@ for p in 1 16; do
 	done
 	add_row "XREADGROUP + XACK, -P $p" "$redis_read" "$mq_read" "entries/s"
 done
+
+# xadd_p99 PORT: "REQ/S P99-MS" of XADD to one stream at -P 16.
+xadd_p99() {
+	redis-benchmark -p "$1" -c "$CLIENTS" -n "$N" -P 16 --csv \
+	    XADD hot '*' f "$value" |
+	    awk -F'"' 'NF > 3 && $2 != "test" { printf "%.0f %s", $4, $14 }'
+}
+
+# blocked_rows: XADD to one stream with no client blocked, then with
+# 10,000 clients blocked in XREADGROUP on 10,000 other streams
+# (scripts/bench/blocked.py); the blocked clients are gone after.
+blocked_rows() {
+	for which in redis mq; do
+		eval "port=\$${which}_port"
+		eval "${which}_free=\$(xadd_p99 $port)"
+		sleep 100000 | python3 "$root/scripts/bench/blocked.py" "$port" \
+		    10000 > "$work/blocked.$which" &
+		blocker=$!
+		i=0
+		until grep -q ready "$work/blocked.$which"; do
+			i=$((i + 1))
+			[ $i -lt 1800 ] || { echo "bench-serve.sh: blocked.py did not get ready" >&2; exit 1; }
+			sleep 0.1
+		done
+		eval "${which}_blocked=\$(xadd_p99 $port)"
+		pkill -P "$blocker" sleep 2> /dev/null || true
+		kill "$blocker" 2> /dev/null || true
+		wait "$blocker" 2> /dev/null || true
+	done
+	# shellcheck disable=SC2086 # "REQ/S P99" pairs, split on purpose
+	set -- $redis_free $mq_free $redis_blocked $mq_blocked
+	add_row "XADD, -P 16, no client blocked" "$1" "$3" "req/s"
+	add_row "XADD, -P 16, 10,000 clients blocked on other streams" "$5" "$7" "req/s"
+	add_row "XADD p99, no client blocked" "$2" "$4" "ms"
+	add_row "XADD p99, 10,000 clients blocked on other streams" "$6" "$8" "ms"
+}
+blocked_rows
 
 redis_conns=$(idle_conns "$redis_port" "$redis_pid")
 mq_conns=$(idle_conns "$mq_port" "$mq_pid")

@@ -7,21 +7,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "resp/resp.h"
 #include "server.h"
+#include "core/fanout.h"
+#include "core/waiters.h"
+
+/*
+ * A stream changed, by any process: its waiters may get something; the
+ * exchange's log: its live subscribers too.
+ */
+static void
+watch_changed(const char *stream, const char *group, int what, void *arg)
+{
+	struct server *s = arg;
+
+	waiters_change(s, stream, group, what);
+	if (strcmp(stream, MQ_TOPIC_EXCHANGE) == 0)
+		s->exchange_changed = 1;
+}
 
 /* Something changed in a watched stream (any process): wake who waits. */
 static void
 watch_ready(struct loop *loop, int fd, int events, void *arg)
 {
 	struct server *s = arg;
+	int rc;
 
-	/* Drains; 0 if nothing but closes that change nothing came. */
-	if (mq_watch_wait(s->watch, 0) == 0)
-		return;
+	/*
+	 * First: what the cache hands out this turn, the waiters' lookups
+	 * included, is looked at for a removal or rename (core/cache.c).
+	 */
 	s->watch_woke = 1;
-	resp_wake_blocked(s);
-	resp_pubsub_deliver(s);
+	/* 0 if nothing but closes that change nothing came. */
+	if ((rc = mq_watch_changes(s->watch, watch_changed, s)) <= 0) {
+		if (rc < 0)
+			server_log(s, "watch: %s", mq_strerror(rc));
+		return;
+	}
+	if (s->exchange_changed) {
+		s->exchange_changed = 0;
+		fanout_drain(s);
+	}
 }
 
 /*
@@ -123,6 +148,7 @@ server_init(struct server *s)
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
 	TAILQ_INIT(&s->dead);
+	TAILQ_INIT(&s->fanout);
 	if ((s->loop = loop_new()) == NULL)
 		return MQ_ESYS;
 	s->started_ms = loop_now_ms(s->loop);
@@ -170,6 +196,7 @@ server_shutdown(struct server *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "shutdown");
 	conn_reap(s);
+	waiters_free(s);
 	appendq_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);

@@ -28,6 +28,8 @@ struct loop;
 struct conn;
 struct proto;
 struct users;
+struct fanout_sub;
+TAILQ_HEAD(fanout_list, fanout_sub);
 
 /* ---- loop.c: epoll, timers, and a hook before each sleep. */
 
@@ -190,13 +192,10 @@ LIST_HEAD(grouplist, open_group);
  */
 struct open_stream {
 	RB_ENTRY(open_stream)	 link;
-	TAILQ_ENTRY(open_stream) lru;		/* server->stream_lru, unless waited on */
+	TAILQ_ENTRY(open_stream) lru;		/* server->stream_lru */
 	char			*name;
 	mq_stream		*stream;
-	uint64_t		 id;		/* this opening of the name (server_wait) */
 	uint64_t		 used;		/* the command that used it last */
-	size_t			 waiters;	/* blocked reads waiting on it */
-	int			 watched;	/* added to server->watch */
 	uint64_t		 checked_turn;	/* last turn it was found not removed */
 	size_t			 ngroups;
 	LIST_HEAD(, open_group)	 groups;
@@ -248,7 +247,6 @@ struct server {
 	size_t			 nstreams, ngroups, nzsets;
 	size_t			 cache_fds, cache_fds_max;
 	uint64_t		 evictions;	/* streams and sets closed for room */
-	uint64_t		 next_open;	/* numbers the openings of streams */
 	/*
 	 * Counts the commands begun: what the cache handed to the one
 	 * running stays open until the next begins.
@@ -285,8 +283,11 @@ struct server {
 	int			 hold_groups;
 	uint64_t		 turn;		/* counts the loop's turns */
 	int			 watch_woke;	/* this turn: the watch fired */
-	/* Called with every change any process made to watched streams. */
-	void			(*on_change)(struct server *s);
+	struct fanout_list	 fanout;	/* live subscribers (core/fanout.c) */
+	uint64_t		 fanout_drained;	/* 'flushes' when last drained */
+	int			 exchange_changed;	/* the watch says so */
+	struct waiters		*waiters;	/* blocked readers (core/waiters.c) */
+	uint64_t		 waiter_retries;	/* reads they ran again */
 };
 
 /*
@@ -331,18 +332,6 @@ void	 server_group_forget(struct server *s, mq_stream *stream,
 	    const char *name);
 /* The server's router (mq_router_open at the first call). */
 int	 server_router(struct server *s, mq_router **out);
-/*
- * A blocked read waits on 'stream': while any does, the stream is
- * watched (what changes it wakes the server) and stays open.  '*token'
- * is 0 at first and is set to the opening counted, so that calling again
- * for the same opening counts nothing more; '*fresh' is set to 1 if the
- * stream was not watched until now.  Returns MQ_OK, or the watch's error
- * (the read is still run again when anything else wakes).
- */
-int	 server_wait(struct server *s, mq_stream *stream, uint64_t *token,
-	    int *fresh);
-/* A blocked read no longer waits on stream 'name', counted with 'token'. */
-void	 server_unwait(struct server *s, const char *name, uint64_t token);
 /* Closes everything the cache holds (at shutdown). */
 void	 cache_free(struct server *s);
 

@@ -16,17 +16,14 @@
  * What is in use is never closed:
  *  - what the running command was handed, since it holds the pointers:
  *    the entries used since command_seq last moved, all at the front;
- *  - a stream that a blocked read waits on, which is watched: it leaves
- *    its list while it has waiters (server_wait), and its watch goes
- *    with the last of them, so that the watches, too, are as many as the
- *    streams waited on;
  *  - a stream with appends queued, whose pointer appendq.c keeps: the
  *    run is flushed before a stream is closed, and while the run is
  *    being flushed no stream is;
  *  - a held group (server->held): closing it writes and lets go of what
  *    is held first (open_group_free), as a command that locks another
  *    way does.
- * Nothing else keeps a pointer across commands: a blocked read, MULTI's
+ * Nothing else keeps a pointer across commands: a blocked read (a
+ * waiter of core/waiters.c, which watches its streams by name), MULTI's
  * queue and WATCH keep names and look them up again.
  */
 #include <errno.h>
@@ -56,8 +53,7 @@ RB_GENERATE_INTERNAL(zsettree, open_zset, link, zset_cmp, RB_ATTR)
 #define TRIM_SLACK	16
 
 
-static void stream_drop(struct server *s, struct open_stream *os,
-    int unwatch);
+static void stream_drop(struct server *s, struct open_stream *os);
 static void zset_drop(struct server *s, struct open_zset *oz);
 
 /*
@@ -100,7 +96,7 @@ cache_evict(struct server *s, size_t low)
 		if (oz != NULL && oz->used == s->command_seq)
 			oz = NULL;
 		if (os != NULL && (oz == NULL || os->used <= oz->used))
-			stream_drop(s, os, 0);
+			stream_drop(s, os);
 		else if (oz != NULL)
 			zset_drop(s, oz);
 		else
@@ -180,7 +176,7 @@ static void
 stream_touch(struct server *s, struct open_stream *os)
 {
 	os->used = s->command_seq;
-	if (os->waiters == 0 && os != TAILQ_FIRST(&s->stream_lru)) {
+	if (os != TAILQ_FIRST(&s->stream_lru)) {
 		TAILQ_REMOVE(&s->stream_lru, os, lru);
 		TAILQ_INSERT_HEAD(&s->stream_lru, os, lru);
 	}
@@ -206,7 +202,6 @@ stream_open(struct server *s, const char *name, int create,
 	}
 	os->stream = stream;
 	LIST_INIT(&os->groups);
-	os->id = ++s->next_open;
 	os->used = s->command_seq;
 	RB_INSERT(streamtree, &s->streams, os);
 	TAILQ_INSERT_HEAD(&s->stream_lru, os, lru);
@@ -244,7 +239,7 @@ server_stream(struct server *s, const char *name, size_t len, int create,
 		}
 		/* Removed by another process: forget it, look again. */
 		appendq_flush(s);
-		stream_drop(s, os, 0);
+		stream_drop(s, os);
 	}
 	if ((rc = stream_open(s, buf, create, &os)) != MQ_OK)
 		return rc;
@@ -322,42 +317,16 @@ server_release_groups(struct server *s)
 	}
 }
 
-/*
- * Stops watching 'os'.  The topic exchange's log stays watched: the
- * subscriptions (mq_sub_watch) share its directory's one watch.
- */
+/* Closes the open stream 'os' and its groups, and forgets it. */
 static void
-stream_unwatch(struct server *s, struct open_stream *os)
-{
-	int rc;
-
-	if (!os->watched)
-		return;
-	os->watched = 0;
-	if (strcmp(os->name, MQ_TOPIC_EXCHANGE) != 0 &&
-	    (rc = mq_watch_remove(s->watch, os->stream)) != MQ_OK)
-		server_log(s, "unwatch %s: %s", os->name, mq_strerror(rc));
-}
-
-/*
- * Closes the open stream 'os' and its groups, and forgets it.  With
- * 'unwatch', its watch goes too.  Without, it stays: the stream was
- * removed (the watch went with its directory) or renamed by another
- * process, and a handle of its new name may be watching the same
- * directory.
- */
-static void
-stream_drop(struct server *s, struct open_stream *os, int unwatch)
+stream_drop(struct server *s, struct open_stream *os)
 {
 	struct open_group *og;
 
-	if (unwatch)
-		stream_unwatch(s, os);
 	while ((og = LIST_FIRST(&os->groups)) != NULL)
 		open_group_free(s, os, og);
 	RB_REMOVE(streamtree, &s->streams, os);
-	if (os->waiters == 0)
-		TAILQ_REMOVE(&s->stream_lru, os, lru);
+	TAILQ_REMOVE(&s->stream_lru, os, lru);
 	s->nstreams--;
 	s->cache_fds -= STREAM_FDS;
 	mq_stream_close(os->stream);
@@ -374,7 +343,7 @@ server_stream_forget(struct server *s, const char *name)
 	if ((os = RB_FIND(streamtree, &s->streams, &key)) == NULL)
 		return;
 	appendq_flush(s);	/* the run may name it */
-	stream_drop(s, os, 1);
+	stream_drop(s, os);
 }
 
 /*
@@ -525,48 +494,13 @@ server_router(struct server *s, mq_router **out)
 	return MQ_OK;
 }
 
-int
-server_wait(struct server *s, mq_stream *stream, uint64_t *token, int *fresh)
-{
-	struct open_stream *os = find_open(s, stream);
-	int rc;
-
-	if (os == NULL || *token == os->id)
-		return MQ_OK;
-	*token = os->id;
-	if (os->waiters++ == 0)
-		TAILQ_REMOVE(&s->stream_lru, os, lru);
-	if (os->watched)
-		return MQ_OK;
-	if ((rc = mq_watch_add(s->watch, stream)) != MQ_OK)
-		return rc;
-	os->watched = 1;
-	*fresh = 1;
-	return MQ_OK;
-}
-
-void
-server_unwait(struct server *s, const char *name, uint64_t token)
-{
-	struct open_stream key, *os;
-
-	key.name = (char *)name;
-	if ((os = RB_FIND(streamtree, &s->streams, &key)) == NULL ||
-	    os->id != token || --os->waiters > 0)
-		return;
-	stream_unwatch(s, os);
-	/* Back in its list, as just used. */
-	os->used = s->command_seq;
-	TAILQ_INSERT_HEAD(&s->stream_lru, os, lru);
-}
-
 void
 cache_free(struct server *s)
 {
 	struct open_stream *os;
 
 	while ((os = RB_MIN(streamtree, &s->streams)) != NULL)
-		stream_drop(s, os, 0);
+		stream_drop(s, os);
 	while (!RB_EMPTY(&s->zsets))
 		zset_drop(s, RB_MIN(zsettree, &s->zsets));
 }

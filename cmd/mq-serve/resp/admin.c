@@ -135,8 +135,7 @@ local_addr(const struct conn *conn, char *buf, size_t size, int *port)
 		*port = p;
 }
 
-/* The RESP client of a connection, or NULL if it speaks another protocol. */
-static struct resp_client *
+struct resp_client *
 resp_of(struct conn *conn)
 {
 	return conn->proto == &resp_proto && !conn->dead ? conn->state : NULL;
@@ -1229,7 +1228,7 @@ info_clients(FILE *f, struct server *s)
 	TAILQ_FOREACH(conn, &s->conns, all)
 		if ((rc = resp_of(conn)) != NULL && rc->block != NULL) {
 			blocked++;
-			timed += rc->block->timer != 0;
+			timed += rc->block->deadline_ms != 0;
 		}
 	fprintf(f, "# Clients\r\n"
 	    "connected_clients:%zu\r\n"
@@ -1304,43 +1303,6 @@ info_persistence(FILE *f, struct server *s)
 	    (long long)started, fsync_name(s->cfg.fsync, 0));
 }
 
-static int
-strp_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The distinct channels ('glob' 0) or patterns (1) of this server's clients. */
-static size_t
-pubsub_distinct(struct server *s, int glob)
-{
-	struct resp_client *rc;
-	struct conn *conn;
-	char **all = NULL, **list;
-	size_t total = 0, used = 0, n, i, k;
-
-	TAILQ_FOREACH(conn, &s->conns, all)
-		if ((rc = resp_of(conn)) != NULL)
-			total += glob ? rc->npatterns : rc->nchannels;
-	if (total == 0 ||
-	    (all = reallocarray(NULL, total, sizeof(*all))) == NULL)
-		return 0;
-	TAILQ_FOREACH(conn, &s->conns, all) {
-		if ((rc = resp_of(conn)) == NULL)
-			continue;
-		list = glob ? rc->patterns : rc->channels;
-		n = glob ? rc->npatterns : rc->nchannels;
-		for (i = 0; i < n && used < total; i++)
-			all[used++] = list[i];
-	}
-	qsort(all, used, sizeof(*all), strp_cmp);
-	for (i = k = 0; i < used; i++)
-		if (i == 0 || strcmp(all[i - 1], all[i]) != 0)
-			k++;
-	free(all);
-	return k;
-}
-
 static void
 info_stats(FILE *f, struct server *s)
 {
@@ -1358,8 +1320,11 @@ info_stats(FILE *f, struct server *s)
 	    (unsigned long long)s->total_conns,
 	    (unsigned long long)s->total_commands,
 	    (unsigned long long)s->rejected_conns,
-	    pubsub_distinct(s, 0), pubsub_distinct(s, 1));
-	/* mq's own: what the cache of open keys holds (server.c). */
+	    resp_pubsub_distinct(s, 0), resp_pubsub_distinct(s, 1));
+	/*
+	 * mq's own: what the cache of open keys holds (core/cache.c), and how
+	 * many times blocked reads were run again (core/waiters.c).
+	 */
 	fprintf(f, "mq_open_streams:%zu\r\n"
 	    "mq_open_streams_max:%zu\r\n"
 	    "mq_open_groups:%zu\r\n"
@@ -1368,11 +1333,13 @@ info_stats(FILE *f, struct server *s)
 	    "mq_open_files_cached_max:%zu\r\n"
 	    "mq_open_files_limit:%zu\r\n"
 	    "mq_cache_evictions:%llu\r\n"
-	    "mq_wal_bytes:%llu\r\n",
+	    "mq_wal_bytes:%llu\r\n"
+	    "mq_blocked_retries:%llu\r\n",
 	    s->nstreams, s->cache_fds_max / STREAM_FDS, s->ngroups, s->nzsets,
 	    s->cache_fds, s->cache_fds_max, s->fd_limit,
 	    (unsigned long long)s->evictions,
-	    (unsigned long long)mq_wal_size(s->spool));
+	    (unsigned long long)mq_wal_size(s->spool),
+	    (unsigned long long)s->waiter_retries);
 }
 
 static void

@@ -209,33 +209,21 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	const struct resp_command *cmd;
 
-	c->conn->server->total_commands++;
-	c->conn->server->command_seq++;
 	cmd = resp_lookup(argv[0].p, argv[0].len);
 	/*
-	 * A plain XADD or a PUBLISH joins the run of appends (appendq.c);
-	 * anything else
-	 * first lets the run finish, so that it sees it and so that this
-	 * client's replies keep their order.
+	 * A plain XADD or a PUBLISH joins the run of appends (core/appendq.c);
+	 * anything else first lets the run finish, and only a run of group
+	 * commands keeps its groups held (core/turn.c).
 	 */
 	if (cmd != NULL && c->multi == NULL && c->authenticated &&
 	    c->nchannels + c->npatterns == 0 &&
 	    ((cmd->fn == cmd_xadd && resp_xadd_queue(c, argc, argv)) ||
-	    (cmd->fn == cmd_publish && resp_publish_queue(c, argc, argv))))
+	    (cmd->fn == cmd_publish && resp_publish_queue(c, argc, argv)))) {
+		cmd_begin(c->conn, TURN_QUEUED);
 		return;
-	appendq_flush(c->conn->server);
-	/*
-	 * A run of group commands keeps its groups held (one lock and one
-	 * write for the run); any other command may lock a group another
-	 * way, so what is held is written and let go first.
-	 */
-	if (cmd != NULL && (cmd->flags & CMD_HOLD) && c->multi == NULL) {
-		c->conn->server->hold_groups = 1;
-		c->conn->group_turn = c->conn->server->turn;
-	} else {
-		server_release_groups(c->conn->server);
-		c->conn->server->hold_groups = 0;
 	}
+	cmd_begin(c->conn, cmd != NULL && (cmd->flags & CMD_HOLD) &&
+	    c->multi == NULL ? TURN_HOLDS : TURN_PLAIN);
 	if (cmd == NULL) {
 		resp_multi_fail(c);
 		reply_unknown(c, argc, argv);

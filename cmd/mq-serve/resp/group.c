@@ -213,7 +213,8 @@ xgroup_create(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 			reply_mq_error(c, rc, "XGROUP");
 			return;
 		}
-		resp_wake_soon(c->conn->server);
+		waiters_change(c->conn->server, mq_stream_name(s), NULL,
+		    MQ_WATCH_MADE);
 	}
 	rc = mq_group_create(s, name, id, entries_read);
 	if (rc == MQ_EEXIST)
@@ -320,7 +321,8 @@ cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		else {
 			reply_int(c, 1);
 			/* Blocked XREADGROUPs of it get their NOGROUP. */
-			resp_wake_soon(c->conn->server);
+			waiters_change(c->conn->server, mq_stream_name(s), name,
+			    MQ_WATCH_GROUP);
 		}
 		return;
 	case XG_CREATECONSUMER:

@@ -682,7 +682,8 @@ cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	}
 	/* Blocked reads of either name run again. */
-	resp_wake_soon(s);
+	waiters_change(s, from, NULL, MQ_WATCH_GONE);
+	waiters_change(s, to, NULL, MQ_WATCH_MADE);
 	if (nx)
 		reply_int(c, 1);
 	else

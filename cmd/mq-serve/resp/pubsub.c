@@ -15,8 +15,8 @@
  * (P)SUBSCRIBE or (P)UNSUBSCRIBE that changes the list opens a new one
  * and closes the old, after handing out what the old one still held.
  * Both tail the exchange's log, which the server's watch covers; when it
- * changes the server calls resp_pubsub_deliver(), which drains every
- * subscriber's two subscriptions in the log's order and pushes
+ * changes the core (core/fanout.c) has every subscriber drain its two
+ * subscriptions in the log's order and pushes
  * "message" and "pmessage" frames.  What a client receives is filtered
  * again by its current lists, so a subscription that could not be
  * replaced only costs reads, never a message the client did not ask for.
@@ -33,10 +33,6 @@
 #include <strings.h>
 
 #include "resp.h"
-
-/* Every client with at least one channel or pattern, in order of arrival. */
-static TAILQ_HEAD(, resp_client) subscribers =
-    TAILQ_HEAD_INITIALIZER(subscribers);
 
 /* ------------------------------------------------------------------
  * Lists of channels and patterns: NUL-terminated copies, in order.
@@ -99,19 +95,26 @@ sub_count(const struct resp_client *c)
 	return (long long)(c->nchannels + c->npatterns);
 }
 
-/* Keeps the client in 'subscribers' exactly while it has a subscription. */
+static void deliver_client(void *arg);
+static void push_here(void *arg, const struct mq_msg *m);
+
+static const struct fanout_ops fanout_ops = {
+	.drain = deliver_client,
+	.push = push_here,
+};
+
+/* Keeps the client among the core's subscribers exactly while it has one. */
 static void
 subscribers_update(struct resp_client *c)
 {
-	int want = c->nchannels + c->npatterns > 0;
-
-	if (want && !c->in_subscribers) {
-		TAILQ_INSERT_TAIL(&subscribers, c, slink);
-		c->in_subscribers = 1;
-	} else if (!want && c->in_subscribers) {
-		TAILQ_REMOVE(&subscribers, c, slink);
-		c->in_subscribers = 0;
+	if (c->nchannels + c->npatterns == 0) {
+		fanout_leave(c->conn->server, &c->fsub);
+		return;
 	}
+	c->fsub.conn = c->conn;
+	c->fsub.ops = &fanout_ops;
+	c->fsub.arg = c;
+	fanout_join(c->conn->server, &c->fsub);
 }
 
 /*
@@ -185,8 +188,9 @@ next_of(struct resp_client *c, mq_sub *sub, struct mq_msg *m)
  * the channel's message first, then the pattern messages.
  */
 static void
-deliver_client(struct resp_client *c)
+deliver_client(void *arg)
 {
+	struct resp_client *c = arg;
 	struct mq_msg m, pm;
 	int have = next_of(c, c->sub, &m), phave = next_of(c, c->psub, &pm);
 
@@ -201,44 +205,14 @@ deliver_client(struct resp_client *c)
 	}
 }
 
-/*
- * Hands 'm' (a publish that went to no log: every subscription it
- * reaches is this server's) to the server's subscribers, after what the
- * log holds for them, so that the order of publishes stays.
- */
+/* A publish of this server that went to no log (core/fanout.c). */
 static void
-deliver_here(struct server *s, const struct mq_msg *m)
+push_here(void *arg, const struct mq_msg *m)
 {
-	static uint64_t drained;	/* the flush whose log was read */
-	struct resp_client *c, *next;
+	struct resp_client *c = arg;
 
-	/*
-	 * The log can only have grown by this flush's appends, all made
-	 * before its first reply: read it once per flush, not per message.
-	 */
-	if (drained != s->flushes) {
-		resp_pubsub_deliver(s);
-		drained = s->flushes;
-	}
-	for (c = TAILQ_FIRST(&subscribers); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, slink);
-		if (c->conn->server != s || c->conn->dead)
-			continue;
-		push_message(c, m);
-		push_pmessage(c, m);
-	}
-}
-
-void
-resp_pubsub_deliver(struct server *s)
-{
-	struct resp_client *c, *next;
-
-	for (c = TAILQ_FIRST(&subscribers); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, slink);
-		if (c->conn->server == s)
-			deliver_client(c);
-	}
+	push_message(c, m);
+	push_pmessage(c, m);
 }
 
 /*
@@ -500,7 +474,7 @@ publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
 	}
 	/* Its stream is NULL when only this server's clients listen. */
 	if (s == NULL)
-		deliver_here(c->conn->server, m);
+		fanout_deliver_here(c->conn->server, m);
 	reply_int(c, cookie);
 }
 
@@ -573,20 +547,26 @@ strp_cmp(const void *a, const void *b)
  * in '*n', or -1 if out of memory.
  */
 static int
-distinct(int glob, char ***out, size_t *n)
+distinct(struct server *s, int glob, char ***out, size_t *n)
 {
 	struct resp_client *c;
+	struct conn *conn;
 	char **all = NULL, **grown;
 	size_t total = 0, used = 0, i, k;
 
-	TAILQ_FOREACH(c, &subscribers, slink)
-		total += glob ? c->npatterns : c->nchannels;
+	TAILQ_FOREACH(conn, &s->conns, all)
+		if ((c = resp_of(conn)) != NULL)
+			total += glob ? c->npatterns : c->nchannels;
 	if (total > 0 && (all = reallocarray(NULL, total, sizeof(*all))) == NULL)
 		return -1;
-	TAILQ_FOREACH(c, &subscribers, slink) {
-		char **list = glob ? c->patterns : c->channels;
+	TAILQ_FOREACH(conn, &s->conns, all) {
+		char **list;
 
-		for (k = 0; k < (glob ? c->npatterns : c->nchannels); k++)
+		if ((c = resp_of(conn)) == NULL)
+			continue;
+		list = glob ? c->patterns : c->channels;
+		for (k = 0; k < (glob ? c->npatterns : c->nchannels) &&
+		    used < total; k++)
 			all[used++] = list[k];
 	}
 	if (used > 0)
@@ -601,6 +581,18 @@ distinct(int glob, char ***out, size_t *n)
 	return 0;
 }
 
+size_t
+resp_pubsub_distinct(struct server *s, int glob)
+{
+	char **names;
+	size_t n;
+
+	if (distinct(s, glob, &names, &n) == -1)
+		return 0;
+	free(names);
+	return n;
+}
+
 /* PUBSUB CHANNELS [pattern] (and SHARDCHANNELS). */
 static void
 pubsub_channels(struct resp_client *c, const struct resp_arg *pattern)
@@ -608,7 +600,7 @@ pubsub_channels(struct resp_client *c, const struct resp_arg *pattern)
 	char **names;
 	size_t n, i, match = 0;
 
-	if (distinct(0, &names, &n) == -1) {
+	if (distinct(c->conn->server, 0, &names, &n) == -1) {
 		reply_mq_error(c, MQ_ESYS, "pubsub");
 		return;
 	}
@@ -627,14 +619,16 @@ static void
 pubsub_numsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct resp_client *sc;
+	struct conn *conn;
 	long long count;
 	size_t i;
 
 	reply_array(c, 2 * (argc - 2));
 	for (i = 2; i < argc; i++) {
 		count = 0;
-		TAILQ_FOREACH(sc, &subscribers, slink)
-			if (list_find(sc->channels, sc->nchannels, argv[i].p,
+		TAILQ_FOREACH(conn, &c->conn->server->conns, all)
+			if ((sc = resp_of(conn)) != NULL &&
+			    list_find(sc->channels, sc->nchannels, argv[i].p,
 			    argv[i].len) >= 0)
 				count++;
 		reply_bulk(c, argv[i].p, argv[i].len);
@@ -693,7 +687,7 @@ cmd_pubsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			sub_arity(c, "numpat");
 			return;
 		}
-		if (distinct(1, &names, &n) == -1) {
+		if (distinct(c->conn->server, 1, &names, &n) == -1) {
 			reply_mq_error(c, MQ_ESYS, "pubsub");
 			return;
 		}

@@ -14,18 +14,21 @@
 #include "parse.h"
 #include "server.h"
 #include "users.h"
+#include "core/fanout.h"
+#include "core/turn.h"
+#include "core/waiters.h"
 
 extern const struct proto resp_proto;
+/* The RESP client of a connection, or NULL if it speaks another protocol. */
+struct resp_client *resp_of(struct conn *conn);
 
 /* A blocked XREAD/XREADGROUP: its arguments, kept to run it again. */
 struct resp_block {
 	char		**argv;
 	size_t		*lens;
 	size_t		 argc;
-	size_t		 first, nkeys;	/* the stream names: argv[first ...] */
-	uint64_t	*waits;		/* per name, server_wait's token */
-	uint64_t	 timer;		/* 0: BLOCK 0, waits for ever */
-	int64_t		 deadline_ms;
+	struct waiter	*waiter;	/* the core's (core/waiters.c) */
+	int64_t		 deadline_ms;	/* 0: BLOCK 0, waits for ever */
 };
 
 struct resp_client {
@@ -46,10 +49,8 @@ struct resp_client {
 	size_t			 npatterns;
 	/* A blocked read (stream.c), or NULL. */
 	struct resp_block	*block;
-	TAILQ_ENTRY(resp_client) blink;		/* in the list of blocked clients */
-	/* Subscribed clients, in pubsub.c's list. */
-	TAILQ_ENTRY(resp_client) slink;
-	int			 in_subscribers;
+	/* Among the core's live subscribers while it has a subscription. */
+	struct fanout_sub	 fsub;
 	/* MULTI ... EXEC (multi.c). */
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed keys */
@@ -112,19 +113,17 @@ int	 arg_str(const struct resp_arg *a, char *buf, size_t size);
 void	 reply_wrong_arity(struct resp_client *c, const char *cmd);
 void	 reply_syntax_error(struct resp_client *c);
 
-/* ---- Blocking (stream.c): park the client until woken or timed out. */
-void	 resp_block(struct resp_client *c, size_t argc,
-	    const struct resp_arg *argv, int64_t timeout_ms);
-/* Runs the blocked commands again after a change; those served unblock. */
-void	 resp_wake_blocked(struct server *s);
+/*
+ * ---- Blocking (stream.c): a blocked read is a waiter of the core
+ * (core/waiters.c), run again when its streams change.  resp_unblock
+ * ends it (its client goes).
+ */
 void	 resp_unblock(struct resp_client *c);
 /*
  * Runs the requests pipelined behind a blocked one, once it was served
- * (door.c); resp_wake_blocked() calls it after resp_unblock().
+ * or timed out (door.c).
  */
 void	 resp_resume(struct resp_client *c);
-/* Runs the blocked commands again soon (a stream was created, a group destroyed). */
-void	 resp_wake_soon(struct server *s);
 
 /*
  * ---- Stream helpers (stream.c, for group.c).  Those returning
@@ -151,7 +150,8 @@ int	 xreply_one(struct resp_client *c, mq_stream *s, mq_id id);
 int64_t	 xnow_ms(void);	/* wall clock, as Redis's mstime() */
 
 /* ---- Pub/Sub (pubsub.c): deliver what arrived to subscribers. */
-void	 resp_pubsub_deliver(struct server *s);
+/* The distinct channels ('glob' 0) or patterns (1) of this server's clients. */
+size_t	 resp_pubsub_distinct(struct server *s, int glob);
 void	 resp_pubsub_close(struct resp_client *c);
 
 /* ---- Keyspace (keys.c): the streams clients see as keys (for INFO). */

@@ -671,8 +671,6 @@ trim_stream(mq_stream *s, const struct xadd_args *a, uint64_t *removed)
  * XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID
  * ---------------------------------------------------------------- */
 
-static void wake_soon(struct server *s);
-static int nwaiting_missing;	/* blocked clients waiting for a missing stream */
 
 /*
  * The message of XADD's field-value pairs argv[fpos ..]: the first field
@@ -789,8 +787,6 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    (rc = trim_stream(s, &a, &removed)) != MQ_OK)
 		server_log(c->conn->server, "XADD %s: trim: %s",
 		    mq_stream_name(s), mq_strerror(rc));
-	if (nwaiting_missing > 0)
-		wake_soon(c->conn->server);
 }
 
 /* The flush of a queued XADD (see appendq.c): its reply. */
@@ -801,8 +797,6 @@ xadd_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
 	struct resp_client *c = arg;
 
 	xadd_reply(c, s, rc, id);
-	if (rc == MQ_OK && nwaiting_missing > 0)
-		wake_soon(c->conn->server);
 }
 
 int
@@ -1419,6 +1413,9 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 	return replied;
 }
 
+static void resp_block(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv, const struct xread *x);
+
 /*
  * Blocks a read that found nothing, with each '$' replaced by the id it
  * stood for, so that a later run serves what came after it.
@@ -1445,7 +1442,7 @@ xread_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 			v[j].len = (size_t)mq_id_fmt(idbuf[i], x->ids[i]);
 			v[j].p = idbuf[i];
 		}
-	resp_block(c, argc, v, x->timeout);
+	resp_block(c, argc, v, x);
 	free(idbuf);
 	free(v);
 }
@@ -1483,11 +1480,8 @@ cmd_xreadgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 /* ------------------------------------------------------------------
- * Blocking
+ * Blocking: a waiter of the core (core/waiters.c) per blocked read.
  * ---------------------------------------------------------------- */
-
-static TAILQ_HEAD(, resp_client) blocked = TAILQ_HEAD_INITIALIZER(blocked);
-static uint64_t poll_timer;	/* a 0 ms timer to rerun blocked reads, or 0 */
 
 /* The arguments of a blocked read, as resp_args (the caller frees them). */
 static struct resp_arg *
@@ -1505,194 +1499,38 @@ block_args(const struct resp_block *b)
 	return v;
 }
 
-/*
- * Where the stream names of a read start in 'argv' ('*first'), found as
- * xread_parse() found them; returns how many there are.
- */
-static size_t
-block_keys(const struct resp_arg *argv, size_t argc, size_t *first)
-{
-	size_t i;
-
-	for (i = 1; i < argc; i++) {
-		if (arg_is(&argv[i], "block") || arg_is(&argv[i], "count"))
-			i++;
-		else if (arg_is(&argv[i], "group"))
-			i += 2;
-		else if (arg_is(&argv[i], "streams")) {
-			*first = i + 1;
-			return (argc - *first) / 2;
-		}
-	}
-	*first = argc;
-	return 0;
-}
-
-/*
- * Counts the blocked read of 'c' among the waiters of each stream it
- * waits on (server_wait: watched, kept open); a stream counted already
- * is not counted again.  Returns how many do not exist yet; '*fresh' is
- * set if a stream was not watched before, so that an append made
- * between the read and the watch, which no event tells, may be missed.
- */
-static int
-block_watch(struct resp_client *c, int *fresh)
-{
-	struct server *s = c->conn->server;
-	struct resp_block *b = c->block;
-	mq_stream *st;
-	size_t i, k;
-	int missing = 0, rc;
-
-	for (i = 0; i < b->nkeys; i++) {
-		k = b->first + i;
-		if (server_stream(s, b->argv[k], b->lens[k], 0, &st) != MQ_OK) {
-			missing++;
-			continue;
-		}
-		/* Unwatched, it is still served when another stream wakes us. */
-		if ((rc = server_wait(s, st, &b->waits[i], fresh)) != MQ_OK)
-			server_log(s, "watch %s: %s", mq_stream_name(st),
-			    mq_strerror(rc));
-	}
-	return missing;
-}
-
-static void poll_tick(struct loop *loop, void *arg);
-
-/* Arms the timer that runs blocked reads again at the next turn. */
+/* Frees what 'c' kept of its blocked read; its wait must be over. */
 static void
-poll_arm(struct server *s)
-{
-	if (poll_timer == 0)
-		poll_timer = loop_timer_add(s->loop, 0, poll_tick, s);
-}
-
-static void
-poll_tick(struct loop *loop, void *arg)
-{
-	struct server *s = arg;
-
-	poll_timer = 0;
-	resp_wake_blocked(s);
-}
-
-/* Runs the blocked reads again before long (a stream was created). */
-static void
-wake_soon(struct server *s)
-{
-	if (!TAILQ_EMPTY(&blocked))
-		poll_arm(s);
-}
-
-void
-resp_wake_soon(struct server *s)
-{
-	wake_soon(s);
-}
-
-static void
-block_timeout(struct loop *loop, void *arg)
-{
-	struct resp_client *c = arg;
-
-	c->block->timer = 0;	/* it fired: nothing to delete */
-	reply_null_array(c);
-	resp_unblock(c);
-	resp_resume(c);
-}
-
-void
-resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
-    int64_t timeout_ms)
-{
-	struct server *s = c->conn->server;
-	struct resp_block *b;
-	size_t i;
-	int fresh = 0;
-
-	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->argv = calloc(argc, sizeof(*b->argv))) == NULL ||
-	    (b->lens = calloc(argc, sizeof(*b->lens))) == NULL)
-		goto fail;
-	b->argc = argc;
-	b->nkeys = block_keys(argv, argc, &b->first);
-	if ((b->waits = calloc(b->nkeys + 1, sizeof(*b->waits))) == NULL)
-		goto fail;
-	for (i = 0; i < argc; i++) {
-		if ((b->argv[i] = malloc(argv[i].len + 1)) == NULL)
-			goto fail;
-		memcpy(b->argv[i], argv[i].p, argv[i].len);
-		b->argv[i][argv[i].len] = '\0';
-		b->lens[i] = argv[i].len;
-	}
-	if (timeout_ms > 0) {
-		b->deadline_ms = loop_now_ms(s->loop) + timeout_ms;
-		b->timer = loop_timer_add(s->loop, timeout_ms, block_timeout, c);
-	}
-	c->block = b;
-	TAILQ_INSERT_TAIL(&blocked, c, blink);
-	if (block_watch(c, &fresh) > 0)
-		nwaiting_missing++;
-	/* Watched only now: what came since the read is read at the next turn. */
-	if (fresh)
-		poll_arm(s);
-	return;
-fail:
-	if (b != NULL) {
-		for (i = 0; b->argv != NULL && i < argc; i++)
-			free(b->argv[i]);
-		free(b->argv);
-		free(b->lens);
-		free(b->waits);
-		free(b);
-	}
-	reply_mq_error(c, MQ_ESYS, "XREAD");
-}
-
-void
-resp_unblock(struct resp_client *c)
+block_free(struct resp_client *c)
 {
 	struct resp_block *b = c->block;
 	size_t i;
 
-	if (b == NULL)
-		return;
-	if (b->timer != 0)
-		loop_timer_del(c->conn->server->loop, b->timer);
-	TAILQ_REMOVE(&blocked, c, blink);
-	for (i = 0; i < b->nkeys; i++)
-		if (b->waits[i] != 0)
-			server_unwait(c->conn->server, b->argv[b->first + i],
-			    b->waits[i]);
 	for (i = 0; i < b->argc; i++)
 		free(b->argv[i]);
 	free(b->argv);
 	free(b->lens);
-	free(b->waits);
 	free(b);
 	c->block = NULL;
 }
 
 /*
- * Runs the blocked read of 'c' again; returns 1 if it replied.  Counts
- * in '*missing' whether it still waits for a stream that does not exist.
+ * Runs the blocked read of 'c' again (the core's retry); returns 1 if
+ * it replied, which ends the wait.
  */
 static int
-block_retry(struct resp_client *c, int *missing)
+block_retry(void *arg)
 {
+	struct resp_client *c = arg;
 	struct resp_arg *argv;
 	struct xread x;
 	size_t argc = c->block->argc;
-	int replied = 0, fresh = 0;
+	int replied = 0;
 
-	*missing = 0;
 	if ((argv = block_args(c->block)) == NULL)
 		return 0;
 	/* A command of its own to the cache: what it opens may then go. */
 	c->conn->server->command_seq++;
-	/* Watched before the read below: nothing can come unseen. */
-	*missing = block_watch(c, &fresh) > 0;
 	/* The arguments parsed when it blocked: no error is possible. */
 	if (xread_parse(c, argc, argv, argc > 0 && argv[0].len == 10, &x) ==
 	    0) {
@@ -1713,48 +1551,102 @@ block_retry(struct resp_client *c, int *missing)
 		replied = 1;	/* it replied with the error */
 	xread_free(&x);
 	free(argv);
+	if (replied)
+		c->block->waiter = NULL;	/* the core ends it */
 	return replied;
 }
 
-void
-resp_wake_blocked(struct server *s)
+/* Served: its wait is over, and what it pipelined behind may run. */
+static void
+block_served(void *arg)
 {
-	struct resp_client *c, *next;
-	struct conn **served = NULL;
-	size_t n = 0, cap = 0, i;
-	int missing, nmissing = 0;
+	struct resp_client *c = arg;
 
-	/* Blocked reads lock as they go: nothing may be held meanwhile. */
-	server_release_groups(s);
-	s->hold_groups = 0;
-	for (c = TAILQ_FIRST(&blocked); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, blink);
-		if (c->conn->dead)
-			continue;
-		if (!block_retry(c, &missing)) {
-			nmissing += missing;
-			continue;
-		}
-		resp_unblock(c);
-		if (n == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			struct conn **nv;
+	if (c->block == NULL)
+		return;		/* its client went meanwhile */
+	block_free(c);
+	resp_resume(c);
+}
 
-			if ((nv = reallocarray(served, ncap, sizeof(*nv))) ==
-			    NULL)
-				continue;	/* it is served; resumed by its next input */
-			served = nv;
-			cap = ncap;
-		}
-		served[n++] = c->conn;
+static void
+block_timeout(void *arg)
+{
+	struct resp_client *c = arg;
+
+	c->block->waiter = NULL;	/* the core ended it */
+	reply_null_array(c);
+	block_free(c);
+	resp_resume(c);
+}
+
+static const struct waiter_ops block_ops = {
+	.retry = block_retry,
+	.served = block_served,
+	.timeout = block_timeout,
+};
+
+/*
+ * Blocks the read 'x' of 'c' (whose arguments are 'argv', each '$'
+ * replaced by the id it stood for): a waiter on each of its streams,
+ * for entries after its id, or for what its group may deliver.
+ */
+static void
+resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
+    const struct xread *x)
+{
+	struct server *s = c->conn->server;
+	struct resp_block *b;
+	struct wait_on *on = NULL;
+	char group[MQ_NAME_MAX + 1];
+	size_t i;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->argv = calloc(argc, sizeof(*b->argv))) == NULL ||
+	    (b->lens = calloc(argc, sizeof(*b->lens))) == NULL ||
+	    (on = calloc(x->n ? x->n : 1, sizeof(*on))) == NULL)
+		goto fail;
+	b->argc = argc;
+	for (i = 0; i < argc; i++) {
+		if ((b->argv[i] = malloc(argv[i].len + 1)) == NULL)
+			goto fail;
+		memcpy(b->argv[i], argv[i].p, argv[i].len);
+		b->argv[i][argv[i].len] = '\0';
+		b->lens[i] = argv[i].len;
 	}
-	nwaiting_missing = nmissing;
-	/*
-	 * Only now run what the served clients pipelined: a command of one
-	 * of them may close another (its state is gone then).
-	 */
-	for (i = 0; i < n; i++)
-		if (!served[i]->dead && served[i]->state != NULL)
-			resp_resume(served[i]->state);
-	free(served);
+	if (x->group && !arg_str(x->gname, group, sizeof(group)))
+		goto fail;
+	for (i = 0; i < x->n; i++) {
+		on[i].stream = b->argv[x->first + i];
+		on[i].group = x->group ? group : NULL;
+		on[i].after = x->ids[i];
+	}
+	c->block = b;
+	if (x->timeout > 0)
+		b->deadline_ms = loop_now_ms(s->loop) + x->timeout;
+	if ((b->waiter = waiter_add(s, on, x->n, x->timeout, &block_ops,
+	    c)) == NULL) {
+		c->block = NULL;
+		goto fail;
+	}
+	free(on);
+	return;
+fail:
+	free(on);
+	if (b != NULL) {
+		for (i = 0; b->argv != NULL && i < argc; i++)
+			free(b->argv[i]);
+		free(b->argv);
+		free(b->lens);
+		free(b);
+	}
+	reply_mq_error(c, MQ_ESYS, "XREAD");
+}
+
+void
+resp_unblock(struct resp_client *c)
+{
+	if (c->block == NULL)
+		return;
+	waiter_end(c->conn->server, c->block->waiter);
+	block_free(c);
 }
