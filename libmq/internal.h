@@ -205,8 +205,9 @@ void	 mq_live_drop(int dirfd, const char *name, int fd, int remove);
 /* Removes the liveness files of the group of 'incarnation'. */
 void	 mq_live_sweep(int dirfd, uint64_t incarnation);
 
-/* ---- zset.c: a name is a stream or a sorted set, never both. */
+/* ---- keylock.c: a name is a stream or a sorted set, never both. */
 
+#define MQ_ZSETS_DIR	"zsets"	/* of the spool: sorted sets, the key lock */
 #define MQ_KEY_STREAM	1
 #define MQ_KEY_ZSET	2
 /*
@@ -240,8 +241,17 @@ int	 mq_key_target_lock(mq_spool *spool, const char *enc,
 int	 mq_key_target_check(mq_spool *spool, const char *enc,
 	    struct mq_key_target *t);
 void	 mq_key_target_release(struct mq_key_target *t);
-/* Whether a sorted set of encoded name 'enc' exists. */
+/* Whether a sorted set / a stream of encoded name 'enc' exists. */
 int	 mq_zset_exists_enc(mq_spool *spool, const char *enc);
+int	 mq_stream_exists_enc(mq_spool *spool, const char *enc);
+/*
+ * Opens SPOOL/zsets into '*fd', creating it with 'create'; '*fd' is -1
+ * if it is missing.  MQ_OK or mq_sys().
+ */
+int	 mq_zsets_dir_open(mq_spool *spool, int create, int *fd);
+
+/* ---- zset.c */
+
 /* The bytes of 'buf' that are a valid sorted set's log (head, records). */
 size_t	 mq_zset_valid(const unsigned char *buf, size_t len);
 
