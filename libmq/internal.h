@@ -49,8 +49,35 @@ int	 mq_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 /* pread(2) up to 'len' bytes, retrying; returns bytes read (< len at EOF) or -1. */
 ssize_t	 mq_pread_all(int fd, void *buf, size_t len, off_t off);
 /*
- * Replaces 'path' with 'len' bytes atomically: removes a stale
- * "path.tmp", writes it, fsyncs, renames over 'path', fsyncs the directory.
+ * Puts a file with the 'len' bytes of 'buf' in place as 'name' of the
+ * directory 'dirfd', whole, so that no process sees it half written: the
+ * temporary 'tmp' of the same directory is made (a stale one removed
+ * first), written, fsynced, and renamed over 'name'.  'flags':
+ *   MQ_PUT_EXCL     linked to 'name' instead, MQ_EEXIST if it exists
+ *   MQ_PUT_NOSYNC   not fsynced: the file need not outlive a crash
+ *   MQ_PUT_LOCK_EX, MQ_PUT_LOCK_SH  with 'fd', flock(2) taken on the
+ *                   new file before it is in place
+ *   MQ_PUT_RDONLY   with 'fd', opened read-only ('len' must be 0)
+ *   MQ_PUT_0666     mode 0666 less the umask, not 0644
+ * With 'fd' non-NULL the new file stays open in '*fd' (-1 on failure),
+ * for reading and writing.  On failure the temporary is removed and
+ * 'name' is as it was (unless the temporary's name could not be removed
+ * once MQ_PUT_EXCL linked it).  The directory is the caller's to make
+ * durable: at once (mq_fsync_dir_fd) or by the spool's policy
+ * (mq_spool_dirty).
+ * Returns MQ_OK, MQ_EEXIST, or mq_sys().
+ */
+#define MQ_PUT_EXCL	0x01
+#define MQ_PUT_NOSYNC	0x02
+#define MQ_PUT_LOCK_EX	0x04
+#define MQ_PUT_LOCK_SH	0x08
+#define MQ_PUT_RDONLY	0x10
+#define MQ_PUT_0666	0x20
+int	 mq_put_file(int dirfd, const char *tmp, const char *name,
+	    const void *buf, size_t len, int flags, int *fd);
+/*
+ * The same for 'path', with "path.tmp" as the temporary and mode 0666
+ * less the umask; the directory is fsynced.
  */
 int	 mq_replace_file(const char *path, const void *buf, size_t len);
 /*
