@@ -210,27 +210,13 @@ static int
 meta_write(int dirfd, const struct mq_policy *p)
 {
 	char buf[1024];
-	int n, fd, rc;
+	int n, rc;
 
 	if ((n = meta_format(p, buf, sizeof(buf))) < 0)
 		return n;
-	if (unlinkat(dirfd, "meta.tmp", 0) == -1 && errno != ENOENT)
-		return mq_sys();
-	fd = openat(dirfd, "meta.tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return mq_sys();
-	if ((rc = mq_write_all(fd, buf, (size_t)n)) != MQ_OK ||
-	    (fsync(fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
-		close(fd);
-		unlinkat(dirfd, "meta.tmp", 0);
+	if ((rc = mq_put_file(dirfd, "meta.tmp", "meta", buf, (size_t)n, 0,
+	    NULL)) != MQ_OK)
 		return rc;
-	}
-	close(fd);
-	if (renameat(dirfd, "meta.tmp", dirfd, "meta") == -1) {
-		rc = mq_sys();
-		unlinkat(dirfd, "meta.tmp", 0);
-		return rc;
-	}
 	return mq_fsync_dir_fd(dirfd);
 }
 
