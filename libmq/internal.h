@@ -301,14 +301,8 @@ int	 mq_dir_names(int dirfd, int (*fn)(const char *name, void *arg),
 int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
 	    void *arg), void *arg);
 
-/* ---- msg.c */
+/* ---- msg.c (and mq_msg_copy, mq_msg_at: mq.h) */
 
-/*
- * Copies 'src' with everything it points to into one malloc'd block,
- * stored in '*block' (the caller frees it); 'dst' points into it.
- */
-int	 mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
-	    unsigned char **block);
 /*
  * Makes the array at '*pp' (a pointer to the array pointer), of '*cap'
  * elements of 'size' bytes, hold at least 'need', doubling; MQ_OK or

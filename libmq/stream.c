@@ -1061,9 +1061,9 @@ deadletter_below(mq_stream *s, uint64_t from, uint64_t cut)
 {
 	enum { CHUNK = 256 };
 	struct mq_msg msgs[CHUNK], m;
-	unsigned char *copies[CHUNK];
+	unsigned char *copies = NULL;
 	mq_reader *r;
-	size_t n = 0, i;
+	size_t offs[CHUNK], n = 0, len = 0, cap = 0, i;
 	int rc, more;
 
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
@@ -1077,22 +1077,22 @@ deadletter_below(mq_stream *s, uint64_t from, uint64_t cut)
 			break;
 		}
 		if (more && m.offset < cut) {
-			if ((rc = mq_msg_copy(&m, &msgs[n], &copies[n])) != MQ_OK)
+			if ((rc = mq_msg_copy(&m, &copies, &len, &cap,
+			    &offs[n])) != MQ_OK)
 				break;
 			n++;
 		} else
 			more = 0;
 		if (n == CHUNK || (!more && n > 0)) {
-			rc = mq_dead_letter(s, msgs, n, "maxlen", NULL);
 			for (i = 0; i < n; i++)
-				free(copies[i]);
-			n = 0;
+				mq_msg_at(copies, offs[i], &msgs[i]);
+			rc = mq_dead_letter(s, msgs, n, "maxlen", NULL);
+			n = len = 0;
 			if (rc != MQ_OK)
 				break;
 		}
 	} while (more);
-	for (i = 0; i < n; i++)
-		free(copies[i]);
+	free(copies);
 out:
 	mq_reader_close(r);
 	return rc;
