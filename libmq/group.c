@@ -269,26 +269,19 @@ struct gstate {
 						   attached (INT64_MAX: none) */
 };
 
-/* Copies of messages, by offsets into 'buf' until they are finished. */
-struct hcopy {
-	size_t			 name, namelen, value, valuelen;
-};
+/* Copies of messages (mq_msg_copy) in 'buf', until they are finished. */
 struct mcopy {
-	struct mq_msg		 m;		/* all but the pointers */
-	size_t			 hdr;		/* its first header in 'hc' */
-	size_t			 key, body;	/* offsets; SIZE_MAX: NULL */
+	size_t			 off;		/* where it is in 'buf' */
+	mq_id			 id;		/* the message's */
+	uint64_t		 offset;
 	const char		*reason;	/* dead letters: why */
 	uint64_t		 count;		/* dead letters: deliveries */
 };
 struct copies {
 	unsigned char		*buf;
 	size_t			 len, cap;
-	struct hcopy		*hc;
-	size_t			 nhc, caphc;
 	struct mcopy		*mc;
 	size_t			 nmc, capmc;
-	struct mq_header	*hdrs;		/* finished headers */
-	size_t			 caphdrs;
 	struct mq_msg		*msgs;		/* finished messages (dead letters) */
 	size_t			 capmsgs;
 	uint64_t		*counts;	/* their delivery counts */
@@ -328,9 +321,7 @@ static void
 copies_free(struct copies *cp)
 {
 	free(cp->buf);
-	free(cp->hc);
 	free(cp->mc);
-	free(cp->hdrs);
 	free(cp->msgs);
 	free(cp->counts);
 }
@@ -343,15 +334,14 @@ copies_free(struct copies *cp)
 static void
 copies_reset(struct copies *cp)
 {
-	if (cp->cap + cp->caphc * sizeof(*cp->hc) +
-	    cp->capmc * sizeof(*cp->mc) + cp->caphdrs * sizeof(*cp->hdrs) +
+	if (cp->cap + cp->capmc * sizeof(*cp->mc) +
 	    cp->capmsgs * sizeof(*cp->msgs) +
 	    cp->capcounts * sizeof(*cp->counts) > BUF_KEEP) {
 		copies_free(cp);
 		memset(cp, 0, sizeof(*cp));
 		return;
 	}
-	cp->len = cp->nhc = cp->nmc = 0;
+	cp->len = cp->nmc = 0;
 }
 
 /* Inline: the pending array compares ids millions of times a second. */
@@ -1313,21 +1303,6 @@ mq_group_release(mq_group *g)
  * Copies of messages
  * ---------------------------------------------------------------- */
 
-/* Appends 'len' bytes to the copy buffer; '*off' is where they went. */
-static int
-put_bytes(struct copies *cp, const void *src, size_t len, size_t *off)
-{
-	int rc;
-
-	if ((rc = mq_grow(&cp->buf, &cp->cap, cp->len + len + 1, 1)) != MQ_OK)
-		return rc;
-	*off = cp->len;
-	if (len > 0)
-		memcpy(cp->buf + cp->len, src, len);
-	cp->len += len;
-	return MQ_OK;
-}
-
 /*
  * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
  * letter).  With 'm->body' NULL only the id is kept (a pending entry
@@ -1338,59 +1313,33 @@ copy_msg(struct copies *cp, const struct mq_msg *m, const char *reason,
     uint64_t count)
 {
 	struct mcopy *mc;
-	struct hcopy *hc;
-	size_t i;
 	int rc;
 
 	if ((rc = mq_grow(&cp->mc, &cp->capmc, cp->nmc + 1,
-	    sizeof(*cp->mc))) != MQ_OK ||
-	    (rc = mq_grow(&cp->hc, &cp->caphc, cp->nhc + m->nheaders,
-	    sizeof(*cp->hc))) != MQ_OK)
+	    sizeof(*cp->mc))) != MQ_OK)
 		return rc;
 	mc = &cp->mc[cp->nmc];
-	mc->m = *m;
-	mc->hdr = cp->nhc;
+	if ((rc = mq_msg_copy(m, &cp->buf, &cp->len, &cp->cap, &mc->off)) !=
+	    MQ_OK)
+		return rc;
+	mc->id = m->id;
+	mc->offset = m->offset;
 	mc->reason = reason;
 	mc->count = count;
-	mc->key = mc->body = SIZE_MAX;
-	for (i = 0; i < m->nheaders; i++) {
-		hc = &cp->hc[cp->nhc + i];
-		hc->namelen = m->headers[i].namelen;
-		hc->valuelen = m->headers[i].valuelen;
-		if ((rc = put_bytes(cp, m->headers[i].name, hc->namelen,
-		    &hc->name)) != MQ_OK ||
-		    (rc = put_bytes(cp, m->headers[i].value, hc->valuelen,
-		    &hc->value)) != MQ_OK)
-			return rc;
-	}
-	if (m->key != NULL &&
-	    (rc = put_bytes(cp, m->key, m->keylen, &mc->key)) != MQ_OK)
-		return rc;
-	if (m->body != NULL &&
-	    (rc = put_bytes(cp, m->body, m->bodylen, &mc->body)) != MQ_OK)
-		return rc;
-	cp->nhc += m->nheaders;
 	cp->nmc++;
 	return MQ_OK;
 }
 
 /*
- * Turns the offsets of the copies into pointers, now that the buffer no
- * longer moves: into 'out' if not NULL, else into cp->msgs and
- * cp->counts (dead letters).
+ * Makes the copies messages, now that the buffer no longer moves: into
+ * 'out' if not NULL, else into cp->msgs and cp->counts (dead letters).
  */
 static int
 finish(struct copies *cp, struct mq_msg *out)
 {
-	struct mq_msg *m;
-	struct mcopy *mc;
-	struct hcopy *hc;
 	size_t i;
 	int rc;
 
-	if ((rc = mq_grow(&cp->hdrs, &cp->caphdrs, cp->nhc,
-	    sizeof(*cp->hdrs))) != MQ_OK)
-		return rc;
 	if (out == NULL) {
 		if ((rc = mq_grow(&cp->msgs, &cp->capmsgs, cp->nmc,
 		    sizeof(*cp->msgs))) != MQ_OK ||
@@ -1399,22 +1348,10 @@ finish(struct copies *cp, struct mq_msg *out)
 			return rc;
 		out = cp->msgs;
 	}
-	for (i = 0; i < cp->nhc; i++) {
-		hc = &cp->hc[i];
-		cp->hdrs[i].name = cp->buf + hc->name;
-		cp->hdrs[i].namelen = hc->namelen;
-		cp->hdrs[i].value = cp->buf + hc->value;
-		cp->hdrs[i].valuelen = hc->valuelen;
-	}
 	for (i = 0; i < cp->nmc; i++) {
-		mc = &cp->mc[i];
-		m = &out[i];
-		*m = mc->m;
-		m->headers = mc->m.nheaders > 0 ? cp->hdrs + mc->hdr : NULL;
-		m->key = mc->key == SIZE_MAX ? NULL : cp->buf + mc->key;
-		m->body = mc->body == SIZE_MAX ? NULL : cp->buf + mc->body;
+		mq_msg_at(cp->buf, cp->mc[i].off, &out[i]);
 		if (out == cp->msgs)
-			cp->counts[i] = mc->count;
+			cp->counts[i] = cp->mc[i].count;
 	}
 	return MQ_OK;
 }
@@ -1439,7 +1376,7 @@ flush_dead(mq_group *g)
 		    cp->mc[i].reason, cp->counts + i)) != MQ_OK)
 			return rc;
 	}
-	cp->len = cp->nhc = cp->nmc = 0;
+	cp->len = cp->nmc = 0;
 	return MQ_OK;
 }
 
@@ -2166,8 +2103,8 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 		return rc;
 	for (i = 0; i < ahead; i++) {
 		mc = &g->give.mc[i];
-		if ((rc = emit(g, REC_OWN, OWN_NEW, mc->m.id.ms, mc->m.id.seq,
-		    mc->m.offset + 1, NULL, 0)) != MQ_OK)
+		if ((rc = emit(g, REC_OWN, OWN_NEW, mc->id.ms, mc->id.seq,
+		    mc->offset + 1, NULL, 0)) != MQ_OK)
 			return rc;
 	}
 	*k += ahead;
