@@ -7,8 +7,8 @@
  * may hold many copies: a reader's window, a group's delivery, a
  * server's queue of appends.  Since the buffer moves as it grows, a copy
  * holds no pointer until mq_msg_at() makes it a message, once the
- * buffer stands still: the copy is the message with its pointers left
- * out (and which of them were NULL), then its headers, their names and
+ * buffer stands still: the copy is the message without its pointers
+ * (and which of them were NULL), then its headers, their names and
  * values, its key and its body.
  */
 #include <stdlib.h>
@@ -16,9 +16,12 @@
 
 #include "internal.h"
 
-/* What a copy starts with; its headers follow it. */
+/* What a copy starts with, of the message; its headers follow it. */
 struct msg_head {
-	struct mq_msg	 m;		/* its pointers NULL */
+	mq_id		 id;
+	uint64_t	 offset;
+	int64_t		 time_ms;
+	size_t		 keylen, nheaders, bodylen;
 	unsigned char	 haskey;	/* 'key' was not NULL */
 	unsigned char	 hasbody;	/* 'body' was not NULL */
 };
@@ -53,9 +56,12 @@ mq_msg_copy(const struct mq_msg *src, unsigned char **buf, size_t *len,
 	if ((rc = mq_grow(buf, cap, at + size, 1)) != MQ_OK)
 		return rc;
 	mh = (struct msg_head *)(void *)(*buf + at);
-	mh->m = *src;
-	mh->m.key = mh->m.body = NULL;
-	mh->m.headers = NULL;
+	mh->id = src->id;
+	mh->offset = src->offset;
+	mh->time_ms = src->time_ms;
+	mh->keylen = src->keylen;
+	mh->nheaders = src->nheaders;
+	mh->bodylen = src->bodylen;
 	mh->haskey = src->key != NULL;
 	mh->hasbody = src->body != NULL;
 	h = (struct mq_header *)(void *)(mh + 1);
@@ -81,23 +87,28 @@ mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg)
 	const struct msg_head *mh = (const void *)(buf + off);
 	struct mq_header *h = (struct mq_header *)(void *)(buf + off +
 	    sizeof(*mh));
-	unsigned char *p = (unsigned char *)(h + mh->m.nheaders);
+	unsigned char *p = (unsigned char *)(h + mh->nheaders);
 	size_t i;
 
-	*msg = mh->m;
-	for (i = 0; i < msg->nheaders; i++) {
+	msg->id = mh->id;
+	msg->offset = mh->offset;
+	msg->time_ms = mh->time_ms;
+	for (i = 0; i < mh->nheaders; i++) {
 		h[i].name = p;
 		p += h[i].namelen;
 		h[i].value = p;
 		p += h[i].valuelen;
 	}
 	msg->headers = h;
+	msg->nheaders = mh->nheaders;
+	msg->key = NULL;
+	msg->keylen = mh->keylen;
 	if (mh->haskey) {
 		msg->key = p;
-		p += msg->keylen;
+		p += mh->keylen;
 	}
-	if (mh->hasbody)
-		msg->body = p;
+	msg->body = mh->hasbody ? p : NULL;
+	msg->bodylen = mh->bodylen;
 }
 
 int
