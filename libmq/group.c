@@ -269,25 +269,6 @@ struct gstate {
 						   attached (INT64_MAX: none) */
 };
 
-/* Copies of messages (mq_msg_copy) in 'buf', until they are finished. */
-struct mcopy {
-	size_t			 off;		/* where it is in 'buf' */
-	mq_id			 id;		/* the message's */
-	uint64_t		 offset;
-	const char		*reason;	/* dead letters: why */
-	uint64_t		 count;		/* dead letters: deliveries */
-};
-struct copies {
-	unsigned char		*buf;
-	size_t			 len, cap;
-	struct mcopy		*mc;
-	size_t			 nmc, capmc;
-	struct mq_msg		*msgs;		/* finished messages (dead letters) */
-	size_t			 capmsgs;
-	uint64_t		*counts;	/* their delivery counts */
-	size_t			 capcounts;
-};
-
 struct mq_group {
 	mq_stream		*stream;
 	char			 name[MQ_NAME_MAX + 1];
@@ -310,39 +291,12 @@ struct mq_group {
 	size_t			 heldlen;
 	struct mq_policy	 pol;		/* the stream's, read once per hold */
 	int			 polheld;
-	struct copies		 give;		/* messages handed to the caller */
-	struct copies		 dead;		/* messages for the dead letters */
+	struct mq_copies	 give;		/* messages handed to the caller */
+	struct mq_copies	 dead;		/* messages for the dead letters */
 	/* mq_group_attach: the consumer attached, and its liveness file. */
 	int			 livefd;	/* -1: none attached */
 	char			 livename[MQ_NAME_MAX + 1];
 };
-
-static void
-copies_free(struct copies *cp)
-{
-	free(cp->buf);
-	free(cp->mc);
-	free(cp->msgs);
-	free(cp->counts);
-}
-
-/*
- * Empties 'cp' for the next call.  Copies larger than BUF_KEEP are let
- * go, so that a group that once handed out a large batch does not keep
- * its size while it idles (thousands of groups may be open at once).
- */
-static void
-copies_reset(struct copies *cp)
-{
-	if (cp->cap + cp->capmc * sizeof(*cp->mc) +
-	    cp->capmsgs * sizeof(*cp->msgs) +
-	    cp->capcounts * sizeof(*cp->counts) > BUF_KEEP) {
-		copies_free(cp);
-		memset(cp, 0, sizeof(*cp));
-		return;
-	}
-	cp->len = cp->nmc = 0;
-}
 
 /* Inline: the pending array compares ids millions of times a second. */
 static inline int
@@ -1083,7 +1037,7 @@ lock_change(mq_group *g)
 	if (g->held) {
 		/* Held: the records of this change follow those waiting. */
 		g->outlen = g->heldlen;
-		copies_reset(&g->dead);
+		mq_copies_reset(&g->dead);
 		return MQ_OK;
 	}
 	if ((rc = mq_journal_lock(&g->j, &reset)) != MQ_OK) {
@@ -1096,7 +1050,7 @@ lock_change(mq_group *g)
 		return rc;
 	}
 	g->outlen = 0;
-	copies_reset(&g->dead);
+	mq_copies_reset(&g->dead);
 	return MQ_OK;
 }
 
@@ -1105,7 +1059,7 @@ static int
 begin(mq_group *g)
 {
 	replay_early(g);
-	copies_reset(&g->give);
+	mq_copies_reset(&g->give);
 	return lock_change(g);
 }
 
@@ -1300,73 +1254,20 @@ mq_group_release(mq_group *g)
 }
 
 /* ------------------------------------------------------------------
- * Copies of messages
+ * Dead letters
  * ---------------------------------------------------------------- */
-
-/*
- * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
- * letter).  With 'm->body' NULL only the id is kept (a pending entry
- * whose message was deleted).
- */
-static int
-copy_msg(struct copies *cp, const struct mq_msg *m, const char *reason,
-    uint64_t count)
-{
-	struct mcopy *mc;
-	int rc;
-
-	if ((rc = mq_grow(&cp->mc, &cp->capmc, cp->nmc + 1,
-	    sizeof(*cp->mc))) != MQ_OK)
-		return rc;
-	mc = &cp->mc[cp->nmc];
-	if ((rc = mq_msg_copy(m, &cp->buf, &cp->len, &cp->cap, &mc->off)) !=
-	    MQ_OK)
-		return rc;
-	mc->id = m->id;
-	mc->offset = m->offset;
-	mc->reason = reason;
-	mc->count = count;
-	cp->nmc++;
-	return MQ_OK;
-}
-
-/*
- * Makes the copies messages, now that the buffer no longer moves: into
- * 'out' if not NULL, else into cp->msgs and cp->counts (dead letters).
- */
-static int
-finish(struct copies *cp, struct mq_msg *out)
-{
-	size_t i;
-	int rc;
-
-	if (out == NULL) {
-		if ((rc = mq_grow(&cp->msgs, &cp->capmsgs, cp->nmc,
-		    sizeof(*cp->msgs))) != MQ_OK ||
-		    (rc = mq_grow(&cp->counts, &cp->capcounts, cp->nmc,
-		    sizeof(*cp->counts))) != MQ_OK)
-			return rc;
-		out = cp->msgs;
-	}
-	for (i = 0; i < cp->nmc; i++) {
-		mq_msg_at(cp->buf, cp->mc[i].off, &out[i]);
-		if (out == cp->msgs)
-			cp->counts[i] = cp->mc[i].count;
-	}
-	return MQ_OK;
-}
 
 /* Appends the dead letters collected so far, one batch per reason run. */
 static int
 flush_dead(mq_group *g)
 {
-	struct copies *cp = &g->dead;
+	struct mq_copies *cp = &g->dead;
 	size_t i, k;
 	int rc;
 
 	if (cp->nmc == 0)
 		return MQ_OK;
-	if ((rc = finish(cp, NULL)) != MQ_OK)
+	if ((rc = mq_copies_finish(cp, NULL)) != MQ_OK)
 		return rc;
 	for (i = 0; i < cp->nmc; i = k) {
 		for (k = i + 1; k < cp->nmc; k++)
@@ -1376,7 +1277,7 @@ flush_dead(mq_group *g)
 		    cp->mc[i].reason, cp->counts + i)) != MQ_OK)
 			return rc;
 	}
-	cp->len = cp->nmc = 0;
+	mq_copies_reset(cp);
 	return MQ_OK;
 }
 
@@ -1390,7 +1291,7 @@ dead(mq_group *g, const struct mq_msg *m, const char *reason, uint64_t count)
 {
 	int rc;
 
-	if ((rc = copy_msg(&g->dead, m, reason, count)) != MQ_OK)
+	if ((rc = mq_copies_add(&g->dead, m, reason, count)) != MQ_OK)
 		return rc;
 	if (g->dead.nmc >= DEAD_FLUSH)
 		return flush_dead(g);
@@ -1787,8 +1688,8 @@ mq_group_close(mq_group *g)
 	mq_reader_close(g->reader);
 	mq_reader_close(g->getter);
 	free(g->out);
-	copies_free(&g->give);
-	copies_free(&g->dead);
+	mq_copies_free(&g->give);
+	mq_copies_free(&g->dead);
 	free(g);
 }
 
@@ -1956,9 +1857,9 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 			if ((rc = dead(g, &m, "delivery-limit", pcount)) == MQ_OK)
 				rc = emit_id(g, REC_ACK, id);
 		} else {
-			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
-			    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
-			    ctx)) != MQ_OK)
+			if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) !=
+			    MQ_OK || (rc = context(g, c, now, now,
+			    CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
 				return rc;
 			(*k)++;
 			if (noack)
@@ -2014,7 +1915,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 			er = (int64_t)m.offset + 1;
 			continue;
 		}
-		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) != MQ_OK ||
 		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
 		    ctx)) != MQ_OK)
 			return rc;
@@ -2071,7 +1972,7 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 		}
 		g->rpos = m.id;
 		if (!id_lt(top, m.id) || (ttl > 0 && now - m.time_ms > ttl) ||
-		    copy_msg(&g->give, &m, NULL, 0) != MQ_OK)
+		    mq_copies_add(&g->give, &m, NULL, 0) != MQ_OK)
 			break;
 		top = m.id;
 		k++;
@@ -2089,14 +1990,14 @@ static int
 take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
     int64_t now, int *ctx, size_t *k)
 {
-	const struct mcopy *mc;
+	const struct mq_copy *mc;
 	size_t i;
 	int rc;
 
 	if (ahead == 0)
 		return MQ_OK;
 	if (!id_eq(g->st.cursor, from) || nacked_ready(&g->st, now)) {
-		copies_reset(&g->give);
+		mq_copies_reset(&g->give);
 		return MQ_OK;
 	}
 	if ((rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
@@ -2128,7 +2029,7 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 		return MQ_OK;
 	now = mq_now_ms();
 	replay_early(g);
-	copies_reset(&g->give);
+	mq_copies_reset(&g->give);
 	from = g->st.cursor;
 	if (!noack)
 		ahead = read_ahead(g, count, now);
@@ -2147,7 +2048,7 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 	     */
 	    (k > 0 && (rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK) ||
 	    (rc = flush_dead(g)) != MQ_OK ||
-	    (rc = finish(&g->give, msgs)) != MQ_OK) {
+	    (rc = mq_copies_finish(&g->give, msgs)) != MQ_OK) {
 		abandon(g);
 		return rc;
 	}
@@ -2195,7 +2096,8 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 			memset(&m, 0, sizeof(m));
 			m.id = id;
 			m.offset = UINT64_MAX;
-			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK)
+			if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) !=
+			    MQ_OK)
 				goto fail;
 			k++;
 			continue;
@@ -2206,7 +2108,7 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 				goto fail;
 			continue;
 		}
-		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) != MQ_OK ||
 		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
 		    &ctx)) != MQ_OK ||
 		    (rc = emit(g, REC_OWN, 0, id.ms, id.seq, pcount + 1,
@@ -2216,7 +2118,7 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 	}
 	if ((rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK ||
 	    (rc = flush_dead(g)) != MQ_OK ||
-	    (rc = finish(&g->give, msgs)) != MQ_OK)
+	    (rc = mq_copies_finish(&g->give, msgs)) != MQ_OK)
 		goto fail;
 	if ((rc = commit(g)) != MQ_OK)
 		return rc;

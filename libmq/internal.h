@@ -310,6 +310,49 @@ int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
  */
 int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
 
+/* ---- copybuf.c: the copies of messages a group operation hands out. */
+
+/* A copy, and what it keeps beside it. */
+struct mq_copy {
+	size_t			 off;		/* where it is in the buffer */
+	mq_id			 id;		/* the message's */
+	uint64_t		 offset;
+	const char		*reason;	/* dead letters: why */
+	uint64_t		 count;		/* dead letters: deliveries */
+};
+/* Copies of messages (mq_msg_copy) in 'buf', until they are finished. */
+struct mq_copies {
+	unsigned char		*buf;
+	size_t			 len, cap;
+	struct mq_copy		*mc;
+	size_t			 nmc, capmc;
+	struct mq_msg		*msgs;		/* finished messages (dead letters) */
+	size_t			 capmsgs;
+	uint64_t		*counts;	/* their delivery counts */
+	size_t			 capcounts;
+};
+
+/*
+ * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
+ * letter).  With 'm->body' NULL only the id is kept (a pending entry
+ * whose message was deleted).  MQ_OK or MQ_ESYS.
+ */
+int	 mq_copies_add(struct mq_copies *cp, const struct mq_msg *m,
+	    const char *reason, uint64_t count);
+/*
+ * Makes the copies messages, now that the buffer no longer moves: into
+ * 'out' if not NULL, else into cp->msgs and cp->counts (dead letters).
+ * MQ_OK or MQ_ESYS.
+ */
+int	 mq_copies_finish(struct mq_copies *cp, struct mq_msg *out);
+/*
+ * Empties 'cp' for the next call.  Copies larger than a few pages are
+ * let go, so that a group that once handed out a large batch does not
+ * keep its size while it idles.
+ */
+void	 mq_copies_reset(struct mq_copies *cp);
+void	 mq_copies_free(struct mq_copies *cp);
+
 /* ---- deadletter.c */
 
 /*
