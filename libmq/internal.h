@@ -310,6 +310,72 @@ int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
  */
 int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
 
+/* ---- ids, compared inline: a group compares millions a second. */
+
+static inline int
+mq_id_lt(mq_id a, mq_id b)
+{
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+}
+
+static inline int
+mq_id_eq(mq_id a, mq_id b)
+{
+	return a.ms == b.ms && a.seq == b.seq;
+}
+
+/* ---- pending.c: the pending entries of a group, slots in id order. */
+
+struct consumer;	/* group.c's */
+
+/*
+ * A slot of the pending array.  A live slot is a pending entry; a dead
+ * one is an entry that left, or room left by an insertion (see
+ * mq_plist_insert), and only its place in the order counts.
+ */
+struct mq_pentry {
+	mq_id			 id;
+	struct consumer		*owner;		/* NULL: handed back by a nack */
+	int64_t			 time;		/* of the last delivery */
+	uint64_t		 count;		/* deliveries */
+	int8_t			 side;		/* room: -1 below 'id', 1 above */
+	uint8_t			 live;
+};
+
+/*
+ * The pending entries: slots e[head .. len - 1] in the order of (id,
+ * side), the first and the last live (or none: head == len == 0).  A
+ * live slot has side 0, and no two slots have the same id and side 0:
+ * the slot of an entry, live or dead, is where (id, 0) goes in the
+ * order, so a binary search finds it.
+ */
+struct mq_plist {
+	struct mq_pentry	*e;
+	size_t			 head, len, cap;
+	size_t			 ndead;		/* dead ones in e[head .. len-1] */
+};
+
+/*
+ * The slot of the first pending entry with an id above 'id' ('above'
+ * set) or at least 'id'; pl->len if there is none.
+ */
+size_t	 mq_plist_seek(const struct mq_plist *pl, mq_id id, int above);
+/* The pending entry 'id', or NULL.  Valid until the next change. */
+struct mq_pentry *mq_plist_find(struct mq_plist *pl, mq_id id);
+/*
+ * A live slot for 'id', which is not pending, of the array of 'live'
+ * pending entries; the caller fills in the rest.  Slots may move.
+ * NULL with errno set if out of memory.
+ */
+struct mq_pentry *mq_plist_insert(struct mq_plist *pl, mq_id id,
+	    uint64_t live);
+/*
+ * After slots died: drops the dead ones at both ends, and squeezes the
+ * others out when they outnumber the 'live' ones.  An empty array goes
+ * back to the start (and is freed if it is large).
+ */
+void	 mq_plist_tidy(struct mq_plist *pl, uint64_t live);
+
 /* ---- copybuf.c: the copies of messages a group operation hands out. */
 
 /* A copy, and what it keeps beside it. */
