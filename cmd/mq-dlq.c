@@ -259,7 +259,8 @@ struct letter {
 	mq_id		 id;
 	struct origin	*origin;
 	struct mq_msg	 copy;		/* what goes back, headers and all */
-	struct mq_header *headers;
+	struct mq_header *headers;	/* its headers */
+	unsigned char	*block;		/* what they point into (mq_msg_copy) */
 	char		 idstr[MQ_ID_MAX];
 };
 
@@ -376,46 +377,31 @@ added_header(const struct mq_header *h)
 	return 0;
 }
 
-/* Duplicates 'len' bytes of 'p' (NULL stays NULL). */
-static void *
-dup_bytes(const void *p, size_t len)
-{
-	void *q;
-
-	if (p == NULL)
-		return NULL;
-	if ((q = malloc(len + 1)) == NULL)
-		err(EX_TEMPFAIL, "malloc");
-	memcpy(q, p, len);
-	return q;
-}
-
-/* Copies dead letter 'm' into the chunk as the message to append. */
+/*
+ * Copies dead letter 'm' into the chunk as the message to append: the
+ * headers the dead-lettering added are left out, mq-replay-of is added.
+ */
 static int
 collect_one(const struct mq_msg *m, void *arg)
 {
 	struct replay *rp = arg;
 	struct letter *l = &rp->letters[rp->n++];
 	struct mq_header *h;
-	size_t i, k = 0;
+	size_t i, k = 0, len = 0, cap = 0, off;
 
 	memset(l, 0, sizeof(*l));
 	l->id = m->id;
 	l->origin = origin_of(rp, m);
 	mq_id_fmt(l->idstr, m->id);
+	if (mq_msg_copy(m, &l->block, &len, &cap, &off) != MQ_OK)
+		err(EX_TEMPFAIL, "malloc");
+	mq_msg_at(l->block, off, &l->copy);
 	l->headers = calloc(m->nheaders + 1, sizeof(*l->headers));
 	if (l->headers == NULL)
 		err(EX_TEMPFAIL, "calloc");
-	for (i = 0; i < m->nheaders; i++) {
-		if (added_header(&m->headers[i]))
-			continue;
-		h = &l->headers[k++];
-		h->name = dup_bytes(m->headers[i].name, m->headers[i].namelen);
-		h->namelen = m->headers[i].namelen;
-		h->value = dup_bytes(m->headers[i].value,
-		    m->headers[i].valuelen);
-		h->valuelen = m->headers[i].valuelen;
-	}
+	for (i = 0; i < l->copy.nheaders; i++)
+		if (!added_header(&l->copy.headers[i]))
+			l->headers[k++] = l->copy.headers[i];
 	h = &l->headers[k++];
 	h->name = H_REPLAY_OF;
 	h->namelen = strlen(H_REPLAY_OF);
@@ -423,10 +409,8 @@ collect_one(const struct mq_msg *m, void *arg)
 	h->valuelen = strlen(l->idstr);
 	l->copy.headers = l->headers;
 	l->copy.nheaders = k;
-	l->copy.key = dup_bytes(m->key, m->keylen);
-	l->copy.keylen = m->keylen;
-	l->copy.body = dup_bytes(m->body != NULL ? m->body : "", m->bodylen);
-	l->copy.bodylen = m->bodylen;
+	if (l->copy.body == NULL)
+		l->copy.body = "";
 	rp->last = m->id;
 	return rp->n == CHUNK;
 }
@@ -434,16 +418,8 @@ collect_one(const struct mq_msg *m, void *arg)
 static void
 letter_free(struct letter *l)
 {
-	size_t i;
-
-	/* The last header is mq-replay-of, which points into 'l'. */
-	for (i = 0; i + 1 < l->copy.nheaders; i++) {
-		free((void *)l->headers[i].name);
-		free((void *)l->headers[i].value);
-	}
 	free(l->headers);
-	free((void *)l->copy.key);
-	free((void *)l->copy.body);
+	free(l->block);
 }
 
 /*

@@ -3,11 +3,13 @@
  *
  * Model: every system call is checked where it is made and a failure
  * returns mq_sys() (MQ_ESYS with errno saved), after undoing what the
- * helper itself did.  Short writes and EINTR are retried.  Replacing a
- * file is write-temp, fsync, rename, fsync-directory, so a reader sees
- * the old file or the new one and a crash leaves at most a stale
- * "path.tmp" that the next replace removes.
+ * helper itself did.  Short writes and EINTR are retried.  Every file
+ * libmq writes whole is put in place by one function, mq_put_file():
+ * write-temp, fsync, rename (then the caller fsyncs the directory), so
+ * a reader sees the old file or the new one and a crash leaves at most
+ * a stale temporary that the next one of its name removes.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -114,18 +116,99 @@ dir_of(const char *path, char *dir)
 }
 
 /*
+ * Makes the temporary 'tmp' of the directory 'dirfd' with the 'len'
+ * bytes of 'buf' (mode 0644, or 0666 with MQ_PUT_0666, less the umask)
+ * and fsyncs it, unless MQ_PUT_NOSYNC: a rename must never bring an
+ * empty file into place.  A stale 'tmp' is removed, never written
+ * through: it may be a hard link to the live file.  Returns the
+ * descriptor, open for reading and writing when the caller keeps it,
+ * or -1 with errno set ('tmp' removed again).
+ */
+static int
+put_tmp(int dirfd, const char *tmp, const void *buf, size_t len, int flags,
+    int keep)
+{
+	int fd, saved, tries = 0, mode = flags & MQ_PUT_0666 ? 0666 : 0644;
+	int how = !keep ? O_WRONLY : flags & MQ_PUT_RDONLY ? O_RDONLY : O_RDWR;
+
+	while ((fd = openat(dirfd, tmp, how | O_CREAT | O_EXCL | O_CLOEXEC,
+	    mode)) == -1)
+		if (errno != EEXIST || tries++ > 0 ||
+		    (unlinkat(dirfd, tmp, 0) == -1 && errno != ENOENT))
+			return -1;
+	if (mq_write_all(fd, buf, len) == MQ_OK &&
+	    ((flags & MQ_PUT_NOSYNC) || fsync(fd) == 0))
+		return fd;
+	saved = errno;
+	close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * The one way libmq puts a whole file in place: write a temporary in
+ * the same directory, fsync it, take the lock asked for, then rename it
+ * over 'name' (or link it, MQ_PUT_EXCL).  See internal.h.
+ */
+int
+mq_put_file(int dirfd, const char *tmp, const char *name, const void *buf,
+    size_t len, int flags, int *fdp)
+{
+	int fd, rc, saved, lock;
+
+	if (fdp != NULL)
+		*fdp = -1;
+	if ((fd = put_tmp(dirfd, tmp, buf, len, flags, fdp != NULL)) == -1)
+		return mq_sys();
+	/* The file is new, no one else's yet: its lock never waits. */
+	lock = flags & MQ_PUT_LOCK_EX ? LOCK_EX : LOCK_SH;
+	if ((flags & (MQ_PUT_LOCK_EX | MQ_PUT_LOCK_SH)) &&
+	    flock(fd, lock | LOCK_NB) == -1)
+		goto fail;
+	if (fdp == NULL) {
+		rc = close(fd);
+		fd = -1;
+		if (rc == -1)
+			goto fail;
+	}
+	if (flags & MQ_PUT_EXCL) {
+		if (linkat(dirfd, tmp, dirfd, name, 0) == -1) {
+			rc = errno == EEXIST ? MQ_EEXIST : mq_sys();
+			goto undo;
+		}
+		/* In place: only the temporary's name is left to remove. */
+		if (unlinkat(dirfd, tmp, 0) == -1)
+			goto fail;
+	} else if (renameat(dirfd, tmp, dirfd, name) == -1)
+		goto fail;
+	if (fdp != NULL)
+		*fdp = fd;
+	return MQ_OK;
+
+fail:
+	rc = mq_sys();
+undo:
+	saved = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+	errno = saved;
+	return rc;
+}
+
+/*
  * Replaces the file 'path' with the 'len' bytes of 'buf', atomically and
- * durably.  A stale "path.tmp" is removed first: it may be a hard link to
- * the live file, which writing into would change in place.  A failure
- * before the rename removes the temporary file and leaves 'path' as it
- * was; only the final fsync of the directory can fail after it.  Returns
- * MQ_OK or mq_sys().
+ * durably, as mq_put_file() does with "path.tmp" as the temporary, then
+ * fsyncs the directory.  A failure before the rename removes the
+ * temporary file and leaves 'path' as it was; only the final fsync of
+ * the directory can fail after it.  Returns MQ_OK or mq_sys().
  */
 int
 mq_replace_file(const char *path, const void *buf, size_t len)
 {
 	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd, rc, saved;
+	int rc;
 
 	if (strlen(path) >= PATH_MAX - 4) {
 		errno = ENAMETOOLONG;
@@ -133,33 +216,10 @@ mq_replace_file(const char *path, const void *buf, size_t len)
 	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	dir_of(path, dir);
-
-	if (unlink(tmp) == -1 && errno != ENOENT)
-		return mq_sys();
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0666)) == -1)
-		return mq_sys();
-	if ((rc = mq_write_all(fd, buf, len)) != MQ_OK)
-		goto fail;
-	if (fsync(fd) == -1) {
-		rc = mq_sys();
-		goto fail;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc == -1 || rename(tmp, path) == -1) {
-		rc = mq_sys();
-		goto fail;
-	}
+	if ((rc = mq_put_file(AT_FDCWD, tmp, path, buf, len, MQ_PUT_0666,
+	    NULL)) != MQ_OK)
+		return rc;
 	return mq_fsync_dir(dir);
-
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	unlink(tmp);
-	errno = saved;
-	return rc;
 }
 
 /*

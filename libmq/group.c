@@ -18,24 +18,14 @@
  * and a read first copies the entries it will most likely deliver (see
  * read_ahead): under the lock it only checks that the group did not move
  * meanwhile, and writes.  The file protocol (locking, torn tails,
- * replacement) is journal.c's.
+ * replacement) is journal.c's, and the copies of the messages a read
+ * hands out are copybuf.c's.
  *
  * In memory, the pending entries are one array of slots in id order
- * (struct plist).  Entries are nearly always created above every pending
- * id (new deliveries after the cursor) and acknowledged roughly in that
- * order, so a new entry is appended, and an acknowledged one becomes a
- * dead slot: the array starts and ends at a live slot (dead ones at
- * either end are dropped at once), and the dead slots inside are
- * squeezed out when they outnumber the live ones.  A dead slot keeps an
- * id that keeps the array in order, and may be reused by an entry that
- * fits there.  A lookup tries the first slot (an ack in order), then
- * searches by id.  An entry below the top (after XGROUP SETID backwards,
- * or a forced claim) is put in a dead slot next to its place if there is
- * one, else the slots above its place move up, leaving a few dead slots
- * behind it for the next such entries (so a run of them costs no more
- * than a constant per entry).  Slots move, so nothing keeps a pointer or
- * an index into the array across a change: code that walks it while it
- * makes changes keeps the id and searches again.
+ * (pending.c): new entries are appended, acknowledged ones leave dead
+ * slots that are squeezed out in time, and slots move, so nothing keeps
+ * a pointer or an index into the array across a change: code that walks
+ * it while it makes changes keeps the id and searches again.
  *
  * Consumers are a tree by name, each with a count of the entries it
  * owns; its entries in order are a walk of the array filtered by owner
@@ -183,44 +173,11 @@ enum {
 #define AUTOCLAIM_SCAN	10		/* XAUTOCLAIM looks at count * this */
 #define EARLY_REPLAY	(64 * MQ_JSLOT)	/* a longer tail is replayed unlocked */
 #define HOLD_MAX	(1u << 20)	/* held records past this are written at once */
-#define PL_MIN		64		/* slots of the smallest pending array */
-#define PL_KEEP		256		/* an empty array larger is freed */
 #define BUF_KEEP	(16u << 10)	/* bytes of a buffer kept between calls */
-#define PL_GAP		16		/* an insertion that moves n slots
-					   leaves n / PL_GAP as room */
 
 /* ------------------------------------------------------------------
  * The replica
  * ---------------------------------------------------------------- */
-
-struct consumer;
-
-/*
- * A slot of the pending array.  A live slot is a pending entry; a dead
- * one is an entry that left, or room left by an insertion (see
- * pending_add), and only its place in the order counts.
- */
-struct pentry {
-	mq_id			 id;
-	struct consumer		*owner;		/* NULL: handed back by a nack */
-	int64_t			 time;		/* of the last delivery */
-	uint64_t		 count;		/* deliveries */
-	int8_t			 side;		/* room: -1 below 'id', 1 above */
-	uint8_t			 live;
-};
-
-/*
- * The pending entries: slots e[head .. len - 1] in the order of (id,
- * side), the first and the last live (or none: head == len == 0).  A
- * live slot has side 0, and no two slots have the same id and side 0:
- * the slot of an entry, live or dead, is where (id, 0) goes in the
- * order, so a binary search finds it.
- */
-struct plist {
-	struct pentry		*e;
-	size_t			 head, len, cap;
-	size_t			 ndead;		/* dead ones in e[head .. len-1] */
-};
 
 /* An entry handed back by a nack, in gstate.nacked. */
 struct nacked {
@@ -250,7 +207,7 @@ struct gstate {
 	int			 head;		/* the HEAD record was applied */
 	mq_id			 cursor;	/* last delivered id */
 	int64_t			 entries_read;	/* -1: unknown */
-	struct plist		 pl;		/* every pending entry */
+	struct mq_plist		 pl;		/* every pending entry */
 	uint64_t		 npending;	/* its live slots */
 	struct ntree		 nacked;	/* those handed back */
 	struct ctree		 consumers;
@@ -267,32 +224,6 @@ struct gstate {
 	int64_t			 lease_min;	/* <= the delivery time of every
 						   entry whose owner is not
 						   attached (INT64_MAX: none) */
-};
-
-/* Copies of messages, by offsets into 'buf' until they are finished. */
-struct hcopy {
-	size_t			 name, namelen, value, valuelen;
-};
-struct mcopy {
-	struct mq_msg		 m;		/* all but the pointers */
-	size_t			 hdr;		/* its first header in 'hc' */
-	size_t			 key, body;	/* offsets; SIZE_MAX: NULL */
-	const char		*reason;	/* dead letters: why */
-	uint64_t		 count;		/* dead letters: deliveries */
-};
-struct copies {
-	unsigned char		*buf;
-	size_t			 len, cap;
-	struct hcopy		*hc;
-	size_t			 nhc, caphc;
-	struct mcopy		*mc;
-	size_t			 nmc, capmc;
-	struct mq_header	*hdrs;		/* finished headers */
-	size_t			 caphdrs;
-	struct mq_msg		*msgs;		/* finished messages (dead letters) */
-	size_t			 capmsgs;
-	uint64_t		*counts;	/* their delivery counts */
-	size_t			 capcounts;
 };
 
 struct mq_group {
@@ -317,55 +248,12 @@ struct mq_group {
 	size_t			 heldlen;
 	struct mq_policy	 pol;		/* the stream's, read once per hold */
 	int			 polheld;
-	struct copies		 give;		/* messages handed to the caller */
-	struct copies		 dead;		/* messages for the dead letters */
+	struct mq_copies	 give;		/* messages handed to the caller */
+	struct mq_copies	 dead;		/* messages for the dead letters */
 	/* mq_group_attach: the consumer attached, and its liveness file. */
 	int			 livefd;	/* -1: none attached */
 	char			 livename[MQ_NAME_MAX + 1];
 };
-
-static void
-copies_free(struct copies *cp)
-{
-	free(cp->buf);
-	free(cp->hc);
-	free(cp->mc);
-	free(cp->hdrs);
-	free(cp->msgs);
-	free(cp->counts);
-}
-
-/*
- * Empties 'cp' for the next call.  Copies larger than BUF_KEEP are let
- * go, so that a group that once handed out a large batch does not keep
- * its size while it idles (thousands of groups may be open at once).
- */
-static void
-copies_reset(struct copies *cp)
-{
-	if (cp->cap + cp->caphc * sizeof(*cp->hc) +
-	    cp->capmc * sizeof(*cp->mc) + cp->caphdrs * sizeof(*cp->hdrs) +
-	    cp->capmsgs * sizeof(*cp->msgs) +
-	    cp->capcounts * sizeof(*cp->counts) > BUF_KEEP) {
-		copies_free(cp);
-		memset(cp, 0, sizeof(*cp));
-		return;
-	}
-	cp->len = cp->nhc = cp->nmc = 0;
-}
-
-/* Inline: the pending array compares ids millions of times a second. */
-static inline int
-id_lt(mq_id a, mq_id b)
-{
-	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
-}
-
-static inline int
-id_eq(mq_id a, mq_id b)
-{
-	return a.ms == b.ms && a.seq == b.seq;
-}
 
 static int
 nacked_cmp(const struct nacked *a, const struct nacked *b)
@@ -384,73 +272,7 @@ consumer_cmp(const struct consumer *a, const struct consumer *b)
 RB_GENERATE_INTERNAL(ntree, nacked, link, nacked_cmp, RB_ATTR)
 RB_GENERATE_INTERNAL(ctree, consumer, link, consumer_cmp, RB_ATTR)
 
-/* ---- The pending array */
-
-/* Whether slot 'p' comes before ('id', 'side') in the order. */
-static inline int
-slot_before(const struct pentry *p, mq_id id, int side)
-{
-	return id_lt(p->id, id) || (id_eq(p->id, id) && p->side < side);
-}
-
-/*
- * The first slot of 'pl' that does not come before ('id', 'side');
- * pl->len if there is none.  Side -1 finds the first slot of id 'id' or
- * above, side 2 the first slot above 'id'.
- */
-static size_t
-slot_search(const struct plist *pl, mq_id id, int side)
-{
-	size_t lo = pl->head, hi = pl->len, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (slot_before(&pl->e[mid], id, side))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* The first live slot at or after slot 'i'; pl->len if none. */
-static size_t
-live_from(const struct plist *pl, size_t i)
-{
-	while (i < pl->len && !pl->e[i].live)
-		i++;
-	return i;
-}
-
-/*
- * The slot of the first pending entry with an id above 'id' ('above'
- * set) or at least 'id'; st->pl.len if there is none.
- */
-static size_t
-pending_seek(const struct gstate *st, mq_id id, int above)
-{
-	return live_from(&st->pl, slot_search(&st->pl, id, above ? 2 : -1));
-}
-
-/* The pending entry 'id', or NULL.  Valid until the next change. */
-static struct pentry *
-pending_find(struct gstate *st, mq_id id)
-{
-	struct plist *pl = &st->pl;
-	struct pentry *p;
-	size_t i;
-
-	if (pl->head == pl->len)
-		return NULL;
-	p = &pl->e[pl->head];
-	if (id_eq(p->id, id))
-		return p;		/* the common ack, in order */
-	if (id_lt(id, p->id) || id_lt(pl->e[pl->len - 1].id, id))
-		return NULL;
-	i = slot_search(pl, id, 0);	/* < len: e[len - 1].id >= id */
-	p = &pl->e[i];
-	return p->live && id_eq(p->id, id) ? p : NULL;
-}
+/* ---- The pending array (pending.c), and who holds its entries */
 
 /*
  * The first slot at or after slot 'i' that holds an entry of 'c';
@@ -460,109 +282,13 @@ pending_find(struct gstate *st, mq_id id)
 static size_t
 owned_from(const struct gstate *st, const struct consumer *c, size_t i)
 {
-	const struct plist *pl = &st->pl;
+	const struct mq_plist *pl = &st->pl;
 
 	if (c->npending == 0)
 		return pl->len;
 	while (i < pl->len && (!pl->e[i].live || pl->e[i].owner != c))
 		i++;
 	return i;
-}
-
-/* Moves the live slots of 'pl' to the front of the array, in order. */
-static void
-plist_squeeze(struct plist *pl)
-{
-	size_t i, n = 0;
-
-	for (i = pl->head; i < pl->len; i++)
-		if (pl->e[i].live)
-			pl->e[n++] = pl->e[i];
-	pl->head = 0;
-	pl->len = n;
-	pl->ndead = 0;
-}
-
-/* Makes the array hold at least 'n' more slots after pl->len. */
-static int
-plist_grow(struct plist *pl, size_t n)
-{
-	struct pentry *e;
-	size_t cap = pl->cap ? pl->cap : PL_MIN;
-
-	while (cap - pl->len < n)
-		cap *= 2;
-	if (cap == pl->cap)
-		return MQ_OK;
-	if ((e = reallocarray(pl->e, cap, sizeof(*e))) == NULL)
-		return mq_sys();
-	pl->e = e;
-	pl->cap = cap;
-	return MQ_OK;
-}
-
-/*
- * After slots died: drops the dead ones at both ends, and squeezes the
- * others out when they outnumber the 'live' ones.  An empty array goes
- * back to the start (and is freed if it is large).
- */
-static void
-plist_tidy(struct plist *pl, uint64_t live)
-{
-	while (pl->head < pl->len && !pl->e[pl->head].live) {
-		pl->head++;
-		pl->ndead--;
-	}
-	while (pl->len > pl->head && !pl->e[pl->len - 1].live) {
-		pl->len--;
-		pl->ndead--;
-	}
-	if (pl->head == pl->len) {
-		pl->head = pl->len = 0;
-		if (pl->cap > PL_KEEP) {
-			free(pl->e);
-			pl->e = NULL;
-			pl->cap = 0;
-		}
-	} else if (pl->ndead > live)
-		plist_squeeze(pl);
-}
-
-/*
- * Opens room at slot 'i' of 'pl', whose slots before and from 'i' are
- * live: the slots from 'i' on move up, and those in between become
- * room, a number in proportion to the slots moved.  The new entry goes
- * in the middle one (returned).  The room below it goes with the slot
- * below (dead, side 1; or, at the front, free slots before pl->head),
- * the room above it with the slot above (dead, side -1), so that entries
- * that come later on either side of the new one take it without moving
- * anything.  Returns NULL with errno set if out of memory.
- */
-static struct pentry *
-plist_open(struct plist *pl, size_t i)
-{
-	size_t gap = 1 + (pl->len - i) / PL_GAP, mid = i + gap / 2, k;
-
-	if (plist_grow(pl, gap) != MQ_OK)
-		return NULL;
-	memmove(&pl->e[i + gap], &pl->e[i], (pl->len - i) * sizeof(*pl->e));
-	pl->len += gap;
-	if (i == pl->head)
-		pl->head = mid;
-	else
-		for (k = i; k < mid; k++) {
-			pl->e[k].id = pl->e[i - 1].id;
-			pl->e[k].side = 1;
-			pl->e[k].live = 0;
-			pl->ndead++;
-		}
-	for (k = mid + 1; k < i + gap; k++) {
-		pl->e[k].id = pl->e[i + gap].id;
-		pl->e[k].side = -1;
-		pl->e[k].live = 0;
-		pl->ndead++;
-	}
-	return &pl->e[mid];
 }
 
 /* The node of the handed-back entry 'id', or NULL. */
@@ -618,63 +344,30 @@ nacked_new(struct gstate *st, mq_id id, int64_t due)
  * handed back, due at once); the caller sets its time and count.
  * Returns its slot, or NULL with errno set (out of memory).
  */
-static struct pentry *
+static struct mq_pentry *
 pending_add(struct gstate *st, mq_id id, struct consumer *c)
 {
-	struct plist *pl = &st->pl;
-	struct pentry *p;
+	struct mq_pentry *p;
 	struct nacked *n = NULL;
-	size_t i;
 
 	if (c == NULL && (n = nacked_new(st, id, 0)) == NULL)
 		return NULL;
-	if (pl->head == pl->len || id_lt(pl->e[pl->len - 1].id, id)) {
-		/* Above every pending id: the common case. */
-		if (pl->len == pl->cap) {
-			if (st->npending < pl->cap / 2)
-				plist_squeeze(pl);
-			else if (plist_grow(pl, 1) != MQ_OK)
-				goto fail;
-		}
-		p = &pl->e[pl->len++];
-	} else {
-		if (pl->ndead > st->npending)
-			plist_squeeze(pl);
-		/*
-		 * Slot 'i' is where (id, 0) goes (there is one: the last slot
-		 * is live and above).  A dead slot there or just below takes
-		 * the entry; else room is made.
-		 */
-		i = slot_search(pl, id, 0);
-		if (!pl->e[i].live) {
-			p = &pl->e[i];
-			pl->ndead--;
-		} else if (i > pl->head && !pl->e[i - 1].live) {
-			p = &pl->e[i - 1];
-			pl->ndead--;
-		} else if (i == pl->head && pl->head > 0)
-			p = &pl->e[--pl->head];
-		else if ((p = plist_open(pl, i)) == NULL)
-			goto fail;
+	if ((p = mq_plist_insert(&st->pl, id, st->npending)) == NULL) {
+		free(n);
+		return NULL;
 	}
-	p->id = id;
-	p->side = 0;
 	p->owner = c;
-	p->live = 1;
 	st->npending++;
 	if (c != NULL)
 		c->npending++;
 	else if (RB_INSERT(ntree, &st->nacked, n) != NULL)
 		free(n);	/* cannot be */
 	return p;
-fail:
-	free(n);
-	return NULL;
 }
 
 /* Takes 'p' from its owner, or from the nacked tree. */
 static void
-owner_unlink(struct gstate *st, struct pentry *p)
+owner_unlink(struct gstate *st, struct mq_pentry *p)
 {
 	struct nacked *n;
 
@@ -694,7 +387,7 @@ owner_unlink(struct gstate *st, struct pentry *p)
  * changed.
  */
 static int
-pending_give(struct gstate *st, struct pentry *p, struct consumer *c,
+pending_give(struct gstate *st, struct mq_pentry *p, struct consumer *c,
     int64_t due)
 {
 	struct nacked *n = NULL;
@@ -718,14 +411,14 @@ pending_give(struct gstate *st, struct pentry *p, struct consumer *c,
 
 /* Takes 'p' out of the pending list; slots may move. */
 static void
-pending_remove(struct gstate *st, struct pentry *p)
+pending_remove(struct gstate *st, struct mq_pentry *p)
 {
 	owner_unlink(st, p);
 	p->live = 0;
 	p->owner = NULL;
 	st->npending--;
 	st->pl.ndead++;
-	plist_tidy(&st->pl, st->npending);
+	mq_plist_tidy(&st->pl, st->npending);
 }
 
 static void
@@ -754,7 +447,7 @@ static void
 state_reset(mq_group *g)
 {
 	struct gstate *st = &g->st;
-	struct plist pl = st->pl;
+	struct mq_plist pl = st->pl;
 	struct nacked *n, *nn;
 	struct consumer *c, *cn;
 
@@ -835,9 +528,9 @@ static int
 apply_delcons(mq_group *g, const struct mq_jrec *r)
 {
 	struct gstate *st = &g->st;
-	struct plist *pl = &st->pl;
+	struct mq_plist *pl = &st->pl;
 	struct consumer *c;
-	struct pentry *p;
+	struct mq_pentry *p;
 	size_t i;
 
 	if ((c = consumer_byidx(st, r->a)) == NULL)
@@ -853,7 +546,7 @@ apply_delcons(mq_group *g, const struct mq_jrec *r)
 		st->npending--;
 		pl->ndead++;
 	}
-	plist_tidy(pl, st->npending);
+	mq_plist_tidy(pl, st->npending);
 	RB_REMOVE(ctree, &st->consumers, c);
 	st->byidx[c->idx] = NULL;
 	st->nconsumers--;
@@ -869,11 +562,11 @@ static int
 apply_own(mq_group *g, const struct mq_jrec *r)
 {
 	struct gstate *st = &g->st;
-	struct pentry *p;
+	struct mq_pentry *p;
 	mq_id id = { r->a, r->b };
 	int rc;
 
-	if ((p = pending_find(st, id)) == NULL) {
+	if ((p = mq_plist_find(&st->pl, id)) == NULL) {
 		if ((p = pending_add(st, id, st->ctx)) == NULL)
 			return mq_sys();
 	} else if ((rc = pending_give(st, p, st->ctx, 0)) != MQ_OK)
@@ -924,7 +617,7 @@ apply(const struct mq_jrec *r, void *arg)
 	mq_group *g = arg;
 	struct gstate *st = &g->st;
 	struct consumer *c;
-	struct pentry *p;
+	struct mq_pentry *p;
 	mq_id id = { r->a, r->b };
 
 	if (!st->head && r->type != REC_HEAD)
@@ -964,11 +657,11 @@ apply(const struct mq_jrec *r, void *arg)
 	case REC_OWN:
 		return apply_own(g, r);
 	case REC_ACK:
-		if ((p = pending_find(st, id)) != NULL)
+		if ((p = mq_plist_find(&st->pl, id)) != NULL)
 			pending_remove(st, p);
 		return MQ_OK;
 	case REC_NACK:
-		if ((p = pending_find(st, id)) != NULL)
+		if ((p = mq_plist_find(&st->pl, id)) != NULL)
 			return pending_give(st, p, NULL, (int64_t)r->c);
 		return MQ_OK;
 	}
@@ -1093,7 +786,7 @@ lock_change(mq_group *g)
 	if (g->held) {
 		/* Held: the records of this change follow those waiting. */
 		g->outlen = g->heldlen;
-		copies_reset(&g->dead);
+		mq_copies_reset(&g->dead);
 		return MQ_OK;
 	}
 	if ((rc = mq_journal_lock(&g->j, &reset)) != MQ_OK) {
@@ -1106,7 +799,7 @@ lock_change(mq_group *g)
 		return rc;
 	}
 	g->outlen = 0;
-	copies_reset(&g->dead);
+	mq_copies_reset(&g->dead);
 	return MQ_OK;
 }
 
@@ -1115,7 +808,7 @@ static int
 begin(mq_group *g)
 {
 	replay_early(g);
-	copies_reset(&g->give);
+	mq_copies_reset(&g->give);
 	return lock_change(g);
 }
 
@@ -1181,7 +874,7 @@ compact(mq_group *g)
 {
 	struct gstate *st = &g->st;
 	struct consumer *c, *owner = NULL;
-	struct pentry *p;
+	struct mq_pentry *p;
 	unsigned char *buf, *q;
 	int64_t time = 0, due;
 	uint32_t idx = 0;
@@ -1310,126 +1003,20 @@ mq_group_release(mq_group *g)
 }
 
 /* ------------------------------------------------------------------
- * Copies of messages
+ * Dead letters
  * ---------------------------------------------------------------- */
-
-/* Appends 'len' bytes to the copy buffer; '*off' is where they went. */
-static int
-put_bytes(struct copies *cp, const void *src, size_t len, size_t *off)
-{
-	int rc;
-
-	if ((rc = mq_grow(&cp->buf, &cp->cap, cp->len + len + 1, 1)) != MQ_OK)
-		return rc;
-	*off = cp->len;
-	if (len > 0)
-		memcpy(cp->buf + cp->len, src, len);
-	cp->len += len;
-	return MQ_OK;
-}
-
-/*
- * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
- * letter).  With 'm->body' NULL only the id is kept (a pending entry
- * whose message was deleted).
- */
-static int
-copy_msg(struct copies *cp, const struct mq_msg *m, const char *reason,
-    uint64_t count)
-{
-	struct mcopy *mc;
-	struct hcopy *hc;
-	size_t i;
-	int rc;
-
-	if ((rc = mq_grow(&cp->mc, &cp->capmc, cp->nmc + 1,
-	    sizeof(*cp->mc))) != MQ_OK ||
-	    (rc = mq_grow(&cp->hc, &cp->caphc, cp->nhc + m->nheaders,
-	    sizeof(*cp->hc))) != MQ_OK)
-		return rc;
-	mc = &cp->mc[cp->nmc];
-	mc->m = *m;
-	mc->hdr = cp->nhc;
-	mc->reason = reason;
-	mc->count = count;
-	mc->key = mc->body = SIZE_MAX;
-	for (i = 0; i < m->nheaders; i++) {
-		hc = &cp->hc[cp->nhc + i];
-		hc->namelen = m->headers[i].namelen;
-		hc->valuelen = m->headers[i].valuelen;
-		if ((rc = put_bytes(cp, m->headers[i].name, hc->namelen,
-		    &hc->name)) != MQ_OK ||
-		    (rc = put_bytes(cp, m->headers[i].value, hc->valuelen,
-		    &hc->value)) != MQ_OK)
-			return rc;
-	}
-	if (m->key != NULL &&
-	    (rc = put_bytes(cp, m->key, m->keylen, &mc->key)) != MQ_OK)
-		return rc;
-	if (m->body != NULL &&
-	    (rc = put_bytes(cp, m->body, m->bodylen, &mc->body)) != MQ_OK)
-		return rc;
-	cp->nhc += m->nheaders;
-	cp->nmc++;
-	return MQ_OK;
-}
-
-/*
- * Turns the offsets of the copies into pointers, now that the buffer no
- * longer moves: into 'out' if not NULL, else into cp->msgs and
- * cp->counts (dead letters).
- */
-static int
-finish(struct copies *cp, struct mq_msg *out)
-{
-	struct mq_msg *m;
-	struct mcopy *mc;
-	struct hcopy *hc;
-	size_t i;
-	int rc;
-
-	if ((rc = mq_grow(&cp->hdrs, &cp->caphdrs, cp->nhc,
-	    sizeof(*cp->hdrs))) != MQ_OK)
-		return rc;
-	if (out == NULL) {
-		if ((rc = mq_grow(&cp->msgs, &cp->capmsgs, cp->nmc,
-		    sizeof(*cp->msgs))) != MQ_OK ||
-		    (rc = mq_grow(&cp->counts, &cp->capcounts, cp->nmc,
-		    sizeof(*cp->counts))) != MQ_OK)
-			return rc;
-		out = cp->msgs;
-	}
-	for (i = 0; i < cp->nhc; i++) {
-		hc = &cp->hc[i];
-		cp->hdrs[i].name = cp->buf + hc->name;
-		cp->hdrs[i].namelen = hc->namelen;
-		cp->hdrs[i].value = cp->buf + hc->value;
-		cp->hdrs[i].valuelen = hc->valuelen;
-	}
-	for (i = 0; i < cp->nmc; i++) {
-		mc = &cp->mc[i];
-		m = &out[i];
-		*m = mc->m;
-		m->headers = mc->m.nheaders > 0 ? cp->hdrs + mc->hdr : NULL;
-		m->key = mc->key == SIZE_MAX ? NULL : cp->buf + mc->key;
-		m->body = mc->body == SIZE_MAX ? NULL : cp->buf + mc->body;
-		if (out == cp->msgs)
-			cp->counts[i] = mc->count;
-	}
-	return MQ_OK;
-}
 
 /* Appends the dead letters collected so far, one batch per reason run. */
 static int
 flush_dead(mq_group *g)
 {
-	struct copies *cp = &g->dead;
+	struct mq_copies *cp = &g->dead;
 	size_t i, k;
 	int rc;
 
 	if (cp->nmc == 0)
 		return MQ_OK;
-	if ((rc = finish(cp, NULL)) != MQ_OK)
+	if ((rc = mq_copies_finish(cp, NULL)) != MQ_OK)
 		return rc;
 	for (i = 0; i < cp->nmc; i = k) {
 		for (k = i + 1; k < cp->nmc; k++)
@@ -1439,7 +1026,7 @@ flush_dead(mq_group *g)
 		    cp->mc[i].reason, cp->counts + i)) != MQ_OK)
 			return rc;
 	}
-	cp->len = cp->nhc = cp->nmc = 0;
+	mq_copies_reset(cp);
 	return MQ_OK;
 }
 
@@ -1453,7 +1040,7 @@ dead(mq_group *g, const struct mq_msg *m, const char *reason, uint64_t count)
 {
 	int rc;
 
-	if ((rc = copy_msg(&g->dead, m, reason, count)) != MQ_OK)
+	if ((rc = mq_copies_add(&g->dead, m, reason, count)) != MQ_OK)
 		return rc;
 	if (g->dead.nmc >= DEAD_FLUSH)
 		return flush_dead(g);
@@ -1850,8 +1437,8 @@ mq_group_close(mq_group *g)
 	mq_reader_close(g->reader);
 	mq_reader_close(g->getter);
 	free(g->out);
-	copies_free(&g->give);
-	copies_free(&g->dead);
+	mq_copies_free(&g->give);
+	mq_copies_free(&g->dead);
 	free(g);
 }
 
@@ -1886,8 +1473,8 @@ mq_group_setid(mq_group *g, mq_id id, int64_t entries_read)
 static int
 give_back_all(mq_group *g, struct consumer *c)
 {
-	struct plist *pl = &g->st.pl;
-	struct pentry *p;
+	struct mq_plist *pl = &g->st.pl;
+	struct mq_pentry *p;
 	size_t i;
 	int rc;
 
@@ -1944,8 +1531,8 @@ static int
 reclaim_leases(mq_group *g, int64_t now)
 {
 	const struct mq_policy *pol = group_policy(g);
-	struct plist *pl = &g->st.pl;
-	struct pentry *p;
+	struct mq_plist *pl = &g->st.pl;
+	struct mq_pentry *p;
 	int64_t lease, oldest = INT64_MAX;
 	size_t i;
 	int rc;
@@ -1982,7 +1569,7 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 {
 	uint64_t limit, pcount;
 	struct nacked *n, *next;
-	struct pentry *p;
+	struct mq_pentry *p;
 	struct mq_msg m;
 	int64_t due_min = INT64_MAX;
 	mq_id id;
@@ -2006,7 +1593,7 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 			continue;
 		}
 		id = n->id;
-		if ((p = pending_find(&g->st, id)) == NULL) {
+		if ((p = mq_plist_find(&g->st.pl, id)) == NULL) {
 			g->stale = 1;	/* cannot be: a reload mends it */
 			return MQ_ECORRUPT;
 		}
@@ -2019,9 +1606,9 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 			if ((rc = dead(g, &m, "delivery-limit", pcount)) == MQ_OK)
 				rc = emit_id(g, REC_ACK, id);
 		} else {
-			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
-			    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
-			    ctx)) != MQ_OK)
+			if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) !=
+			    MQ_OK || (rc = context(g, c, now, now,
+			    CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
 				return rc;
 			(*k)++;
 			if (noack)
@@ -2066,7 +1653,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 		if (got == 0)
 			break;
 		g->rpos = m.id;
-		if (!id_lt(top, m.id))
+		if (!mq_id_lt(top, m.id))
 			continue;	/* at or below a cursor set ahead */
 		top = m.id;
 		if (ttl > 0 && now - m.time_ms > ttl) {
@@ -2077,7 +1664,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 			er = (int64_t)m.offset + 1;
 			continue;
 		}
-		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) != MQ_OK ||
 		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
 		    ctx)) != MQ_OK)
 			return rc;
@@ -2121,7 +1708,7 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 	size_t k = 0;
 	int got;
 
-	if (g->gone || g->stale || !g->rvalid || !id_eq(g->rpos, top) ||
+	if (g->gone || g->stale || !g->rvalid || !mq_id_eq(g->rpos, top) ||
 	    nacked_ready(&g->st, now))
 		return 0;
 	pol = group_policy(g);
@@ -2133,8 +1720,8 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 			break;
 		}
 		g->rpos = m.id;
-		if (!id_lt(top, m.id) || (ttl > 0 && now - m.time_ms > ttl) ||
-		    copy_msg(&g->give, &m, NULL, 0) != MQ_OK)
+		if (!mq_id_lt(top, m.id) || (ttl > 0 && now - m.time_ms > ttl) ||
+		    mq_copies_add(&g->give, &m, NULL, 0) != MQ_OK)
 			break;
 		top = m.id;
 		k++;
@@ -2152,22 +1739,22 @@ static int
 take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
     int64_t now, int *ctx, size_t *k)
 {
-	const struct mcopy *mc;
+	const struct mq_copy *mc;
 	size_t i;
 	int rc;
 
 	if (ahead == 0)
 		return MQ_OK;
-	if (!id_eq(g->st.cursor, from) || nacked_ready(&g->st, now)) {
-		copies_reset(&g->give);
+	if (!mq_id_eq(g->st.cursor, from) || nacked_ready(&g->st, now)) {
+		mq_copies_reset(&g->give);
 		return MQ_OK;
 	}
 	if ((rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE, ctx)) != MQ_OK)
 		return rc;
 	for (i = 0; i < ahead; i++) {
 		mc = &g->give.mc[i];
-		if ((rc = emit(g, REC_OWN, OWN_NEW, mc->m.id.ms, mc->m.id.seq,
-		    mc->m.offset + 1, NULL, 0)) != MQ_OK)
+		if ((rc = emit(g, REC_OWN, OWN_NEW, mc->id.ms, mc->id.seq,
+		    mc->offset + 1, NULL, 0)) != MQ_OK)
 			return rc;
 	}
 	*k += ahead;
@@ -2191,7 +1778,7 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 		return MQ_OK;
 	now = mq_now_ms();
 	replay_early(g);
-	copies_reset(&g->give);
+	mq_copies_reset(&g->give);
 	from = g->st.cursor;
 	if (!noack)
 		ahead = read_ahead(g, count, now);
@@ -2210,7 +1797,7 @@ mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
 	     */
 	    (k > 0 && (rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK) ||
 	    (rc = flush_dead(g)) != MQ_OK ||
-	    (rc = finish(&g->give, msgs)) != MQ_OK) {
+	    (rc = mq_copies_finish(&g->give, msgs)) != MQ_OK) {
 		abandon(g);
 		return rc;
 	}
@@ -2246,7 +1833,7 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 	/* Each step may move slots: the next one is searched from 'id'. */
 	id = after;
 	while (k < count && (i = owned_from(&g->st, c,
-	    pending_seek(&g->st, id, 1))) < g->st.pl.len) {
+	    mq_plist_seek(&g->st.pl, id, 1))) < g->st.pl.len) {
 		id = g->st.pl.e[i].id;
 		pcount = g->st.pl.e[i].count;
 		if ((got = mq_reader_get(g->getter, id, &m)) < 0) {
@@ -2258,7 +1845,8 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 			memset(&m, 0, sizeof(m));
 			m.id = id;
 			m.offset = UINT64_MAX;
-			if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK)
+			if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) !=
+			    MQ_OK)
 				goto fail;
 			k++;
 			continue;
@@ -2269,7 +1857,7 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 				goto fail;
 			continue;
 		}
-		if ((rc = copy_msg(&g->give, &m, NULL, 0)) != MQ_OK ||
+		if ((rc = mq_copies_add(&g->give, &m, NULL, 0)) != MQ_OK ||
 		    (rc = context(g, c, now, now, CTX_SEEN | CTX_ACTIVE,
 		    &ctx)) != MQ_OK ||
 		    (rc = emit(g, REC_OWN, 0, id.ms, id.seq, pcount + 1,
@@ -2279,7 +1867,7 @@ mq_group_history(mq_group *g, const char *consumer, mq_id after,
 	}
 	if ((rc = context(g, c, now, now, CTX_SEEN, &ctx)) != MQ_OK ||
 	    (rc = flush_dead(g)) != MQ_OK ||
-	    (rc = finish(&g->give, msgs)) != MQ_OK)
+	    (rc = mq_copies_finish(&g->give, msgs)) != MQ_OK)
 		goto fail;
 	if ((rc = commit(g)) != MQ_OK)
 		return rc;
@@ -2304,7 +1892,7 @@ mq_group_ack(mq_group *g, const mq_id *ids, size_t n, size_t *acked)
 	if ((rc = begin(g)) != MQ_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
-		if (pending_find(&g->st, ids[i]) == NULL)
+		if (mq_plist_find(&g->st.pl, ids[i]) == NULL)
 			continue;
 		if ((rc = emit_id(g, REC_ACK, ids[i])) != MQ_OK) {
 			abandon(g);
@@ -2351,7 +1939,7 @@ mq_group_nack(mq_group *g, const mq_id *ids, size_t n, int reject,
 {
 	const struct mq_policy *pol;
 	uint64_t limit;
-	struct pentry *p;
+	struct mq_pentry *p;
 	struct mq_msg m;
 	int64_t now;
 	size_t i, k = 0;
@@ -2364,7 +1952,7 @@ mq_group_nack(mq_group *g, const mq_id *ids, size_t n, int reject,
 	pol = group_policy(g);
 	limit = delivery_limit(g);
 	for (i = 0; i < n; i++) {
-		if ((p = pending_find(&g->st, ids[i])) == NULL)
+		if ((p = mq_plist_find(&g->st.pl, ids[i])) == NULL)
 			continue;
 		k++;
 		if (!reject && (limit == 0 || p->count < limit)) {
@@ -2416,7 +2004,7 @@ struct claim {
  * error.
  */
 static int
-claim_one(mq_group *g, struct claim *cl, mq_id id, struct pentry *p,
+claim_one(mq_group *g, struct claim *cl, mq_id id, struct mq_pentry *p,
     const struct mq_msg *m)
 {
 	uint64_t count = p != NULL ? p->count : 1;
@@ -2490,7 +2078,7 @@ mq_group_claim(mq_group *g, const char *consumer, int64_t min_idle_ms,
     int flags, mq_id *out, size_t *claimed)
 {
 	struct claim cl;
-	struct pentry *p;
+	struct mq_pentry *p;
 	struct mq_msg m;
 	size_t i, k = 0;
 	int got, rc;
@@ -2500,7 +2088,7 @@ mq_group_claim(mq_group *g, const char *consumer, int64_t min_idle_ms,
 	    flags)) != MQ_OK)
 		return rc;
 	for (i = 0; i < n; i++) {
-		p = pending_find(&g->st, ids[i]);
+		p = mq_plist_find(&g->st.pl, ids[i]);
 		if (p == NULL && !(flags & MQ_CLAIM_FORCE))
 			continue;
 		if ((got = mq_reader_get(g->getter, ids[i], &m)) < 0) {
@@ -2536,7 +2124,7 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
     mq_id *next, mq_id *deleted, size_t *ndeleted)
 {
 	struct claim cl;
-	struct pentry *p;
+	struct mq_pentry *p;
 	struct mq_msg m;
 	uint64_t attempts;
 	mq_id id, key;
@@ -2557,7 +2145,7 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
 	 */
 	key = start;
 	while (more && attempts > 0 && count > 0 &&
-	    (i = pending_seek(&g->st, key, 0)) < g->st.pl.len) {
+	    (i = mq_plist_seek(&g->st.pl, key, 0)) < g->st.pl.len) {
 		p = &g->st.pl.e[i];	/* valid until the first change */
 		attempts--;
 		id = key = p->id;
@@ -2582,7 +2170,7 @@ mq_group_autoclaim(mq_group *g, const char *consumer, int64_t min_idle_ms,
 		count--;
 	}
 	/* The next call starts at the entry after the last one looked at. */
-	if (more && (i = pending_seek(&g->st, key, 0)) < g->st.pl.len)
+	if (more && (i = mq_plist_seek(&g->st.pl, key, 0)) < g->st.pl.len)
 		*next = g->st.pl.e[i].id;
 	if ((rc = claim_end(g, &cl)) != MQ_OK) {
 		next->ms = next->seq = 0;
@@ -2605,9 +2193,9 @@ mq_group_pending(mq_group *g, mq_id start, mq_id end, size_t count,
     const char *consumer, int64_t min_idle_ms, struct mq_pending *out,
     size_t *n)
 {
-	const struct plist *pl = &g->st.pl;
+	const struct mq_plist *pl = &g->st.pl;
 	struct consumer *c = NULL;
-	struct pentry *p;
+	struct mq_pentry *p;
 	int64_t now;
 	size_t i, k = 0;
 	int rc;
@@ -2619,10 +2207,10 @@ mq_group_pending(mq_group *g, mq_id start, mq_id end, size_t count,
 	if (consumer != NULL &&
 	    ((c = consumer_find(&g->st, consumer)) == NULL || c->npending == 0))
 		return MQ_OK;
-	for (i = pending_seek(&g->st, start, 0); i < pl->len && k < count;
+	for (i = mq_plist_seek(&g->st.pl, start, 0); i < pl->len && k < count;
 	    i++) {
 		p = &pl->e[i];
-		if (id_lt(end, p->id))
+		if (mq_id_lt(end, p->id))
 			break;		/* dead slots are in order too */
 		if (!p->live || (c != NULL && p->owner != c))
 			continue;

@@ -49,8 +49,35 @@ int	 mq_pwrite_all(int fd, const void *buf, size_t len, off_t off);
 /* pread(2) up to 'len' bytes, retrying; returns bytes read (< len at EOF) or -1. */
 ssize_t	 mq_pread_all(int fd, void *buf, size_t len, off_t off);
 /*
- * Replaces 'path' with 'len' bytes atomically: removes a stale
- * "path.tmp", writes it, fsyncs, renames over 'path', fsyncs the directory.
+ * Puts a file with the 'len' bytes of 'buf' in place as 'name' of the
+ * directory 'dirfd', whole, so that no process sees it half written: the
+ * temporary 'tmp' of the same directory is made (a stale one removed
+ * first), written, fsynced, and renamed over 'name'.  'flags':
+ *   MQ_PUT_EXCL     linked to 'name' instead, MQ_EEXIST if it exists
+ *   MQ_PUT_NOSYNC   not fsynced: the file need not outlive a crash
+ *   MQ_PUT_LOCK_EX, MQ_PUT_LOCK_SH  with 'fd', flock(2) taken on the
+ *                   new file before it is in place
+ *   MQ_PUT_RDONLY   with 'fd', opened read-only ('len' must be 0)
+ *   MQ_PUT_0666     mode 0666 less the umask, not 0644
+ * With 'fd' non-NULL the new file stays open in '*fd' (-1 on failure),
+ * for reading and writing.  On failure the temporary is removed and
+ * 'name' is as it was (unless the temporary's name could not be removed
+ * once MQ_PUT_EXCL linked it).  The directory is the caller's to make
+ * durable: at once (mq_fsync_dir_fd) or by the spool's policy
+ * (mq_spool_dirty).
+ * Returns MQ_OK, MQ_EEXIST, or mq_sys().
+ */
+#define MQ_PUT_EXCL	0x01
+#define MQ_PUT_NOSYNC	0x02
+#define MQ_PUT_LOCK_EX	0x04
+#define MQ_PUT_LOCK_SH	0x08
+#define MQ_PUT_RDONLY	0x10
+#define MQ_PUT_0666	0x20
+int	 mq_put_file(int dirfd, const char *tmp, const char *name,
+	    const void *buf, size_t len, int flags, int *fd);
+/*
+ * The same for 'path', with "path.tmp" as the temporary and mode 0666
+ * less the umask; the directory is fsynced.
  */
 int	 mq_replace_file(const char *path, const void *buf, size_t len);
 /*
@@ -205,8 +232,9 @@ void	 mq_live_drop(int dirfd, const char *name, int fd, int remove);
 /* Removes the liveness files of the group of 'incarnation'. */
 void	 mq_live_sweep(int dirfd, uint64_t incarnation);
 
-/* ---- zset.c: a name is a stream or a sorted set, never both. */
+/* ---- keylock.c: a name is a stream or a sorted set, never both. */
 
+#define MQ_ZSETS_DIR	"zsets"	/* of the spool: sorted sets, the key lock */
 #define MQ_KEY_STREAM	1
 #define MQ_KEY_ZSET	2
 /*
@@ -240,8 +268,17 @@ int	 mq_key_target_lock(mq_spool *spool, const char *enc,
 int	 mq_key_target_check(mq_spool *spool, const char *enc,
 	    struct mq_key_target *t);
 void	 mq_key_target_release(struct mq_key_target *t);
-/* Whether a sorted set of encoded name 'enc' exists. */
+/* Whether a sorted set / a stream of encoded name 'enc' exists. */
 int	 mq_zset_exists_enc(mq_spool *spool, const char *enc);
+int	 mq_stream_exists_enc(mq_spool *spool, const char *enc);
+/*
+ * Opens SPOOL/zsets into '*fd', creating it with 'create'; '*fd' is -1
+ * if it is missing.  MQ_OK or mq_sys().
+ */
+int	 mq_zsets_dir_open(mq_spool *spool, int create, int *fd);
+
+/* ---- zset.c */
+
 /* The bytes of 'buf' that are a valid sorted set's log (head, records). */
 size_t	 mq_zset_valid(const unsigned char *buf, size_t len);
 
@@ -264,20 +301,123 @@ int	 mq_dir_names(int dirfd, int (*fn)(const char *name, void *arg),
 int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
 	    void *arg), void *arg);
 
-/* ---- msg.c */
+/* ---- msg.c (and mq_msg_copy, mq_msg_at: mq.h) */
 
-/*
- * Copies 'src' with everything it points to into one malloc'd block,
- * stored in '*block' (the caller frees it); 'dst' points into it.
- */
-int	 mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
-	    unsigned char **block);
 /*
  * Makes the array at '*pp' (a pointer to the array pointer), of '*cap'
  * elements of 'size' bytes, hold at least 'need', doubling; MQ_OK or
  * MQ_ESYS (then the array is as it was).
  */
 int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
+
+/* ---- ids, compared inline: a group compares millions a second. */
+
+static inline int
+mq_id_lt(mq_id a, mq_id b)
+{
+	return a.ms < b.ms || (a.ms == b.ms && a.seq < b.seq);
+}
+
+static inline int
+mq_id_eq(mq_id a, mq_id b)
+{
+	return a.ms == b.ms && a.seq == b.seq;
+}
+
+/* ---- pending.c: the pending entries of a group, slots in id order. */
+
+struct consumer;	/* group.c's */
+
+/*
+ * A slot of the pending array.  A live slot is a pending entry; a dead
+ * one is an entry that left, or room left by an insertion (see
+ * mq_plist_insert), and only its place in the order counts.
+ */
+struct mq_pentry {
+	mq_id			 id;
+	struct consumer		*owner;		/* NULL: handed back by a nack */
+	int64_t			 time;		/* of the last delivery */
+	uint64_t		 count;		/* deliveries */
+	int8_t			 side;		/* room: -1 below 'id', 1 above */
+	uint8_t			 live;
+};
+
+/*
+ * The pending entries: slots e[head .. len - 1] in the order of (id,
+ * side), the first and the last live (or none: head == len == 0).  A
+ * live slot has side 0, and no two slots have the same id and side 0:
+ * the slot of an entry, live or dead, is where (id, 0) goes in the
+ * order, so a binary search finds it.
+ */
+struct mq_plist {
+	struct mq_pentry	*e;
+	size_t			 head, len, cap;
+	size_t			 ndead;		/* dead ones in e[head .. len-1] */
+};
+
+/*
+ * The slot of the first pending entry with an id above 'id' ('above'
+ * set) or at least 'id'; pl->len if there is none.
+ */
+size_t	 mq_plist_seek(const struct mq_plist *pl, mq_id id, int above);
+/* The pending entry 'id', or NULL.  Valid until the next change. */
+struct mq_pentry *mq_plist_find(struct mq_plist *pl, mq_id id);
+/*
+ * A live slot for 'id', which is not pending, of the array of 'live'
+ * pending entries; the caller fills in the rest.  Slots may move.
+ * NULL with errno set if out of memory.
+ */
+struct mq_pentry *mq_plist_insert(struct mq_plist *pl, mq_id id,
+	    uint64_t live);
+/*
+ * After slots died: drops the dead ones at both ends, and squeezes the
+ * others out when they outnumber the 'live' ones.  An empty array goes
+ * back to the start (and is freed if it is large).
+ */
+void	 mq_plist_tidy(struct mq_plist *pl, uint64_t live);
+
+/* ---- copybuf.c: the copies of messages a group operation hands out. */
+
+/* A copy, and what it keeps beside it. */
+struct mq_copy {
+	size_t			 off;		/* where it is in the buffer */
+	mq_id			 id;		/* the message's */
+	uint64_t		 offset;
+	const char		*reason;	/* dead letters: why */
+	uint64_t		 count;		/* dead letters: deliveries */
+};
+/* Copies of messages (mq_msg_copy) in 'buf', until they are finished. */
+struct mq_copies {
+	unsigned char		*buf;
+	size_t			 len, cap;
+	struct mq_copy		*mc;
+	size_t			 nmc, capmc;
+	struct mq_msg		*msgs;		/* finished messages (dead letters) */
+	size_t			 capmsgs;
+	uint64_t		*counts;	/* their delivery counts */
+	size_t			 capcounts;
+};
+
+/*
+ * Copies message 'm' into 'cp' (with 'reason' and 'count' for a dead
+ * letter).  With 'm->body' NULL only the id is kept (a pending entry
+ * whose message was deleted).  MQ_OK or MQ_ESYS.
+ */
+int	 mq_copies_add(struct mq_copies *cp, const struct mq_msg *m,
+	    const char *reason, uint64_t count);
+/*
+ * Makes the copies messages, now that the buffer no longer moves: into
+ * 'out' if not NULL, else into cp->msgs and cp->counts (dead letters).
+ * MQ_OK or MQ_ESYS.
+ */
+int	 mq_copies_finish(struct mq_copies *cp, struct mq_msg *out);
+/*
+ * Empties 'cp' for the next call.  Copies larger than a few pages are
+ * let go, so that a group that once handed out a large batch does not
+ * keep its size while it idles.
+ */
+void	 mq_copies_reset(struct mq_copies *cp);
+void	 mq_copies_free(struct mq_copies *cp);
 
 /* ---- deadletter.c */
 

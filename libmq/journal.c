@@ -430,29 +430,6 @@ mq_journal_tmpname(char *buf, size_t size)
 }
 
 /*
- * Writes 'len' bytes to a new file 'tmp' in 'dirfd', fsyncs it (a
- * rename must never bring an empty file into place) and leaves it open
- * in '*fd'.
- */
-static int
-write_tmp(int dirfd, const char *tmp, const void *buf, size_t len, int *fd)
-{
-	int rc;
-
-	*fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (*fd == -1)
-		return mq_sys();
-	if ((rc = mq_write_all(*fd, buf, len)) != MQ_OK ||
-	    (fsync(*fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
-		close(*fd);
-		*fd = -1;
-		unlinkat(dirfd, tmp, 0);
-		return rc;
-	}
-	return MQ_OK;
-}
-
-/*
  * Removes temporaries in 'dirfd' older than TMP_MAX_AGE, left by
  * processes that died.  Removing one that is still in use is harmless:
  * its rename or link then fails and the journal stays as it was.
@@ -490,22 +467,12 @@ mq_journal_create(mq_spool *spool, int dirfd, const char *name,
     const void *buf, size_t len)
 {
 	char tmp[64];
-	int fd, rc, err;
+	int rc;
 
 	mq_journal_tmpname(tmp, sizeof(tmp));
-	if ((rc = write_tmp(dirfd, tmp, buf, len, &fd)) != MQ_OK)
+	if ((rc = mq_put_file(dirfd, tmp, name, buf, len, MQ_PUT_EXCL,
+	    NULL)) != MQ_OK)
 		return rc;
-	close(fd);
-	if (linkat(dirfd, tmp, dirfd, name, 0) == -1) {
-		err = errno;
-		unlinkat(dirfd, tmp, 0);
-		if (err == EEXIST)
-			return MQ_EEXIST;
-		errno = err;
-		return mq_sys();
-	}
-	if (unlinkat(dirfd, tmp, 0) == -1)
-		return mq_sys();
 	return mq_spool_dirty(spool, dirfd);
 }
 
@@ -523,23 +490,24 @@ mq_journal_replace(struct mq_journal *j, const void *buf, size_t len)
 	int fd, rc;
 
 	mq_journal_tmpname(tmp, sizeof(tmp));
-	if ((rc = write_tmp(j->dirfd, tmp, buf, len, &fd)) != MQ_OK)
+	if ((rc = mq_put_file(j->dirfd, tmp, j->name, buf, len, MQ_PUT_LOCK_EX,
+	    &fd)) != MQ_OK)
 		return rc;
-	if (flock(fd, LOCK_EX | LOCK_NB) == -1 || fstat(fd, &st) == -1 ||
-	    renameat(j->dirfd, tmp, j->dirfd, j->name) == -1) {
-		rc = mq_sys();
-		close(fd);
-		unlinkat(j->dirfd, tmp, 0);
-		return rc;
-	}
 	flock(j->fd, LOCK_UN);
 	close(j->fd);
 	j->fd = fd;
 	j->dirty_mark = 0;
-	j->dev = st.st_dev;
-	j->ino = st.st_ino;
 	j->off = len;
 	j->locked = 1;
+	/* Unknown, it is another file at the next look: all is replayed. */
+	if (fstat(fd, &st) == -1) {
+		rc = mq_sys();
+		j->dev = 0;
+		j->ino = 0;
+		return rc;
+	}
+	j->dev = st.st_dev;
+	j->ino = st.st_ino;
 	return mq_spool_dirty(j->spool, j->dirfd);
 }
 

@@ -108,26 +108,19 @@ join(int dirfd, const char *name, int *fd)
 	return 0;
 }
 
-/* Makes a new file, locked, and renames it over 'name'. */
+/*
+ * Makes a new file, locked, and renames it over 'name'.  It is empty and
+ * open read-only (a holder's close must not look like a write), and not
+ * fsynced: no process outlives a crash, so neither need its file.
+ */
 static int
 create(int dirfd, const char *name, int *fd)
 {
 	char tmp[64];
-	int rc;
 
 	mq_journal_tmpname(tmp, sizeof(tmp));
-	*fd = openat(dirfd, tmp, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (*fd == -1)
-		return mq_sys();
-	if (flock(*fd, LOCK_SH) == -1 ||
-	    renameat(dirfd, tmp, dirfd, name) == -1) {
-		rc = mq_sys();
-		close(*fd);
-		*fd = -1;
-		unlinkat(dirfd, tmp, 0);
-		return rc;
-	}
-	return MQ_OK;
+	return mq_put_file(dirfd, tmp, name, NULL, 0,
+	    MQ_PUT_RDONLY | MQ_PUT_LOCK_SH | MQ_PUT_NOSYNC, fd);
 }
 
 int

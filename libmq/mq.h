@@ -109,6 +109,21 @@ struct mq_msg {
 	size_t			 bodylen;
 };
 
+/*
+ * Deep copies of messages, many in one buffer.  mq_msg_copy() appends a
+ * copy of 'src' and of all it points to onto the buffer '*buf', of which
+ * '*len' bytes of '*cap' are used (NULL and 0 to start one), growing it
+ * with realloc(3), and stores where the copy starts in '*off'; 'src'
+ * must not point into the buffer.  The buffer moves as it grows, so the
+ * copy becomes a message only when mq_msg_at() makes 'msg' the copy at
+ * 'off' of 'buf' (a NULL key or body stays NULL), pointing into it:
+ * valid until the buffer moves or is freed (call it again then).  MQ_OK
+ * or MQ_ESYS (the buffer as it was); the caller frees the buffer.
+ */
+int	 mq_msg_copy(const struct mq_msg *src, unsigned char **buf,
+	    size_t *len, size_t *cap, size_t *off);
+void	 mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg);
+
 /* ---------------------------------------------------------------------
  * Spool
  * ------------------------------------------------------------------- */

@@ -1,48 +1,114 @@
 /*
  * msg.c - copying messages out of the views that readers hand out, and
  * the growing arrays such copies (and other lists) are kept in.
+ *
+ * Model: every deep copy of a message in libmq and its tools is made by
+ * mq_msg_copy(), onto the end of a buffer that the caller owns and that
+ * may hold many copies: a reader's window, a group's delivery, a
+ * server's queue of appends.  Since the buffer moves as it grows, a copy
+ * holds no pointer until mq_msg_at() makes it a message, once the
+ * buffer stands still: the copy is the message without its pointers
+ * (and which of them were NULL), then its headers, their names and
+ * values, its key and its body.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-int
-mq_msg_copy(const struct mq_msg *src, struct mq_msg *dst,
-    unsigned char **block)
+/* What a copy starts with, of the message; its headers follow it. */
+struct msg_head {
+	mq_id		 id;
+	uint64_t	 offset;
+	int64_t		 time_ms;
+	size_t		 keylen, nheaders, bodylen;
+	unsigned char	 haskey;	/* 'key' was not NULL */
+	unsigned char	 hasbody;	/* 'body' was not NULL */
+};
+
+#define HEAD_ALIGN	_Alignof(struct msg_head)
+
+/* Copies 'len' bytes of 'src' (NULL if 'len' is 0) to 'p'; returns its end. */
+static unsigned char *
+put(unsigned char *p, const void *src, size_t len)
 {
+	if (len > 0)
+		memcpy(p, src, len);
+	return p + len;
+}
+
+int
+mq_msg_copy(const struct mq_msg *src, unsigned char **buf, size_t *len,
+    size_t *cap, size_t *off)
+{
+	struct msg_head *mh;
 	struct mq_header *h;
 	unsigned char *p;
-	size_t size, i;
+	size_t at, size, i;
+	int rc;
 
-	size = src->nheaders * sizeof(*h) + src->bodylen + src->keylen;
+	at = (*len + HEAD_ALIGN - 1) & ~(HEAD_ALIGN - 1);
+	size = sizeof(*mh) + src->nheaders * sizeof(*h) +
+	    (src->key != NULL ? src->keylen : 0) +
+	    (src->body != NULL ? src->bodylen : 0);
 	for (i = 0; i < src->nheaders; i++)
 		size += src->headers[i].namelen + src->headers[i].valuelen;
-	if ((*block = malloc(size + 1)) == NULL)
-		return mq_sys();
-	*dst = *src;
-	h = (struct mq_header *)(void *)*block;
-	p = *block + src->nheaders * sizeof(*h);
+	if ((rc = mq_grow(buf, cap, at + size, 1)) != MQ_OK)
+		return rc;
+	mh = (struct msg_head *)(void *)(*buf + at);
+	mh->id = src->id;
+	mh->offset = src->offset;
+	mh->time_ms = src->time_ms;
+	mh->keylen = src->keylen;
+	mh->nheaders = src->nheaders;
+	mh->bodylen = src->bodylen;
+	mh->haskey = src->key != NULL;
+	mh->hasbody = src->body != NULL;
+	h = (struct mq_header *)(void *)(mh + 1);
+	p = (unsigned char *)(h + src->nheaders);
 	for (i = 0; i < src->nheaders; i++) {
 		h[i].namelen = src->headers[i].namelen;
 		h[i].valuelen = src->headers[i].valuelen;
-		memcpy(p, src->headers[i].name, h[i].namelen);
+		p = put(p, src->headers[i].name, h[i].namelen);
+		p = put(p, src->headers[i].value, h[i].valuelen);
+	}
+	if (mh->haskey)
+		p = put(p, src->key, src->keylen);
+	if (mh->hasbody)
+		(void)put(p, src->body, src->bodylen);
+	*off = at;
+	*len = at + size;
+	return MQ_OK;
+}
+
+void
+mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg)
+{
+	const struct msg_head *mh = (const void *)(buf + off);
+	struct mq_header *h = (struct mq_header *)(void *)(buf + off +
+	    sizeof(*mh));
+	unsigned char *p = (unsigned char *)(h + mh->nheaders);
+	size_t i;
+
+	msg->id = mh->id;
+	msg->offset = mh->offset;
+	msg->time_ms = mh->time_ms;
+	for (i = 0; i < mh->nheaders; i++) {
 		h[i].name = p;
 		p += h[i].namelen;
-		memcpy(p, src->headers[i].value, h[i].valuelen);
 		h[i].value = p;
 		p += h[i].valuelen;
 	}
-	dst->headers = h;
-	if (src->key != NULL) {
-		memcpy(p, src->key, src->keylen);
-		dst->key = p;
-		p += src->keylen;
+	msg->headers = h;
+	msg->nheaders = mh->nheaders;
+	msg->key = NULL;
+	msg->keylen = mh->keylen;
+	if (mh->haskey) {
+		msg->key = p;
+		p += mh->keylen;
 	}
-	if (src->bodylen > 0)
-		memcpy(p, src->body, src->bodylen);
-	dst->body = p;
-	return MQ_OK;
+	msg->body = mh->hasbody ? p : NULL;
+	msg->bodylen = mh->bodylen;
 }
 
 int

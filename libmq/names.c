@@ -24,8 +24,6 @@
  * all send the caller to look as before.  A stale listing is taken
  * again once enough looks were paid for to cover its cost.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,11 +136,12 @@ names_list(mq_spool *sp, struct mq_names *nm, uint64_t seen)
 		nm->valid = 0;
 	if (!nm->valid)
 		return;
-	zfd = openat(sp->dirfd, "zsets", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (zfd == -1) {
-		nm->valid = errno == ENOENT;
+	if (mq_zsets_dir_open(sp, 0, &zfd) != MQ_OK) {
+		nm->valid = 0;
 		return;
 	}
+	if (zfd == -1)
+		return;		/* no sorted set yet */
 	if (mq_dir_each(zfd, listed_one, nm) != MQ_OK)
 		nm->valid = 0;
 	close(zfd);

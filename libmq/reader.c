@@ -443,9 +443,10 @@ range_reverse(mq_reader *r, mq_id start, mq_id end, size_t count,
 {
 	mq_stream *s = r->s;
 	struct mq_msg m, *win = NULL;
-	unsigned char **blocks = NULL;
+	unsigned char *copies = NULL;
 	uint64_t hi, lo, span;
-	size_t n = 0, k = 0, cap = 0, j;
+	size_t *offs = NULL, n = 0, k = 0, cap = 0, ocap = 0, len = 0;
+	size_t ccap = 0, j;
 	int rc, stop = 0;
 
 	/* 'hi': the offset of the first entry after 'end'. */
@@ -468,30 +469,20 @@ range_reverse(mq_reader *r, mq_id start, mq_id end, size_t count,
 		lo = hi - s->first_offset > span ? hi - span : s->first_offset;
 		if ((rc = mq_reader_seek_offset(r, lo)) != MQ_OK)
 			goto out;
-		k = 0;
+		k = len = 0;
 		while ((rc = mq_reader_next(r, &m)) == 1 && m.offset < hi) {
-			if (k == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				void *a = reallocarray(win, ncap, sizeof(*win));
-
-				if (a == NULL) {
-					rc = mq_sys();
-					goto out;
-				}
-				win = a;
-				if ((a = reallocarray(blocks, ncap, sizeof(*blocks))) == NULL) {
-					rc = mq_sys();
-					goto out;
-				}
-				blocks = a;
-				cap = ncap;
-			}
-			if ((rc = mq_msg_copy(&m, &win[k], &blocks[k])) != MQ_OK)
+			if ((rc = mq_grow(&win, &cap, k + 1, sizeof(*win))) !=
+			    MQ_OK || (rc = mq_grow(&offs, &ocap, k + 1,
+			    sizeof(*offs))) != MQ_OK ||
+			    (rc = mq_msg_copy(&m, &copies, &len, &ccap,
+			    &offs[k])) != MQ_OK)
 				goto out;
 			k++;
 		}
 		if (rc < 0)
 			goto out;
+		for (j = 0; j < k; j++)
+			mq_msg_at(copies, offs[j], &win[j]);
 		for (j = k; j > 0 && !stop; j--) {
 			const struct mq_msg *w = &win[j - 1];
 
@@ -506,19 +497,15 @@ range_reverse(mq_reader *r, mq_id start, mq_id end, size_t count,
 			if (fn(w, arg) != 0)
 				stop = 1;
 		}
-		for (j = 0; j < k; j++)
-			free(blocks[j]);
-		k = 0;
 		hi = lo;
 		if (span < (1u << 16))
 			span *= 2;
 	}
 	rc = MQ_OK;
 out:
-	for (j = 0; j < k; j++)
-		free(blocks[j]);
+	free(copies);
 	free(win);
-	free(blocks);
+	free(offs);
 	return rc;
 }
 

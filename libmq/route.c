@@ -427,14 +427,10 @@ sub_register(mq_sub *sub, const char *const *patterns, size_t n)
 	}
 	snprintf(sub->name, sizeof(sub->name), "%ld-%u", (long)getpid(), counter++);
 	snprintf(tmp, sizeof(tmp), ".%s", sub->name);
-	sub->fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (sub->fd == -1 || flock(sub->fd, LOCK_EX) == -1 ||
-	    (rc = mq_write_all(sub->fd, text, len)) != MQ_OK ||
-	    renameat(dfd, tmp, dfd, sub->name) == -1) {
-		rc = mq_sys();
-		unlinkat(dfd, tmp, 0);
+	/* Not fsynced: a registration is only good while its process lives. */
+	if ((rc = mq_put_file(dfd, tmp, sub->name, text, len,
+	    MQ_PUT_LOCK_EX | MQ_PUT_NOSYNC, &sub->fd)) != MQ_OK)
 		goto out;
-	}
 	/* Before the subscriber is told it is in: publishers look again. */
 	mq_routes_bump(sub->spool, MQ_ROUTES_SUBS);
 	rc = MQ_OK;

@@ -90,25 +90,13 @@ spool_init(mq_spool *sp, int flags)
 
 	fd = openat(sp->dirfd, "VERSION", O_RDONLY | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT && (flags & MQ_CREATE)) {
-		snprintf(tmp, sizeof(tmp), ".VERSION.%ld", (long)getpid());
-		fd = openat(sp->dirfd, tmp,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd == -1)
+		/* streams/ first: a spool with a VERSION has one. */
+		if (mkdirat(sp->dirfd, "streams", 0755) == -1 && errno != EEXIST)
 			return mq_sys();
-		if ((rc = mq_write_all(fd, VERSION_LINE, strlen(VERSION_LINE))) != MQ_OK ||
-		    (fsync(fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
-			close(fd);
-			unlinkat(sp->dirfd, tmp, 0);
-			return rc;
-		}
-		close(fd);
-		if ((mkdirat(sp->dirfd, "streams", 0755) == -1 && errno != EEXIST) ||
-		    renameat(sp->dirfd, tmp, sp->dirfd, "VERSION") == -1) {
-			rc = mq_sys();
-			unlinkat(sp->dirfd, tmp, 0);
-			return rc;
-		}
-		if ((rc = mq_fsync_dir_fd(sp->dirfd)) != MQ_OK)
+		snprintf(tmp, sizeof(tmp), ".VERSION.%ld", (long)getpid());
+		if ((rc = mq_put_file(sp->dirfd, tmp, "VERSION", VERSION_LINE,
+		    strlen(VERSION_LINE), 0, NULL)) != MQ_OK ||
+		    (rc = mq_fsync_dir_fd(sp->dirfd)) != MQ_OK)
 			return rc;
 		fd = openat(sp->dirfd, "VERSION", O_RDONLY | O_CLOEXEC);
 	}

@@ -210,27 +210,13 @@ static int
 meta_write(int dirfd, const struct mq_policy *p)
 {
 	char buf[1024];
-	int n, fd, rc;
+	int n, rc;
 
 	if ((n = meta_format(p, buf, sizeof(buf))) < 0)
 		return n;
-	if (unlinkat(dirfd, "meta.tmp", 0) == -1 && errno != ENOENT)
-		return mq_sys();
-	fd = openat(dirfd, "meta.tmp", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return mq_sys();
-	if ((rc = mq_write_all(fd, buf, (size_t)n)) != MQ_OK ||
-	    (fsync(fd) == -1 && (rc = mq_sys()) != MQ_OK)) {
-		close(fd);
-		unlinkat(dirfd, "meta.tmp", 0);
+	if ((rc = mq_put_file(dirfd, "meta.tmp", "meta", buf, (size_t)n, 0,
+	    NULL)) != MQ_OK)
 		return rc;
-	}
-	close(fd);
-	if (renameat(dirfd, "meta.tmp", dirfd, "meta") == -1) {
-		rc = mq_sys();
-		unlinkat(dirfd, "meta.tmp", 0);
-		return rc;
-	}
 	return mq_fsync_dir_fd(dirfd);
 }
 
@@ -1075,9 +1061,9 @@ deadletter_below(mq_stream *s, uint64_t from, uint64_t cut)
 {
 	enum { CHUNK = 256 };
 	struct mq_msg msgs[CHUNK], m;
-	unsigned char *copies[CHUNK];
+	unsigned char *copies = NULL;
 	mq_reader *r;
-	size_t n = 0, i;
+	size_t offs[CHUNK], n = 0, len = 0, cap = 0, i;
 	int rc, more;
 
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
@@ -1091,22 +1077,22 @@ deadletter_below(mq_stream *s, uint64_t from, uint64_t cut)
 			break;
 		}
 		if (more && m.offset < cut) {
-			if ((rc = mq_msg_copy(&m, &msgs[n], &copies[n])) != MQ_OK)
+			if ((rc = mq_msg_copy(&m, &copies, &len, &cap,
+			    &offs[n])) != MQ_OK)
 				break;
 			n++;
 		} else
 			more = 0;
 		if (n == CHUNK || (!more && n > 0)) {
-			rc = mq_dead_letter(s, msgs, n, "maxlen", NULL);
 			for (i = 0; i < n; i++)
-				free(copies[i]);
-			n = 0;
+				mq_msg_at(copies, offs[i], &msgs[i]);
+			rc = mq_dead_letter(s, msgs, n, "maxlen", NULL);
+			n = len = 0;
 			if (rc != MQ_OK)
 				break;
 		}
 	} while (more);
-	for (i = 0; i < n; i++)
-		free(copies[i]);
+	free(copies);
 out:
 	mq_reader_close(r);
 	return rc;

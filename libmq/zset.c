@@ -20,13 +20,13 @@
  * A set exists only while it has members: a change that would leave it
  * empty removes the file instead, and the file of a new set appears
  * whole, with its first members (written aside, then linked into place).
- * Streams and sorted sets share one namespace: both are created under
- * the key lock (SPOOL/zsets/.lock), after checking that the name is not
- * a key of the other type.  A rename of either moves it under its own
- * lock, that of a sorted set of the new name and the key lock, and
- * removes a key of the new name of the other type first.  A renamed
- * set's file moves whole (one renameat(2)); its handles find it gone,
- * and those of the set it replaced find another inode.
+ * Streams and sorted sets share one namespace (keylock.c): a set is
+ * created under the key lock, after checking that the name is not a
+ * stream's, and a rename moves it under its own lock, that of a sorted
+ * set of the new name and the key lock, and removes a stream of the new
+ * name first.  A renamed set's file moves whole (one renameat(2)); its
+ * handles find it gone, and those of the set it replaced find another
+ * inode.
  *
  * Versions (WATCH): every change appends to the log, so the file (its
  * inode, and the nonce its head carries, new with each file) and the
@@ -58,8 +58,6 @@ static void zfix(struct znode *n);
 #define RB_AUGMENT(x) zfix(x)
 #include <bsd/sys/tree.h>
 
-#define ZDIR		"zsets"
-#define ZLOCK		".lock"		/* the key lock, in ZDIR */
 #define ZVERSION	1
 #define ZHDR		24		/* bytes of a record's header */
 #define ZREC_HEAD	1
@@ -702,32 +700,6 @@ replay(mq_zset *z, int repair)
  * The file: looking without the lock, and changes under it.
  * ---------------------------------------------------------------- */
 
-/* Whether the spool has a stream of encoded name 'enc'. */
-static int
-is_stream(mq_spool *sp, const char *enc)
-{
-	struct stat st;
-
-	return fstatat(sp->streamsfd, enc, &st, 0) == 0;
-}
-
-/* Opens SPOOL/zsets, creating it with 'create'; -1 if missing. */
-static int
-zdir_open(mq_spool *sp, int create, int *fd)
-{
-	*fd = openat(sp->dirfd, ZDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*fd == -1 && errno == ENOENT && create) {
-		if (mkdirat(sp->dirfd, ZDIR, 0755) == -1 && errno != EEXIST)
-			return mq_sys();
-		if (mq_fsync_dir_fd(sp->dirfd) != MQ_OK)
-			return MQ_ESYS;
-		*fd = openat(sp->dirfd, ZDIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (*fd == -1 && errno != ENOENT)
-		return mq_sys();
-	return MQ_OK;
-}
-
 /*
  * The set is not there: the replica is emptied; MQ_EWRONGTYPE if the
  * name is a stream's, else MQ_ENOSTREAM.
@@ -737,7 +709,8 @@ gone(mq_zset *z)
 {
 	zclear(z);
 	z->stale = 0;
-	return is_stream(z->spool, z->enc) ? MQ_EWRONGTYPE : MQ_ENOSTREAM;
+	return mq_stream_exists_enc(z->spool, z->enc) ? MQ_EWRONGTYPE :
+	    MQ_ENOSTREAM;
 }
 
 /* Reloads the replica from the start if the file changed under it. */
@@ -766,7 +739,8 @@ refresh(mq_zset *z)
 	int reset, rc;
 
 	free_dead(z);
-	if (z->dirfd == -1 && (rc = zdir_open(z->spool, 0, &z->dirfd)) != MQ_OK)
+	if (z->dirfd == -1 &&
+	    (rc = mq_zsets_dir_open(z->spool, 0, &z->dirfd)) != MQ_OK)
 		return rc;
 	if (z->dirfd == -1)
 		return gone(z);
@@ -788,7 +762,8 @@ begin(mq_zset *z)
 
 	free_dead(z);
 	z->wlen = 0;
-	if (z->dirfd == -1 && (rc = zdir_open(z->spool, 1, &z->dirfd)) != MQ_OK)
+	if (z->dirfd == -1 &&
+	    (rc = mq_zsets_dir_open(z->spool, 1, &z->dirfd)) != MQ_OK)
 		return rc;
 	z->j.dirfd = z->dirfd;
 	if ((rc = mq_journal_lock(&z->j, &reset)) != MQ_OK)
@@ -944,70 +919,15 @@ begin_add(mq_zset *z, int *absent)
 }
 
 /* ------------------------------------------------------------------
- * The key lock and the namespace shared with streams
+ * The sets of a spool
  * ---------------------------------------------------------------- */
-
-int
-mq_key_lock(mq_spool *sp, const char *enc, int type, int *fd)
-{
-	struct stat st;
-	int dirfd, rc;
-
-	*fd = -1;
-	if ((rc = zdir_open(sp, 1, &dirfd)) != MQ_OK)
-		return rc;
-	if (dirfd == -1)
-		return mq_sys();
-	*fd = openat(dirfd, ZLOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (*fd == -1) {
-		rc = mq_sys();
-		close(dirfd);
-		return rc;
-	}
-	while (flock(*fd, LOCK_EX) == -1)
-		if (errno != EINTR) {
-			rc = mq_sys();
-			goto fail;
-		}
-	/* A stream whose entries are all in the write-ahead log is one too. */
-	if (type == MQ_KEY_STREAM ? fstatat(dirfd, enc, &st, 0) == 0 :
-	    type == MQ_KEY_ZSET && (is_stream(sp, enc) ||
-	    mq_wal_pending(sp, enc, &rc))) {
-		rc = MQ_EWRONGTYPE;
-		goto fail;
-	}
-	close(dirfd);
-	return MQ_OK;
-fail:
-	close(*fd);
-	*fd = -1;
-	close(dirfd);
-	return rc;
-}
-
-void
-mq_key_unlock(int fd)
-{
-	if (fd != -1)
-		close(fd);	/* and with it the lock */
-}
-
-int
-mq_zset_exists_enc(mq_spool *sp, const char *enc)
-{
-	char path[sizeof(ZDIR) + MQ_ENCNAME_MAX + 1];
-	struct stat st;
-
-	snprintf(path, sizeof(path), ZDIR "/%s", enc);
-	return fstatat(sp->dirfd, path, &st, 0) == 0;
-}
 
 int
 mq_spool_zsets(mq_spool *sp, int (*fn)(const char *, void *), void *arg)
 {
 	int fd, rc;
 
-	if ((rc = zdir_open(sp, 0, &fd)) != MQ_OK || fd == -1)
+	if ((rc = mq_zsets_dir_open(sp, 0, &fd)) != MQ_OK || fd == -1)
 		return rc;
 	rc = mq_dir_names(fd, fn, arg);
 	close(fd);
@@ -1022,70 +942,13 @@ mq_zset_remove(mq_spool *sp, const char *name)
 
 	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
 		return rc;
-	if ((rc = zdir_open(sp, 0, &dirfd)) != MQ_OK)
+	if ((rc = mq_zsets_dir_open(sp, 0, &dirfd)) != MQ_OK)
 		return rc;
 	if (dirfd == -1)
 		return MQ_ENOSTREAM;
 	rc = mq_journal_remove(sp, dirfd, enc);
 	close(dirfd);
 	return rc == MQ_ENOGROUP ? MQ_ENOSTREAM : rc;
-}
-
-/*
- * The target of a rename.  Nothing changes what a name of sorted set
- * leads to without the set's lock (removal, compaction) or the key lock
- * (creation), so once both are held -- the set's if there is one --
- * only mq_stream_remove() can change what has the name.
- */
-int
-mq_key_target_lock(mq_spool *sp, const char *enc, struct mq_key_target *t)
-{
-	int rc, reset;
-
-	memset(t, 0, sizeof(*t));
-	t->j.fd = t->keyfd = -1;
-	if ((rc = zdir_open(sp, 1, &t->dirfd)) != MQ_OK)
-		return rc;
-	if (t->dirfd == -1)
-		return mq_sys();
-	if ((rc = mq_journal_open(&t->j, sp, t->dirfd, enc)) == MQ_OK)
-		rc = mq_journal_lock(&t->j, &reset);
-	t->zset = rc == MQ_OK;
-	if (rc == MQ_ENOGROUP)
-		rc = MQ_OK;		/* no sorted set has the name */
-	if (rc != MQ_OK)
-		mq_key_target_release(t);
-	return rc;
-}
-
-int
-mq_key_target_check(mq_spool *sp, const char *enc, struct mq_key_target *t)
-{
-	struct stat st;
-	int rc;
-
-	if ((rc = mq_key_lock(sp, enc, 0, &t->keyfd)) != MQ_OK) {
-		mq_key_target_release(t);
-		return rc;
-	}
-	if (!t->zset && fstatat(t->dirfd, enc, &st, 0) == 0) {
-		mq_key_target_release(t);
-		return 1;	/* created before the key lock: not locked */
-	}
-	t->stream = is_stream(sp, enc);
-	return MQ_OK;
-}
-
-void
-mq_key_target_release(struct mq_key_target *t)
-{
-	mq_key_unlock(t->keyfd);
-	t->keyfd = -1;
-	mq_journal_close(&t->j);	/* and with it the set's lock */
-	if (t->dirfd != -1)
-		close(t->dirfd);
-	t->dirfd = -1;
-	t->zset = t->stream = 0;
 }
 
 /* ------------------------------------------------------------------
@@ -1112,11 +975,11 @@ mq_zset_open(mq_spool *sp, const char *name, int flags, mq_zset **out)
 		rc = mq_sys();
 		goto fail;
 	}
-	if ((rc = zdir_open(sp, 0, &z->dirfd)) != MQ_OK)
+	if ((rc = mq_zsets_dir_open(sp, 0, &z->dirfd)) != MQ_OK)
 		goto fail;
 	rc = mq_journal_open(&z->j, sp, z->dirfd, z->enc);
 	if (rc == MQ_ENOGROUP || (rc == MQ_ESYS && z->dirfd == -1))
-		rc = is_stream(sp, z->enc) ? MQ_EWRONGTYPE :
+		rc = mq_stream_exists_enc(sp, z->enc) ? MQ_EWRONGTYPE :
 		    (flags & MQ_CREATE) ? MQ_OK : MQ_ENOSTREAM;
 	if (rc != MQ_OK)
 		goto fail;

@@ -2,6 +2,7 @@
  * test_fsutil.c - the checked file helpers, and the error strings of
  * err.c that their failures are reported with.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -153,6 +154,66 @@ test_replace_file_fails(void **state)
 	    MQ_ESYS);
 	assert_int_equal(errno, ENOENT);
 	assert_string_equal(mq_strerror(MQ_ESYS), strerror(ENOENT));
+}
+
+/*
+ * mq_put_file's ways: linked only if the name is free, the new file kept
+ * open and locked before it is in place, read-only if asked, and no
+ * temporary left by a failure.
+ */
+static void
+test_put_file(void **state)
+{
+	struct stat st;
+	char got[8];
+	int dirfd, fd, other;
+
+	assert_true((dirfd = open(*state, O_RDONLY | O_DIRECTORY)) != -1);
+
+	/* MQ_PUT_EXCL: the first one wins, the second changes nothing. */
+	assert_int_equal(mq_put_file(dirfd, "t", "f", "one", 3, MQ_PUT_EXCL,
+	    NULL), MQ_OK);
+	assert_int_equal(mq_put_file(dirfd, "t", "f", "two", 3, MQ_PUT_EXCL,
+	    NULL), MQ_EEXIST);
+	assert_file(path(state, "f"), "one");
+	assert_false(exists(path(state, "t")));
+
+	/* Kept open, for reading and writing, and locked when in place. */
+	assert_int_equal(mq_put_file(dirfd, "t", "f", "three", 5,
+	    MQ_PUT_LOCK_EX, &fd), MQ_OK);
+	assert_file(path(state, "f"), "three");
+	assert_false(exists(path(state, "t")));
+	assert_true((other = open(path(state, "f"), O_RDONLY)) != -1);
+	assert_int_equal(flock(other, LOCK_SH | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_int_equal(mq_pwrite_all(fd, "T", 1, 0), MQ_OK);
+	assert_int_equal(mq_pread_all(other, got, sizeof(got), 0), 5);
+	assert_memory_equal(got, "Three", 5);
+	close(fd);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0);
+	close(other);
+
+	/* Shared, read-only, empty: another holder may share it. */
+	assert_int_equal(mq_put_file(dirfd, "t", "f", NULL, 0,
+	    MQ_PUT_RDONLY | MQ_PUT_LOCK_SH | MQ_PUT_NOSYNC, &fd), MQ_OK);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(write(fd, "x", 1), -1);
+	assert_true((other = open(path(state, "f"), O_RDONLY)) != -1);
+	assert_int_equal(flock(other, LOCK_SH | LOCK_NB), 0);
+	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), -1);
+	close(other);
+	close(fd);
+
+	/* A failed rename (a non-empty directory in the way): '*fd' -1. */
+	assert_int_equal(mkdirat(dirfd, "d", 0755), 0);
+	write_file(path(state, "d/x"), "x");
+	fd = 7;
+	assert_int_equal(mq_put_file(dirfd, "t", "d", "data", 4,
+	    MQ_PUT_LOCK_EX, &fd), MQ_ESYS);
+	assert_int_equal(fd, -1);
+	assert_false(exists(path(state, "t")));
+	close(dirfd);
 }
 
 static void
@@ -410,6 +471,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_replace_file_fails, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_put_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mkdir_fsync_dir, setup,
 		    teardown),

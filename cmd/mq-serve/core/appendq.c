@@ -19,8 +19,8 @@
  * however many streams they name (appendq_add_logged; mq-spool(5),
  * "Write-ahead log").
  *
- * The copies live in one arena; headers are kept as offsets into it
- * until the flush, because the arena moves as it grows.
+ * The copies live in one arena (mq_msg_copy), and become messages only
+ * at the flush (mq_msg_at), because the arena moves as it grows.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,23 +31,15 @@
 #define APPENDQ_MAX_BYTES	(8u << 20)
 #define APPENDQ_MAX_ENTRIES	4096
 
-struct appendq_header {
-	size_t		 name, namelen;		/* offsets into the arena */
-	size_t		 value, valuelen;
-};
-
 struct appendq_entry {
 	mq_stream	*stream;
 	appendq_done_fn	*done;		/* NULL: cancelled, nothing to tell */
 	void		*arg;
 	long long	 cookie;	/* given back to 'done' */
-	size_t		 body, bodylen;
-	size_t		 key, keylen;
-	int		 haskey;
+	size_t		 copy;		/* its message, in the arena */
 	int		 logged;	/* by name, through the log */
 	size_t		 name, namelen;	/* in the arena, when 'logged' */
 	mq_wal_name	*walname;	/* its entry of the log's index */
-	size_t		 firsthdr, nheaders;	/* in q->hdrs */
 	int		 flushed;
 	int		 rc;		/* at the flush */
 	mq_id		 id;
@@ -56,17 +48,13 @@ struct appendq_entry {
 struct appendq {
 	struct appendq_entry	*entries;
 	size_t			 n, cap;
-	struct appendq_header	*hdrs;
-	size_t			 nhdrs, caphdrs;
-	char			*arena;
+	unsigned char		*arena;
 	size_t			 used, size;
 	/* Scratch for the flush, kept between flushes. */
 	struct mq_msg		*msgs;
 	mq_id			*ids;
 	size_t			*which;
 	size_t			 capmsgs, capids, capwhich;
-	struct mq_header	*mhdrs;
-	size_t			 capmhdrs;
 	int			 flushing;	/* in appendq_flush's callbacks */
 	size_t			 nlogged;	/* entries queued by name */
 };
@@ -92,7 +80,7 @@ grow(void *pp, size_t *cap, size_t need, size_t elem)
 static int
 arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 {
-	/* Never NULL, even for empty bodies: entry_msg adds offsets to it. */
+	/* Never NULL, even for an empty name: offsets are added to it. */
 	if (grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
 		return -1;
 	if (len > 0)
@@ -109,7 +97,7 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
-	size_t used = 0, nhdrs, i;
+	size_t used = 0;
 
 	if (q == NULL) {
 		if ((q = calloc(1, sizeof(*q))) == NULL)
@@ -124,9 +112,7 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 	if (q->n >= APPENDQ_MAX_ENTRIES || q->used >= APPENDQ_MAX_BYTES ||
 	    (name == NULL && stream != NULL && q->nlogged > 0))
 		appendq_flush(s);
-	if (grow(&q->entries, &q->cap, q->n + 1, sizeof(*q->entries)) == -1 ||
-	    grow(&q->hdrs, &q->caphdrs, q->nhdrs + m->nheaders,
-	    sizeof(*q->hdrs)) == -1)
+	if (grow(&q->entries, &q->cap, q->n + 1, sizeof(*q->entries)) == -1)
 		return MQ_ESYS;
 	e = &q->entries[q->n];
 	memset(e, 0, sizeof(*e));
@@ -134,8 +120,6 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 	e->done = done;
 	e->arg = arg;
 	e->cookie = cookie;
-	e->firsthdr = nhdrs = q->nhdrs;
-	e->nheaders = m->nheaders;
 	used = q->used;
 	if (name != NULL) {
 		size_t nul;
@@ -148,24 +132,8 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 		    arena_put(q, "", 1, &nul) == -1)
 			goto fail;
 	}
-	for (i = 0; i < m->nheaders; i++) {
-		struct appendq_header *h = &q->hdrs[nhdrs + i];
-
-		h->namelen = m->headers[i].namelen;
-		h->valuelen = m->headers[i].valuelen;
-		if (arena_put(q, m->headers[i].name, h->namelen, &h->name) == -1 ||
-		    arena_put(q, m->headers[i].value, h->valuelen,
-		    &h->value) == -1)
-			goto fail;
-	}
-	e->bodylen = m->bodylen;
-	if (arena_put(q, m->body, m->bodylen, &e->body) == -1)
+	if (mq_msg_copy(m, &q->arena, &q->used, &q->size, &e->copy) != MQ_OK)
 		goto fail;
-	e->haskey = m->key != NULL;
-	e->keylen = m->keylen;
-	if (e->haskey && arena_put(q, m->key, m->keylen, &e->key) == -1)
-		goto fail;
-	q->nhdrs += m->nheaders;
 	q->n++;
 	q->nlogged += e->logged;
 	return MQ_OK;
@@ -206,32 +174,6 @@ appendq_cancel(struct server *s, void *arg)
 			q->entries[i].done = NULL;
 }
 
-/* The entry 'e' as a message pointing into the arena. */
-static void
-entry_msg(struct appendq *q, const struct appendq_entry *e,
-    struct mq_msg *m, struct mq_header *h)
-{
-	size_t i;
-
-	memset(m, 0, sizeof(*m));
-	for (i = 0; i < e->nheaders; i++) {
-		const struct appendq_header *qh = &q->hdrs[e->firsthdr + i];
-
-		h[i].name = q->arena + qh->name;
-		h[i].namelen = qh->namelen;
-		h[i].value = q->arena + qh->value;
-		h[i].valuelen = qh->valuelen;
-	}
-	m->headers = h;
-	m->nheaders = e->nheaders;
-	m->body = q->arena + e->body;
-	m->bodylen = e->bodylen;
-	if (e->haskey) {
-		m->key = q->arena + e->key;
-		m->keylen = e->keylen;
-	}
-}
-
 /*
  * Entry 'e' through the log, in the turn mq_wal_begin opened; a stream
  * that is no longer loggable (its policy changed, say) is appended to
@@ -240,10 +182,10 @@ entry_msg(struct appendq *q, const struct appendq_entry *e,
 static void
 flush_logged(struct server *s, struct appendq *q, struct appendq_entry *e)
 {
-	const char *name = q->arena + e->name;
+	const char *name = (const char *)q->arena + e->name;
 	mq_stream *stream;
 
-	entry_msg(q, e, &q->msgs[0], q->mhdrs + e->firsthdr);
+	mq_msg_at(q->arena, e->copy, &q->msgs[0]);
 	e->flushed = 1;
 	e->rc = mq_wal_append_key(s->spool, e->walname, &q->msgs[0], 1,
 	    &e->id);
@@ -260,7 +202,7 @@ static void
 flush_stream(struct appendq *q, size_t first)
 {
 	mq_stream *stream = q->entries[first].stream;
-	size_t n = 0, nh = 0, i;
+	size_t n = 0, i;
 	int rc;
 
 	for (i = first; i < q->n; i++) {
@@ -268,8 +210,7 @@ flush_stream(struct appendq *q, size_t first)
 
 		if (e->stream != stream || e->flushed)
 			continue;
-		entry_msg(q, e, &q->msgs[n], q->mhdrs + nh);
-		nh += e->nheaders;
+		mq_msg_at(q->arena, e->copy, &q->msgs[n]);
 		q->which[n++] = i;
 		e->flushed = 1;
 	}
@@ -300,8 +241,7 @@ appendq_flush(struct server *s)
 	s->flushes++;
 	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
 	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
-	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1 ||
-	    grow(&q->mhdrs, &q->capmhdrs, q->nhdrs + 1, sizeof(*q->mhdrs)) == -1;
+	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1;
 	for (i = 0; i < q->n && !nomem && !logging; i++)
 		if (q->entries[i].logged)
 			logging = 1;
@@ -337,11 +277,11 @@ appendq_flush(struct server *s)
 			continue;
 		memset(&m, 0, sizeof(m));
 		if (!nomem)
-			entry_msg(q, e, &m, q->mhdrs + e->firsthdr);
+			mq_msg_at(q->arena, e->copy, &m);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
 	q->flushing = 0;
-	q->n = q->nhdrs = q->used = q->nlogged = 0;
+	q->n = q->used = q->nlogged = 0;
 }
 
 void
@@ -353,10 +293,8 @@ appendq_free(struct server *s)
 		return;
 	appendq_flush(s);
 	free(q->entries);
-	free(q->hdrs);
 	free(q->arena);
 	free(q->msgs);
-	free(q->mhdrs);
 	free(q->ids);
 	free(q->which);
 	free(q);

@@ -254,16 +254,14 @@ struct msgvec {
 };
 
 /*
- * Appends a deep copy of 'm' (one malloc'd block: the header array, then
- * the bytes).  A deleted pending entry (body NULL, no headers) stays so.
+ * Appends a deep copy of 'm' (one malloc'd block, mq_msg_copy).  A
+ * deleted pending entry (body NULL, no headers) stays so.
  */
 static int
 msgvec_add(struct msgvec *mv, const struct mq_msg *m)
 {
-	struct mq_header *h;
-	struct mq_msg *d;
-	unsigned char *block, *p;
-	size_t size, i;
+	unsigned char *block = NULL;
+	size_t len = 0, size = 0, off;
 
 	if (mv->n == mv->cap) {
 		size_t ncap = mv->cap ? 2 * mv->cap : 16;
@@ -278,33 +276,9 @@ msgvec_add(struct msgvec *mv, const struct mq_msg *m)
 		mv->blocks = nb;
 		mv->cap = ncap;
 	}
-	size = m->nheaders * sizeof(*h) + m->bodylen + 1;
-	for (i = 0; i < m->nheaders; i++)
-		size += m->headers[i].namelen + m->headers[i].valuelen;
-	if ((block = malloc(size)) == NULL)
+	if (mq_msg_copy(m, &block, &len, &size, &off) != MQ_OK)
 		return MQ_ESYS;
-	h = (struct mq_header *)(void *)block;
-	p = block + m->nheaders * sizeof(*h);
-	for (i = 0; i < m->nheaders; i++) {
-		h[i].name = p;
-		h[i].namelen = m->headers[i].namelen;
-		memcpy(p, m->headers[i].name, h[i].namelen);
-		p += h[i].namelen;
-		h[i].value = p;
-		h[i].valuelen = m->headers[i].valuelen;
-		memcpy(p, m->headers[i].value, h[i].valuelen);
-		p += h[i].valuelen;
-	}
-	d = &mv->v[mv->n];
-	*d = *m;
-	d->key = NULL;
-	d->keylen = 0;
-	d->headers = h;
-	if (m->body != NULL) {
-		if (m->bodylen > 0)
-			memcpy(p, m->body, m->bodylen);
-		d->body = p;
-	}
+	mq_msg_at(block, off, &mv->v[mv->n]);
 	mv->blocks[mv->n++] = block;
 	return MQ_OK;
 }
