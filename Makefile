@@ -39,7 +39,7 @@ TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c \
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c cmd/mq-serve/*/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o
-SERVE_LIBS = -lcrypt -pthread
+SERVE_LIBS = -lcrypt -lsodium -pthread
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 MAN	= $(wildcard man/*.[1-8])
