@@ -94,6 +94,9 @@ TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_json_id = $(O)/cmd/json_id.o $(O)/cmd/utf8.o
 TEST_LIBS_test_users = $(SERVE_LIBS)
+TEST_EXTRA_test_auth = $(O)/cmd/mq-serve/auth.o $(O)/cmd/mq-serve/loop.o \
+	$(O)/cmd/mq-serve/users.o $(O)/cmd/mq-serve/log.o
+TEST_LIBS_test_auth = $(SERVE_LIBS)
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)

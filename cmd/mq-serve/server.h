@@ -51,7 +51,10 @@ uint64_t	 loop_timer_add(struct loop *loop, int64_t ms, loop_timer_fn *fn,
 		    void *arg);
 void		 loop_timer_del(struct loop *loop, uint64_t id);
 void		 loop_before_sleep(struct loop *loop, loop_hook_fn *fn, void *arg);
-/* Runs until loop_stop(); returns 0, or -1 with errno if epoll failed. */
+/*
+ * Runs until loop_stop() (then it may be run again); returns 0, or -1
+ * with errno if epoll failed.
+ */
 int		 loop_run(struct loop *loop);
 void		 loop_stop(struct loop *loop);
 int64_t		 loop_now_ms(const struct loop *loop);	/* monotonic, this turn */
