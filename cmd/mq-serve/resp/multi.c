@@ -4,17 +4,18 @@
  * Between MULTI and EXEC each command is checked (unknown, arity) and
  * queued with a copy of its arguments; EXEC runs them back to back, and
  * since mq-serve handles one command at a time, no other client of this
- * server runs in between.  (The password checks of queued AUTH and HELLO
- * AUTH run off the loop before EXEC starts: see auth.c.)  (Other processes of the spool may: libmq
- * keeps every single command consistent, not the transaction.)  WATCH
- * remembers the type of each key and, for a stream, how many entries it
- * had ever been given, its length and its top id; for a sorted set, its
- * version (mq_zset_version: which file holds it, and the length of its
- * log, which every change appends to).  EXEC gives a null reply, and
- * runs nothing, if any of them changed, whichever process changed it.
- * That is what Redis counts as a change: of a stream, XADD, XDEL and
- * XTRIM that remove something, and not group commands; of a sorted set,
- * a ZADD, ZINCRBY, ZREM, ZPOPMIN, ZREMRANGEBY... that adds, updates or
+ * server runs in between.  (Other processes of the spool may: libmq
+ * keeps every single command consistent, not the transaction.)  The
+ * password checks of queued AUTH and HELLO AUTH are made off the loop
+ * before EXEC runs any command (auth.c).  WATCH remembers the type of
+ * each key and, for a stream, how many entries it had ever been given,
+ * its length and its top id; for a sorted set, its version
+ * (mq_zset_version: which file holds it, and the length of its log,
+ * which every change appends to).  EXEC gives a null reply, and runs
+ * nothing, if any of them changed, whichever process changed it.  That
+ * is what Redis counts as a change: of a stream, XADD, XDEL and XTRIM
+ * that remove something, and not group commands; of a sorted set, a
+ * ZADD, ZINCRBY, ZREM, ZPOPMIN, ZREMRANGEBY... that adds, updates or
  * removes a member, and not one that changes nothing; of either, DEL,
  * RENAME from or onto the key, and its removal when it expires.
  */
