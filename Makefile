@@ -39,7 +39,7 @@ TOOL_LIB_SRC = cmd/tool.c cmd/json_id.c cmd/utf8.c cmd/opterr.c cmd/progress.c \
 TOOL_LIB_OBJ = $(TOOL_LIB_SRC:%.c=$(O)/%.o)
 SERVE_SRC = $(wildcard cmd/mq-serve/*.c cmd/mq-serve/*/*.c)
 SERVE_OBJ = $(SERVE_SRC:%.c=$(O)/%.o) $(O)/cmd/opterr.o
-SERVE_LIBS = -lcrypt -pthread
+SERVE_LIBS = -lcrypt -lsodium -pthread
 TEST_SRC = $(wildcard tests/unit/test_*.c)
 TESTS	= $(TEST_SRC:tests/unit/%.c=$(O)/tests/%)
 MAN	= $(wildcard man/*.[1-8])
@@ -94,6 +94,9 @@ TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_json_id = $(O)/cmd/json_id.o $(O)/cmd/utf8.o
 TEST_LIBS_test_users = $(SERVE_LIBS)
+TEST_EXTRA_test_auth = $(O)/cmd/mq-serve/auth.o $(O)/cmd/mq-serve/loop.o \
+	$(O)/cmd/mq-serve/users.o $(O)/cmd/mq-serve/log.o
+TEST_LIBS_test_auth = $(SERVE_LIBS)
 
 .SECONDEXPANSION:
 $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)

@@ -14,7 +14,7 @@
 #
 # To add a dependency, add its Debian package name to one of these lists.
 
-BUILD_PKGS="build-essential pkg-config libbsd-dev libcrypt-dev"
+BUILD_PKGS="build-essential pkg-config libbsd-dev libcrypt-dev libsodium-dev"
 TEST_PKGS="libcmocka-dev bats mandoc clang libclang-rt-14-dev jq zsh"
 BENCH_PKGS="redis-server redis-tools python3"
 # tests/interop: the reference server and real clients (php-redis is the

@@ -119,6 +119,7 @@ conn_close(struct conn *c, const char *why)
 	c->dead = 1;
 	server_log(s, "conn id=%llu peer=%s proto=%s closed reason=%s",
 	    (unsigned long long)c->id, c->peer, c->proto->name, why);
+	auth_cancel(c);		/* its door hears no answer */
 	if (c->proto->close != NULL)
 		c->proto->close(c);
 	loop_del(s->loop, c->fd);

@@ -279,5 +279,6 @@ loop_run(struct loop *l)
 		}
 		run_timers(l);
 	}
+	l->stop = 0;	/* a later loop_run runs again (the unit tests) */
 	return 0;
 }

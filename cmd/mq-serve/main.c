@@ -309,7 +309,8 @@ read_config(struct server_config *cfg, const char *path)
 
 /*
  * SIGHUP: the users file again.  Connections keep what they were
- * authenticated as; a file that does not load changes nothing.
+ * authenticated as; a file that does not load changes nothing.  The
+ * cache of passwords checked (auth.c) is emptied.
  */
 static void
 reload_users(struct server *s)
@@ -324,8 +325,7 @@ reload_users(struct server *s)
 		    why, users_count(s->users));
 		return;
 	}
-	users_free(s->users);
-	s->users = u;
+	auth_reload(s, u);
 	server_log(s, "SIGHUP: %zu users loaded from %s", users_count(u),
 	    s->cfg.users);
 }
@@ -498,6 +498,9 @@ main(int argc, char *argv[])
 		errx(spool_status(rc), "%s: %s", s.cfg.spool, mq_strerror(rc));
 	spool_check(&s);
 	fdlimit_init(&s);
+	/* Password checks never run on the loop: no thread, no start. */
+	if (s.users != NULL && auth_start(&s) == -1)
+		err(EX_OSERR, "password check thread");
 	if (loop_add(s.loop, sfd, LOOP_READ, on_signal, &s) == -1)
 		err(EX_OSERR, "loop");
 	if (listener_open(&s, s.cfg.resp, &resp_proto) == -1)

@@ -200,6 +200,7 @@ server_shutdown(struct server *s)
 	appendq_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);
+	auth_stop(s);
 	cache_free(s);
 	while (s->nlisteners > 0)
 		free(s->listeners[--s->nlisteners]);

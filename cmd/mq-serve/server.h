@@ -28,6 +28,7 @@ struct loop;
 struct conn;
 struct proto;
 struct users;
+struct auth_req;
 struct fanout_sub;
 TAILQ_HEAD(fanout_list, fanout_sub);
 
@@ -52,7 +53,10 @@ uint64_t	 loop_timer_add(struct loop *loop, int64_t ms, loop_timer_fn *fn,
 		    void *arg);
 void		 loop_timer_del(struct loop *loop, uint64_t id);
 void		 loop_before_sleep(struct loop *loop, loop_hook_fn *fn, void *arg);
-/* Runs until loop_stop(); returns 0, or -1 with errno if epoll failed. */
+/*
+ * Runs until loop_stop() (then it may be run again); returns 0, or -1
+ * with errno if epoll failed.
+ */
 int		 loop_run(struct loop *loop);
 void		 loop_stop(struct loop *loop);
 int64_t		 loop_now_ms(const struct loop *loop);	/* monotonic, this turn */
@@ -97,6 +101,8 @@ struct conn {
 	TAILQ_ENTRY(conn) pending;	/* server->writes: has output */
 	int		 in_writes;
 	uint64_t	 group_turn;	/* last turn it changed a held group */
+	struct auth_req	*auth;		/* its password check (auth.c), or NULL */
+	unsigned	 auth_fails;	/* checks failed in a row (auth.c's delays) */
 	/*
 	 * Under --fsync always, the bytes of 'out' wait for the sync of
 	 * what they acknowledge (syncer.c): out_total counts the bytes ever
@@ -232,6 +238,7 @@ struct server_config {
 struct server {
 	struct server_config	 cfg;
 	struct users		*users;		/* cfg.users loaded, or NULL */
+	struct auth		*auth;		/* auth.c's thread, with users */
 	struct loop		*loop;
 	mq_spool		*spool;
 	mq_watch		*watch;		/* every stream a client waits on */
@@ -394,6 +401,51 @@ void	 syncer_submit(struct server *s);
 void	 syncer_turn(struct server *s);
 /* Hands over the last writes, waits for their sync, ends the thread. */
 void	 syncer_stop(struct server *s);
+
+/* ---- auth.c: password checks on a thread of their own, for any door. */
+
+/*
+ * The answer of auth_check(), on the loop: 'ok' is 1 if the password is
+ * the user's.  Called once, later than auth_check() returns, and never
+ * for a connection closed meanwhile.
+ */
+typedef void auth_done_fn(struct conn *c, void *arg, int ok);
+
+/* What INFO tells of auth.c. */
+struct auth_stats {
+	uint64_t	 checks;	/* run by the thread with crypt(3) */
+	uint64_t	 cache_hits;	/* answered by the cache of successes */
+	uint64_t	 failures;
+	uint64_t	 delayed;	/* held back after a failure */
+	size_t		 cached;	/* successes the cache holds */
+	size_t		 waiting;	/* held back now */
+	size_t		 queued;	/* waiting for the thread now */
+	int		 running;	/* the thread checks one now */
+};
+
+/* Starts the thread (with a users file); -1 with errno if it cannot. */
+int	 auth_start(struct server *s);
+/*
+ * Checks off the loop whether 'pass' ('plen' bytes) is the password of
+ * the user 'user' ('ulen' bytes) in the users file, and calls 'done' with
+ * 'arg' once that is known.  A connection has one check at a time: the
+ * door runs nothing more of it until the answer.  After a failure, the
+ * connection's next check waits first (auth.c says how long).  Returns
+ * 0, or -1 with errno: ENOMEM, EBUSY (a check of 'c' is under way),
+ * ENOENT (no users file).
+ */
+int	 auth_check(struct conn *c, const char *user, size_t ulen,
+	    const char *pass, size_t plen, auth_done_fn *done, void *arg);
+/* Drops the check of 'c' under way, if any (conn_close): no answer comes. */
+void	 auth_cancel(struct conn *c);
+/*
+ * SIGHUP: 'u' (loaded) is the users table from now on, in s->users; the
+ * old one is freed once no check uses it, and the cache is emptied.
+ */
+void	 auth_reload(struct server *s, struct users *u);
+void	 auth_stats(struct server *s, struct auth_stats *st);
+/* Ends the thread, after its check under way; every connection is closed. */
+void	 auth_stop(struct server *s);
 
 /* ---- fdlimit.c: the limit on open files, and who gets what of it. */
 

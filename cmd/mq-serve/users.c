@@ -32,7 +32,10 @@ struct users {
 _Static_assert(USERS_PASS_MAX + 1 == CRYPT_MAX_PASSPHRASE_SIZE,
     "USERS_PASS_MAX is libcrypt's limit");
 
-/* crypt_r's scratch space (about 32 kB): the server has one thread. */
+/*
+ * crypt_r's scratch space (about 32 kB): the server checks passwords on
+ * one thread, auth.c's.
+ */
 static struct crypt_data cdata;
 
 int

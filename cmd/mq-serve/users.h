@@ -2,9 +2,9 @@
  * users.h - the users of mq-serve: a table of names and crypt(3) hashes
  * loaded from a text file, and the check of a password against it.
  *
- * Nothing here knows a protocol: the Redis door's AUTH and HELLO call
- * users_verify(), and so can every later door (AMQP's PLAIN, MQTT's
- * CONNECT, STOMP's login).  The file has one "name:hash" per line;
+ * Nothing here knows a protocol: every door (Redis's AUTH and HELLO, and
+ * later AMQP's PLAIN, MQTT's CONNECT, STOMP's login) asks auth.c, whose
+ * thread calls users_verify() off the event loop.  The file has one "name:hash" per line;
  * blank lines and lines whose first non-blank is '#' are skipped.  A
  * table is never changed once loaded: a reload (SIGHUP) loads a new one
  * and frees the old one if the new one loaded.

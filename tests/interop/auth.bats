@@ -2,7 +2,9 @@
 # auth.bats - mq-serve's users: a users file made by --hash-password,
 # AUTH and HELLO AUTH from redis-cli and python3-redis, NOAUTH before
 # them, wrong passwords, the file reloaded on SIGHUP, a bad file refused
-# at start; without a users file, protected mode as Redis has it.
+# at start; without a users file, protected mode as Redis has it; the
+# checks off the loop: other clients served while one runs or waits after
+# failures, connections closed meanwhile, the cache of successes.
 # (resp/auth.txt compares the replies byte for byte with redis-server.)
 #
 # The passwords: "secret" for the user default, "wonder" for alice.
@@ -33,6 +35,32 @@ users_up() {
 # it prints "ok" at its end.
 py() {
 	run "$MQ_PYTHON" - "$MQ_PORT"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = ok ]
+}
+
+# SLOW: a users file line whose SHA-512 hash of 4,000,000 rounds takes
+# crypt(3) a second or more to check (no password matches it): a check
+# that is still running while another client does a few round trips.
+SLOW='slow:$6$rounds=4000000$mqslowsalt$'
+SLOW+='abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./'
+SLOW+='abcdefghijklmnopqrstuv'
+
+# slow_users_up: users_up, then SLOW added to the users file and loaded.
+slow_users_up() {
+	users_up || return 1
+	echo "$SLOW" >> users
+	kill -HUP "$MQ_PID"
+	wait_until log_has "SIGHUP: 3 users loaded"
+}
+
+# raw: runs the python script on stdin after the helpers of rawresp.py
+# (several connections in one program), with the port of the server
+# under test; it prints "ok" at its end.
+raw() {
+	cat "$INTEROP/rawresp.py" - > raw.py
+	run "$MQ_PYTHON" raw.py "$MQ_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[${#lines[@]}-1]}" = ok ]
@@ -272,6 +300,117 @@ PY
 	run cli --user alice --pass wonder --no-auth-warning PING
 	[ "$output" = PONG ]
 	alive "$MQ_PID"
+}
+
+@test "users: a password check runs off the loop: other clients are served meanwhile" {
+	slow_users_up
+	raw <<'PY'
+b = login("alice", "wonder")
+before = b.info()["mq_auth_checks"]
+a = slow_check(b, ("PING",))
+# XADDs and an INFO in one write: all answered while the check still
+# runs (INFO comes last, and says so), with nothing yet for a.
+b.send(*[("XADD", "s", "*", "n", str(i)) for i in range(5)], ("INFO", "stats"))
+ids = [b.read() for i in range(5)]
+assert all(isinstance(i, bytes) for i in ids), ids
+st = parse_info(b.read())
+assert st["mq_auth_running"] == 1 and st["mq_auth_checks"] == before, st
+assert a.nothing_yet()
+# Then a's answer, and the PING behind it, not authenticated.
+assert a.read() == "WRONGPASS invalid username-password pair or user is disabled."
+assert a.read().startswith("NOAUTH"), "PING ran before AUTH's answer"
+assert b.info()["mq_auth_checks"] == before + 1
+assert b.cmd("XLEN", "s") == 5
+print("ok")
+PY
+	log_has "auth user=slow failed"
+}
+
+@test "users: a connection closed while its check waits, is queued or runs" {
+	slow_users_up
+	raw <<'PY'
+b = login("alice", "wonder")
+# Six failures in a row: the seventh check waits 800 ms; closed meanwhile.
+w = failing(6)
+w.send(("AUTH", "alice", "nope"))
+wait_for("the delay", lambda: b.info()["mq_auth_waiting"] == 1)
+w.close()
+wait_for("the delay dropped", lambda: b.info()["mq_auth_waiting"] == 0)
+# One check runs, another is queued behind it: both connections close.
+before = b.info()["mq_auth_checks"]
+running = slow_check(b)
+queued = Conn()
+queued.send(("AUTH", "alice", "guess"))	# not in the cache
+wait_for("the queued check", lambda: b.info()["mq_auth_queued"] == 1)
+running.close()
+queued.close()
+wait_for("the thread to be done", lambda: b.info()["mq_auth_running"] == 0)
+st = b.info()
+# The queued one was dropped, never checked.
+assert st["mq_auth_checks"] == before + 1 and st["mq_auth_queued"] == 0, st
+assert b.cmd("PING") == "PONG"
+assert login("alice", "wonder").cmd("PING") == "PONG"
+print("ok")
+PY
+	alive "$MQ_PID"
+	! log_has "auth user=slow"
+}
+
+@test "users: failures in a row delay that connection's next check only" {
+	users_up
+	raw <<'PY'
+b = login("alice", "wonder")
+# The first failure is answered at once, each next one after a delay.
+a = failing(6)
+st = b.info()
+assert st["mq_auth_delayed"] == 5 and st["mq_auth_failures"] == 6, st
+# The right password, after its delay (800 ms), while b is served.
+a.send(("AUTH", "alice", "wonder"), ("XLEN", "s"))
+wait_for("a's delay", lambda: b.info()["mq_auth_waiting"] == 1)
+assert b.cmd("XADD", "s", "1-1", "f", "v") == b"1-1"
+assert a.nothing_yet()
+assert a.read() == "OK" and a.read() == 1
+# A success ends the run: the next failure waits for nothing.
+assert a.cmd("AUTH", "alice", "nope").startswith("WRONGPASS")
+assert b.info()["mq_auth_delayed"] == 6
+# The delays are the connection's: a new one starts with none.
+assert Conn().cmd("AUTH", "alice", "nope").startswith("WRONGPASS")
+assert b.info()["mq_auth_delayed"] == 6
+print("ok")
+PY
+}
+
+@test "users: a right password seen before costs no check; SIGHUP empties the cache" {
+	users_up
+	raw <<'PY'
+b = login("alice", "wonder")
+st = b.info()
+assert st["mq_auth_checks"] == 1 and st["mq_auth_cached"] == 1, st
+# Again, from other connections and through HELLO: no crypt.
+login("alice", "wonder")
+c = Conn()
+assert c.cmd("HELLO", "2", "AUTH", "alice", "wonder")[0] == b"server"
+st = b.info()
+assert st["mq_auth_checks"] == 1 and st["mq_auth_cache_hits"] == 2, st
+# Failures are not kept: each is checked.
+assert c.cmd("AUTH", "alice", "nope").startswith("WRONGPASS")
+assert c.cmd("AUTH", "default", "secret") == "OK"
+st = b.info()
+assert st["mq_auth_checks"] == 3 and st["mq_auth_cached"] == 2, st
+print("ok")
+PY
+	# alice gone from the file: her password, cached, opens nothing.
+	hashpw default secret > users
+	kill -HUP "$MQ_PID"
+	wait_until log_has "SIGHUP: 1 users loaded"
+	raw <<'PY'
+b = login("default", "secret")
+st = b.info()
+assert st["mq_auth_cached"] == 1 and st["mq_auth_checks"] == 4, st
+assert Conn().cmd("AUTH", "alice", "wonder").startswith("WRONGPASS")
+assert b.info()["mq_auth_checks"] == 5
+print("ok")
+PY
 }
 
 @test "users: a bad users file is refused at start with file:line" {

@@ -176,47 +176,6 @@ cmd_echo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 /*
- * Checks a user and password as AUTH and HELLO AUTH do: against the
- * users file, or without one, only "default" exists and it takes any
- * password.  On success the connection is that user; on failure it
- * stays as it was, the error is the reply, and 0 is returned.  Both are
- * logged, the name cut to 64 bytes, '?' for a byte not printable.
- */
-static int
-auth_check(struct resp_client *c, const struct resp_arg *user,
-    const struct resp_arg *pass)
-{
-	struct server *s = c->conn->server;
-	char shown[65];
-	size_t i;
-	int ok;
-
-	/* User names are case-sensitive. */
-	if (s->users != NULL)
-		ok = users_verify(s->users, user->p, user->len, pass->p,
-		    pass->len);
-	else
-		ok = user->len == 7 && memcmp(user->p, "default", 7) == 0;
-	for (i = 0; i < user->len && i < sizeof(shown) - 1; i++)
-		shown[i] = user->p[i] > ' ' && user->p[i] <= '~' ?
-		    user->p[i] : '?';
-	shown[i] = '\0';
-	server_log(s, "conn id=%llu peer=%s proto=resp auth user=%s %s",
-	    (unsigned long long)c->conn->id, c->conn->peer, shown,
-	    ok ? "ok" : "failed");
-	if (!ok) {
-		reply_error(c, "WRONGPASS invalid username-password pair or "
-		    "user is disabled.");
-		return 0;
-	}
-	c->authenticated = 1;
-	/* A name of the table or "default": it fits. */
-	memcpy(c->user, user->p, user->len);
-	c->user[user->len] = '\0';
-	return 1;
-}
-
-/*
  * Checks a name for CLIENT SETNAME and HELLO SETNAME: printable ASCII
  * without spaces, as Redis wants, and short enough for the client's
  * buffer.  Replies with the error and returns 0 when refused.
@@ -251,7 +210,8 @@ name_set(struct resp_client *c, const struct resp_arg *a)
  * HELLO [protover [AUTH username password] [SETNAME clientname]]: switches
  * to RESP2 or RESP3 and describes the server as a map.  As in Redis 7.0,
  * the options take effect one by one, in order, up to the first that
- * fails; only then must the client be authenticated.
+ * fails; only then must the client be authenticated.  An AUTH whose
+ * check is not answered yet stops it: it runs again once it is (auth.c).
  */
 void
 cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
@@ -272,7 +232,8 @@ cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	}
 	for (i = 2; i < argc; i++) {
 		if (arg_is(&argv[i], "auth") && i + 2 < argc) {
-			if (!auth_check(c, &argv[i + 1], &argv[i + 2]))
+			if (resp_auth(c, argc, argv, &argv[i + 1],
+			    &argv[i + 2]) != 1)
 				return;
 			i += 2;
 		} else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
@@ -311,7 +272,10 @@ cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	reply_array(c, 0);
 }
 
-/* AUTH [username] password: without a username, "default". */
+/*
+ * AUTH [username] password: without a username, "default".  The check
+ * runs off the loop: this runs again with its answer (auth.c).
+ */
 void
 cmd_auth(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
@@ -327,8 +291,8 @@ cmd_auth(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		    "configuration is correct?");
 		return;
 	}
-	if (argc == 2 ? auth_check(c, &def, &argv[1]) :
-	    auth_check(c, &argv[1], &argv[2]))
+	if ((argc == 2 ? resp_auth(c, argc, argv, &def, &argv[1]) :
+	    resp_auth(c, argc, argv, &argv[1], &argv[2])) == 1)
 		reply_ok(c);
 }
 
@@ -1303,6 +1267,28 @@ info_persistence(FILE *f, struct server *s)
 	    (long long)started, fsync_name(s->cfg.fsync, 0));
 }
 
+/* The password checks of the users file (the core's auth.c). */
+static void
+info_auth(FILE *f, struct server *s)
+{
+	struct auth_stats st;
+
+	auth_stats(s, &st);
+	fprintf(f, "mq_auth_checks:%llu\r\n"
+	    "mq_auth_cache_hits:%llu\r\n"
+	    "mq_auth_cached:%zu\r\n"
+	    "mq_auth_failures:%llu\r\n"
+	    "mq_auth_delayed:%llu\r\n"
+	    "mq_auth_waiting:%zu\r\n"
+	    "mq_auth_queued:%zu\r\n"
+	    "mq_auth_running:%d\r\n",
+	    (unsigned long long)st.checks,
+	    (unsigned long long)st.cache_hits, st.cached,
+	    (unsigned long long)st.failures,
+	    (unsigned long long)st.delayed, st.waiting, st.queued,
+	    st.running);
+}
+
 static void
 info_stats(FILE *f, struct server *s)
 {
@@ -1340,6 +1326,7 @@ info_stats(FILE *f, struct server *s)
 	    (unsigned long long)s->evictions,
 	    (unsigned long long)mq_wal_size(s->spool),
 	    (unsigned long long)s->waiter_retries);
+	info_auth(f, s);
 }
 
 static void

@@ -13,8 +13,10 @@
  * A command runs to completion and appends one reply, except a blocking
  * read that finds nothing: it parks the client (resp_block) and no later
  * request of that connection runs until it is served or times out, as in
- * Redis; and a plain XADD, which joins the run of appends of appendq.c
- * and gets its reply when the run is flushed, before anything else runs.
+ * Redis; a password check (AUTH, HELLO AUTH, an EXEC with them), which
+ * holds the connection the same way until its answer (auth.c); and a
+ * plain XADD, which joins the run of appends of appendq.c and gets its
+ * reply when the run is flushed, before anything else runs.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -168,6 +170,33 @@ arg_str(const struct resp_arg *a, char *buf, size_t size)
 	memcpy(buf, a->p, a->len);
 	buf[a->len] = '\0';
 	return 1;
+}
+
+int
+resp_args_copy(size_t argc, const struct resp_arg *argv,
+    struct resp_arg **copy, char **data)
+{
+	size_t i, total = 0;
+	char *p;
+
+	for (i = 0; i < argc; i++)
+		total += argv[i].len;
+	*copy = reallocarray(NULL, argc, sizeof(**copy));
+	*data = malloc(total + 1);
+	if (*copy == NULL || *data == NULL) {
+		free(*copy);
+		free(*data);
+		*copy = NULL;
+		*data = NULL;
+		return -1;
+	}
+	for (i = 0, p = *data; i < argc; i++) {
+		memcpy(p, argv[i].p, argv[i].len);
+		(*copy)[i].p = p;
+		(*copy)[i].len = argv[i].len;
+		p += argv[i].len;
+	}
+	return 0;
 }
 
 void
@@ -344,8 +373,8 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
-	while (off < conn->inlen && c->block == NULL && !conn->closing &&
-	    !conn->dead) {
+	while (off < conn->inlen && c->block == NULL && c->authwait == NULL &&
+	    !conn->closing && !conn->dead) {
 		c->parser.authenticated = c->authenticated;
 		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off, &argc);
 		if (n == 0)
@@ -392,6 +421,7 @@ resp_close(struct conn *conn)
 	resp_unblock(c);
 	resp_pubsub_close(c);
 	resp_multi_free(c);
+	resp_auth_free(c);
 	resp_parser_free(&c->parser);
 	free(c);
 	conn->state = NULL;

@@ -5,15 +5,17 @@
  * queued with a copy of its arguments; EXEC runs them back to back, and
  * since mq-serve handles one command at a time, no other client of this
  * server runs in between.  (Other processes of the spool may: libmq
- * keeps every single command consistent, not the transaction.)  WATCH
- * remembers the type of each key and, for a stream, how many entries it
- * had ever been given, its length and its top id; for a sorted set, its
- * version (mq_zset_version: which file holds it, and the length of its
- * log, which every change appends to).  EXEC gives a null reply, and
- * runs nothing, if any of them changed, whichever process changed it.
- * That is what Redis counts as a change: of a stream, XADD, XDEL and
- * XTRIM that remove something, and not group commands; of a sorted set,
- * a ZADD, ZINCRBY, ZREM, ZPOPMIN, ZREMRANGEBY... that adds, updates or
+ * keeps every single command consistent, not the transaction.)  The
+ * password checks of queued AUTH and HELLO AUTH are made off the loop
+ * before EXEC runs any command (auth.c).  WATCH remembers the type of
+ * each key and, for a stream, how many entries it had ever been given,
+ * its length and its top id; for a sorted set, its version
+ * (mq_zset_version: which file holds it, and the length of its log,
+ * which every change appends to).  EXEC gives a null reply, and runs
+ * nothing, if any of them changed, whichever process changed it.  That
+ * is what Redis counts as a change: of a stream, XADD, XDEL and XTRIM
+ * that remove something, and not group commands; of a sorted set, a
+ * ZADD, ZINCRBY, ZREM, ZPOPMIN, ZREMRANGEBY... that adds, updates or
  * removes a member, and not one that changes nothing; of either, DEL,
  * RENAME from or onto the key, and its removal when it expires.
  */
@@ -114,8 +116,6 @@ resp_queue(struct resp_client *c, const struct resp_command *cmd,
 {
 	struct resp_multi *m = c->multi;
 	struct queued *q;
-	size_t i, total = 0;
-	char *p;
 
 	if (cmd->fn == cmd_exec || cmd->fn == cmd_discard ||
 	    cmd->fn == cmd_multi || cmd->fn == cmd_watch || cmd->fn == cmd_quit ||
@@ -133,25 +133,13 @@ resp_queue(struct resp_client *c, const struct resp_command *cmd,
 		m->cmds = n;
 		m->cap = cap;
 	}
-	for (i = 0; i < argc; i++)
-		total += argv[i].len;
 	q = &m->cmds[m->n];
 	q->cmd = cmd;
 	q->argc = argc;
-	q->argv = reallocarray(NULL, argc, sizeof(*q->argv));
-	q->data = malloc(total + 1);
-	if (q->argv == NULL || q->data == NULL) {
-		free(q->argv);
-		free(q->data);
+	if (resp_args_copy(argc, argv, &q->argv, &q->data) == -1) {
 		m->failed = 1;
 		reply_error(c, "ERR out of memory");
 		return 1;
-	}
-	for (i = 0, p = q->data; i < argc; i++) {
-		memcpy(p, argv[i].p, argv[i].len);
-		q->argv[i].p = p;
-		q->argv[i].len = argv[i].len;
-		p += argv[i].len;
 	}
 	m->n++;
 	reply_simple(c, "QUEUED");
@@ -207,6 +195,7 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct resp_multi *m = c->multi;
 	size_t i;
+	int rc;
 
 	if (m == NULL) {
 		reply_error(c, "ERR EXEC without MULTI");
@@ -223,11 +212,24 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		reply_null_array(c);
 		return;
 	}
+	/*
+	 * The password checks of its AUTH and HELLO AUTH come first, off
+	 * the loop (auth.c): EXEC runs again once each is answered.
+	 */
+	for (i = 0; i < m->n; i++)
+		if ((rc = resp_auth_exec(c, argc, argv, m->cmds[i].cmd,
+		    m->cmds[i].argc, m->cmds[i].argv)) != 0) {
+			if (rc == -1)
+				resp_multi_free(c);
+			return;
+		}
 	/* Detached first: the commands run as if no MULTI were open. */
 	c->multi = NULL;
+	c->in_exec = 1;
 	reply_array(c, m->n);
 	for (i = 0; i < m->n; i++)
 		resp_execute(c, m->cmds[i].cmd, m->cmds[i].argc, m->cmds[i].argv);
+	c->in_exec = 0;
 	c->multi = m;
 	resp_multi_free(c);
 }

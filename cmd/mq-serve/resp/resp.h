@@ -56,6 +56,9 @@ struct resp_client {
 	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
 	size_t			 nwatched;
+	/* A command waiting for a password check (auth.c), or NULL. */
+	struct resp_authwait	*authwait;
+	int			 in_exec;	/* EXEC runs its commands */
 };
 
 typedef void resp_cmd_fn(struct resp_client *c, size_t argc,
@@ -81,6 +84,29 @@ const struct resp_command *resp_lookup(const char *name, size_t len);
 /* The table, for COMMAND COUNT/INFO/DOCS. */
 extern const struct resp_command resp_commands[];
 extern const size_t resp_ncommands;
+
+/*
+ * ---- Password checks (auth.c), off the loop.  resp_auth() checks
+ * 'pass' as the password of 'user' for the command 'argv' (AUTH, HELLO):
+ * 1 if it is (the connection is that user now), 0 if not (the error is
+ * the reply), or -1 if the answer is not known yet: then the command
+ * stops with no reply, and is run again with the same arguments once it
+ * is; the connection runs nothing else meanwhile.
+ */
+int	 resp_auth(struct resp_client *c, size_t argc,
+	    const struct resp_arg *argv, const struct resp_arg *user,
+	    const struct resp_arg *pass);
+/*
+ * EXEC ('argv'), for each queued command ('cmd', 'q') before it runs any:
+ * asks for the check that command needs and has no answer for: 1 if it
+ * did (EXEC stops, and runs again once answered), -1 if it could not
+ * (the error is the reply), 0 if none is needed.
+ */
+int	 resp_auth_exec(struct resp_client *c, size_t argc,
+	    const struct resp_arg *argv, const struct resp_command *cmd,
+	    size_t qargc, const struct resp_arg *q);
+/* Frees the command waiting and its answers (the client closes). */
+void	 resp_auth_free(struct resp_client *c);
 
 /* ---- Replies (reply.c).  RESP3 types fall back to RESP2 ones. */
 void	 reply_ok(struct resp_client *c);
@@ -110,6 +136,12 @@ int	 arg_is(const struct resp_arg *a, const char *lower);	/* case-insensitive */
 int	 arg_ll(const struct resp_arg *a, long long *v);
 /* Copies into a NUL-terminated buffer; 0 if it does not fit or holds a NUL. */
 int	 arg_str(const struct resp_arg *a, char *buf, size_t size);
+/*
+ * Copies the arguments into '*copy' (pointing into '*data', one block):
+ * 0, or -1 (out of memory, nothing left allocated).
+ */
+int	 resp_args_copy(size_t argc, const struct resp_arg *argv,
+	    struct resp_arg **copy, char **data);
 void	 reply_wrong_arity(struct resp_client *c, const char *cmd);
 void	 reply_syntax_error(struct resp_client *c);
 
