@@ -11,7 +11,7 @@
  */
 #include "turn.h"
 
-void
+int
 cmd_begin(struct conn *c, enum cmd_kind kind)
 {
 	struct server *s = c->server;
@@ -19,7 +19,7 @@ cmd_begin(struct conn *c, enum cmd_kind kind)
 	s->total_commands++;
 	s->command_seq++;
 	if (kind == TURN_QUEUED)
-		return;
+		return 0;
 	appendq_flush(s);
 	if (kind == TURN_HOLDS) {
 		s->hold_groups = 1;
@@ -28,4 +28,6 @@ cmd_begin(struct conn *c, enum cmd_kind kind)
 		server_release_groups(s);
 		s->hold_groups = 0;
 	}
+	/* A failed write of what was held closes who changed it: maybe 'c'. */
+	return c->dead ? -1 : 0;
 }

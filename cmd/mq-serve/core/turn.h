@@ -28,8 +28,10 @@ enum cmd_kind {
  * it was queued, lets the run of appends finish first, so that it sees
  * them and its client's replies keep their order; and keeps held groups
  * held for a TURN_HOLDS, or writes and lets them go for any other (which
- * may lock a group another way).
+ * may lock a group another way).  Returns 0, or -1 if that closed 'c'
+ * (a write of what was held failed): then its state is gone, and the
+ * command must not run.
  */
-void	 cmd_begin(struct conn *c, enum cmd_kind kind);
+int	 cmd_begin(struct conn *c, enum cmd_kind kind);
 
 #endif /* MQ_SERVE_TURN_H */

@@ -251,8 +251,9 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		cmd_begin(c->conn, TURN_QUEUED);
 		return;
 	}
-	cmd_begin(c->conn, cmd != NULL && (cmd->flags & CMD_HOLD) &&
-	    c->multi == NULL ? TURN_HOLDS : TURN_PLAIN);
+	if (cmd_begin(c->conn, cmd != NULL && (cmd->flags & CMD_HOLD) &&
+	    c->multi == NULL ? TURN_HOLDS : TURN_PLAIN) == -1)
+		return;		/* closed: 'c' is gone */
 	if (cmd == NULL) {
 		resp_multi_fail(c);
 		reply_unknown(c, argc, argv);
@@ -373,8 +374,9 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
-	while (off < conn->inlen && c->block == NULL && c->authwait == NULL &&
-	    !conn->closing && !conn->dead) {
+	/* 'conn->dead' first: a command may close it, and free 'c'. */
+	while (!conn->dead && off < conn->inlen && c->block == NULL &&
+	    c->authwait == NULL && !conn->closing) {
 		c->parser.authenticated = c->authenticated;
 		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off, &argc);
 		if (n == 0)
