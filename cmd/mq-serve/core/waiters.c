@@ -54,6 +54,7 @@ struct wait_link {
 
 struct waiter {
 	struct server		*server;
+	struct conn		*conn;		/* whose read it is */
 	const struct waiter_ops	*ops;
 	void			*arg;
 	uint64_t		 timer;		/* its deadline's, or 0 */
@@ -325,9 +326,10 @@ waiter_timeout(struct loop *loop, void *arg)
 }
 
 struct waiter *
-waiter_add(struct server *s, const struct wait_on *on, size_t n,
+waiter_add(struct conn *c, const struct wait_on *on, size_t n,
     int64_t timeout_ms, const struct waiter_ops *ops, void *arg)
 {
+	struct server *s = c->server;
 	struct waiters *ws = get(s);
 	struct waiter *w;
 	size_t i;
@@ -336,6 +338,7 @@ waiter_add(struct server *s, const struct wait_on *on, size_t n,
 	    (w = calloc(1, sizeof(*w) + n * sizeof(w->links[0]))) == NULL)
 		return NULL;
 	w->server = s;
+	w->conn = c;
 	w->ops = ops;
 	w->arg = arg;
 	w->round = ws->round;
@@ -524,6 +527,7 @@ key_stream(struct server *s, struct wait_key *k, mq_id *top)
 
 /* A waiter served in a round, told once the round is over. */
 struct served {
+	struct conn		*conn;
 	const struct waiter_ops	*ops;
 	void			*arg;
 };
@@ -569,11 +573,13 @@ key_round(struct server *s, struct wait_key *k, struct served **sv,
 		}
 		/* Else served, but its pipelined input waits for more input. */
 		if (*nsv < *capsv) {
+			(*sv)[*nsv].conn = w->conn;
 			(*sv)[*nsv].ops = w->ops;
 			(*sv)[*nsv].arg = w->arg;
 			(*nsv)++;
 		}
-		waiter_kill(s, w);
+		if (!w->dead)	/* its client may have gone in the retry */
+			waiter_kill(s, w);
 		next = TAILQ_FIRST(&k->links);
 		st = key_stream(s, k, &top);
 	}
@@ -616,9 +622,13 @@ round_run(struct loop *loop, void *arg)
 		LIST_REMOVE(w, dlink);
 		waiter_free(w);
 	}
-	/* Only now what the served pipelined: it may close another. */
+	/*
+	 * Only now what the served pipelined: it may close another, whose
+	 * connection stays until the turn ends, its door's state not.
+	 */
 	for (i = 0; i < nsv; i++)
-		sv[i].ops->served(sv[i].arg);
+		if (!sv[i].conn->dead)
+			sv[i].ops->served(sv[i].arg);
 	free(sv);
 }
 

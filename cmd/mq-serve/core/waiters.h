@@ -35,11 +35,13 @@ struct waiter_ops {
 };
 
 /*
- * Waits on the 'n' streams of 'on' (copied) until one changes in a way
- * that may serve it, then calls ops->retry; 'timeout_ms' > 0 ends the
- * wait then.  A stream may not exist yet.  NULL if out of memory.
+ * A read of connection 'c' waits on the 'n' streams of 'on' (copied)
+ * until one changes in a way that may serve it, then ops->retry runs;
+ * 'timeout_ms' > 0 ends the wait then.  A stream may not exist yet.
+ * 'served' is not called once 'c' is closed (its door's state is gone;
+ * the door ends the wait when it closes).  NULL if out of memory.
  */
-struct waiter *waiter_add(struct server *s, const struct wait_on *on,
+struct waiter *waiter_add(struct conn *c, const struct wait_on *on,
 	    size_t n, int64_t timeout_ms, const struct waiter_ops *ops,
 	    void *arg);
 /* Ends a wait before it was served or timed out (its client went). */

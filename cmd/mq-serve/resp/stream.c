@@ -1525,21 +1525,18 @@ block_retry(void *arg)
 		replied = 1;	/* it replied with the error */
 	xread_free(&x);
 	free(argv);
-	if (replied)
+	if (replied) {
 		c->block->waiter = NULL;	/* the core ends it */
+		block_free(c);
+	}
 	return replied;
 }
 
-/* Served: its wait is over, and what it pipelined behind may run. */
+/* Served (its wait is over): what it pipelined behind may run. */
 static void
 block_served(void *arg)
 {
-	struct resp_client *c = arg;
-
-	if (c->block == NULL)
-		return;		/* its client went meanwhile */
-	block_free(c);
-	resp_resume(c);
+	resp_resume(arg);
 }
 
 static void
@@ -1597,8 +1594,8 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	c->block = b;
 	if (x->timeout > 0)
 		b->deadline_ms = loop_now_ms(s->loop) + x->timeout;
-	if ((b->waiter = waiter_add(s, on, x->n, x->timeout, &block_ops,
-	    c)) == NULL) {
+	if ((b->waiter = waiter_add(c->conn, on, x->n, x->timeout,
+	    &block_ops, c)) == NULL) {
 		c->block = NULL;
 		goto fail;
 	}
