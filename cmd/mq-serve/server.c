@@ -170,6 +170,7 @@ server_shutdown(struct server *s)
 	while ((c = TAILQ_FIRST(&s->conns)) != NULL)
 		conn_close(c, "shutdown");
 	conn_reap(s);
+	conn_free_buffers(s);
 	appendq_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);

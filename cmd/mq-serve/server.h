@@ -63,8 +63,9 @@ struct proto {
 	int		(*open)(struct conn *c);
 	/*
 	 * Handles what arrived in c->in[0 .. c->inlen): consumes whole
-	 * frames with conn_consume(), appends replies with conn_write().
-	 * Returns 0, or -1 to close the connection after the replies.
+	 * frames with conn_consume(), appends replies with conn_write();
+	 * what it leaves is kept for the next call (see conn.c).  Returns
+	 * 0, or -1 to close the connection after the replies.
 	 */
 	int		(*input)(struct conn *c);
 	void		(*close)(struct conn *c);
@@ -83,11 +84,17 @@ struct conn {
 	int		 fd;
 	uint64_t	 id;
 	char		 peer[64];	/* "127.0.0.1:5555" */
-	char		*in;		/* what arrived, not yet consumed */
+	/*
+	 * What arrived, not yet consumed: in the server's read buffer while
+	 * the protocol handles a read ('in_shared'), else in a buffer of its
+	 * own of 'incap' bytes, or NULL when nothing is left (conn.c).
+	 */
+	char		*in;
 	size_t		 inlen, incap;
-	char		*out;		/* replies not yet written */
-	size_t		 outlen, outcap, outpos;
+	int		 in_shared;
 	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
+	char		*out;		/* replies not yet written; NULL once all are */
+	size_t		 outlen, outcap, outpos;
 	int		 paused;	/* not read: its output is over the limit */
 	int		 dead;		/* closed; freed after the turn */
 	int64_t		 created_ms, active_ms;
@@ -113,6 +120,7 @@ TAILQ_HEAD(connlist, conn);
 void	 conn_write(struct conn *c, const void *p, size_t len);
 void	 conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Drops the first 'len' bytes of c->in: the protocol handled them. */
 void	 conn_consume(struct conn *c, size_t len);
 /* Closes after what is queued is written (the protocol said goodbye). */
 void	 conn_close_after_reply(struct conn *c);
@@ -135,6 +143,8 @@ void	 conn_write_all(struct server *s);
 void	 conn_gate(struct server *s, uint64_t gen);
 void	 conn_release(struct server *s, uint64_t done, int failed);
 void	 conn_reap(struct server *s);
+/* Frees the buffers kept for connections (at shutdown, after the last). */
+void	 conn_free_buffers(struct server *s);
 void	 conn_expire_idle(struct server *s);
 
 /* ---- listen.c */
@@ -256,6 +266,15 @@ struct server {
 	uint64_t		 command_seq;
 	size_t			 fd_limit;	/* RLIMIT_NOFILE, as raised (fdlimit.c) */
 	struct connlist		 conns;
+	/*
+	 * conn.c's buffers: every read goes to 'rbuf' first (one serves
+	 * all, since the loop handles one read at a time), and output
+	 * buffers of the smallest size, once written, wait here for the
+	 * next connection that writes rather than for free(3).
+	 */
+	char			*rbuf;
+	char			*out_spares[64];
+	size_t			 nout_spares;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 dead;		/* closed this turn */
 	size_t			 nconns;

@@ -346,6 +346,36 @@ resp_open(struct conn *conn)
 }
 
 /*
+ * The argument array of the request being parsed.  The parser of the
+ * connection whose input is handled borrows it, since the loop handles
+ * one input at a time: a connection that waits keeps none, and a read
+ * allocates none.  A nested call would find none lent and make its own.
+ */
+static struct resp_arg *spare_args;
+static size_t spare_cap;
+
+static void
+args_lend(struct resp_parser *p)
+{
+	p->args = spare_args;
+	p->cap = spare_cap;
+	spare_args = NULL;
+	spare_cap = 0;
+}
+
+static void
+args_return(struct resp_parser *p)
+{
+	if (spare_args == NULL) {
+		spare_args = p->args;
+		spare_cap = p->cap;
+	} else
+		free(p->args);
+	p->args = NULL;
+	p->cap = 0;
+}
+
+/*
  * Handles every whole request that arrived, until one blocks.  On a
  * protocol error, replies with Redis's error and closes (as Redis does).
  */
@@ -356,6 +386,7 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
+	args_lend(&c->parser);
 	while (off < conn->inlen && c->block == NULL && !conn->closing &&
 	    !conn->dead) {
 		c->parser.authenticated = c->authenticated;
@@ -365,7 +396,8 @@ resp_input(struct conn *conn)
 		if (n < 0) {
 			appendq_flush(conn->server);
 			reply_error(c, "ERR %s", c->parser.error);
-			conn->inlen = 0;
+			conn_consume(conn, conn->inlen);
+			args_return(&c->parser);
 			return -1;
 		}
 		off += (size_t)n;
@@ -374,6 +406,7 @@ resp_input(struct conn *conn)
 	}
 	if (!conn->dead)
 		conn_consume(conn, off);
+	args_return(&c->parser);
 	return 0;
 }
 
