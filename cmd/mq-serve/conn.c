@@ -213,10 +213,26 @@ conn_append(struct conn *c, const char *p, size_t n)
 }
 
 void
+conn_close_after(struct conn *c, const char *why)
+{
+	if (c->closing == 0 && why != NULL)
+		c->why = strdup(why);	/* NULL: logged as "quit" */
+	if (c->closing == 0)
+		c->closing = 1;
+	want_write(c);
+}
+
+void
 conn_close_after_reply(struct conn *c)
 {
-	c->closing = 1;
-	want_write(c);
+	conn_close_after(c, NULL);
+}
+
+/* Closes a connection whose goodbye is written, with the reason it gave. */
+static void
+conn_close_written(struct conn *c)
+{
+	conn_close(c, c->why != NULL ? c->why : "quit");
 }
 
 void
@@ -282,6 +298,7 @@ conn_reap(struct server *s)
 		TAILQ_REMOVE(&s->dead, c, all);
 		in_drop(c);
 		out_release(c);
+		free(c->why);
 		free(c);
 	}
 }
@@ -413,7 +430,9 @@ conn_read(struct conn *c)
 		return;
 	}
 	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (errno == ECONNRESET)
+			conn_close(c, "peer closed");
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_close(c, "read error");
 		return;
 	}
@@ -433,7 +452,7 @@ conn_read(struct conn *c)
 	if (conn_keep(c) == -1)
 		return;
 	if (rc == -1) {
-		conn_close_after_reply(c);
+		conn_close_after(c, "protocol error");
 		return;
 	}
 	/*
@@ -454,7 +473,7 @@ conn_io(struct loop *loop, int fd, int events, void *arg)
 	if ((events & LOOP_WRITE) && !c->dead && (flushed = conn_flush(c)) &&
 	    !c->dead) {
 		if (flushed == 1 && c->closing) {
-			conn_close(c, "quit");
+			conn_close_written(c);
 			return;
 		}
 		/* All out, or the rest waits for a sync (conn_release). */
@@ -485,7 +504,7 @@ conn_write_all(struct server *s)
 		}
 		if ((flushed = conn_flush(c)) == 1) {
 			if (c->closing)
-				conn_close(c, "quit");
+				conn_close_written(c);
 			else if (c->paused) {
 				c->paused = 0;
 				loop_mod(s->loop, c->fd, LOOP_READ);
@@ -517,6 +536,8 @@ conn_accept(struct server *s, int fd, const char *peer,
 			proto->refuse(fd);
 		close(fd);
 		s->rejected_conns++;
+		server_log(s, "conn peer=%s proto=%s refused reason=max clients",
+		    peer, proto->name);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {

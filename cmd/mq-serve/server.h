@@ -65,7 +65,8 @@ struct proto {
 	 * Handles what arrived in c->in[0 .. c->inlen): consumes whole
 	 * frames with conn_consume(), appends replies with conn_write();
 	 * what it leaves is kept for the next call (see conn.c).  Returns
-	 * 0, or -1 to close the connection after the replies.
+	 * 0, or -1 to close the connection after the replies, having said
+	 * why with conn_close_after() (else the log says "protocol error").
 	 */
 	int		(*input)(struct conn *c);
 	void		(*close)(struct conn *c);
@@ -95,6 +96,7 @@ struct conn {
 	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
 	char		*out;		/* replies not yet written; NULL once all are */
 	size_t		 outlen, outcap, outpos;
+	char		*why;		/* what 'closing' logs (allocated), or NULL: "quit" */
 	int		 paused;	/* not read: its output is over the limit */
 	int		 dead;		/* closed; freed after the turn */
 	int64_t		 created_ms, active_ms;
@@ -122,7 +124,12 @@ void	 conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Drops the first 'len' bytes of c->in: the protocol handled them. */
 void	 conn_consume(struct conn *c, size_t len);
-/* Closes after what is queued is written (the protocol said goodbye). */
+/*
+ * Closes once what is queued is written, logging 'why' (copied; the first
+ * reason given stands): a protocol error, say.
+ */
+void	 conn_close_after(struct conn *c, const char *why);
+/* The same when the protocol said goodbye (QUIT): the log says "quit". */
 void	 conn_close_after_reply(struct conn *c);
 /* Closes now, logging 'why'; the memory goes after the turn. */
 void	 conn_close(struct conn *c, const char *why);

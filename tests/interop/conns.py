@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """conns.py - mq-serve's connections seen from raw sockets: what an idle
 one keeps, a pipeline cut into small pieces, a pipeline behind a blocked
-read.
+read, a client that does not read its replies.
 
 usage:
   conns.py idle PORT      connections that sent one command each, one that
@@ -14,6 +14,8 @@ usage:
   conns.py blocked PORT   XREAD BLOCK with requests pipelined behind it, more
                           sent while it waits: kept until it is served, then
                           all answered in order
+  conns.py unread PORT N  ECHO of N bytes whose reply it never reads; then
+                          waits (the caller stops it)
 exit status: 0 as expected, 1 not, 2 usage.  Connects to 127.0.0.1 only.
 """
 
@@ -228,13 +230,23 @@ def blocked(port):
 	    len(behind + more))
 
 
+def unread(port, n):
+	s = connect(port)
+	s.sendall(command('ECHO', b'x' * n))
+	time.sleep(60)
+
+
 def main():
-	if len(sys.argv) != 3 or sys.argv[1] not in ('idle', 'split', 'blocked'):
+	if len(sys.argv) < 3 or sys.argv[1] not in ('idle', 'split', 'blocked',
+	    'unread') or (sys.argv[1] == 'unread') != (len(sys.argv) == 4):
 		print(__doc__, file=sys.stderr)
 		sys.exit(2)
 	port = int(sys.argv[2])
 	try:
-		globals()[sys.argv[1]](port)
+		if sys.argv[1] == 'unread':
+			unread(port, int(sys.argv[3]))
+		else:
+			globals()[sys.argv[1]](port)
 	except (OSError, KeyError, ValueError) as e:
 		sys.exit('%s: %r' % (sys.argv[1], e))
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # serve-conns.bats - mq-serve's connections: what an idle one keeps (no
 # buffer), requests cut into small pieces or pipelined behind a blocked
-# read.  The raw-socket cases are in conns.py.
+# read, the reason each close is logged with.  The raw-socket cases are
+# in conns.py.
 
 load lib.sh
 
@@ -9,11 +10,16 @@ setup() {
 	interop_setup
 }
 
-# mq_own: skips a test of mq-serve's own memory when the server under
-# test is another (MQ_SERVE_CMD).
+# mq_own: skips a test of mq-serve's own memory or log when the server
+# under test is another (MQ_SERVE_CMD).
 mq_own() {
 	require_serve || return 1
-	[ -z "${MQ_SERVE_CMD:-}" ] || skip "mq-serve's own memory"
+	[ -z "${MQ_SERVE_CMD:-}" ] || skip "mq-serve's own memory and log"
+}
+
+# log_has TEXT: the server's log has a line with TEXT.
+log_has() {
+	grep -qF -- "$1" "$MQ_SPOOL.log"
 }
 
 @test "connections: an idle one keeps no buffer, one in the middle of a request just what it sent" {
@@ -37,4 +43,71 @@ mq_own() {
 	run "$MQ_PYTHON" "$INTEROP/conns.py" blocked "$MQ_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
+}
+
+@test "connections: the log says why each was closed: protocol error, quit, peer closed" {
+	mq_own
+	mq_up
+	run "$MQ_PYTHON" - "$MQ_PORT" <<'PY'
+import socket, sys
+port = int(sys.argv[1])
+def talk(data):
+	s = socket.create_connection(("127.0.0.1", port), timeout=10)
+	s.sendall(data)
+	out = b""
+	while True:
+		c = s.recv(4096)
+		if not c:
+			return out
+		out += c
+print(talk(b"*x\r\n"))
+print(talk(b"QUIT\r\n"))
+s = socket.create_connection(("127.0.0.1", port), timeout=10)
+s.close()
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "b'-ERR Protocol error: invalid multibulk length\\r\\n'" ]
+	wait_until log_has "closed reason=peer closed"
+	log_has "proto=resp closed reason=protocol error: invalid multibulk length"
+	log_has "proto=resp closed reason=quit"
+}
+
+@test "connections: the log says why each was closed: idle timeout" {
+	mq_own
+	mq_up --timeout 1
+	run "$MQ_PYTHON" - "$MQ_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(b"PING\r\n")
+print(s.recv(16) == b"+PONG\r\n", s.recv(16) == b"")	# b"": closed
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "True True" ]
+	log_has "proto=resp closed reason=idle timeout"
+}
+
+@test "connections: the log says why each was closed or refused: output limit, max clients" {
+	mq_own
+	mq_up --output-limit 65536 --maxclients 1
+	# 32 MiB of reply, more than the socket takes: past four times the limit.
+	background unread.out "$MQ_PYTHON" "$INTEROP/conns.py" unread "$MQ_PORT" 33554432
+	wait_until log_has "proto=resp closed reason=output buffer limit"
+	# One connection held, one more refused.
+	background held.out "$MQ_PYTHON" "$INTEROP/conns.py" unread "$MQ_PORT" 1
+	wait_until log_has "conn id=2 "
+	run "$MQ_PYTHON" - "$MQ_PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+out = b""
+while True:
+	c = s.recv(4096)
+	if not c:
+		break
+	out += c
+print(out)
+PY
+	[ "$output" = "b'-ERR max number of clients reached\\r\\n'" ]
+	log_has "proto=resp refused reason=max clients"
 }

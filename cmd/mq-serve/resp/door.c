@@ -376,6 +376,25 @@ args_return(struct resp_parser *p)
 }
 
 /*
+ * Closes after the error reply, logging "protocol error: invalid bulk
+ * length" for the parser's "Protocol error: invalid bulk length".
+ */
+static void
+close_protocol_error(struct conn *conn, const char *error)
+{
+	static const char redis[] = "Protocol error: ";
+	char why[128];
+
+	if (strncmp(error, redis, sizeof(redis) - 1) != 0) {
+		conn_close_after(conn, error);	/* "out of memory" */
+		return;
+	}
+	(void)snprintf(why, sizeof(why), "protocol error: %s",
+	    error + sizeof(redis) - 1);
+	conn_close_after(conn, why);
+}
+
+/*
  * Handles every whole request that arrived, until one blocks.  On a
  * protocol error, replies with Redis's error and closes (as Redis does).
  */
@@ -396,6 +415,7 @@ resp_input(struct conn *conn)
 		if (n < 0) {
 			appendq_flush(conn->server);
 			reply_error(c, "ERR %s", c->parser.error);
+			close_protocol_error(conn, c->parser.error);
 			conn_consume(conn, conn->inlen);
 			args_return(&c->parser);
 			return -1;
@@ -414,9 +434,9 @@ resp_input(struct conn *conn)
 void
 resp_resume(struct resp_client *c)
 {
-	if (c->block == NULL && c->conn->inlen > 0 && !c->conn->dead &&
-	    resp_input(c->conn) == -1)
-		conn_close_after_reply(c->conn);
+	/* A protocol error there closes the connection (resp_input). */
+	if (c->block == NULL && c->conn->inlen > 0 && !c->conn->dead)
+		(void)resp_input(c->conn);
 }
 
 static void
