@@ -291,6 +291,9 @@ struct server {
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
+	/* Appends fail for want of disk space (core/disk.c), since when. */
+	int			 disk_full;
+	int64_t			 disk_failed_ms;	/* the last MQ_ENOSPC */
 	uint64_t		 flushes;	/* counts appendq_flush's runs */
 	uint64_t		 wal_flushes;	/* 'flushes' at the last wal_tick */
 	int			 wal_ticking;	/* wal_tick is armed */
@@ -417,6 +420,15 @@ void	 appendq_cancel(struct server *s, void *arg);
 /* Whether appendq_flush is calling the callbacks (it cannot run again). */
 int	 appendq_flushing(const struct server *s);
 void	 appendq_free(struct server *s);
+
+/* ---- core/disk.c: whether appends fail for a full disk. */
+
+/*
+ * The outcome 'rc' of an append, of any door and path: the first
+ * MQ_ENOSPC is logged, and so is the first success after them (see
+ * disk.c); other outcomes are not this file's business.
+ */
+void	 server_appended(struct server *s, int rc);
 
 /* ---- syncer.c: the interval fsync, on a thread of its own. */
 

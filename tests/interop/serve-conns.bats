@@ -1,8 +1,8 @@
 #!/usr/bin/env bats
 # serve-conns.bats - mq-serve's connections: what an idle one keeps (no
 # buffer), requests cut into small pieces or pipelined behind a blocked
-# read, the reason each close is logged with.  The raw-socket cases are
-# in conns.py.
+# read, the reason each close is logged with, and a full disk logged
+# once.  The raw-socket cases are in conns.py.
 
 load lib.sh
 
@@ -20,6 +20,11 @@ mq_own() {
 # log_has TEXT: the server's log has a line with TEXT.
 log_has() {
 	grep -qF -- "$1" "$MQ_SPOOL.log"
+}
+
+# log_count TEXT: how many lines of the server's log have TEXT.
+log_count() {
+	grep -cF -- "$1" "$MQ_SPOOL.log"
 }
 
 @test "connections: an idle one keeps no buffer, one in the middle of a request just what it sent" {
@@ -110,4 +115,57 @@ print(out)
 PY
 	[ "$output" = "b'-ERR max number of clients reached\\r\\n'" ]
 	log_has "proto=resp refused reason=max clients"
+}
+
+# serve_full_disk PORT SPOOL [OPTION]...: mq-serve with its spool on a
+# 24 MiB tmpfs of its own (a mount namespace that goes with it; as
+# root, or in a user namespace): the test fills it through
+# /proc/PID/root.
+serve_full_disk() {
+	local port=$1 spool=$2 ns=(unshare -m)
+	shift 2
+	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
+	mkdir -p "$spool.disk"
+	exec "${ns[@]}" sh -c 'disk=$1
+	    shift
+	    mount -t tmpfs -o size=24m mq-disk "$disk" && exec "$@"' \
+	    sh "$spool.disk" "$MQ_BIN/mq-serve" --spool "$spool.disk/spool" \
+	    --resp "127.0.0.1:$port" "$@"
+}
+
+MISCONF="MISCONF Errors writing to the spool: No space left on device"
+
+@test "a full disk: logged once however many appends fail, and once when they succeed again" {
+	mq_own
+	local ns=(unshare -m)
+	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
+	"${ns[@]}" true 2> /dev/null || skip "no mount namespace may be made here"
+	MQ_SERVE_CMD=serve_full_disk mq_up
+	[ "$(cli XADD before '*' f v | wc -l)" -eq 1 ]
+	# 12 MiB taken: less than the 16 MiB that appends leave free.
+	head -c 12M /dev/zero > "/proc/$MQ_PID/root$MQ_SPOOL.disk/fill"
+	# libmq looks at the free space once a megabyte written, then at
+	# each append until one succeeds.
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		run sh -c "head -c 400000 /dev/zero | tr '\\0' x |
+		    redis-cli -h 127.0.0.1 -p $MQ_PORT -x XADD big '*' f"
+		[ "$output" != "$MISCONF" ] || break
+	done
+	[ "$output" = "$MISCONF" ]
+	for i in 1 2 3 4 5; do
+		run cli XADD "s$i" '*' f v
+		[ "$output" = "$MISCONF" ]
+	done
+	run cli ZADD z 1 m
+	[ "$output" = "$MISCONF" ]
+	[ "$(log_count "spool disk full: appends fail")" -eq 1 ]
+	rm "/proc/$MQ_PID/root$MQ_SPOOL.disk/fill"
+	wait_until xadd_logged "spool disk writable again: appends succeed"
+	[ "$(log_count "spool disk full: appends fail")" -eq 1 ]
+	[ "$(log_count "spool disk writable again")" -eq 1 ]
+}
+
+# xadd_logged TEXT: an XADD succeeds, and the log has TEXT.
+xadd_logged() {
+	cli XADD again '*' f v | grep -q '^[0-9]*-[0-9]*$' && log_has "$1"
 }
