@@ -20,7 +20,9 @@
  * pipelined behind a blocked one) is copied into a buffer of the
  * connection's own, of its size; later reads are appended to that one,
  * which goes once the protocol has consumed it all.  Replies gather in
- * a buffer that is freed once they are written.
+ * a buffer that goes once they are written: freed, or, at the smallest
+ * size, kept in the server for the next connection that writes, so that
+ * a turn of small replies allocates nothing.
  */
 #include <sys/socket.h>
 

@@ -14,7 +14,8 @@ usage:
   conns.py blocked PORT   XREAD BLOCK with requests pipelined behind it, more
                           sent while it waits: kept until it is served, then
                           all answered in order
-  conns.py unread PORT N  ECHO of N bytes whose reply it never reads; then
+  conns.py unread PORT N  a PING answered (then prints "served"), and an
+                          ECHO of N bytes whose reply it never reads; then
                           waits (the caller stops it)
 exit status: 0 as expected, 1 not, 2 usage.  Connects to 127.0.0.1 only.
 """
@@ -232,6 +233,9 @@ def blocked(port):
 
 def unread(port, n):
 	s = connect(port)
+	s.sendall(command('PING'))
+	expect(s, b'+PONG\r\n', 'PING')
+	print('served', flush=True)
 	s.sendall(command('ECHO', b'x' * n))
 	time.sleep(60)
 

@@ -68,12 +68,14 @@ def talk(data):
 print(talk(b"*x\r\n"))
 print(talk(b"QUIT\r\n"))
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
+print("%s:%d" % s.getsockname()[:2])
 s.close()
 PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "b'-ERR Protocol error: invalid multibulk length\\r\\n'" ]
-	wait_until log_has "closed reason=peer closed"
+	[ "${lines[1]}" = "b'+OK\\r\\n'" ]
+	wait_until log_has "peer=${lines[2]} proto=resp closed reason=peer closed"
 	log_has "proto=resp closed reason=protocol error: invalid multibulk length"
 	log_has "proto=resp closed reason=quit"
 }
@@ -96,12 +98,14 @@ PY
 @test "connections: the log says why each was closed or refused: output limit, max clients" {
 	mq_own
 	mq_up --output-limit 65536 --maxclients 1
+	# The one client allowed: not wait_port's once it is gone.
+	wait_until log_has "proto=resp closed reason=peer closed"
 	# 32 MiB of reply, more than the socket takes: past four times the limit.
 	background unread.out "$MQ_PYTHON" "$INTEROP/conns.py" unread "$MQ_PORT" 33554432
 	wait_until log_has "proto=resp closed reason=output buffer limit"
 	# One connection held, one more refused.
 	background held.out "$MQ_PYTHON" "$INTEROP/conns.py" unread "$MQ_PORT" 1
-	wait_until log_has "conn id=2 "
+	wait_until grep -q served held.out
 	run "$MQ_PYTHON" - "$MQ_PORT" <<'PY'
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
