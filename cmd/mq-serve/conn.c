@@ -11,6 +11,18 @@
  * (a subscriber that never reads) is closed, as Redis closes it.
  * A closed connection is freed after the turn, never inside a handler
  * that still holds it.
+ *
+ * Memory: a connection with nothing in flight holds no buffer, so that
+ * thousands of clients that wait cost little more than their structs.
+ * Every read goes into the server's read buffer (one serves all: the
+ * loop handles one read at a time) and the protocol consumes the whole
+ * frames there.  What it leaves (a frame not complete yet, requests
+ * pipelined behind a blocked one) is copied into a buffer of the
+ * connection's own, of its size; later reads are appended to that one,
+ * which goes once the protocol has consumed it all.  Replies gather in
+ * a buffer that goes once they are written: freed, or, at the smallest
+ * size, kept in the server for the next connection that writes, so that
+ * a turn of small replies allocates nothing.
  */
 #include <sys/socket.h>
 
@@ -25,7 +37,8 @@
 
 #include "server.h"
 
-#define READ_CHUNK	(64u << 10)
+#define READ_SIZE	(128u << 10)	/* the server's read buffer */
+#define OUT_MIN		512		/* the first size of an output buffer */
 
 static void conn_io(struct loop *loop, int fd, int events, void *arg);
 
@@ -38,13 +51,34 @@ want_write(struct conn *c)
 	}
 }
 
+/* Lets go of the output buffer: kept for another if of the smallest size. */
+static void
+out_release(struct conn *c)
+{
+	struct server *s = c->server;
+
+	if (c->outcap == OUT_MIN && s->nout_spares <
+	    sizeof(s->out_spares) / sizeof(s->out_spares[0]))
+		s->out_spares[s->nout_spares++] = c->out;
+	else
+		free(c->out);
+	c->out = NULL;
+	c->outpos = c->outlen = c->outcap = 0;
+}
+
 void
 conn_write(struct conn *c, const void *p, size_t len)
 {
+	struct server *s = c->server;
+
 	if (c->dead || c->closing == 2)
 		return;
+	if (c->outcap == 0 && s->nout_spares > 0) {
+		c->out = s->out_spares[--s->nout_spares];
+		c->outcap = OUT_MIN;
+	}
 	if (c->outlen + len > c->outcap) {
-		size_t cap = c->outcap ? c->outcap : 16384;
+		size_t cap = c->outcap ? c->outcap : OUT_MIN;
 		char *n;
 
 		while (cap < c->outlen + len)
@@ -91,22 +125,116 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	free(big);
 }
 
+/* Forgets what is left of the input, and frees its buffer if its own. */
+static void
+in_drop(struct conn *c)
+{
+	if (!c->in_shared)
+		free(c->in);
+	c->in = NULL;
+	c->inlen = c->incap = 0;
+	c->in_shared = 0;
+}
+
 void
 conn_consume(struct conn *c, size_t len)
 {
+	char *p;
+
+	if (len == 0)
+		return;
 	if (len >= c->inlen) {
-		c->inlen = 0;
+		in_drop(c);
+		return;
+	}
+	if (c->in_shared) {
+		/* conn_keep() copies what is left when the read is handled. */
+		c->in += len;
+		c->inlen -= len;
+		c->incap -= len;
 		return;
 	}
 	memmove(c->in, c->in + len, c->inlen - len);
 	c->inlen -= len;
+	/* What a large request left behind it: keep no more than that. */
+	if (c->incap / 2 > c->inlen && (p = realloc(c->in, c->inlen)) != NULL) {
+		c->in = p;
+		c->incap = c->inlen;
+	}
+}
+
+/*
+ * After the protocol handled a read in the server's buffer: what it left
+ * goes into a buffer of the connection's own, of its size.  Returns 0,
+ * or -1 if there is no memory for it (the connection is then closed).
+ */
+static int
+conn_keep(struct conn *c)
+{
+	char *p;
+
+	if (!c->in_shared)
+		return 0;
+	if (c->inlen == 0 || c->dead) {
+		in_drop(c);
+		return 0;
+	}
+	if ((p = malloc(c->inlen)) == NULL) {
+		in_drop(c);
+		conn_close(c, "out of memory");
+		return -1;
+	}
+	memcpy(p, c->in, c->inlen);
+	c->in = p;
+	c->incap = c->inlen;
+	c->in_shared = 0;
+	return 0;
+}
+
+/*
+ * Appends 'n' bytes that arrived to what is left in the connection's own
+ * buffer, which grows by doubling.  Returns 0, or -1 if out of memory.
+ */
+static int
+conn_append(struct conn *c, const char *p, size_t n)
+{
+	size_t cap = c->incap;
+	char *np;
+
+	if (c->inlen + n > cap) {
+		while (cap < c->inlen + n)
+			cap *= 2;
+		if ((np = realloc(c->in, cap)) == NULL)
+			return -1;
+		c->in = np;
+		c->incap = cap;
+	}
+	memcpy(c->in + c->inlen, p, n);
+	c->inlen += n;
+	return 0;
+}
+
+void
+conn_close_after(struct conn *c, const char *why)
+{
+	if (c->closing == 0 && why != NULL)
+		c->why = strdup(why);	/* NULL: logged as "quit" */
+	if (c->closing == 0)
+		c->closing = 1;
+	want_write(c);
 }
 
 void
 conn_close_after_reply(struct conn *c)
 {
-	c->closing = 1;
-	want_write(c);
+	conn_close_after(c, NULL);
+}
+
+/* Closes a connection whose goodbye is written, with the reason it gave. */
+static void
+conn_close_written(struct conn *c)
+{
+	conn_close(c, c->why != NULL ? c->why : "quit");
 }
 
 void
@@ -171,10 +299,20 @@ conn_reap(struct server *s)
 
 	while ((c = TAILQ_FIRST(&s->dead)) != NULL) {
 		TAILQ_REMOVE(&s->dead, c, all);
-		free(c->in);
-		free(c->out);
+		in_drop(c);
+		out_release(c);
+		free(c->why);
 		free(c);
 	}
+}
+
+void
+conn_free_buffers(struct server *s)
+{
+	free(s->rbuf);
+	s->rbuf = NULL;
+	while (s->nout_spares > 0)
+		free(s->out_spares[--s->nout_spares]);
 }
 
 /*
@@ -208,7 +346,8 @@ conn_flush(struct conn *c)
 		c->outpos += (size_t)n;
 		c->sent_total += (uint64_t)n;
 	}
-	c->outpos = c->outlen = 0;
+	/* All written: an idle connection keeps no output buffer. */
+	out_release(c);
 	return 1;
 }
 
@@ -263,29 +402,24 @@ conn_release(struct server *s, uint64_t done, int failed)
 	}
 }
 
-/* Reads, then lets the protocol handle what arrived. */
+/*
+ * Reads into the server's buffer, then lets the protocol handle what
+ * arrived: there if nothing was left from before, else appended to what
+ * was.
+ */
 static void
 conn_read(struct conn *c)
 {
 	struct server *s = c->server;
-	size_t want;
+	size_t want = READ_SIZE;
 	ssize_t n;
+	int rc;
 
-	if (c->incap - c->inlen < READ_CHUNK) {
-		size_t cap = c->incap ? c->incap * 2 : READ_CHUNK * 2;
-		char *p;
-
-		while (cap - c->inlen < READ_CHUNK)
-			cap *= 2;
-		if ((p = realloc(c->in, cap)) == NULL) {
-			conn_close(c, "out of memory");
-			return;
-		}
-		c->in = p;
-		c->incap = cap;
+	if (s->rbuf == NULL && (s->rbuf = malloc(READ_SIZE)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
 	}
 	/* One byte past the limit at most, so a larger request never completes. */
-	want = c->incap - c->inlen;
 	if (c->inlen + want > s->cfg.max_request + 1)
 		want = c->inlen > s->cfg.max_request ? 0 :
 		    s->cfg.max_request + 1 - c->inlen;
@@ -293,22 +427,35 @@ conn_read(struct conn *c)
 		conn_close(c, "request too large");
 		return;
 	}
-	n = read(c->fd, c->in + c->inlen, want);
+	n = read(c->fd, s->rbuf, want);
 	if (n == 0) {
 		conn_close(c, "peer closed");
 		return;
 	}
 	if (n == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+		if (errno == ECONNRESET)
+			conn_close(c, "peer closed");
+		else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			conn_close(c, "read error");
 		return;
 	}
-	c->inlen += (size_t)n;
 	c->active_ms = loop_now_ms(s->loop);
 	if (c->closing)
 		return;		/* said goodbye: nothing more is handled */
-	if (c->proto->input(c) == -1) {
-		conn_close_after_reply(c);
+	if (c->inlen == 0) {
+		c->in = s->rbuf;
+		c->inlen = (size_t)n;
+		c->incap = READ_SIZE;
+		c->in_shared = 1;
+	} else if (conn_append(c, s->rbuf, (size_t)n) == -1) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	rc = c->proto->input(c);
+	if (conn_keep(c) == -1)
+		return;
+	if (rc == -1) {
+		conn_close_after(c, "protocol error");
 		return;
 	}
 	/*
@@ -329,7 +476,7 @@ conn_io(struct loop *loop, int fd, int events, void *arg)
 	if ((events & LOOP_WRITE) && !c->dead && (flushed = conn_flush(c)) &&
 	    !c->dead) {
 		if (flushed == 1 && c->closing) {
-			conn_close(c, "quit");
+			conn_close_written(c);
 			return;
 		}
 		/* All out, or the rest waits for a sync (conn_release). */
@@ -360,7 +507,7 @@ conn_write_all(struct server *s)
 		}
 		if ((flushed = conn_flush(c)) == 1) {
 			if (c->closing)
-				conn_close(c, "quit");
+				conn_close_written(c);
 			else if (c->paused) {
 				c->paused = 0;
 				loop_mod(s->loop, c->fd, LOOP_READ);
@@ -392,6 +539,8 @@ conn_accept(struct server *s, int fd, const char *peer,
 			proto->refuse(fd);
 		close(fd);
 		s->rejected_conns++;
+		server_log(s, "conn peer=%s proto=%s refused reason=max clients",
+		    peer, proto->name);
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {

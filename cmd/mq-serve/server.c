@@ -61,6 +61,19 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
 #define WAL_TICK_STREAMS 256
 #define WAL_APPLY_BYTES	(64u << 20)
 
+/*
+ * The log's entries could not go to their streams: for want of space,
+ * which every tick would meet again, the core logs it once (disk.c).
+ */
+static void
+wal_failed(struct server *s, int rc)
+{
+	if (rc == MQ_ENOSPC)
+		server_appended(s, rc);
+	else
+		server_log(s, "write-ahead log: %s", mq_strerror(rc));
+}
+
 static void
 wal_tick(struct loop *loop, void *arg)
 {
@@ -71,7 +84,7 @@ wal_tick(struct loop *loop, void *arg)
 	if (s->flushes == s->wal_flushes) {
 		rc = mq_wal_apply_some(s->spool, WAL_TICK_STREAMS, &more);
 		if (rc != MQ_OK)
-			server_log(s, "write-ahead log: %s", mq_strerror(rc));
+			wal_failed(s, rc);
 	} else
 		more = 1;
 	s->wal_flushes = s->flushes;
@@ -88,7 +101,7 @@ wal_check(struct server *s)
 
 	if (mq_wal_size(s->spool) > WAL_APPLY_BYTES &&
 	    (rc = mq_wal_apply_some(s->spool, SIZE_MAX, &more)) != MQ_OK)
-		server_log(s, "write-ahead log: %s", mq_strerror(rc));
+		wal_failed(s, rc);
 	if (!s->wal_ticking && mq_wal_size(s->spool) > 0) {
 		s->wal_ticking = 1;
 		s->wal_flushes = s->flushes;
@@ -197,6 +210,7 @@ server_shutdown(struct server *s)
 		conn_close(c, "shutdown");
 	conn_reap(s);
 	waiters_free(s);
+	conn_free_buffers(s);
 	appendq_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);

@@ -69,8 +69,10 @@ struct proto {
 	int		(*open)(struct conn *c);
 	/*
 	 * Handles what arrived in c->in[0 .. c->inlen): consumes whole
-	 * frames with conn_consume(), appends replies with conn_write().
-	 * Returns 0, or -1 to close the connection after the replies.
+	 * frames with conn_consume(), appends replies with conn_write();
+	 * what it leaves is kept for the next call (see conn.c).  Returns
+	 * 0, or -1 to close the connection after the replies, having said
+	 * why with conn_close_after() (else the log says "protocol error").
 	 */
 	int		(*input)(struct conn *c);
 	void		(*close)(struct conn *c);
@@ -89,11 +91,18 @@ struct conn {
 	int		 fd;
 	uint64_t	 id;
 	char		 peer[64];	/* "127.0.0.1:5555" */
-	char		*in;		/* what arrived, not yet consumed */
+	/*
+	 * What arrived, not yet consumed: in the server's read buffer while
+	 * the protocol handles a read ('in_shared'), else in a buffer of its
+	 * own of 'incap' bytes, or NULL when nothing is left (conn.c).
+	 */
+	char		*in;
 	size_t		 inlen, incap;
-	char		*out;		/* replies not yet written */
-	size_t		 outlen, outcap, outpos;
+	int		 in_shared;
 	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
+	char		*out;		/* replies not yet written; NULL once all are */
+	size_t		 outlen, outcap, outpos;
+	char		*why;		/* what 'closing' logs (allocated), or NULL: "quit" */
 	int		 paused;	/* not read: its output is over the limit */
 	int		 dead;		/* closed; freed after the turn */
 	int64_t		 created_ms, active_ms;
@@ -121,8 +130,14 @@ TAILQ_HEAD(connlist, conn);
 void	 conn_write(struct conn *c, const void *p, size_t len);
 void	 conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/* Drops the first 'len' bytes of c->in: the protocol handled them. */
 void	 conn_consume(struct conn *c, size_t len);
-/* Closes after what is queued is written (the protocol said goodbye). */
+/*
+ * Closes once what is queued is written, logging 'why' (copied; the first
+ * reason given stands): a protocol error, say.
+ */
+void	 conn_close_after(struct conn *c, const char *why);
+/* The same when the protocol said goodbye (QUIT): the log says "quit". */
 void	 conn_close_after_reply(struct conn *c);
 /* Closes now, logging 'why'; the memory goes after the turn. */
 void	 conn_close(struct conn *c, const char *why);
@@ -143,6 +158,8 @@ void	 conn_write_all(struct server *s);
 void	 conn_gate(struct server *s, uint64_t gen);
 void	 conn_release(struct server *s, uint64_t done, int failed);
 void	 conn_reap(struct server *s);
+/* Frees the buffers kept for connections (at shutdown, after the last). */
+void	 conn_free_buffers(struct server *s);
 void	 conn_expire_idle(struct server *s);
 
 /* ---- listen.c */
@@ -261,6 +278,15 @@ struct server {
 	uint64_t		 command_seq;
 	size_t			 fd_limit;	/* RLIMIT_NOFILE, as raised (fdlimit.c) */
 	struct connlist		 conns;
+	/*
+	 * conn.c's buffers: every read goes to 'rbuf' first (one serves
+	 * all, since the loop handles one read at a time), and output
+	 * buffers of the smallest size, once written, wait here for the
+	 * next connection that writes rather than for free(3).
+	 */
+	char			*rbuf;
+	char			*out_spares[64];
+	size_t			 nout_spares;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 dead;		/* closed this turn */
 	size_t			 nconns;
@@ -270,6 +296,9 @@ struct server {
 	int64_t			 started_ms;
 	uint64_t		 total_conns, total_commands, rejected_conns;
 	struct appendq		*appendq;	/* appendq.c's run of appends */
+	/* Appends fail for want of disk space (core/disk.c), since when. */
+	int			 disk_full;
+	int64_t			 disk_failed_ms;	/* the last MQ_ENOSPC */
 	uint64_t		 flushes;	/* counts appendq_flush's runs */
 	uint64_t		 wal_flushes;	/* 'flushes' at the last wal_tick */
 	int			 wal_ticking;	/* wal_tick is armed */
@@ -387,6 +416,15 @@ void	 appendq_cancel(struct server *s, void *arg);
 /* Whether appendq_flush is calling the callbacks (it cannot run again). */
 int	 appendq_flushing(const struct server *s);
 void	 appendq_free(struct server *s);
+
+/* ---- core/disk.c: whether appends fail for a full disk. */
+
+/*
+ * The outcome 'rc' of an append, of any door and path: the first
+ * MQ_ENOSPC is logged, and so is the first success after them (see
+ * disk.c); other outcomes are not this file's business.
+ */
+void	 server_appended(struct server *s, int rc);
 
 /* ---- syncer.c: the interval fsync, on a thread of its own. */
 

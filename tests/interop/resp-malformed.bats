@@ -68,6 +68,7 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "closed after 0 bytes" ]
+	grep -q "proto=resp closed reason=request too large" "$MQ_SPOOL.log"
 	run redis-cli -h 127.0.0.1 -p "$MQ_PORT" PING
 	[ "$output" = PONG ]
 }

@@ -234,7 +234,7 @@ appendq_flush(struct server *s)
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
 	size_t i;
-	int nomem, logging = 0, wal_rc = MQ_OK;
+	int nomem, logging = 0, wal_rc = MQ_OK, full = 0, wrote = 0;
 
 	if (q == NULL || q->n == 0 || q->flushing)
 		return;
@@ -273,6 +273,8 @@ appendq_flush(struct server *s)
 		struct mq_msg m;
 
 		e = &q->entries[i];
+		full |= e->rc == MQ_ENOSPC;
+		wrote |= e->rc == MQ_OK && (e->logged || e->stream != NULL);
 		if (e->done == NULL)
 			continue;
 		memset(&m, 0, sizeof(m));
@@ -282,6 +284,9 @@ appendq_flush(struct server *s)
 	}
 	q->flushing = 0;
 	q->n = q->used = q->nlogged = 0;
+	/* For the log: the disk is full, or takes appends (disk.c). */
+	if (full || wrote)
+		server_appended(s, full ? MQ_ENOSPC : MQ_OK);
 }
 
 void

@@ -364,6 +364,55 @@ resp_open(struct conn *conn)
 }
 
 /*
+ * The argument array of the request being parsed.  The parser of the
+ * connection whose input is handled borrows it, since the loop handles
+ * one input at a time: a connection that waits keeps none, and a read
+ * allocates none.  A nested call would find none lent and make its own.
+ */
+static struct resp_arg *spare_args;
+static size_t spare_cap;
+
+static void
+args_lend(struct resp_parser *p)
+{
+	p->args = spare_args;
+	p->cap = spare_cap;
+	spare_args = NULL;
+	spare_cap = 0;
+}
+
+static void
+args_return(struct resp_parser *p)
+{
+	if (spare_args == NULL) {
+		spare_args = p->args;
+		spare_cap = p->cap;
+	} else
+		free(p->args);
+	p->args = NULL;
+	p->cap = 0;
+}
+
+/*
+ * Closes after the error reply, logging "protocol error: invalid bulk
+ * length" for the parser's "Protocol error: invalid bulk length".
+ */
+static void
+close_protocol_error(struct conn *conn, const char *error)
+{
+	static const char redis[] = "Protocol error: ";
+	char why[128];
+
+	if (strncmp(error, redis, sizeof(redis) - 1) != 0) {
+		conn_close_after(conn, error);	/* "out of memory" */
+		return;
+	}
+	(void)snprintf(why, sizeof(why), "protocol error: %s",
+	    error + sizeof(redis) - 1);
+	conn_close_after(conn, why);
+}
+
+/*
  * Handles every whole request that arrived, until one blocks.  On a
  * protocol error, replies with Redis's error and closes (as Redis does).
  */
@@ -374,6 +423,7 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
+	args_lend(&c->parser);
 	/* 'conn->dead' first: a command may close it, and free 'c'. */
 	while (!conn->dead && off < conn->inlen && c->block == NULL &&
 	    c->authwait == NULL && !conn->closing) {
@@ -384,7 +434,9 @@ resp_input(struct conn *conn)
 		if (n < 0) {
 			appendq_flush(conn->server);
 			reply_error(c, "ERR %s", c->parser.error);
-			conn->inlen = 0;
+			close_protocol_error(conn, c->parser.error);
+			conn_consume(conn, conn->inlen);
+			args_return(&c->parser);
 			return -1;
 		}
 		off += (size_t)n;
@@ -393,6 +445,7 @@ resp_input(struct conn *conn)
 	}
 	if (!conn->dead)
 		conn_consume(conn, off);
+	args_return(&c->parser);
 	return 0;
 }
 
@@ -400,9 +453,9 @@ resp_input(struct conn *conn)
 void
 resp_resume(struct resp_client *c)
 {
-	if (c->block == NULL && c->conn->inlen > 0 && !c->conn->dead &&
-	    resp_input(c->conn) == -1)
-		conn_close_after_reply(c->conn);
+	/* A protocol error there closes the connection (resp_input). */
+	if (c->block == NULL && c->conn->inlen > 0 && !c->conn->dead)
+		(void)resp_input(c->conn);
 }
 
 static void

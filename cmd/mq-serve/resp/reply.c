@@ -223,6 +223,8 @@ reply_mq_error(struct resp_client *c, int err, const char *context)
 		    "(see mq-queue --max-msg)");
 		break;
 	case MQ_ENOSPC:
+		/* Whatever path the append took: the core logs it once. */
+		server_appended(c->conn->server, err);
 		reply_error(c, "MISCONF Errors writing to the spool: No space "
 		    "left on device");
 		break;

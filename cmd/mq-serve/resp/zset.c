@@ -327,6 +327,9 @@ cmd_zadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			reply_mq_error(c, rc, cmd);
 		goto done;
 	}
+	/* Only an add that wrote says the disk takes appends. */
+	if (res.added + res.updated > 0)
+		server_appended(c->conn->server, MQ_OK);
 	if (!(flags & MQ_ZADD_INCR))
 		reply_int(c, (long long)(res.added + (ch ? res.updated : 0)));
 	else if (res.done > 0)
