@@ -410,28 +410,33 @@ report_groups(const struct inotify_event *ev, const char *stream,
 		r->fn(stream, NULL, MQ_WATCH_GROUP, r->arg);
 }
 
-/* Reports event 'ev' on what 'x' watches; 1 if it was a change. */
+/*
+ * Reports event 'ev' on what 'x' watches; 1 if it was a change.  The
+ * callback may end watches (mq_watch_drop), 'x' among them: it is given
+ * copies, and 'x' is not looked at after it.
+ */
 static int
 report_event(mq_watch *w, const struct inotify_event *ev,
     const struct watch_wd *x, struct report *r)
 {
 	char name[MQ_NAME_MAX + 1];
-	int rc;
+	int wd = x->wd, rc;
 
+	if (x->kind == WD_STREAM || x->kind == WD_GROUPS)
+		strlcpy(name, x->name != NULL ? x->name : "", sizeof(name));
 	switch (x->kind) {
 	case WD_STREAM:
 		if (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)) {
-			r->fn(x->name, NULL, MQ_WATCH_GONE, r->arg);
+			r->fn(name, NULL, MQ_WATCH_GONE, r->arg);
 			return 1;
 		}
-		r->fn(x->name, NULL, MQ_WATCH_ENTRIES, r->arg);
-		/* Last: the watch's table may move under 'x'. */
+		r->fn(name, NULL, MQ_WATCH_ENTRIES, r->arg);
 		if ((ev->mask & IN_CREATE) && (ev->mask & IN_ISDIR) &&
-		    strcmp(ev->name, "groups") == 0)
-			watch_new_groups(w, x->wd, x->name);
+		    strcmp(ev->name, "groups") == 0 && wd_find(w, wd) != NULL)
+			watch_new_groups(w, wd, name);
 		return 1;
 	case WD_GROUPS:
-		report_groups(ev, x->name, r);
+		report_groups(ev, name, r);
 		return 1;
 	case WD_STREAMS:
 		if (ev->len == 0 || ev->name[0] == '.' ||
