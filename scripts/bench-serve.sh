@@ -151,9 +151,14 @@ blocked_rows() {
 	for which in redis mq; do
 		eval "port=\$${which}_port"
 		eval "${which}_free=\$(xadd_p99 $port)"
-		sleep 100000 | python3 "$root/scripts/bench/blocked.py" "$port" \
-		    10000 > "$work/blocked.$which" &
+		# Its standard input held open (descriptor 9) until the rows
+		# are measured: it keeps the clients until it reads EOF.
+		rm -f "$work/hold"
+		mkfifo "$work/hold"
+		python3 "$root/scripts/bench/blocked.py" "$port" 10000 \
+		    < "$work/hold" > "$work/blocked.$which" &
 		blocker=$!
+		exec 9> "$work/hold"
 		i=0
 		until grep -q ready "$work/blocked.$which"; do
 			i=$((i + 1))
@@ -161,8 +166,7 @@ blocked_rows() {
 			sleep 0.1
 		done
 		eval "${which}_blocked=\$(xadd_p99 $port)"
-		pkill -P "$blocker" sleep 2> /dev/null || true
-		kill "$blocker" 2> /dev/null || true
+		exec 9>&-
 		wait "$blocker" 2> /dev/null || true
 	done
 	# shellcheck disable=SC2086 # "REQ/S P99" pairs, split on purpose
