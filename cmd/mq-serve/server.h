@@ -384,6 +384,11 @@ int	 appendq_add_logged(struct server *s, const char *name, size_t len,
 void	 appendq_flush(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */
 void	 appendq_cancel(struct server *s, void *arg);
+/*
+ * Whether the run holds an entry with no stream (a publish that only
+ * this server's subscribers hear).
+ */
+int	 appendq_holds_bare(const struct server *s);
 /* Whether appendq_flush is calling the callbacks (it cannot run again). */
 int	 appendq_flushing(const struct server *s);
 void	 appendq_free(struct server *s);

@@ -57,6 +57,7 @@ struct appendq {
 	size_t			 capmsgs, capids, capwhich;
 	int			 flushing;	/* in appendq_flush's callbacks */
 	size_t			 nlogged;	/* entries queued by name */
+	size_t			 nbare;		/* entries with no stream */
 };
 
 static int
@@ -136,6 +137,7 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 		goto fail;
 	q->n++;
 	q->nlogged += e->logged;
+	q->nbare += name == NULL && stream == NULL;
 	return MQ_OK;
 fail:
 	q->used = used;
@@ -155,6 +157,12 @@ appendq_add_logged(struct server *s, const char *name, size_t len,
     void *arg, long long cookie)
 {
 	return queue(s, NULL, name, len, walname, m, done, arg, cookie);
+}
+
+int
+appendq_holds_bare(const struct server *s)
+{
+	return s->appendq != NULL && s->appendq->nbare > 0;
 }
 
 int
@@ -281,7 +289,7 @@ appendq_flush(struct server *s)
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
 	q->flushing = 0;
-	q->n = q->used = q->nlogged = 0;
+	q->n = q->used = q->nlogged = q->nbare = 0;
 }
 
 void

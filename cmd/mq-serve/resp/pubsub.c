@@ -505,6 +505,13 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	 * server's clients then read too.
 	 */
 	logged = live > mine || mq_router_anonymous(r);
+	/*
+	 * This server's subscribers get the log's messages before the
+	 * run's that went to none (core/fanout.c): a publish to the log
+	 * cannot wait behind those.
+	 */
+	if (logged && appendq_holds_bare(srv))
+		appendq_flush(srv);
 	if (logged && mq_router_exchange(r, &targets[n++]) != MQ_OK)
 		return 0;
 	for (i = 0; i < nq; i++)
