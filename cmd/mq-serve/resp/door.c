@@ -384,6 +384,7 @@ resp_input(struct conn *conn)
 	size_t off = 0, argc;
 	int n;
 
+	c->anonymous = -1;	/* asked again for what this read brought */
 	/* 'conn->dead' first: a command may close it, and free 'c'. */
 	while (!conn->dead && off < conn->inlen && c->block == NULL &&
 	    c->authwait == NULL && !conn->closing) {

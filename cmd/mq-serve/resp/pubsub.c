@@ -502,9 +502,13 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	 * hand them the message.  Unless an anonymous subscriber (a
 	 * read-only mq-subscribe, which no count shows) listens: asked
 	 * only then, it makes the publish go to the log, which this
-	 * server's clients then read too.
+	 * server's clients then read too.  Asked once for the requests of
+	 * one read: they were all sent before the answer, so a subscriber
+	 * that listened before one of them was sent is seen.
 	 */
-	logged = live > mine || mq_router_anonymous(r);
+	if (live == mine && c->anonymous < 0)
+		c->anonymous = mq_router_anonymous(r);
+	logged = live > mine || c->anonymous;
 	/*
 	 * This server's subscribers get the log's messages before the
 	 * run's that went to none (core/fanout.c): a publish to the log

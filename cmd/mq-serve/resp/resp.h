@@ -55,6 +55,12 @@ struct resp_client {
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
+	/*
+	 * For the requests of one read: whether an anonymous subscriber
+	 * listens (mq_router_anonymous, asked at the first PUBLISH that
+	 * needs to know), or -1.
+	 */
+	int			 anonymous;
 	size_t			 nwatched;
 	/* A command waiting for a password check (auth.c), or NULL. */
 	struct resp_authwait	*authwait;
