@@ -198,6 +198,7 @@ server_shutdown(struct server *s)
 	conn_reap(s);
 	waiters_free(s);
 	appendq_free(s);
+	fanout_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);
 	auth_stop(s);

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "fanout.h"
 
 /* A run flushes early past these, to bound memory and batch size. */
 #define APPENDQ_MAX_BYTES	(8u << 20)
@@ -60,29 +61,12 @@ struct appendq {
 	size_t			 nbare;		/* entries with no stream */
 };
 
-static int
-grow(void *pp, size_t *cap, size_t need, size_t elem)
-{
-	void *np;
-	size_t ncap = *cap ? *cap : 16;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = reallocarray(*(void **)pp, ncap, elem)) == NULL)
-		return -1;
-	*(void **)pp = np;
-	*cap = ncap;
-	return 0;
-}
-
 /* Copies 'len' bytes into the arena; returns their offset, or -1. */
 static int
 arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 {
 	/* Never NULL, even for an empty name: offsets are added to it. */
-	if (grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
+	if (array_grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
 		return -1;
 	if (len > 0)
 		memcpy(q->arena + q->used, p, len);
@@ -113,7 +97,8 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 	if (q->n >= APPENDQ_MAX_ENTRIES || q->used >= APPENDQ_MAX_BYTES ||
 	    (name == NULL && stream != NULL && q->nlogged > 0))
 		appendq_flush(s);
-	if (grow(&q->entries, &q->cap, q->n + 1, sizeof(*q->entries)) == -1)
+	if (array_grow(&q->entries, &q->cap, q->n + 1,
+	    sizeof(*q->entries)) == -1)
 		return MQ_ESYS;
 	e = &q->entries[q->n];
 	memset(e, 0, sizeof(*e));
@@ -247,9 +232,11 @@ appendq_flush(struct server *s)
 	if (q == NULL || q->n == 0 || q->flushing)
 		return;
 	s->flushes++;
-	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
-	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
-	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1;
+	nomem = array_grow(&q->msgs, &q->capmsgs, q->n,
+	    sizeof(*q->msgs)) == -1 ||
+	    array_grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
+	    array_grow(&q->which, &q->capwhich, q->n,
+	    sizeof(*q->which)) == -1;
 	for (i = 0; i < q->n && !nomem && !logging; i++)
 		if (q->entries[i].logged)
 			logging = 1;
@@ -288,6 +275,8 @@ appendq_flush(struct server *s)
 			mq_msg_at(q->arena, e->copy, &m);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
+	/* What went to no log, handed out together (core/fanout.c). */
+	fanout_deliver_here(s);
 	q->flushing = 0;
 	q->n = q->used = q->nlogged = q->nbare = 0;
 }
