@@ -6,9 +6,10 @@
  *   fanout PORT SUBSCRIBERS MESSAGES PIPELINE SIZE
  *
  * Opens SUBSCRIBERS connections to 127.0.0.1:PORT, each sending
- * "SUBSCRIBE ch", and waits until every one has its confirmation.  Then
- * one more connection, on a thread of its own as a publisher would be a
- * process of its own, publishes MESSAGES messages of SIZE bytes to "ch",
+ * "SUBSCRIBE fanout" (a channel no other client of bench-serve.sh
+ * hears), and waits until every one has its confirmation.  Then one more
+ * connection, on a thread of its own as a publisher would be a process
+ * of its own, publishes MESSAGES messages of SIZE bytes to "fanout",
  * PIPELINE at a time (it sends PIPELINE PUBLISHes, reads their replies,
  * sends the next PIPELINE), while the main thread counts the "message"
  * frames every subscriber reads.  Once all SUBSCRIBERS x MESSAGES have
@@ -37,6 +38,7 @@
 #include "resp-client.h"
 
 #define IDLE_MS	30000
+#define CHANNEL	"fanout"
 
 struct client {
 	int		 fd;
@@ -173,8 +175,8 @@ static long
 publish_round(struct client *pub, long left)
 {
 	static struct reqs one;
-	const char *argv[] = { "PUBLISH", "ch", body };
-	size_t lens[] = { 7, 2, size };
+	const char *argv[] = { "PUBLISH", CHANNEL, body };
+	size_t lens[] = { 7, sizeof(CHANNEL) - 1, size };
 	long i, n = left < pipeline ? left : pipeline;
 
 	if (one.len == 0)
@@ -234,7 +236,8 @@ main(int argc, char *argv[])
 		die("malloc");
 	memset(body, 'x', size);
 	framelen = (size_t)snprintf(frame, sizeof(frame),
-	    "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$%zu\r\n", size) + size + 2;
+	    "*3\r\n$7\r\nmessage\r\n$%zu\r\n%s\r\n$%zu\r\n",
+	    sizeof(CHANNEL) - 1, CHANNEL, size) + size + 2;
 	cl = calloc((size_t)subscribers + 1, sizeof(*cl));
 	pfd = calloc((size_t)subscribers, sizeof(*pfd));
 	if (cl == NULL || pfd == NULL)
@@ -244,7 +247,7 @@ main(int argc, char *argv[])
 	for (i = 0; i <= subscribers; i++)
 		client_open(&cl[i], atoi(argv[1]));
 	for (i = 0; i < subscribers; i++) {
-		const char *sub[] = { "SUBSCRIBE", "ch" };
+		const char *sub[] = { "SUBSCRIBE", CHANNEL };
 
 		reqs_command(&cl[i].out, 2, sub, NULL);
 		while (cl[i].out.len > 0)
