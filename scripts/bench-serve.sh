@@ -178,6 +178,20 @@ blocked_rows() {
 }
 blocked_rows
 
+# PUBLISH fan-out: one publisher pipelining 16 PUBLISHes of 100 bytes to
+# 1, 4 and 50 subscribers of a channel of their own; a row is the
+# messages all subscribers received per second (scripts/bench/fanout.c,
+# as redis-benchmark counts only the replies).  Last: the subscribers'
+# output buffers, grown while they lag, leave the heap larger, which the
+# RSS rows would show.
+cc -O2 -pthread -o "$work/fanout" "$root/scripts/bench/fanout.c"
+for subs in 1 4 50; do
+	r=$("$work/fanout" "$redis_port" "$subs" "$N" 16 100)
+	m=$("$work/fanout" "$mq_port" "$subs" "$N" 16 100)
+	[ "$subs" = 1 ] && who=subscriber || who=subscribers
+	add_row "PUBLISH to $subs $who, -P 16" "$r" "$m" "deliveries/s"
+done
+
 echo "Machine: $(nproc) cores, $(uname -sr); $CLIENTS clients, N = $N requests a row, 100-byte values."
 echo "redis-server $(redis-server --version | awk '{ print $3 }' | cut -d= -f2) (appendonly yes, appendfsync everysec) and mq-serve (fsync interval 1 s), side by side."
 echo

@@ -212,6 +212,7 @@ server_shutdown(struct server *s)
 	waiters_free(s);
 	conn_free_buffers(s);
 	appendq_free(s);
+	fanout_free(s);
 	mq_router_close(s->router);
 	syncer_stop(s);
 	auth_stop(s);

@@ -30,6 +30,7 @@ struct proto;
 struct users;
 struct auth_req;
 struct fanout_sub;
+struct fanout_run;
 TAILQ_HEAD(fanout_list, fanout_sub);
 
 /* ---- loop.c: epoll, timers, and a hook before each sleep. */
@@ -320,7 +321,7 @@ struct server {
 	uint64_t		 turn;		/* counts the loop's turns */
 	int			 watch_woke;	/* this turn: the watch fired */
 	struct fanout_list	 fanout;	/* live subscribers (core/fanout.c) */
-	uint64_t		 fanout_drained;	/* 'flushes' when last drained */
+	struct fanout_run	*fanout_run;	/* publishes to hand them, or NULL */
 	int			 exchange_changed;	/* the watch says so */
 	struct waiters		*waiters;	/* blocked readers (core/waiters.c) */
 	uint64_t		 waiter_retries;	/* reads they ran again */
@@ -413,6 +414,11 @@ int	 appendq_add_logged(struct server *s, const char *name, size_t len,
 void	 appendq_flush(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */
 void	 appendq_cancel(struct server *s, void *arg);
+/*
+ * Whether the run holds an entry with no stream (a publish that only
+ * this server's subscribers hear).
+ */
+int	 appendq_holds_bare(const struct server *s);
 /* Whether appendq_flush is calling the callbacks (it cannot run again). */
 int	 appendq_flushing(const struct server *s);
 void	 appendq_free(struct server *s);
@@ -425,6 +431,15 @@ void	 appendq_free(struct server *s);
  * disk.c); other outcomes are not this file's business.
  */
 void	 server_appended(struct server *s, int rc);
+
+/* ---- core/grow.c */
+
+/*
+ * Makes the array at '*pp' (the address of its pointer), of '*cap'
+ * elements of 'size' bytes, hold at least 'need', doubling from 16: 0,
+ * or -1 if out of memory (then it is as it was).
+ */
+int	 array_grow(void *pp, size_t *cap, size_t need, size_t size);
 
 /* ---- syncer.c: the interval fsync, on a thread of its own. */
 

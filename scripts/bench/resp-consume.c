@@ -13,24 +13,19 @@
  * fills it with redis-benchmark).  Speaks RESP2; the reply parser knows
  * only what these two commands answer.
  */
-#include <sys/socket.h>
-
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "resp-client.h"
 
 struct client {
 	int	 fd;
 	char	 name[16];
-	char	*out;		/* requests not yet sent */
-	size_t	 outlen, outpos, outcap;
+	struct reqs out;	/* requests not yet sent */
 	char	*in;		/* replies not yet parsed */
 	size_t	 inlen, incap;
 	int	 acking;	/* 0: waiting for reads, 1: for acks */
@@ -43,42 +38,6 @@ static const char *stream, *group;
 static int pipeline;
 
 static void
-die(const char *what)
-{
-	perror(what);
-	exit(1);
-}
-
-static void
-out_add(struct client *c, const char *p, size_t len)
-{
-	if (c->outlen + len > c->outcap) {
-		c->outcap = (c->outlen + len) * 2;
-		if ((c->out = realloc(c->out, c->outcap)) == NULL)
-			die("realloc");
-	}
-	memcpy(c->out + c->outlen, p, len);
-	c->outlen += len;
-}
-
-/* Appends a RESP command of 'argc' strings. */
-static void
-command(struct client *c, int argc, const char **argv)
-{
-	char buf[64];
-	int i, n;
-
-	n = snprintf(buf, sizeof(buf), "*%d\r\n", argc);
-	out_add(c, buf, (size_t)n);
-	for (i = 0; i < argc; i++) {
-		n = snprintf(buf, sizeof(buf), "$%zu\r\n", strlen(argv[i]));
-		out_add(c, buf, (size_t)n);
-		out_add(c, argv[i], strlen(argv[i]));
-		out_add(c, "\r\n", 2);
-	}
-}
-
-static void
 send_reads(struct client *c)
 {
 	const char *argv[] = { "XREADGROUP", "GROUP", group, c->name,
@@ -86,7 +45,7 @@ send_reads(struct client *c)
 	int i;
 
 	for (i = 0; i < pipeline; i++)
-		command(c, 9, argv);
+		reqs_command(&c->out, 9, argv, NULL);
 	c->acking = 0;
 	c->waiting = pipeline;
 	c->nids = 0;
@@ -100,75 +59,34 @@ send_acks(struct client *c)
 
 	for (i = 0; i < c->nids; i++) {
 		argv[3] = c->ids[i];
-		command(c, 4, argv);
+		reqs_command(&c->out, 4, argv, NULL);
 	}
 	c->acking = 1;
 	c->waiting = c->nids;
 }
 
 /*
- * Parses one value at in[*pos]; returns 1 if whole (and moves *pos), 0
- * if more bytes are needed.  The bulk strings at nesting depth 4 are the
- * entry ids of an XREADGROUP reply (streams, stream, entries, entry): kept.
+ * A bulk string of a reply: those at depth 4 are the entry ids of an
+ * XREADGROUP reply (streams, stream, entries, entry), kept.
  */
-static int
-parse(struct client *c, size_t *pos, int depth)
+static void
+keep_id(void *arg, int depth, const char *p, long n)
 {
-	char *p = c->in + *pos, *end = c->in + c->inlen, *nl;
-	long n, i;
+	struct client *c = arg;
 
-	if (p >= end || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-		return 0;
-	n = strtol(p + 1, NULL, 10);
-	switch (*p) {
-	case '+': case '-': case ':':
-		if (*p == '-') {
-			fprintf(stderr, "error reply: %.*s\n", (int)(nl - p), p);
-			exit(1);
-		}
-		*pos = (size_t)(nl + 1 - c->in);
-		return 1;
-	case '$':
-		if (n < 0) {
-			*pos = (size_t)(nl + 1 - c->in);
-			return 1;
-		}
-		if (nl + 1 + n + 2 > end)
-			return 0;
-		if (depth == 4 && c->nids < pipeline && n < 48) {
-			memcpy(c->ids[c->nids], nl + 1, (size_t)n);
-			c->ids[c->nids++][n] = '\0';
-		}
-		*pos = (size_t)(nl + 1 + n + 2 - c->in);
-		return 1;
-	case '*':
-		*pos = (size_t)(nl + 1 - c->in);
-		for (i = 0; i < n; i++)
-			if (!parse(c, pos, depth + 1))
-				return 0;
-		return 1;
+	if (depth == 4 && c->nids < pipeline && n < 48) {
+		memcpy(c->ids[c->nids], p, (size_t)n);
+		c->ids[c->nids++][n] = '\0';
 	}
-	fprintf(stderr, "unexpected reply byte %c\n", *p);
-	exit(1);
-}
-
-static long long
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_in sin;
 	struct client *cl;
 	struct pollfd *pfd;
 	long total, acked = 0;
-	int nclients, i, one = 1, empty = 0;
+	int nclients, i, empty = 0;
 	long long t0;
 
 	if (argc != 7) {
@@ -188,18 +106,10 @@ main(int argc, char *argv[])
 	}
 	cl = calloc((size_t)nclients, sizeof(*cl));
 	pfd = calloc((size_t)nclients, sizeof(*pfd));
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_port = htons((unsigned short)atoi(argv[1]));
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	for (i = 0; i < nclients; i++) {
 		struct client *c = &cl[i];
 
-		if ((c->fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
-			die("socket");
-		if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1)
-			die("connect");
-		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->fd = loopback_connect(atoi(argv[1]));
 		snprintf(c->name, sizeof(c->name), "c%d", i);
 		if ((c->ids = calloc((size_t)pipeline, sizeof(*c->ids))) == NULL)
 			die("calloc");
@@ -212,7 +122,8 @@ main(int argc, char *argv[])
 	while (acked < total && empty < nclients) {
 		for (i = 0; i < nclients; i++) {
 			pfd[i].fd = cl[i].fd;
-			pfd[i].events = cl[i].outpos < cl[i].outlen ? POLLOUT : POLLIN;
+			pfd[i].events = cl[i].out.pos < cl[i].out.len ? POLLOUT :
+			    POLLIN;
 		}
 		if (poll(pfd, (nfds_t)nclients, -1) == -1 && errno != EINTR)
 			die("poll");
@@ -220,15 +131,16 @@ main(int argc, char *argv[])
 			struct client *c = &cl[i];
 			ssize_t n;
 			size_t pos = 0;
+			long num;
 
 			if (pfd[i].revents & POLLOUT) {
-				n = write(c->fd, c->out + c->outpos,
-				    c->outlen - c->outpos);
+				n = write(c->fd, c->out.p + c->out.pos,
+				    c->out.len - c->out.pos);
 				if (n == -1)
 					die("write");
-				c->outpos += (size_t)n;
-				if (c->outpos == c->outlen)
-					c->outpos = c->outlen = 0;
+				c->out.pos += (size_t)n;
+				if (c->out.pos == c->out.len)
+					c->out.pos = c->out.len = 0;
 				continue;
 			}
 			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -246,7 +158,8 @@ main(int argc, char *argv[])
 				size_t at = pos;
 				int nids = c->nids;
 
-				if (!parse(c, &pos, 0)) {
+				if (!resp_value(c->in, c->inlen, &pos, 0, keep_id, c,
+				    &num)) {
 					pos = at;	/* again when the rest came */
 					c->nids = nids;
 					break;

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "fanout.h"
 
 /* A run flushes early past these, to bound memory and batch size. */
 #define APPENDQ_MAX_BYTES	(8u << 20)
@@ -57,31 +58,15 @@ struct appendq {
 	size_t			 capmsgs, capids, capwhich;
 	int			 flushing;	/* in appendq_flush's callbacks */
 	size_t			 nlogged;	/* entries queued by name */
+	size_t			 nbare;		/* entries with no stream */
 };
-
-static int
-grow(void *pp, size_t *cap, size_t need, size_t elem)
-{
-	void *np;
-	size_t ncap = *cap ? *cap : 16;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	if ((np = reallocarray(*(void **)pp, ncap, elem)) == NULL)
-		return -1;
-	*(void **)pp = np;
-	*cap = ncap;
-	return 0;
-}
 
 /* Copies 'len' bytes into the arena; returns their offset, or -1. */
 static int
 arena_put(struct appendq *q, const void *p, size_t len, size_t *off)
 {
 	/* Never NULL, even for an empty name: offsets are added to it. */
-	if (grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
+	if (array_grow(&q->arena, &q->size, q->used + len + 1, 1) == -1)
 		return -1;
 	if (len > 0)
 		memcpy(q->arena + q->used, p, len);
@@ -112,7 +97,8 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 	if (q->n >= APPENDQ_MAX_ENTRIES || q->used >= APPENDQ_MAX_BYTES ||
 	    (name == NULL && stream != NULL && q->nlogged > 0))
 		appendq_flush(s);
-	if (grow(&q->entries, &q->cap, q->n + 1, sizeof(*q->entries)) == -1)
+	if (array_grow(&q->entries, &q->cap, q->n + 1,
+	    sizeof(*q->entries)) == -1)
 		return MQ_ESYS;
 	e = &q->entries[q->n];
 	memset(e, 0, sizeof(*e));
@@ -136,6 +122,7 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 		goto fail;
 	q->n++;
 	q->nlogged += e->logged;
+	q->nbare += name == NULL && stream == NULL;
 	return MQ_OK;
 fail:
 	q->used = used;
@@ -155,6 +142,12 @@ appendq_add_logged(struct server *s, const char *name, size_t len,
     void *arg, long long cookie)
 {
 	return queue(s, NULL, name, len, walname, m, done, arg, cookie);
+}
+
+int
+appendq_holds_bare(const struct server *s)
+{
+	return s->appendq != NULL && s->appendq->nbare > 0;
 }
 
 int
@@ -239,9 +232,11 @@ appendq_flush(struct server *s)
 	if (q == NULL || q->n == 0 || q->flushing)
 		return;
 	s->flushes++;
-	nomem = grow(&q->msgs, &q->capmsgs, q->n, sizeof(*q->msgs)) == -1 ||
-	    grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
-	    grow(&q->which, &q->capwhich, q->n, sizeof(*q->which)) == -1;
+	nomem = array_grow(&q->msgs, &q->capmsgs, q->n,
+	    sizeof(*q->msgs)) == -1 ||
+	    array_grow(&q->ids, &q->capids, q->n, sizeof(*q->ids)) == -1 ||
+	    array_grow(&q->which, &q->capwhich, q->n,
+	    sizeof(*q->which)) == -1;
 	for (i = 0; i < q->n && !nomem && !logging; i++)
 		if (q->entries[i].logged)
 			logging = 1;
@@ -282,8 +277,10 @@ appendq_flush(struct server *s)
 			mq_msg_at(q->arena, e->copy, &m);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
+	/* What went to no log, handed out together (core/fanout.c). */
+	fanout_deliver_here(s);
 	q->flushing = 0;
-	q->n = q->used = q->nlogged = 0;
+	q->n = q->used = q->nlogged = q->nbare = 0;
 	/* For the log: the disk is full, or takes appends (disk.c). */
 	if (full || wrote)
 		server_appended(s, full ? MQ_ENOSPC : MQ_OK);

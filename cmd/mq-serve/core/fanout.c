@@ -3,15 +3,30 @@
  *
  * Model: each door keeps, for a client that subscribed, its own libmq
  * subscriptions (registered in the spool, so that publishers of every
- * process count and reach it) and one fanout_sub here, with two
+ * process count and reach it) and one fanout_sub here, with its
  * callbacks.  When the exchange's log changes (the watch reports it),
- * every subscriber drains what its subscriptions read.  A publish by
- * this server that only this server's subscribers hear goes to no log
- * (resp/pubsub.c decides, from the spool's counts, which cover every
- * door): it is handed to every subscriber here, after the log has been
- * drained once for the run of appends it belongs to, so the order of
- * publishes stays.
+ * every subscriber drains what its subscriptions read.
+ *
+ * A publish by this server that only this server's subscribers hear
+ * goes to no log (resp/pubsub.c decides, from the spool's counts, which
+ * cover every door).  Such publishes are gathered while the run of
+ * appends they belong to is flushed (core/appendq.c), and handed out
+ * together at its end: each subscriber gets the whole run at once, takes
+ * what it subscribed to, and writes the frames of a run of messages to
+ * its connection as one piece.  A frame is made once per door and
+ * variant (RESP2 or RESP3, a message or a pattern's), at the first
+ * subscriber that asks for it, and shared by all the others: fan-out to
+ * N subscribers costs one encoding and N copies, not N encodings.
+ *
+ * Order: before the run, the subscribers drain the log, which may hold
+ * publishes made before the run's (another process's, or this server's
+ * when someone else listened); a door queues no publish to the log
+ * behind one of a run that goes to none (appendq_holds_bare).
  */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "fanout.h"
 
 void
@@ -44,22 +59,217 @@ fanout_drain(struct server *s)
 	}
 }
 
-void
-fanout_deliver_here(struct server *s, const struct mq_msg *m)
-{
-	struct fanout_sub *sub, *next;
+/* ------------------------------------------------------------------
+ * The run: copies of the messages, and the frames made of them.
+ * ---------------------------------------------------------------- */
 
-	/*
-	 * The log can only have grown by this flush's appends, all made
-	 * before its first reply: read it once per flush, not per message.
-	 */
-	if (s->fanout_drained != s->flushes) {
+char *
+fanout_reserve(struct fanout_buf *b, size_t len)
+{
+	/* A byte more: never NULL, even for nothing in an empty buffer. */
+	if (array_grow(&b->p, &b->cap, b->len + len + 1, 1) == -1)
+		return NULL;
+	b->len += len;
+	return b->p + b->len - len;
+}
+
+/* Appends 'len' bytes at 'p' to 'b': 0, or -1 if out of memory. */
+static int
+fanout_put(struct fanout_buf *b, const void *p, size_t len)
+{
+	char *at;
+
+	if ((at = fanout_reserve(b, len)) == NULL)
+		return -1;
+	memcpy(at, p, len);
+	return 0;
+}
+
+int
+fanout_publish_here(struct server *s, const struct mq_msg *m)
+{
+	struct fanout_run *run = s->fanout_run;
+	struct fanout_copy *at, *prev;
+	size_t used;
+
+	if (run == NULL &&
+	    (run = s->fanout_run = calloc(1, sizeof(*run))) == NULL)
+		return MQ_ESYS;
+	if (array_grow(&run->at, &run->capat, run->n + 1,
+	    sizeof(*run->at)) == -1 ||
+	    array_grow(&run->msgs, &run->capmsgs, run->n + 1,
+	    sizeof(*run->msgs)) == -1)
+		return MQ_ESYS;
+	at = &run->at[run->n];
+	prev = run->n > 0 ? at - 1 : NULL;
+	used = run->copies.len;
+	/* A topic like the one before is kept once (see struct fanout_msg). */
+	if (prev != NULL && run->msgs[run->n - 1].topiclen == m->keylen &&
+	    memcmp(run->copies.p + prev->topic, m->key, m->keylen) == 0)
+		at->topic = prev->topic;
+	else {
+		at->topic = used;
+		if (fanout_put(&run->copies, m->key, m->keylen) == -1)
+			return MQ_ESYS;
+	}
+	at->body = run->copies.len;
+	if (fanout_put(&run->copies, m->body, m->bodylen) == -1) {
+		run->copies.len = used;
+		return MQ_ESYS;
+	}
+	run->msgs[run->n].topiclen = m->keylen;
+	run->msgs[run->n].bodylen = m->bodylen;
+	run->n++;
+	if (!appendq_flushing(s))
+		fanout_deliver_here(s);
+	return MQ_OK;
+}
+
+/* Makes 'f': the frames of the run's messages in its door's variant. */
+static int
+frames_make(struct fanout_run *run, struct fanout_frames *f)
+{
+	size_t i;
+
+	f->bytes.len = 0;
+	if (array_grow(&f->end, &f->capend, run->n, sizeof(*f->end)) == -1)
+		return -1;
+	for (i = 0; i < run->n; i++) {
+		if (f->door->encode(&f->bytes, f->variant, &run->msgs[i]) == -1)
+			return -1;
+		f->end[i] = f->bytes.len;
+	}
+	f->made = 1;
+	return 0;
+}
+
+const struct fanout_frames *
+fanout_frames(struct fanout_run *run, const struct fanout_ops *door,
+    int variant)
+{
+	struct fanout_frames *f;
+	size_t i;
+
+	for (i = 0; i < run->nframes; i++)
+		if (run->frames[i]->door == door &&
+		    run->frames[i]->variant == variant)
+			break;
+	if (i == run->nframes) {
+		/* A door's first ask of this variant. */
+		if (array_grow(&run->frames, &run->capframes, run->nframes + 1,
+		    sizeof(*run->frames)) == -1 ||
+		    (run->frames[i] = calloc(1, sizeof(**run->frames))) == NULL)
+			return NULL;
+		run->frames[i]->door = door;
+		run->frames[i]->variant = variant;
+		run->nframes++;
+	}
+	f = run->frames[i];
+	if (!f->made && frames_make(run, f) == -1)
+		return NULL;
+	return f;
+}
+
+/*
+ * Whether the exchange's log may hold what the subscribers have not
+ * read.  An append to it, by any process, queues an event on the
+ * server's watch before the append returns, and the server reads the
+ * watch's events only to hand out what they announce (server.c's
+ * watch_ready drains the subscribers when the log changed); so an empty
+ * watch means nothing was appended since the last drain.  One poll(2)
+ * for the run, where draining costs a read of the log per subscriber.
+ */
+static int
+log_unread(struct server *s)
+{
+	struct pollfd pfd = { .fd = mq_watch_fd(s->watch), .events = POLLIN };
+
+	return poll(&pfd, 1, 0) != 0;	/* an error: drain, to be sure */
+}
+
+void
+fanout_deliver_here(struct server *s)
+{
+	struct fanout_run *run = s->fanout_run;
+	struct fanout_sub *sub, *next;
+	size_t i;
+
+	if (run == NULL || run->n == 0)
+		return;
+	if (log_unread(s))
 		fanout_drain(s);
-		s->fanout_drained = s->flushes;
+	/* The copies stay where they are now: pointers for the doors. */
+	for (i = 0; i < run->n; i++) {
+		run->msgs[i].topic = run->copies.p + run->at[i].topic;
+		run->msgs[i].body = run->copies.p + run->at[i].body;
 	}
 	for (sub = TAILQ_FIRST(&s->fanout); sub != NULL; sub = next) {
 		next = TAILQ_NEXT(sub, link);
 		if (!sub->conn->dead)
-			sub->ops->push(sub->arg, m);
+			sub->ops->push(sub->arg, run);
 	}
+	run->n = 0;
+	run->copies.len = 0;
+	for (i = 0; i < run->nframes; i++)
+		run->frames[i]->made = 0;
+}
+
+void
+fanout_free(struct server *s)
+{
+	struct fanout_run *run = s->fanout_run;
+	size_t i;
+
+	if (run == NULL)
+		return;
+	for (i = 0; i < run->nframes; i++) {
+		free(run->frames[i]->bytes.p);
+		free(run->frames[i]->end);
+		free(run->frames[i]);
+	}
+	free(run->frames);
+	free(run->copies.p);
+	free(run->msgs);
+	free(run->at);
+	free(run);
+	s->fanout_run = NULL;
+}
+
+/* ------------------------------------------------------------------
+ * Writing a subscriber's frames.
+ * ---------------------------------------------------------------- */
+
+void
+fanout_out_begin(struct fanout_out *o, struct conn *conn)
+{
+	o->conn = conn;
+	o->p = NULL;
+	o->len = 0;
+}
+
+void
+fanout_out_shared(struct fanout_out *o, const char *p, size_t len)
+{
+	if (o->len > 0 && o->p + o->len == p) {
+		o->len += len;
+		return;
+	}
+	fanout_out_end(o);
+	o->p = p;
+	o->len = len;
+}
+
+void
+fanout_out_copy(struct fanout_out *o, const void *p, size_t len)
+{
+	fanout_out_end(o);
+	conn_write(o->conn, p, len);
+}
+
+void
+fanout_out_end(struct fanout_out *o)
+{
+	if (o->len > 0)
+		conn_write(o->conn, o->p, o->len);
+	o->len = 0;
 }

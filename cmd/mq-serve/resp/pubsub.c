@@ -17,7 +17,12 @@
  * Both tail the exchange's log, which the server's watch covers; when it
  * changes the core (core/fanout.c) has every subscriber drain its two
  * subscriptions in the log's order and pushes
- * "message" and "pmessage" frames.  What a client receives is filtered
+ * "message" and "pmessage" frames.  A publish that went to no log comes
+ * with the others of its run of appends, all at once: the frames of the
+ * run are the core's, made once for all subscribers in each variant this
+ * door asks for (RESP2 or RESP3 "message", the end of a "pmessage"), and
+ * a client copies those it takes to its output, a run of them in one
+ * piece.  What a client receives is filtered
  * again by its current lists, so a subscription that could not be
  * replaced only costs reads, never a message the client did not ask for.
  *
@@ -96,11 +101,14 @@ sub_count(const struct resp_client *c)
 }
 
 static void deliver_client(void *arg);
-static void push_here(void *arg, const struct mq_msg *m);
+static void push_here(void *arg, struct fanout_run *run);
+static int encode_frame(struct fanout_buf *b, int variant,
+    const struct fanout_msg *m);
 
 static const struct fanout_ops fanout_ops = {
 	.drain = deliver_client,
 	.push = push_here,
+	.encode = encode_frame,
 };
 
 /* Keeps the client among the core's subscribers exactly while it has one. */
@@ -205,14 +213,141 @@ deliver_client(void *arg)
 	}
 }
 
-/* A publish of this server that went to no log (core/fanout.c). */
-static void
-push_here(void *arg, const struct mq_msg *m)
-{
-	struct resp_client *c = arg;
+/* ------------------------------------------------------------------
+ * Delivery of a run of publishes that went to no log (core/fanout.c):
+ * each frame is made once, for every subscriber that takes it.
+ * ---------------------------------------------------------------- */
 
-	push_message(c, m);
-	push_pmessage(c, m);
+/* The variants of frames this door has the core make. */
+enum {
+	FRAME_MESSAGE2,		/* *3 "message" channel body */
+	FRAME_MESSAGE3,		/* the same as a RESP3 push, >3 */
+	FRAME_TAIL		/* channel body: how a "pmessage" frame ends */
+};
+
+/* "$<len>\r\n" 'p' "\r\n" at 'at'; returns the end. */
+static char *
+put_bulk(char *at, const char *hdr, size_t hlen, const void *p, size_t len)
+{
+	memcpy(at, hdr, hlen);
+	memcpy(at + hlen, p, len);
+	memcpy(at + hlen + len, "\r\n", 2);
+	return at + hlen + len + 2;
+}
+
+static int
+encode_frame(struct fanout_buf *b, int variant, const struct fanout_msg *m)
+{
+	static const char message2[] = "*3\r\n$7\r\nmessage\r\n";
+	static const char message3[] = ">3\r\n$7\r\nmessage\r\n";
+	char th[RESP_HEADER_MAX], bh[RESP_HEADER_MAX], *at;
+	size_t head = variant == FRAME_TAIL ? 0 : sizeof(message2) - 1;
+	size_t tlen = resp_header(th, '$', 0, m->topiclen);
+	size_t blen = resp_header(bh, '$', 0, m->bodylen);
+
+	/* Room for all of it at once: a frame is made for every message. */
+	if ((at = fanout_reserve(b, head + tlen + m->topiclen + 2 + blen +
+	    m->bodylen + 2)) == NULL)
+		return -1;
+	memcpy(at, variant == FRAME_MESSAGE3 ? message3 : message2, head);
+	at = put_bulk(at + head, th, tlen, m->topic, m->topiclen);
+	put_bulk(at, bh, blen, m->body, m->bodylen);
+	return 0;
+}
+
+/* A client's part of a run: where its frames go, and which it asked for. */
+struct push {
+	struct resp_client		*c;
+	struct fanout_run		*run;
+	struct fanout_out		 out;
+	const struct fanout_frames	*message;	/* "message" frames */
+	const struct fanout_frames	*tail;		/* "pmessage" ends */
+};
+
+/*
+ * Frame 'i' of the frames '*f' (of 'variant', asked of the core the
+ * first time) to the client; 0, or -1 if they cannot be made (out of
+ * memory).
+ */
+static int
+out_frame(struct push *p, const struct fanout_frames **f, int variant,
+    size_t i)
+{
+	const char *bytes;
+	size_t len;
+
+	if (*f == NULL && (*f = fanout_frames(p->run, &fanout_ops,
+	    variant)) == NULL)
+		return -1;
+	bytes = fanout_frame(*f, i, &len);
+	fanout_out_shared(&p->out, bytes, len);
+	return 0;
+}
+
+/*
+ * The frame ["pmessage", pattern, channel, body] of message 'i' for each
+ * of the client's patterns that match: its start made here, its end
+ * shared.
+ */
+static int
+out_pmessages(struct push *p, size_t i)
+{
+	struct resp_client *c = p->c;
+	const struct fanout_msg *m = &p->run->msgs[i];
+	char head[RESP_HEADER_MAX + 14 + RESP_HEADER_MAX + MQ_NAME_MAX + 2];
+	size_t j, plen, len;
+
+	for (j = 0; j < c->npatterns; j++) {
+		plen = strlen(c->patterns[j]);
+		if (!mq_glob_match(c->patterns[j], plen, m->topic, m->topiclen))
+			continue;
+		len = resp_header(head, c->proto == 3 ? '>' : '*', 0, 4);
+		memcpy(head + len, "$8\r\npmessage\r\n", 14);
+		len += 14;
+		len += resp_header(head + len, '$', 0, plen);
+		memcpy(head + len, c->patterns[j], plen);
+		memcpy(head + len + plen, "\r\n", 2);
+		fanout_out_copy(&p->out, head, len + plen + 2);
+		if (out_frame(p, &p->tail, FRAME_TAIL, i) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Hands the client what it subscribed to of 'run': for each message its
+ * channel's frame, then a frame per matching pattern, as push_message
+ * and push_pmessage would, from the frames shared by every subscriber.
+ * Frames that cannot be made (out of memory) close the client, as an
+ * output buffer that cannot grow does.
+ */
+static void
+push_here(void *arg, struct fanout_run *run)
+{
+	struct push p = { .c = arg, .run = run };
+	struct resp_client *c = p.c;
+	const struct fanout_msg *m, *prev = NULL;
+	size_t i;
+	int chan = 0;
+
+	fanout_out_begin(&p.out, c->conn);
+	for (i = 0; i < run->n; i++) {
+		m = &run->msgs[i];
+		/* The topic of the message before (struct fanout_msg). */
+		if (prev == NULL || m->topic != prev->topic ||
+		    m->topiclen != prev->topiclen)
+			chan = list_find(c->channels, c->nchannels, m->topic,
+			    m->topiclen) >= 0;
+		prev = m;
+		if ((chan && out_frame(&p, &p.message, c->proto == 3 ?
+		    FRAME_MESSAGE3 : FRAME_MESSAGE2, i) == -1) ||
+		    out_pmessages(&p, i) == -1) {
+			fanout_out_end(&p.out);
+			conn_close(c->conn, "out of memory");
+			return;
+		}
+	}
+	fanout_out_end(&p.out);
 }
 
 /*
@@ -473,8 +608,10 @@ publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
 		return;
 	}
 	/* Its stream is NULL when only this server's clients listen. */
-	if (s == NULL)
-		fanout_deliver_here(c->conn->server, m);
+	if (s == NULL && fanout_publish_here(c->conn->server, m) != MQ_OK) {
+		reply_mq_error(c, MQ_ESYS, "publish");
+		return;
+	}
 	reply_int(c, cookie);
 }
 
@@ -502,9 +639,20 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	 * hand them the message.  Unless an anonymous subscriber (a
 	 * read-only mq-subscribe, which no count shows) listens: asked
 	 * only then, it makes the publish go to the log, which this
-	 * server's clients then read too.
+	 * server's clients then read too.  Asked once for the requests of
+	 * one read: they were all sent before the answer, so a subscriber
+	 * that listened before one of them was sent is seen.
 	 */
-	logged = live > mine || mq_router_anonymous(r);
+	if (live == mine && c->anonymous < 0)
+		c->anonymous = mq_router_anonymous(r);
+	logged = live > mine || c->anonymous;
+	/*
+	 * This server's subscribers get the log's messages before the
+	 * run's that went to none (core/fanout.c): a publish to the log
+	 * cannot wait behind those.
+	 */
+	if (logged && appendq_holds_bare(srv))
+		appendq_flush(srv);
 	if (logged && mq_router_exchange(r, &targets[n++]) != MQ_OK)
 		return 0;
 	for (i = 0; i < nq; i++)

@@ -12,25 +12,32 @@
 
 #include "resp.h"
 
-/*
- * Writes "<type><n>\r\n" (a length, a count, an integer) without
- * printf: every reply has one or more of these.
- */
+size_t
+resp_header(char *buf, char type, int neg, unsigned long long n)
+{
+	char digits[20];
+	size_t nd = 0, len = 0;
+
+	do {
+		digits[nd++] = (char)('0' + n % 10);
+		n /= 10;
+	} while (n > 0);
+	buf[len++] = type;
+	if (neg)
+		buf[len++] = '-';
+	while (nd > 0)
+		buf[len++] = digits[--nd];
+	buf[len++] = '\r';
+	buf[len++] = '\n';
+	return len;
+}
+
 static void
 reply_header(struct resp_client *c, char type, int neg, unsigned long long n)
 {
-	char buf[32], *p = buf + sizeof(buf);
+	char buf[RESP_HEADER_MAX];
 
-	*--p = '\n';
-	*--p = '\r';
-	do {
-		*--p = (char)('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
-	if (neg)
-		*--p = '-';
-	*--p = type;
-	conn_write(c->conn, p, (size_t)(buf + sizeof(buf) - p));
+	conn_write(c->conn, buf, resp_header(buf, type, neg, n));
 }
 
 void

@@ -55,6 +55,12 @@ struct resp_client {
 	struct resp_multi	*multi;		/* queued commands, or NULL */
 	struct resp_watch	*watched;	/* WATCHed keys */
 	int			 pub_rc;	/* a queued PUBLISH's failure so far */
+	/*
+	 * For the requests of one read: whether an anonymous subscriber
+	 * listens (mq_router_anonymous, asked at the first PUBLISH that
+	 * needs to know), or -1.
+	 */
+	int			 anonymous;
 	size_t			 nwatched;
 	/* A command waiting for a password check (auth.c), or NULL. */
 	struct resp_authwait	*authwait;
@@ -109,6 +115,13 @@ int	 resp_auth_exec(struct resp_client *c, size_t argc,
 void	 resp_auth_free(struct resp_client *c);
 
 /* ---- Replies (reply.c).  RESP3 types fall back to RESP2 ones. */
+#define RESP_HEADER_MAX	24	/* "<type>-<20 digits>\r\n" */
+/*
+ * "<type><n>\r\n" (a length, a count, an integer; a '-' before 'n' if
+ * 'neg') into 'buf', without printf: every reply has one or more of
+ * these.  Returns its length, at most RESP_HEADER_MAX.
+ */
+size_t	 resp_header(char *buf, char type, int neg, unsigned long long n);
 void	 reply_ok(struct resp_client *c);
 void	 reply_simple(struct resp_client *c, const char *s);
 /* "-PREFIX message": 'fmt' starts with the prefix (ERR, NOGROUP, ...). */
