@@ -48,8 +48,11 @@ on_signal(struct loop *loop, int fd, int events, void *arg)
 {
 	struct signalfd_siginfo si;
 
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		server_log(arg, "%s: shutting down",
+		    strsignal((int)si.ssi_signo));
 		loop_stop(loop);
+	}
 }
 
 /* SIGTERM and SIGINT as loop events (a signalfd), as in mq-serve. */
