@@ -88,6 +88,18 @@ $(B)/bin/mq-serve: $(SERVE_OBJ) $(STATIC)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS) $(SERVE_LIBS)
 
+# mq-serve-test: mq-serve's core with the RESP door and the line door of
+# tests/serve/, for the interop tests of the core (doors.bats); not
+# installed.
+SERVE_TEST = $(O)/tests/mq-serve-test
+SERVE_TEST_SRC = $(wildcard tests/serve/*.c)
+SERVE_TEST_OBJ = $(SERVE_TEST_SRC:%.c=$(O)/%.o) \
+	$(filter-out $(O)/cmd/mq-serve/main.o,$(SERVE_OBJ))
+$(SERVE_TEST_SRC:%.c=$(O)/%.o): CPPFLAGS += -Icmd/mq-serve
+$(SERVE_TEST): $(SERVE_TEST_OBJ) $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(SERVE_TEST_OBJ) $(STATIC) $(LDFLAGS) $(LDLIBS) $(SERVE_LIBS)
+
 # A unit test links libmq, and the sources of mq-serve it names here
 # (and the libraries those need).
 TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
@@ -106,7 +118,7 @@ $(O)/tests/%: tests/unit/%.c tests/unit/helpers.h $(STATIC) $$(TEST_EXTRA_$$*)
 	$(CC) $(CPPFLAGS) -Itests/unit -Icmd -Icmd/mq-serve $(ALL_CFLAGS) -o $@ $< \
 	    $(TEST_EXTRA_$*) $(STATIC) $(LDFLAGS) -lcmocka $(TEST_LIBS_$*) $(LDLIBS)
 
-tests: $(TESTS)
+tests: $(TESTS) $(SERVE_TEST)
 
 # check: dependencies, the unit and CLI tests, the fuzzers for a short
 # while, then the unit, CLI and client tests again under ASan+UBSan.
@@ -124,8 +136,9 @@ check-cli: all
 
 # Real clients (redis-cli, python3-redis, predis, Symfony) against
 # mq-serve, and the same command scripts against Debian's redis-server.
-check-interop: all
-	MQ_BIN=$(abspath $(B)/bin) MQ_REQUIRE_SERVE=1 bats --print-output-on-failure tests/interop
+check-interop: all $(SERVE_TEST)
+	MQ_BIN=$(abspath $(B)/bin) MQ_SERVE_TEST=$(abspath $(SERVE_TEST)) \
+	    MQ_REQUIRE_SERVE=1 bats --print-output-on-failure tests/interop
 
 # The clients again, with --fsync always: replies wait for their sync.
 ALWAYS_TESTS = python-redis redis-cli predis symfony-messenger deadletter
@@ -188,4 +201,4 @@ clean:
 .PHONY: all tests check check-unit check-cli check-interop check-interop-always check-fuzz check-asan lint-man install clean
 
 -include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d \
-    $(O)/cmd/mq-serve/*/*.d)
+    $(O)/cmd/mq-serve/*/*.d $(O)/tests/serve/*.d)

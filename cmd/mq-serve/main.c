@@ -399,15 +399,7 @@ main(int argc, char *argv[])
 	int ch, sfd, rc, i, hashpw = 0, ready = -1;
 	char why[512];
 
-	memset(&s.cfg, 0, sizeof(s.cfg));
-	s.cfg.resp = "127.0.0.1:6379";
-	s.cfg.fsync = MQ_FSYNC_INTERVAL;
-	s.cfg.fsync_ms = 1000;
-	s.cfg.max_clients = 10000;
-	s.cfg.max_request = 512u << 20;
-	s.cfg.output_limit = 32u << 20;
-	s.cfg.syslog = -1;
-	s.cfg.protected_mode = 1;
+	server_defaults(&s.cfg);
 	cl = s.cfg;
 	/*
 	 * The command line wins over the file: remember what it set.  Its

@@ -147,6 +147,20 @@ idle_timer(struct loop *loop, void *arg)
 	    idle_timer, s);
 }
 
+void
+server_defaults(struct server_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->resp = "127.0.0.1:6379";
+	cfg->fsync = MQ_FSYNC_INTERVAL;
+	cfg->fsync_ms = 1000;
+	cfg->max_clients = 10000;
+	cfg->max_request = 512u << 20;
+	cfg->output_limit = 32u << 20;
+	cfg->syslog = -1;
+	cfg->protected_mode = 1;
+}
+
 int
 server_init(struct server *s)
 {

@@ -510,6 +510,8 @@ void	 auth_stop(struct server *s);
  */
 void	 fdlimit_init(struct server *s);
 
+/* The settings of a server that no option changed (the man page's). */
+void	 server_defaults(struct server_config *cfg);
 /* Opens the spool and the watch, sets up the loop's hooks and timers. */
 int	 server_init(struct server *s);
 /* Closes every connection, syncs and closes the spool. */

@@ -80,16 +80,22 @@ serve_mq() {
 	    --amqp off --mqtt off --stomp off --kafka off "$@"
 }
 
+# require_program PATH: skips the test when there is no program PATH
+# (unless MQ_REQUIRE_SERVE=1, when that is a failure).
+require_program() {
+	[ -x "$1" ] && return 0
+	if [ "${MQ_REQUIRE_SERVE:-0}" = 1 ]; then
+		echo "no $1 (MQ_REQUIRE_SERVE=1)" >&2
+		return 1
+	fi
+	skip "no $1 yet (MQ_REQUIRE_SERVE=1 makes this a failure)"
+}
+
 # require_serve: skips the test when there is no mq-serve to test (unless
 # MQ_REQUIRE_SERVE=1, when that is a failure).
 require_serve() {
 	[ -n "${MQ_SERVE_CMD:-}" ] && return 0
-	[ -x "$MQ_BIN/mq-serve" ] && return 0
-	if [ "${MQ_REQUIRE_SERVE:-0}" = 1 ]; then
-		echo "no $MQ_BIN/mq-serve (MQ_REQUIRE_SERVE=1)" >&2
-		return 1
-	fi
-	skip "no $MQ_BIN/mq-serve yet (MQ_REQUIRE_SERVE=1 makes this a failure)"
+	require_program "$MQ_BIN/mq-serve"
 }
 
 # require_spool_server: skips a cross-door test (tools and server on one

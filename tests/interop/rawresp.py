@@ -1,5 +1,6 @@
 """rawresp.py - a raw RESP2 client for tests that hold several connections
-in one program and watch the order their replies come in (auth.bats).
+in one program and watch the order their replies come in (auth.bats,
+doors.bats).
 
 Loaded by prepending it to a test's script; the port of the server is
 sys.argv[1].  Nothing here waits for a fixed time: wait_for polls a
@@ -16,8 +17,8 @@ BOUND = 20.0	# seconds: only a broken server takes that long
 
 
 class Conn:
-	def __init__(self):
-		self.sock = socket.create_connection(("127.0.0.1", PORT),
+	def __init__(self, port=PORT):
+		self.sock = socket.create_connection(("127.0.0.1", port),
 						     timeout=BOUND)
 		self.buf = b""
 
@@ -43,10 +44,10 @@ class Conn:
 		out, self.buf = self.buf[:n], self.buf[n:]
 		return out
 
-	def _line(self):
-		while b"\r\n" not in self.buf:
+	def _line(self, end=b"\r\n"):
+		while end not in self.buf:
 			self._fill()
-		line, self.buf = self.buf.split(b"\r\n", 1)
+		line, self.buf = self.buf.split(end, 1)
 		return line
 
 	def read(self):
@@ -82,6 +83,14 @@ class Conn:
 			return True
 		finally:
 			self.sock.settimeout(BOUND)
+
+	def until_closed(self):
+		"""All the server sends until it closes the connection."""
+		try:
+			while True:
+				self._fill()
+		except EOFError:
+			return self.buf
 
 	def info(self):
 		"""INFO stats as a dict of str to int (or str)."""

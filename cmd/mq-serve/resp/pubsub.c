@@ -7,7 +7,8 @@
  * of any process (mq-subscribe, another mq-serve) and every queue bound
  * to a matching pattern; its reply counts them all, as the spool
  * registers them.  Like a plain XADD, a PUBLISH that reaches someone
- * joins the run of appends of appendq.c, and is answered at the flush.
+ * joins the run of appends (core/publish.c, which every door shares),
+ * and is answered at the flush.
  *
  * A client holds at most two live subscriptions of libmq: 'sub' for its
  * channels (MQ_SUB_EXACT) and 'psub' for its patterns (MQ_SUB_GLOB,
@@ -38,6 +39,7 @@
 #include <strings.h>
 
 #include "resp.h"
+#include "core/publish.h"
 
 /* ------------------------------------------------------------------
  * Lists of channels and patterns: NUL-terminated copies, in order.
@@ -619,64 +621,21 @@ int
 resp_publish_queue(struct resp_client *c, size_t argc,
     const struct resp_arg *argv)
 {
-	struct server *srv = c->conn->server;
-	const char *const *queues;
 	char topic[MQ_NAME_MAX + 1];
-	mq_stream *targets[16];
 	struct mq_msg m;
-	mq_router *r;
-	size_t live, mine, nq, n = 0, i;
-	int logged;
+	int rc;
 
-	if (argc != 3 || !channel(&argv[1], topic) ||
-	    server_router(srv, &r) != MQ_OK ||
-	    mq_router_route(r, topic, &live, &mine, &queues, &nq) != MQ_OK ||
-	    live + nq == 0 || nq + 2 > sizeof(targets) / sizeof(targets[0]))
+	if (argc != 3 || !channel(&argv[1], topic))
 		return 0;	/* cmd_publish does it, or says why not */
-	/*
-	 * When only this server's clients listen, no one needs the
-	 * exchange's log: a last entry with no stream has publish_done
-	 * hand them the message.  Unless an anonymous subscriber (a
-	 * read-only mq-subscribe, which no count shows) listens: asked
-	 * only then, it makes the publish go to the log, which this
-	 * server's clients then read too.  Asked once for the requests of
-	 * one read: they were all sent before the answer, so a subscriber
-	 * that listened before one of them was sent is seen.
-	 */
-	if (live == mine && c->anonymous < 0)
-		c->anonymous = mq_router_anonymous(r);
-	logged = live > mine || c->anonymous;
-	/*
-	 * This server's subscribers get the log's messages before the
-	 * run's that went to none (core/fanout.c): a publish to the log
-	 * cannot wait behind those.
-	 */
-	if (logged && appendq_holds_bare(srv))
-		appendq_flush(srv);
-	if (logged && mq_router_exchange(r, &targets[n++]) != MQ_OK)
-		return 0;
-	for (i = 0; i < nq; i++)
-		if (server_stream(srv, queues[i], strlen(queues[i]), 1,
-		    &targets[n++]) != MQ_OK)
-			return 0;
-	if (live > 0 && !logged)
-		targets[n++] = NULL;
 	memset(&m, 0, sizeof(m));
 	m.key = topic;
 	m.keylen = argv[1].len;
 	m.body = argv[2].p;
 	m.bodylen = argv[2].len;
-	/* Queued together: a failure to queue leaves a part appended. */
-	for (i = 0; i < n; i++)
-		if (appendq_add(srv, targets[i], &m, i + 1 < n ? publish_part :
-		    publish_done, c, (long long)(live + nq)) != MQ_OK) {
-			if (i == 0)
-				return 0;
-			appendq_flush(srv);
-			reply_mq_error(c, MQ_ESYS, "publish");
-			return 1;
-		}
-	return 1;
+	if ((rc = publish_queue(c->conn->server, &m, &c->anonymous,
+	    publish_part, publish_done, c)) == -1)
+		reply_mq_error(c, MQ_ESYS, "publish");
+	return rc != 0;
 }
 
 /* ------------------------------------------------------------------
