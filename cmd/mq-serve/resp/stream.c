@@ -21,16 +21,14 @@
  * little differently, but never below the count, as Redis promises.
  *
  * A blocked read keeps a copy of its arguments, with '$' replaced by the
- * id it stood for at the time, and runs again after each change that the
- * server's watch reports (appends, deletes and group changes by any
- * process).  A run that finds data replies and unblocks; the first
- * stream with data is served, with COUNT 1000 when none was given, as
- * Redis does.  While it waits, it counts among the waiters of each of
- * its streams (server_wait), which keeps them watched and open, until
- * it is served, times out or its client goes.  A stream that does not
- * exist yet cannot be watched itself: the server watches the spool's
- * list of streams instead (mq_watch_spool), so a client waiting for one
- * is run again when any process creates a stream.
+ * id it stood for at the time, and is a waiter of the core
+ * (core/waiters.c) on each of its streams: for entries after that id,
+ * or for what its group may deliver.  The core runs it again when a
+ * change, by any process, may serve it; a run that finds data replies
+ * and unblocks; the first stream with data is served, with COUNT 1000
+ * when none was given, as Redis does.  It waits until it is served,
+ * times out or its client goes; a stream that does not exist yet is
+ * waited on by name, and the core hears of its making.
  */
 #include <errno.h>
 #include <limits.h>
