@@ -110,9 +110,10 @@ wal_check(struct server *s)
 }
 
 /*
- * Before sleeping: append the turn's run of appends, make the turn's
- * writes durable (one fsync for all of them under "always"), then send
- * the replies, then free what closed.
+ * Before sleeping: append the turn's run of appends, let the large
+ * replies write their next parts, make the turn's writes durable (one
+ * fsync for all of them under "always"), then send the replies, then
+ * free what closed.
  */
 static void
 before_sleep(struct loop *loop, void *arg)
@@ -122,6 +123,7 @@ before_sleep(struct loop *loop, void *arg)
 	appendq_flush(s);
 	wal_check(s);
 	server_release_groups(s);
+	conn_produce_all(s);
 	s->turn++;
 	s->watch_woke = 0;
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS) {
@@ -160,6 +162,7 @@ server_init(struct server *s)
 	TAILQ_INIT(&s->zset_lru);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
+	TAILQ_INIT(&s->producers);
 	TAILQ_INIT(&s->dead);
 	TAILQ_INIT(&s->fanout);
 	if ((s->loop = loop_new()) == NULL)
