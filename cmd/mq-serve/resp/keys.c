@@ -436,10 +436,40 @@ cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		else
 			free(k.names[i]);
 	k.n = match;
+	if (k.n > RESP_LARGE_ITEMS) {
+		/* Written as the client reads them: the names go with it. */
+		resp_produce_names(c, k.names, k.n);
+		k.names = NULL;
+		k.n = 0;
+		keys_free(&k);
+		return;
+	}
 	reply_array(c, k.n);
 	for (i = 0; i < k.n; i++)
 		reply_bulk_str(c, k.names[i]);
 	keys_free(&k);
+}
+
+/*
+ * Copies the 'n' names of 'k' that 'pick' points at, for a large reply
+ * (the listing may go before it is written); NULL if out of memory.
+ */
+static char **
+names_copy(const struct keylist *k, const size_t *pick, size_t n)
+{
+	char **names;
+	size_t i;
+
+	if ((names = reallocarray(NULL, n, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((names[i] = strdup(k->names[pick[i]])) == NULL) {
+			while (i > 0)
+				free(names[--i]);
+			free(names);
+			return NULL;
+		}
+	return names;
 }
 
 /*
@@ -530,7 +560,7 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	uint64_t cursor, next = 0;
 	long long count = 10;
 	size_t i, first, end, out = 0, *pick;
-	char buf[24];
+	char buf[24], **large = NULL;
 	int rc;
 
 	if (!parse_cursor(&argv[1], &cursor)) {
@@ -585,15 +615,25 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	for (i = first; i < end; i++)
 		if (scan_wants(s, k->names[i], match, type))
 			pick[out++] = i;
+	if (out > RESP_LARGE_ITEMS && (large = names_copy(k, pick, out)) ==
+	    NULL) {
+		free(pick);
+		reply_mq_error(c, MQ_ESYS, "scan");
+		return;
+	}
 	reply_array(c, 2);
 	/* A cursor past the last hash ends the scan, as in Redis. */
 	if (end < k->n)
 		next = k->hashes[end];
 	reply_bulk(c, buf, (size_t)snprintf(buf, sizeof(buf), "%llu",
 	    (unsigned long long)next));
-	reply_array(c, out);
-	for (i = 0; i < out; i++)
-		reply_bulk_str(c, k->names[pick[i]]);
+	if (large != NULL)
+		resp_produce_names(c, large, out);
+	else {
+		reply_array(c, out);
+		for (i = 0; i < out; i++)
+			reply_bulk_str(c, k->names[pick[i]]);
+	}
 	free(pick);
 	if (next == 0)
 		scan_done();
