@@ -268,6 +268,9 @@ producer_end(struct conn *c)
 	if (len > 0)
 		conn_write(c, after, len);
 	free(after);
+	/* What was pipelined behind it (conn_arm sees to it). */
+	if (c->inlen > 0)
+		c->input_held = 1;
 }
 
 void
@@ -289,13 +292,6 @@ conn_produce(struct conn *c, const struct conn_producer *ops, void *cookie)
 	c->cookie = cookie;
 	TAILQ_INSERT_TAIL(&c->server->producers, c, plink);
 	want_write(c);
-}
-
-int
-conn_held(const struct conn *c)
-{
-	return c->producer != NULL ||
-	    c->outlen - c->outpos > c->server->cfg.output_limit;
 }
 
 static int conn_flush(struct conn *c);
@@ -634,6 +630,9 @@ conn_arm(struct conn *c, int flushed)
 {
 	int events;
 
+	/* Held, whoever ran the door last (a blocked read's wake-up too). */
+	if (c->inlen > 0 && conn_held(c))
+		c->input_held = 1;
 	c->paused = c->outlen - c->outpos > c->server->cfg.output_limit;
 	events = c->paused ? 0 : LOOP_READ;
 	if (flushed != 2 && (c->outpos < c->outlen || c->producer != NULL ||
@@ -712,9 +711,14 @@ conn_write_all(struct server *s)
 		flushed = conn_flush(c);
 		if (c->dead)
 			continue;
-		if (flushed == 1 && c->closing && c->producer == NULL) {
-			conn_close_written(c);
-			continue;
+		if (flushed == 1 && c->producer == NULL) {
+			if (c->closing) {
+				conn_close_written(c);
+				continue;
+			}
+			/* The usual: all out, and read as before. */
+			if (!c->paused && !c->input_held && !c->subscriber)
+				continue;
 		}
 		if (over_pubsub_limit(c)) {
 			conn_close(c, "output buffer limit");

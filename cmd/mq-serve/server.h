@@ -186,8 +186,9 @@ void	 conn_produce(struct conn *c, const struct conn_producer *ops,
  * Whether the door should hold the requests it has of 'c' for now: a
  * reply is being produced, or the unsent output passed --output-limit.
  * conn.c hands them to the door (proto->input) again once that ends.
+ * (Inline: the door asks before each request; defined below.)
  */
-int	 conn_held(const struct conn *c);
+static inline int conn_held(const struct conn *c);
 /*
  * Whether the peer is this host's loopback as Redis's protected mode
  * sees it: 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1), no other address.
@@ -555,5 +556,12 @@ void	 fdlimit_init(struct server *s);
 int	 server_init(struct server *s);
 /* Closes every connection, syncs and closes the spool. */
 void	 server_shutdown(struct server *s);
+
+static inline int
+conn_held(const struct conn *c)
+{
+	return c->producer != NULL ||
+	    c->outlen - c->outpos > c->server->cfg.output_limit;
+}
 
 #endif /* MQ_SERVE_SERVER_H */

@@ -24,6 +24,9 @@ usage:
         the same stream: a RESP3 client subscribed to "news" runs XRANGE
         s - + and PING; messages published once it has read a first MiB
         come after the whole reply (before or after the PONG).
+  bigreply.py blocked PORT
+        XREAD BLOCK with a PING pipelined behind it, woken by a
+        transaction of 200 XADDs of 4 KiB: the large reply, then the PONG.
   bigreply.py keys PORT N
         the keys k0 .. k(N-1) exist: KEYS * and SCAN 0 COUNT N*2 give each
         once.
@@ -226,6 +229,37 @@ def resp3(port, ids_path):
 	print('ok: the messages published during the reply came after it')
 
 
+def blocked(port):
+	s, other = connect(port), connect(port)
+	body = b'b' * 4096
+	s.sendall(command('XREAD', 'BLOCK', '0', 'COUNT', '1000', 'STREAMS', 'w',
+	    '$') + command('PING'))
+	# Blocked once CLIENT LIST flags it so.
+	deadline = time.monotonic() + TIMEOUT
+	while 'b' not in client_list(other)[addr(s)]['flags']:
+		if time.monotonic() > deadline:
+			sys.exit('gave up waiting for XREAD to block')
+		time.sleep(0.02)
+	other.sendall(command('MULTI') + command('XADD', 'w', '*', 'body', body) *
+	    200 + command('EXEC'))
+	f = other.makefile('rb')
+	if f.readline() != b'+OK\r\n':
+		sys.exit('MULTI')
+	for _ in range(200):
+		f.readline()
+	if f.readline() != b'*200\r\n':
+		sys.exit('EXEC')
+	ids = [f.readline() and f.readline().rstrip() for _ in range(200)]
+	want = Want()
+	want.add(b'*1\r\n*2\r\n' + bulk(b'w') + b'*200\r\n')
+	for i in ids:
+		want.add(b'*2\r\n%s*2\r\n%s%s' % (bulk(i), bulk(b'body'),
+		    bulk(body)))
+	want.add(b'+PONG\r\n')
+	read_checked(s, want, 'XREAD, then PING')
+	print('ok: a woken XREAD of %d bytes, then what was behind it' % want.n)
+
+
 def keys(port, n):
 	want = sorted(b'k%d' % i for i in range(n))
 	s = connect(port)
@@ -386,8 +420,8 @@ def soft(port):
 
 
 def main():
-	usage = {'range': 3, 'exec': 2, 'snapshot': 2, 'resp3': 2, 'keys': 2,
-	    'held': 2, 'pubsub': 2, 'soft': 1}
+	usage = {'range': 3, 'exec': 2, 'snapshot': 2, 'resp3': 2,
+	    'blocked': 1, 'keys': 2, 'held': 2, 'pubsub': 2, 'soft': 1}
 	if len(sys.argv) < 3 or usage.get(sys.argv[1]) != len(sys.argv) - 2:
 		print(__doc__, file=sys.stderr)
 		sys.exit(2)
@@ -401,6 +435,8 @@ def main():
 			snapshot(port, rest[0])
 		elif mode == 'resp3':
 			resp3(port, rest[0])
+		elif mode == 'blocked':
+			blocked(port)
 		elif mode == 'keys':
 			keys(port, int(rest[0]))
 		elif mode == 'held':

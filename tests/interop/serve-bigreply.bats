@@ -3,7 +3,8 @@
 # reads them (XRANGE of a million entries whole, in bounded memory, with
 # other clients served meanwhile; what is pipelined behind in order; a
 # transaction; the entries as they were when the command ran; a RESP3
-# subscriber's messages after the reply; KEYS and SCAN), and the output
+# subscriber's messages after the reply; a woken XREAD BLOCK; KEYS and
+# SCAN), and the output
 # limits: a normal client that does not read is
 # held, never closed; a subscriber that does not read is closed past
 # the pub/sub limits.  The raw-socket cases are in bigreply.py.
@@ -70,6 +71,14 @@ sys.stdout.write("".join("%099d\n" % i for i in range(int(sys.argv[1]))))' \
 	mq_up
 	make_stream 200000
 	run "$MQ_PYTHON" "$INTEROP/bigreply.py" resp3 "$MQ_PORT" ids
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "large replies: a woken XREAD BLOCK, then what was pipelined behind it" {
+	require_serve
+	mq_up
+	run "$MQ_PYTHON" "$INTEROP/bigreply.py" blocked "$MQ_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
 }
