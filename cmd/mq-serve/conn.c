@@ -21,9 +21,9 @@
  * socket drains: before the loop sleeps, each connection whose unsent
  * output is below PRODUCE_LOW gets up to PRODUCE_TURN more, so a reply
  * of any size reaches a client that reads, in bounded memory, without
- * holding up the other clients.  Its parts are written at the turn's
- * start of the writes, so that under --fsync always they wait for the
- * turn's sync as any reply does.  Meanwhile the door runs no more of
+ * holding up the other clients.  Its parts are made before the turn's
+ * sync (server.c's hook), so that under --fsync always they wait for it
+ * as any reply of the turn does.  Meanwhile the door runs no more of
  * the connection's requests, and what others write to it (a
  * subscriber's messages, the replies behind it in a transaction) waits
  * in a buffer behind the reply.
