@@ -482,8 +482,14 @@ conn_flush(struct conn *c)
 		c->outpos += (size_t)n;
 		c->sent_total += (uint64_t)n;
 	}
-	/* All written: an idle connection keeps no output buffer. */
-	out_release(c);
+	/*
+	 * All written: an idle connection keeps no output buffer; one whose
+	 * reply is being produced keeps it for the next part.
+	 */
+	if (c->producer != NULL)
+		c->outpos = c->outlen = 0;
+	else
+		out_release(c);
 	return 1;
 }
 

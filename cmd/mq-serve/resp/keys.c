@@ -438,7 +438,9 @@ cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	k.n = match;
 	if (k.n > RESP_LARGE_ITEMS) {
 		/* Written as the client reads them: the names go with it. */
-		resp_produce_names(c, k.names, k.n);
+		if ((rc = resp_produce_names(c, NULL, 0, k.names, k.n)) !=
+		    MQ_OK)
+			reply_mq_error(c, rc, "keys");
 		k.names = NULL;
 		k.n = 0;
 		keys_free(&k);
@@ -560,8 +562,8 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	uint64_t cursor, next = 0;
 	long long count = 10;
 	size_t i, first, end, out = 0, *pick;
-	char buf[24], **large = NULL;
-	int rc;
+	char buf[24], head[48], **large = NULL;
+	int rc, n;
 
 	if (!parse_cursor(&argv[1], &cursor)) {
 		reply_error(c, "ERR invalid cursor");
@@ -621,15 +623,19 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		reply_mq_error(c, MQ_ESYS, "scan");
 		return;
 	}
-	reply_array(c, 2);
 	/* A cursor past the last hash ends the scan, as in Redis. */
 	if (end < k->n)
 		next = k->hashes[end];
-	reply_bulk(c, buf, (size_t)snprintf(buf, sizeof(buf), "%llu",
-	    (unsigned long long)next));
-	if (large != NULL)
-		resp_produce_names(c, large, out);
-	else {
+	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+	if (large != NULL) {
+		/* [cursor, keys] with the keys written as the client reads. */
+		n = snprintf(head, sizeof(head), "*2\r\n$%d\r\n%s\r\n", n, buf);
+		if ((rc = resp_produce_names(c, head, (size_t)n, large, out)) !=
+		    MQ_OK)
+			reply_mq_error(c, rc, "scan");
+	} else {
+		reply_array(c, 2);
+		reply_bulk(c, buf, (size_t)n);
 		reply_array(c, out);
 		for (i = 0; i < out; i++)
 			reply_bulk_str(c, k->names[pick[i]]);

@@ -13,9 +13,10 @@
  * the names from the listing the command made.  Each call writes about
  * 'room' bytes, then waits for the socket to take them.
  *
- * A cursor that fails half way (an I/O error, a corrupt segment) leaves
- * a reply that cannot be finished: the connection is closed, and the
- * log says "reply failed".
+ * Everything a producer needs is allocated before the reply's first
+ * byte, so that a failure is an error reply; a cursor that fails half
+ * way (an I/O error, a corrupt segment) leaves a reply that cannot be
+ * finished: the connection is closed, and the log says "reply failed".
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct entries_out {
 	struct resp_part	*parts;
 	size_t			 nparts, i;	/* parts[i] is being written */
 	int			 begun;		/* its key and length are out */
+	int			 keyed;		/* XREAD's map (or array) first */
 };
 
 void
@@ -75,6 +77,13 @@ entries_more(struct conn *conn, void *cookie, size_t room)
 	struct mq_msg m;
 	int rc;
 
+	if (eo->keyed) {
+		if (c->proto == 3)
+			reply_map(c, eo->nparts);
+		else
+			reply_array(c, eo->nparts);
+		eo->keyed = 0;
+	}
 	for (; eo->i < eo->nparts; eo->i++, eo->begun = 0) {
 		struct resp_part *p = &eo->parts[eo->i];
 
@@ -105,21 +114,22 @@ static const struct conn_producer entries_producer = {
 	.free = entries_free,
 };
 
-void
+int
 resp_produce_entries(struct resp_client *c, struct resp_part *parts,
-    size_t nparts)
+    size_t nparts, int keyed)
 {
 	struct entries_out *eo;
 
 	if ((eo = calloc(1, sizeof(*eo))) == NULL) {
 		resp_parts_free(parts, nparts);
-		conn_close(c->conn, "out of memory");
-		return;
+		return MQ_ESYS;
 	}
 	eo->c = c;
 	eo->parts = parts;
 	eo->nparts = nparts;
+	eo->keyed = keyed;
 	conn_produce(c->conn, &entries_producer, eo);
+	return MQ_OK;
 }
 
 /* ------------------------------------------------------------------
@@ -128,6 +138,8 @@ resp_produce_entries(struct resp_client *c, struct resp_part *parts,
 
 struct names_out {
 	struct resp_client	*c;
+	char			*head;		/* written first, or NULL */
+	size_t			 headlen;
 	char			**names;
 	size_t			 n, i;
 	int			 begun;		/* the array's length is out */
@@ -141,6 +153,7 @@ names_free(void *cookie)
 	while (no->i < no->n)
 		free(no->names[no->i++]);
 	free(no->names);
+	free(no->head);
 	free(no);
 }
 
@@ -151,6 +164,8 @@ names_more(struct conn *conn, void *cookie, size_t room)
 	uint64_t start = conn->out_total;
 
 	if (!no->begun) {
+		if (no->head != NULL)
+			conn_write(conn, no->head, no->headlen);
 		reply_array(no->c, no->n);
 		no->begun = 1;
 	}
@@ -166,20 +181,26 @@ static const struct conn_producer names_producer = {
 	.free = names_free,
 };
 
-void
-resp_produce_names(struct resp_client *c, char **names, size_t n)
+int
+resp_produce_names(struct resp_client *c, const void *head, size_t headlen,
+    char **names, size_t n)
 {
 	struct names_out *no;
 
-	if ((no = calloc(1, sizeof(*no))) == NULL) {
+	if ((no = calloc(1, sizeof(*no))) == NULL ||
+	    (headlen > 0 && (no->head = malloc(headlen)) == NULL)) {
+		free(no);
 		while (n > 0)
 			free(names[--n]);
 		free(names);
-		conn_close(c->conn, "out of memory");
-		return;
+		return MQ_ESYS;
 	}
+	if (headlen > 0)
+		memcpy(no->head, head, headlen);
+	no->headlen = headlen;
 	no->c = c;
 	no->names = names;
 	no->n = n;
 	conn_produce(c->conn, &names_producer, no);
+	return MQ_OK;
 }

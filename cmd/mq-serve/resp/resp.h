@@ -147,12 +147,18 @@ struct resp_part {
 };
 /*
  * Writes the 'nparts' parts (malloc'd, with their keys and cursors:
- * taken over) after what the command wrote, as the client reads them.
+ * taken over), with 'keyed' XREAD's map of them first, after what the
+ * command wrote, as the client reads them.  MQ_OK, or MQ_ESYS with
+ * nothing written (the parts freed): the command replies the error.
  */
-void	 resp_produce_entries(struct resp_client *c, struct resp_part *parts,
-	    size_t nparts);
-/* The same for an array of the 'n' malloc'd strings 'names' (taken over). */
-void	 resp_produce_names(struct resp_client *c, char **names, size_t n);
+int	 resp_produce_entries(struct resp_client *c, struct resp_part *parts,
+	    size_t nparts, int keyed);
+/*
+ * The same for 'headlen' bytes of 'head' (copied), then an array of the
+ * 'n' malloc'd strings 'names' (taken over).
+ */
+int	 resp_produce_names(struct resp_client *c, const void *head,
+	    size_t headlen, char **names, size_t n);
 /* Frees 'n' parts, their keys and cursors. */
 void	 resp_parts_free(struct resp_part *parts, size_t n);
 

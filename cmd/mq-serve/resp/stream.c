@@ -359,8 +359,7 @@ produce_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
 		free(p);
 		return rc;
 	}
-	resp_produce_entries(c, p, 1);
-	return MQ_OK;
+	return resp_produce_entries(c, p, 1, 0);
 }
 
 int
@@ -1351,12 +1350,7 @@ xread_produce(struct resp_client *c, struct served *sv, size_t k,
 			reply_null_array(c);
 		return rc;
 	}
-	if (c->proto == 3)
-		reply_map(c, n);
-	else
-		reply_array(c, n);
-	resp_produce_entries(c, parts, n);
-	return MQ_OK;
+	return resp_produce_entries(c, parts, n, 1);
 }
 
 /*
