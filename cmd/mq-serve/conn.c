@@ -363,6 +363,17 @@ conn_close_after_reply(struct conn *c)
 	conn_close_after(c, NULL);
 }
 
+void
+conn_abort(struct conn *c, const char *why)
+{
+	if (c->closing != 2) {
+		free(c->why);
+		c->why = strdup(why);	/* NULL: logged as "out of memory" */
+		c->closing = 2;
+	}
+	want_write(c);
+}
+
 /* Closes a connection whose goodbye is written, with the reason it gave. */
 static void
 conn_close_written(struct conn *c)
@@ -711,7 +722,7 @@ conn_write_all(struct server *s)
 		TAILQ_REMOVE(&s->writes, c, pending);
 		c->in_writes = 0;
 		if (c->closing == 2) {
-			conn_close(c, "out of memory");
+			conn_close(c, c->why != NULL ? c->why : "out of memory");
 			continue;
 		}
 		flushed = conn_flush(c);

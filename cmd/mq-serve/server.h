@@ -88,7 +88,7 @@ struct proto {
  * A reply produced as the socket drains (conn_produce): 'more' writes
  * the next part with conn_write, about 'room' bytes (an element may pass
  * it), and returns 1 while more is to come, 0 once the reply is whole,
- * or -1 having closed the connection (conn_close: a reply cut short
+ * or -1 having closed the connection with conn_abort (a reply cut short
  * cannot be mended); 'free' lets go of the door's 'cookie', after the
  * end or when the connection closes first.
  */
@@ -112,7 +112,7 @@ struct conn {
 	char		*in;
 	size_t		 inlen, incap;
 	int		 in_shared;
-	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
+	int		 closing;	/* 1: close once 'out' is written; 2: now (conn_abort) */
 	char		*out;		/* replies not yet written; NULL once all are */
 	size_t		 outlen, outcap, outpos;
 	char		*why;		/* what 'closing' logs (allocated), or NULL: "quit" */
@@ -171,6 +171,12 @@ void	 conn_close_after(struct conn *c, const char *why);
 void	 conn_close_after_reply(struct conn *c);
 /* Closes now, logging 'why'; the memory goes after the turn. */
 void	 conn_close(struct conn *c, const char *why);
+/*
+ * Closes at the end of the turn without writing anything more, logging
+ * 'why' (copied): for a handler that still holds the connection and
+ * cannot finish its reply.
+ */
+void	 conn_abort(struct conn *c, const char *why);
 /*
  * Hands the rest of the reply being written (after its first bytes,
  * such as an array's length) to 'ops' with 'cookie': a reply too large

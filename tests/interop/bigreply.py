@@ -27,6 +27,10 @@ usage:
   bigreply.py blocked PORT
         XREAD BLOCK with a PING pipelined behind it, woken by a
         transaction of 200 XADDs of 4 KiB: the large reply, then the PONG.
+  bigreply.py corrupt PORT SEGMENT
+        XRANGE s - + of a stream whose SEGMENT (a file of it) is zeroed in
+        its middle once the client has read a first MiB: the reply stops
+        short, the connection is closed, and another client is served.
   bigreply.py keys PORT N
         the keys k0 .. k(N-1) exist: KEYS * and SCAN 0 COUNT N*2 give each
         once.
@@ -260,6 +264,24 @@ def blocked(port):
 	print('ok: a woken XREAD of %d bytes, then what was behind it' % want.n)
 
 
+def corrupt(port, segment):
+	s, other = connect(port), connect(port)
+	s.sendall(command('XRANGE', 's', '-', '+'))
+	got = len(recv_exactly(s, STEP))
+	with open(segment, 'r+b') as f:
+		f.seek(0, 2)
+		f.seek(f.tell() // 2)
+		f.write(b'\0' * 65536)
+	while True:
+		c = s.recv(1 << 20)
+		if not c:
+			break
+		got += len(c)
+	other.sendall(command('PING'))
+	expect(other, b'+PONG\r\n', 'PING')
+	print('ok: closed after %d bytes of the reply' % got)
+
+
 def keys(port, n):
 	want = sorted(b'k%d' % i for i in range(n))
 	s = connect(port)
@@ -421,7 +443,8 @@ def soft(port):
 
 def main():
 	usage = {'range': 3, 'exec': 2, 'snapshot': 2, 'resp3': 2,
-	    'blocked': 1, 'keys': 2, 'held': 2, 'pubsub': 2, 'soft': 1}
+	    'blocked': 1, 'corrupt': 2, 'keys': 2, 'held': 2, 'pubsub': 2,
+	    'soft': 1}
 	if len(sys.argv) < 3 or usage.get(sys.argv[1]) != len(sys.argv) - 2:
 		print(__doc__, file=sys.stderr)
 		sys.exit(2)
@@ -437,6 +460,8 @@ def main():
 			resp3(port, rest[0])
 		elif mode == 'blocked':
 			blocked(port)
+		elif mode == 'corrupt':
+			corrupt(port, rest[0])
 		elif mode == 'keys':
 			keys(port, int(rest[0]))
 		elif mode == 'held':

@@ -3,8 +3,8 @@
 # reads them (XRANGE of a million entries whole, in bounded memory, with
 # other clients served meanwhile; what is pipelined behind in order; a
 # transaction; the entries as they were when the command ran; a RESP3
-# subscriber's messages after the reply; a woken XREAD BLOCK; KEYS and
-# SCAN), and the output
+# subscriber's messages after the reply; a woken XREAD BLOCK; data found
+# corrupt half way; KEYS and SCAN), and the output
 # limits: a normal client that does not read is
 # held, never closed; a subscriber that does not read is closed past
 # the pub/sub limits.  The raw-socket cases are in bigreply.py.
@@ -81,6 +81,19 @@ sys.stdout.write("".join("%099d\n" % i for i in range(int(sys.argv[1]))))' \
 	run "$MQ_PYTHON" "$INTEROP/bigreply.py" blocked "$MQ_PORT"
 	echo "$output"
 	[ "$status" -eq 0 ]
+}
+
+@test "large replies: one whose data turns out corrupt half way closes the connection, and the log says why" {
+	mq_own
+	mq_up
+	make_stream 1000000
+	seg=$(ls "$MQ_SPOOL"/streams/s/*.log | sed -n 2p)
+	[ -n "$seg" ]
+	run "$MQ_PYTHON" "$INTEROP/bigreply.py" corrupt "$MQ_PORT" "$seg"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	log_has "xrange: corrupt spool file"
+	log_has "closed reason=reply failed"
 }
 
 @test "large replies: under --fsync always, while another client appends" {

@@ -100,7 +100,7 @@ entries_more(struct conn *conn, void *cookie, size_t room)
 			server_log(conn->server, "conn id=%llu: %s: %s",
 			    (unsigned long long)conn->id, c->last_cmd,
 			    mq_strerror(rc));
-			conn_close(conn, "reply failed");
+			conn_abort(conn, "reply failed");
 			return -1;
 		}
 		mq_cursor_close(p->cursor);
