@@ -36,23 +36,29 @@ mq_mark_encode(unsigned char *p, uint32_t type, uint64_t a, uint64_t b,
 	mq_put32(p, mq_crc32c(0, p + 4, MQ_MARK_SIZE - 4));
 }
 
-/* 1 if 'offset' is in the sorted list of deleted offsets. */
-int
-mq_is_deleted(const mq_stream *s, uint64_t offset)
+size_t
+mq_offsets_lower(const uint64_t *v, size_t n, uint64_t offset)
 {
-	size_t lo = 0, hi = s->ndeleted;
+	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (s->deleted[mid] == offset)
-			return 1;
-		if (s->deleted[mid] < offset)
+		if (v[mid] < offset)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return 0;
+	return lo;
+}
+
+/* 1 if 'offset' is in the sorted list of deleted offsets. */
+int
+mq_is_deleted(const mq_stream *s, uint64_t offset)
+{
+	size_t i = mq_offsets_lower(s->deleted, s->ndeleted, offset);
+
+	return i < s->ndeleted && s->deleted[i] == offset;
 }
 
 static int

@@ -377,6 +377,28 @@ int	 mq_range(mq_stream *stream, mq_id start, mq_id end, size_t count,
 	    int reverse, int (*fn)(const struct mq_msg *msg, void *arg),
 	    void *arg);
 
+/*
+ * A cursor: the entries start..end of a stream as they are now, handed
+ * out later, one at a time, whatever happens to the stream meanwhile;
+ * for a server that sends a large range as its client reads it.
+ * mq_cursor_open() counts them in '*n' without reading them (at most
+ * 'count', 0: no limit; the first ones, or with 'reverse' the last
+ * ones, newest first), from the stream's offsets and its deleted
+ * entries, and opens the segment files that hold them: what is appended,
+ * deleted or trimmed later, a segment that retention removes, even the
+ * stream removed or renamed, changes nothing it hands out, and 'stream'
+ * may be closed once it returns.  It holds one descriptor per segment
+ * of the range (two going backward) and about 128 KiB of buffers.
+ * mq_cursor_next() fills 'msg' (valid until the next call) and returns
+ * 1, or 0 once the '*n' entries are out, or an error.
+ */
+typedef struct mq_cursor mq_cursor;
+
+int	 mq_cursor_open(mq_stream *stream, mq_id start, mq_id end,
+	    size_t count, int reverse, mq_cursor **cursor, uint64_t *n);
+int	 mq_cursor_next(mq_cursor *cursor, struct mq_msg *msg);
+void	 mq_cursor_close(mq_cursor *cursor);
+
 /* ---------------------------------------------------------------------
  * Waiting for appends without polling (inotify underneath).
  * ------------------------------------------------------------------- */

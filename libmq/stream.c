@@ -1011,17 +1011,7 @@ out:
 static uint64_t
 deleted_from(const mq_stream *s, uint64_t from)
 {
-	size_t lo = 0, hi = s->ndeleted;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (s->deleted[mid] < from)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return s->ndeleted - lo;
+	return s->ndeleted - mq_offsets_lower(s->deleted, s->ndeleted, from);
 }
 
 /* Under the lock: moves the first offset up to 'cut' and drops whole segments. */

@@ -122,6 +122,8 @@ int	 mq_marks_append(mq_stream *s, const unsigned char *recs, size_t n);
 void	 mq_mark_encode(unsigned char *p, uint32_t type, uint64_t a,
 	    uint64_t b, uint64_t c);
 int	 mq_is_deleted(const mq_stream *s, uint64_t offset);
+/* The index of the first of the 'n' sorted offsets 'v' at or above 'offset'. */
+size_t	 mq_offsets_lower(const uint64_t *v, size_t n, uint64_t offset);
 #define MQ_MARK_SIZE	32
 #define MQ_MARK_DELETE	1
 #define MQ_MARK_TRIM	2

@@ -5,12 +5,28 @@
  *
  * Bounds: a request larger than max_request is refused by the protocol's
  * parser (its limits) or, failing that, here, once that much of it is
- * unhandled in the input buffer; a connection whose unwritten
- * output passes output_limit stops being read until the peer has taken
- * it (backpressure), and one whose output passes four times the limit
- * (a subscriber that never reads) is closed, as Redis closes it.
+ * unhandled in the input buffer.  A connection whose unwritten output
+ * passes output_limit is not read, and the door runs no more of the
+ * requests it has (conn_held), until the peer has taken it
+ * (backpressure): its output is bounded by the limit and one reply, and
+ * it is never closed for it, as Redis never closes a normal client.  A
+ * subscriber is (a client that does not read would have its messages
+ * pile up): past the pub/sub hard limit of unsent output, or past the
+ * soft one for longer than its time, as Redis's pubsub class.
  * A closed connection is freed after the turn, never inside a handler
  * that still holds it.
+ *
+ * Large replies: a door hands the rest of a reply that would be large to
+ * a producer (conn_produce), which writes it a part at a time as the
+ * socket drains: before the loop sleeps, each connection whose unsent
+ * output is below PRODUCE_LOW gets up to PRODUCE_TURN more, so a reply
+ * of any size reaches a client that reads, in bounded memory, without
+ * holding up the other clients.  Its parts are made before the turn's
+ * sync (server.c's hook), so that under --fsync always they wait for it
+ * as any reply of the turn does.  Meanwhile the door runs no more of
+ * the connection's requests, and what others write to it (a
+ * subscriber's messages, the replies behind it in a transaction) waits
+ * in a buffer behind the reply.
  *
  * Memory: a connection with nothing in flight holds no buffer, so that
  * thousands of clients that wait cost little more than their structs.
@@ -39,13 +55,15 @@
 
 #define READ_SIZE	(128u << 10)	/* the server's read buffer */
 #define OUT_MIN		512		/* the first size of an output buffer */
+#define PRODUCE_LOW	(64u << 10)	/* a producer writes more below this */
+#define PRODUCE_TURN	(256u << 10)	/* ... this much at most per turn */
 
 static void conn_io(struct loop *loop, int fd, int events, void *arg);
 
 static void
 want_write(struct conn *c)
 {
-	if (!c->in_writes && !c->dead) {
+	if (!c->in_writes && !c->dead && !c->producing) {
 		TAILQ_INSERT_TAIL(&c->server->writes, c, pending);
 		c->in_writes = 1;
 	}
@@ -66,6 +84,30 @@ out_release(struct conn *c)
 	c->outpos = c->outlen = c->outcap = 0;
 }
 
+/*
+ * Appends 'n' bytes at 'p' to the buffer '*buf' holding '*len' bytes of
+ * '*cap', which grows by doubling.  Returns 0, or -1 if out of memory
+ * (the buffer as it was).
+ */
+static int
+buf_append(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
+{
+	size_t want = *cap ? *cap : OUT_MIN;
+	char *nb;
+
+	if (*len + n > *cap) {
+		while (want < *len + n)
+			want *= 2;
+		if ((nb = realloc(*buf, want)) == NULL)
+			return -1;
+		*buf = nb;
+		*cap = want;
+	}
+	memcpy(*buf + *len, p, n);
+	*len += n;
+	return 0;
+}
+
 void
 conn_write(struct conn *c, const void *p, size_t len)
 {
@@ -73,6 +115,14 @@ conn_write(struct conn *c, const void *p, size_t len)
 
 	if (c->dead || c->closing == 2)
 		return;
+	if (c->producer != NULL && !c->producing) {
+		/* Behind the reply being produced. */
+		if (buf_append(&c->after, &c->afterlen, &c->aftercap, p,
+		    len) == -1)
+			c->closing = 2;	/* conn_write_all closes it */
+		want_write(c);
+		return;
+	}
 	if (c->outcap == 0 && s->nout_spares > 0) {
 		c->out = s->out_spares[--s->nout_spares];
 		c->outcap = OUT_MIN;
@@ -191,27 +241,110 @@ conn_keep(struct conn *c)
 	return 0;
 }
 
-/*
- * Appends 'n' bytes that arrived to what is left in the connection's own
- * buffer, which grows by doubling.  Returns 0, or -1 if out of memory.
- */
-static int
-conn_append(struct conn *c, const char *p, size_t n)
-{
-	size_t cap = c->incap;
-	char *np;
+/* ------------------------------------------------------------------
+ * Replies produced as the socket drains.
+ * ---------------------------------------------------------------- */
 
-	if (c->inlen + n > cap) {
-		while (cap < c->inlen + n)
-			cap *= 2;
-		if ((np = realloc(c->in, cap)) == NULL)
-			return -1;
-		c->in = np;
-		c->incap = cap;
+/* The producer of 'c' goes, its reply done or its connection closed. */
+static void
+producer_drop(struct conn *c)
+{
+	TAILQ_REMOVE(&c->server->producers, c, plink);
+	c->producer->free(c->cookie);
+	c->producer = NULL;
+	c->cookie = NULL;
+}
+
+/* The reply is whole: what was written behind it goes out now. */
+static void
+producer_end(struct conn *c)
+{
+	char *after = c->after;
+	size_t len = c->afterlen;
+
+	producer_drop(c);
+	c->after = NULL;
+	c->afterlen = c->aftercap = 0;
+	if (len > 0)
+		conn_write(c, after, len);
+	free(after);
+	/* What was pipelined behind it (conn_arm sees to it). */
+	if (c->inlen > 0)
+		c->input_held = 1;
+}
+
+void
+conn_produce(struct conn *c, const struct conn_producer *ops, void *cookie)
+{
+	if (c->dead) {
+		ops->free(cookie);
+		return;
 	}
-	memcpy(c->in + c->inlen, p, n);
-	c->inlen += n;
-	return 0;
+	if (c->producer != NULL) {
+		/* Behind another reply: made whole now, to wait behind it. */
+		while (!c->dead && c->closing != 2 &&
+		    ops->more(c, cookie, SIZE_MAX) == 1)
+			;
+		ops->free(cookie);
+		return;
+	}
+	c->producer = ops;
+	c->cookie = cookie;
+	TAILQ_INSERT_TAIL(&c->server->producers, c, plink);
+	want_write(c);
+}
+
+static int conn_flush(struct conn *c);
+
+/*
+ * Asks the producer of 'c' for more while less than PRODUCE_LOW is
+ * unsent, writing as it goes, PRODUCE_TURN bytes at most, so that a
+ * large reply never holds up the loop for long.
+ */
+static void
+conn_pump(struct conn *c)
+{
+	uint64_t start = c->out_total;
+	int rc = 1;
+
+	for (;;) {
+		if (c->outlen - c->outpos >= PRODUCE_LOW)
+			(void)conn_flush(c);
+		if (c->dead || c->outlen - c->outpos >= PRODUCE_LOW ||
+		    c->out_total - start >= PRODUCE_TURN)
+			break;
+		c->producing = 1;
+		rc = c->producer->more(c, c->cookie, PRODUCE_LOW);
+		c->producing = 0;
+		if (rc != 1 || c->dead || c->closing == 2)
+			break;
+	}
+	if (c->dead) {
+		/* Closed by its 'more', which conn_close left it to us. */
+		if (c->producer != NULL)
+			producer_drop(c);
+		return;
+	}
+	want_write(c);
+	if (rc != 1)
+		producer_end(c);
+}
+
+/*
+ * Before the turn's writes (and its sync under --fsync always): each
+ * producer whose connection has less than PRODUCE_LOW unsent writes
+ * more; one that is done lets out what waited behind its reply.
+ */
+void
+conn_produce_all(struct server *s)
+{
+	struct conn *c, *next;
+
+	for (c = TAILQ_FIRST(&s->producers); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, plink);
+		if (c->closing != 2)
+			conn_pump(c);
+	}
 }
 
 void
@@ -228,6 +361,17 @@ void
 conn_close_after_reply(struct conn *c)
 {
 	conn_close_after(c, NULL);
+}
+
+void
+conn_abort(struct conn *c, const char *why)
+{
+	if (c->closing != 2) {
+		free(c->why);
+		c->why = strdup(why);	/* NULL: logged as "out of memory" */
+		c->closing = 2;
+	}
+	want_write(c);
 }
 
 /* Closes a connection whose goodbye is written, with the reason it gave. */
@@ -250,6 +394,8 @@ conn_close(struct conn *c, const char *why)
 	auth_cancel(c);		/* its door hears no answer */
 	if (c->proto->close != NULL)
 		c->proto->close(c);
+	if (c->producer != NULL && !c->producing)
+		producer_drop(c);	/* else conn_pump, once it returns */
 	loop_del(s->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
@@ -301,6 +447,7 @@ conn_reap(struct server *s)
 		TAILQ_REMOVE(&s->dead, c, all);
 		in_drop(c);
 		out_release(c);
+		free(c->after);
 		free(c->why);
 		free(c);
 	}
@@ -346,8 +493,14 @@ conn_flush(struct conn *c)
 		c->outpos += (size_t)n;
 		c->sent_total += (uint64_t)n;
 	}
-	/* All written: an idle connection keeps no output buffer. */
-	out_release(c);
+	/*
+	 * All written: an idle connection keeps no output buffer; one whose
+	 * reply is being produced keeps it for the next part.
+	 */
+	if (c->producer != NULL)
+		c->outpos = c->outlen = 0;
+	else
+		out_release(c);
 	return 1;
 }
 
@@ -403,6 +556,34 @@ conn_release(struct server *s, uint64_t done, int failed)
 }
 
 /*
+ * Lets the protocol handle what waits in c->in, and keeps what it
+ * leaves: a request not complete yet, or requests it holds for now
+ * (behind a blocked one, or while conn_held), which are handed to it
+ * again once that ends.
+ */
+static void
+conn_input(struct conn *c)
+{
+	int rc;
+
+	rc = c->proto->input(c);
+	if (conn_keep(c) == -1)
+		return;
+	if (rc == -1) {
+		conn_close_after(c, "protocol error");
+		return;
+	}
+	/*
+	 * What is left is a request not complete yet (or requests behind a
+	 * blocked one): past the limit, closed without a reply, as Redis
+	 * closes a client over its query buffer limit.
+	 */
+	if (!c->dead && !c->closing && c->inlen > c->server->cfg.max_request)
+		conn_close(c, "request too large");
+	c->input_held = !c->dead && c->inlen > 0 && conn_held(c);
+}
+
+/*
  * Reads into the server's buffer, then lets the protocol handle what
  * arrived: there if nothing was left from before, else appended to what
  * was.
@@ -413,7 +594,6 @@ conn_read(struct conn *c)
 	struct server *s = c->server;
 	size_t want = READ_SIZE;
 	ssize_t n;
-	int rc;
 
 	if (s->rbuf == NULL && (s->rbuf = malloc(READ_SIZE)) == NULL) {
 		conn_close(c, "out of memory");
@@ -447,24 +627,35 @@ conn_read(struct conn *c)
 		c->inlen = (size_t)n;
 		c->incap = READ_SIZE;
 		c->in_shared = 1;
-	} else if (conn_append(c, s->rbuf, (size_t)n) == -1) {
+	} else if (buf_append(&c->in, &c->inlen, &c->incap, s->rbuf,
+	    (size_t)n) == -1) {
 		conn_close(c, "out of memory");
 		return;
 	}
-	rc = c->proto->input(c);
-	if (conn_keep(c) == -1)
-		return;
-	if (rc == -1) {
-		conn_close_after(c, "protocol error");
-		return;
-	}
-	/*
-	 * What is left is a request not complete yet (or requests behind a
-	 * blocked one): past the limit, closed without a reply, as Redis
-	 * closes a client over its query buffer limit.
-	 */
-	if (!c->dead && !c->closing && c->inlen > s->cfg.max_request)
-		conn_close(c, "request too large");
+	conn_input(c);
+}
+
+/*
+ * What the loop watches 'c' for, after a flush that returned 'flushed':
+ * reads, unless its output is over the limit; writability while the
+ * socket is full (not while the rest waits for a sync: conn_release
+ * writes it), while a producer has more to write, and once more when
+ * the door may have the requests it held.
+ */
+static void
+conn_arm(struct conn *c, int flushed)
+{
+	int events;
+
+	/* Held, whoever ran the door last (a blocked read's wake-up too). */
+	if (c->inlen > 0 && conn_held(c))
+		c->input_held = 1;
+	c->paused = c->outlen - c->outpos > c->server->cfg.output_limit;
+	events = c->paused ? 0 : LOOP_READ;
+	if (flushed != 2 && (c->outpos < c->outlen || c->producer != NULL ||
+	    (c->input_held && !conn_held(c))))
+		events |= LOOP_WRITE;
+	loop_mod(c->server->loop, c->fd, events);
 }
 
 static void
@@ -475,16 +666,45 @@ conn_io(struct loop *loop, int fd, int events, void *arg)
 
 	if ((events & LOOP_WRITE) && !c->dead && (flushed = conn_flush(c)) &&
 	    !c->dead) {
-		if (flushed == 1 && c->closing) {
+		if (flushed == 1 && c->closing && c->producer == NULL) {
 			conn_close_written(c);
 			return;
 		}
 		/* All out, or the rest waits for a sync (conn_release). */
-		c->paused = c->outlen - c->outpos > c->server->cfg.output_limit;
-		loop_mod(loop, fd, c->paused ? 0 : LOOP_READ);
+		conn_arm(c, flushed);
 	}
+	if (!c->dead && c->input_held && !conn_held(c))
+		conn_input(c);
 	if ((events & LOOP_READ) && !c->dead && !c->paused)
 		conn_read(c);
+}
+
+/*
+ * Whether subscriber 'c' passed the pub/sub limits on its unsent output
+ * (a reply being produced aside: only what waits behind it counts): the
+ * hard one, or the soft one for longer than its time.
+ */
+static int
+over_pubsub_limit(struct conn *c)
+{
+	const struct server_config *cfg = &c->server->cfg;
+	size_t unsent = c->producer != NULL ? c->afterlen :
+	    c->outlen - c->outpos;
+	int64_t now;
+
+	if (!c->subscriber || cfg->pubsub_soft == 0 ||
+	    unsent <= cfg->pubsub_soft)
+		c->soft_since_ms = -1;
+	if (!c->subscriber)
+		return 0;
+	if (cfg->pubsub_hard > 0 && unsent > cfg->pubsub_hard)
+		return 1;
+	if (cfg->pubsub_soft == 0 || unsent <= cfg->pubsub_soft)
+		return 0;
+	now = loop_now_ms(c->server->loop);
+	if (c->soft_since_ms < 0)
+		c->soft_since_ms = now;
+	return now - c->soft_since_ms > cfg->pubsub_soft_ms;
 }
 
 /*
@@ -502,28 +722,26 @@ conn_write_all(struct server *s)
 		TAILQ_REMOVE(&s->writes, c, pending);
 		c->in_writes = 0;
 		if (c->closing == 2) {
-			conn_close(c, "out of memory");
+			conn_close(c, c->why != NULL ? c->why : "out of memory");
 			continue;
 		}
-		if ((flushed = conn_flush(c)) == 1) {
-			if (c->closing)
-				conn_close_written(c);
-			else if (c->paused) {
-				c->paused = 0;
-				loop_mod(s->loop, c->fd, LOOP_READ);
-			}
-			continue;
-		}
+		flushed = conn_flush(c);
 		if (c->dead)
 			continue;
-		if (c->outlen - c->outpos > 4 * s->cfg.output_limit) {
+		if (flushed == 1 && c->producer == NULL) {
+			if (c->closing) {
+				conn_close_written(c);
+				continue;
+			}
+			/* The usual: all out, and read as before. */
+			if (!c->paused && !c->input_held && !c->subscriber)
+				continue;
+		}
+		if (over_pubsub_limit(c)) {
 			conn_close(c, "output buffer limit");
 			continue;
 		}
-		c->paused = c->outlen - c->outpos > s->cfg.output_limit;
-		/* Held for a sync: conn_release writes it, not LOOP_WRITE. */
-		loop_mod(s->loop, c->fd, (c->paused ? 0 : LOOP_READ) |
-		    (flushed == 2 ? 0 : LOOP_WRITE));
+		conn_arm(c, flushed);
 	}
 }
 
@@ -553,6 +771,7 @@ conn_accept(struct server *s, int fd, const char *peer,
 	c->id = ++s->next_id;
 	strlcpy(c->peer, peer, sizeof(c->peer));
 	c->created_ms = c->active_ms = loop_now_ms(s->loop);
+	c->soft_since_ms = -1;
 	if (loop_add(s->loop, fd, LOOP_READ, conn_io, c) == -1 ||
 	    (proto->open != NULL && proto->open(c) == -1)) {
 		loop_del(s->loop, fd);

@@ -41,7 +41,8 @@ static const char usage[] =
 "                [--amqp off] [--mqtt off] [--stomp off] [--kafka off]\n"
 "                [--fsync always|interval|never] [--log FILE]\n"
 "                [--maxclients N] [--max-request BYTES]\n"
-"                [--output-limit BYTES] [--timeout SECONDS]\n"
+"                [--output-limit BYTES] [--pubsub-limit HARD[:SOFT:SECS]]\n"
+"                [--timeout SECONDS]\n"
 "                [--users FILE] [--protected-mode yes|no]\n"
 "                [--syslog [FACILITY]] [--ready-fd FD]\n"
 "       mq-serve --hash-password [NAME]\n";
@@ -59,7 +60,8 @@ static const char help[] =
 "      --log FILE               log to FILE instead of standard error\n"
 "      --maxclients N           refuse connections beyond N (10000)\n"
 "      --max-request BYTES      the largest request (512 MiB)\n"
-"      --output-limit BYTES     unread replies a client may have (32 MiB)\n"
+"      --output-limit BYTES     unread replies before a client is held (32 MiB)\n"
+"      --pubsub-limit HARD[:SOFT:SECS]  unread bytes that close a subscriber\n"
 "      --timeout SECONDS        close connections idle that long (0: never)\n"
 "      --users FILE             clients authenticate as users of FILE\n"
 "      --protected-mode yes|no  without --users, loopback clients only\n"
@@ -75,7 +77,7 @@ static const char help[] =
 enum {
 	OPT_SPOOL = 0x100, OPT_RESP, OPT_AMQP, OPT_MQTT, OPT_STOMP, OPT_KAFKA,
 	OPT_FSYNC, OPT_LOG, OPT_MAXCLIENTS, OPT_MAXREQUEST, OPT_OUTPUTLIMIT,
-	OPT_TIMEOUT, OPT_USERS, OPT_PROTECTED, OPT_SYSLOG
+	OPT_TIMEOUT, OPT_USERS, OPT_PROTECTED, OPT_SYSLOG, OPT_PUBSUBLIMIT
 };
 
 static const struct option longopts[] = {
@@ -91,6 +93,7 @@ static const struct option longopts[] = {
 	{ "maxclients",	 required_argument, NULL, OPT_MAXCLIENTS },
 	{ "max-request", required_argument, NULL, OPT_MAXREQUEST },
 	{ "output-limit", required_argument, NULL, OPT_OUTPUTLIMIT },
+	{ "pubsub-limit", required_argument, NULL, OPT_PUBSUBLIMIT },
 	{ "timeout",	 required_argument, NULL, OPT_TIMEOUT },
 	{ "users",	 required_argument, NULL, OPT_USERS },
 	{ "protected-mode", required_argument, NULL, OPT_PROTECTED },
@@ -172,6 +175,33 @@ number(const char *from, int opt, const char *s, long long min,
 	return v;
 }
 
+/*
+ * --pubsub-limit HARD[:SOFT:SECONDS]: a subscriber is closed with HARD
+ * bytes unsent, or SOFT for longer than SECONDS (0 bytes: no such
+ * limit), as Redis's client-output-buffer-limit pubsub.
+ */
+static void
+pubsub_limit(struct server_config *cfg, const char *from, const char *arg)
+{
+	char buf[64], *soft, *secs = NULL;
+
+	if (strlcpy(buf, arg, sizeof(buf)) >= sizeof(buf))
+		bad_value(from, OPT_PUBSUBLIMIT, arg, "too long");
+	if ((soft = strchr(buf, ':')) != NULL) {
+		*soft++ = '\0';
+		if ((secs = strchr(soft, ':')) == NULL)
+			bad_value(from, OPT_PUBSUBLIMIT, arg,
+			    "expected HARD or HARD:SOFT:SECONDS");
+		*secs++ = '\0';
+	}
+	cfg->pubsub_hard = (size_t)number(from, OPT_PUBSUBLIMIT, buf, 0,
+	    LLONG_MAX / 8);
+	cfg->pubsub_soft = soft == NULL ? 0 : (size_t)number(from,
+	    OPT_PUBSUBLIMIT, soft, 0, LLONG_MAX / 8);
+	cfg->pubsub_soft_ms = secs == NULL ? 0 : number(from, OPT_PUBSUBLIMIT,
+	    secs, 0, 86400 * 365) * 1000;
+}
+
 /* A protocol that is not built yet may only be turned off. */
 static void
 not_yet(const char *from, int opt, const char *arg)
@@ -245,6 +275,9 @@ setting(struct server_config *cfg, int opt, const char *arg,
 	case OPT_OUTPUTLIMIT:
 		cfg->output_limit = (size_t)number(from, opt, arg, 1024,
 		    LLONG_MAX / 8);
+		break;
+	case OPT_PUBSUBLIMIT:
+		pubsub_limit(cfg, from, arg);
 		break;
 	case OPT_TIMEOUT:
 		cfg->idle_timeout_ms = number(from, opt, arg, 0,
@@ -460,6 +493,11 @@ main(int argc, char *argv[])
 		case OPT_MAXCLIENTS: s.cfg.max_clients = cl.max_clients; break;
 		case OPT_MAXREQUEST: s.cfg.max_request = cl.max_request; break;
 		case OPT_OUTPUTLIMIT: s.cfg.output_limit = cl.output_limit; break;
+		case OPT_PUBSUBLIMIT:
+			s.cfg.pubsub_hard = cl.pubsub_hard;
+			s.cfg.pubsub_soft = cl.pubsub_soft;
+			s.cfg.pubsub_soft_ms = cl.pubsub_soft_ms;
+			break;
 		case OPT_TIMEOUT: s.cfg.idle_timeout_ms = cl.idle_timeout_ms; break;
 		case OPT_USERS: s.cfg.users = cl.users; break;
 		case OPT_PROTECTED: s.cfg.protected_mode = cl.protected_mode; break;

@@ -110,9 +110,10 @@ wal_check(struct server *s)
 }
 
 /*
- * Before sleeping: append the turn's run of appends, make the turn's
- * writes durable (one fsync for all of them under "always"), then send
- * the replies, then free what closed.
+ * Before sleeping: append the turn's run of appends, let the large
+ * replies write their next parts, make the turn's writes durable (one
+ * fsync for all of them under "always"), then send the replies, then
+ * free what closed.
  */
 static void
 before_sleep(struct loop *loop, void *arg)
@@ -122,6 +123,7 @@ before_sleep(struct loop *loop, void *arg)
 	appendq_flush(s);
 	wal_check(s);
 	server_release_groups(s);
+	conn_produce_all(s);
 	s->turn++;
 	s->watch_woke = 0;
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS) {
@@ -157,6 +159,10 @@ server_defaults(struct server_config *cfg)
 	cfg->max_clients = 10000;
 	cfg->max_request = 512u << 20;
 	cfg->output_limit = 32u << 20;
+	/* Redis's "client-output-buffer-limit pubsub 32mb 8mb 60". */
+	cfg->pubsub_hard = 32u << 20;
+	cfg->pubsub_soft = 8u << 20;
+	cfg->pubsub_soft_ms = 60000;
 	cfg->syslog = -1;
 	cfg->protected_mode = 1;
 }
@@ -174,6 +180,7 @@ server_init(struct server *s)
 	TAILQ_INIT(&s->zset_lru);
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->writes);
+	TAILQ_INIT(&s->producers);
 	TAILQ_INIT(&s->dead);
 	TAILQ_INIT(&s->fanout);
 	if ((s->loop = loop_new()) == NULL)

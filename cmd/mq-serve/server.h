@@ -85,6 +85,19 @@ struct proto {
 	void		(*refuse)(int fd);
 };
 
+/*
+ * A reply produced as the socket drains (conn_produce): 'more' writes
+ * the next part with conn_write, about 'room' bytes (an element may pass
+ * it), and returns 1 while more is to come, 0 once the reply is whole,
+ * or -1 having closed the connection with conn_abort (a reply cut short
+ * cannot be mended); 'free' lets go of the door's 'cookie', after the
+ * end or when the connection closes first.
+ */
+struct conn_producer {
+	int	(*more)(struct conn *c, void *cookie, size_t room);
+	void	(*free)(void *cookie);
+};
+
 struct conn {
 	struct server	*server;
 	const struct proto *proto;
@@ -100,7 +113,7 @@ struct conn {
 	char		*in;
 	size_t		 inlen, incap;
 	int		 in_shared;
-	int		 closing;	/* 1: close once 'out' is written; 2: now (no memory) */
+	int		 closing;	/* 1: close once 'out' is written; 2: now (conn_abort) */
 	char		*out;		/* replies not yet written; NULL once all are */
 	size_t		 outlen, outcap, outpos;
 	char		*why;		/* what 'closing' logs (allocated), or NULL: "quit" */
@@ -125,6 +138,23 @@ struct conn {
 	}		 gate[2];
 	int		 ngate;
 	TAILQ_ENTRY(conn) glink;	/* server->gated */
+	/*
+	 * The reply being produced, or NULL, in server->producers; what
+	 * others write meanwhile waits in 'after' behind it.
+	 */
+	const struct conn_producer *producer;
+	void		*cookie;	/* the door's */
+	int		 producing;	/* its 'more' runs */
+	TAILQ_ENTRY(conn) plink;
+	char		*after;
+	size_t		 afterlen, aftercap;
+	int		 input_held;	/* requests wait in 'in' for conn_held */
+	/*
+	 * Has subscriptions (fanout_join): the pub/sub output limits are
+	 * its; over the soft one since 'soft_since_ms', or -1.
+	 */
+	int		 subscriber;
+	int64_t		 soft_since_ms;
 };
 TAILQ_HEAD(connlist, conn);
 
@@ -143,6 +173,30 @@ void	 conn_close_after_reply(struct conn *c);
 /* Closes now, logging 'why'; the memory goes after the turn. */
 void	 conn_close(struct conn *c, const char *why);
 /*
+ * Closes at the end of the turn without writing anything more, logging
+ * 'why' (copied): for a handler that still holds the connection and
+ * cannot finish its reply.
+ */
+void	 conn_abort(struct conn *c, const char *why);
+/*
+ * Hands the rest of the reply being written (after its first bytes,
+ * such as an array's length) to 'ops' with 'cookie': a reply too large
+ * to build at once is written a part at a time as the socket drains,
+ * at most a few hundred KiB in flight.  Meanwhile the door must run no
+ * more requests of 'c' (conn_held), and what is written to 'c' by
+ * others waits behind the reply.  Behind another such reply, it is
+ * made whole at once, to wait behind that one.
+ */
+void	 conn_produce(struct conn *c, const struct conn_producer *ops,
+	    void *cookie);
+/*
+ * Whether the door should hold the requests it has of 'c' for now: a
+ * reply is being produced, or the unsent output passed --output-limit.
+ * conn.c hands them to the door (proto->input) again once that ends.
+ * (Inline: the door asks before each request; defined below.)
+ */
+static inline int conn_held(const struct conn *c);
+/*
  * Whether the peer is this host's loopback as Redis's protected mode
  * sees it: 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1), no other address.
  */
@@ -150,6 +204,8 @@ int	 conn_is_local(const struct conn *c);
 
 void	 conn_accept(struct server *s, int fd, const char *peer,
 	    const struct proto *proto);
+/* Before the turn's writes: the producers write more (conn.c). */
+void	 conn_produce_all(struct server *s);
 void	 conn_write_all(struct server *s);
 /*
  * --fsync always: what the connections wrote this turn waits for sync
@@ -245,7 +301,13 @@ struct server_config {
 	int		 fsync_ms;
 	size_t		 max_clients;
 	size_t		 max_request;	/* bytes of one request */
-	size_t		 output_limit;	/* bytes queued before pausing / closing */
+	size_t		 output_limit;	/* unsent bytes before a client is held */
+	/*
+	 * A subscriber's unsent bytes: closed past 'pubsub_hard', or past
+	 * 'pubsub_soft' for longer than 'pubsub_soft_ms' (0: no limit).
+	 */
+	size_t		 pubsub_hard, pubsub_soft;
+	int64_t		 pubsub_soft_ms;
 	int64_t		 idle_timeout_ms; /* 0: none */
 	const char	*log;		/* file, or NULL: stderr */
 	int		 syslog;	/* a LOG_ facility, or -1: not syslog */
@@ -289,6 +351,7 @@ struct server {
 	char			*out_spares[64];
 	size_t			 nout_spares;
 	struct connlist		 writes;	/* connections with output */
+	struct connlist		 producers;	/* with a reply being produced */
 	struct connlist		 dead;		/* closed this turn */
 	size_t			 nconns;
 	void			*listeners[8];	/* listen.c's, freed at shutdown */
@@ -516,5 +579,12 @@ void	 server_defaults(struct server_config *cfg);
 int	 server_init(struct server *s);
 /* Closes every connection, syncs and closes the spool. */
 void	 server_shutdown(struct server *s);
+
+static inline int
+conn_held(const struct conn *c)
+{
+	return c->producer != NULL ||
+	    c->outlen - c->outpos > c->server->cfg.output_limit;
+}
 
 #endif /* MQ_SERVE_SERVER_H */

@@ -36,6 +36,7 @@ fanout_join(struct server *s, struct fanout_sub *sub)
 		return;
 	TAILQ_INSERT_TAIL(&s->fanout, sub, link);
 	sub->joined = 1;
+	sub->conn->subscriber = 1;	/* the pub/sub output limits (conn.c) */
 }
 
 void
@@ -45,6 +46,7 @@ fanout_leave(struct server *s, struct fanout_sub *sub)
 		return;
 	TAILQ_REMOVE(&s->fanout, sub, link);
 	sub->joined = 0;
+	sub->conn->subscriber = 0;
 }
 
 void

@@ -1553,11 +1553,10 @@ cfg_value(struct server *s, size_t i, char *buf, size_t size)
 	else if (strcmp(p->name, "client-query-buffer-limit") == 0)
 		snprintf(buf, size, "%zu", s->cfg.max_request);
 	else if (strcmp(p->name, "client-output-buffer-limit") == 0)
-		snprintf(buf, size, "normal %zu %zu 0 slave %zu %zu 0 "
-		    "pubsub %zu %zu 0", 4 * s->cfg.output_limit,
-		    s->cfg.output_limit, 4 * s->cfg.output_limit,
-		    s->cfg.output_limit, 4 * s->cfg.output_limit,
-		    s->cfg.output_limit);
+		/* Only subscribers are closed for their output (conn.c). */
+		snprintf(buf, size, "normal 0 0 0 slave 0 0 0 pubsub %zu %zu "
+		    "%lld", s->cfg.pubsub_hard, s->cfg.pubsub_soft,
+		    (long long)(s->cfg.pubsub_soft_ms / 1000));
 	else
 		buf[0] = '\0';
 	/* "[HOST:]PORT" with an empty HOST, or none: loopback, the default. */

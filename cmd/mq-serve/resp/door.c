@@ -435,9 +435,14 @@ resp_input(struct conn *conn)
 
 	args_lend(&c->parser);
 	c->anonymous = -1;	/* asked again for what this read brought */
-	/* 'conn->dead' first: a command may close it, and free 'c'. */
+	/*
+	 * 'conn->dead' first: a command may close it, and free 'c'.  A
+	 * large reply being written, or too much output unread, holds the
+	 * rest until the client has taken it (conn_held): then conn.c
+	 * hands it back.
+	 */
 	while (!conn->dead && off < conn->inlen && c->block == NULL &&
-	    c->authwait == NULL && !conn->closing) {
+	    c->authwait == NULL && !conn->closing && !conn_held(conn)) {
 		c->parser.authenticated = c->authenticated;
 		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off, &argc);
 		if (n == 0)

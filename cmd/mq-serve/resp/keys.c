@@ -436,10 +436,42 @@ cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		else
 			free(k.names[i]);
 	k.n = match;
+	if (k.n > RESP_LARGE_ITEMS) {
+		/* Written as the client reads them: the names go with it. */
+		if ((rc = resp_produce_names(c, NULL, 0, k.names, k.n)) !=
+		    MQ_OK)
+			reply_mq_error(c, rc, "keys");
+		k.names = NULL;
+		k.n = 0;
+		keys_free(&k);
+		return;
+	}
 	reply_array(c, k.n);
 	for (i = 0; i < k.n; i++)
 		reply_bulk_str(c, k.names[i]);
 	keys_free(&k);
+}
+
+/*
+ * Copies the 'n' names of 'k' that 'pick' points at, for a large reply
+ * (the listing may go before it is written); NULL if out of memory.
+ */
+static char **
+names_copy(const struct keylist *k, const size_t *pick, size_t n)
+{
+	char **names;
+	size_t i;
+
+	if ((names = reallocarray(NULL, n, sizeof(*names))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((names[i] = strdup(k->names[pick[i]])) == NULL) {
+			while (i > 0)
+				free(names[--i]);
+			free(names);
+			return NULL;
+		}
+	return names;
 }
 
 /*
@@ -530,8 +562,8 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	uint64_t cursor, next = 0;
 	long long count = 10;
 	size_t i, first, end, out = 0, *pick;
-	char buf[24];
-	int rc;
+	char buf[24], head[48], **large = NULL;
+	int rc, n;
 
 	if (!parse_cursor(&argv[1], &cursor)) {
 		reply_error(c, "ERR invalid cursor");
@@ -585,15 +617,29 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	for (i = first; i < end; i++)
 		if (scan_wants(s, k->names[i], match, type))
 			pick[out++] = i;
-	reply_array(c, 2);
+	if (out > RESP_LARGE_ITEMS && (large = names_copy(k, pick, out)) ==
+	    NULL) {
+		free(pick);
+		reply_mq_error(c, MQ_ESYS, "scan");
+		return;
+	}
 	/* A cursor past the last hash ends the scan, as in Redis. */
 	if (end < k->n)
 		next = k->hashes[end];
-	reply_bulk(c, buf, (size_t)snprintf(buf, sizeof(buf), "%llu",
-	    (unsigned long long)next));
-	reply_array(c, out);
-	for (i = 0; i < out; i++)
-		reply_bulk_str(c, k->names[pick[i]]);
+	n = snprintf(buf, sizeof(buf), "%llu", (unsigned long long)next);
+	if (large != NULL) {
+		/* [cursor, keys] with the keys written as the client reads. */
+		n = snprintf(head, sizeof(head), "*2\r\n$%d\r\n%s\r\n", n, buf);
+		if ((rc = resp_produce_names(c, head, (size_t)n, large, out)) !=
+		    MQ_OK)
+			reply_mq_error(c, rc, "scan");
+	} else {
+		reply_array(c, 2);
+		reply_bulk(c, buf, (size_t)n);
+		reply_array(c, out);
+		for (i = 0; i < out; i++)
+			reply_bulk_str(c, k->names[pick[i]]);
+	}
 	free(pick);
 	if (next == 0)
 		scan_done();

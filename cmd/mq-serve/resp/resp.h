@@ -143,6 +143,38 @@ void	 reply_entry(struct resp_client *c, const struct mq_msg *m);
 /* The one translation of a libmq outcome into Redis's error text. */
 void	 reply_mq_error(struct resp_client *c, int err, const char *context);
 
+/*
+ * ---- Large replies (produce.c), written as the client reads them.
+ * A reply of more than RESP_LARGE_ITEMS entries or names, or of entries
+ * of more than RESP_LARGE_BYTES, is handed to a producer.
+ */
+#define RESP_LARGE_ITEMS	1024
+#define RESP_LARGE_BYTES	(256u << 10)
+
+/* A stream's entries in a large reply: 'n' of them, from 'cursor'. */
+struct resp_part {
+	char		*key;		/* XREAD: [key, entries]; NULL: the entries */
+	size_t		 keylen;
+	mq_cursor	*cursor;
+	uint64_t	 n;
+};
+/*
+ * Writes the 'nparts' parts (malloc'd, with their keys and cursors:
+ * taken over), with 'keyed' XREAD's map of them first, after what the
+ * command wrote, as the client reads them.  MQ_OK, or MQ_ESYS with
+ * nothing written (the parts freed): the command replies the error.
+ */
+int	 resp_produce_entries(struct resp_client *c, struct resp_part *parts,
+	    size_t nparts, int keyed);
+/*
+ * The same for 'headlen' bytes of 'head' (copied), then an array of the
+ * 'n' malloc'd strings 'names' (taken over).
+ */
+int	 resp_produce_names(struct resp_client *c, const void *head,
+	    size_t headlen, char **names, size_t n);
+/* Frees 'n' parts, their keys and cursors. */
+void	 resp_parts_free(struct resp_part *parts, size_t n);
+
 /* ---- Argument helpers (door.c). */
 int	 arg_is(const struct resp_arg *a, const char *lower);	/* case-insensitive */
 /* Parses a signed decimal as Redis does ("value is not an integer or out of range"). */

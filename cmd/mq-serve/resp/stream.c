@@ -249,6 +249,13 @@ struct msgvec {
 	void		**blocks;	/* what each copy points into */
 	size_t		 n, cap;
 	int		 rc;		/* a copy that failed, for collect() */
+	/*
+	 * 'large': collect() stops (and sets 'more') at an entry past
+	 * RESP_LARGE_ITEMS or RESP_LARGE_BYTES of copies, for a reply that
+	 * a cursor then produces (produce.c).
+	 */
+	int		 large, more;
+	size_t		 bytes;
 };
 
 /*
@@ -278,6 +285,7 @@ msgvec_add(struct msgvec *mv, const struct mq_msg *m)
 		return MQ_ESYS;
 	mq_msg_at(block, off, &mv->v[mv->n]);
 	mv->blocks[mv->n++] = block;
+	mv->bytes += len;
 	return MQ_OK;
 }
 
@@ -304,12 +312,17 @@ reply_msgvec(struct resp_client *c, const struct msgvec *mv)
 		reply_entry(c, &mv->v[i]);
 }
 
-/* mq_range's callback: copies; a failed copy stops the walk. */
+/* mq_range's callback: copies; a failed copy, or a large reply, stops the walk. */
 static int
 collect(const struct mq_msg *m, void *arg)
 {
 	struct msgvec *mv = arg;
 
+	if (mv->large && (mv->n >= RESP_LARGE_ITEMS ||
+	    mv->bytes >= RESP_LARGE_BYTES)) {
+		mv->more = 1;
+		return 1;
+	}
 	return (mv->rc = msgvec_add(mv, m)) == MQ_OK ? 0 : 1;
 }
 
@@ -326,15 +339,40 @@ range_collect(mq_stream *s, mq_id start, mq_id end, size_t count, int rev,
 	return mv->rc;
 }
 
+/*
+ * The entries start..end as a large reply: counted and pinned now, as
+ * they are, and written as the client reads them (produce.c).
+ */
+static int
+produce_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
+    size_t count, int rev)
+{
+	struct resp_part *p;
+	int rc;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return MQ_ESYS;
+	if ((rc = mq_cursor_open(s, start, end, count, rev, &p->cursor,
+	    &p->n)) != MQ_OK) {
+		free(p);
+		return rc;
+	}
+	return resp_produce_entries(c, p, 1, 0);
+}
+
 int
 xreply_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
     size_t count, int rev)
 {
-	struct msgvec mv = { 0 };
+	struct msgvec mv = { .large = 1 };
 	int rc;
 
-	if ((rc = range_collect(s, start, end, count, rev, &mv)) == MQ_OK)
-		reply_msgvec(c, &mv);
+	if ((rc = range_collect(s, start, end, count, rev, &mv)) == MQ_OK) {
+		if (mv.more)
+			rc = produce_range(c, s, start, end, count, rev);
+		else
+			reply_msgvec(c, &mv);
+	}
 	msgvec_free(&mv);
 	return rc;
 }
@@ -1267,7 +1305,51 @@ group_collect(mq_stream *s, mq_group *g, const char *cname, int kind,
 struct served {
 	const struct resp_arg	*key;
 	struct msgvec		 mv;
+	mq_stream		*s;		/* a plain read: from 'start' on */
+	mq_id			 start;
 };
+
+/*
+ * The plain read of the 'k' streams of 'sv', one of which has more than
+ * a small reply holds, as a large reply: each counted and pinned now,
+ * from its 'start', and written as the client reads (produce.c).
+ */
+static int
+xread_produce(struct resp_client *c, struct served *sv, size_t k,
+    size_t count)
+{
+	struct resp_part *parts, *p;
+	size_t i, n = 0;
+	int rc = MQ_OK;
+
+	if ((parts = calloc(k, sizeof(*parts))) == NULL)
+		return MQ_ESYS;
+	for (i = 0; i < k && rc == MQ_OK; i++) {
+		p = &parts[n];
+		rc = mq_cursor_open(sv[i].s, sv[i].start, MQ_ID_LAST, count, 0,
+		    &p->cursor, &p->n);
+		if (rc != MQ_OK || p->n == 0) {
+			/* Trimmed since it was read: not in the reply. */
+			mq_cursor_close(p->cursor);
+			p->cursor = NULL;
+			continue;
+		}
+		n++;
+		if ((p->key = malloc(sv[i].key->len + 1)) == NULL) {
+			rc = MQ_ESYS;
+			break;
+		}
+		memcpy(p->key, sv[i].key->p, sv[i].key->len);
+		p->keylen = sv[i].key->len;
+	}
+	if (rc != MQ_OK || n == 0) {
+		resp_parts_free(parts, n);
+		if (rc == MQ_OK)
+			reply_null_array(c);
+		return rc;
+	}
+	return resp_produce_entries(c, parts, n, 1);
+}
 
 /*
  * Serves a parsed read: for each stream, the entries after its id (or
@@ -1284,7 +1366,6 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 	char cname[MQ_NAME_MAX + 1];
 	mq_stream *s;
 	mq_group *g = NULL;
-	mq_id start;
 	size_t i, k = 0, count;
 	int rc = MQ_OK, replied = 0;
 
@@ -1352,10 +1433,12 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 			    x->kind[i] != ID_NEW))
 				k++;
 		} else {
-			start = x->ids[i];
-			if (mq_id_incr(&start) == MQ_OK)
-				rc = range_collect(s, start, MQ_ID_LAST, count,
-				    0, &sv[k].mv);
+			sv[k].s = s;
+			sv[k].start = x->ids[i];
+			sv[k].mv.large = 1;
+			if (mq_id_incr(&sv[k].start) == MQ_OK)
+				rc = range_collect(s, sv[k].start, MQ_ID_LAST,
+				    count, 0, &sv[k].mv);
 			if (rc == MQ_OK && sv[k].mv.n > 0)
 				k++;
 		}
@@ -1366,6 +1449,12 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 		reply_mq_error(c, rc, x->group ? "XREADGROUP" : "XREAD");
 		replied = 1;
 	}
+	for (i = 0; !replied && i < k; i++)
+		if (sv[i].mv.more) {
+			if ((rc = xread_produce(c, sv, k, count)) != MQ_OK)
+				reply_mq_error(c, rc, "XREAD");
+			replied = 1;
+		}
 	if (!replied && k > 0) {
 		if (c->proto == 3)
 			reply_map(c, k);
