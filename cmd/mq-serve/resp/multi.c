@@ -85,13 +85,11 @@ unwatch(struct resp_client *c)
 	c->nwatched = 0;
 }
 
-void
-resp_multi_free(struct resp_client *c)
+static void
+multi_free(struct resp_multi *m)
 {
-	struct resp_multi *m = c->multi;
 	size_t i;
 
-	unwatch(c);
 	if (m == NULL)
 		return;
 	for (i = 0; i < m->n; i++) {
@@ -100,7 +98,17 @@ resp_multi_free(struct resp_client *c)
 	}
 	free(m->cmds);
 	free(m);
+}
+
+void
+resp_multi_free(struct resp_client *c)
+{
+	unwatch(c);
+	multi_free(c->multi);
 	c->multi = NULL;
+	/* An EXEC under way when its client closes. */
+	multi_free(c->running);
+	c->running = NULL;
 }
 
 void
@@ -194,7 +202,8 @@ void
 cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct resp_multi *m = c->multi;
-	size_t i;
+	struct conn *conn = c->conn;
+	size_t i, n;
 	int rc;
 
 	if (m == NULL) {
@@ -223,13 +232,24 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 				resp_multi_free(c);
 			return;
 		}
-	/* Detached first: the commands run as if no MULTI were open. */
+	/*
+	 * Detached first: the commands run as if no MULTI were open.  Kept
+	 * in c->running meanwhile, so that a command that closes the client
+	 * (its state and this go with resp_close) ends the loop: the
+	 * connection, not 'c', says so.
+	 */
 	c->multi = NULL;
+	c->running = m;
 	c->in_exec = 1;
 	reply_array(c, m->n);
-	for (i = 0; i < m->n; i++)
+	n = m->n;
+	for (i = 0; i < n; i++) {
 		resp_execute(c, m->cmds[i].cmd, m->cmds[i].argc, m->cmds[i].argv);
+		if (conn->dead)
+			return;		/* 'c' and 'm' are gone */
+	}
 	c->in_exec = 0;
+	c->running = NULL;
 	c->multi = m;
 	resp_multi_free(c);
 }

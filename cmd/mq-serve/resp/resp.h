@@ -65,6 +65,7 @@ struct resp_client {
 	/* A command waiting for a password check (auth.c), or NULL. */
 	struct resp_authwait	*authwait;
 	int			 in_exec;	/* EXEC runs its commands */
+	struct resp_multi	*running;	/* the one EXEC runs, detached */
 };
 
 typedef void resp_cmd_fn(struct resp_client *c, size_t argc,
