@@ -62,6 +62,7 @@ struct watch_wd {
 struct mq_watch {
 	int		 fd;
 	mq_spool	*spool;		/* the last one added, for its log */
+	int		 wal_watched;	/* the log of 'spool' is watched */
 	struct watch_wd	*wds;		/* by increasing wd */
 	size_t		 nwds, capwds;
 };
@@ -170,6 +171,8 @@ wd_forget(mq_watch *w, int wd)
 
 	if (i >= w->nwds || w->wds[i].wd != wd)
 		return;
+	if (w->wds[i].kind == WD_WAL)
+		w->wal_watched = 0;
 	free(w->wds[i].name);
 	memmove(&w->wds[i], &w->wds[i + 1], (w->nwds - i - 1) *
 	    sizeof(*w->wds));
@@ -214,12 +217,16 @@ watch_wal(mq_watch *w, mq_spool *sp)
 	char path[64];
 	int fd, rc;
 
+	/* Once: every stream added would ask again (a server's waiters). */
+	if (w->spool == sp && w->wal_watched)
+		return MQ_OK;
 	w->spool = sp;
 	if ((fd = mq_wal_fd(sp)) == -1)
 		return MQ_OK;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	if ((rc = watch_path(w, path, IN_MODIFY, WD_WAL, NULL, NULL)) != MQ_OK)
 		return rc;
+	w->wal_watched = 1;
 	/* What was logged before is not news: counting starts now. */
 	return mq_wal_news(sp, NULL, NULL);
 }
