@@ -125,7 +125,7 @@ tests: $(TESTS) $(SERVE_TEST)
 check:
 	sh scripts/install-deps.sh --test
 	$(MAKE) all tests
-	$(MAKE) check-unit check-cli check-interop check-interop-always check-fuzz
+	$(MAKE) lint-symbols check-unit check-cli check-interop check-interop-always check-fuzz
 	$(MAKE) check-asan
 
 check-unit: $(TESTS)
@@ -177,6 +177,10 @@ check-fuzz: $(FUZZERS:tests/fuzz/%.c=$(O)/fuzz/%)
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN)
 
+# Each door's global symbols carry its prefix (resp_, amqp_, ...).
+lint-symbols: $(B)/bin/mq-serve
+	sh scripts/check-prefix.sh $(O)/cmd/mq-serve
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
 	install -m 755 $(TOOLS) $(B)/bin/mq-serve $(DESTDIR)$(BINDIR)
@@ -198,7 +202,7 @@ install: all
 clean:
 	rm -rf build build-asan bin lib
 
-.PHONY: all tests check check-unit check-cli check-interop check-interop-always check-fuzz check-asan lint-man install clean
+.PHONY: all tests check check-unit check-cli check-interop check-interop-always check-fuzz check-asan lint-man lint-symbols install clean
 
 -include $(wildcard $(O)/libmq/*.d $(O)/cmd/*.d $(O)/cmd/mq-serve/*.d \
     $(O)/cmd/mq-serve/*/*.d $(O)/tests/serve/*.d)

@@ -152,6 +152,33 @@ print("ok")
 PY
 }
 
+# cmd_begin() (core/turn.c) is the one call a door makes before each
+# command.  An ADD joins the run of appends and waits for its flush; a
+# WAIT sent behind it in the same write begins a plain command, which
+# must flush the run first: so it finds the entry at once (no WAITING),
+# and the replies keep the order of the requests.  A RESP XREAD sent
+# meanwhile from another connection sees the ADD as well.
+@test "doors: a command behind a queued append sees it, and the replies keep their order" {
+	doors_up
+	doors <<'PY'
+w = Line()
+w.send("ADD s one", "WAIT s 0-0 0", "ADD s two", "ADD s three", "WAIT s 0-0 0",
+    "PING")
+first = w.read()
+assert first.startswith("ID "), first
+id1 = first[3:]
+assert w.read() == "GOT %s one" % id1
+ids = [w.read(), w.read()]
+assert all(i.startswith("ID ") for i in ids), ids
+assert w.read() == "GOT %s one" % id1
+assert w.read() == "PONG"
+r = Conn()
+got = r.cmd("XRANGE", "s", "-", "+")
+assert [e[1][1] for e in got] == [b"one", b"two", b"three"], got
+print("ok")
+PY
+}
+
 # The limit counts the clients of both doors; the one refused is told so
 # by its own door's refuse(): "BUSY" from the line door, Redis's error
 # from RESP.  A line client gone makes room for a RESP one.

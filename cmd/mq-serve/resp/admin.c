@@ -53,7 +53,7 @@ static void
 reply_verbatim(struct resp_client *c, const char *p, size_t len)
 {
 	if (c->proto != 3) {
-		reply_bulk(c, p, len);
+		resp_reply_bulk(c, p, len);
 		return;
 	}
 	conn_printf(c->conn, "=%zu\r\ntxt:", len + 4);
@@ -66,7 +66,7 @@ static void
 reply_unknown_sub(struct resp_client *c, const struct resp_arg *sub,
     const char *cmd)
 {
-	reply_error(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+	resp_reply_error(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
 	    (int)(sub->len > 128 ? 128 : sub->len), sub->p, cmd);
 }
 
@@ -74,7 +74,7 @@ reply_unknown_sub(struct resp_client *c, const struct resp_arg *sub,
 static void
 reply_sub_arity(struct resp_client *c, const char *cmd, const char *sub)
 {
-	reply_error(c, "ERR wrong number of arguments for '%s|%s' command",
+	resp_reply_error(c, "ERR wrong number of arguments for '%s|%s' command",
 	    cmd, sub);
 }
 
@@ -84,9 +84,9 @@ reply_help(struct resp_client *c, const char *const *lines, size_t n)
 {
 	size_t i;
 
-	reply_array(c, n);
+	resp_reply_array(c, n);
 	for (i = 0; i < n; i++)
-		reply_simple(c, lines[i]);
+		resp_reply_simple(c, lines[i]);
 }
 
 /* Redis's bytesToHuman(): "512B", "1.50K", "3.00M", ... */
@@ -150,29 +150,29 @@ resp_of(struct conn *conn)
  * ["pong", message or ""], as Redis answers in that mode.
  */
 void
-cmd_ping(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_ping(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	if (argc > 2) {
-		reply_wrong_arity(c, "ping");
+		resp_reply_wrong_arity(c, "ping");
 		return;
 	}
 	if (c->proto == 2 && c->nchannels + c->npatterns > 0) {
-		reply_array(c, 2);
-		reply_bulk(c, "pong", 4);
+		resp_reply_array(c, 2);
+		resp_reply_bulk(c, "pong", 4);
 		if (argc == 2)
-			reply_bulk(c, argv[1].p, argv[1].len);
+			resp_reply_bulk(c, argv[1].p, argv[1].len);
 		else
-			reply_bulk(c, "", 0);
+			resp_reply_bulk(c, "", 0);
 	} else if (argc == 2)
-		reply_bulk(c, argv[1].p, argv[1].len);
+		resp_reply_bulk(c, argv[1].p, argv[1].len);
 	else
-		reply_simple(c, "PONG");
+		resp_reply_simple(c, "PONG");
 }
 
 void
-cmd_echo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_echo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
-	reply_bulk(c, argv[1].p, argv[1].len);
+	resp_reply_bulk(c, argv[1].p, argv[1].len);
 }
 
 /*
@@ -187,12 +187,14 @@ name_check(struct resp_client *c, const struct resp_arg *a)
 
 	for (i = 0; i < a->len; i++)
 		if (a->p[i] < '!' || a->p[i] > '~') {
-			reply_error(c, "ERR Client names cannot contain spaces, "
+			resp_reply_error(c,
+			    "ERR Client names cannot contain spaces, "
 			    "newlines or special characters.");
 			return 0;
 		}
 	if (a->len >= sizeof(c->name)) {
-		reply_error(c, "ERR Client names longer than %zu bytes are not "
+		resp_reply_error(c,
+		    "ERR Client names longer than %zu bytes are not "
 		    "supported by mq-serve", sizeof(c->name) - 1);
 		return 0;
 	}
@@ -214,62 +216,65 @@ name_set(struct resp_client *c, const struct resp_arg *a)
  * check is not answered yet stops it: it runs again once it is (auth.c).
  */
 void
-cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	long long ver = c->proto;
 	size_t i;
 
 	if (argc >= 2) {
-		if (!arg_ll(&argv[1], &ver)) {
-			reply_error(c, "ERR Protocol version is not an integer "
+		if (!resp_arg_ll(&argv[1], &ver)) {
+			resp_reply_error(c,
+			    "ERR Protocol version is not an integer "
 			    "or out of range");
 			return;
 		}
 		if (ver < 2 || ver > 3) {
-			reply_error(c, "NOPROTO unsupported protocol version");
+			resp_reply_error(c,
+			    "NOPROTO unsupported protocol version");
 			return;
 		}
 	}
 	for (i = 2; i < argc; i++) {
-		if (arg_is(&argv[i], "auth") && i + 2 < argc) {
+		if (resp_arg_is(&argv[i], "auth") && i + 2 < argc) {
 			if (resp_auth(c, argc, argv, &argv[i + 1],
 			    &argv[i + 2]) != 1)
 				return;
 			i += 2;
-		} else if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+		} else if (resp_arg_is(&argv[i], "setname") && i + 1 < argc) {
 			if (!name_check(c, &argv[i + 1]))
 				return;
 			name_set(c, &argv[++i]);
 		} else {
-			reply_error(c, "ERR Syntax error in HELLO option "
+			resp_reply_error(c, "ERR Syntax error in HELLO option "
 			    "'%.*s'", (int)(argv[i].len > 128 ? 128 :
 			    argv[i].len), argv[i].p);
 			return;
 		}
 	}
 	if (!c->authenticated) {
-		reply_error(c, "NOAUTH HELLO must be called with the client "
+		resp_reply_error(c,
+		    "NOAUTH HELLO must be called with the client "
 		    "already authenticated, otherwise the HELLO AUTH <user> "
 		    "<pass> option can be used to authenticate the client and "
 		    "select the RESP protocol version at the same time");
 		return;
 	}
 	c->proto = (int)ver;
-	reply_map(c, 7);
-	reply_bulk_str(c, "server");
-	reply_bulk_str(c, "redis");
-	reply_bulk_str(c, "version");
-	reply_bulk_str(c, REDIS_VERSION);
-	reply_bulk_str(c, "proto");
-	reply_int(c, c->proto);
-	reply_bulk_str(c, "id");
-	reply_int(c, (long long)c->conn->id);
-	reply_bulk_str(c, "mode");
-	reply_bulk_str(c, "standalone");
-	reply_bulk_str(c, "role");
-	reply_bulk_str(c, "master");
-	reply_bulk_str(c, "modules");
-	reply_array(c, 0);
+	resp_reply_map(c, 7);
+	resp_reply_bulk_str(c, "server");
+	resp_reply_bulk_str(c, "redis");
+	resp_reply_bulk_str(c, "version");
+	resp_reply_bulk_str(c, REDIS_VERSION);
+	resp_reply_bulk_str(c, "proto");
+	resp_reply_int(c, c->proto);
+	resp_reply_bulk_str(c, "id");
+	resp_reply_int(c, (long long)c->conn->id);
+	resp_reply_bulk_str(c, "mode");
+	resp_reply_bulk_str(c, "standalone");
+	resp_reply_bulk_str(c, "role");
+	resp_reply_bulk_str(c, "master");
+	resp_reply_bulk_str(c, "modules");
+	resp_reply_array(c, 0);
 }
 
 /*
@@ -277,46 +282,48 @@ cmd_hello(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * runs off the loop: this runs again with its answer (auth.c).
  */
 void
-cmd_auth(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_auth(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	static const struct resp_arg def = { "default", 7 };
 
 	if (argc > 3) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return;
 	}
 	if (argc == 2 && c->conn->server->users == NULL) {
-		reply_error(c, "ERR AUTH <password> called without any password "
+		resp_reply_error(c,
+		    "ERR AUTH <password> called without any password "
 		    "configured for the default user. Are you sure your "
 		    "configuration is correct?");
 		return;
 	}
 	if ((argc == 2 ? resp_auth(c, argc, argv, &def, &argv[1]) :
 	    resp_auth(c, argc, argv, &argv[1], &argv[2])) == 1)
-		reply_ok(c);
+		resp_reply_ok(c);
 }
 
 /* SELECT index: only database 0 exists. */
 void
-cmd_select(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_select(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	long long db;
 
-	if (!arg_ll(&argv[1], &db)) {
-		reply_error(c, "ERR value is not an integer or out of range");
+	if (!resp_arg_ll(&argv[1], &db)) {
+		resp_reply_error(c,
+		    "ERR value is not an integer or out of range");
 		return;
 	}
 	if (db != 0) {
-		reply_error(c, "ERR DB index is out of range");
+		resp_reply_error(c, "ERR DB index is out of range");
 		return;
 	}
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 void
-cmd_quit(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_quit(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
-	reply_ok(c);
+	resp_reply_ok(c);
 	conn_close_after_reply(c->conn);
 }
 
@@ -326,30 +333,30 @@ cmd_quit(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * users file).
  */
 void
-cmd_reset(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_reset(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	resp_pubsub_close(c);
 	c->name[0] = '\0';
 	c->proto = 2;
 	c->authenticated = c->conn->server->users == NULL;
 	strlcpy(c->user, "default", sizeof(c->user));
-	reply_simple(c, "RESET");
+	resp_reply_simple(c, "RESET");
 }
 
 /* TIME: [unix seconds, microseconds], both as bulk strings. */
 void
-cmd_time(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_time(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct timeval tv;
 	char buf[32];
 	int n;
 
 	gettimeofday(&tv, NULL);
-	reply_array(c, 2);
+	resp_reply_array(c, 2);
 	n = snprintf(buf, sizeof(buf), "%lld", (long long)tv.tv_sec);
-	reply_bulk(c, buf, (size_t)n);
+	resp_reply_bulk(c, buf, (size_t)n);
 	n = snprintf(buf, sizeof(buf), "%ld", (long)tv.tv_usec);
-	reply_bulk(c, buf, (size_t)n);
+	resp_reply_bulk(c, buf, (size_t)n);
 }
 
 /* ------------------------------------------------------------------
@@ -408,30 +415,33 @@ client_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	FILE *f;
 
 	for (i = 2; i < argc; i++) {
-		if (arg_is(&argv[i], "type") && i + 1 < argc) {
+		if (resp_arg_is(&argv[i], "type") && i + 1 < argc) {
 			type = &argv[++i];
-			if (!arg_is(type, "normal") && !arg_is(type, "master") &&
-			    !arg_is(type, "replica") && !arg_is(type, "slave") &&
-			    !arg_is(type, "pubsub")) {
-				reply_error(c, "ERR Unknown client type '%.*s'",
+			if (!resp_arg_is(type, "normal") && !resp_arg_is(type,
+			    "master") &&
+			    !resp_arg_is(type, "replica") && !resp_arg_is(type,
+			    "slave") && !resp_arg_is(type, "pubsub")) {
+				resp_reply_error(c,
+				    "ERR Unknown client type '%.*s'",
 				    (int)(type->len > 64 ? 64 : type->len),
 				    type->p);
 				return;
 			}
-		} else if (arg_is(&argv[i], "id") && i + 1 < argc) {
+		} else if (resp_arg_is(&argv[i], "id") && i + 1 < argc) {
 			firstid = ++i;
 			for (; i < argc; i++)
-				if (!arg_ll(&argv[i], &id) || id < 1) {
-					reply_error(c, "ERR Invalid client ID");
+				if (!resp_arg_ll(&argv[i], &id) || id < 1) {
+					resp_reply_error(c,
+					    "ERR Invalid client ID");
 					return;
 				}
 		} else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
 	if ((f = open_memstream(&text, &len)) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "client");
+		resp_reply_mq_error(c, MQ_ESYS, "client");
 		return;
 	}
 	TAILQ_FOREACH(conn, &c->conn->server->conns, all) {
@@ -440,20 +450,21 @@ client_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		if ((rc = resp_of(conn)) == NULL)
 			continue;
 		subscribed = rc->nchannels + rc->npatterns > 0;
-		if (type != NULL && (arg_is(type, "master") ||
-		    arg_is(type, "replica") || arg_is(type, "slave") ||
-		    (arg_is(type, "pubsub") && !subscribed) ||
-		    (arg_is(type, "normal") && subscribed)))
+		if (type != NULL && (resp_arg_is(type, "master") ||
+		    resp_arg_is(type, "replica") || resp_arg_is(type,
+		    "slave") || (resp_arg_is(type, "pubsub") && !subscribed) ||
+		    (resp_arg_is(type, "normal") && subscribed)))
 			continue;
 		for (i = firstid; firstid > 0 && i < argc; i++)
-			if (arg_ll(&argv[i], &id) && (uint64_t)id == conn->id)
+			if (resp_arg_ll(&argv[i], &id) &&
+			    (uint64_t)id == conn->id)
 				wanted = 1;
 		if (wanted)
 			client_line(f, rc, rc == c ? "list" : NULL);
 	}
 	if (fclose(f) != 0) {
 		free(text);
-		reply_mq_error(c, MQ_ESYS, "client");
+		resp_reply_mq_error(c, MQ_ESYS, "client");
 		return;
 	}
 	reply_verbatim(c, text, len);
@@ -468,32 +479,33 @@ client_setinfo(struct resp_client *c, const struct resp_arg *attr,
 	char *dst;
 	size_t size, i;
 
-	if (arg_is(attr, "lib-name")) {
+	if (resp_arg_is(attr, "lib-name")) {
 		dst = c->lib_name;
 		size = sizeof(c->lib_name);
-	} else if (arg_is(attr, "lib-ver")) {
+	} else if (resp_arg_is(attr, "lib-ver")) {
 		dst = c->lib_ver;
 		size = sizeof(c->lib_ver);
 	} else {
-		reply_error(c, "ERR Unrecognized option '%.*s'",
+		resp_reply_error(c, "ERR Unrecognized option '%.*s'",
 		    (int)(attr->len > 64 ? 64 : attr->len), attr->p);
 		return;
 	}
 	for (i = 0; i < val->len; i++)
 		if (val->p[i] < '!' || val->p[i] > '~') {
-			reply_error(c, "ERR %s cannot contain spaces, newlines "
+			resp_reply_error(c,
+			    "ERR %s cannot contain spaces, newlines "
 			    "or special characters.", dst == c->lib_name ?
 			    "lib-name" : "lib-ver");
 			return;
 		}
 	if (val->len >= size) {
-		reply_error(c, "ERR %s is too long for mq-serve",
+		resp_reply_error(c, "ERR %s is too long for mq-serve",
 		    dst == c->lib_name ? "lib-name" : "lib-ver");
 		return;
 	}
 	memcpy(dst, val->p, val->len);
 	dst[val->len] = '\0';
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 static const char *const client_help[] = {
@@ -526,63 +538,65 @@ static const char *const client_help[] = {
 
 /* CLIENT subcommand [...]: what clients send about themselves. */
 void
-cmd_client(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_client(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	const struct resp_arg *sub = &argv[1];
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (arg_is(sub, "id")) {
+	if (resp_arg_is(sub, "id")) {
 		if (argc != 2)
 			reply_sub_arity(c, "client", "id");
 		else
-			reply_int(c, (long long)c->conn->id);
-	} else if (arg_is(sub, "getname")) {
+			resp_reply_int(c, (long long)c->conn->id);
+	} else if (resp_arg_is(sub, "getname")) {
 		if (argc != 2)
 			reply_sub_arity(c, "client", "getname");
 		else if (c->name[0] == '\0')
-			reply_null(c);
+			resp_reply_null(c);
 		else
-			reply_bulk_str(c, c->name);
-	} else if (arg_is(sub, "setname")) {
+			resp_reply_bulk_str(c, c->name);
+	} else if (resp_arg_is(sub, "setname")) {
 		if (argc != 3)
 			reply_sub_arity(c, "client", "setname");
 		else if (name_check(c, &argv[2])) {
 			name_set(c, &argv[2]);
-			reply_ok(c);
+			resp_reply_ok(c);
 		}
-	} else if (arg_is(sub, "setinfo")) {
+	} else if (resp_arg_is(sub, "setinfo")) {
 		if (argc != 4)
 			reply_sub_arity(c, "client", "setinfo");
 		else
 			client_setinfo(c, &argv[2], &argv[3]);
-	} else if (arg_is(sub, "info")) {
+	} else if (resp_arg_is(sub, "info")) {
 		if (argc != 2) {
 			reply_sub_arity(c, "client", "info");
 			return;
 		}
 		if ((f = open_memstream(&text, &len)) == NULL) {
-			reply_mq_error(c, MQ_ESYS, "client");
+			resp_reply_mq_error(c, MQ_ESYS, "client");
 			return;
 		}
 		client_line(f, c, "info");
 		if (fclose(f) != 0)
-			reply_mq_error(c, MQ_ESYS, "client");
+			resp_reply_mq_error(c, MQ_ESYS, "client");
 		else
 			reply_verbatim(c, text, len);
 		free(text);
-	} else if (arg_is(sub, "list")) {
+	} else if (resp_arg_is(sub, "list")) {
 		client_list(c, argc, argv);
-	} else if (arg_is(sub, "no-evict") || arg_is(sub, "no-touch")) {
+	} else if (resp_arg_is(sub, "no-evict") || resp_arg_is(sub,
+	    "no-touch")) {
 		if (argc != 3)
-			reply_sub_arity(c, "client", arg_is(sub, "no-evict") ?
-			    "no-evict" : "no-touch");
-		else if (arg_is(&argv[2], "on") || arg_is(&argv[2], "off"))
-			reply_ok(c);
+			reply_sub_arity(c, "client", resp_arg_is(sub,
+			    "no-evict") ? "no-evict" : "no-touch");
+		else if (resp_arg_is(&argv[2], "on") || resp_arg_is(&argv[2],
+		    "off"))
+			resp_reply_ok(c);
 		else
-			reply_syntax_error(c);
-	} else if (arg_is(sub, "help") && argc == 2) {
+			resp_reply_syntax_error(c);
+	} else if (resp_arg_is(sub, "help") && argc == 2) {
 		reply_help(c, client_help,
 		    sizeof(client_help) / sizeof(client_help[0]));
 	} else
@@ -854,23 +868,23 @@ command_info(struct resp_client *c, const struct resp_command *cmd)
 	const char *v[8];
 	size_t n, i;
 
-	reply_array(c, 10);
-	reply_bulk_str(c, cmd->name);
-	reply_int(c, cmd->arity);
+	resp_reply_array(c, 10);
+	resp_reply_bulk_str(c, cmd->name);
+	resp_reply_int(c, cmd->arity);
 	n = cmd_flags(cmd, v);
-	reply_set(c, n);
+	resp_reply_set(c, n);
 	for (i = 0; i < n; i++)
-		reply_simple(c, v[i]);
-	reply_int(c, cmd->firstkey);
-	reply_int(c, cmd->lastkey);
-	reply_int(c, cmd->step);
+		resp_reply_simple(c, v[i]);
+	resp_reply_int(c, cmd->firstkey);
+	resp_reply_int(c, cmd->lastkey);
+	resp_reply_int(c, cmd->step);
 	n = cmd_categories(cmd, v);
-	reply_set(c, n);
+	resp_reply_set(c, n);
 	for (i = 0; i < n; i++)
-		reply_simple(c, v[i]);
-	reply_set(c, 0);
-	reply_array(c, 0);
-	reply_array(c, 0);
+		resp_reply_simple(c, v[i]);
+	resp_reply_set(c, 0);
+	resp_reply_array(c, 0);
+	resp_reply_array(c, 0);
 }
 
 /* One command's COMMAND DOCS map. */
@@ -880,23 +894,23 @@ command_doc(struct resp_client *c, const struct resp_command *cmd)
 	const struct cmd_doc *d = doc_of(cmd);
 	int args = d->synopsis[0] != '\0';
 
-	reply_bulk_str(c, cmd->name);
-	reply_map(c, 3 + (size_t)args);
-	reply_bulk_str(c, "summary");
-	reply_bulk_str(c, d->summary);
-	reply_bulk_str(c, "since");
-	reply_bulk_str(c, d->since);
-	reply_bulk_str(c, "group");
-	reply_bulk_str(c, d->group);
+	resp_reply_bulk_str(c, cmd->name);
+	resp_reply_map(c, 3 + (size_t)args);
+	resp_reply_bulk_str(c, "summary");
+	resp_reply_bulk_str(c, d->summary);
+	resp_reply_bulk_str(c, "since");
+	resp_reply_bulk_str(c, d->since);
+	resp_reply_bulk_str(c, "group");
+	resp_reply_bulk_str(c, d->group);
 	if (args) {
 		/* One argument whose name is the synopsis: redis-cli's hint. */
-		reply_bulk_str(c, "arguments");
-		reply_array(c, 1);
-		reply_map(c, 2);
-		reply_bulk_str(c, "name");
-		reply_bulk_str(c, d->synopsis);
-		reply_bulk_str(c, "type");
-		reply_bulk_str(c, "string");
+		resp_reply_bulk_str(c, "arguments");
+		resp_reply_array(c, 1);
+		resp_reply_map(c, 2);
+		resp_reply_bulk_str(c, "name");
+		resp_reply_bulk_str(c, d->synopsis);
+		resp_reply_bulk_str(c, "type");
+		resp_reply_bulk_str(c, "string");
 	}
 }
 
@@ -909,21 +923,21 @@ command_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	size_t i, k, n, match = 0;
 	int *keep;
 
-	if (argc != 2 && (argc != 5 || !arg_is(&argv[2], "filterby"))) {
-		reply_syntax_error(c);
+	if (argc != 2 && (argc != 5 || !resp_arg_is(&argv[2], "filterby"))) {
+		resp_reply_syntax_error(c);
 		return;
 	}
 	if (argc == 5) {
 		by = &argv[3];
 		what = &argv[4];
-		if (!arg_is(by, "module") && !arg_is(by, "aclcat") &&
-		    !arg_is(by, "pattern")) {
-			reply_syntax_error(c);
+		if (!resp_arg_is(by, "module") && !resp_arg_is(by, "aclcat") &&
+		    !resp_arg_is(by, "pattern")) {
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
 	if ((keep = calloc(resp_ncommands, sizeof(*keep))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "command");
+		resp_reply_mq_error(c, MQ_ESYS, "command");
 		return;
 	}
 	for (i = 0; i < resp_ncommands; i++) {
@@ -931,7 +945,7 @@ command_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 		if (by == NULL)
 			keep[i] = 1;
-		else if (arg_is(by, "pattern")) {
+		else if (resp_arg_is(by, "pattern")) {
 			char pat[256];
 			size_t j;
 
@@ -940,7 +954,7 @@ command_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 				pat[j] = (char)tolower((unsigned char)what->p[j]);
 			keep[i] = mq_glob_match(pat, j, cmd->name,
 			    strlen(cmd->name));
-		} else if (arg_is(by, "aclcat")) {
+		} else if (resp_arg_is(by, "aclcat")) {
 			n = cmd_categories(cmd, cats);
 			for (k = 0; k < n; k++)
 				if (strlen(cats[k] + 1) == what->len &&
@@ -950,10 +964,10 @@ command_list(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		}
 		match += (size_t)keep[i];
 	}
-	reply_array(c, match);
+	resp_reply_array(c, match);
 	for (i = 0; i < resp_ncommands; i++)
 		if (keep[i])
-			reply_bulk_str(c, resp_commands[i].name);
+			resp_reply_bulk_str(c, resp_commands[i].name);
 	free(keep);
 }
 
@@ -966,17 +980,17 @@ command_getkeys(struct resp_client *c, size_t argc,
 	size_t n = argc - 2, first, last, i, count = 0;
 
 	if ((cmd = resp_lookup(argv[2].p, argv[2].len)) == NULL) {
-		reply_error(c, "ERR Invalid command specified");
+		resp_reply_error(c, "ERR Invalid command specified");
 		return;
 	}
 	if ((cmd->arity > 0 && n != (size_t)cmd->arity) ||
 	    (cmd->arity < 0 && n < (size_t)-cmd->arity)) {
-		reply_error(c, "ERR Invalid number of arguments specified for "
-		    "command");
+		resp_reply_error(c,
+		    "ERR Invalid number of arguments specified for " "command");
 		return;
 	}
 	if (cmd->firstkey <= 0 || cmd->step <= 0) {
-		reply_error(c, "ERR The command has no key arguments");
+		resp_reply_error(c, "ERR The command has no key arguments");
 		return;
 	}
 	first = (size_t)cmd->firstkey;
@@ -984,9 +998,9 @@ command_getkeys(struct resp_client *c, size_t argc,
 	    (size_t)cmd->lastkey;
 	for (i = first; i <= last && i < n; i += (size_t)cmd->step)
 		count++;
-	reply_array(c, count);
+	resp_reply_array(c, count);
 	for (i = first; i <= last && i < n; i += (size_t)cmd->step)
-		reply_bulk(c, argv[2 + i].p, argv[2 + i].len);
+		resp_reply_bulk(c, argv[2 + i].p, argv[2 + i].len);
 }
 
 static const char *const command_help[] = {
@@ -1012,59 +1026,61 @@ static const char *const command_help[] = {
 };
 
 void
-cmd_command(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_command(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	const struct resp_command *cmd;
 	size_t i, n;
 
 	if (argc == 1) {
-		reply_array(c, resp_ncommands);
+		resp_reply_array(c, resp_ncommands);
 		for (i = 0; i < resp_ncommands; i++)
 			command_info(c, &resp_commands[i]);
-	} else if (arg_is(&argv[1], "count")) {
+	} else if (resp_arg_is(&argv[1], "count")) {
 		if (argc != 2)
 			reply_sub_arity(c, "command", "count");
 		else
-			reply_int(c, (long long)resp_ncommands);
-	} else if (arg_is(&argv[1], "info")) {
+			resp_reply_int(c, (long long)resp_ncommands);
+	} else if (resp_arg_is(&argv[1], "info")) {
 		if (argc == 2) {
-			reply_array(c, resp_ncommands);
+			resp_reply_array(c, resp_ncommands);
 			for (i = 0; i < resp_ncommands; i++)
 				command_info(c, &resp_commands[i]);
 			return;
 		}
-		reply_array(c, argc - 2);
+		resp_reply_array(c, argc - 2);
 		for (i = 2; i < argc; i++)
 			if ((cmd = resp_lookup(argv[i].p, argv[i].len)) != NULL)
 				command_info(c, cmd);
 			else
-				reply_null_array(c);
-	} else if (arg_is(&argv[1], "docs")) {
+				resp_reply_null_array(c);
+	} else if (resp_arg_is(&argv[1], "docs")) {
 		if (argc == 2) {
-			reply_map(c, resp_ncommands);
+			resp_reply_map(c, resp_ncommands);
 			for (i = 0; i < resp_ncommands; i++)
 				command_doc(c, &resp_commands[i]);
 			return;
 		}
 		for (i = 2, n = 0; i < argc; i++)
 			n += resp_lookup(argv[i].p, argv[i].len) != NULL;
-		reply_map(c, n);
+		resp_reply_map(c, n);
 		for (i = 2; i < argc; i++)
 			if ((cmd = resp_lookup(argv[i].p, argv[i].len)) != NULL)
 				command_doc(c, cmd);
-	} else if (arg_is(&argv[1], "list")) {
+	} else if (resp_arg_is(&argv[1], "list")) {
 		command_list(c, argc, argv);
-	} else if (arg_is(&argv[1], "getkeys") ||
-	    arg_is(&argv[1], "getkeysandflags")) {
+	} else if (resp_arg_is(&argv[1], "getkeys") ||
+	    resp_arg_is(&argv[1], "getkeysandflags")) {
 		if (argc < 4)
-			reply_sub_arity(c, "command", arg_is(&argv[1], "getkeys") ?
-			    "getkeys" : "getkeysandflags");
-		else if (arg_is(&argv[1], "getkeysandflags"))
-			reply_error(c, "ERR COMMAND GETKEYSANDFLAGS is not "
+			reply_sub_arity(c, "command", resp_arg_is(&argv[1],
+			    "getkeys") ? "getkeys" : "getkeysandflags");
+		else if (resp_arg_is(&argv[1], "getkeysandflags"))
+			resp_reply_error(c,
+			    "ERR COMMAND GETKEYSANDFLAGS is not "
 			    "supported by mq-serve");
 		else
 			command_getkeys(c, argc, argv);
-	} else if (arg_is(&argv[1], "help") && argc == 2) {
+	} else if (resp_arg_is(&argv[1], "help") && argc == 2) {
 		reply_help(c, command_help,
 		    sizeof(command_help) / sizeof(command_help[0]));
 	} else
@@ -1422,7 +1438,7 @@ info_section(FILE *f, struct resp_client *c, const char *name)
  * by an empty line, as in Redis.
  */
 void
-cmd_info(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_info(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	int want[NSECTIONS] = { 0 };
 	char *text = NULL;
@@ -1431,16 +1447,16 @@ cmd_info(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	for (i = 1; i < argc; i++)
 		for (k = 0; k < NSECTIONS; k++)
-			if (arg_is(&argv[i], sections[k].name) ||
-			    (sections[k].dflt && (arg_is(&argv[i], "default") ||
-			    arg_is(&argv[i], "all") ||
-			    arg_is(&argv[i], "everything"))))
+			if (resp_arg_is(&argv[i], sections[k].name) ||
+			    (sections[k].dflt && (resp_arg_is(&argv[i],
+			    "default") || resp_arg_is(&argv[i], "all") ||
+			    resp_arg_is(&argv[i], "everything"))))
 				want[k] = 1;
 	if (argc == 1)
 		for (k = 0; k < NSECTIONS; k++)
 			want[k] = sections[k].dflt;
 	if ((f = open_memstream(&text, &len)) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "info");
+		resp_reply_mq_error(c, MQ_ESYS, "info");
 		return;
 	}
 	for (k = 0; k < NSECTIONS; k++) {
@@ -1452,7 +1468,7 @@ cmd_info(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	}
 	if (fclose(f) != 0) {
 		free(text);
-		reply_mq_error(c, MQ_ESYS, "info");
+		resp_reply_mq_error(c, MQ_ESYS, "info");
 		return;
 	}
 	reply_verbatim(c, text, len);
@@ -1572,7 +1588,7 @@ cfg_find(const struct resp_arg *a)
 	size_t i;
 
 	for (i = 0; i < NPARAMS; i++)
-		if (arg_is(a, cfg_params[i].name))
+		if (resp_arg_is(a, cfg_params[i].name))
 			return (ssize_t)i;
 	return -1;
 }
@@ -1596,12 +1612,12 @@ config_get(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 				n++;
 			}
 	}
-	reply_map(c, n);
+	resp_reply_map(c, n);
 	for (k = 0; k < NPARAMS; k++)
 		if (match[k]) {
-			reply_bulk_str(c, cfg_params[k].name);
-			reply_bulk_str(c, cfg_value(c->conn->server, k, buf,
-			    sizeof(buf)));
+			resp_reply_bulk_str(c, cfg_params[k].name);
+			resp_reply_bulk_str(c, cfg_value(c->conn->server, k,
+			    buf, sizeof(buf)));
 		}
 }
 
@@ -1619,12 +1635,12 @@ config_set(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	ssize_t k;
 
 	if ((argc - 2) % 2 != 0) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return;
 	}
 	for (i = 2; i < argc; i += 2) {
 		if ((k = cfg_find(&argv[i])) < 0) {
-			reply_error(c, "ERR Unknown option or number of "
+			resp_reply_error(c, "ERR Unknown option or number of "
 			    "arguments for CONFIG SET - '%.*s'",
 			    (int)(argv[i].len > 128 ? 128 : argv[i].len),
 			    argv[i].p);
@@ -1632,7 +1648,8 @@ config_set(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		}
 		cur = cfg_value(c->conn->server, (size_t)k, buf, sizeof(buf));
 		if (cfg_params[k].set == CFG_IMMUTABLE) {
-			reply_error(c, "ERR CONFIG SET failed (possibly related "
+			resp_reply_error(c,
+			    "ERR CONFIG SET failed (possibly related "
 			    "to argument '%s') - can't set immutable config",
 			    cfg_params[k].name);
 			return;
@@ -1640,7 +1657,8 @@ config_set(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		if (cfg_params[k].set == CFG_FIXED &&
 		    (argv[i + 1].len != strlen(cur) ||
 		    strncasecmp(argv[i + 1].p, cur, argv[i + 1].len) != 0)) {
-			reply_error(c, "ERR CONFIG SET failed (possibly related "
+			resp_reply_error(c,
+			    "ERR CONFIG SET failed (possibly related "
 			    "to argument '%s') - mq-serve only runs with '%s'",
 			    cfg_params[k].name, cur);
 			return;
@@ -1651,13 +1669,13 @@ config_set(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		if (cfg_params[k].set != CFG_IGNORED)
 			continue;
 		if ((v = strndup(argv[i + 1].p, argv[i + 1].len)) == NULL) {
-			reply_mq_error(c, MQ_ESYS, "config");
+			resp_reply_mq_error(c, MQ_ESYS, "config");
 			return;
 		}
 		free(cfg_overrides[k]);
 		cfg_overrides[k] = v;
 	}
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 static const char *const config_help[] = {
@@ -1675,36 +1693,37 @@ static const char *const config_help[] = {
 };
 
 void
-cmd_config(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_config(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	const struct resp_arg *sub = &argv[1];
 
-	if (arg_is(sub, "get")) {
+	if (resp_arg_is(sub, "get")) {
 		if (argc < 3)
 			reply_sub_arity(c, "config", "get");
 		else
 			config_get(c, argc, argv);
-	} else if (arg_is(sub, "set")) {
+	} else if (resp_arg_is(sub, "set")) {
 		if (argc < 4)
 			reply_sub_arity(c, "config", "set");
 		else
 			config_set(c, argc, argv);
-	} else if (arg_is(sub, "resetstat")) {
+	} else if (resp_arg_is(sub, "resetstat")) {
 		if (argc != 2) {
 			reply_sub_arity(c, "config", "resetstat");
 			return;
 		}
 		s->total_commands = s->total_conns = s->rejected_conns = 0;
 		s->evictions = 0;
-		reply_ok(c);
-	} else if (arg_is(sub, "rewrite")) {
+		resp_reply_ok(c);
+	} else if (resp_arg_is(sub, "rewrite")) {
 		if (argc != 2)
 			reply_sub_arity(c, "config", "rewrite");
 		else
-			reply_error(c, "ERR CONFIG REWRITE is not supported by "
+			resp_reply_error(c,
+			    "ERR CONFIG REWRITE is not supported by "
 			    "mq-serve");
-	} else if (arg_is(sub, "help") && argc == 2) {
+	} else if (resp_arg_is(sub, "help") && argc == 2) {
 		reply_help(c, config_help,
 		    sizeof(config_help) / sizeof(config_help[0]));
 	} else

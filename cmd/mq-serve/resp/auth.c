@@ -66,7 +66,8 @@ static int
 settle(struct resp_client *c, const struct resp_arg *user, int ok)
 {
 	if (!ok) {
-		reply_error(c, "WRONGPASS invalid username-password pair or "
+		resp_reply_error(c,
+		    "WRONGPASS invalid username-password pair or "
 		    "user is disabled.");
 		return 0;
 	}
@@ -190,7 +191,7 @@ ask(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 nomem:
 	if (w != NULL && w->argv != argv)
 		resp_auth_free(c);
-	reply_error(c, "ERR out of memory");
+	resp_reply_error(c, "ERR out of memory");
 	return -1;
 }
 
@@ -236,17 +237,17 @@ resp_auth_exec(struct resp_client *c, size_t argc,
 
 	if (c->conn->server->users == NULL)
 		return 0;
-	/* The pairs that cmd_auth and cmd_hello check. */
-	if (cmd->fn == cmd_auth && (qargc == 2 || qargc == 3))
+	/* The pairs that resp_cmd_auth and resp_cmd_hello check. */
+	if (cmd->fn == resp_cmd_auth && (qargc == 2 || qargc == 3))
 		return exec_ask(c, argc, argv, qargc == 2 ? &def : &q[1],
 		    &q[qargc - 1]);
-	if (cmd->fn != cmd_hello)
+	if (cmd->fn != resp_cmd_hello)
 		return 0;
 	for (i = 2; i < qargc && rc == 0; i++) {
-		if (arg_is(&q[i], "auth") && i + 2 < qargc) {
+		if (resp_arg_is(&q[i], "auth") && i + 2 < qargc) {
 			rc = exec_ask(c, argc, argv, &q[i + 1], &q[i + 2]);
 			i += 2;
-		} else if (arg_is(&q[i], "setname") && i + 1 < qargc)
+		} else if (resp_arg_is(&q[i], "setname") && i + 1 < qargc)
 			i++;
 		else
 			break;

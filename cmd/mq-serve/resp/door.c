@@ -30,83 +30,157 @@
 
 /* Sorted by name: resp_lookup() is a binary search. */
 const struct resp_command resp_commands[] = {
-	{ "auth",	-2, CMD_NOAUTH,			0, 0, 0, cmd_auth },
-	{ "client",	-2, 0,				0, 0, 0, cmd_client },
-	{ "command",	-1, 0,				0, 0, 0, cmd_command },
-	{ "config",	-2, 0,				0, 0, 0, cmd_config },
-	{ "dbsize",	 1, CMD_READONLY,		0, 0, 0, cmd_dbsize },
-	{ "del",	-2, CMD_WRITE,			1, -1, 1, cmd_del },
-	{ "discard",	 1, 0,				0, 0, 0, cmd_discard },
-	{ "echo",	 2, 0,				0, 0, 0, cmd_echo },
-	{ "exec",	 1, 0,				0, 0, 0, cmd_exec },
-	{ "exists",	-2, CMD_READONLY,		1, -1, 1, cmd_exists },
-	{ "expire",	-3, CMD_WRITE,			1, 1, 1, cmd_expire },
-	{ "flushall",	-1, CMD_WRITE,			0, 0, 0, cmd_flushall },
-	{ "flushdb",	-1, CMD_WRITE,			0, 0, 0, cmd_flushall },
-	{ "hello",	-1, CMD_NOAUTH,			0, 0, 0, cmd_hello },
-	{ "info",	-1, 0,				0, 0, 0, cmd_info },
-	{ "keys",	 2, CMD_READONLY,		0, 0, 0, cmd_keys },
-	{ "multi",	 1, 0,				0, 0, 0, cmd_multi },
-	{ "pexpire",	-3, CMD_WRITE,			1, 1, 1, cmd_expire },
-	{ "ping",	-1, CMD_PUBSUB | CMD_HOLD,	0, 0, 0, cmd_ping },
-	{ "psubscribe",	-2, CMD_PUBSUB,			0, 0, 0, cmd_psubscribe },
-	{ "pttl",	 2, CMD_READONLY,		1, 1, 1, cmd_ttl },
-	{ "publish",	 3, 0,				0, 0, 0, cmd_publish },
-	{ "pubsub",	-2, 0,				0, 0, 0, cmd_pubsub },
-	{ "punsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_punsubscribe },
-	{ "quit",	-1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_quit },
-	{ "rename",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
-	{ "renamenx",	 3, CMD_WRITE,			1, 2, 1, cmd_rename },
-	{ "reset",	 1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0, cmd_reset },
-	{ "scan",	-2, CMD_READONLY,		0, 0, 0, cmd_scan },
-	{ "select",	 2, 0,				0, 0, 0, cmd_select },
-	{ "spublish",	 3, 0,				1, 1, 1, cmd_publish },
-	{ "ssubscribe",	-2, CMD_PUBSUB,			1, -1, 1, cmd_subscribe },
-	{ "subscribe",	-2, CMD_PUBSUB,			0, 0, 0, cmd_subscribe },
-	{ "sunsubscribe", -1, CMD_PUBSUB,		1, -1, 1, cmd_unsubscribe },
-	{ "time",	 1, 0,				0, 0, 0, cmd_time },
-	{ "ttl",	 2, CMD_READONLY,		1, 1, 1, cmd_ttl },
-	{ "type",	 2, CMD_READONLY,		1, 1, 1, cmd_type },
-	{ "unlink",	-2, CMD_WRITE,			1, -1, 1, cmd_del },
-	{ "unsubscribe", -1, CMD_PUBSUB,		0, 0, 0, cmd_unsubscribe },
-	{ "unwatch",	 1, 0,				0, 0, 0, cmd_unwatch },
-	{ "watch",	-2, 0,				1, -1, 1, cmd_watch },
-	{ "xack",	-4, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xack },
-	{ "xadd",	-5, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xadd },
-	{ "xautoclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xautoclaim },
-	{ "xclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1, cmd_xclaim },
-	{ "xdel",	-3, CMD_WRITE,			1, 1, 1, cmd_xdel },
-	{ "xgroup",	-2, CMD_WRITE,			2, 2, 1, cmd_xgroup },
-	{ "xinfo",	-2, CMD_READONLY,		2, 2, 1, cmd_xinfo },
-	{ "xlen",	 2, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xlen },
-	{ "xpending",	-3, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xpending },
-	{ "xrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xrange },
-	{ "xread",	-4, CMD_READONLY | CMD_BLOCKING | CMD_HOLD, 0, 0, 0, cmd_xread },
-	{ "xreadgroup",	-7, CMD_WRITE | CMD_BLOCKING | CMD_HOLD, 0, 0, 0, cmd_xreadgroup },
-	{ "xrevrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1, cmd_xrevrange },
-	{ "xsetid",	-3, CMD_WRITE,			1, 1, 1, cmd_xsetid },
-	{ "xtrim",	-4, CMD_WRITE,			1, 1, 1, cmd_xtrim },
-	{ "zadd",	-4, CMD_WRITE,			1, 1, 1, cmd_zadd },
-	{ "zcard",	 2, CMD_READONLY,		1, 1, 1, cmd_zcard },
-	{ "zcount",	 4, CMD_READONLY,		1, 1, 1, cmd_zcount },
-	{ "zincrby",	 4, CMD_WRITE,			1, 1, 1, cmd_zadd },
-	{ "zlexcount",	 4, CMD_READONLY,		1, 1, 1, cmd_zcount },
-	{ "zmscore",	-3, CMD_READONLY,		1, 1, 1, cmd_zscore },
-	{ "zpopmax",	-2, CMD_WRITE,			1, 1, 1, cmd_zpop },
-	{ "zpopmin",	-2, CMD_WRITE,			1, 1, 1, cmd_zpop },
-	{ "zrange",	-4, CMD_READONLY,		1, 1, 1, cmd_zrange },
-	{ "zrangebylex", -4, CMD_READONLY,		1, 1, 1, cmd_zrange },
-	{ "zrangebyscore", -4, CMD_READONLY,		1, 1, 1, cmd_zrange },
-	{ "zrank",	 3, CMD_READONLY,		1, 1, 1, cmd_zrank },
-	{ "zrem",	-3, CMD_WRITE,			1, 1, 1, cmd_zrem },
-	{ "zremrangebylex", 4, CMD_WRITE,		1, 1, 1, cmd_zremrange },
-	{ "zremrangebyrank", 4, CMD_WRITE,		1, 1, 1, cmd_zremrange },
-	{ "zremrangebyscore", 4, CMD_WRITE,		1, 1, 1, cmd_zremrange },
-	{ "zrevrange",	-4, CMD_READONLY,		1, 1, 1, cmd_zrange },
-	{ "zrevrangebylex", -4, CMD_READONLY,		1, 1, 1, cmd_zrange },
-	{ "zrevrangebyscore", -4, CMD_READONLY,	1, 1, 1, cmd_zrange },
-	{ "zrevrank",	 3, CMD_READONLY,		1, 1, 1, cmd_zrank },
-	{ "zscore",	 3, CMD_READONLY,		1, 1, 1, cmd_zscore },
+	{ "auth",	-2, CMD_NOAUTH,			0, 0, 0,
+	    resp_cmd_auth },
+	{ "client",	-2, 0,				0, 0, 0,
+	    resp_cmd_client },
+	{ "command",	-1, 0,				0, 0, 0,
+	    resp_cmd_command },
+	{ "config",	-2, 0,				0, 0, 0,
+	    resp_cmd_config },
+	{ "dbsize",	 1, CMD_READONLY,		0, 0, 0,
+	    resp_cmd_dbsize },
+	{ "del",	-2, CMD_WRITE,			1, -1, 1,
+	    resp_cmd_del },
+	{ "discard",	 1, 0,				0, 0, 0,
+	    resp_cmd_discard },
+	{ "echo",	 2, 0,				0, 0, 0,
+	    resp_cmd_echo },
+	{ "exec",	 1, 0,				0, 0, 0,
+	    resp_cmd_exec },
+	{ "exists",	-2, CMD_READONLY,		1, -1, 1,
+	    resp_cmd_exists },
+	{ "expire",	-3, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_expire },
+	{ "flushall",	-1, CMD_WRITE,			0, 0, 0,
+	    resp_cmd_flushall },
+	{ "flushdb",	-1, CMD_WRITE,			0, 0, 0,
+	    resp_cmd_flushall },
+	{ "hello",	-1, CMD_NOAUTH,			0, 0, 0,
+	    resp_cmd_hello },
+	{ "info",	-1, 0,				0, 0, 0,
+	    resp_cmd_info },
+	{ "keys",	 2, CMD_READONLY,		0, 0, 0,
+	    resp_cmd_keys },
+	{ "multi",	 1, 0,				0, 0, 0,
+	    resp_cmd_multi },
+	{ "pexpire",	-3, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_expire },
+	{ "ping",	-1, CMD_PUBSUB | CMD_HOLD,	0, 0, 0,
+	    resp_cmd_ping },
+	{ "psubscribe",	-2, CMD_PUBSUB,			0, 0, 0,
+	    resp_cmd_psubscribe },
+	{ "pttl",	 2, CMD_READONLY,		1, 1, 1, resp_cmd_ttl },
+	{ "publish",	 3, 0,				0, 0, 0,
+	    resp_cmd_publish },
+	{ "pubsub",	-2, 0,				0, 0, 0,
+	    resp_cmd_pubsub },
+	{ "punsubscribe", -1, CMD_PUBSUB,		0, 0, 0,
+	    resp_cmd_punsubscribe },
+	{ "quit",	-1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0,
+	    resp_cmd_quit },
+	{ "rename",	 3, CMD_WRITE,			1, 2, 1,
+	    resp_cmd_rename },
+	{ "renamenx",	 3, CMD_WRITE,			1, 2, 1,
+	    resp_cmd_rename },
+	{ "reset",	 1, CMD_PUBSUB | CMD_NOAUTH,	0, 0, 0,
+	    resp_cmd_reset },
+	{ "scan",	-2, CMD_READONLY,		0, 0, 0,
+	    resp_cmd_scan },
+	{ "select",	 2, 0,				0, 0, 0,
+	    resp_cmd_select },
+	{ "spublish",	 3, 0,				1, 1, 1,
+	    resp_cmd_publish },
+	{ "ssubscribe",	-2, CMD_PUBSUB,			1, -1, 1,
+	    resp_cmd_subscribe },
+	{ "subscribe",	-2, CMD_PUBSUB,			0, 0, 0,
+	    resp_cmd_subscribe },
+	{ "sunsubscribe", -1, CMD_PUBSUB,		1, -1, 1,
+	    resp_cmd_unsubscribe },
+	{ "time",	 1, 0,				0, 0, 0,
+	    resp_cmd_time },
+	{ "ttl",	 2, CMD_READONLY,		1, 1, 1, resp_cmd_ttl },
+	{ "type",	 2, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_type },
+	{ "unlink",	-2, CMD_WRITE,			1, -1, 1,
+	    resp_cmd_del },
+	{ "unsubscribe", -1, CMD_PUBSUB,		0, 0, 0,
+	    resp_cmd_unsubscribe },
+	{ "unwatch",	 1, 0,				0, 0, 0,
+	    resp_cmd_unwatch },
+	{ "watch",	-2, 0,				1, -1, 1,
+	    resp_cmd_watch },
+	{ "xack",	-4, CMD_WRITE | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xack },
+	{ "xadd",	-5, CMD_WRITE | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xadd },
+	{ "xautoclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xautoclaim },
+	{ "xclaim",	-6, CMD_WRITE | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xclaim },
+	{ "xdel",	-3, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_xdel },
+	{ "xgroup",	-2, CMD_WRITE,			2, 2, 1,
+	    resp_cmd_xgroup },
+	{ "xinfo",	-2, CMD_READONLY,		2, 2, 1,
+	    resp_cmd_xinfo },
+	{ "xlen",	 2, CMD_READONLY | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xlen },
+	{ "xpending",	-3, CMD_READONLY | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xpending },
+	{ "xrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xrange },
+	{ "xread",	-4, CMD_READONLY | CMD_BLOCKING | CMD_HOLD, 0, 0, 0,
+	    resp_cmd_xread },
+	{ "xreadgroup",	-7, CMD_WRITE | CMD_BLOCKING | CMD_HOLD, 0, 0, 0,
+	    resp_cmd_xreadgroup },
+	{ "xrevrange",	-4, CMD_READONLY | CMD_HOLD,	1, 1, 1,
+	    resp_cmd_xrevrange },
+	{ "xsetid",	-3, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_xsetid },
+	{ "xtrim",	-4, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_xtrim },
+	{ "zadd",	-4, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_zadd },
+	{ "zcard",	 2, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zcard },
+	{ "zcount",	 4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zcount },
+	{ "zincrby",	 4, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_zadd },
+	{ "zlexcount",	 4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zcount },
+	{ "zmscore",	-3, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zscore },
+	{ "zpopmax",	-2, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_zpop },
+	{ "zpopmin",	-2, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_zpop },
+	{ "zrange",	-4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrange },
+	{ "zrangebylex", -4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrange },
+	{ "zrangebyscore", -4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrange },
+	{ "zrank",	 3, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrank },
+	{ "zrem",	-3, CMD_WRITE,			1, 1, 1,
+	    resp_cmd_zrem },
+	{ "zremrangebylex", 4, CMD_WRITE,		1, 1, 1,
+	    resp_cmd_zremrange },
+	{ "zremrangebyrank", 4, CMD_WRITE,		1, 1, 1,
+	    resp_cmd_zremrange },
+	{ "zremrangebyscore", 4, CMD_WRITE,		1, 1, 1,
+	    resp_cmd_zremrange },
+	{ "zrevrange",	-4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrange },
+	{ "zrevrangebylex", -4, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrange },
+	{ "zrevrangebyscore", -4, CMD_READONLY,	1, 1, 1, resp_cmd_zrange },
+	{ "zrevrank",	 3, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zrank },
+	{ "zscore",	 3, CMD_READONLY,		1, 1, 1,
+	    resp_cmd_zscore },
 };
 const size_t resp_ncommands = sizeof(resp_commands) / sizeof(resp_commands[0]);
 
@@ -148,13 +222,13 @@ resp_lookup(const char *name, size_t len)
  * ---------------------------------------------------------------- */
 
 int
-arg_is(const struct resp_arg *a, const char *lower)
+resp_arg_is(const struct resp_arg *a, const char *lower)
 {
 	return strlen(lower) == a->len && strncasecmp(a->p, lower, a->len) == 0;
 }
 
 int
-arg_ll(const struct resp_arg *a, long long *v)
+resp_arg_ll(const struct resp_arg *a, long long *v)
 {
 	char buf[32];
 	const char *errstr;
@@ -173,7 +247,7 @@ arg_ll(const struct resp_arg *a, long long *v)
 }
 
 int
-arg_str(const struct resp_arg *a, char *buf, size_t size)
+resp_arg_str(const struct resp_arg *a, char *buf, size_t size)
 {
 	if (a->len >= size || memchr(a->p, '\0', a->len) != NULL)
 		return 0;
@@ -210,15 +284,16 @@ resp_args_copy(size_t argc, const struct resp_arg *argv,
 }
 
 void
-reply_wrong_arity(struct resp_client *c, const char *cmd)
+resp_reply_wrong_arity(struct resp_client *c, const char *cmd)
 {
-	reply_error(c, "ERR wrong number of arguments for '%s' command", cmd);
+	resp_reply_error(c, "ERR wrong number of arguments for '%s' command",
+	    cmd);
 }
 
 void
-reply_syntax_error(struct resp_client *c)
+resp_reply_syntax_error(struct resp_client *c)
 {
-	reply_error(c, "ERR syntax error");
+	resp_reply_error(c, "ERR syntax error");
 }
 
 /* "ERR unknown command 'x', with args beginning with: 'a' 'b' " as Redis. */
@@ -238,7 +313,8 @@ reply_unknown(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			break;
 		used += (size_t)n;
 	}
-	reply_error(c, "ERR unknown command '%.*s', with args beginning with: %s",
+	resp_reply_error(c,
+	    "ERR unknown command '%.*s', with args beginning with: %s",
 	    (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p, args);
 }
 
@@ -256,8 +332,9 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	 */
 	if (cmd != NULL && c->multi == NULL && c->authenticated &&
 	    c->nchannels + c->npatterns == 0 &&
-	    ((cmd->fn == cmd_xadd && resp_xadd_queue(c, argc, argv)) ||
-	    (cmd->fn == cmd_publish && resp_publish_queue(c, argc, argv)))) {
+	    ((cmd->fn == resp_cmd_xadd && resp_xadd_queue(c, argc, argv)) ||
+	    (cmd->fn == resp_cmd_publish && resp_publish_queue(c, argc,
+	    argv)))) {
 		cmd_begin(c->conn, TURN_QUEUED);
 		return;
 	}
@@ -272,17 +349,18 @@ dispatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	if ((cmd->arity > 0 && argc != (size_t)cmd->arity) ||
 	    (cmd->arity < 0 && argc < (size_t)-cmd->arity)) {
 		resp_multi_fail(c);
-		reply_wrong_arity(c, cmd->name);
+		resp_reply_wrong_arity(c, cmd->name);
 		return;
 	}
 	if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
 		resp_multi_fail(c);
-		reply_error(c, "NOAUTH Authentication required.");
+		resp_reply_error(c, "NOAUTH Authentication required.");
 		return;
 	}
 	if (c->proto == 2 && c->nchannels + c->npatterns > 0 &&
 	    !(cmd->flags & CMD_PUBSUB)) {
-		reply_error(c, "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
+		resp_reply_error(c,
+		    "ERR Can't execute '%s': only (P|S)SUBSCRIBE / "
 		    "(P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this "
 		    "context", cmd->name);
 		return;
@@ -444,12 +522,13 @@ resp_input(struct conn *conn)
 	while (!conn->dead && off < conn->inlen && c->block == NULL &&
 	    c->authwait == NULL && !conn->closing && !conn_held(conn)) {
 		c->parser.authenticated = c->authenticated;
-		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off, &argc);
+		n = resp_parse(&c->parser, conn->in + off, conn->inlen - off,
+		    &argc);
 		if (n == 0)
 			break;
 		if (n < 0) {
 			appendq_flush(conn->server);
-			reply_error(c, "ERR %s", c->parser.error);
+			resp_reply_error(c, "ERR %s", c->parser.error);
 			close_protocol_error(conn, c->parser.error);
 			conn_consume(conn, conn->inlen);
 			args_return(&c->parser);

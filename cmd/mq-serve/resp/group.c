@@ -46,7 +46,7 @@ subcommand(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	size_t i, len;
 
 	for (i = 0; i < nsubs; i++)
-		if (arg_is(&argv[1], subs[i].name))
+		if (resp_arg_is(&argv[1], subs[i].name))
 			break;
 	if (i == nsubs) {
 		for (len = 0; cmd[len] != '\0' && len + 1 < sizeof(upper); len++)
@@ -55,13 +55,15 @@ subcommand(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 		len = argv[1].len;
 		if (memchr(argv[1].p, '\0', len) != NULL)
 			len = strlen(argv[1].p);
-		reply_error(c, "ERR unknown subcommand '%.*s'. Try %s HELP.",
+		resp_reply_error(c,
+		    "ERR unknown subcommand '%.*s'. Try %s HELP.",
 		    (int)(len > 128 ? 128 : len), argv[1].p, upper);
 		return -1;
 	}
 	if ((subs[i].arity > 0 && argc != (size_t)subs[i].arity) ||
 	    (subs[i].arity < 0 && argc < (size_t)-subs[i].arity)) {
-		reply_error(c, "ERR wrong number of arguments for '%s|%s' command",
+		resp_reply_error(c,
+		    "ERR wrong number of arguments for '%s|%s' command",
 		    cmd, subs[i].name);
 		return -1;
 	}
@@ -77,7 +79,8 @@ reply_subcommand_syntax(struct resp_client *c, const struct resp_arg *sub,
 
 	if (memchr(sub->p, '\0', len) != NULL)
 		len = strlen(sub->p);
-	reply_error(c, "ERR unknown subcommand or wrong number of arguments for "
+	resp_reply_error(c,
+	    "ERR unknown subcommand or wrong number of arguments for "
 	    "'%.*s'. Try %s HELP.", (int)(len > 128 ? 128 : len), sub->p, cmd);
 }
 
@@ -90,14 +93,14 @@ reply_help(struct resp_client *c, const char *cmd, const char *const *lines)
 
 	for (n = 0; lines[n] != NULL; n++)
 		;
-	reply_array(c, n + 3);
+	resp_reply_array(c, n + 3);
 	snprintf(head, sizeof(head), "%s <subcommand> [<arg> [value] [opt] ...]. "
 	    "Subcommands are:", cmd);
-	reply_simple(c, head);
+	resp_reply_simple(c, head);
 	for (n = 0; lines[n] != NULL; n++)
-		reply_simple(c, lines[n]);
-	reply_simple(c, "HELP");
-	reply_simple(c, "    Prints this help.");
+		resp_reply_simple(c, lines[n]);
+	resp_reply_simple(c, "HELP");
+	resp_reply_simple(c, "    Prints this help.");
 }
 
 /* "NOGROUP No such key 'k' or consumer group 'g'" */
@@ -105,7 +108,8 @@ static void
 reply_nogroup(struct resp_client *c, const struct resp_arg *key,
     const struct resp_arg *group)
 {
-	reply_error(c, "NOGROUP No such key '%.*s' or consumer group '%.*s'",
+	resp_reply_error(c,
+	    "NOGROUP No such key '%.*s' or consumer group '%.*s'",
 	    (int)key->len, key->p, (int)group->len, group->p);
 }
 
@@ -114,7 +118,8 @@ static void
 reply_nogroup_for(struct resp_client *c, const struct resp_arg *group,
     const struct resp_arg *key)
 {
-	reply_error(c, "NOGROUP No such consumer group '%.*s' for key name '%.*s'",
+	resp_reply_error(c,
+	    "NOGROUP No such consumer group '%.*s' for key name '%.*s'",
 	    (int)group->len, group->p, (int)key->len, key->p);
 }
 
@@ -129,9 +134,9 @@ stream_group(struct resp_client *c, const struct resp_arg *key,
 {
 	int rc;
 
-	if ((rc = xstream(c, key, s)) <= 0)
+	if ((rc = resp_xstream(c, key, s)) <= 0)
 		return rc;
-	return xgroup_open(c, *s, group, g);
+	return resp_xgroup_open(c, *s, group, g);
 }
 
 /*
@@ -146,12 +151,12 @@ group_error(struct resp_client *c, int rc, mq_stream *s,
 	char name[MQ_NAME_MAX + 1];
 
 	if (rc == MQ_ENOGROUP) {
-		if (arg_str(group, name, sizeof(name)))
+		if (resp_arg_str(group, name, sizeof(name)))
 			server_group_forget(c->conn->server, s, name);
 		reply_nogroup(c, key, group);
 		return;
 	}
-	reply_mq_error(c, rc, cmd);
+	resp_reply_mq_error(c, rc, cmd);
 }
 
 /* ------------------------------------------------------------------
@@ -200,17 +205,17 @@ xgroup_create(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	if (argv[4].len == 1 && argv[4].p[0] == '$') {
 		if (s != NULL)
 			id = MQ_ID_LAST;	/* the top, resolved by libmq */
-	} else if (xarg_id(c, &argv[4], 0, 1, &id) == -1)
+	} else if (resp_xarg_id(c, &argv[4], 0, 1, &id) == -1)
 		return;
-	if (!arg_str(&argv[3], name, sizeof(name)) || name[0] == '\0') {
-		reply_mq_error(c, MQ_EBADNAME, "XGROUP");
+	if (!resp_arg_str(&argv[3], name, sizeof(name)) || name[0] == '\0') {
+		resp_reply_mq_error(c, MQ_EBADNAME, "XGROUP");
 		return;
 	}
 	if (s == NULL) {
 		/* MKSTREAM, now that nothing else can fail first. */
 		if ((rc = server_stream(c->conn->server, argv[2].p, argv[2].len,
 		    1, &s)) != MQ_OK) {
-			reply_mq_error(c, rc, "XGROUP");
+			resp_reply_mq_error(c, rc, "XGROUP");
 			return;
 		}
 		waiters_change(c->conn->server, mq_stream_name(s), NULL,
@@ -218,15 +223,16 @@ xgroup_create(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	}
 	rc = mq_group_create(s, name, id, entries_read);
 	if (rc == MQ_EEXIST)
-		reply_error(c, "BUSYGROUP Consumer Group name already exists");
+		resp_reply_error(c,
+		    "BUSYGROUP Consumer Group name already exists");
 	else if (rc != MQ_OK)
-		reply_mq_error(c, rc, "XGROUP");
+		resp_reply_mq_error(c, rc, "XGROUP");
 	else
-		reply_ok(c);
+		resp_reply_ok(c);
 }
 
 void
-cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	char name[MQ_NAME_MAX + 1];
 	long long er = -1;
@@ -242,15 +248,19 @@ cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	if (argc >= 4) {
 		for (i = 5; i < argc; ) {
-			if (sub == XG_CREATE && arg_is(&argv[i], "mkstream")) {
+			if (sub == XG_CREATE && resp_arg_is(&argv[i],
+			    "mkstream")) {
 				mkstream = 1;
 				i++;
 			} else if ((sub == XG_CREATE || sub == XG_SETID) &&
-			    arg_is(&argv[i], "entriesread") && i + 1 < argc) {
-				if (xarg_ll(c, &argv[i + 1], NULL, &er) == -1)
+			    resp_arg_is(&argv[i], "entriesread") &&
+			    i + 1 < argc) {
+				if (resp_xarg_ll(c, &argv[i + 1], NULL,
+				    &er) == -1)
 					return;
 				if (er < 0 && er != -1) {
-					reply_error(c, "ERR value for ENTRIESREAD "
+					resp_reply_error(c,
+					    "ERR value for ENTRIESREAD "
 					    "must be positive or -1");
 					return;
 				}
@@ -260,20 +270,21 @@ cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 				return;
 			}
 		}
-		if ((rc = xstream(c, &argv[2], &s)) < 0)
+		if ((rc = resp_xstream(c, &argv[2], &s)) < 0)
 			return;
 		if (rc == 0)
 			s = NULL;
 	}
 	if (argc >= 4 && !mkstream) {
 		if (s == NULL) {
-			reply_error(c, "ERR The XGROUP subcommand requires the key "
+			resp_reply_error(c,
+			    "ERR The XGROUP subcommand requires the key "
 			    "to exist. Note that for CREATE you may want to use "
 			    "the MKSTREAM option to create an empty stream "
 			    "automatically.");
 			return;
 		}
-		if ((rc = xgroup_open(c, s, &argv[3], &g)) < 0)
+		if ((rc = resp_xgroup_open(c, s, &argv[3], &g)) < 0)
 			return;
 		if (rc == 0 && (sub == XG_SETID || sub == XG_CREATECONSUMER ||
 		    sub == XG_DELCONSUMER)) {
@@ -296,57 +307,57 @@ cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			break;
 		if (argv[4].len == 1 && argv[4].p[0] == '$')
 			id = MQ_ID_LAST;
-		else if (xarg_id(c, &argv[4], 0, 0, &id) == -1)
+		else if (resp_xarg_id(c, &argv[4], 0, 0, &id) == -1)
 			return;
 		if ((rc = mq_group_setid(g, id, er)) != MQ_OK)
 			group_error(c, rc, s, &argv[2], &argv[3], "XGROUP");
 		else
-			reply_ok(c);
+			resp_reply_ok(c);
 		return;
 	case XG_DESTROY:
 		if (g == NULL) {
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 			return;
 		}
-		if (!arg_str(&argv[3], name, sizeof(name))) {
-			reply_int(c, 0);
+		if (!resp_arg_str(&argv[3], name, sizeof(name))) {
+			resp_reply_int(c, 0);
 			return;
 		}
 		rc = mq_group_destroy(s, name);
 		server_group_forget(c->conn->server, s, name);
 		if (rc == MQ_ENOGROUP)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		else if (rc != MQ_OK)
-			reply_mq_error(c, rc, "XGROUP");
+			resp_reply_mq_error(c, rc, "XGROUP");
 		else {
-			reply_int(c, 1);
+			resp_reply_int(c, 1);
 			/* Blocked XREADGROUPs of it get their NOGROUP. */
 			waiters_change(c->conn->server, mq_stream_name(s), name,
 			    MQ_WATCH_GROUP);
 		}
 		return;
 	case XG_CREATECONSUMER:
-		if (!arg_str(&argv[4], name, sizeof(name))) {
-			reply_mq_error(c, MQ_EBADNAME, "XGROUP");
+		if (!resp_arg_str(&argv[4], name, sizeof(name))) {
+			resp_reply_mq_error(c, MQ_EBADNAME, "XGROUP");
 			return;
 		}
 		if ((rc = mq_group_consumer_create(g, name)) < 0)
 			group_error(c, rc, s, &argv[2], &argv[3], "XGROUP");
 		else
-			reply_int(c, rc);
+			resp_reply_int(c, rc);
 		return;
 	case XG_DELCONSUMER:
-		if (!arg_str(&argv[4], name, sizeof(name))) {
-			reply_int(c, 0);	/* no such consumer */
+		if (!resp_arg_str(&argv[4], name, sizeof(name))) {
+			resp_reply_int(c, 0);	/* no such consumer */
 			return;
 		}
 		rc = mq_group_consumer_delete(g, name, &pending);
 		if (rc == MQ_EBADNAME)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		else if (rc != MQ_OK)
 			group_error(c, rc, s, &argv[2], &argv[3], "XGROUP");
 		else
-			reply_int(c, (long long)pending);
+			resp_reply_int(c, (long long)pending);
 		return;
 	}
 	reply_subcommand_syntax(c, &argv[1], "XGROUP");
@@ -357,7 +368,7 @@ cmd_xgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * ---------------------------------------------------------------- */
 
 void
-cmd_xack(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xack(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	mq_stream *s;
 	mq_group *g;
@@ -367,26 +378,26 @@ cmd_xack(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	if ((rc = stream_group(c, &argv[1], &argv[2], &s, &g)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XACK");
+		resp_reply_mq_error(c, MQ_ESYS, "XACK");
 		return;
 	}
 	for (i = 0; i < n; i++)
-		if (xarg_id(c, &argv[3 + i], 0, 1, &ids[i]) == -1) {
+		if (resp_xarg_id(c, &argv[3 + i], 0, 1, &ids[i]) == -1) {
 			free(ids);
 			return;
 		}
 	rc = mq_group_ack(g, ids, n, &acked);
 	free(ids);
 	if (rc == MQ_ENOGROUP)
-		reply_int(c, 0);
+		resp_reply_int(c, 0);
 	else if (rc != MQ_OK)
-		reply_mq_error(c, rc, "XACK");
+		resp_reply_mq_error(c, rc, "XACK");
 	else
-		reply_int(c, (long long)acked);
+		resp_reply_int(c, (long long)acked);
 }
 
 /* The consumers of a group, copied (mq_group_consumers' views are not). */
@@ -461,40 +472,41 @@ xpending_summary(struct resp_client *c, mq_group *g,
 	int rc;
 
 	if (gi->pending == 0) {
-		reply_array(c, 4);
-		reply_int(c, 0);
-		reply_null(c);
-		reply_null(c);
-		reply_null_array(c);
+		resp_reply_array(c, 4);
+		resp_reply_int(c, 0);
+		resp_reply_null(c);
+		resp_reply_null(c);
+		resp_reply_null_array(c);
 		return;
 	}
 	if ((rc = clist_load(g, &cl)) != MQ_OK) {
-		reply_mq_error(c, rc, "XPENDING");
+		resp_reply_mq_error(c, rc, "XPENDING");
 		return;
 	}
 	for (i = 0; i < cl.n; i++)
 		if (cl.v[i].pending > 0)
 			k++;
-	reply_array(c, 4);
-	reply_int(c, (long long)gi->pending);
-	reply_id(c, gi->pending_min);
-	reply_id(c, gi->pending_max);
-	reply_array(c, k);
+	resp_reply_array(c, 4);
+	resp_reply_int(c, (long long)gi->pending);
+	resp_reply_id(c, gi->pending_min);
+	resp_reply_id(c, gi->pending_max);
+	resp_reply_array(c, k);
 	for (i = 0; i < cl.n; i++) {
 		if (cl.v[i].pending == 0)
 			continue;
-		reply_array(c, 2);
-		reply_bulk_str(c, cl.v[i].name);
+		resp_reply_array(c, 2);
+		resp_reply_bulk_str(c, cl.v[i].name);
 		snprintf(num, sizeof(num), "%llu",
 		    (unsigned long long)cl.v[i].pending);
-		reply_bulk_str(c, num);
+		resp_reply_bulk_str(c, num);
 	}
 	clist_free(&cl);
 }
 
 /* XPENDING key group [[IDLE min-idle] start end count [consumer]] */
 void
-cmd_xpending(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xpending(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	char cname[MQ_NAME_MAX + 1];
 	struct mq_group_info gi;
@@ -509,25 +521,25 @@ cmd_xpending(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	int rc;
 
 	if (argc != 3 && (argc < 6 || argc > 9)) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return;
 	}
 	if (argc >= 6) {
-		if (arg_is(&argv[3], "idle")) {
-			if (xarg_ll(c, &argv[4], NULL, &minidle) == -1)
+		if (resp_arg_is(&argv[3], "idle")) {
+			if (resp_xarg_ll(c, &argv[4], NULL, &minidle) == -1)
 				return;
 			if (argc < 8) {
-				reply_syntax_error(c);
+				resp_reply_syntax_error(c);
 				return;
 			}
 			si += 2;
 		}
-		if (xarg_ll(c, &argv[si + 2], NULL, &count) == -1)
+		if (resp_xarg_ll(c, &argv[si + 2], NULL, &count) == -1)
 			return;
 		if (count < 0)
 			count = 0;
-		if (xarg_interval(c, &argv[si], 0, &start) == -1 ||
-		    xarg_interval(c, &argv[si + 1], 1, &end) == -1)
+		if (resp_xarg_interval(c, &argv[si], 0, &start) == -1 ||
+		    resp_xarg_interval(c, &argv[si + 1], 1, &end) == -1)
 			return;
 		if (si + 3 < argc)
 			consumer = &argv[si + 3];
@@ -545,17 +557,17 @@ cmd_xpending(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		xpending_summary(c, g, &gi);
 		return;
 	}
-	if (consumer != NULL && !arg_str(consumer, cname, sizeof(cname))) {
-		reply_array(c, 0);	/* a name no consumer can have */
+	if (consumer != NULL && !resp_arg_str(consumer, cname, sizeof(cname))) {
+		resp_reply_array(c, 0);	/* a name no consumer can have */
 		return;
 	}
 	room = gi.pending < (uint64_t)count ? (size_t)gi.pending : (size_t)count;
 	if (room == 0) {
-		reply_array(c, 0);
+		resp_reply_array(c, 0);
 		return;
 	}
 	if ((out = reallocarray(NULL, room, sizeof(*out))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XPENDING");
+		resp_reply_mq_error(c, MQ_ESYS, "XPENDING");
 		return;
 	}
 	rc = mq_group_pending(g, start, end, room,
@@ -565,15 +577,15 @@ cmd_xpending(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		group_error(c, rc, s, &argv[1], &argv[2], "XPENDING");
 		return;
 	}
-	now = xnow_ms();
-	reply_array(c, n);
+	now = resp_xnow_ms();
+	resp_reply_array(c, n);
 	for (i = 0; i < n; i++) {
-		reply_array(c, 4);
-		reply_id(c, out[i].id);
-		reply_bulk_str(c, out[i].consumer);
+		resp_reply_array(c, 4);
+		resp_reply_id(c, out[i].id);
+		resp_reply_bulk_str(c, out[i].consumer);
 		idle = now - out[i].delivered_ms;
-		reply_int(c, idle < 0 ? 0 : idle);
-		reply_int(c, (long long)out[i].count);
+		resp_reply_int(c, idle < 0 ? 0 : idle);
+		resp_reply_int(c, (long long)out[i].count);
 	}
 	free(out);
 }
@@ -585,7 +597,7 @@ cmd_xpending(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 /* XCLAIM key group consumer min-idle id... [IDLE ms] [TIME ms]
  *     [RETRYCOUNT n] [FORCE] [JUSTID] [LASTID id] */
 void
-cmd_xclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	char cname[MQ_NAME_MAX + 1];
 	struct mq_group_info gi;
@@ -602,47 +614,51 @@ cmd_xclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			reply_nogroup(c, &argv[1], &argv[2]);
 		return;
 	}
-	if (xarg_ll(c, &argv[4], "Invalid min-idle-time argument for XCLAIM",
-	    &minidle) == -1)
+	if (resp_xarg_ll(c, &argv[4],
+	    "Invalid min-idle-time argument for XCLAIM", &minidle) == -1)
 		return;
 	if (minidle < 0)
 		minidle = 0;
 	if ((ids = reallocarray(NULL, argc - 5, sizeof(*ids))) == NULL ||
 	    (out = reallocarray(NULL, argc - 5, sizeof(*out))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XCLAIM");
+		resp_reply_mq_error(c, MQ_ESYS, "XCLAIM");
 		goto done;
 	}
 	/* The ids, up to the first argument that is not one: the options. */
 	for (j = 5, nids = 0; j < argc; j++, nids++)
-		if (xarg_id(NULL, &argv[j], 0, 1, &ids[nids]) == -1)
+		if (resp_xarg_id(NULL, &argv[j], 0, 1, &ids[nids]) == -1)
 			break;
-	now = xnow_ms();
+	now = resp_xnow_ms();
 	for (; j < argc; j++) {
 		int more = j + 1 < argc;
 
-		if (arg_is(&argv[j], "force"))
+		if (resp_arg_is(&argv[j], "force"))
 			flags |= MQ_CLAIM_FORCE;
-		else if (arg_is(&argv[j], "justid"))
+		else if (resp_arg_is(&argv[j], "justid"))
 			flags |= MQ_CLAIM_JUSTID;
-		else if (arg_is(&argv[j], "idle") && more) {
-			if (xarg_ll(c, &argv[++j], "Invalid IDLE option argument "
+		else if (resp_arg_is(&argv[j], "idle") && more) {
+			if (resp_xarg_ll(c, &argv[++j],
+			    "Invalid IDLE option argument "
 			    "for XCLAIM", &v) == -1)
 				goto done;
 			when = now - v;
-		} else if (arg_is(&argv[j], "time") && more) {
-			if (xarg_ll(c, &argv[++j], "Invalid TIME option argument "
+		} else if (resp_arg_is(&argv[j], "time") && more) {
+			if (resp_xarg_ll(c, &argv[++j],
+			    "Invalid TIME option argument "
 			    "for XCLAIM", &v) == -1)
 				goto done;
 			when = v;
-		} else if (arg_is(&argv[j], "retrycount") && more) {
-			if (xarg_ll(c, &argv[++j], "Invalid RETRYCOUNT option "
+		} else if (resp_arg_is(&argv[j], "retrycount") && more) {
+			if (resp_xarg_ll(c, &argv[++j],
+			    "Invalid RETRYCOUNT option "
 			    "argument for XCLAIM", &retry) == -1)
 				goto done;
-		} else if (arg_is(&argv[j], "lastid") && more) {
-			if (xarg_id(c, &argv[++j], 0, 1, &lastid) == -1)
+		} else if (resp_arg_is(&argv[j], "lastid") && more) {
+			if (resp_xarg_id(c, &argv[++j], 0, 1, &lastid) == -1)
 				goto done;
 		} else {
-			reply_error(c, "ERR Unrecognized XCLAIM option '%.*s'",
+			resp_reply_error(c,
+			    "ERR Unrecognized XCLAIM option '%.*s'",
 			    (int)argv[j].len, argv[j].p);
 			goto done;
 		}
@@ -659,8 +675,8 @@ cmd_xclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	}
 	if (when != -1 && (when < 0 || when > now))
 		when = now;
-	if (!arg_str(&argv[3], cname, sizeof(cname))) {
-		reply_mq_error(c, MQ_EBADNAME, "XCLAIM");
+	if (!resp_arg_str(&argv[3], cname, sizeof(cname))) {
+		resp_reply_mq_error(c, MQ_EBADNAME, "XCLAIM");
 		goto done;
 	}
 	if ((rc = mq_group_claim(g, cname, minidle, ids, nids, when,
@@ -668,15 +684,15 @@ cmd_xclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		group_error(c, rc, s, &argv[1], &argv[2], "XCLAIM");
 		goto done;
 	}
-	reply_array(c, claimed);
+	resp_reply_array(c, claimed);
 	for (i = 0; i < claimed; i++) {
 		if (flags & MQ_CLAIM_JUSTID)
-			reply_id(c, out[i]);
-		else if ((rc = xreply_one(c, s, out[i])) != MQ_OK) {
+			resp_reply_id(c, out[i]);
+		else if ((rc = resp_xreply_one(c, s, out[i])) != MQ_OK) {
 			/* The array is begun: the entry shows as gone. */
-			reply_array(c, 2);
-			reply_id(c, out[i]);
-			reply_null_array(c);
+			resp_reply_array(c, 2);
+			resp_reply_id(c, out[i]);
+			resp_reply_null_array(c);
 		}
 	}
 done:
@@ -686,7 +702,8 @@ done:
 
 /* XAUTOCLAIM key group consumer min-idle start [COUNT n] [JUSTID] */
 void
-cmd_xautoclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xautoclaim(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	char cname[MQ_NAME_MAX + 1];
 	struct mq_group_info gi;
@@ -697,27 +714,27 @@ cmd_xautoclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	size_t j, room, claimed, ndeleted, i;
 	int rc, flags = 0;
 
-	if (xarg_ll(c, &argv[4], "Invalid min-idle-time argument for XAUTOCLAIM",
-	    &minidle) == -1)
+	if (resp_xarg_ll(c, &argv[4],
+	    "Invalid min-idle-time argument for XAUTOCLAIM", &minidle) == -1)
 		return;
 	if (minidle < 0)
 		minidle = 0;
-	if (xarg_interval(c, &argv[5], 0, &start) == -1)
+	if (resp_xarg_interval(c, &argv[5], 0, &start) == -1)
 		return;
 	for (j = 6; j < argc; j++) {
-		if (arg_is(&argv[j], "count") && j + 1 < argc) {
-			if (xarg_ll(c, &argv[j + 1], "COUNT must be > 0",
+		if (resp_arg_is(&argv[j], "count") && j + 1 < argc) {
+			if (resp_xarg_ll(c, &argv[j + 1], "COUNT must be > 0",
 			    &count) == -1)
 				return;
 			if (count < 1 || count > LLONG_MAX / 16) {
-				reply_error(c, "ERR COUNT must be > 0");
+				resp_reply_error(c, "ERR COUNT must be > 0");
 				return;
 			}
 			j++;
-		} else if (arg_is(&argv[j], "justid"))
+		} else if (resp_arg_is(&argv[j], "justid"))
 			flags |= MQ_CLAIM_JUSTID;
 		else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
@@ -726,8 +743,8 @@ cmd_xautoclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			reply_nogroup(c, &argv[1], &argv[2]);
 		return;
 	}
-	if (!arg_str(&argv[3], cname, sizeof(cname))) {
-		reply_mq_error(c, MQ_EBADNAME, "XAUTOCLAIM");
+	if (!resp_arg_str(&argv[3], cname, sizeof(cname))) {
+		resp_reply_mq_error(c, MQ_EBADNAME, "XAUTOCLAIM");
 		return;
 	}
 	/*
@@ -743,7 +760,7 @@ cmd_xautoclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    gi.pending > 0 ? (size_t)gi.pending : 1;
 	if ((out = reallocarray(NULL, room, sizeof(*out))) == NULL ||
 	    (deleted = reallocarray(NULL, room, sizeof(*deleted))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XAUTOCLAIM");
+		resp_reply_mq_error(c, MQ_ESYS, "XAUTOCLAIM");
 		goto done;
 	}
 	if ((rc = mq_group_autoclaim(g, cname, minidle, start, room, flags, out,
@@ -751,21 +768,21 @@ cmd_xautoclaim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		group_error(c, rc, s, &argv[1], &argv[2], "XAUTOCLAIM");
 		goto done;
 	}
-	reply_array(c, 3);
-	reply_id(c, next);
-	reply_array(c, claimed);
+	resp_reply_array(c, 3);
+	resp_reply_id(c, next);
+	resp_reply_array(c, claimed);
 	for (i = 0; i < claimed; i++) {
 		if (flags & MQ_CLAIM_JUSTID)
-			reply_id(c, out[i]);
-		else if (xreply_one(c, s, out[i]) != MQ_OK) {
-			reply_array(c, 2);
-			reply_id(c, out[i]);
-			reply_null_array(c);
+			resp_reply_id(c, out[i]);
+		else if (resp_xreply_one(c, s, out[i]) != MQ_OK) {
+			resp_reply_array(c, 2);
+			resp_reply_id(c, out[i]);
+			resp_reply_null_array(c);
 		}
 	}
-	reply_array(c, ndeleted);
+	resp_reply_array(c, ndeleted);
 	for (i = 0; i < ndeleted; i++)
-		reply_id(c, deleted[i]);
+		resp_reply_id(c, deleted[i]);
 done:
 	free(out);
 	free(deleted);
@@ -880,9 +897,9 @@ static void
 reply_int_or_null(struct resp_client *c, int64_t v)
 {
 	if (v < 0)
-		reply_null(c);
+		resp_reply_null(c);
 	else
-		reply_int(c, v);
+		resp_reply_int(c, v);
 }
 
 static void
@@ -893,25 +910,25 @@ xinfo_groups(struct resp_client *c, mq_stream *s)
 	int rc;
 
 	if ((rc = glist_load(c, s, &gl)) != MQ_OK) {
-		reply_mq_error(c, rc, "XINFO");
+		resp_reply_mq_error(c, rc, "XINFO");
 		return;
 	}
-	reply_array(c, gl.n);
+	resp_reply_array(c, gl.n);
 	for (i = 0; i < gl.n; i++) {
 		const struct mq_group_info *gi = &gl.v[i].info;
 
-		reply_map(c, 6);
-		reply_bulk_str(c, "name");
-		reply_bulk_str(c, gl.v[i].name);
-		reply_bulk_str(c, "consumers");
-		reply_int(c, (long long)gi->consumers);
-		reply_bulk_str(c, "pending");
-		reply_int(c, (long long)gi->pending);
-		reply_bulk_str(c, "last-delivered-id");
-		reply_id(c, gi->last_delivered);
-		reply_bulk_str(c, "entries-read");
+		resp_reply_map(c, 6);
+		resp_reply_bulk_str(c, "name");
+		resp_reply_bulk_str(c, gl.v[i].name);
+		resp_reply_bulk_str(c, "consumers");
+		resp_reply_int(c, (long long)gi->consumers);
+		resp_reply_bulk_str(c, "pending");
+		resp_reply_int(c, (long long)gi->pending);
+		resp_reply_bulk_str(c, "last-delivered-id");
+		resp_reply_id(c, gi->last_delivered);
+		resp_reply_bulk_str(c, "entries-read");
 		reply_int_or_null(c, gi->entries_read);
-		reply_bulk_str(c, "lag");
+		resp_reply_bulk_str(c, "lag");
 		reply_int_or_null(c, gi->lag);
 	}
 	glist_free(&gl);
@@ -927,7 +944,7 @@ xinfo_consumers(struct resp_client *c, const struct resp_arg *argv,
 	size_t i;
 	int rc;
 
-	if ((rc = xgroup_open(c, s, &argv[3], &g)) <= 0) {
+	if ((rc = resp_xgroup_open(c, s, &argv[3], &g)) <= 0) {
 		if (rc == 0)
 			reply_nogroup_for(c, &argv[3], &argv[2]);
 		return;
@@ -936,20 +953,20 @@ xinfo_consumers(struct resp_client *c, const struct resp_arg *argv,
 		if (rc == MQ_ENOGROUP)
 			reply_nogroup_for(c, &argv[3], &argv[2]);
 		else
-			reply_mq_error(c, rc, "XINFO");
+			resp_reply_mq_error(c, rc, "XINFO");
 		return;
 	}
-	now = xnow_ms();
-	reply_array(c, cl.n);
+	now = resp_xnow_ms();
+	resp_reply_array(c, cl.n);
 	for (i = 0; i < cl.n; i++) {
 		idle = now - cl.v[i].seen_ms;
-		reply_map(c, 3);
-		reply_bulk_str(c, "name");
-		reply_bulk_str(c, cl.v[i].name);
-		reply_bulk_str(c, "pending");
-		reply_int(c, (long long)cl.v[i].pending);
-		reply_bulk_str(c, "idle");
-		reply_int(c, idle < 0 ? 0 : idle);
+		resp_reply_map(c, 3);
+		resp_reply_bulk_str(c, "name");
+		resp_reply_bulk_str(c, cl.v[i].name);
+		resp_reply_bulk_str(c, "pending");
+		resp_reply_int(c, (long long)cl.v[i].pending);
+		resp_reply_bulk_str(c, "idle");
+		resp_reply_int(c, idle < 0 ? 0 : idle);
 	}
 	clist_free(&cl);
 }
@@ -969,7 +986,7 @@ edge_fn(const struct mq_msg *m, void *arg)
 	e->found = 1;
 	e->offset = m->offset;
 	if (e->c != NULL)
-		reply_entry(e->c, m);
+		resp_reply_entry(e->c, m);
 	return 1;
 }
 
@@ -984,7 +1001,7 @@ reply_edge(struct resp_client *c, mq_stream *s, int rev)
 	if ((rc = mq_range(s, zero, MQ_ID_LAST, 1, rev, edge_fn, &e)) != MQ_OK)
 		return rc;
 	if (!e.found)
-		reply_null(c);
+		resp_reply_null(c);
 	return MQ_OK;
 }
 
@@ -1026,21 +1043,21 @@ xinfo_stream_head(struct resp_client *c, mq_stream *s,
 
 	if ((rc = radix_estimate(s, si->length, &keys, &nodes)) != MQ_OK)
 		return rc;
-	reply_map(c, full ? 9 : 10);
-	reply_bulk_str(c, "length");
-	reply_int(c, (long long)si->length);
-	reply_bulk_str(c, "radix-tree-keys");
-	reply_int(c, keys);
-	reply_bulk_str(c, "radix-tree-nodes");
-	reply_int(c, nodes);
-	reply_bulk_str(c, "last-generated-id");
-	reply_id(c, si->last_id);
-	reply_bulk_str(c, "max-deleted-entry-id");
-	reply_id(c, si->max_deleted_id);
-	reply_bulk_str(c, "entries-added");
-	reply_int(c, (long long)si->entries_added);
-	reply_bulk_str(c, "recorded-first-entry-id");
-	reply_id(c, si->first_id);
+	resp_reply_map(c, full ? 9 : 10);
+	resp_reply_bulk_str(c, "length");
+	resp_reply_int(c, (long long)si->length);
+	resp_reply_bulk_str(c, "radix-tree-keys");
+	resp_reply_int(c, keys);
+	resp_reply_bulk_str(c, "radix-tree-nodes");
+	resp_reply_int(c, nodes);
+	resp_reply_bulk_str(c, "last-generated-id");
+	resp_reply_id(c, si->last_id);
+	resp_reply_bulk_str(c, "max-deleted-entry-id");
+	resp_reply_id(c, si->max_deleted_id);
+	resp_reply_bulk_str(c, "entries-added");
+	resp_reply_int(c, (long long)si->entries_added);
+	resp_reply_bulk_str(c, "recorded-first-entry-id");
+	resp_reply_id(c, si->first_id);
 	return MQ_OK;
 }
 
@@ -1082,47 +1099,47 @@ xinfo_full_group(struct resp_client *c, const struct ginfo *gv,
 		free(pl);
 		return rc;
 	}
-	reply_map(c, 7);
-	reply_bulk_str(c, "name");
-	reply_bulk_str(c, gv->name);
-	reply_bulk_str(c, "last-delivered-id");
-	reply_id(c, gv->info.last_delivered);
-	reply_bulk_str(c, "entries-read");
+	resp_reply_map(c, 7);
+	resp_reply_bulk_str(c, "name");
+	resp_reply_bulk_str(c, gv->name);
+	resp_reply_bulk_str(c, "last-delivered-id");
+	resp_reply_id(c, gv->info.last_delivered);
+	resp_reply_bulk_str(c, "entries-read");
 	reply_int_or_null(c, gv->info.entries_read);
-	reply_bulk_str(c, "lag");
+	resp_reply_bulk_str(c, "lag");
 	reply_int_or_null(c, gv->info.lag);
-	reply_bulk_str(c, "pel-count");
-	reply_int(c, (long long)gv->info.pending);
-	reply_bulk_str(c, "pending");
-	reply_array(c, n);
+	resp_reply_bulk_str(c, "pel-count");
+	resp_reply_int(c, (long long)gv->info.pending);
+	resp_reply_bulk_str(c, "pending");
+	resp_reply_array(c, n);
 	for (i = 0; i < n; i++) {
-		reply_array(c, 4);
-		reply_id(c, pl[i].id);
-		reply_bulk_str(c, pl[i].consumer);
-		reply_int(c, pl[i].delivered_ms);
-		reply_int(c, (long long)pl[i].count);
+		resp_reply_array(c, 4);
+		resp_reply_id(c, pl[i].id);
+		resp_reply_bulk_str(c, pl[i].consumer);
+		resp_reply_int(c, pl[i].delivered_ms);
+		resp_reply_int(c, (long long)pl[i].count);
 	}
 	free(pl);
-	reply_bulk_str(c, "consumers");
-	reply_array(c, cl.n);
+	resp_reply_bulk_str(c, "consumers");
+	resp_reply_array(c, cl.n);
 	for (j = 0; j < cl.n; j++) {
-		reply_map(c, 4);
-		reply_bulk_str(c, "name");
-		reply_bulk_str(c, cl.v[j].name);
-		reply_bulk_str(c, "seen-time");
-		reply_int(c, cl.v[j].seen_ms);
-		reply_bulk_str(c, "pel-count");
-		reply_int(c, (long long)cl.v[j].pending);
-		reply_bulk_str(c, "pending");
+		resp_reply_map(c, 4);
+		resp_reply_bulk_str(c, "name");
+		resp_reply_bulk_str(c, cl.v[j].name);
+		resp_reply_bulk_str(c, "seen-time");
+		resp_reply_int(c, cl.v[j].seen_ms);
+		resp_reply_bulk_str(c, "pel-count");
+		resp_reply_int(c, (long long)cl.v[j].pending);
+		resp_reply_bulk_str(c, "pending");
 		if (pending_list(gv->g, cl.v[j].pending, count, cl.v[j].name,
 		    &cp, &k) != MQ_OK)
 			k = 0;	/* the map is begun: show none */
-		reply_array(c, k);
+		resp_reply_array(c, k);
 		for (i = 0; i < k; i++) {
-			reply_array(c, 3);
-			reply_id(c, cp[i].id);
-			reply_int(c, cp[i].delivered_ms);
-			reply_int(c, (long long)cp[i].count);
+			resp_reply_array(c, 3);
+			resp_reply_id(c, cp[i].id);
+			resp_reply_int(c, cp[i].delivered_ms);
+			resp_reply_int(c, (long long)cp[i].count);
 		}
 		free(cp);
 	}
@@ -1143,62 +1160,63 @@ xinfo_stream(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	int full = optc > 0, rc;
 
 	if (full) {
-		if ((optc != 1 && optc != 3) || !arg_is(&argv[3], "full") ||
-		    (optc == 3 && !arg_is(&argv[4], "count"))) {
+		if ((optc != 1 && optc != 3) || !resp_arg_is(&argv[3],
+		    "full") || (optc == 3 && !resp_arg_is(&argv[4], "count"))) {
 			reply_subcommand_syntax(c, &argv[1], "XINFO");
 			return;
 		}
 		if (optc == 3) {
-			if (xarg_ll(c, &argv[5], NULL, &count) == -1)
+			if (resp_xarg_ll(c, &argv[5], NULL, &count) == -1)
 				return;
 			if (count < 0)
 				count = 10;
 		}
 	}
 	if ((rc = mq_stream_info(s, &si)) != MQ_OK) {
-		reply_mq_error(c, rc, "XINFO");
+		resp_reply_mq_error(c, rc, "XINFO");
 		return;
 	}
 	if (!full) {
 		if ((rc = xinfo_stream_head(c, s, &si, 0)) != MQ_OK) {
-			reply_mq_error(c, rc, "XINFO");
+			resp_reply_mq_error(c, rc, "XINFO");
 			return;
 		}
-		reply_bulk_str(c, "groups");
-		reply_int(c, (long long)si.groups);
-		reply_bulk_str(c, "first-entry");
+		resp_reply_bulk_str(c, "groups");
+		resp_reply_int(c, (long long)si.groups);
+		resp_reply_bulk_str(c, "first-entry");
 		if (reply_edge(c, s, 0) != MQ_OK)
-			reply_null(c);
-		reply_bulk_str(c, "last-entry");
+			resp_reply_null(c);
+		resp_reply_bulk_str(c, "last-entry");
 		if (reply_edge(c, s, 1) != MQ_OK)
-			reply_null(c);
+			resp_reply_null(c);
 		return;
 	}
 	/* Everything that can fail, before the reply begins. */
 	if ((rc = glist_load(c, s, &gl)) != MQ_OK) {
-		reply_mq_error(c, rc, "XINFO");
+		resp_reply_mq_error(c, rc, "XINFO");
 		return;
 	}
 	if ((rc = xinfo_stream_head(c, s, &si, 1)) != MQ_OK) {
 		glist_free(&gl);
-		reply_mq_error(c, rc, "XINFO");
+		resp_reply_mq_error(c, rc, "XINFO");
 		return;
 	}
-	reply_bulk_str(c, "entries");
-	if (xreply_range(c, s, zero, MQ_ID_LAST, (size_t)count, 0) != MQ_OK)
-		reply_array(c, 0);
-	reply_bulk_str(c, "groups");
-	reply_array(c, gl.n);
+	resp_reply_bulk_str(c, "entries");
+	if (resp_xreply_range(c, s, zero, MQ_ID_LAST, (size_t)count,
+	    0) != MQ_OK)
+		resp_reply_array(c, 0);
+	resp_reply_bulk_str(c, "groups");
+	resp_reply_array(c, gl.n);
 	for (i = 0; i < gl.n; i++)
 		if (xinfo_full_group(c, &gl.v[i], count) != MQ_OK) {
 			/* The array is begun: an empty group stands in. */
-			reply_map(c, 0);
+			resp_reply_map(c, 0);
 		}
 	glist_free(&gl);
 }
 
 void
-cmd_xinfo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xinfo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	mq_stream *s;
 	int sub, rc;
@@ -1210,9 +1228,9 @@ cmd_xinfo(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		reply_help(c, "XINFO", xinfo_help);
 		return;
 	}
-	if ((rc = xstream(c, &argv[2], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[2], &s)) <= 0) {
 		if (rc == 0)
-			reply_error(c, "ERR no such key");
+			resp_reply_error(c, "ERR no such key");
 		return;
 	}
 	switch (sub) {

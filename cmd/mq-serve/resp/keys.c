@@ -369,7 +369,7 @@ resp_keys_count(struct server *s, size_t *expires)
 
 /* DEL key... and UNLINK key...: the number of streams removed. */
 void
-cmd_del(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_del(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	char name[MQ_NAME_MAX + 1];
@@ -380,22 +380,22 @@ cmd_del(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	expire_due(s);
 	for (i = 1; i < argc; i++) {
 		if (!key_ok(argv[i].p, argv[i].len) ||
-		    !arg_str(&argv[i], name, sizeof(name)))
+		    !resp_arg_str(&argv[i], name, sizeof(name)))
 			continue;
 		if ((rc = key_remove(s, name)) == MQ_OK)
 			removed++;
 		else if (rc != MQ_ENOSTREAM) {
-			reply_mq_error(c, rc, "del");
+			resp_reply_mq_error(c, rc, "del");
 			return;
 		}
 	}
 	expiry_arm(s);
-	reply_int(c, removed);
+	resp_reply_int(c, removed);
 }
 
 /* EXISTS key...: how many of the names are streams (repeats count). */
 void
-cmd_exists(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_exists(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	long long n = 0;
@@ -405,19 +405,19 @@ cmd_exists(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	for (i = 1; i < argc; i++)
 		if (key_exists(s, &argv[i]))
 			n++;
-	reply_int(c, n);
+	resp_reply_int(c, n);
 }
 
 void
-cmd_type(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_type(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	expire_due(c->conn->server);
-	reply_simple(c, key_type(c->conn->server, argv[1].p, argv[1].len));
+	resp_reply_simple(c, key_type(c->conn->server, argv[1].p, argv[1].len));
 }
 
 /* KEYS pattern: every key matching the glob. */
 void
-cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	struct keylist k;
@@ -426,7 +426,7 @@ cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	expire_due(s);
 	if ((rc = keys_sorted(s, &k)) != MQ_OK) {
-		reply_mq_error(c, rc, "keys");
+		resp_reply_mq_error(c, rc, "keys");
 		return;
 	}
 	for (i = 0; i < k.n; i++)
@@ -440,15 +440,15 @@ cmd_keys(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		/* Written as the client reads them: the names go with it. */
 		if ((rc = resp_produce_names(c, NULL, 0, k.names, k.n)) !=
 		    MQ_OK)
-			reply_mq_error(c, rc, "keys");
+			resp_reply_mq_error(c, rc, "keys");
 		k.names = NULL;
 		k.n = 0;
 		keys_free(&k);
 		return;
 	}
-	reply_array(c, k.n);
+	resp_reply_array(c, k.n);
 	for (i = 0; i < k.n; i++)
-		reply_bulk_str(c, k.names[i]);
+		resp_reply_bulk_str(c, k.names[i]);
 	keys_free(&k);
 }
 
@@ -543,7 +543,7 @@ scan_wants(struct server *s, const char *name, const struct resp_arg *match,
 {
 	size_t len = strlen(name);
 
-	if (type != NULL && !arg_is(type, key_type(s, name, len)))
+	if (type != NULL && !resp_arg_is(type, key_type(s, name, len)))
 		return 0;
 	return match == NULL || mq_glob_match(match->p, match->len, name, len);
 }
@@ -554,7 +554,7 @@ scan_wants(struct server *s, const char *name, const struct resp_arg *match,
  * equal), filtered by MATCH and TYPE; [next cursor, [key...]].
  */
 void
-cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	const struct resp_arg *match = NULL, *type = NULL;
@@ -566,36 +566,37 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	int rc, n;
 
 	if (!parse_cursor(&argv[1], &cursor)) {
-		reply_error(c, "ERR invalid cursor");
+		resp_reply_error(c, "ERR invalid cursor");
 		return;
 	}
 	for (i = 2; i < argc; i += 2) {
 		if (i + 1 >= argc) {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
-		if (arg_is(&argv[i], "count")) {
-			if (!arg_ll(&argv[i + 1], &count)) {
-				reply_error(c, "ERR value is not an integer or "
+		if (resp_arg_is(&argv[i], "count")) {
+			if (!resp_arg_ll(&argv[i + 1], &count)) {
+				resp_reply_error(c,
+				    "ERR value is not an integer or "
 				    "out of range");
 				return;
 			}
 			if (count < 1) {
-				reply_syntax_error(c);
+				resp_reply_syntax_error(c);
 				return;
 			}
-		} else if (arg_is(&argv[i], "match"))
+		} else if (resp_arg_is(&argv[i], "match"))
 			match = &argv[i + 1];
-		else if (arg_is(&argv[i], "type"))
+		else if (resp_arg_is(&argv[i], "type"))
 			type = &argv[i + 1];
 		else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
 	expire_due(s);
 	if ((rc = scan_listing(s, cursor, &k)) != MQ_OK) {
-		reply_mq_error(c, rc, "scan");
+		resp_reply_mq_error(c, rc, "scan");
 		return;
 	}
 	/* The first hash at or after the cursor: a binary search. */
@@ -611,7 +612,7 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    k->hashes[end] == k->hashes[end - 1]))
 		end++;
 	if ((pick = reallocarray(NULL, end - first + 1, sizeof(*pick))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "scan");
+		resp_reply_mq_error(c, MQ_ESYS, "scan");
 		return;
 	}
 	for (i = first; i < end; i++)
@@ -620,7 +621,7 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	if (out > RESP_LARGE_ITEMS && (large = names_copy(k, pick, out)) ==
 	    NULL) {
 		free(pick);
-		reply_mq_error(c, MQ_ESYS, "scan");
+		resp_reply_mq_error(c, MQ_ESYS, "scan");
 		return;
 	}
 	/* A cursor past the last hash ends the scan, as in Redis. */
@@ -632,13 +633,13 @@ cmd_scan(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		n = snprintf(head, sizeof(head), "*2\r\n$%d\r\n%s\r\n", n, buf);
 		if ((rc = resp_produce_names(c, head, (size_t)n, large, out)) !=
 		    MQ_OK)
-			reply_mq_error(c, rc, "scan");
+			resp_reply_mq_error(c, rc, "scan");
 	} else {
-		reply_array(c, 2);
-		reply_bulk(c, buf, (size_t)n);
-		reply_array(c, out);
+		resp_reply_array(c, 2);
+		resp_reply_bulk(c, buf, (size_t)n);
+		resp_reply_array(c, out);
 		for (i = 0; i < out; i++)
-			reply_bulk_str(c, k->names[pick[i]]);
+			resp_reply_bulk_str(c, k->names[pick[i]]);
 	}
 	free(pick);
 	if (next == 0)
@@ -683,31 +684,32 @@ key_rename(struct server *s, const char *from, const char *to, int replace)
  * anything else, and a key renamed to itself is OK / 0.
  */
 void
-cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
-	int nx = arg_is(&argv[0], "renamenx"), rc;
+	int nx = resp_arg_is(&argv[0], "renamenx"), rc;
 	char from[MQ_NAME_MAX + 1], to[MQ_NAME_MAX + 1];
 
 	expire_due(s);
-	if (!key_exists(s, &argv[1]) || !arg_str(&argv[1], from, sizeof(from))) {
-		reply_error(c, "ERR no such key");
+	if (!key_exists(s, &argv[1]) || !resp_arg_str(&argv[1], from,
+	    sizeof(from))) {
+		resp_reply_error(c, "ERR no such key");
 		return;
 	}
 	if (argv[1].len == argv[2].len &&
 	    memcmp(argv[1].p, argv[2].p, argv[1].len) == 0) {
 		if (nx)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		else
-			reply_ok(c);
+			resp_reply_ok(c);
 		return;
 	}
-	if (!arg_str(&argv[2], to, sizeof(to)) || to[0] == '\0') {
-		reply_mq_error(c, MQ_EBADNAME, nx ? "renamenx" : "rename");
+	if (!resp_arg_str(&argv[2], to, sizeof(to)) || to[0] == '\0') {
+		resp_reply_mq_error(c, MQ_EBADNAME, nx ? "renamenx" : "rename");
 		return;
 	}
 	if (!key_ok(argv[2].p, argv[2].len)) {
-		reply_error(c, "ERR the key '%s' is the log of mq's topic "
+		resp_reply_error(c, "ERR the key '%s' is the log of mq's topic "
 		    "exchange and cannot be replaced", to);
 		return;
 	}
@@ -717,23 +719,23 @@ cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	server_zset_forget(s, from);
 	server_zset_forget(s, to);
 	if (rc == MQ_EEXIST && nx) {
-		reply_int(c, 0);
+		resp_reply_int(c, 0);
 		return;
 	}
 	if (rc == MQ_OK)
 		rc = expiry_move(s, from, to);
 	expiry_arm(s);
 	if (rc != MQ_OK) {
-		reply_mq_error(c, rc, nx ? "renamenx" : "rename");
+		resp_reply_mq_error(c, rc, nx ? "renamenx" : "rename");
 		return;
 	}
 	/* Blocked reads of either name run again. */
 	waiters_change(s, from, NULL, MQ_WATCH_GONE);
 	waiters_change(s, to, NULL, MQ_WATCH_MADE);
 	if (nx)
-		reply_int(c, 1);
+		resp_reply_int(c, 1);
 	else
-		reply_ok(c);
+		resp_reply_ok(c);
 }
 
 /* The NX, XX, GT, LT flags of EXPIRE. */
@@ -748,10 +750,10 @@ cmd_rename(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * once), 0 if the key is missing or a flag said no.
  */
 void
-cmd_expire(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_expire(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
-	int ms = arg_is(&argv[0], "pexpire"), flags = 0, rc;
+	int ms = resp_arg_is(&argv[0], "pexpire"), flags = 0, rc;
 	const char *cmd = ms ? "pexpire" : "expire";
 	char name[MQ_NAME_MAX + 1];
 	struct expiry *e;
@@ -759,51 +761,56 @@ cmd_expire(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	size_t i;
 
 	for (i = 3; i < argc; i++) {
-		if (arg_is(&argv[i], "nx"))
+		if (resp_arg_is(&argv[i], "nx"))
 			flags |= EXP_NX;
-		else if (arg_is(&argv[i], "xx"))
+		else if (resp_arg_is(&argv[i], "xx"))
 			flags |= EXP_XX;
-		else if (arg_is(&argv[i], "gt"))
+		else if (resp_arg_is(&argv[i], "gt"))
 			flags |= EXP_GT;
-		else if (arg_is(&argv[i], "lt"))
+		else if (resp_arg_is(&argv[i], "lt"))
 			flags |= EXP_LT;
 		else {
-			reply_error(c, "ERR Unsupported option %.*s",
+			resp_reply_error(c, "ERR Unsupported option %.*s",
 			    (int)(argv[i].len > 128 ? 128 : argv[i].len),
 			    argv[i].p);
 			return;
 		}
 	}
 	if ((flags & EXP_NX) && (flags & (EXP_XX | EXP_GT | EXP_LT))) {
-		reply_error(c, "ERR NX and XX, GT or LT options at the same time "
+		resp_reply_error(c,
+		    "ERR NX and XX, GT or LT options at the same time "
 		    "are not compatible");
 		return;
 	}
 	if ((flags & EXP_GT) && (flags & EXP_LT)) {
-		reply_error(c, "ERR GT and LT options at the same time are not "
+		resp_reply_error(c,
+		    "ERR GT and LT options at the same time are not "
 		    "compatible");
 		return;
 	}
-	if (!arg_ll(&argv[2], &when)) {
-		reply_error(c, "ERR value is not an integer or out of range");
+	if (!resp_arg_ll(&argv[2], &when)) {
+		resp_reply_error(c,
+		    "ERR value is not an integer or out of range");
 		return;
 	}
 	now = unix_ms();
 	if (!ms && (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)) {
-		reply_error(c, "ERR invalid expire time in '%s' command", cmd);
+		resp_reply_error(c, "ERR invalid expire time in '%s' command",
+		    cmd);
 		return;
 	}
 	if (!ms)
 		when *= 1000;
 	if (when > LLONG_MAX - now) {
-		reply_error(c, "ERR invalid expire time in '%s' command", cmd);
+		resp_reply_error(c, "ERR invalid expire time in '%s' command",
+		    cmd);
 		return;
 	}
 	when += now;
 	expire_due(s);
 	if (!key_exists(s, &argv[1]) ||
-	    !arg_str(&argv[1], name, sizeof(name))) {
-		reply_int(c, 0);
+	    !resp_arg_str(&argv[1], name, sizeof(name))) {
+		resp_reply_int(c, 0);
 		return;
 	}
 	e = expiry_find(argv[1].p, argv[1].len);
@@ -811,27 +818,27 @@ cmd_expire(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    ((flags & EXP_XX) && e == NULL) ||
 	    ((flags & EXP_GT) && (e == NULL || when <= e->at)) ||
 	    ((flags & EXP_LT) && e != NULL && when >= e->at)) {
-		reply_int(c, 0);
+		resp_reply_int(c, 0);
 		return;
 	}
 	if (when <= now) {
 		rc = key_remove(s, name);
 		expiry_arm(s);
 		if (rc != MQ_OK && rc != MQ_ENOSTREAM)
-			reply_mq_error(c, rc, cmd);
+			resp_reply_mq_error(c, rc, cmd);
 		else
-			reply_int(c, 1);
+			resp_reply_int(c, 1);
 		return;
 	}
 	if ((rc = expiry_set(s, argv[1].p, argv[1].len, when)) != MQ_OK)
-		reply_mq_error(c, rc, cmd);
+		resp_reply_mq_error(c, rc, cmd);
 	else
-		reply_int(c, 1);
+		resp_reply_int(c, 1);
 }
 
 /* TTL key and PTTL key: -2 if missing, -1 without a deadline. */
 void
-cmd_ttl(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_ttl(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	struct expiry *e;
@@ -839,26 +846,28 @@ cmd_ttl(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	expire_due(s);
 	if (!key_exists(s, &argv[1])) {
-		reply_int(c, -2);
+		resp_reply_int(c, -2);
 		return;
 	}
 	if ((e = expiry_find(argv[1].p, argv[1].len)) == NULL) {
-		reply_int(c, -1);
+		resp_reply_int(c, -1);
 		return;
 	}
 	left = e->at - unix_ms();
 	if (left < 0)
 		left = 0;
-	reply_int(c, arg_is(&argv[0], "pttl") ? left : (left + 500) / 1000);
+	resp_reply_int(c, resp_arg_is(&argv[0],
+	    "pttl") ? left : (left + 500) / 1000);
 }
 
 /* DBSIZE: the number of keys. */
 void
-cmd_dbsize(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_dbsize(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	size_t expires;
 
-	reply_int(c, (long long)resp_keys_count(c->conn->server, &expires));
+	resp_reply_int(c, (long long)resp_keys_count(c->conn->server,
+	    &expires));
 }
 
 /*
@@ -867,20 +876,21 @@ cmd_dbsize(struct resp_client *c, size_t argc, const struct resp_arg *argv)
  * after the others were.
  */
 void
-cmd_flushall(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_flushall(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	struct server *s = c->conn->server;
 	struct keylist k;
 	size_t i;
 	int rc, failed = MQ_OK;
 
-	if (argc > 2 || (argc == 2 && !arg_is(&argv[1], "async") &&
-	    !arg_is(&argv[1], "sync"))) {
-		reply_syntax_error(c);
+	if (argc > 2 || (argc == 2 && !resp_arg_is(&argv[1], "async") &&
+	    !resp_arg_is(&argv[1], "sync"))) {
+		resp_reply_syntax_error(c);
 		return;
 	}
 	if ((rc = keys_list(s, &k)) != MQ_OK) {
-		reply_mq_error(c, rc, "flushall");
+		resp_reply_mq_error(c, rc, "flushall");
 		return;
 	}
 	for (i = 0; i < k.n; i++)
@@ -892,7 +902,7 @@ cmd_flushall(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		expiry_del(RB_MIN(expirytree, &expiries));
 	expiry_arm(s);
 	if (failed != MQ_OK)
-		reply_mq_error(c, failed, "flushall");
+		resp_reply_mq_error(c, failed, "flushall");
 	else
-		reply_ok(c);
+		resp_reply_ok(c);
 }

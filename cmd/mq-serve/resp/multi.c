@@ -125,9 +125,9 @@ resp_queue(struct resp_client *c, const struct resp_command *cmd,
 	struct resp_multi *m = c->multi;
 	struct queued *q;
 
-	if (cmd->fn == cmd_exec || cmd->fn == cmd_discard ||
-	    cmd->fn == cmd_multi || cmd->fn == cmd_watch || cmd->fn == cmd_quit ||
-	    cmd->fn == cmd_reset)
+	if (cmd->fn == resp_cmd_exec || cmd->fn == resp_cmd_discard ||
+	    cmd->fn == resp_cmd_multi || cmd->fn == resp_cmd_watch ||
+	    cmd->fn == resp_cmd_quit || cmd->fn == resp_cmd_reset)
 		return 0;
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 8;
@@ -135,7 +135,7 @@ resp_queue(struct resp_client *c, const struct resp_command *cmd,
 
 		if (n == NULL) {
 			m->failed = 1;
-			reply_error(c, "ERR out of memory");
+			resp_reply_error(c, "ERR out of memory");
 			return 1;
 		}
 		m->cmds = n;
@@ -146,37 +146,38 @@ resp_queue(struct resp_client *c, const struct resp_command *cmd,
 	q->argc = argc;
 	if (resp_args_copy(argc, argv, &q->argv, &q->data) == -1) {
 		m->failed = 1;
-		reply_error(c, "ERR out of memory");
+		resp_reply_error(c, "ERR out of memory");
 		return 1;
 	}
 	m->n++;
-	reply_simple(c, "QUEUED");
+	resp_reply_simple(c, "QUEUED");
 	return 1;
 }
 
 void
-cmd_multi(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_multi(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	if (c->multi != NULL) {
-		reply_error(c, "ERR MULTI calls can not be nested");
+		resp_reply_error(c, "ERR MULTI calls can not be nested");
 		return;
 	}
 	if ((c->multi = calloc(1, sizeof(*c->multi))) == NULL) {
-		reply_error(c, "ERR out of memory");
+		resp_reply_error(c, "ERR out of memory");
 		return;
 	}
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 void
-cmd_discard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_discard(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	if (c->multi == NULL) {
-		reply_error(c, "ERR DISCARD without MULTI");
+		resp_reply_error(c, "ERR DISCARD without MULTI");
 		return;
 	}
 	resp_multi_free(c);
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 /* Whether a WATCHed key changed since WATCH. */
@@ -199,7 +200,7 @@ watched_changed(struct resp_client *c)
 }
 
 void
-cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct resp_multi *m = c->multi;
 	struct conn *conn = c->conn;
@@ -207,18 +208,19 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	int rc;
 
 	if (m == NULL) {
-		reply_error(c, "ERR EXEC without MULTI");
+		resp_reply_error(c, "ERR EXEC without MULTI");
 		return;
 	}
 	if (m->failed) {
 		resp_multi_free(c);
-		reply_error(c, "EXECABORT Transaction discarded because of "
+		resp_reply_error(c,
+		    "EXECABORT Transaction discarded because of "
 		    "previous errors.");
 		return;
 	}
 	if (watched_changed(c)) {
 		resp_multi_free(c);
-		reply_null_array(c);
+		resp_reply_null_array(c);
 		return;
 	}
 	/*
@@ -241,10 +243,11 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	c->multi = NULL;
 	c->running = m;
 	c->in_exec = 1;
-	reply_array(c, m->n);
+	resp_reply_array(c, m->n);
 	n = m->n;
 	for (i = 0; i < n; i++) {
-		resp_execute(c, m->cmds[i].cmd, m->cmds[i].argc, m->cmds[i].argv);
+		resp_execute(c, m->cmds[i].cmd, m->cmds[i].argc,
+		    m->cmds[i].argv);
 		if (conn->dead)
 			return;		/* 'c' and 'm' are gone */
 	}
@@ -255,36 +258,37 @@ cmd_exec(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 }
 
 void
-cmd_watch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_watch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct resp_watch *w;
 	size_t i;
 
 	if (c->multi != NULL) {
-		reply_error(c, "ERR WATCH inside MULTI is not allowed");
+		resp_reply_error(c, "ERR WATCH inside MULTI is not allowed");
 		return;
 	}
 	for (i = 1; i < argc; i++) {
 		w = reallocarray(c->watched, c->nwatched + 1, sizeof(*w));
 		if (w == NULL) {
-			reply_error(c, "ERR out of memory");
+			resp_reply_error(c, "ERR out of memory");
 			return;
 		}
 		c->watched = w;
 		w += c->nwatched;
 		if ((w->name = strndup(argv[i].p, argv[i].len)) == NULL) {
-			reply_error(c, "ERR out of memory");
+			resp_reply_error(c, "ERR out of memory");
 			return;
 		}
 		watch_state(c, argv[i].p, argv[i].len, w);
 		c->nwatched++;
 	}
-	reply_ok(c);
+	resp_reply_ok(c);
 }
 
 void
-cmd_unwatch(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_unwatch(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	unwatch(c);
-	reply_ok(c);
+	resp_reply_ok(c);
 }

@@ -62,10 +62,10 @@ part_head(struct resp_client *c, const struct resp_part *p)
 {
 	if (p->key != NULL) {
 		if (c->proto != 3)
-			reply_array(c, 2);
-		reply_bulk(c, p->key, p->keylen);
+			resp_reply_array(c, 2);
+		resp_reply_bulk(c, p->key, p->keylen);
 	}
-	reply_array(c, (size_t)p->n);
+	resp_reply_array(c, (size_t)p->n);
 }
 
 static int
@@ -79,9 +79,9 @@ entries_more(struct conn *conn, void *cookie, size_t room)
 
 	if (eo->keyed) {
 		if (c->proto == 3)
-			reply_map(c, eo->nparts);
+			resp_reply_map(c, eo->nparts);
 		else
-			reply_array(c, eo->nparts);
+			resp_reply_array(c, eo->nparts);
 		eo->keyed = 0;
 	}
 	for (; eo->i < eo->nparts; eo->i++, eo->begun = 0) {
@@ -92,7 +92,7 @@ entries_more(struct conn *conn, void *cookie, size_t room)
 			eo->begun = 1;
 		}
 		while ((rc = mq_cursor_next(p->cursor, &m)) == 1) {
-			reply_entry(c, &m);
+			resp_reply_entry(c, &m);
 			if (conn->out_total - start >= room)
 				return 1;
 		}
@@ -166,11 +166,11 @@ names_more(struct conn *conn, void *cookie, size_t room)
 	if (!no->begun) {
 		if (no->head != NULL)
 			conn_write(conn, no->head, no->headlen);
-		reply_array(no->c, no->n);
+		resp_reply_array(no->c, no->n);
 		no->begun = 1;
 	}
 	while (no->i < no->n && conn->out_total - start < room) {
-		reply_bulk_str(no->c, no->names[no->i]);
+		resp_reply_bulk_str(no->c, no->names[no->i]);
 		free(no->names[no->i++]);
 	}
 	return no->i < no->n;

@@ -147,10 +147,10 @@ push_message(struct resp_client *c, const struct mq_msg *m)
 {
 	if (list_find(c->channels, c->nchannels, m->key, m->keylen) < 0)
 		return;
-	reply_push(c, 3);
-	reply_bulk(c, "message", 7);
-	reply_bulk(c, m->key, m->keylen);
-	reply_bulk(c, m->body, m->bodylen);
+	resp_reply_push(c, 3);
+	resp_reply_bulk(c, "message", 7);
+	resp_reply_bulk(c, m->key, m->keylen);
+	resp_reply_bulk(c, m->body, m->bodylen);
 }
 
 /* Pushes ["pmessage", pattern, channel, body] for each matching pattern. */
@@ -163,11 +163,11 @@ push_pmessage(struct resp_client *c, const struct mq_msg *m)
 		if (!mq_glob_match(c->patterns[i], strlen(c->patterns[i]),
 		    m->key, m->keylen))
 			continue;
-		reply_push(c, 4);
-		reply_bulk(c, "pmessage", 8);
-		reply_bulk_str(c, c->patterns[i]);
-		reply_bulk(c, m->key, m->keylen);
-		reply_bulk(c, m->body, m->bodylen);
+		resp_reply_push(c, 4);
+		resp_reply_bulk(c, "pmessage", 8);
+		resp_reply_bulk_str(c, c->patterns[i]);
+		resp_reply_bulk(c, m->key, m->keylen);
+		resp_reply_bulk(c, m->body, m->bodylen);
 	}
 }
 
@@ -402,13 +402,13 @@ static void
 confirm(struct resp_client *c, const char *kind, const char *name,
     size_t len, long long count)
 {
-	reply_push(c, 3);
-	reply_bulk_str(c, kind);
+	resp_reply_push(c, 3);
+	resp_reply_bulk_str(c, kind);
 	if (name == NULL)
-		reply_null(c);
+		resp_reply_null(c);
 	else
-		reply_bulk(c, name, len);
-	reply_int(c, count);
+		resp_reply_bulk(c, name, len);
+	resp_reply_int(c, count);
 }
 
 /*
@@ -429,7 +429,8 @@ subscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 
 	for (i = 1; i < argc; i++)
 		if (!name_ok(&argv[i])) {
-			reply_error(c, "ERR invalid %s name for mq (NUL byte, or "
+			resp_reply_error(c,
+			    "ERR invalid %s name for mq (NUL byte, or "
 			    "longer than %d bytes)", glob ? "pattern" : "channel",
 			    MQ_NAME_MAX);
 			return;
@@ -461,7 +462,7 @@ subscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 fail:
 	while (*n > had)
 		list_del(*list, n, *n - 1);
-	reply_mq_error(c, rc, kind);
+	resp_reply_mq_error(c, rc, kind);
 }
 
 /*
@@ -507,27 +508,30 @@ unsubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 }
 
 void
-cmd_subscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_subscribe(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
-	subscribe(c, argc, argv, 0, arg_is(&argv[0], "ssubscribe") ?
+	subscribe(c, argc, argv, 0, resp_arg_is(&argv[0], "ssubscribe") ?
 	    "ssubscribe" : "subscribe");
 }
 
 void
-cmd_psubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_psubscribe(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	subscribe(c, argc, argv, 1, "psubscribe");
 }
 
 void
-cmd_unsubscribe(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_unsubscribe(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
-	unsubscribe(c, argc, argv, 0, arg_is(&argv[0], "sunsubscribe") ?
+	unsubscribe(c, argc, argv, 0, resp_arg_is(&argv[0], "sunsubscribe") ?
 	    "sunsubscribe" : "unsubscribe");
 }
 
 void
-cmd_punsubscribe(struct resp_client *c, size_t argc,
+resp_cmd_punsubscribe(struct resp_client *c, size_t argc,
     const struct resp_arg *argv)
 {
 	unsubscribe(c, argc, argv, 1, "punsubscribe");
@@ -558,7 +562,8 @@ channel(const struct resp_arg *a, char *buf)
 }
 
 void
-cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_publish(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	char topic[MQ_NAME_MAX + 1];
 	struct mq_msg m;
@@ -567,7 +572,7 @@ cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	int rc;
 
 	if (!channel(&argv[1], topic)) {
-		reply_int(c, 0);
+		resp_reply_int(c, 0);
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -576,9 +581,9 @@ cmd_publish(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	if ((rc = server_router(c->conn->server, &r)) == MQ_OK)
 		rc = mq_router_publish(r, topic, &m, 1, &receivers);
 	if (rc != MQ_OK)
-		reply_mq_error(c, rc, "publish");
+		resp_reply_mq_error(c, rc, "publish");
 	else
-		reply_int(c, (long long)receivers);
+		resp_reply_int(c, (long long)receivers);
 }
 
 /*
@@ -606,15 +611,15 @@ publish_done(void *arg, mq_stream *s, int rc, mq_id id, long long cookie,
 		rc = c->pub_rc;
 	c->pub_rc = MQ_OK;
 	if (rc != MQ_OK) {
-		reply_mq_error(c, rc, "publish");
+		resp_reply_mq_error(c, rc, "publish");
 		return;
 	}
 	/* Its stream is NULL when only this server's clients listen. */
 	if (s == NULL && fanout_publish_here(c->conn->server, m) != MQ_OK) {
-		reply_mq_error(c, MQ_ESYS, "publish");
+		resp_reply_mq_error(c, MQ_ESYS, "publish");
 		return;
 	}
-	reply_int(c, cookie);
+	resp_reply_int(c, cookie);
 }
 
 int
@@ -626,7 +631,7 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	int rc;
 
 	if (argc != 3 || !channel(&argv[1], topic))
-		return 0;	/* cmd_publish does it, or says why not */
+		return 0;	/* resp_cmd_publish does it, or says why not */
 	memset(&m, 0, sizeof(m));
 	m.key = topic;
 	m.keylen = argv[1].len;
@@ -634,7 +639,7 @@ resp_publish_queue(struct resp_client *c, size_t argc,
 	m.bodylen = argv[2].len;
 	if ((rc = publish_queue(c->conn->server, &m, &c->anonymous,
 	    publish_part, publish_done, c)) == -1)
-		reply_mq_error(c, MQ_ESYS, "publish");
+		resp_reply_mq_error(c, MQ_ESYS, "publish");
 	return rc != 0;
 }
 
@@ -708,16 +713,16 @@ pubsub_channels(struct resp_client *c, const struct resp_arg *pattern)
 	size_t n, i, match = 0;
 
 	if (distinct(c->conn->server, 0, &names, &n) == -1) {
-		reply_mq_error(c, MQ_ESYS, "pubsub");
+		resp_reply_mq_error(c, MQ_ESYS, "pubsub");
 		return;
 	}
 	for (i = 0; i < n; i++)
 		if (pattern == NULL || mq_glob_match(pattern->p, pattern->len,
 		    names[i], strlen(names[i])))
 			names[match++] = names[i];
-	reply_array(c, match);
+	resp_reply_array(c, match);
 	for (i = 0; i < match; i++)
-		reply_bulk_str(c, names[i]);
+		resp_reply_bulk_str(c, names[i]);
 	free(names);
 }
 
@@ -730,7 +735,7 @@ pubsub_numsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	long long count;
 	size_t i;
 
-	reply_array(c, 2 * (argc - 2));
+	resp_reply_array(c, 2 * (argc - 2));
 	for (i = 2; i < argc; i++) {
 		count = 0;
 		TAILQ_FOREACH(conn, &c->conn->server->conns, all)
@@ -738,8 +743,8 @@ pubsub_numsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 			    list_find(sc->channels, sc->nchannels, argv[i].p,
 			    argv[i].len) >= 0)
 				count++;
-		reply_bulk(c, argv[i].p, argv[i].len);
-		reply_int(c, count);
+		resp_reply_bulk(c, argv[i].p, argv[i].len);
+		resp_reply_int(c, count);
 	}
 }
 
@@ -768,48 +773,51 @@ static const char *const pubsub_help[] = {
 static void
 sub_arity(struct resp_client *c, const char *sub)
 {
-	reply_error(c, "ERR wrong number of arguments for 'pubsub|%s' command",
-	    sub);
+	resp_reply_error(c,
+	    "ERR wrong number of arguments for 'pubsub|%s' command", sub);
 }
 
 void
-cmd_pubsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_pubsub(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	const struct resp_arg *sub = &argv[1];
 	char **names;
 	size_t i, n;
 
-	if (arg_is(sub, "channels") || arg_is(sub, "shardchannels")) {
+	if (resp_arg_is(sub, "channels") || resp_arg_is(sub, "shardchannels")) {
 		if (argc > 3) {
-			reply_error(c, "ERR unknown subcommand or wrong number "
+			resp_reply_error(c,
+			    "ERR unknown subcommand or wrong number "
 			    "of arguments for '%.*s'. Try PUBSUB HELP.",
 			    (int)sub->len, sub->p);
 			return;
 		}
 		pubsub_channels(c, argc == 3 ? &argv[2] : NULL);
-	} else if (arg_is(sub, "numsub") || arg_is(sub, "shardnumsub")) {
+	} else if (resp_arg_is(sub, "numsub") || resp_arg_is(sub,
+	    "shardnumsub")) {
 		pubsub_numsub(c, argc, argv);
-	} else if (arg_is(sub, "numpat")) {
+	} else if (resp_arg_is(sub, "numpat")) {
 		if (argc != 2) {
 			sub_arity(c, "numpat");
 			return;
 		}
 		if (distinct(c->conn->server, 1, &names, &n) == -1) {
-			reply_mq_error(c, MQ_ESYS, "pubsub");
+			resp_reply_mq_error(c, MQ_ESYS, "pubsub");
 			return;
 		}
 		free(names);
-		reply_int(c, (long long)n);
-	} else if (arg_is(sub, "help")) {
+		resp_reply_int(c, (long long)n);
+	} else if (resp_arg_is(sub, "help")) {
 		if (argc != 2) {
 			sub_arity(c, "help");
 			return;
 		}
 		n = sizeof(pubsub_help) / sizeof(pubsub_help[0]);
-		reply_array(c, n);
+		resp_reply_array(c, n);
 		for (i = 0; i < n; i++)
-			reply_simple(c, pubsub_help[i]);
+			resp_reply_simple(c, pubsub_help[i]);
 	} else
-		reply_error(c, "ERR unknown subcommand '%.*s'. Try PUBSUB HELP.",
+		resp_reply_error(c,
+		    "ERR unknown subcommand '%.*s'. Try PUBSUB HELP.",
 		    (int)(sub->len > 128 ? 128 : sub->len), sub->p);
 }

@@ -41,19 +41,19 @@ reply_header(struct resp_client *c, char type, int neg, unsigned long long n)
 }
 
 void
-reply_simple(struct resp_client *c, const char *s)
+resp_reply_simple(struct resp_client *c, const char *s)
 {
 	conn_printf(c->conn, "+%s\r\n", s);
 }
 
 void
-reply_ok(struct resp_client *c)
+resp_reply_ok(struct resp_client *c)
 {
 	conn_write(c->conn, "+OK\r\n", 5);
 }
 
 void
-reply_error(struct resp_client *c, const char *fmt, ...)
+resp_reply_error(struct resp_client *c, const char *fmt, ...)
 {
 	char buf[1024];
 	va_list ap;
@@ -77,14 +77,14 @@ reply_error(struct resp_client *c, const char *fmt, ...)
 }
 
 void
-reply_int(struct resp_client *c, long long v)
+resp_reply_int(struct resp_client *c, long long v)
 {
 	reply_header(c, ':', v < 0, v < 0 ? 0ULL - (unsigned long long)v :
 	    (unsigned long long)v);
 }
 
 void
-reply_bulk(struct resp_client *c, const void *p, size_t len)
+resp_reply_bulk(struct resp_client *c, const void *p, size_t len)
 {
 	reply_header(c, '$', 0, len);
 	conn_write(c->conn, p, len);
@@ -92,22 +92,22 @@ reply_bulk(struct resp_client *c, const void *p, size_t len)
 }
 
 void
-reply_bulk_str(struct resp_client *c, const char *s)
+resp_reply_bulk_str(struct resp_client *c, const char *s)
 {
-	reply_bulk(c, s, strlen(s));
+	resp_reply_bulk(c, s, strlen(s));
 }
 
 void
-reply_id(struct resp_client *c, mq_id id)
+resp_reply_id(struct resp_client *c, mq_id id)
 {
 	char buf[MQ_ID_MAX];
 	int n = mq_id_fmt(buf, id);
 
-	reply_bulk(c, buf, (size_t)n);
+	resp_reply_bulk(c, buf, (size_t)n);
 }
 
 void
-reply_null(struct resp_client *c)
+resp_reply_null(struct resp_client *c)
 {
 	if (c->proto == 3)
 		conn_write(c->conn, "_\r\n", 3);
@@ -116,7 +116,7 @@ reply_null(struct resp_client *c)
 }
 
 void
-reply_null_array(struct resp_client *c)
+resp_reply_null_array(struct resp_client *c)
 {
 	if (c->proto == 3)
 		conn_write(c->conn, "_\r\n", 3);
@@ -131,13 +131,13 @@ aggregate(struct resp_client *c, char type, size_t n)
 }
 
 void
-reply_array(struct resp_client *c, size_t n)
+resp_reply_array(struct resp_client *c, size_t n)
 {
 	aggregate(c, '*', n);
 }
 
 void
-reply_map(struct resp_client *c, size_t n)
+resp_reply_map(struct resp_client *c, size_t n)
 {
 	if (c->proto == 3)
 		aggregate(c, '%', n);
@@ -146,19 +146,19 @@ reply_map(struct resp_client *c, size_t n)
 }
 
 void
-reply_set(struct resp_client *c, size_t n)
+resp_reply_set(struct resp_client *c, size_t n)
 {
 	aggregate(c, c->proto == 3 ? '~' : '*', n);
 }
 
 void
-reply_push(struct resp_client *c, size_t n)
+resp_reply_push(struct resp_client *c, size_t n)
 {
 	aggregate(c, c->proto == 3 ? '>' : '*', n);
 }
 
 void
-reply_double(struct resp_client *c, double v)
+resp_reply_double(struct resp_client *c, double v)
 {
 	char buf[64];
 	int n = snprintf(buf, sizeof(buf), "%.17g", v);
@@ -166,7 +166,7 @@ reply_double(struct resp_client *c, double v)
 	if (c->proto == 3)
 		conn_printf(c->conn, ",%s\r\n", buf);
 	else
-		reply_bulk(c, buf, (size_t)n);
+		resp_reply_bulk(c, buf, (size_t)n);
 }
 
 /*
@@ -176,74 +176,83 @@ reply_double(struct resp_client *c, double v)
  * that XADD s * a 1 reads back as [a, 1] (see docs/mapping.md).
  */
 void
-reply_entry(struct resp_client *c, const struct mq_msg *m)
+resp_reply_entry(struct resp_client *c, const struct mq_msg *m)
 {
 	size_t i, n = m->nheaders;
 	int body = m->bodylen > 0 || m->nheaders == 0;
 
-	reply_array(c, 2);
-	reply_id(c, m->id);
+	resp_reply_array(c, 2);
+	resp_reply_id(c, m->id);
 	if (m->body == NULL && m->nheaders == 0) {
 		/* Deleted: XREADGROUP history shows the id with a null. */
-		reply_null_array(c);
+		resp_reply_null_array(c);
 		return;
 	}
-	reply_array(c, 2 * (n + (size_t)body));
+	resp_reply_array(c, 2 * (n + (size_t)body));
 	for (i = 0; i < n; i++) {
-		reply_bulk(c, m->headers[i].name, m->headers[i].namelen);
-		reply_bulk(c, m->headers[i].value, m->headers[i].valuelen);
+		resp_reply_bulk(c, m->headers[i].name, m->headers[i].namelen);
+		resp_reply_bulk(c, m->headers[i].value, m->headers[i].valuelen);
 	}
 	if (body) {
-		reply_bulk(c, "body", 4);
-		reply_bulk(c, m->body, m->bodylen);
+		resp_reply_bulk(c, "body", 4);
+		resp_reply_bulk(c, m->body, m->bodylen);
 	}
 }
 
 void
-reply_mq_error(struct resp_client *c, int err, const char *context)
+resp_reply_mq_error(struct resp_client *c, int err, const char *context)
 {
 	switch (err) {
 	case MQ_EIDSMALL:
-		reply_error(c, "ERR The ID specified in %s is equal or smaller "
+		resp_reply_error(c,
+		    "ERR The ID specified in %s is equal or smaller "
 		    "than the target stream top item", context);
 		break;
 	case MQ_EIDZERO:
-		reply_error(c, "ERR The ID specified in %s must be greater than 0-0",
+		resp_reply_error(c,
+		    "ERR The ID specified in %s must be greater than 0-0",
 		    context);
 		break;
 	case MQ_EBADID:
-		reply_error(c, "ERR Invalid stream ID specified as stream command "
+		resp_reply_error(c,
+		    "ERR Invalid stream ID specified as stream command "
 		    "argument");
 		break;
 	case MQ_EEXIST:
-		reply_error(c, "BUSYGROUP Consumer Group name already exists");
+		resp_reply_error(c,
+		    "BUSYGROUP Consumer Group name already exists");
 		break;
 	case MQ_ENOGROUP:
-		reply_error(c, "NOGROUP No such consumer group for key name "
+		resp_reply_error(c,
+		    "NOGROUP No such consumer group for key name "
 		    "in %s", context);
 		break;
 	case MQ_ENOSTREAM:
-		reply_error(c, "ERR no such key");
+		resp_reply_error(c, "ERR no such key");
 		break;
 	case MQ_ETOOBIG:
-		reply_error(c, "ERR message too large for the stream's max-msg "
+		resp_reply_error(c,
+		    "ERR message too large for the stream's max-msg "
 		    "(see mq-queue --max-msg)");
 		break;
 	case MQ_ENOSPC:
 		/* Whatever path the append took: the core logs it once. */
 		server_appended(c->conn->server, err);
-		reply_error(c, "MISCONF Errors writing to the spool: No space "
+		resp_reply_error(c,
+		    "MISCONF Errors writing to the spool: No space "
 		    "left on device");
 		break;
 	case MQ_EBADNAME:
-		reply_error(c, "ERR invalid key name for mq (empty, NUL byte, "
+		resp_reply_error(c,
+		    "ERR invalid key name for mq (empty, NUL byte, "
 		    "or too long)");
 		break;
 	case MQ_EINVAL:
-		reply_error(c, "ERR value out of range");
+		resp_reply_error(c, "ERR value out of range");
 		break;
 	case MQ_EWRONGTYPE:
-		reply_error(c, "WRONGTYPE Operation against a key holding the "
+		resp_reply_error(c,
+		    "WRONGTYPE Operation against a key holding the "
 		    "wrong kind of value");
 		break;
 	case MQ_OK:
@@ -252,7 +261,7 @@ reply_mq_error(struct resp_client *c, int err, const char *context)
 	case MQ_ENOMSG:
 	case MQ_ESYS:
 	default:
-		reply_error(c, "ERR %s: %s", context, mq_strerror(err));
+		resp_reply_error(c, "ERR %s: %s", context, mq_strerror(err));
 		break;
 	}
 }

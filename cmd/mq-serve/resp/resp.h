@@ -69,7 +69,7 @@ struct resp_client {
 };
 
 typedef void resp_cmd_fn(struct resp_client *c, size_t argc,
-    const struct resp_arg *argv);
+	    const struct resp_arg *argv);
 
 #define CMD_PUBSUB	0x1	/* allowed in a RESP2 subscribed connection */
 #define CMD_NOAUTH	0x2	/* allowed before AUTH */
@@ -123,26 +123,27 @@ void	 resp_auth_free(struct resp_client *c);
  * these.  Returns its length, at most RESP_HEADER_MAX.
  */
 size_t	 resp_header(char *buf, char type, int neg, unsigned long long n);
-void	 reply_ok(struct resp_client *c);
-void	 reply_simple(struct resp_client *c, const char *s);
+void	 resp_reply_ok(struct resp_client *c);
+void	 resp_reply_simple(struct resp_client *c, const char *s);
 /* "-PREFIX message": 'fmt' starts with the prefix (ERR, NOGROUP, ...). */
-void	 reply_error(struct resp_client *c, const char *fmt, ...)
+void	 resp_reply_error(struct resp_client *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	 reply_int(struct resp_client *c, long long v);
-void	 reply_bulk(struct resp_client *c, const void *p, size_t len);
-void	 reply_bulk_str(struct resp_client *c, const char *s);
-void	 reply_id(struct resp_client *c, mq_id id);
-void	 reply_null(struct resp_client *c);		/* $-1 / _ */
-void	 reply_null_array(struct resp_client *c);	/* *-1 / _ */
-void	 reply_array(struct resp_client *c, size_t n);
-void	 reply_map(struct resp_client *c, size_t n);	/* %n / *2n */
-void	 reply_set(struct resp_client *c, size_t n);	/* ~n / *n */
-void	 reply_push(struct resp_client *c, size_t n);	/* >n / *n */
-void	 reply_double(struct resp_client *c, double v);
+void	 resp_reply_int(struct resp_client *c, long long v);
+void	 resp_reply_bulk(struct resp_client *c, const void *p, size_t len);
+void	 resp_reply_bulk_str(struct resp_client *c, const char *s);
+void	 resp_reply_id(struct resp_client *c, mq_id id);
+void	 resp_reply_null(struct resp_client *c);		/* $-1 / _ */
+void	 resp_reply_null_array(struct resp_client *c);	/* *-1 / _ */
+void	 resp_reply_array(struct resp_client *c, size_t n);
+void	 resp_reply_map(struct resp_client *c, size_t n);	/* %n / *2n */
+void	 resp_reply_set(struct resp_client *c, size_t n);	/* ~n / *n */
+void	 resp_reply_push(struct resp_client *c, size_t n);	/* >n / *n */
+void	 resp_reply_double(struct resp_client *c, double v);
 /* A stream entry: [id, [field, value, ...]] (fields from headers, then "body"). */
-void	 reply_entry(struct resp_client *c, const struct mq_msg *m);
+void	 resp_reply_entry(struct resp_client *c, const struct mq_msg *m);
 /* The one translation of a libmq outcome into Redis's error text. */
-void	 reply_mq_error(struct resp_client *c, int err, const char *context);
+void	 resp_reply_mq_error(struct resp_client *c, int err,
+	    const char *context);
 
 /*
  * ---- Large replies (produce.c), written as the client reads them.
@@ -177,19 +178,20 @@ int	 resp_produce_names(struct resp_client *c, const void *head,
 void	 resp_parts_free(struct resp_part *parts, size_t n);
 
 /* ---- Argument helpers (door.c). */
-int	 arg_is(const struct resp_arg *a, const char *lower);	/* case-insensitive */
+/* Case-insensitive comparison with a lower-case word. */
+int	 resp_arg_is(const struct resp_arg *a, const char *lower);
 /* Parses a signed decimal as Redis does ("value is not an integer or out of range"). */
-int	 arg_ll(const struct resp_arg *a, long long *v);
+int	 resp_arg_ll(const struct resp_arg *a, long long *v);
 /* Copies into a NUL-terminated buffer; 0 if it does not fit or holds a NUL. */
-int	 arg_str(const struct resp_arg *a, char *buf, size_t size);
+int	 resp_arg_str(const struct resp_arg *a, char *buf, size_t size);
 /*
  * Copies the arguments into '*copy' (pointing into '*data', one block):
  * 0, or -1 (out of memory, nothing left allocated).
  */
 int	 resp_args_copy(size_t argc, const struct resp_arg *argv,
 	    struct resp_arg **copy, char **data);
-void	 reply_wrong_arity(struct resp_client *c, const char *cmd);
-void	 reply_syntax_error(struct resp_client *c);
+void	 resp_reply_wrong_arity(struct resp_client *c, const char *cmd);
+void	 resp_reply_syntax_error(struct resp_client *c);
 
 /*
  * ---- Blocking (stream.c): a blocked read is a waiter of the core
@@ -209,23 +211,23 @@ void	 resp_resume(struct resp_client *c);
  * (found) or 0 (missing, no reply).
  */
 /* A stream id as Redis parses it ("-"/"+" refused if 'strict'); 'c' NULL: no reply. */
-int	 xarg_id(struct resp_client *c, const struct resp_arg *a,
+int	 resp_xarg_id(struct resp_client *c, const struct resp_arg *a,
 	    uint64_t missing_seq, int strict, mq_id *id);
 /* A range bound: an id, or "(id" exclusive ('end': the upper bound). */
-int	 xarg_interval(struct resp_client *c, const struct resp_arg *a, int end,
-	    mq_id *id);
+int	 resp_xarg_interval(struct resp_client *c, const struct resp_arg *a,
+	    int end, mq_id *id);
 /* An integer; 'msg' replaces Redis's "value is not an integer..." text. */
-int	 xarg_ll(struct resp_client *c, const struct resp_arg *a,
+int	 resp_xarg_ll(struct resp_client *c, const struct resp_arg *a,
 	    const char *msg, long long *v);
-int	 xstream(struct resp_client *c, const struct resp_arg *key,
+int	 resp_xstream(struct resp_client *c, const struct resp_arg *key,
 	    mq_stream **s);
-int	 xgroup_open(struct resp_client *c, mq_stream *s,
+int	 resp_xgroup_open(struct resp_client *c, mq_stream *s,
 	    const struct resp_arg *name, mq_group **g);
 /* The entries start..end as an array reply / one entry ([id, nil] if gone). */
-int	 xreply_range(struct resp_client *c, mq_stream *s, mq_id start,
+int	 resp_xreply_range(struct resp_client *c, mq_stream *s, mq_id start,
 	    mq_id end, size_t count, int rev);
-int	 xreply_one(struct resp_client *c, mq_stream *s, mq_id id);
-int64_t	 xnow_ms(void);	/* wall clock, as Redis's mstime() */
+int	 resp_xreply_one(struct resp_client *c, mq_stream *s, mq_id id);
+int64_t	 resp_xnow_ms(void);	/* wall clock, as Redis's mstime() */
 
 /* ---- Pub/Sub (pubsub.c): deliver what arrived to subscribers. */
 /* The distinct channels ('glob' 0) or patterns (1) of this server's clients. */
@@ -255,28 +257,32 @@ void	 resp_execute(struct resp_client *c, const struct resp_command *cmd,
 	    size_t argc, const struct resp_arg *argv);
 
 /* Every command function, by family. */
-resp_cmd_fn cmd_ping, cmd_echo, cmd_hello, cmd_auth, cmd_select, cmd_quit,
-    cmd_reset, cmd_client, cmd_command, cmd_info, cmd_config, cmd_dbsize,
-    cmd_time, cmd_flushall;
-resp_cmd_fn cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename,
-    cmd_expire, cmd_ttl;
+resp_cmd_fn resp_cmd_ping, resp_cmd_echo, resp_cmd_hello, resp_cmd_auth,
+    resp_cmd_select, resp_cmd_quit, resp_cmd_reset, resp_cmd_client,
+    resp_cmd_command, resp_cmd_info, resp_cmd_config, resp_cmd_dbsize,
+    resp_cmd_time, resp_cmd_flushall;
+resp_cmd_fn resp_cmd_del, resp_cmd_exists, resp_cmd_type, resp_cmd_keys,
+    resp_cmd_scan, resp_cmd_rename, resp_cmd_expire, resp_cmd_ttl;
 /*
  * Queues a plain XADD (key * field value ...) on the server's run of
  * appends; returns 1 if queued (the reply comes at the flush), 0 if the
- * caller must run cmd_xadd.
+ * caller must run resp_cmd_xadd.
  */
 int	 resp_xadd_queue(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv);
 /* The same for PUBLISH (pubsub.c). */
 int	 resp_publish_queue(struct resp_client *c, size_t argc,
 	    const struct resp_arg *argv);
-resp_cmd_fn cmd_xadd, cmd_xlen, cmd_xrange, cmd_xrevrange, cmd_xread,
-    cmd_xdel, cmd_xtrim, cmd_xsetid, cmd_xgroup, cmd_xreadgroup, cmd_xack,
-    cmd_xpending, cmd_xclaim, cmd_xautoclaim, cmd_xinfo;
-resp_cmd_fn cmd_zadd, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zrank,
-    cmd_zcount, cmd_zrange, cmd_zpop, cmd_zremrange;
-resp_cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
-resp_cmd_fn cmd_publish, cmd_subscribe, cmd_psubscribe, cmd_unsubscribe,
-    cmd_punsubscribe, cmd_pubsub;
+resp_cmd_fn resp_cmd_xadd, resp_cmd_xlen, resp_cmd_xrange, resp_cmd_xrevrange,
+    resp_cmd_xread, resp_cmd_xdel, resp_cmd_xtrim, resp_cmd_xsetid,
+    resp_cmd_xgroup, resp_cmd_xreadgroup, resp_cmd_xack, resp_cmd_xpending,
+    resp_cmd_xclaim, resp_cmd_xautoclaim, resp_cmd_xinfo;
+resp_cmd_fn resp_cmd_zadd, resp_cmd_zrem, resp_cmd_zcard, resp_cmd_zscore,
+    resp_cmd_zrank, resp_cmd_zcount, resp_cmd_zrange, resp_cmd_zpop,
+    resp_cmd_zremrange;
+resp_cmd_fn resp_cmd_multi, resp_cmd_exec, resp_cmd_discard, resp_cmd_watch,
+    resp_cmd_unwatch;
+resp_cmd_fn resp_cmd_publish, resp_cmd_subscribe, resp_cmd_psubscribe,
+    resp_cmd_unsubscribe, resp_cmd_punsubscribe, resp_cmd_pubsub;
 
 #endif /* MQ_SERVE_RESP_H */

@@ -6,7 +6,7 @@
  * Model: every stream key is a libmq stream of the spool, opened once
  * through server_stream().  A Redis entry's field/value pairs are the
  * message's headers in order, except the first field named exactly
- * "body", which is its body (docs/mapping.md); reply_entry() turns a
+ * "body", which is its body (docs/mapping.md); resp_reply_entry() turns a
  * message back into fields.  Replies, their types and error texts are
  * those of Redis 7.0 (src/t_stream.c), which the differential tests in
  * tests/interop/ compare byte for byte.
@@ -158,44 +158,45 @@ parse_id(const char *s, size_t len, uint64_t missing_seq, int strict,
 }
 
 int
-xarg_id(struct resp_client *c, const struct resp_arg *a, uint64_t missing_seq,
-    int strict, mq_id *id)
+resp_xarg_id(struct resp_client *c, const struct resp_arg *a,
+    uint64_t missing_seq, int strict, mq_id *id)
 {
 	if (parse_id(a->p, a->len, missing_seq, strict, NULL, id) == -1) {
 		if (c != NULL)
-			reply_error(c, err_badid);
+			resp_reply_error(c, err_badid);
 		return -1;
 	}
 	return 0;
 }
 
 int
-xarg_interval(struct resp_client *c, const struct resp_arg *a, int end,
+resp_xarg_interval(struct resp_client *c, const struct resp_arg *a, int end,
     mq_id *id)
 {
 	uint64_t missing = end ? UINT64_MAX : 0;
 
 	if (a->len > 1 && a->p[0] == '(') {
 		if (parse_id(a->p + 1, a->len - 1, missing, 1, NULL, id) == -1) {
-			reply_error(c, err_badid);
+			resp_reply_error(c, err_badid);
 			return -1;
 		}
 		if ((end ? mq_id_decr(id) : mq_id_incr(id)) != MQ_OK) {
-			reply_error(c, end ? "ERR invalid end ID for the interval" :
+			resp_reply_error(c,
+			    end ? "ERR invalid end ID for the interval" :
 			    "ERR invalid start ID for the interval");
 			return -1;
 		}
 		return 0;
 	}
-	return xarg_id(c, a, missing, 0, id);
+	return resp_xarg_id(c, a, missing, 0, id);
 }
 
 int
-xarg_ll(struct resp_client *c, const struct resp_arg *a, const char *msg,
+resp_xarg_ll(struct resp_client *c, const struct resp_arg *a, const char *msg,
     long long *v)
 {
-	if (!arg_ll(a, v)) {
-		reply_error(c, "ERR %s", msg != NULL ? msg :
+	if (!resp_arg_ll(a, v)) {
+		resp_reply_error(c, "ERR %s", msg != NULL ? msg :
 		    "value is not an integer or out of range");
 		return -1;
 	}
@@ -203,7 +204,7 @@ xarg_ll(struct resp_client *c, const struct resp_arg *a, const char *msg,
 }
 
 int
-xstream(struct resp_client *c, const struct resp_arg *key, mq_stream **s)
+resp_xstream(struct resp_client *c, const struct resp_arg *key, mq_stream **s)
 {
 	int rc;
 
@@ -212,13 +213,13 @@ xstream(struct resp_client *c, const struct resp_arg *key, mq_stream **s)
 		return 1;
 	if (rc == MQ_ENOSTREAM || rc == MQ_EBADNAME)
 		return 0;	/* a key mq cannot hold does not exist */
-	reply_mq_error(c, rc, "stream");
+	resp_reply_mq_error(c, rc, "stream");
 	return -1;
 }
 
 int
-xgroup_open(struct resp_client *c, mq_stream *s, const struct resp_arg *name,
-    mq_group **g)
+resp_xgroup_open(struct resp_client *c, mq_stream *s,
+    const struct resp_arg *name, mq_group **g)
 {
 	int rc;
 
@@ -227,12 +228,12 @@ xgroup_open(struct resp_client *c, mq_stream *s, const struct resp_arg *name,
 		return 1;
 	if (rc == MQ_ENOGROUP || rc == MQ_EBADNAME)
 		return 0;
-	reply_mq_error(c, rc, "group");
+	resp_reply_mq_error(c, rc, "group");
 	return -1;
 }
 
 int64_t
-xnow_ms(void)
+resp_xnow_ms(void)
 {
 	struct timespec ts;
 
@@ -307,9 +308,9 @@ reply_msgvec(struct resp_client *c, const struct msgvec *mv)
 {
 	size_t i;
 
-	reply_array(c, mv->n);
+	resp_reply_array(c, mv->n);
 	for (i = 0; i < mv->n; i++)
-		reply_entry(c, &mv->v[i]);
+		resp_reply_entry(c, &mv->v[i]);
 }
 
 /* mq_range's callback: copies; a failed copy, or a large reply, stops the walk. */
@@ -361,7 +362,7 @@ produce_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
 }
 
 int
-xreply_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
+resp_xreply_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
     size_t count, int rev)
 {
 	struct msgvec mv = { .large = 1 };
@@ -379,18 +380,18 @@ xreply_range(struct resp_client *c, mq_stream *s, mq_id start, mq_id end,
 
 /* The entry 'id' as a reply; [id, nil] if it is gone. */
 int
-xreply_one(struct resp_client *c, mq_stream *s, mq_id id)
+resp_xreply_one(struct resp_client *c, mq_stream *s, mq_id id)
 {
 	struct msgvec mv = { 0 };
 	int rc;
 
 	if ((rc = range_collect(s, id, id, 1, 0, &mv)) == MQ_OK) {
 		if (mv.n == 1)
-			reply_entry(c, &mv.v[0]);
+			resp_reply_entry(c, &mv.v[0]);
 		else {
-			reply_array(c, 2);
-			reply_id(c, id);
-			reply_null_array(c);
+			resp_reply_array(c, 2);
+			resp_reply_id(c, id);
+			resp_reply_null_array(c);
 		}
 	}
 	msgvec_free(&mv);
@@ -471,72 +472,78 @@ parse_add_trim(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 		if (xadd && argv[i].len == 1 && argv[i].p[0] == '*') {
 			a->spec.kind = MQ_ID_AUTO;
 			break;
-		} else if (arg_is(&argv[i], "maxlen") && more > 0) {
+		} else if (resp_arg_is(&argv[i], "maxlen") && more > 0) {
 			if (a->strategy != TRIM_NONE) {
-				reply_error(c, both);
+				resp_reply_error(c, both);
 				return -1;
 			}
 			i += trim_operator(a, argv, i, more);
-			if (xarg_ll(c, &argv[i + 1], NULL, &a->maxlen) == -1)
+			if (resp_xarg_ll(c, &argv[i + 1], NULL,
+			    &a->maxlen) == -1)
 				return -1;
 			if (a->maxlen < 0) {
-				reply_error(c, "ERR The MAXLEN argument must be "
-				    ">= 0.");
+				resp_reply_error(c,
+				    "ERR The MAXLEN argument must be " ">= 0.");
 				return -1;
 			}
 			i++;
 			a->strategy = TRIM_MAXLEN;
-		} else if (arg_is(&argv[i], "minid") && more > 0) {
+		} else if (resp_arg_is(&argv[i], "minid") && more > 0) {
 			if (a->strategy != TRIM_NONE) {
-				reply_error(c, both);
+				resp_reply_error(c, both);
 				return -1;
 			}
 			i += trim_operator(a, argv, i, more);
-			if (xarg_id(c, &argv[i + 1], 0, 1, &a->minid) == -1)
+			if (resp_xarg_id(c, &argv[i + 1], 0, 1,
+			    &a->minid) == -1)
 				return -1;
 			i++;
 			a->strategy = TRIM_MINID;
-		} else if (arg_is(&argv[i], "limit") && more > 0) {
-			if (xarg_ll(c, &argv[i + 1], NULL, &a->limit) == -1)
+		} else if (resp_arg_is(&argv[i], "limit") && more > 0) {
+			if (resp_xarg_ll(c, &argv[i + 1], NULL,
+			    &a->limit) == -1)
 				return -1;
 			if (a->limit < 0) {
-				reply_error(c, "ERR The LIMIT argument must be "
-				    ">= 0.");
+				resp_reply_error(c,
+				    "ERR The LIMIT argument must be " ">= 0.");
 				return -1;
 			}
 			limit_given = 1;
 			i++;
-		} else if (xadd && arg_is(&argv[i], "nomkstream")) {
+		} else if (xadd && resp_arg_is(&argv[i], "nomkstream")) {
 			a->nomkstream = 1;
 		} else if (xadd) {
 			/* An id, or a syntax error reported as a bad id. */
 			if (parse_id(argv[i].p, argv[i].len, 0, 1, &partial,
 			    &a->spec.id) == -1) {
-				reply_error(c, err_badid);
+				resp_reply_error(c, err_badid);
 				return -1;
 			}
 			a->spec.kind = partial ? MQ_ID_PARTIAL : MQ_ID_EXPLICIT;
 			a->id_given = 1;
 			break;
 		} else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return -1;
 		}
 	}
 	a->idpos = i;
 	if (a->limit != 0 && a->strategy == TRIM_NONE) {
-		reply_error(c, "ERR syntax error, LIMIT cannot be used without "
+		resp_reply_error(c,
+		    "ERR syntax error, LIMIT cannot be used without "
 		    "specifying a trimming strategy");
 		return -1;
 	}
 	if (!xadd && a->strategy == TRIM_NONE) {
-		reply_error(c, "ERR syntax error, XTRIM must be called with a "
+		resp_reply_error(c,
+		    "ERR syntax error, XTRIM must be called with a "
 		    "trimming strategy");
 		return -1;
 	}
 	if (limit_given) {
 		if (!a->approx) {
-			reply_error(c, "ERR syntax error, LIMIT cannot be used "
+			resp_reply_error(c,
+			    "ERR syntax error, LIMIT cannot be used "
 			    "without the special ~ option");
 			return -1;
 		}
@@ -723,28 +730,30 @@ xadd_reply(struct resp_client *c, mq_stream *s, int rc, mq_id id)
 
 	switch (rc) {
 	case MQ_OK:
-		reply_id(c, id);
+		resp_reply_id(c, id);
 		break;
 	case MQ_EIDSMALL:
 		if (s != NULL && mq_stream_info(s, &info) == MQ_OK &&
 		    mq_id_cmp(info.last_id, MQ_ID_LAST) == 0)
-			reply_error(c, "ERR The stream has exhausted the last "
+			resp_reply_error(c,
+			    "ERR The stream has exhausted the last "
 			    "possible ID, unable to add more items");
 		else
-			reply_error(c, "ERR The ID specified in XADD is equal "
+			resp_reply_error(c,
+			    "ERR The ID specified in XADD is equal "
 			    "or smaller than the target stream top item");
 		break;
 	case MQ_ETOOBIG:
-		reply_error(c, "ERR Elements are too large to be stored");
+		resp_reply_error(c, "ERR Elements are too large to be stored");
 		break;
 	default:
-		reply_mq_error(c, rc, "XADD");
+		resp_reply_mq_error(c, rc, "XADD");
 		break;
 	}
 }
 
 void
-cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct xadd_args a;
 	struct mq_header hbuf[16], *h = hbuf;
@@ -759,30 +768,30 @@ cmd_xadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	fpos = a.idpos + 1;
 	if (fpos > argc || argc - fpos < 2 || (argc - fpos) % 2 == 1) {
-		reply_wrong_arity(c, "xadd");
+		resp_reply_wrong_arity(c, "xadd");
 		return;
 	}
 	if (a.id_given && a.spec.kind == MQ_ID_EXPLICIT &&
 	    a.spec.id.ms == 0 && a.spec.id.seq == 0) {
-		reply_error(c, "ERR The ID specified in XADD must be greater "
-		    "than 0-0");
+		resp_reply_error(c,
+		    "ERR The ID specified in XADD must be greater " "than 0-0");
 		return;
 	}
 	rc = server_stream(c->conn->server, argv[1].p, argv[1].len,
 	    !a.nomkstream, &s);
 	if (rc == MQ_ENOSTREAM && a.nomkstream) {
-		reply_null(c);
+		resp_reply_null(c);
 		return;
 	}
 	if (rc != MQ_OK) {
-		reply_mq_error(c, rc, "XADD");
+		resp_reply_mq_error(c, rc, "XADD");
 		return;
 	}
 
 	nf = (argc - fpos) / 2;
 	if (nf > sizeof(hbuf) / sizeof(hbuf[0]) &&
 	    (h = reallocarray(NULL, nf, sizeof(*h))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XADD");
+		resp_reply_mq_error(c, MQ_ESYS, "XADD");
 		return;
 	}
 	xadd_msg(argv, fpos, nf, h, &m);
@@ -833,28 +842,28 @@ resp_xadd_queue(struct resp_client *c, size_t argc,
 		    argv[1].len, key, &m, xadd_done, c, 0) == MQ_OK;
 	if (server_stream(c->conn->server, argv[1].p, argv[1].len, 1, &s) !=
 	    MQ_OK)
-		return 0;	/* cmd_xadd says why */
+		return 0;	/* resp_cmd_xadd says why */
 	(void)mq_wal_note(s);
 	return appendq_add(c->conn->server, s, &m, xadd_done, c, 0) == MQ_OK;
 }
 
 void
-cmd_xlen(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xlen(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_stream_info info;
 	mq_stream *s;
 	int rc;
 
-	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[1], &s)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
-		reply_mq_error(c, rc, "XLEN");
+		resp_reply_mq_error(c, rc, "XLEN");
 		return;
 	}
-	reply_int(c, (long long)info.length);
+	resp_reply_int(c, (long long)info.length);
 }
 
 /* XRANGE key start end [COUNT n] / XREVRANGE key end start [COUNT n]. */
@@ -870,79 +879,80 @@ xrange_generic(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	size_t j;
 	int rc;
 
-	if (xarg_interval(c, sarg, 0, &start) == -1 ||
-	    xarg_interval(c, earg, 1, &end) == -1)
+	if (resp_xarg_interval(c, sarg, 0, &start) == -1 ||
+	    resp_xarg_interval(c, earg, 1, &end) == -1)
 		return;
 	for (j = 4; j < argc; j++) {
-		if (arg_is(&argv[j], "count") && argc - j - 1 >= 1) {
-			if (xarg_ll(c, &argv[j + 1], NULL, &count) == -1)
+		if (resp_arg_is(&argv[j], "count") && argc - j - 1 >= 1) {
+			if (resp_xarg_ll(c, &argv[j + 1], NULL, &count) == -1)
 				return;
 			if (count < 0)
 				count = 0;
 			j++;
 		} else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
-	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[1], &s)) <= 0) {
 		if (rc == 0)
-			reply_array(c, 0);
+			resp_reply_array(c, 0);
 		return;
 	}
 	if (count == 0) {
-		reply_null_array(c);
+		resp_reply_null_array(c);
 		return;
 	}
-	if ((rc = xreply_range(c, s, start, end,
+	if ((rc = resp_xreply_range(c, s, start, end,
 	    count == -1 ? 0 : (size_t)count, rev)) != MQ_OK)
-		reply_mq_error(c, rc, rev ? "XREVRANGE" : "XRANGE");
+		resp_reply_mq_error(c, rc, rev ? "XREVRANGE" : "XRANGE");
 }
 
 void
-cmd_xrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	xrange_generic(c, argc, argv, 0);
 }
 
 void
-cmd_xrevrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xrevrange(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	xrange_generic(c, argc, argv, 1);
 }
 
 void
-cmd_xdel(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xdel(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	mq_stream *s;
 	mq_id *ids;
 	size_t i, n = argc - 2, deleted;
 	int rc;
 
-	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[1], &s)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((ids = reallocarray(NULL, n, sizeof(*ids))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XDEL");
+		resp_reply_mq_error(c, MQ_ESYS, "XDEL");
 		return;
 	}
 	for (i = 0; i < n; i++)
-		if (xarg_id(c, &argv[2 + i], 0, 1, &ids[i]) == -1) {
+		if (resp_xarg_id(c, &argv[2 + i], 0, 1, &ids[i]) == -1) {
 			free(ids);
 			return;
 		}
 	rc = mq_delete(s, ids, n, &deleted);
 	free(ids);
 	if (rc != MQ_OK)
-		reply_mq_error(c, rc, "XDEL");
+		resp_reply_mq_error(c, rc, "XDEL");
 	else
-		reply_int(c, (long long)deleted);
+		resp_reply_int(c, (long long)deleted);
 }
 
 void
-cmd_xtrim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xtrim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct xadd_args a;
 	mq_stream *s;
@@ -951,20 +961,20 @@ cmd_xtrim(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	if (parse_add_trim(c, argc, argv, 0, &a) == -1)
 		return;
-	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[1], &s)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((rc = trim_stream(s, &a, &removed)) != MQ_OK)
-		reply_mq_error(c, rc, "XTRIM");
+		resp_reply_mq_error(c, rc, "XTRIM");
 	else
-		reply_int(c, (long long)removed);
+		resp_reply_int(c, (long long)removed);
 }
 
 /* XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id] */
 void
-cmd_xsetid(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xsetid(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_stream_info info;
 	long long added = -1;
@@ -973,50 +983,55 @@ cmd_xsetid(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	size_t i;
 	int rc;
 
-	if (xarg_id(c, &argv[2], 0, 1, &id) == -1)
+	if (resp_xarg_id(c, &argv[2], 0, 1, &id) == -1)
 		return;
 	for (i = 3; i < argc; i += 2) {
-		if (arg_is(&argv[i], "entriesadded") && i + 1 < argc) {
-			if (xarg_ll(c, &argv[i + 1], NULL, &added) == -1)
+		if (resp_arg_is(&argv[i], "entriesadded") && i + 1 < argc) {
+			if (resp_xarg_ll(c, &argv[i + 1], NULL, &added) == -1)
 				return;
 			if (added < 0) {
-				reply_error(c, "ERR entries_added must be positive");
+				resp_reply_error(c,
+				    "ERR entries_added must be positive");
 				return;
 			}
-		} else if (arg_is(&argv[i], "maxdeletedid") && i + 1 < argc) {
-			if (xarg_id(c, &argv[i + 1], 0, 1, &maxdel) == -1)
+		} else if (resp_arg_is(&argv[i], "maxdeletedid") &&
+		    i + 1 < argc) {
+			if (resp_xarg_id(c, &argv[i + 1], 0, 1, &maxdel) == -1)
 				return;
 			if (mq_id_cmp(id, maxdel) < 0) {
-				reply_error(c, "ERR The ID specified in XSETID is "
+				resp_reply_error(c,
+				    "ERR The ID specified in XSETID is "
 				    "smaller than the provided max_deleted_entry_id");
 				return;
 			}
 		} else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
-	if ((rc = xstream(c, &argv[1], &s)) <= 0) {
+	if ((rc = resp_xstream(c, &argv[1], &s)) <= 0) {
 		if (rc == 0)
-			reply_error(c, "ERR no such key");
+			resp_reply_error(c, "ERR no such key");
 		return;
 	}
 	if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
-		reply_mq_error(c, rc, "XSETID");
+		resp_reply_mq_error(c, rc, "XSETID");
 		return;
 	}
 	if (info.length > 0) {
 		if ((rc = last_valid_id(s, &top)) != MQ_OK) {
-			reply_mq_error(c, rc, "XSETID");
+			resp_reply_mq_error(c, rc, "XSETID");
 			return;
 		}
 		if (mq_id_cmp(id, top) < 0) {
-			reply_error(c, "ERR The ID specified in XSETID is smaller "
+			resp_reply_error(c,
+			    "ERR The ID specified in XSETID is smaller "
 			    "than the target stream top item");
 			return;
 		}
 		if (added != -1 && info.length > (uint64_t)added) {
-			reply_error(c, "ERR The entries_added specified in XSETID "
+			resp_reply_error(c,
+			    "ERR The entries_added specified in XSETID "
 			    "is smaller than the target stream length");
 			return;
 		}
@@ -1025,15 +1040,17 @@ cmd_xsetid(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	    maxdel);
 	if (rc == MQ_EIDSMALL)
 		/* Below a deleted entry's id: libmq keeps ids increasing. */
-		reply_error(c, "ERR The ID specified in XSETID is smaller than "
+		resp_reply_error(c,
+		    "ERR The ID specified in XSETID is smaller than "
 		    "the target stream top item");
 	else if (rc == MQ_EINVAL)
-		reply_error(c, "ERR The entries_added specified in XSETID is "
+		resp_reply_error(c,
+		    "ERR The entries_added specified in XSETID is "
 		    "smaller than the target stream length");
 	else if (rc != MQ_OK)
-		reply_mq_error(c, rc, "XSETID");
+		resp_reply_mq_error(c, rc, "XSETID");
 	else
-		reply_ok(c);
+		resp_reply_ok(c);
 }
 
 /* ------------------------------------------------------------------
@@ -1077,34 +1094,37 @@ xread_parse(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	x->timeout = -1;
 	for (i = 1; i < argc; i++) {
 		more = argc - i - 1;
-		if (arg_is(&argv[i], "block") && more > 0) {
+		if (resp_arg_is(&argv[i], "block") && more > 0) {
 			i++;
-			if (xarg_ll(c, &argv[i], "timeout is not an integer or "
+			if (resp_xarg_ll(c, &argv[i],
+			    "timeout is not an integer or "
 			    "out of range", &x->timeout) == -1)
 				return -1;
 			if (x->timeout < 0) {
-				reply_error(c, "ERR timeout is negative");
+				resp_reply_error(c, "ERR timeout is negative");
 				return -1;
 			}
-		} else if (arg_is(&argv[i], "count") && more > 0) {
+		} else if (resp_arg_is(&argv[i], "count") && more > 0) {
 			i++;
-			if (xarg_ll(c, &argv[i], NULL, &x->count) == -1)
+			if (resp_xarg_ll(c, &argv[i], NULL, &x->count) == -1)
 				return -1;
 			if (x->count < 0)
 				x->count = 0;
-		} else if (arg_is(&argv[i], "streams") && more > 0) {
+		} else if (resp_arg_is(&argv[i], "streams") && more > 0) {
 			x->first = i + 1;
 			if ((argc - x->first) % 2 != 0) {
-				reply_error(c, "ERR Unbalanced XREAD list of "
+				resp_reply_error(c,
+				    "ERR Unbalanced XREAD list of "
 				    "streams: for each stream key an ID or '$' "
 				    "must be specified.");
 				return -1;
 			}
 			x->n = (argc - x->first) / 2;
 			break;
-		} else if (arg_is(&argv[i], "group") && more >= 2) {
+		} else if (resp_arg_is(&argv[i], "group") && more >= 2) {
 			if (!group) {
-				reply_error(c, "ERR The GROUP option is only "
+				resp_reply_error(c,
+				    "ERR The GROUP option is only "
 				    "supported by XREADGROUP. You called XREAD "
 				    "instead.");
 				return -1;
@@ -1112,30 +1132,31 @@ xread_parse(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 			x->gname = &argv[i + 1];
 			x->cname = &argv[i + 2];
 			i += 2;
-		} else if (arg_is(&argv[i], "noack")) {
+		} else if (resp_arg_is(&argv[i], "noack")) {
 			if (!group) {
-				reply_error(c, "ERR The NOACK option is only "
+				resp_reply_error(c,
+				    "ERR The NOACK option is only "
 				    "supported by XREADGROUP. You called XREAD "
 				    "instead.");
 				return -1;
 			}
 			x->noack = 1;
 		} else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return -1;
 		}
 	}
 	if (x->first == 0) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return -1;
 	}
 	if (group && x->gname == NULL) {
-		reply_error(c, "ERR Missing GROUP option for XREADGROUP");
+		resp_reply_error(c, "ERR Missing GROUP option for XREADGROUP");
 		return -1;
 	}
 	if ((x->ids = calloc(x->n, sizeof(*x->ids))) == NULL ||
 	    (x->kind = calloc(x->n, sizeof(*x->kind))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XREAD");
+		resp_reply_mq_error(c, MQ_ESYS, "XREAD");
 		return -1;
 	}
 	return 0;
@@ -1145,7 +1166,8 @@ static void
 reply_nogroup_read(struct resp_client *c, const struct resp_arg *key,
     const struct resp_arg *group)
 {
-	reply_error(c, "NOGROUP No such key '%.*s' or consumer group '%.*s' "
+	resp_reply_error(c,
+	    "NOGROUP No such key '%.*s' or consumer group '%.*s' "
 	    "in XREADGROUP with GROUP option", (int)key->len, key->p,
 	    (int)group->len, group->p);
 }
@@ -1168,10 +1190,11 @@ xread_ids(struct resp_client *c, const struct resp_arg *argv, struct xread *x)
 	for (i = 0; i < x->n; i++) {
 		key = &argv[x->first + i];
 		id = &argv[x->first + x->n + i];
-		if ((rc = xstream(c, key, &s)) < 0)
+		if ((rc = resp_xstream(c, key, &s)) < 0)
 			return -1;
 		if (x->group) {
-			if (rc == 0 || (rc = xgroup_open(c, s, x->gname, &g)) == 0) {
+			if (rc == 0 || (rc = resp_xgroup_open(c, s, x->gname,
+			    &g)) == 0) {
 				reply_nogroup_read(c, key, x->gname);
 				return -1;
 			}
@@ -1180,7 +1203,8 @@ xread_ids(struct resp_client *c, const struct resp_arg *argv, struct xread *x)
 		}
 		if (id->len == 1 && id->p[0] == '$') {
 			if (x->group) {
-				reply_error(c, "ERR The $ ID is meaningless in "
+				resp_reply_error(c,
+				    "ERR The $ ID is meaningless in "
 				    "the context of XREADGROUP: you want to read "
 				    "the history of this consumer by specifying a "
 				    "proper ID, or use the > ID to get new "
@@ -1192,14 +1216,15 @@ xread_ids(struct resp_client *c, const struct resp_arg *argv, struct xread *x)
 			x->ids[i].ms = x->ids[i].seq = 0;
 			if (rc == 1) {
 				if ((rc = mq_stream_info(s, &info)) != MQ_OK) {
-					reply_mq_error(c, rc, "XREAD");
+					resp_reply_mq_error(c, rc, "XREAD");
 					return -1;
 				}
 				x->ids[i] = info.last_id;
 			}
 		} else if (id->len == 1 && id->p[0] == '>') {
 			if (!x->group) {
-				reply_error(c, "ERR The > ID can be specified "
+				resp_reply_error(c,
+				    "ERR The > ID can be specified "
 				    "only when calling XREADGROUP using the GROUP "
 				    "<group> <consumer> option.");
 				return -1;
@@ -1207,7 +1232,7 @@ xread_ids(struct resp_client *c, const struct resp_arg *argv, struct xread *x)
 			x->kind[i] = ID_NEW;
 		} else {
 			x->kind[i] = ID_AFTER;
-			if (xarg_id(c, id, 0, 1, &x->ids[i]) == -1)
+			if (resp_xarg_id(c, id, 0, 1, &x->ids[i]) == -1)
 				return -1;
 		}
 	}
@@ -1345,7 +1370,7 @@ xread_produce(struct resp_client *c, struct served *sv, size_t k,
 	if (rc != MQ_OK || n == 0) {
 		resp_parts_free(parts, n);
 		if (rc == MQ_OK)
-			reply_null_array(c);
+			resp_reply_null_array(c);
 		return rc;
 	}
 	return resp_produce_entries(c, parts, n, 1);
@@ -1370,13 +1395,13 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 	int rc = MQ_OK, replied = 0;
 
 	count = x->count != 0 ? (size_t)x->count : wake ? BLOCK_COUNT : 0;
-	if (x->group && !arg_str(x->cname, cname, sizeof(cname))) {
+	if (x->group && !resp_arg_str(x->cname, cname, sizeof(cname))) {
 		/* A consumer name libmq cannot keep. */
-		reply_mq_error(c, MQ_EBADNAME, "XREADGROUP");
+		resp_reply_mq_error(c, MQ_EBADNAME, "XREADGROUP");
 		return 1;
 	}
 	if ((sv = calloc(x->n, sizeof(*sv))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "XREAD");
+		resp_reply_mq_error(c, MQ_ESYS, "XREAD");
 		return 1;
 	}
 	for (i = 0; i < x->n && !(wake && k > 0); i++) {
@@ -1385,7 +1410,8 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 		rc = server_stream(c->conn->server, key->p, key->len, 0, &s);
 		if (rc == MQ_ENOSTREAM && wake && x->group) {
 			/* It existed when the read blocked: it was deleted. */
-			reply_error(c, "UNBLOCKED the stream key no longer exists");
+			resp_reply_error(c,
+			    "UNBLOCKED the stream key no longer exists");
 			replied = 1;
 			break;
 		}
@@ -1401,7 +1427,8 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 			    x->gname->len, &g);
 			if (rc == MQ_ENOGROUP) {
 				if (wake)
-					reply_error(c, "NOGROUP the consumer group "
+					resp_reply_error(c,
+					    "NOGROUP the consumer group "
 					    "this client was blocked on no longer "
 					    "exists");
 				else
@@ -1416,11 +1443,13 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 				char gname[MQ_NAME_MAX + 1];
 
 				/* Destroyed by another process: open it anew. */
-				if (arg_str(x->gname, gname, sizeof(gname)))
+				if (resp_arg_str(x->gname, gname,
+				    sizeof(gname)))
 					server_group_forget(c->conn->server, s,
 					    gname);
 				if (wake)
-					reply_error(c, "NOGROUP the consumer group "
+					resp_reply_error(c,
+					    "NOGROUP the consumer group "
 					    "this client was blocked on no longer "
 					    "exists");
 				else
@@ -1446,24 +1475,24 @@ xread_serve(struct resp_client *c, const struct resp_arg *argv,
 			break;
 	}
 	if (!replied && rc != MQ_OK) {
-		reply_mq_error(c, rc, x->group ? "XREADGROUP" : "XREAD");
+		resp_reply_mq_error(c, rc, x->group ? "XREADGROUP" : "XREAD");
 		replied = 1;
 	}
 	for (i = 0; !replied && i < k; i++)
 		if (sv[i].mv.more) {
 			if ((rc = xread_produce(c, sv, k, count)) != MQ_OK)
-				reply_mq_error(c, rc, "XREAD");
+				resp_reply_mq_error(c, rc, "XREAD");
 			replied = 1;
 		}
 	if (!replied && k > 0) {
 		if (c->proto == 3)
-			reply_map(c, k);
+			resp_reply_map(c, k);
 		else
-			reply_array(c, k);
+			resp_reply_array(c, k);
 		for (i = 0; i < k; i++) {
 			if (c->proto != 3)
-				reply_array(c, 2);
-			reply_bulk(c, sv[i].key->p, sv[i].key->len);
+				resp_reply_array(c, 2);
+			resp_reply_bulk(c, sv[i].key->p, sv[i].key->len);
 			reply_msgvec(c, &sv[i].mv);
 		}
 		replied = 1;
@@ -1493,7 +1522,7 @@ xread_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 	    (idbuf = reallocarray(NULL, x->n ? x->n : 1,
 	    sizeof(*idbuf))) == NULL) {
 		free(v);
-		reply_mq_error(c, MQ_ESYS, "XREAD");
+		resp_reply_mq_error(c, MQ_ESYS, "XREAD");
 		return;
 	}
 	memcpy(v, argv, argc * sizeof(*v));
@@ -1523,19 +1552,20 @@ xread_generic(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 		if (x.timeout != -1)
 			xread_block(c, argc, argv, &x);
 		else
-			reply_null_array(c);
+			resp_reply_null_array(c);
 	}
 	xread_free(&x);
 }
 
 void
-cmd_xread(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xread(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	xread_generic(c, argc, argv, 0);
 }
 
 void
-cmd_xreadgroup(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_xreadgroup(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	xread_generic(c, argc, argv, 1);
 }
@@ -1632,7 +1662,7 @@ block_timeout(void *arg)
 	struct resp_client *c = arg;
 
 	c->block->waiter = NULL;	/* the core ended it */
-	reply_null_array(c);
+	resp_reply_null_array(c);
 	block_free(c);
 	resp_resume(c);
 }
@@ -1671,7 +1701,7 @@ resp_block(struct resp_client *c, size_t argc, const struct resp_arg *argv,
 		b->argv[i][argv[i].len] = '\0';
 		b->lens[i] = argv[i].len;
 	}
-	if (x->group && !arg_str(x->gname, group, sizeof(group)))
+	if (x->group && !resp_arg_str(x->gname, group, sizeof(group)))
 		goto fail;
 	for (i = 0; i < x->n; i++) {
 		on[i].stream = b->argv[x->first + i];
@@ -1697,7 +1727,7 @@ fail:
 		free(b->lens);
 		free(b);
 	}
-	reply_mq_error(c, MQ_ESYS, "XREAD");
+	resp_reply_mq_error(c, MQ_ESYS, "XREAD");
 }
 
 void

@@ -139,11 +139,11 @@ zarg_bounds(struct resp_client *c, enum mq_zby by, const struct resp_arg *min,
 		if (zarg_score_bound(min, &r->min) &&
 		    zarg_score_bound(max, &r->max))
 			return 0;
-		reply_error(c, err_range);
+		resp_reply_error(c, err_range);
 	} else {
 		if (zarg_lex_bound(min, &r->min) && zarg_lex_bound(max, &r->max))
 			return 0;
-		reply_error(c, err_lex);
+		resp_reply_error(c, err_lex);
 	}
 	return -1;
 }
@@ -155,8 +155,8 @@ zarg_ranks(struct resp_client *c, const struct resp_arg *start,
 {
 	long long a, b;
 
-	if (!arg_ll(start, &a) || !arg_ll(stop, &b)) {
-		reply_error(c, err_int);
+	if (!resp_arg_ll(start, &a) || !resp_arg_ll(stop, &b)) {
+		resp_reply_error(c, err_int);
 		return -1;
 	}
 	r->by = MQ_ZBY_RANK;
@@ -186,7 +186,7 @@ zkey(struct resp_client *c, const struct resp_arg *key, int create,
 		return 1;
 	if (!create && (rc == MQ_ENOSTREAM || rc == MQ_EBADNAME))
 		return 0;
-	reply_mq_error(c, rc, "zset");
+	resp_reply_mq_error(c, rc, "zset");
 	return -1;
 }
 
@@ -216,20 +216,20 @@ reply_members(struct resp_client *c, const struct mq_zmember *m, size_t n,
 	size_t i;
 
 	pairs = withscores && pairs && c->proto == 3;
-	reply_array(c, withscores && !pairs ? 2 * n : n);
+	resp_reply_array(c, withscores && !pairs ? 2 * n : n);
 	for (i = 0; i < n; i++) {
 		if (pairs)
-			reply_array(c, 2);
-		reply_bulk(c, m[i].member, m[i].len);
+			resp_reply_array(c, 2);
+		resp_reply_bulk(c, m[i].member, m[i].len);
 		if (withscores)
-			reply_double(c, m[i].score);
+			resp_reply_double(c, m[i].score);
 	}
 }
 
 static void
 reply_empty(struct resp_client *c)
 {
-	reply_array(c, 0);
+	resp_reply_array(c, 0);
 }
 
 /* ------------------------------------------------------------------
@@ -243,17 +243,17 @@ zadd_options(size_t argc, const struct resp_arg *argv, int *flags, int *ch)
 	size_t i;
 
 	for (i = 2; i < argc; i++) {
-		if (arg_is(&argv[i], "nx"))
+		if (resp_arg_is(&argv[i], "nx"))
 			*flags |= MQ_ZADD_NX;
-		else if (arg_is(&argv[i], "xx"))
+		else if (resp_arg_is(&argv[i], "xx"))
 			*flags |= MQ_ZADD_XX;
-		else if (arg_is(&argv[i], "ch"))
+		else if (resp_arg_is(&argv[i], "ch"))
 			*ch = 1;
-		else if (arg_is(&argv[i], "incr"))
+		else if (resp_arg_is(&argv[i], "incr"))
 			*flags |= MQ_ZADD_INCR;
-		else if (arg_is(&argv[i], "gt"))
+		else if (resp_arg_is(&argv[i], "gt"))
 			*flags |= MQ_ZADD_GT;
-		else if (arg_is(&argv[i], "lt"))
+		else if (resp_arg_is(&argv[i], "lt"))
 			*flags |= MQ_ZADD_LT;
 		else
 			break;
@@ -266,13 +266,13 @@ zadd_options(size_t argc, const struct resp_arg *argv, int *flags, int *ch)
  * and ZINCRBY key increment member (ZADD INCR without options).
  */
 void
-cmd_zadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_zmember mbuf[16], *m = mbuf;
 	struct mq_zadd res;
 	size_t first, n, i;
 	mq_zset *z;
-	int incrby = arg_is(&argv[0], "zincrby"), flags = 0, ch = 0, rc;
+	int incrby = resp_arg_is(&argv[0], "zincrby"), flags = 0, ch = 0, rc;
 	const char *cmd = incrby ? "ZINCRBY" : "ZADD";
 
 	if (incrby) {
@@ -282,34 +282,36 @@ cmd_zadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		first = zadd_options(argc, argv, &flags, &ch);
 	n = argc - first;
 	if (n == 0 || n % 2 == 1) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return;
 	}
 	n /= 2;
 	if ((flags & MQ_ZADD_NX) && (flags & MQ_ZADD_XX)) {
-		reply_error(c, "ERR XX and NX options at the same time are not "
+		resp_reply_error(c,
+		    "ERR XX and NX options at the same time are not "
 		    "compatible");
 		return;
 	}
 	if (((flags & MQ_ZADD_NX) && (flags & (MQ_ZADD_GT | MQ_ZADD_LT))) ||
 	    ((flags & MQ_ZADD_GT) && (flags & MQ_ZADD_LT))) {
-		reply_error(c, "ERR GT, LT, and/or NX options at the same time "
+		resp_reply_error(c,
+		    "ERR GT, LT, and/or NX options at the same time "
 		    "are not compatible");
 		return;
 	}
 	if ((flags & MQ_ZADD_INCR) && n > 1) {
-		reply_error(c, "ERR INCR option supports a single "
+		resp_reply_error(c, "ERR INCR option supports a single "
 		    "increment-element pair");
 		return;
 	}
 	if (n > sizeof(mbuf) / sizeof(mbuf[0]) &&
 	    (m = reallocarray(NULL, n, sizeof(*m))) == NULL) {
-		reply_mq_error(c, MQ_ESYS, cmd);
+		resp_reply_mq_error(c, MQ_ESYS, cmd);
 		return;
 	}
 	for (i = 0; i < n; i++) {
 		if (!zarg_score(&argv[first + 2 * i], &m[i].score)) {
-			reply_error(c, err_float);
+			resp_reply_error(c, err_float);
 			goto done;
 		}
 		m[i].member = argv[first + 2 * i + 1].p;
@@ -321,21 +323,22 @@ cmd_zadd(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	/* XX on a missing key: nothing to do. */
 	if (rc == 1 && (rc = mq_zset_add(z, m, n, flags, &res)) != MQ_OK) {
 		if (rc == MQ_EINVAL)
-			reply_error(c, "ERR resulting score is not a number "
-			    "(NaN)");
+			resp_reply_error(c,
+			    "ERR resulting score is not a number " "(NaN)");
 		else
-			reply_mq_error(c, rc, cmd);
+			resp_reply_mq_error(c, rc, cmd);
 		goto done;
 	}
 	/* Only an add that wrote says the disk takes appends. */
 	if (res.added + res.updated > 0)
 		server_appended(c->conn->server, MQ_OK);
 	if (!(flags & MQ_ZADD_INCR))
-		reply_int(c, (long long)(res.added + (ch ? res.updated : 0)));
+		resp_reply_int(c,
+		    (long long)(res.added + (ch ? res.updated : 0)));
 	else if (res.done > 0)
-		reply_double(c, res.score);
+		resp_reply_double(c, res.score);
 	else
-		reply_null(c);
+		resp_reply_null(c);
 done:
 	if (m != mbuf)
 		free(m);
@@ -360,7 +363,7 @@ zmembers(const struct resp_arg *argv, size_t first, size_t argc,
 
 /* ZREM key member [member ...]: the number removed. */
 void
-cmd_zrem(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zrem(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_zmember mbuf[16], *m;
 	uint64_t removed = 0;
@@ -369,42 +372,43 @@ cmd_zrem(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 	if ((rc = zkey(c, &argv[1], 0, &z)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((m = zmembers(argv, 2, argc, mbuf, 16)) == NULL) {
-		reply_mq_error(c, MQ_ESYS, "ZREM");
+		resp_reply_mq_error(c, MQ_ESYS, "ZREM");
 		return;
 	}
 	rc = mq_zset_rem(z, m, argc - 2, &removed);
 	if (m != mbuf)
 		free(m);
 	if (rc != MQ_OK) {
-		reply_mq_error(c, rc, "ZREM");
+		resp_reply_mq_error(c, rc, "ZREM");
 		return;
 	}
 	if (removed > 0)
 		zchanged(c, z);
-	reply_int(c, (long long)removed);
+	resp_reply_int(c, (long long)removed);
 }
 
 /* ZPOPMIN key [count] and ZPOPMAX key [count]. */
 void
-cmd_zpop(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zpop(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	const struct mq_zmember *m;
 	long long count = 1;
 	mq_zset *z;
 	size_t n;
-	int max = arg_is(&argv[0], "zpopmax"), rc;
+	int max = resp_arg_is(&argv[0], "zpopmax"), rc;
 
 	if (argc > 3) {
-		reply_syntax_error(c);
+		resp_reply_syntax_error(c);
 		return;
 	}
 	/* Redis gives the same error for what is not a number. */
-	if (argc == 3 && (!arg_ll(&argv[2], &count) || count < 0)) {
-		reply_error(c, "ERR value is out of range, must be positive");
+	if (argc == 3 && (!resp_arg_ll(&argv[2], &count) || count < 0)) {
+		resp_reply_error(c,
+		    "ERR value is out of range, must be positive");
 		return;
 	}
 	if ((rc = zkey(c, &argv[1], 0, &z)) <= 0) {
@@ -417,7 +421,7 @@ cmd_zpop(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	}
 	if ((rc = mq_zset_pop(z, (size_t)count, max, &m, &n)) != MQ_OK) {
-		reply_mq_error(c, rc, max ? "ZPOPMAX" : "ZPOPMIN");
+		resp_reply_mq_error(c, rc, max ? "ZPOPMAX" : "ZPOPMIN");
 		return;
 	}
 	/* Without a count, one flat pair in RESP3 too. */
@@ -428,13 +432,16 @@ cmd_zpop(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 /* ZREMRANGEBYRANK/BYSCORE/BYLEX key min max: the number removed. */
 void
-cmd_zremrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zremrange(struct resp_client *c, size_t argc,
+    const struct resp_arg *argv)
 {
 	struct mq_zrange r;
 	uint64_t removed;
 	mq_zset *z;
-	enum mq_zby by = arg_is(&argv[0], "zremrangebyrank") ? MQ_ZBY_RANK :
-	    arg_is(&argv[0], "zremrangebyscore") ? MQ_ZBY_SCORE : MQ_ZBY_LEX;
+	enum mq_zby by = resp_arg_is(&argv[0],
+	    "zremrangebyrank") ? MQ_ZBY_RANK :
+	    resp_arg_is(&argv[0],
+	    "zremrangebyscore") ? MQ_ZBY_SCORE : MQ_ZBY_LEX;
 	int rc;
 
 	memset(&r, 0, sizeof(r));
@@ -445,16 +452,16 @@ cmd_zremrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	if ((rc = zkey(c, &argv[1], 0, &z)) <= 0) {
 		if (rc == 0)
-			reply_int(c, 0);
+			resp_reply_int(c, 0);
 		return;
 	}
 	if ((rc = mq_zset_remrange(z, &r, &removed)) != MQ_OK) {
-		reply_mq_error(c, rc, "ZREMRANGE");
+		resp_reply_mq_error(c, rc, "ZREMRANGE");
 		return;
 	}
 	if (removed > 0)
 		zchanged(c, z);
-	reply_int(c, (long long)removed);
+	resp_reply_int(c, (long long)removed);
 }
 
 /* ------------------------------------------------------------------
@@ -463,7 +470,7 @@ cmd_zremrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 
 /* ZCARD key. */
 void
-cmd_zcard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zcard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	uint64_t n = 0;
 	mq_zset *z;
@@ -472,43 +479,43 @@ cmd_zcard(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	if ((rc = zkey(c, &argv[1], 0, &z)) < 0)
 		return;
 	if (rc == 1 && (rc = mq_zset_card(z, &n)) != MQ_OK) {
-		reply_mq_error(c, rc, "ZCARD");
+		resp_reply_mq_error(c, rc, "ZCARD");
 		return;
 	}
-	reply_int(c, (long long)n);
+	resp_reply_int(c, (long long)n);
 }
 
 /* ZSCORE key member and ZMSCORE key member [member ...]. */
 void
-cmd_zscore(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zscore(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_zmember mbuf[16], *m;
 	double sbuf[16], *scores = sbuf;
 	size_t i, n = argc - 2;
 	mq_zset *z;
-	int multi = arg_is(&argv[0], "zmscore"), rc;
+	int multi = resp_arg_is(&argv[0], "zmscore"), rc;
 
 	if ((rc = zkey(c, &argv[1], 0, &z)) < 0)
 		return;
 	if ((m = zmembers(argv, 2, argc, mbuf, 16)) == NULL ||
 	    (n > 16 && (scores = reallocarray(NULL, n, sizeof(*scores))) ==
 	    NULL)) {
-		reply_mq_error(c, MQ_ESYS, "ZSCORE");
+		resp_reply_mq_error(c, MQ_ESYS, "ZSCORE");
 		goto done;
 	}
 	for (i = 0; i < n; i++)
 		scores[i] = NAN;
 	if (rc == 1 && (rc = mq_zset_score(z, m, n, scores)) != MQ_OK) {
-		reply_mq_error(c, rc, "ZSCORE");
+		resp_reply_mq_error(c, rc, "ZSCORE");
 		goto done;
 	}
 	if (multi)
-		reply_array(c, n);
+		resp_reply_array(c, n);
 	for (i = 0; i < n; i++)
 		if (isnan(scores[i]))
-			reply_null(c);
+			resp_reply_null(c);
 		else
-			reply_double(c, scores[i]);
+			resp_reply_double(c, scores[i]);
 done:
 	if (m != mbuf)
 		free(m);
@@ -518,29 +525,29 @@ done:
 
 /* ZRANK key member and ZREVRANK key member: the rank, or null. */
 void
-cmd_zrank(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zrank(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	uint64_t rank;
 	mq_zset *z;
-	int reverse = arg_is(&argv[0], "zrevrank"), rc;
+	int reverse = resp_arg_is(&argv[0], "zrevrank"), rc;
 
 	if ((rc = zkey(c, &argv[1], 0, &z)) <= 0) {
 		if (rc == 0)
-			reply_null(c);
+			resp_reply_null(c);
 		return;
 	}
 	rc = mq_zset_rank(z, argv[2].p, argv[2].len, reverse, &rank);
 	if (rc == MQ_ENOMSG)
-		reply_null(c);
+		resp_reply_null(c);
 	else if (rc != MQ_OK)
-		reply_mq_error(c, rc, "ZRANK");
+		resp_reply_mq_error(c, rc, "ZRANK");
 	else
-		reply_int(c, (long long)rank);
+		resp_reply_int(c, (long long)rank);
 }
 
 /* ZCOUNT key min max and ZLEXCOUNT key min max. */
 void
-cmd_zcount(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zcount(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	struct mq_zrange r;
 	uint64_t n = 0;
@@ -548,16 +555,16 @@ cmd_zcount(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	if (zarg_bounds(c, arg_is(&argv[0], "zlexcount") ? MQ_ZBY_LEX :
+	if (zarg_bounds(c, resp_arg_is(&argv[0], "zlexcount") ? MQ_ZBY_LEX :
 	    MQ_ZBY_SCORE, &argv[2], &argv[3], &r) == -1)
 		return;
 	if ((rc = zkey(c, &argv[1], 0, &z)) < 0)
 		return;
 	if (rc == 1 && (rc = mq_zset_count(z, &r, &n)) != MQ_OK) {
-		reply_mq_error(c, rc, "ZCOUNT");
+		resp_reply_mq_error(c, rc, "ZCOUNT");
 		return;
 	}
-	reply_int(c, (long long)n);
+	resp_reply_int(c, (long long)n);
 }
 
 /* The forms of ZRANGE: what each fixes (-1: chosen by the options). */
@@ -581,7 +588,7 @@ static const struct {
  * bytes, a missing key an empty array.
  */
 void
-cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
+resp_cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 {
 	const struct resp_arg *min = &argv[2], *max = &argv[3];
 	const struct mq_zmember *m;
@@ -592,29 +599,29 @@ cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	size_t i, n;
 
 	for (i = 0; i < sizeof(zrange_forms) / sizeof(zrange_forms[0]); i++)
-		if (arg_is(&argv[0], zrange_forms[i].name)) {
+		if (resp_arg_is(&argv[0], zrange_forms[i].name)) {
 			by = zrange_forms[i].by;
 			rev = zrange_forms[i].rev;
 		}
 
 	for (i = 4; i < argc; i++) {
-		if (arg_is(&argv[i], "withscores"))
+		if (resp_arg_is(&argv[i], "withscores"))
 			withscores = 1;
-		else if (arg_is(&argv[i], "limit") && argc - i - 1 >= 2) {
-			if (!arg_ll(&argv[i + 1], &offset) ||
-			    !arg_ll(&argv[i + 2], &limit)) {
-				reply_error(c, err_int);
+		else if (resp_arg_is(&argv[i], "limit") && argc - i - 1 >= 2) {
+			if (!resp_arg_ll(&argv[i + 1], &offset) ||
+			    !resp_arg_ll(&argv[i + 2], &limit)) {
+				resp_reply_error(c, err_int);
 				return;
 			}
 			i += 2;
-		} else if (rev == -1 && arg_is(&argv[i], "rev"))
+		} else if (rev == -1 && resp_arg_is(&argv[i], "rev"))
 			rev = 1;
-		else if (by == -1 && arg_is(&argv[i], "bylex"))
+		else if (by == -1 && resp_arg_is(&argv[i], "bylex"))
 			by = MQ_ZBY_LEX;
-		else if (by == -1 && arg_is(&argv[i], "byscore"))
+		else if (by == -1 && resp_arg_is(&argv[i], "byscore"))
 			by = MQ_ZBY_SCORE;
 		else {
-			reply_syntax_error(c);
+			resp_reply_syntax_error(c);
 			return;
 		}
 	}
@@ -623,12 +630,14 @@ cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 	if (by == -1)
 		by = MQ_ZBY_RANK;
 	if (limit != -1 && by == MQ_ZBY_RANK) {
-		reply_error(c, "ERR syntax error, LIMIT is only supported in "
+		resp_reply_error(c,
+		    "ERR syntax error, LIMIT is only supported in "
 		    "combination with either BYSCORE or BYLEX");
 		return;
 	}
 	if (withscores && by == MQ_ZBY_LEX) {
-		reply_error(c, "ERR syntax error, WITHSCORES not supported in "
+		resp_reply_error(c,
+		    "ERR syntax error, WITHSCORES not supported in "
 		    "combination with BYLEX");
 		return;
 	}
@@ -648,7 +657,7 @@ cmd_zrange(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		return;
 	}
 	if ((rc = mq_zset_range(z, &r, &m, &n)) != MQ_OK) {
-		reply_mq_error(c, rc, "ZRANGE");
+		resp_reply_mq_error(c, rc, "ZRANGE");
 		return;
 	}
 	reply_members(c, m, n, withscores, 1);
