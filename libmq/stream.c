@@ -887,11 +887,6 @@ out:
 static int
 wal_apply(mq_stream *s)
 {
-	unsigned char *buf;
-	size_t len;
-	uint32_t count;
-	mq_id first, last;
-	int64_t time_ms;
 	int rc;
 
 	/*
@@ -901,13 +896,8 @@ wal_apply(mq_stream *s)
 	 */
 	if (mq_stream_removed(s))
 		return MQ_OK;
-	if ((rc = mq_wal_collect(s, stream_top(s), &buf, &len, &count, &first,
-	    &last, &time_ms)) != MQ_OK)
-		return rc;
-	if (count > 0)
-		rc = write_batch(s, buf, len, count, first, last, time_ms);
-	free(buf);
-	if (rc == MQ_OK)
+	/* In batches of MQ_WAL_MERGE bytes, which every reader can hold. */
+	if ((rc = mq_wal_collect(s, stream_top(s), write_batch)) == MQ_OK)
 		mq_wal_applied(s);
 	return rc;
 }

@@ -1136,28 +1136,31 @@ mq_wal_tombstone(mq_spool *sp, const char *enc)
  * ---------------------------------------------------------------- */
 
 /*
- * The batches of stream 's' above 'top', merged into one batch in
- * '*buf' (its header to be sealed by the caller: MQ_BATCH_HDR bytes left
- * at the start).  '*count' 0: nothing to apply.
+ * The batches of stream 's' above 'top', merged: a run goes to 'fn'
+ * before the batch that would take it past MQ_WAL_MERGE, and always at
+ * a logged batch's end, so that the stream's top is the last id of a
+ * logged batch, and what is left is pending as a whole (a failure or
+ * a crash in between loses nothing, and repeats nothing).
  */
 int
-mq_wal_collect(mq_stream *s, mq_id top, unsigned char **buf, size_t *len,
-    uint32_t *count, mq_id *first, mq_id *last, int64_t *time_ms)
+mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn)
 {
 	struct mq_wal *w;
 	struct mq_wal_name *e;
 	unsigned char *out = NULL, *rec = NULL;
-	size_t cap = 0, used = MQ_BATCH_HDR, reccap = 0, i;
+	size_t cap = 0, used, reccap = 0, i;
+	uint32_t count;
+	mq_id first = { 0, 0 }, last;
+	int64_t time_ms = 0;
 	int tries = 0, rc;
 
-	*count = 0;
-	*buf = NULL;
 again:
 	if ((e = pending(s->spool, s->enc, &rc)) == NULL)
 		goto out;
 	w = s->spool->wal;
 	used = MQ_BATCH_HDR;
-	*count = 0;
+	count = 0;
+	last = top;
 	for (i = 0; i < e->n; i++) {
 		struct mq_batch b;
 		unsigned char h[MQ_WAL_REC];
@@ -1183,32 +1186,39 @@ again:
 		    enclen != strlen(s->enc) || memcmp(enc, s->enc, enclen) != 0)
 			goto moved;
 		mq_batch_header(rec + MQ_WAL_REC + enclen, &b);
-		if (mq_id_cmp(b.last, top) <= 0)
+		if (mq_id_cmp(b.last, last) <= 0)
 			continue;	/* applied already */
-		if (mq_id_cmp(b.first, top) <= 0) {
+		if (mq_id_cmp(b.first, last) <= 0) {
 			rc = MQ_ECORRUPT;
 			goto out;
 		}
 		blen = rlen - MQ_WAL_REC - enclen - MQ_BATCH_HDR;
+		if (count > 0 && used + blen > MQ_WAL_MERGE) {
+			if ((rc = fn(s, out, used, count, first, last,
+			    time_ms)) != MQ_OK)
+				goto out;
+			top = last;
+			used = MQ_BATCH_HDR;
+			count = 0;
+		}
 		if ((rc = room(&out, &cap, used + blen)) != MQ_OK)
 			goto out;
 		memcpy(out + used, rec + MQ_WAL_REC + enclen + MQ_BATCH_HDR, blen);
 		used += blen;
-		if (*count == 0) {
-			*first = b.first;
-			*time_ms = b.time_ms;
+		if (count == 0) {
+			first = b.first;
+			time_ms = b.time_ms;
 		}
-		*count += b.count;
-		*last = b.last;
-		top = b.last;
+		count += b.count;
+		last = b.last;
 	}
-	*buf = out;
-	*len = used;
-	out = NULL;
-	rc = MQ_OK;
+	rc = count > 0 ? fn(s, out, used, count, first, last, time_ms) : MQ_OK;
 	goto out;
 moved:
-	/* The log was emptied under the index: read it again. */
+	/*
+	 * The log was emptied under the index: read it again, from the
+	 * last batch 'fn' took.
+	 */
 	w->scanned = (uint64_t)-1;
 	if (++tries < 100)
 		goto again;

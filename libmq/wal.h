@@ -46,13 +46,26 @@ int	 mq_wal_tombstone(mq_spool *sp, const char *enc);
 /* 1 if stream 'enc' has logged batches this process has not applied. */
 int	 mq_wal_pending(mq_spool *sp, const char *enc, int *rc);
 /*
- * The logged batches of 's' above 'top', as the records of one batch in
- * '*buf' from offset MQ_BATCH_HDR ('*len' bytes in all, the header left
- * for the caller to seal); '*count' 0 if there are none.
+ * A stream gets what the log holds for it in batches of this many bytes
+ * at most, the logged batches merged in order (one larger alone): a
+ * reader holds a whole batch in its buffer, and this is what it reads at
+ * a time (reader.c), so that each reader of a stream (one per consumer
+ * group) holds no more however much was logged before it was applied.
  */
-int	 mq_wal_collect(mq_stream *s, mq_id top, unsigned char **buf,
-	    size_t *len, uint32_t *count, mq_id *first, mq_id *last,
-	    int64_t *time_ms);
+#define MQ_WAL_MERGE	(256u << 10)
+/*
+ * Takes the batch of 'count' records in 'buf' from offset MQ_BATCH_HDR,
+ * 'len' bytes in all, the header left to seal: ids 'first' to 'last',
+ * appended at 'time_ms'.
+ */
+typedef int mq_wal_batch_fn(mq_stream *s, unsigned char *buf, size_t len,
+	    uint32_t count, mq_id first, mq_id last, int64_t time_ms);
+/*
+ * Hands 'fn' the logged batches of 's' above 'top', in order, merged
+ * into batches of MQ_WAL_MERGE bytes at most; MQ_OK once all went, or
+ * the first error, of 'fn' or of reading the log.
+ */
+int	 mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn);
 /* What mq_wal_collect gave is in the stream's segment now. */
 void	 mq_wal_applied(mq_stream *s);
 /*

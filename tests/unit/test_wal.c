@@ -3,8 +3,9 @@
  * handle and read through another, the ids logged entries get and
  * direct appends among them, readers waiting at the end, which streams
  * may be logged to, tombstones, a log torn at any byte, its records,
- * emptying it, processes that log and read at once (one of them killed
- * in the middle), and a process that may only read.
+ * emptying it, the size of the batches it gives a stream, processes
+ * that log and read at once (one of them killed in the middle), and a
+ * process that may only read.
  *
  * Another mq_spool_open in this process stands for another process: a
  * spool handle keeps its view of the log (its index, its lock) to
@@ -22,6 +23,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include "batch.h"
 #include "helpers.h"
 #include "mq.h"
 #include "wal.h"
@@ -1200,6 +1202,105 @@ test_apply_some(void **state)
 	assert_false(more);
 }
 
+/*
+ * In a turn of its own, logs to 'name' 'n' messages of 'size' bytes of
+ * 'c' each, and adds 'n' to '*count'.
+ */
+static void
+log_sized(mq_spool *sp, const char *name, size_t n, size_t size, int c,
+    uint64_t *count)
+{
+	struct mq_msg m[8];
+	char *body = malloc(size);
+	size_t i;
+
+	assert_non_null(body);
+	assert_true(n <= NELEM(m));
+	memset(body, c, size);
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < n; i++) {
+		m[i].body = body;
+		m[i].bodylen = size;
+	}
+	assert_int_equal(mq_wal_begin(sp), MQ_OK);
+	assert_int_equal(mq_wal_append(sp, name, m, n, NULL), MQ_OK);
+	assert_int_equal(mq_wal_commit(sp), MQ_OK);
+	free(body);
+	*count += n;
+}
+
+/* The whole of file 'path' under 'dir', in '*buf' (to free); its size. */
+static size_t
+read_file(const char *dir, const char *path, unsigned char **buf)
+{
+	size_t len = (size_t)file_size(dir, path);
+	char full[1024];
+	FILE *fp;
+
+	snprintf(full, sizeof(full), "%s/%s", dir, path);
+	assert_non_null(fp = fopen(full, "rb"));
+	assert_non_null(*buf = malloc(len + 1));
+	assert_int_equal(fread(*buf, 1, len, fp), len);
+	fclose(fp);
+	return len;
+}
+
+#define SMALL_TURNS	128	/* turns of 4 messages of SMALL_BODY bytes */
+#define SMALL_BODY	2000
+
+/*
+ * A megabyte logged to one stream in small turns, and one message
+ * larger than MQ_WAL_MERGE among them, go to the stream in batches of
+ * MQ_WAL_MERGE bytes at most, but for that one, alone in its batch; the
+ * batches follow one another and hold every entry.  Merged into one
+ * batch, the megabyte would be held whole by every reader of the stream
+ * that reads any of it.
+ */
+static void
+test_applied_in_bounded_batches(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	struct mq_batch b;
+	unsigned char *seg;
+	uint64_t logged = 0, offset = 0;
+	size_t len, pos, batches = 0, large = 0, t;
+	mq_spool *other;
+	mq_stream *s;
+	long n;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	for (t = 0; t < SMALL_TURNS; t++) {
+		log_sized(f->sp, "s", 4, SMALL_BODY, 'a' + (int)(t % 26), &logged);
+		if (t == SMALL_TURNS / 2)
+			log_sized(f->sp, "s", 1, MQ_WAL_MERGE + 1000, 'L', &logged);
+	}
+	assert_int_equal(segment_size(f->dir, "s"), 0);
+	/* Opening it elsewhere gives the stream what the log holds. */
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	assert_int_equal(info.length, logged);
+	mq_stream_close(s);
+	mq_spool_close(other);
+
+	len = read_file(f->dir, "streams/s/" SEGMENT, &seg);
+	for (pos = 0; pos < len; pos += (size_t)n) {
+		assert_true((n = mq_batch_check(seg + pos, len - pos, 1, &b)) > 0);
+		assert_int_equal(b.base_offset, offset);
+		if (b.length > MQ_WAL_MERGE) {
+			assert_int_equal(b.count, 1);
+			large++;
+		}
+		offset += b.count;
+		batches++;
+	}
+	free(seg);
+	assert_int_equal(offset, logged);
+	assert_int_equal(large, 1);
+	assert_true(batches >= 1 + SMALL_TURNS * 4 * SMALL_BODY / MQ_WAL_MERGE);
+}
+
 /* ------------------------------------------------------------------
  * Processes
  * ---------------------------------------------------------------- */
@@ -1616,6 +1717,7 @@ main(void)
 		cmocka_unit_test(test_record_without_batch),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_applied_in_bounded_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_only_process, setup, teardown),
