@@ -8,11 +8,14 @@
 # README (tests/readme-blocks.sh) and changed by sed, in the open, below:
 # the ports become free ones on 127.0.0.1 (a redis-cli that named none is
 # given one), /tmp/spool and /etc/mq their directories of this test, and
-# "pkill -x mq-serve" the servers this script started.  Each background
-# command's pid is kept, and every one is stopped at the end; its output,
-# unless the example sends it to a file, goes to background.log (a server
-# in the background would otherwise hold the test's output open).  The
-# password that mq-serve --hash-password asks for comes on standard input.
+# "pkill -x mq-serve" the servers this script started; a server that
+# names no spool runs on the default one, which MQ_SPOOL makes a
+# directory of this test too (as root it would be /var/spool/mq).  Each
+# background command's pid is kept, and every one is stopped at the end;
+# its output, unless the example sends it to a file, goes to
+# background.log (a server in the background would otherwise hold the
+# test's output open).  The password that mq-serve --hash-password asks
+# for comes on standard input.
 
 load lib.sh
 
@@ -65,9 +68,12 @@ bob_in() {
 		-e "s|/etc/mq|$PWD/etc/mq|g" \
 		-e 's|pkill -HUP -x mq-serve|kill -HUP $(cat pids)|' |
 	    script examples.sh
-	PATH=$MQ_BIN:$PATH run timeout 60 bash examples.sh < password
+	PATH=$MQ_BIN:$PATH MQ_SPOOL=$PWD/default-spool \
+	    run timeout 60 bash examples.sh < password
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# The server started without --spool took the test's default spool.
+	[ -f default-spool/VERSION ]
 	# The entry went in through Redis and came out through the tool.
 	[[ "$output" == *$'\thello'* ]]
 	# alice is a user; XLEN of a stream that does not exist is 0.
