@@ -103,6 +103,8 @@ $(SERVE_TEST): $(SERVE_TEST_OBJ) $(STATIC)
 # A unit test links libmq, and the sources of mq-serve it names here
 # (and the libraries those need).
 TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
+AMQP_SRC = $(wildcard cmd/mq-serve/amqp/*.c)
+TEST_EXTRA_test_amqp_parse = $(AMQP_SRC:%.c=$(O)/%.o)
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_fanout = $(O)/cmd/mq-serve/core/fanout.o \
 	$(O)/cmd/mq-serve/core/grow.o
@@ -159,6 +161,7 @@ check-asan:
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp/parse.c
+FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_SRC)
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 
