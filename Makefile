@@ -103,6 +103,10 @@ $(SERVE_TEST): $(SERVE_TEST_OBJ) $(STATIC)
 # A unit test links libmq, and the sources of mq-serve it names here
 # (and the libraries those need).
 TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
+# The AMQP codec: pure, so the unit test and the fuzz target link it alone.
+AMQP_CODEC = $(addprefix cmd/mq-serve/amqp/,spec.c parse.c props.c table.c \
+	sasl.c buf.c encode.c)
+TEST_EXTRA_test_amqp_parse = $(AMQP_CODEC:%.c=$(O)/%.o)
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_fanout = $(O)/cmd/mq-serve/core/fanout.o \
 	$(O)/cmd/mq-serve/core/grow.o
@@ -138,7 +142,7 @@ check-cli: all
 # mq-serve, and the same command scripts against Debian's redis-server.
 check-interop: all $(SERVE_TEST)
 	MQ_BIN=$(abspath $(B)/bin) MQ_SERVE_TEST=$(abspath $(SERVE_TEST)) \
-	    MQ_REQUIRE_SERVE=1 bats --print-output-on-failure tests/interop
+	    MQ_REQUIRE_SERVE=1 bats --print-output-on-failure -r tests/interop
 
 # The clients again, with --fsync always: replies wait for their sync.
 ALWAYS_TESTS = python-redis redis-cli predis symfony-messenger deadletter
@@ -159,6 +163,7 @@ check-asan:
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp/parse.c
+FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_CODEC)
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 

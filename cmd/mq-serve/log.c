@@ -79,3 +79,16 @@ server_log_close(void)
 		closelog();
 	use_syslog = 0;
 }
+
+void
+log_shown(char *buf, size_t size, const void *p, size_t len)
+{
+	const unsigned char *u = p;
+	size_t i;
+
+	if (size == 0)
+		return;
+	for (i = 0; i < len && i < size - 1; i++)
+		buf[i] = u[i] > ' ' && u[i] <= '~' ? (char)u[i] : '?';
+	buf[i] = '\0';
+}

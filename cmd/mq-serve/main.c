@@ -32,13 +32,14 @@
 #include <unistd.h>
 
 #include "../opterr.h"
+#include "amqp/amqp.h"
 #include "resp/resp.h"
 #include "server.h"
 #include "users.h"
 
 static const char usage[] =
 "usage: mq-serve [-hV] [-c FILE] [--spool DIR] [--resp [HOST:]PORT]\n"
-"                [--amqp off] [--mqtt off] [--stomp off] [--kafka off]\n"
+"                [--amqp [HOST:]PORT] [--mqtt off] [--stomp off] [--kafka off]\n"
 "                [--fsync always|interval|never] [--log FILE]\n"
 "                [--maxclients N] [--max-request BYTES]\n"
 "                [--output-limit BYTES] [--pubsub-limit HARD[:SOFT:SECS]]\n"
@@ -52,7 +53,7 @@ static const char help[] =
 "  -c, --config FILE            read settings from FILE\n"
 "      --spool DIR              serve the spool DIR instead of MQ_SPOOL\n"
 "      --resp [HOST:]PORT       where Redis clients connect (127.0.0.1:6379)\n"
-"      --amqp off               AMQP is not implemented yet\n"
+"      --amqp [HOST:]PORT       where AMQP 0-9-1 clients connect (off)\n"
 "      --mqtt off               MQTT is not implemented yet\n"
 "      --stomp off              STOMP is not implemented yet\n"
 "      --kafka off              Kafka is not implemented yet\n"
@@ -252,6 +253,10 @@ setting(struct server_config *cfg, int opt, const char *arg,
 		cfg->resp = arg;
 		break;
 	case OPT_AMQP:
+		if (listen_parse(arg, host, &port, &why) == -1)
+			bad_value(from, opt, arg, why);
+		cfg->amqp = arg;
+		break;
 	case OPT_MQTT:
 	case OPT_STOMP:
 	case OPT_KAFKA:
@@ -488,6 +493,7 @@ main(int argc, char *argv[])
 		switch (i + OPT_SPOOL) {
 		case OPT_SPOOL: s.cfg.spool = cl.spool; break;
 		case OPT_RESP: s.cfg.resp = cl.resp; break;
+		case OPT_AMQP: s.cfg.amqp = cl.amqp; break;
 		case OPT_FSYNC: s.cfg.fsync = cl.fsync; s.cfg.fsync_ms = cl.fsync_ms; break;
 		case OPT_LOG: s.cfg.log = cl.log; break;
 		case OPT_MAXCLIENTS: s.cfg.max_clients = cl.max_clients; break;
@@ -535,6 +541,8 @@ main(int argc, char *argv[])
 		err(EX_OSERR, "loop");
 	if (listener_open(&s, s.cfg.resp, &resp_proto) == -1)
 		errx(EX_UNAVAILABLE, "--resp %s: cannot listen", s.cfg.resp);
+	if (listener_open(&s, s.cfg.amqp, &amqp_proto) == -1)
+		errx(EX_UNAVAILABLE, "--amqp %s: cannot listen", s.cfg.amqp);
 	if (s.users != NULL)
 		server_log(&s, "%zu users loaded from %s: clients must "
 		    "authenticate", users_count(s.users), s.cfg.users);

@@ -154,6 +154,7 @@ server_defaults(struct server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->resp = "127.0.0.1:6379";
+	cfg->amqp = "off";
 	cfg->fsync = MQ_FSYNC_INTERVAL;
 	cfg->fsync_ms = 1000;
 	cfg->max_clients = 10000;

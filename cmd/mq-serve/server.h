@@ -297,6 +297,7 @@ TAILQ_HEAD(zsetlru, open_zset);
 struct server_config {
 	const char	*spool;
 	const char	*resp;		/* [HOST:]PORT, or NULL: off */
+	const char	*amqp;		/* [HOST:]PORT, or "off" */
 	enum mq_fsync	 fsync;
 	int		 fsync_ms;
 	size_t		 max_clients;
@@ -445,6 +446,12 @@ int	 server_log_open(const char *path);
 void	 server_log_syslog(int facility);
 /* Closes the --log file or syslog (at shutdown). */
 void	 server_log_close(void);
+/*
+ * A name from a client as the log shows it: at most 'size' - 1 of the
+ * 'len' bytes at 'p', '?' for a byte that is not printable ASCII or is a
+ * space, NUL-terminated in 'buf'.
+ */
+void	 log_shown(char *buf, size_t size, const void *p, size_t len);
 
 /* ---- core/appendq.c: a run of appends becomes one mq_append per stream. */
 

@@ -47,12 +47,8 @@ static void
 log_check(struct resp_client *c, const struct resp_arg *user, int ok)
 {
 	char shown[65];
-	size_t i;
 
-	for (i = 0; i < user->len && i < sizeof(shown) - 1; i++)
-		shown[i] = user->p[i] > ' ' && user->p[i] <= '~' ?
-		    user->p[i] : '?';
-	shown[i] = '\0';
+	log_shown(shown, sizeof(shown), user->p, user->len);
 	server_log(c->conn->server, "conn id=%llu peer=%s proto=resp auth "
 	    "user=%s %s", (unsigned long long)c->conn->id, c->conn->peer,
 	    shown, ok ? "ok" : "failed");

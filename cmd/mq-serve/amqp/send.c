@@ -1,0 +1,78 @@
+/*
+ * send.c - frames out of the AMQP door.  Each is made in the client's
+ * buffer (struct amqp_buf, which keeps its memory) and handed to
+ * conn_write at once, so replies leave in the order they were made,
+ * and the time is noted for the heartbeats (connection.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "amqp.h"
+
+/* Hands the frames made in c->out to the connection. */
+static void
+flush_out(struct amqp_client *c)
+{
+	if (c->out.err != 0) {
+		/* Out of memory, or a value the wire cannot say: our fault. */
+		amqp_buf_reset(&c->out);
+		conn_abort(c->conn, "out of memory making a frame");
+		return;
+	}
+	conn_write(c->conn, c->out.p, c->out.len);
+	amqp_buf_reset(&c->out);
+	c->sent_ms = loop_now_ms(c->conn->server->loop);
+}
+
+void
+amqp_send_method(struct amqp_client *c, uint16_t ch, uint32_t id,
+    const struct amqp_value *args)
+{
+	static const struct amqp_value none[AMQP_MAX_ARGS];
+
+	amqp_put_method(&c->out, ch, id, args != NULL ? args : none);
+	flush_out(c);
+}
+
+void
+amqp_send_close(struct amqp_client *c, uint16_t ch, uint32_t id,
+    uint16_t code, const char *text, uint32_t method)
+{
+	struct amqp_value args[AMQP_MAX_ARGS];
+
+	/* connection.close and channel.close have the same arguments. */
+	memset(args, 0, sizeof(args));
+	args[AMQP_CONNECTION_CLOSE_REPLY_CODE].n = code;
+	args[AMQP_CONNECTION_CLOSE_REPLY_TEXT] = amqp_str(text);
+	args[AMQP_CONNECTION_CLOSE_CLASS_ID].n = method >> 16;
+	args[AMQP_CONNECTION_CLOSE_METHOD_ID].n = method & 0xffff;
+	amqp_send_method(c, ch, id, args);
+}
+
+void
+amqp_send_heartbeat(struct amqp_client *c)
+{
+	amqp_put_heartbeat(&c->out);
+	flush_out(c);
+}
+
+struct amqp_value
+amqp_str(const char *s)
+{
+	struct amqp_value v = { 0, (const uint8_t *)s, strlen(s) };
+
+	return v;
+}
+
+void
+amqp_reply_text(char *buf, size_t size, uint16_t code, const char *fmt,
+    va_list ap)
+{
+	const struct amqp_reply_spec *r = amqp_reply_spec(code);
+	int n;
+
+	n = snprintf(buf, size, "%s - ", r != NULL ? r->name : "ERROR");
+	if (n < 0 || (size_t)n >= size)
+		return;
+	(void)vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+}
