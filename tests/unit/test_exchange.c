@@ -734,6 +734,14 @@ child_deletes(mq_spool *sp)
 		_exit(1);
 }
 
+/* Only SPOOL/bindings changes, and only its counter moves. */
+static void
+child_binds(mq_spool *sp)
+{
+	if (mq_bind(sp, "v.#", "q4") != MQ_OK)
+		_exit(1);
+}
+
 /* A copy made before another process changed things is read again. */
 static void
 test_two_processes(void **state)
@@ -757,15 +765,19 @@ test_two_processes(void **state)
 	in_child(f->dir, child_deletes);
 	assert_int_equal(mq_exchange_lookup(f->sp, "theirs", &x),
 	    MQ_ENOEXCHANGE);
+
+	assert_string_equal(ROUTE(f->sp, MQ_TOPIC_EXCHANGE, "v.w"), "");
+	in_child(f->dir, child_binds);
+	assert_string_equal(ROUTE(f->sp, MQ_TOPIC_EXCHANGE, "v.w"), "q4");
 }
 
 /*
- * A child that declares a transient exchange and binds it both ways,
- * says so, and waits to be killed.  '*hold' keeps it waiting: were the
- * test to fail before it kills it, it goes with the test's process.
+ * Forks a child that runs 'fn' with 'arg', which must return 0, says so,
+ * and waits to be killed.  '*hold' keeps it waiting: were the test to
+ * fail before it kills it, it goes with the test's process.
  */
 static pid_t
-transient_owner(const char *dir, int *hold)
+fork_waiting(int (*fn)(void *), void *arg, int *hold)
 {
 	int ready[2], wait[2];
 	pid_t pid;
@@ -775,16 +787,9 @@ transient_owner(const char *dir, int *hold)
 	assert_int_equal(pipe(wait), 0);
 	assert_true((pid = fork()) != -1);
 	if (pid == 0) {
-		mq_spool *sp;
-
 		close(ready[0]);
 		close(wait[1]);
-		if (mq_spool_open(dir, 0, &sp) != MQ_OK ||
-		    mq_exchange_declare(sp, "tmp", MQ_XFANOUT, 0, NULL, 0) !=
-		    MQ_OK ||
-		    bind_queue(sp, "tmp", "q", "") != MQ_OK ||
-		    bind_exchange(sp, "durable", "tmp", "") != MQ_OK ||
-		    write(ready[1], "y", 1) != 1)
+		if (fn(arg) != 0 || write(ready[1], "y", 1) != 1)
 			_exit(1);
 		(void)read(wait[0], &c, 1);
 		_exit(0);
@@ -795,6 +800,24 @@ transient_owner(const char *dir, int *hold)
 	assert_int_equal(read(ready[0], &c, 1), 1);
 	close(ready[0]);
 	return pid;
+}
+
+/* In a child, on a handle of its own: a transient exchange bound both ways. */
+static int
+declare_tmp(void *dir)
+{
+	mq_spool *sp;
+
+	return mq_spool_open(dir, 0, &sp) != MQ_OK ||
+	    mq_exchange_declare(sp, "tmp", MQ_XFANOUT, 0, NULL, 0) != MQ_OK ||
+	    bind_queue(sp, "tmp", "q", "") != MQ_OK ||
+	    bind_exchange(sp, "durable", "tmp", "") != MQ_OK;
+}
+
+static pid_t
+transient_owner(const char *dir, int *hold)
+{
+	return fork_waiting(declare_tmp, (void *)dir, hold);
 }
 
 static void
@@ -865,6 +888,38 @@ test_transient_dead_unseen(void **state)
 	assert_true(file_has(f->dir, "tmp"));
 	assert_int_equal(declare(f->sp, "other", MQ_XDIRECT), MQ_OK);
 	assert_false(file_has(f->dir, "tmp"));
+}
+
+/* In a child, on its parent's handle. */
+static int
+declare_childs(void *sp)
+{
+	return mq_exchange_declare(sp, "child's", MQ_XDIRECT, 0, NULL, 0);
+}
+
+/*
+ * A child forked with a handle that owns transient exchanges owns what
+ * it declares itself: its death takes those, not its parent's.
+ */
+static void
+test_transient_forked(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_exchange x;
+	size_t removed;
+	pid_t pid;
+	int hold;
+
+	assert_int_equal(mq_exchange_declare(f->sp, "parent's", MQ_XDIRECT, 0,
+	    NULL, 0), MQ_OK);
+	pid = fork_waiting(declare_childs, f->sp, &hold);
+	assert_int_equal(mq_exchange_lookup(f->sp, "child's", &x), MQ_OK);
+	kill_child(pid, hold);
+	assert_int_equal(mq_exchange_sweep(f->sp, &removed), MQ_OK);
+	assert_int_equal(removed, 1);
+	assert_int_equal(mq_exchange_lookup(f->sp, "child's", &x),
+	    MQ_ENOEXCHANGE);
+	assert_int_equal(mq_exchange_lookup(f->sp, "parent's", &x), MQ_OK);
 }
 
 /* A handle's transient exchanges go when it is closed. */
@@ -961,6 +1016,7 @@ main(void)
 		TEST(test_two_processes),
 		TEST(test_transient_swept),
 		TEST(test_transient_dead_unseen),
+		TEST(test_transient_forked),
 		TEST(test_transient_closed),
 		TEST(test_file_checked),
 	};
