@@ -225,6 +225,7 @@ tool_status(int err)
 	case MQ_ENOSTREAM:
 	case MQ_ENOGROUP:
 	case MQ_ENOMSG:
+	case MQ_ENOEXCHANGE:
 		return EX_NOINPUT;
 	case MQ_EIDSMALL:
 	case MQ_EIDZERO:
@@ -233,6 +234,8 @@ tool_status(int err)
 	case MQ_EBADNAME:
 	case MQ_EINVAL:
 	case MQ_EWRONGTYPE:
+	case MQ_ERESERVED:
+	case MQ_EINUSE:
 		return EX_DATAERR;
 	case MQ_ENOSPC:
 		return EX_TEMPFAIL;

@@ -68,6 +68,12 @@ mq_strerror(int err)
 		return "no such entry";
 	case MQ_EWRONGTYPE:
 		return "the key holds another type (a stream or a sorted set)";
+	case MQ_ENOEXCHANGE:
+		return "no such exchange";
+	case MQ_ERESERVED:
+		return "the name is reserved for the built-in exchanges";
+	case MQ_EINUSE:
+		return "the exchange is in use (it has bindings)";
 	case MQ_ESYS:
 		return strerror(mq_saved_errno);
 	}

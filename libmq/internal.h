@@ -31,6 +31,13 @@ int	 mq_name_encode(const char *name, char *buf, size_t size);
 /* The inverse; MQ_EBADNAME for a string mq_name_encode would not make. */
 int	 mq_name_decode(const char *enc, char *buf, size_t size);
 
+/*
+ * The same for a binding's key or pattern, which may be empty ("%");
+ * MQ_OK, MQ_EBADNAME (MQ_ECORRUPT when decoding) or MQ_EINVAL.
+ */
+int	 mq_pattern_encode(const char *pattern, char *buf, size_t size);
+int	 mq_pattern_decode(const char *enc, char *buf, size_t size);
+
 #define MQ_ENCNAME_MAX (3 * MQ_NAME_MAX + 1)
 #define MQ_ENCNAME_LIMIT 220	/* longest encoding accepted, in bytes */
 
@@ -310,6 +317,19 @@ int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
  */
 int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
 
+/* ---- hashes of names in memory (not on disk: they may change). */
+
+/* FNV-1a of the string 's', 64 bits. */
+static inline uint64_t
+mq_hash64(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
 /* ---- ids, compared inline: a group compares millions a second. */
 
 static inline int
@@ -450,6 +470,8 @@ int	 mq_subs_scan(mq_spool *sp,
 int	 mq_subs_anonymous(mq_spool *sp);
 /* Whether a subscription of 'kind' to 'pattern' takes 'topic'. */
 int	 mq_sub_matches(char kind, const char *pattern, const char *topic);
+/* Removes every binding of queue 'queue' from SPOOL/bindings. */
+int	 mq_bindings_drop_queue(mq_spool *sp, const char *queue);
 /* Opens the exchange's stream, giving it its small retention at creation. */
 int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
 /*
@@ -459,7 +481,8 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
  * stream handle keeps looking for (MQ_ROUTES_STREAMS: a meta file
  * replaced, a marks file made, a stream removed or renamed), or of the
  * names that keys have (MQ_ROUTES_NAMES: a stream or sorted set made or
- * renamed to a new name, names.c), so that a
+ * renamed to a new name, names.c), or of the exchanges and their
+ * bindings (MQ_ROUTES_EXCHANGES, exchange.c), so that a
  * process can tell it must look again with one memory load.
  * mq_routes_map maps it (once per spool; NULL if it cannot);
  * mq_routes_bump adds one; mq_routes_moved tells whether counter
@@ -470,10 +493,15 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
 #define MQ_ROUTES_BINDS	1
 #define MQ_ROUTES_STREAMS 2
 #define MQ_ROUTES_NAMES	3	/* a stream or sorted set made or renamed to */
+#define MQ_ROUTES_EXCHANGES 4	/* SPOOL/exchanges replaced (exchange.c) */
 #define MQ_ROUTES_SIZE	4096	/* the file, one page */
 uint64_t *mq_routes_map(mq_spool *sp);
 void	 mq_routes_bump(mq_spool *sp, int which);
 int	 mq_routes_moved(mq_spool *sp, int which, uint64_t *seen);
+
+/* ---- exchange.c: at mq_spool_close, what the handle kept of exchanges. */
+
+void	 mq_exchange_free(mq_spool *sp);
 
 /* ---- names.c */
 

@@ -44,7 +44,10 @@ enum mq_err {
 	MQ_EVERSION = -12,	/* spool or file of an unknown format version */
 	MQ_ENOMSG = -13,	/* no such entry */
 	MQ_ESYS = -14,		/* system error; errno is kept */
-	MQ_EWRONGTYPE = -15	/* the name is a key of the other type */
+	MQ_EWRONGTYPE = -15,	/* the name is a key of the other type */
+	MQ_ENOEXCHANGE = -16,	/* no such exchange */
+	MQ_ERESERVED = -17,	/* a name only the built-in exchanges have */
+	MQ_EINUSE = -18		/* the exchange has bindings (if-unused) */
 };
 
 /* A static description of 'err'; for MQ_ESYS, of the saved errno. */
@@ -693,8 +696,9 @@ int	 mq_bindings(mq_spool *spool,
 
 /*
  * Publishes 'n' messages on 'topic': to the live subscribers whose
- * pattern matches, and appended to every queue bound to a matching
- * pattern (message keys are set to 'topic').  '*receivers' (if not NULL)
+ * pattern matches, and appended to every queue that amq.topic routes
+ * 'topic' to (mq_exchange_route: bound with a matching pattern, or
+ * through other exchanges; message keys are set to 'topic').  '*receivers' (if not NULL)
  * counts matching live subscriptions plus queues, as Redis's PUBLISH does.
  */
 int	 mq_publish(mq_spool *spool, const char *topic,
@@ -711,8 +715,9 @@ int	 mq_publish(mq_spool *spool, const char *topic,
  * which mq_router_exchange opens at its first call and keeps),
  * '*mine' of them this process's (a server can hand those the message
  * itself, and skip the exchange when they are all of them),
- * and the names of the bound queues in '*queues' ('*nqueues' of them,
- * valid until the next call).  mq_router_publish does the appends too,
+ * and the names of the queues that amq.topic routes 'topic' to in
+ * '*queues' ('*nqueues' of them, valid until the next call, or the next
+ * mq_exchange_ call on the spool).  mq_router_publish does the appends too,
  * as mq_publish does.
  * mq_router_anonymous returns 1 if an anonymous live subscriber listens
  * (one that may not write the spool, see mq_sub_open): a publish must
@@ -758,6 +763,134 @@ int	 mq_sub_next(mq_sub *sub, struct mq_msg *msg);
  */
 int	 mq_sub_watch(mq_sub *sub, mq_watch *watch);
 void	 mq_sub_close(mq_sub *sub);
+
+/* ---------------------------------------------------------------------
+ * Exchanges: AMQP 0-9-1's named routers, shared by every process.
+ * ------------------------------------------------------------------- */
+
+/*
+ * A message published to an exchange with a routing key goes to the
+ * queues (streams) bound to it whose binding matches, by the exchange's
+ * type, and to those of the exchanges bound to it, and so on.  The
+ * built-in exchanges always exist: "" (the default exchange, direct:
+ * a key goes to the stream of that name, if there is one), amq.direct,
+ * amq.fanout, amq.topic, amq.headers and amq.match (headers).  The
+ * queue bindings of amq.topic are those of mq_bind(), so the tools,
+ * Redis's PUBLISH and an AMQP publish to amq.topic meet in one exchange.
+ * Everything is in the spool (see mq-spool(5)); each process keeps a
+ * copy for mq_exchange_route(), read again only when it changed.
+ */
+enum mq_xtype {
+	MQ_XDIRECT = 1,		/* the key equals the binding's */
+	MQ_XFANOUT,		/* every binding */
+	MQ_XTOPIC,		/* the binding's key is a topic pattern */
+	MQ_XHEADERS		/* the caller's matcher takes the binding's arguments */
+};
+
+#define MQ_XDURABLE	0x1	/* kept until deleted; else while its owner lives */
+#define MQ_XAUTODELETE	0x2	/* deleted with its last binding as a source */
+#define MQ_XINTERNAL	0x4	/* for exchange-to-exchange routing only (kept) */
+#define MQ_XPASSIVE	0x100	/* mq_exchange_declare: only ask whether it exists */
+
+#define MQ_XARGS_MAX	65536	/* bytes of an exchange's or binding's arguments */
+
+struct mq_exchange {
+	const char	*name;
+	enum mq_xtype	 type;
+	int		 flags;		/* MQ_XDURABLE, MQ_XAUTODELETE, MQ_XINTERNAL */
+	int		 builtin;	/* "" or amq.*: always there */
+	const void	*args;		/* as declared, NULL if none */
+	size_t		 argslen;
+};
+
+enum mq_dest { MQ_DEST_QUEUE = 0, MQ_DEST_EXCHANGE };
+
+struct mq_binding {
+	const char	*source;	/* the exchange bound to */
+	enum mq_dest	 dkind;
+	const char	*dest;		/* a queue (a stream's name) or an exchange */
+	const char	*key;		/* routing key or topic pattern; "" for none */
+	const void	*args;		/* as given (a headers match), NULL if none */
+	size_t		 argslen;
+};
+
+/* "direct", "fanout", "topic", "headers"; NULL / MQ_EINVAL for another. */
+const char *mq_xtype_name(enum mq_xtype type);
+int	 mq_xtype_parse(const char *s, enum mq_xtype *type);
+
+/*
+ * Declares exchange 'name' of 'type' with 'flags' and the opaque
+ * arguments 'args' ('argslen' bytes, kept, compared, not read): MQ_OK if
+ * it was made or exists alike; MQ_EEXIST if it exists with another type,
+ * flags or arguments; MQ_ERESERVED for "" and for a new name that starts
+ * with "amq."; MQ_EBADNAME, MQ_EINVAL.  With MQ_XPASSIVE only whether it
+ * exists: MQ_OK or MQ_ENOEXCHANGE.  An exchange that is not MQ_XDURABLE
+ * belongs to this spool handle: it goes, with its bindings, once the
+ * handle is closed or its process dies (see mq_exchange_sweep).
+ */
+int	 mq_exchange_declare(mq_spool *spool, const char *name,
+	    enum mq_xtype type, int flags, const void *args, size_t argslen);
+/*
+ * Deletes exchange 'name' and its bindings, from it and to it; with
+ * 'if_unused', MQ_EINUSE if it has bindings as a source.  MQ_ENOEXCHANGE,
+ * MQ_ERESERVED for "" and amq.*.
+ */
+int	 mq_exchange_delete(mq_spool *spool, const char *name, int if_unused);
+/*
+ * Fills 'x' with exchange 'name' (pointing into the spool's copy: valid
+ * until the next mq_exchange_ or mq_router_ call on 'spool');
+ * MQ_ENOEXCHANGE.
+ */
+int	 mq_exchange_lookup(mq_spool *spool, const char *name,
+	    struct mq_exchange *x);
+/* Calls 'fn' with each exchange, built-in ones first; stops on non-zero. */
+int	 mq_exchanges(mq_spool *spool,
+	    int (*fn)(const struct mq_exchange *x, void *arg), void *arg);
+
+/*
+ * Binds (idempotent) / unbinds (MQ_OK if there was no such binding) a
+ * queue or exchange to exchange b->source.  MQ_ENOEXCHANGE if the source
+ * or a destination exchange does not exist, MQ_ERESERVED if either is
+ * "", MQ_EBADNAME for a name or key over MQ_NAME_MAX bytes, MQ_EINVAL.
+ * A queue need not exist.  Unbinding the last binding of an auto-delete
+ * exchange deletes it.
+ */
+int	 mq_exchange_bind(mq_spool *spool, const struct mq_binding *b);
+int	 mq_exchange_unbind(mq_spool *spool, const struct mq_binding *b);
+/*
+ * Calls 'fn' with each binding from exchange 'source' (NULL: any) to
+ * destination 'dest' of kind 'dkind' (NULL: any); stops on non-zero.
+ */
+int	 mq_exchange_bindings(mq_spool *spool, const char *source,
+	    enum mq_dest dkind, const char *dest,
+	    int (*fn)(const struct mq_binding *b, void *arg), void *arg);
+/* Removes every binding to queue 'queue', as its deletion does in AMQP. */
+int	 mq_exchange_unbind_queue(mq_spool *spool, const char *queue);
+/*
+ * Removes the transient exchanges whose owner is gone (closed its spool
+ * handle, or died, however), and their bindings; '*removed' (if not
+ * NULL) counts the exchanges.  Until then no lookup nor route of any
+ * process sees them past a second, and every change removes them too.
+ */
+int	 mq_exchange_sweep(mq_spool *spool, size_t *removed);
+
+/*
+ * Whether a headers binding with arguments 'args' ('argslen' bytes)
+ * takes the message being routed, whose headers 'ctx' says: 1 or 0.
+ */
+typedef int mq_xmatch_fn(const void *args, size_t argslen, void *ctx);
+
+/*
+ * The queues that a message published to 'exchange' with routing key
+ * 'key' goes to, each once, in '*queues' ('*nqueues' of them; valid
+ * until the next mq_exchange_ or mq_router_ call on 'spool'), following
+ * exchange-to-exchange bindings (a cycle ends where it began).  'match'
+ * decides headers bindings (NULL: none matches).  MQ_ENOEXCHANGE.
+ * Costs no system call and no allocation while nothing changed.
+ */
+int	 mq_exchange_route(mq_spool *spool, const char *exchange,
+	    const char *key, mq_xmatch_fn *match, void *ctx,
+	    const char *const **queues, size_t *nqueues);
 
 /* ---------------------------------------------------------------------
  * Sorted sets: members (byte strings) ordered by a score (a double), then

@@ -109,3 +109,27 @@ mq_name_decode(const char *enc, char *buf, size_t size)
 	buf[n] = '\0';
 	return (int)n;
 }
+
+/*
+ * A binding's key or pattern, which unlike a name may be empty: "%",
+ * which no name encodes to, stands for "".  Otherwise as a name.
+ */
+int
+mq_pattern_encode(const char *pattern, char *buf, size_t size)
+{
+	if (pattern[0] == '\0')
+		return strlcpy(buf, "%", size) < size ? MQ_OK : MQ_EINVAL;
+	return mq_name_encode(pattern, buf, size) < 0 ? MQ_EBADNAME : MQ_OK;
+}
+
+int
+mq_pattern_decode(const char *enc, char *buf, size_t size)
+{
+	if (strcmp(enc, "%") == 0) {
+		if (size == 0)
+			return MQ_EINVAL;
+		buf[0] = '\0';
+		return MQ_OK;
+	}
+	return mq_name_decode(enc, buf, size) < 0 ? MQ_ECORRUPT : MQ_OK;
+}

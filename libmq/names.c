@@ -43,13 +43,12 @@ struct mq_names {
 	size_t		 looks;		/* sent to look since the listing */
 };
 
+/* 0 marks an empty slot: no name hashes to it. */
 static uint64_t
 names_hash(const char *enc)
 {
-	uint64_t h = 14695981039346656037ull;
+	uint64_t h = mq_hash64(enc);
 
-	for (; *enc != '\0'; enc++)
-		h = (h ^ (unsigned char)*enc) * 1099511628211ull;
 	return h == 0 ? 1 : h;
 }
 

@@ -67,28 +67,6 @@ struct mq_sub {
 	size_t		 topiccap;
 };
 
-/* ------------------------------------------------------------------
- * Pattern encoding: names are never empty, binding patterns may be.
- * ---------------------------------------------------------------- */
-
-static int
-pattern_encode(const char *pattern, char *buf, size_t size)
-{
-	if (pattern[0] == '\0')
-		return strlcpy(buf, "%", size) < size ? MQ_OK : MQ_EINVAL;
-	return mq_name_encode(pattern, buf, size) < 0 ? MQ_EBADNAME : MQ_OK;
-}
-
-static int
-pattern_decode(const char *enc, char *buf, size_t size)
-{
-	if (strcmp(enc, "%") == 0) {
-		buf[0] = '\0';
-		return MQ_OK;
-	}
-	return mq_name_decode(enc, buf, size) < 0 ? MQ_ECORRUPT : MQ_OK;
-}
-
 int
 mq_sub_matches(char kind, const char *pattern, const char *topic)
 {
@@ -202,8 +180,8 @@ mq_bindings(mq_spool *sp, int (*fn)(const char *, const char *, void *),
 			break;
 		}
 		*sep++ = '\0';
-		if ((rc = pattern_decode(line, pattern, sizeof(pattern))) != MQ_OK ||
-		    (rc = pattern_decode(sep, queue, sizeof(queue))) != MQ_OK)
+		if ((rc = mq_pattern_decode(line, pattern, sizeof(pattern))) != MQ_OK ||
+		    (rc = mq_pattern_decode(sep, queue, sizeof(queue))) != MQ_OK)
 			break;
 		if (fn(pattern, queue, arg) != 0)
 			break;
@@ -212,20 +190,19 @@ mq_bindings(mq_spool *sp, int (*fn)(const char *, const char *, void *),
 	return rc;
 }
 
-/* Adds ('add') or removes the line "ENCPATTERN ENCQUEUE", under the lock. */
+/*
+ * Rewrites the bindings file under its lock: drops the lines for which
+ * 'drop' returns 1 and, if 'add' is not NULL and not there, adds the
+ * line 'add' at the end.  Replaces the file only if that changed it.
+ */
 static int
-bindings_change(mq_spool *sp, const char *pattern, const char *queue, int add)
+bindings_edit(mq_spool *sp, int (*drop)(const char *line, void *arg),
+    void *arg, const char *add)
 {
-	char pe[MQ_ENCNAME_MAX], qe[MQ_ENCNAME_MAX], want[2 * MQ_ENCNAME_MAX + 2];
 	char path[PATH_MAX], *text = NULL, *out = NULL, *line, *save = NULL;
-	size_t outlen = 0;
-	int fd, rc, found = 0;
+	size_t outlen = 0, addlen = add != NULL ? strlen(add) : 0;
+	int fd, rc, found = 0, dropped = 0;
 
-	if ((rc = pattern_encode(pattern, pe, sizeof(pe))) != MQ_OK)
-		return rc;
-	if (mq_name_encode(queue, qe, sizeof(qe)) < 0)
-		return MQ_EBADNAME;
-	snprintf(want, sizeof(want), "%s %s", pe, qe);
 	snprintf(path, sizeof(path), "%s/bindings.lock", sp->path);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) == -1)
 		return mq_sys();
@@ -236,25 +213,24 @@ bindings_change(mq_spool *sp, const char *pattern, const char *queue, int add)
 		}
 	if ((rc = bindings_read(sp, &text)) != MQ_OK)
 		goto out;
-	if ((out = malloc(strlen(text) + strlen(want) + 2)) == NULL) {
+	if ((out = malloc(strlen(text) + addlen + 2)) == NULL) {
 		rc = mq_sys();
 		goto out;
 	}
 	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (strcmp(line, want) == 0) {
-			found = 1;
-			if (!add)
-				continue;
+		if (drop != NULL && drop(line, arg)) {
+			dropped = 1;
+			continue;
 		}
+		found |= add != NULL && strcmp(line, add) == 0;
 		outlen += (size_t)sprintf(out + outlen, "%s\n", line);
 	}
-	if (found == add) {
-		rc = MQ_OK;	/* nothing to change */
-		goto out;
-	}
-	if (add)
-		outlen += (size_t)sprintf(out + outlen, "%s\n", want);
+	rc = MQ_OK;
+	if (!dropped && (add == NULL || found))
+		goto out;	/* nothing to change */
+	if (add != NULL && !found)
+		outlen += (size_t)sprintf(out + outlen, "%s\n", add);
 	snprintf(path, sizeof(path), "%s/bindings", sp->path);
 	if ((rc = mq_replace_file(path, out, outlen)) == MQ_OK)
 		mq_routes_bump(sp, MQ_ROUTES_BINDS);
@@ -265,16 +241,70 @@ out:
 	return rc;
 }
 
+/* The line "ENCPATTERN ENCQUEUE" of a binding, in 'buf'. */
+static int
+binding_line(const char *pattern, const char *queue, char *buf, size_t size)
+{
+	char pe[MQ_ENCNAME_MAX], qe[MQ_ENCNAME_MAX];
+	int rc;
+
+	if ((rc = mq_pattern_encode(pattern, pe, sizeof(pe))) != MQ_OK)
+		return rc;
+	if (mq_name_encode(queue, qe, sizeof(qe)) < 0)
+		return MQ_EBADNAME;
+	snprintf(buf, size, "%s %s", pe, qe);
+	return MQ_OK;
+}
+
+/* bindings_edit()'s 'drop' of one line, 'arg'. */
+static int
+line_is(const char *line, void *arg)
+{
+	return strcmp(line, arg) == 0;
+}
+
+/* bindings_edit()'s 'drop' of the lines of the encoded queue 'arg'. */
+static int
+line_to(const char *line, void *arg)
+{
+	const char *sep = strchr(line, ' ');
+
+	return sep != NULL && strcmp(sep + 1, arg) == 0;
+}
+
+/* Adds ('add') or removes the line of one binding. */
+static int
+binding_one(mq_spool *sp, const char *pattern, const char *queue, int add)
+{
+	char line[2 * MQ_ENCNAME_MAX + 2];
+	int rc;
+
+	if ((rc = binding_line(pattern, queue, line, sizeof(line))) != MQ_OK)
+		return rc;
+	return add ? bindings_edit(sp, NULL, NULL, line) :
+	    bindings_edit(sp, line_is, line, NULL);
+}
+
 int
 mq_bind(mq_spool *sp, const char *pattern, const char *queue)
 {
-	return bindings_change(sp, pattern, queue, 1);
+	return binding_one(sp, pattern, queue, 1);
 }
 
 int
 mq_unbind(mq_spool *sp, const char *pattern, const char *queue)
 {
-	return bindings_change(sp, pattern, queue, 0);
+	return binding_one(sp, pattern, queue, 0);
+}
+
+int
+mq_bindings_drop_queue(mq_spool *sp, const char *queue)
+{
+	char qe[MQ_ENCNAME_MAX];
+
+	if (mq_name_encode(queue, qe, sizeof(qe)) < 0)
+		return MQ_EBADNAME;
+	return bindings_edit(sp, line_to, qe, NULL);
 }
 
 /* ------------------------------------------------------------------
@@ -333,7 +363,7 @@ mq_subs_scan(mq_spool *sp, int (*fn)(char kind, const char *pattern,
 		for (line = strtok_r(text, "\n", &save); line != NULL && !stop;
 		    line = strtok_r(NULL, "\n", &save)) {
 			if (strlen(line) < 3 || line[1] != ' ' ||
-			    pattern_decode(line + 2, pattern, sizeof(pattern)) != MQ_OK)
+			    mq_pattern_decode(line + 2, pattern, sizeof(pattern)) != MQ_OK)
 				continue;
 			stop = fn(line[0], pattern, mine, arg);
 		}
@@ -421,7 +451,7 @@ sub_register(mq_sub *sub, const char *const *patterns, size_t n)
 		return rc;
 	}
 	for (i = 0; i < n; i++) {
-		if ((rc = pattern_encode(patterns[i], enc, sizeof(enc))) != MQ_OK)
+		if ((rc = mq_pattern_encode(patterns[i], enc, sizeof(enc))) != MQ_OK)
 			goto out;
 		len += (size_t)sprintf(text + len, "%c %s\n", kind, enc);
 	}

@@ -3,13 +3,14 @@
  * every call (the subscribers' registrations, the bindings, the
  * exchange's stream), kept between calls.
  *
- * Model: the router holds copies of the live subscriptions and of the
- * bindings, and reads a copy again only when the spool's counter of its
- * changes moved (SPOOL/routes, mapped by every process: a subscriber
- * bumps it after its registration is in place and before it is told it
- * is subscribed, mq_bind and mq_unbind after the bindings file is
- * replaced).  So each route costs a memory load per copy, and a publish
- * that follows a confirmed subscription always counts it.  What no one
+ * Model: the router holds a copy of the live subscriptions, and reads
+ * it again only when the spool's counter of their changes moved
+ * (SPOOL/routes, mapped by every process: a subscriber bumps it after
+ * its registration is in place and before it is told it is subscribed).
+ * The queues are those of a route through the exchange amq.topic
+ * (xroute.c), which keeps its copy of the bindings the same way.  So
+ * each route costs a memory load per copy, and a publish that follows a
+ * confirmed subscription always counts it.  What no one
  * bumps for is a subscriber that died holding its registration: the
  * subscriptions are also read again once a second, and until then a
  * dead one is still counted (and the message still appended to the
@@ -35,24 +36,15 @@ struct rsub {
 	char		*pattern;
 };
 
-struct rbind {
-	char		*pattern;
-	char		*queue;
-};
-
 struct mq_router {
 	mq_spool	*spool;
 	mq_stream	*exchange;
 	uint64_t	*routes;	/* the spool's counters of changes */
-	uint64_t	 subs_seen, binds_seen;	/* their values at the last reads */
-	int		 subs_stale, binds_stale;
+	uint64_t	 subs_seen;	/* its value at the last read */
+	int		 subs_stale;
 	int64_t		 subs_read_ms;
 	struct rsub	*subs;
 	size_t		 nsubs, capsubs;
-	struct rbind	*binds;
-	size_t		 nbinds, capbinds;
-	const char	**queues;	/* of the last route */
-	size_t		 capqueues;
 };
 
 static void
@@ -65,18 +57,6 @@ subs_free(mq_router *r)
 	r->nsubs = 0;
 }
 
-static void
-binds_free(mq_router *r)
-{
-	size_t i;
-
-	for (i = 0; i < r->nbinds; i++) {
-		free(r->binds[i].pattern);
-		free(r->binds[i].queue);
-	}
-	r->nbinds = 0;
-}
-
 int
 mq_router_open(mq_spool *sp, mq_router **out)
 {
@@ -87,7 +67,7 @@ mq_router_open(mq_spool *sp, mq_router **out)
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return mq_sys();
 	r->spool = sp;
-	r->subs_stale = r->binds_stale = 1;
+	r->subs_stale = 1;
 	if ((r->routes = mq_routes_map(sp)) == NULL) {
 		rc = mq_sys();
 		mq_router_close(r);
@@ -103,10 +83,7 @@ mq_router_close(mq_router *r)
 	if (r == NULL)
 		return;
 	subs_free(r);
-	binds_free(r);
 	free(r->subs);
-	free(r->binds);
-	free(r->queues);
 	mq_stream_close(r->exchange);
 	free(r);
 }
@@ -139,40 +116,18 @@ add_sub(char kind, const char *pattern, int mine, void *arg)
 	return 0;
 }
 
-static int
-add_bind(const char *pattern, const char *queue, void *arg)
-{
-	mq_router *r = arg;
-	struct rbind *b;
-
-	if (mq_grow(&r->binds, &r->capbinds, r->nbinds + 1, sizeof(*r->binds)) !=
-	    MQ_OK)
-		return 1;
-	b = &r->binds[r->nbinds];
-	if ((b->pattern = strdup(pattern)) == NULL ||
-	    (b->queue = strdup(queue)) == NULL) {
-		free(b->pattern);
-		return 1;
-	}
-	r->nbinds++;
-	return 0;
-}
-
 /* Reads again what changed since the last route. */
 static int
 refresh(mq_router *r)
 {
 	int64_t now = mq_now_ms();
-	uint64_t subs, binds;
+	uint64_t subs;
 	int rc;
 
 	/* Acquire: what was changed before a bump is seen after it. */
 	subs = __atomic_load_n(&r->routes[MQ_ROUTES_SUBS], __ATOMIC_ACQUIRE);
-	binds = __atomic_load_n(&r->routes[MQ_ROUTES_BINDS], __ATOMIC_ACQUIRE);
 	if (subs != r->subs_seen || now - r->subs_read_ms >= LIVENESS_MS)
 		r->subs_stale = 1;
-	if (binds != r->binds_seen)
-		r->binds_stale = 1;
 	if (r->subs_stale) {
 		subs_free(r);
 		r->subs_stale = 0;
@@ -183,15 +138,6 @@ refresh(mq_router *r)
 			return rc;
 		}
 	}
-	if (r->binds_stale) {
-		binds_free(r);
-		r->binds_stale = 0;
-		r->binds_seen = binds;
-		if ((rc = mq_bindings(r->spool, add_bind, r)) != MQ_OK) {
-			r->binds_stale = 1;
-			return rc;
-		}
-	}
 	return MQ_OK;
 }
 
@@ -199,7 +145,7 @@ int
 mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
     const char *const **queues, size_t *nqueues)
 {
-	size_t i, j, n = 0;
+	size_t i;
 	int rc;
 
 	*live = *mine = *nqueues = 0;
@@ -211,22 +157,9 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 			(*live)++;
 			*mine += r->subs[i].mine;
 		}
-	for (i = 0; i < r->nbinds; i++) {
-		if (!mq_topic_match(r->binds[i].pattern, topic))
-			continue;
-		for (j = 0; j < n; j++)
-			if (strcmp(r->queues[j], r->binds[i].queue) == 0)
-				break;
-		if (j < n)
-			continue;	/* bound twice: one copy */
-		if ((rc = mq_grow(&r->queues, &r->capqueues, n + 1,
-		    sizeof(*r->queues))) != MQ_OK)
-			return rc;
-		r->queues[n++] = r->binds[i].queue;
-	}
-	*queues = r->queues;
-	*nqueues = n;
-	return MQ_OK;
+	/* Queues bound twice, or reached through other exchanges, once. */
+	return mq_exchange_route(r->spool, MQ_TOPIC_EXCHANGE, topic, NULL,
+	    NULL, queues, nqueues);
 }
 
 int

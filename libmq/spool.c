@@ -167,6 +167,7 @@ mq_spool_close(mq_spool *sp)
 	mq_dirty_free(&sp->dirty);
 	mq_wal_close(sp);
 	mq_names_free(sp);
+	mq_exchange_free(sp);
 	if (sp->streamsfd != -1)
 		close(sp->streamsfd);
 	if (sp->dirfd != -1)

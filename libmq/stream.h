@@ -39,6 +39,7 @@ struct mq_spool {
 	uint64_t	*routes;	/* SPOOL/routes mapped (route.c), or NULL */
 	struct mq_wal	*wal;		/* SPOOL/wal (wal.c), once opened */
 	struct mq_names	*names;		/* names known absent (names.c), or NULL */
+	struct mq_xstate *xstate;	/* exchanges (exchange.c), or NULL */
 	int		 wal_rc;	/* why it could not be, or MQ_OK */
 	int		 wal_refused;	/* because this process may only read */
 	int		 wal_news;	/* a watch asks what was logged (mq_wal_news) */

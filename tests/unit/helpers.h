@@ -102,6 +102,38 @@ test_rmdir(char *path)
 	free(path);
 }
 
+/*
+ * A fresh spool in a temporary directory per test: cmocka's setup and
+ * teardown of a 'struct test_spool' state.
+ */
+struct test_spool {
+	char		*dir;
+	mq_spool	*sp;
+};
+
+static inline int
+test_spool_setup(void **state)
+{
+	struct test_spool *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	f->dir = test_tmpdir();
+	assert_int_equal(mq_spool_open(f->dir, MQ_CREATE, &f->sp), MQ_OK);
+	*state = f;
+	return 0;
+}
+
+static inline int
+test_spool_teardown(void **state)
+{
+	struct test_spool *f = *state;
+
+	mq_spool_close(f->sp);
+	test_rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
 /* A message with the body 'text' (not copied) and nothing else. */
 static inline struct mq_msg
 test_body(const char *text)

@@ -9,33 +9,6 @@
 #include "helpers.h"
 #include "mq.h"
 
-struct fixture {
-	char		*dir;
-	mq_spool	*sp;
-};
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->dir = test_tmpdir();
-	assert_int_equal(mq_spool_open(f->dir, MQ_CREATE, &f->sp), MQ_OK);
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	mq_spool_close(f->sp);
-	test_rmdir(f->dir);
-	free(f);
-	return 0;
-}
-
 static struct mq_msg
 body(const char *text)
 {
@@ -70,7 +43,7 @@ count_fn(const char *pattern, const char *queue, void *arg)
 static void
 test_bindings_route_to_queues(void **state)
 {
-	struct fixture *f = *state;
+	struct test_spool *f = *state;
 	struct mq_msg m = body("hi");
 	size_t receivers;
 	int n = 0;
@@ -102,7 +75,7 @@ test_bindings_route_to_queues(void **state)
 static void
 test_live_subscribers(void **state)
 {
-	struct fixture *f = *state;
+	struct test_spool *f = *state;
 	const char *topics[] = { "news.*" };
 	const char *globs[] = { "news.t*", "x?" };
 	const char *exact[] = { "news.*" };
@@ -173,7 +146,7 @@ files_in(const char *dir)
 static void
 test_dead_subscriber(void **state)
 {
-	struct fixture *f = *state;
+	struct test_spool *f = *state;
 	const char *pat[] = { "#" };
 	struct mq_msg m = body("x");
 	size_t receivers;
@@ -207,7 +180,7 @@ test_dead_subscriber(void **state)
 static void
 test_router(void **state)
 {
-	struct fixture *f = *state;
+	struct test_spool *f = *state;
 	const char *const *queues;
 	const char *pats[] = { "a.*" };
 	struct mq_msg m = body("x");
@@ -272,10 +245,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_bindings_route_to_queues, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_live_subscribers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dead_subscriber, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_router, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bindings_route_to_queues,
+		    test_spool_setup, test_spool_teardown),
+		cmocka_unit_test_setup_teardown(test_live_subscribers,
+		    test_spool_setup, test_spool_teardown),
+		cmocka_unit_test_setup_teardown(test_dead_subscriber,
+		    test_spool_setup, test_spool_teardown),
+		cmocka_unit_test_setup_teardown(test_router,
+		    test_spool_setup, test_spool_teardown),
 		cmocka_unit_test(test_glob),
 	};
 
