@@ -158,7 +158,8 @@ struct amqp_client {
 
 /*
  * Handles the frames that arrived, from the protocol header on, until
- * one holds the connection (a password check).
+ * one holds the connection (a password check); first, if its consumers
+ * waited for its output to drain, serves them again.
  */
 int	 amqp_input(struct conn *conn);
 
@@ -171,7 +172,9 @@ void	 amqp_conn_method(struct amqp_client *c, const struct amqp_method *m);
 /*
  * Closes the connection with connection.close: 'code' and the text
  * (printf-style, after RabbitMQ's "NAME - " which this adds), naming the
- * method at fault (0, 0 for none).  Then only close-ok is awaited.
+ * method at fault (0, 0 for none).  Then only close-ok is awaited; the
+ * consumers stop now, and what the channels hold goes back to the
+ * queues when the connection closes.
  */
 void	 amqp_conn_error(struct amqp_client *c, uint16_t code,
 	    uint32_t method, const char *fmt, ...)
@@ -310,8 +313,9 @@ void	 amqp_queue_gone(struct server *s, const char *name);
 /*
  * Writes message 'm' as basic.deliver (with consumer 'ctag' of 'ctaglen'
  * bytes) or, with ctag NULL, basic.get-ok (with 'count' messages left),
- * then its content; the frames wait for amqp_out_flush().  Returns 0, or
- * -1 if out of memory (the connection is then closed).
+ * then its content; the frames wait for amqp_out_flush() or
+ * amqp_out_flush_all().  Returns 0, or -1 if out of memory making the
+ * headers table (the caller closes the connection).
  */
 int	 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 	    uint64_t tag, int redelivered, uint64_t count,
