@@ -107,6 +107,8 @@ TEST_EXTRA_test_resp_parse = $(O)/cmd/mq-serve/resp/parse.o
 AMQP_CODEC = $(addprefix cmd/mq-serve/amqp/,spec.c parse.c props.c table.c \
 	sasl.c buf.c encode.c)
 TEST_EXTRA_test_amqp_parse = $(AMQP_CODEC:%.c=$(O)/%.o)
+TEST_EXTRA_test_amqp_message = $(AMQP_CODEC:%.c=$(O)/%.o) \
+	$(O)/cmd/mq-serve/amqp/message.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_fanout = $(O)/cmd/mq-serve/core/fanout.o \
 	$(O)/cmd/mq-serve/core/grow.o

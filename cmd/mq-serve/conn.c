@@ -412,6 +412,13 @@ conn_close(struct conn *c, const char *why)
 	s->nconns--;
 }
 
+void
+conn_input_when_drained(struct conn *c)
+{
+	/* As held requests are: conn_io hands them over once it drained. */
+	c->input_held = 1;
+}
+
 int
 conn_is_local(const struct conn *c)
 {

@@ -197,6 +197,12 @@ void	 conn_produce(struct conn *c, const struct conn_producer *ops,
  */
 static inline int conn_held(const struct conn *c);
 /*
+ * For a door that stopped writing to 'c' because its output passed
+ * --output-limit (conn_held): proto->input is called once the output
+ * drained below it, with what input waits, maybe none.
+ */
+void	 conn_input_when_drained(struct conn *c);
+/*
  * Whether the peer is this host's loopback as Redis's protected mode
  * sees it: 127.0.0.1 or ::1 (also as ::ffff:127.0.0.1), no other address.
  */

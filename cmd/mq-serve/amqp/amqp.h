@@ -13,6 +13,16 @@
  * RabbitMQ's reply code and "NAME - text", since clients show those to
  * their users.  Every frame goes out through send.c, which counts when
  * the connection last wrote for the heartbeats.
+ *
+ * Messages: an AMQP queue Q is the libmq stream Q read through its group
+ * "queue" (queue.c).  basic.publish to the default exchange appends to
+ * the stream named by the routing key (publish.c), through the core's
+ * run of appends; message.c maps properties to headers and back.
+ * Consumers (consume.c) are served from the group in turn, at most
+ * prefetch_count unacknowledged a channel, and wait as waiters of the
+ * core while the queue is empty; each channel is one libmq consumer of
+ * the group, "amqp-<connection id>-<channel>", and its deliveries
+ * waiting for an ack (ack.c) go back to the queue when it closes.
  */
 #ifndef MQ_SERVE_AMQP_H
 #define MQ_SERVE_AMQP_H
@@ -22,8 +32,10 @@
 #include <stdint.h>
 
 #include <bsd/sys/queue.h>
+#include <bsd/sys/tree.h>
 
 #include "encode.h"
+#include "message.h"
 #include "parse.h"
 #include "server.h"
 #include "users.h"
@@ -48,8 +60,68 @@ enum amqp_phase {
 	AMQP_CLOSING		/* connection.close was sent: close-ok awaited */
 };
 
+struct amqp_client;
+struct amqp_queue;
+
+/* A delivery waiting for its ack, by delivery tag (ack.c). */
+struct amqp_unacked {
+	RB_ENTRY(amqp_unacked)	 node;
+	uint64_t		 tag;
+	mq_id			 id;		/* in the queue's stream */
+	struct amqp_queue	*q;		/* holds a reference */
+};
+RB_HEAD(amqp_unacked_tree, amqp_unacked);
+
+/* A basic.consume of a channel (consume.c). */
+struct amqp_consumer {
+	struct amqp_channel	*ch;
+	struct amqp_queue	*q;		/* holds a reference */
+	TAILQ_ENTRY(amqp_consumer) qlink;	/* the queue's, in turn order */
+	TAILQ_ENTRY(amqp_consumer) clink;	/* the channel's */
+	int			 no_ack;
+	size_t			 taglen;
+	char			 tag[256];	/* a short string, NUL added */
+};
+TAILQ_HEAD(amqp_consumer_list, amqp_consumer);
+
+/* Where a basic.publish is in its content (publish.c). */
+enum amqp_pub_state {
+	AMQP_PUB_NONE,		/* no publish under way */
+	AMQP_PUB_HEADER,	/* the method came: its content header next */
+	AMQP_PUB_BODY		/* body frames until the body size */
+};
+
+struct amqp_publish {
+	enum amqp_pub_state	 state;
+	int			 mandatory;
+	size_t			 exlen, rklen;
+	char			 exchange[256];
+	char			 routing_key[256];
+	/* The content header's payload, copied: 'props' point into it. */
+	uint8_t			*header;
+	size_t			 headerlen;
+	struct amqp_content_header props;
+	uint8_t			*body;		/* 'got' of props.body_size bytes */
+	size_t			 got;
+};
+
 struct amqp_channel {
+	struct amqp_client	*c;
 	uint16_t		 id;
+	/*
+	 * The server sent channel.close (a channel error): everything
+	 * but close and close-ok is dropped until the client's close-ok.
+	 */
+	int			 closing;
+	char			 consumer[48];	/* its libmq consumer's name */
+	uint64_t		 tag;		/* the last delivery tag given */
+	uint16_t		 prefetch;	/* basic.qos prefetch_count, 0: none */
+	size_t			 nunacked;
+	struct amqp_unacked_tree unacked;
+	struct amqp_consumer_list consumers;
+	struct amqp_publish	 pub;
+	/* The queue declared last, which "" names (nul-terminated). */
+	char			 last_queue[256];
 };
 
 /* The capabilities of the client's properties that change what we send. */
@@ -75,13 +147,19 @@ struct amqp_client {
 	struct amqp_buf		 out;		/* frames being made */
 	TAILQ_ENTRY(amqp_client) hlink;		/* in the heartbeat sweep */
 	int			 in_sweep;
+	/* Deliveries made and not yet handed to conn_write (send.c). */
+	TAILQ_ENTRY(amqp_client) olink;
+	int			 out_pending;
+	/* Its consumers were passed over for its output limit (consume.c). */
+	int			 drain_wait;
 };
 
 /* ---- door.c */
 
 /*
  * Handles the frames that arrived, from the protocol header on, until
- * one holds the connection (a password check).
+ * one holds the connection (a password check); first, if its consumers
+ * waited for its output to drain, serves them again.
  */
 int	 amqp_input(struct conn *conn);
 
@@ -94,7 +172,9 @@ void	 amqp_conn_method(struct amqp_client *c, const struct amqp_method *m);
 /*
  * Closes the connection with connection.close: 'code' and the text
  * (printf-style, after RabbitMQ's "NAME - " which this adds), naming the
- * method at fault (0, 0 for none).  Then only close-ok is awaited.
+ * method at fault (0, 0 for none).  Then only close-ok is awaited; the
+ * consumers stop now, and what the channels hold goes back to the
+ * queues when the connection closes.
  */
 void	 amqp_conn_error(struct amqp_client *c, uint16_t code,
 	    uint32_t method, const char *fmt, ...)
@@ -105,15 +185,161 @@ void	 amqp_conn_parse_error(struct amqp_client *c);
 void	 amqp_heartbeat_watch(struct amqp_client *c);
 void	 amqp_heartbeat_unwatch(struct amqp_client *c);
 
-/* ---- channel.c: channels and their methods. */
+/* ---- channel.c: channels, their methods, channel errors. */
 
 /* A method frame on channel 'ch' (not 0). */
 void	 amqp_chan_method(struct amqp_client *c, uint16_t ch,
 	    const struct amqp_method *m);
 /* A content header or body frame on channel 'ch'. */
 void	 amqp_chan_content(struct amqp_client *c, const struct amqp_frame *f);
+/*
+ * An error of channel 'ch': 'code' (a channel error's: 403, 404, 406;
+ * a connection error's goes to amqp_conn_error) and the text after
+ * RabbitMQ's "NAME - ", naming the method at fault (0 for none).  Sends
+ * channel.close, stops the channel's consumers and its publish under
+ * way, and drops what comes on it until the client's close-ok.  Safe
+ * anywhere: it touches no stream (the deliveries waiting for an ack go
+ * back when the channel is freed).
+ */
+void	 amqp_chan_error(struct amqp_channel *ch, uint16_t code,
+	    uint32_t method, const char *fmt, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* The channel 'id' if it is open (closing or not), else NULL. */
+struct amqp_channel *amqp_chan_get(struct amqp_client *c, uint16_t id);
+/* Stops the consumers and publishes of every channel (a connection error). */
+void	 amqp_chan_stop_all(struct amqp_client *c);
 /* Frees every channel (the connection closes). */
 void	 amqp_chan_free_all(struct amqp_client *c);
+
+/* ---- queue.c: queue.declare, purge, delete; opening a queue. */
+
+void	 amqp_queue_declare(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+void	 amqp_queue_purge(struct amqp_channel *ch, const struct amqp_method *m);
+void	 amqp_queue_delete(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/*
+ * The queue a method names in 'arg' into 'name' (AMQP_NAME_SIZE bytes):
+ * "" is the channel's last declared queue.  Returns 0, or -1 after a
+ * channel error (none declared: 404; a name libmq cannot keep: 406).
+ */
+#define AMQP_NAME_SIZE	(MQ_NAME_MAX + 1)
+int	 amqp_queue_name(struct amqp_channel *ch, const struct amqp_method *m,
+	    const struct amqp_value *arg, char *name);
+/*
+ * Writes to 'buf' ('size' bytes) a name the server gives: 'prefix', '-'
+ * and 22 random characters of base64url ("amq.gen-...", "amq.ctag-...").
+ */
+void	 amqp_server_name(char *buf, size_t size, const char *prefix);
+/*
+ * Opens queue 'name': its stream and its group "queue", which is made
+ * (from the start) if the stream has none.  MQ_ENOSTREAM if there is no
+ * such queue (the topic exchange's log is none), or another libmq
+ * outcome.
+ */
+#define AMQP_GROUP	"queue"
+int	 amqp_queue_open(struct server *s, const char *name, mq_stream **st,
+	    mq_group **g);
+/*
+ * The same, with the queue's absence a channel error (404 "no queue 'q'
+ * in vhost '/'", naming 'm') and another failure a connection error:
+ * 0, or -1 after the error.
+ */
+int	 amqp_queue_open_or_fail(struct amqp_channel *ch,
+	    const struct amqp_method *m, const char *name, mq_stream **st,
+	    mq_group **g);
+/*
+ * The messages of group 'g' ready for delivery: entries it has not
+ * delivered, and those handed back (nacked) that no consumer holds.
+ */
+int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
+/* A libmq failure that is the server's: connection.close 541, naming 'm'. */
+void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
+	    const char *what, int rc);
+
+/* ---- publish.c: basic.publish and its content, basic.return. */
+
+void	 amqp_publish_method(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/* A content frame on 'ch' (header or body). */
+void	 amqp_publish_content(struct amqp_channel *ch,
+	    const struct amqp_frame *f);
+/*
+ * A method came on 'ch' while its publish waits for content: 505
+ * UNEXPECTED_FRAME, in RabbitMQ's words for what was expected.
+ */
+void	 amqp_publish_unexpected(struct amqp_channel *ch);
+/* Forgets the publish under way (the channel closes). */
+void	 amqp_publish_reset(struct amqp_channel *ch);
+/* The client goes: what it queued is appended, without telling it. */
+void	 amqp_publish_close(struct amqp_client *c);
+
+/* ---- consume.c: basic.qos, consume, cancel; serving the consumers. */
+
+void	 amqp_basic_qos(struct amqp_channel *ch, const struct amqp_method *m);
+void	 amqp_basic_consume(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+void	 amqp_basic_cancel(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/* Ends the consumers of 'ch', without a word to the client. */
+void	 amqp_consumers_stop(struct amqp_channel *ch);
+/*
+ * The queue 'name' as this server's consumers and deliveries know it,
+ * with a reference taken (made if needed), or NULL if out of memory;
+ * amqp_queue_unref() lets it go.
+ */
+struct amqp_queue *amqp_queue_ref(struct server *s, const char *name);
+/* One more reference to 'q'. */
+void	 amqp_queue_hold(struct amqp_queue *q);
+void	 amqp_queue_unref(struct amqp_queue *q);
+const char *amqp_queue_qname(const struct amqp_queue *q);
+/* How many consumers of this server the queue 'name' has. */
+size_t	 amqp_queue_consumers(const char *name);
+/*
+ * Serves the consumers of 'q' at the next turn: something was handed
+ * back, or a consumer has room again.
+ */
+void	 amqp_queue_kick(struct amqp_queue *q);
+/* Serves again the consumers of 'c' that waited for its output to drain. */
+void	 amqp_consumers_drained(struct amqp_client *c);
+/*
+ * Queue 'name' was deleted by this server: its consumers are cancelled
+ * (basic.cancel to the clients that take it).
+ */
+void	 amqp_queue_gone(struct server *s, const char *name);
+
+/* ---- deliver.c: a message to the client; basic.get. */
+
+/*
+ * Writes message 'm' as basic.deliver (with consumer 'ctag' of 'ctaglen'
+ * bytes) or, with ctag NULL, basic.get-ok (with 'count' messages left),
+ * then its content; the frames wait for amqp_out_flush() or
+ * amqp_out_flush_all().  Returns 0, or -1 if out of memory making the
+ * headers table (the caller closes the connection).
+ */
+int	 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
+	    uint64_t tag, int redelivered, uint64_t count,
+	    const struct mq_msg *m);
+void	 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m);
+
+/* ---- ack.c: deliveries waiting for their ack. */
+
+/*
+ * Notes delivery 'tag' of entry 'id' of 'q' on 'ch'.  Returns 0, or -1
+ * if out of memory.
+ */
+int	 amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
+	    struct amqp_queue *q);
+/* basic.ack, basic.nack, basic.reject. */
+void	 amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m);
+/* basic.recover (and recover-async): what waits for an ack goes back. */
+void	 amqp_basic_recover(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/*
+ * Hands every delivery of 'ch' waiting for an ack back to its queue, at
+ * once, to be delivered again marked redelivered (the channel closes).
+ */
+void	 amqp_unacked_requeue(struct amqp_channel *ch);
 
 /* ---- send.c: frames out. */
 
@@ -130,8 +356,21 @@ void	 amqp_send_method(struct amqp_client *c, uint16_t ch, uint32_t id,
 void	 amqp_send_close(struct amqp_client *c, uint16_t ch, uint32_t id,
 	    uint16_t code, const char *text, uint32_t method);
 void	 amqp_send_heartbeat(struct amqp_client *c);
+/*
+ * Frames made in c->out without being sent (deliveries): they go to
+ * conn_write, with whatever is sent next, or by amqp_out_flush_all().
+ */
+void	 amqp_out_defer(struct amqp_client *c);
+/* Hands the frames made in c->out to conn_write now. */
+void	 amqp_out_flush(struct amqp_client *c);
+/* Hands the deferred frames of every client to conn_write, one write each. */
+void	 amqp_out_flush_all(void);
+/* The client goes: its deferred frames with it. */
+void	 amqp_out_forget(struct amqp_client *c);
 /* A string value for an argument array. */
 struct amqp_value amqp_str(const char *s);
+/* The 'len' bytes at 'p' as a value. */
+struct amqp_value amqp_bytes(const void *p, size_t len);
 /*
  * The text of a close: RabbitMQ's "NAME - " for 'code' (see
  * amqp_reply_spec), then 'fmt', in 'buf' of 'size' bytes (a short

@@ -50,6 +50,8 @@ amqp_conn_error(struct amqp_client *c, uint16_t code, uint32_t method,
 	c->phase = AMQP_CLOSING;
 	c->closing_ms = loop_now_ms(c->conn->server->loop);
 	amqp_heartbeat_watch(c);	/* for the wait for close-ok */
+	/* Nothing more is delivered; what it holds goes back at the close. */
+	amqp_chan_stop_all(c);
 }
 
 void
@@ -83,8 +85,16 @@ server_properties(void)
 	amqp_fput_str(&b, "mq-serve(8), the AMQP door of mq", 32);
 	amqp_fput_key(&b, "capabilities");
 	caps = amqp_fput_table_open(&b);
-	/* Only what works: pika checks publisher_confirms and basic.nack. */
+	/*
+	 * Only what works: pika checks publisher_confirms and basic.nack
+	 * (both, for confirms); consumer_cancel_notify says that a consumer
+	 * of a queue deleted is told with basic.cancel.
+	 */
 	amqp_fput_key(&b, "authentication_failure_close");
+	amqp_fput_bool(&b, 1);
+	amqp_fput_key(&b, "basic.nack");
+	amqp_fput_bool(&b, 1);
+	amqp_fput_key(&b, "consumer_cancel_notify");
 	amqp_fput_bool(&b, 1);
 	amqp_put_close(&b, caps);
 	return &b;

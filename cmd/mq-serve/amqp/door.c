@@ -114,6 +114,9 @@ amqp_input(struct conn *conn)
 		conn_consume(conn, conn->inlen);
 		return 0;
 	}
+	/* Its output drained: the consumers passed over for it go on. */
+	if (c->drain_wait && !conn_held(conn))
+		amqp_consumers_drained(c);
 	while (off < conn->inlen && !stopped(conn, c)) {
 		if (c->phase == AMQP_HEADER) {
 			if ((n = header(c, in + off, conn->inlen - off)) == 0)
@@ -159,7 +162,10 @@ amqp_close(struct conn *conn)
 
 	if (c == NULL)
 		return;
+	amqp_publish_close(c);
 	amqp_heartbeat_unwatch(c);
+	amqp_out_forget(c);
+	/* Its consumers end, what it holds goes back to the queues. */
 	amqp_chan_free_all(c);
 	amqp_buf_free(&c->out);
 	free(c);

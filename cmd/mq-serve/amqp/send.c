@@ -3,24 +3,42 @@
  * buffer (struct amqp_buf, which keeps its memory) and handed to
  * conn_write at once, so replies leave in the order they were made,
  * and the time is noted for the heartbeats (connection.c).
+ *
+ * Deliveries are the exception: the consumers of a queue are served in
+ * turn, a message each, so a client's deliveries of one turn are made
+ * in its buffer and wait there (amqp_out_defer) until the serving is
+ * over, to go to conn_write as one write however many there are.
+ * Anything sent meanwhile takes them along, in order.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "amqp.h"
 
+/* Clients with deferred frames. */
+static TAILQ_HEAD(, amqp_client) deferred = TAILQ_HEAD_INITIALIZER(deferred);
+
+/* Above this, the buffer of a client goes once it is written. */
+#define OUT_KEEP	(1u << 20)
+
 /* Hands the frames made in c->out to the connection. */
 static void
 flush_out(struct amqp_client *c)
 {
+	amqp_out_forget(c);
 	if (c->out.err != 0) {
 		/* Out of memory, or a value the wire cannot say: our fault. */
 		amqp_buf_reset(&c->out);
 		conn_abort(c->conn, "out of memory making a frame");
 		return;
 	}
+	if (c->out.len == 0)
+		return;
 	conn_write(c->conn, c->out.p, c->out.len);
 	amqp_buf_reset(&c->out);
+	/* A large message made it grow: do not keep that much per client. */
+	if (c->out.cap > OUT_KEEP)
+		amqp_buf_free(&c->out);
 	c->sent_ms = loop_now_ms(c->conn->server->loop);
 }
 
@@ -56,10 +74,51 @@ amqp_send_heartbeat(struct amqp_client *c)
 	flush_out(c);
 }
 
+void
+amqp_out_flush(struct amqp_client *c)
+{
+	flush_out(c);
+}
+
+void
+amqp_out_defer(struct amqp_client *c)
+{
+	if (c->out_pending)
+		return;
+	c->out_pending = 1;
+	TAILQ_INSERT_TAIL(&deferred, c, olink);
+}
+
+void
+amqp_out_flush_all(void)
+{
+	struct amqp_client *c;
+
+	while ((c = TAILQ_FIRST(&deferred)) != NULL)
+		flush_out(c);	/* takes it off the list */
+}
+
+void
+amqp_out_forget(struct amqp_client *c)
+{
+	if (!c->out_pending)
+		return;
+	TAILQ_REMOVE(&deferred, c, olink);
+	c->out_pending = 0;
+}
+
 struct amqp_value
 amqp_str(const char *s)
 {
 	struct amqp_value v = { 0, (const uint8_t *)s, strlen(s) };
+
+	return v;
+}
+
+struct amqp_value
+amqp_bytes(const void *p, size_t len)
+{
+	struct amqp_value v = { 0, p, len };
 
 	return v;
 }

@@ -11,53 +11,7 @@
 # and print "ok" at the end.
 
 load ../lib.sh
-
-setup() {
-	interop_setup || return 1
-	require_serve || return 1
-	if [ -n "${MQ_SERVE_CMD:-}" ]; then
-		skip "the AMQP door is mq-serve's"
-	fi
-}
-
-# amqp_up [OPTION]...: mq-serve with the AMQP door on AMQP_PORT (and
-# RESP on MQ_PORT), with more options of mq-serve.
-amqp_up() {
-	AMQP_PORT=$(free_port)
-	mq_up --amqp "127.0.0.1:$AMQP_PORT" "$@" || return 1
-	wait_port "$AMQP_PORT" "$MQ_PID" || { cat "$MQ_SPOOL.log" >&2; return 1; }
-}
-
-# raw: runs the python script on stdin after rawamqp.py.
-raw() {
-	cat "$INTEROP/rawamqp.py" - > raw.py
-	run "$MQ_PYTHON" raw.py "$AMQP_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
-}
-
-# pika_run: runs the python script on stdin with pika, AMQP_PORT in its
-# environment.
-pika_run() {
-	run env AMQP_PORT="$AMQP_PORT" "$MQ_PYTHON" -
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
-}
-
-# still_serving: a new pika connection opens a channel (the server and
-# its other connections are unharmed).
-still_serving() {
-	pika_run <<'PY'
-import os, pika
-c = pika.BlockingConnection(pika.ConnectionParameters(
-    host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
-c.channel()
-c.close()
-print("ok")
-PY
-}
+load amqp.sh
 
 @test "amqp: pika connects, sees the server's properties, opens and closes channels" {
 	require_program "$MQ_PYTHON"
@@ -68,8 +22,9 @@ c = pika.BlockingConnection(pika.ConnectionParameters(
     host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
 props = c._impl.server_properties
 assert props["product"] == "mq", props
-# Only what works is announced: no confirms, no consumer cancel yet.
-assert props["capabilities"] == {"authentication_failure_close": True}, props
+# Only what works is announced: no confirms yet.
+assert props["capabilities"] == {"authentication_failure_close": True,
+    "basic.nack": True, "consumer_cancel_notify": True}, props
 chans = [c.channel() for i in range(3)]
 assert [ch.channel_number for ch in chans] == [1, 2, 3]
 chans[1].close()

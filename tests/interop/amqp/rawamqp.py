@@ -58,9 +58,14 @@ def conn_open(vhost="/"):
 
 
 class Conn:
-	def __init__(self, port=PORT):
-		self.sock = socket.create_connection(("127.0.0.1", port),
-						     timeout=BOUND)
+	def __init__(self, port=PORT, rcvbuf=None):
+		"""'rcvbuf': a receive buffer this small, set before connecting."""
+		self.sock = socket.socket()
+		if rcvbuf is not None:
+			self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+			    rcvbuf)
+		self.sock.settimeout(BOUND)
+		self.sock.connect(("127.0.0.1", port))
 		self.buf = b""
 
 	def send(self, *chunks):
@@ -95,6 +100,19 @@ class Conn:
 					return frame
 			self._fill()
 
+	def read_raw(self):
+		"""The next frame as its type, channel and payload bytes."""
+		while True:
+			if len(self.buf) >= 7:
+				ftype, ch, size = struct.unpack(">BHI",
+				    self.buf[:7])
+				if len(self.buf) >= size + 8:
+					payload = self.buf[7:7 + size]
+					assert self.buf[7 + size] == 0xce
+					self.buf = self.buf[size + 8:]
+					return ftype, ch, payload
+			self._fill()
+
 	def read_method(self, skip_heartbeats=True):
 		"""The next method (pika.spec object) and its channel."""
 		while True:
@@ -122,13 +140,14 @@ class Conn:
 		except ConnectionResetError:
 			return True
 
-	def handshake(self, heartbeat=0, **kw):
+	def handshake(self, heartbeat=0, frame_max=131072, **kw):
 		"""Opens a connection up to open-ok; returns the start method."""
 		self.send(HEADER)
 		start = self.expect(pika.spec.Connection.Start, 0)
 		self.send(start_ok(**kw))
 		tune = self.expect(pika.spec.Connection.Tune, 0)
-		self.send(tune_ok(heartbeat=heartbeat), conn_open())
+		self.send(tune_ok(heartbeat=heartbeat, frame_max=frame_max),
+		    conn_open())
 		self.expect(pika.spec.Connection.OpenOk, 0)
 		return start
 

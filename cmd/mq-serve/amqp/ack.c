@@ -1,0 +1,219 @@
+/*
+ * ack.c - deliveries waiting for their ack: basic.ack, basic.nack,
+ * basic.reject, basic.recover, and what a closing channel hands back.
+ *
+ * Model: each delivery of a channel that wants an ack (a consumer
+ * without no-ack, a basic.get without it) is kept by its delivery tag,
+ * with the queue and the libmq id it came from; the entry is pending in
+ * the queue's group under the channel's consumer name until then.  An
+ * ack acknowledges it (mq_group_ack); a nack or reject with requeue
+ * hands it back at once (mq_group_nack, no delay), to be delivered
+ * again, first, marked redelivered; one without requeue dead-letters it
+ * (mq_group_nack with reject: the queue's dead letters, "<queue>.dlq"
+ * unless its policy names another, which mq-dlq lists).  "multiple"
+ * takes every delivery up to the tag; tag 0 with multiple, all of them.
+ * A tag the channel does not hold is RabbitMQ's channel error 406
+ * "unknown delivery tag N".  When the channel closes (or its
+ * connection), what it holds goes back as a requeue does.
+ *
+ * Ids go to libmq in runs of one queue, so an ack of many is one call
+ * per queue; a queue deleted meanwhile has nothing left to acknowledge.
+ * Each queue that got something back, or whose consumer on this channel
+ * got room, is served again (amqp_queue_kick).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "amqp.h"
+
+/* What becomes of the deliveries taken. */
+enum settle { SETTLE_ACK, SETTLE_REQUEUE, SETTLE_DEAD };
+
+static int
+tag_cmp(const struct amqp_unacked *a, const struct amqp_unacked *b)
+{
+	return a->tag < b->tag ? -1 : a->tag > b->tag;
+}
+
+/* libbsd's RB_GENERATE_STATIC wants BSD's __unused; say it plainly. */
+#define RB_ATTR __attribute__((__unused__)) static
+RB_GENERATE_INTERNAL(amqp_unacked_tree, amqp_unacked, node, tag_cmp, RB_ATTR)
+
+int
+amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
+    struct amqp_queue *q)
+{
+	struct amqp_unacked *u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return -1;
+	u->tag = tag;
+	u->id = id;
+	u->q = q;
+	amqp_queue_hold(q);
+	RB_INSERT(amqp_unacked_tree, &ch->unacked, u);
+	ch->nunacked++;
+	return 0;
+}
+
+/* A run of ids of one queue, settled with one call. */
+struct run {
+	struct amqp_queue	*q;
+	mq_id			*ids;
+	size_t			 n, cap;
+};
+
+/*
+ * Settles the run's ids in its queue.  Returns MQ_OK (a queue that is
+ * gone has nothing to settle), or the libmq error.
+ */
+static int
+run_settle(struct server *s, struct run *r, enum settle how)
+{
+	mq_stream *st;
+	mq_group *g;
+	size_t done;
+	int rc;
+
+	if (r->n == 0)
+		return MQ_OK;
+	rc = amqp_queue_open(s, amqp_queue_qname(r->q), &st, &g);
+	if (rc == MQ_OK)
+		rc = how == SETTLE_ACK ? mq_group_ack(g, r->ids, r->n, &done) :
+		    mq_group_nack(g, r->ids, r->n, how == SETTLE_DEAD, 0,
+		    &done);
+	if (rc == MQ_OK && how == SETTLE_REQUEUE)
+		amqp_queue_kick(r->q);
+	r->n = 0;
+	return rc == MQ_ENOSTREAM ? MQ_OK : rc;
+}
+
+/*
+ * Settles the deliveries of 'ch' with tags from 'first' to 'last' (as
+ * they are in the tree), and forgets them.  Returns MQ_OK, or the first
+ * libmq error (the rest are settled all the same).
+ */
+static int
+settle(struct amqp_channel *ch, struct amqp_unacked *first, uint64_t last,
+    enum settle how)
+{
+	struct server *s = ch->c->conn->server;
+	struct amqp_unacked *u, *next;
+	struct run r = { 0 };
+	int rc, failed = MQ_OK;
+
+	for (u = first; u != NULL && u->tag <= last; u = next) {
+		next = RB_NEXT(amqp_unacked_tree, &ch->unacked, u);
+		if (r.q != u->q) {
+			if ((rc = run_settle(s, &r, how)) != MQ_OK &&
+			    failed == MQ_OK)
+				failed = rc;
+			if (r.q != NULL)
+				amqp_queue_unref(r.q);
+			r.q = u->q;
+			amqp_queue_hold(r.q);
+		}
+		if (array_grow(&r.ids, &r.cap, r.n + 1, sizeof(*r.ids)) == -1) {
+			failed = MQ_ESYS;
+			break;
+		}
+		r.ids[r.n++] = u->id;
+		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
+		ch->nunacked--;
+		amqp_queue_unref(u->q);
+		free(u);
+	}
+	if ((rc = run_settle(s, &r, how)) != MQ_OK && failed == MQ_OK)
+		failed = rc;
+	if (r.q != NULL)
+		amqp_queue_unref(r.q);
+	free(r.ids);
+	return failed;
+}
+
+/* The channel's consumers may have room now: serve their queues. */
+static void
+kick_consumers(struct amqp_channel *ch)
+{
+	struct amqp_consumer *cn;
+
+	TAILQ_FOREACH(cn, &ch->consumers, clink)
+		amqp_queue_kick(cn->q);
+}
+
+void
+amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	struct amqp_unacked key, *first, *u;
+	uint64_t tag;
+	int multiple = 0, requeue = 0, rc;
+	enum settle how;
+
+	switch (m->id) {
+	case AMQP_BASIC_ACK:
+		tag = m->args[AMQP_BASIC_ACK_DELIVERY_TAG].n;
+		multiple = m->args[AMQP_BASIC_ACK_MULTIPLE].n != 0;
+		break;
+	case AMQP_BASIC_NACK:
+		tag = m->args[AMQP_BASIC_NACK_DELIVERY_TAG].n;
+		multiple = m->args[AMQP_BASIC_NACK_MULTIPLE].n != 0;
+		requeue = m->args[AMQP_BASIC_NACK_REQUEUE].n != 0;
+		break;
+	default:
+		tag = m->args[AMQP_BASIC_REJECT_DELIVERY_TAG].n;
+		requeue = m->args[AMQP_BASIC_REJECT_REQUEUE].n != 0;
+		break;
+	}
+	how = m->id == AMQP_BASIC_ACK ? SETTLE_ACK : requeue ?
+	    SETTLE_REQUEUE : SETTLE_DEAD;
+	first = RB_MIN(amqp_unacked_tree, &ch->unacked);
+	if (multiple && tag == 0) {
+		tag = UINT64_MAX;	/* all of them */
+	} else {
+		key.tag = tag;
+		if ((u = RB_FIND(amqp_unacked_tree, &ch->unacked, &key)) ==
+		    NULL) {
+			amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+			    "unknown delivery tag %llu",
+			    (unsigned long long)tag);
+			return;
+		}
+		if (!multiple)
+			first = u;
+	}
+	if ((rc = settle(ch, first, tag, how)) != MQ_OK) {
+		amqp_fail_internal(ch->c, m, "settling deliveries", rc);
+		return;
+	}
+	kick_consumers(ch);
+}
+
+void
+amqp_unacked_requeue(struct amqp_channel *ch)
+{
+	struct amqp_unacked *first = RB_MIN(amqp_unacked_tree, &ch->unacked);
+	int rc;
+
+	if (first == NULL)
+		return;
+	if ((rc = settle(ch, first, UINT64_MAX, SETTLE_REQUEUE)) != MQ_OK)
+		server_log(ch->c->conn->server, "conn id=%llu proto=amqp "
+		    "channel %u: handing back its deliveries: %s",
+		    (unsigned long long)ch->c->conn->id, ch->id,
+		    mq_strerror(rc));
+}
+
+void
+amqp_basic_recover(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	/* RabbitMQ keeps no delivery back for the same consumer either. */
+	if (!m->args[AMQP_BASIC_RECOVER_REQUEUE].n) {
+		amqp_conn_error(ch->c, AMQP_NOT_IMPLEMENTED, m->id,
+		    "requeue=false");
+		return;
+	}
+	amqp_unacked_requeue(ch);
+	if (m->id == AMQP_BASIC_RECOVER)
+		amqp_send_method(ch->c, ch->id, AMQP_BASIC_RECOVER_OK, NULL);
+	kick_consumers(ch);
+}

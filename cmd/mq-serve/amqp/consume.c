@@ -1,0 +1,570 @@
+/*
+ * consume.c - AMQP consumers: basic.qos, basic.consume, basic.cancel,
+ * and serving the consumers of each queue.
+ *
+ * Model: the door keeps, by name, the queues that its consumers and its
+ * deliveries waiting for an ack name (struct amqp_queue, counted
+ * references).  A queue's consumers, of any connection, are served in
+ * turn: one message each while several have room, a batch when one has
+ * (room: prefetch_count less the channel's unacknowledged deliveries, no
+ * limit for no-ack consumers or without a prefetch, none while the
+ * connection's output is over --output-limit).  Each channel reads the
+ * queue's group as its own libmq consumer, so what it holds shows in
+ * XPENDING and mq-xpending under its name.
+ *
+ * Serving runs when something may have changed for a queue's
+ * consumers: a consumer came, an ack or a qos gave room, deliveries were
+ * handed back, a connection's output drained (amqp_queue_kick, served
+ * by a timer of this turn, so that many changes of a turn make one
+ * serving), or the queue's stream changed (below).  No polling, no
+ * timer that comes back: a queue whose consumers found it empty is a
+ * waiter of the core (core/waiters.c) on its group, and the core runs
+ * the serving again when an append (by this server, mq-xadd, Redis
+ * XADD: the watch reports them all), a nack or a lease that ran out
+ * may have given the group something.  The waiter is the queue's, made
+ * with the connection of one of its consumers and ended before that
+ * connection's state goes; its retry never says "served", because the
+ * queue's wait ends only when no consumer needs it.
+ *
+ * A serving holds the groups it reads (one journal write for all its
+ * reads) and lets them go before it returns, as a round of the core's
+ * waiters requires; the deliveries of all its consumers go to
+ * conn_write once per connection.  Deliveries are tagged from 1 per
+ * channel; a message is redelivered if the group delivered it before
+ * (its id is not past the group's last delivered one).  A queue whose
+ * stream went away cancels its consumers: basic.cancel to the clients
+ * that announced consumer_cancel_notify.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amqp.h"
+#include "core/waiters.h"
+
+/* The most a consumer alone is given in one read. */
+#define SERVE_BATCH	64
+
+struct amqp_queue {
+	RB_ENTRY(amqp_queue)	 node;
+	char			*name;
+	size_t			 refs;
+	struct amqp_consumer_list consumers;	/* the next to serve first */
+	size_t			 nconsumers;
+	struct waiter		*w;		/* while its consumers wait */
+	struct conn		*wconn;		/* whose connection it has */
+	int			 kicked;	/* in 'kicked': holds a reference */
+	TAILQ_ENTRY(amqp_queue)	 klink;
+};
+
+static int
+queue_cmp(const struct amqp_queue *a, const struct amqp_queue *b)
+{
+	return strcmp(a->name, b->name);
+}
+
+RB_HEAD(queuetree, amqp_queue);
+/* libbsd's RB_GENERATE_STATIC wants BSD's __unused; say it plainly. */
+#define RB_ATTR __attribute__((__unused__)) static
+RB_GENERATE_INTERNAL(queuetree, amqp_queue, node, queue_cmp, RB_ATTR)
+
+static struct queuetree queues = RB_INITIALIZER(&queues);
+static TAILQ_HEAD(, amqp_queue) kicked = TAILQ_HEAD_INITIALIZER(kicked);
+static struct server *door;		/* the server, for the timer */
+static uint64_t kick_timer;
+
+static void serve(struct server *s, struct amqp_queue *q);
+
+/* ------------------------------------------------------------------
+ * Queues by name.
+ * ---------------------------------------------------------------- */
+
+static struct amqp_queue *
+queue_find(const char *name)
+{
+	struct amqp_queue key;
+
+	key.name = (char *)name;
+	return RB_FIND(queuetree, &queues, &key);
+}
+
+struct amqp_queue *
+amqp_queue_ref(struct server *s, const char *name)
+{
+	struct amqp_queue *q;
+
+	door = s;
+	if ((q = queue_find(name)) != NULL) {
+		q->refs++;
+		return q;
+	}
+	if ((q = calloc(1, sizeof(*q))) == NULL ||
+	    (q->name = strdup(name)) == NULL) {
+		free(q);
+		return NULL;
+	}
+	TAILQ_INIT(&q->consumers);
+	q->refs = 1;
+	RB_INSERT(queuetree, &queues, q);
+	return q;
+}
+
+void
+amqp_queue_hold(struct amqp_queue *q)
+{
+	q->refs++;
+}
+
+void
+amqp_queue_unref(struct amqp_queue *q)
+{
+	if (--q->refs > 0)
+		return;
+	/* Consumers, a kick and a wait each hold one: none is left. */
+	RB_REMOVE(queuetree, &queues, q);
+	free(q->name);
+	free(q);
+}
+
+const char *
+amqp_queue_qname(const struct amqp_queue *q)
+{
+	return q->name;
+}
+
+size_t
+amqp_queue_consumers(const char *name)
+{
+	struct amqp_queue *q = queue_find(name);
+
+	return q != NULL ? q->nconsumers : 0;
+}
+
+/* ------------------------------------------------------------------
+ * Waiting for the queue's group.
+ * ---------------------------------------------------------------- */
+
+static int
+queue_retry(void *arg)
+{
+	struct amqp_queue *q = arg;
+
+	door->command_seq++;	/* a command of its own to the cache */
+	serve(door, q);
+	amqp_out_flush_all();
+	/* Never "served": the wait ends when no consumer needs it. */
+	return 0;
+}
+
+static void
+queue_served(void *arg)
+{
+	(void)arg;
+}
+
+static void
+queue_timeout(void *arg)
+{
+	(void)arg;
+}
+
+static const struct waiter_ops queue_ops = {
+	.retry = queue_retry,
+	.served = queue_served,
+	.timeout = queue_timeout,
+};
+
+static void
+queue_unwait(struct server *s, struct amqp_queue *q)
+{
+	if (q->w == NULL)
+		return;
+	waiter_end(s, q->w);
+	q->w = NULL;
+	q->wconn = NULL;
+	amqp_queue_unref(q);
+}
+
+/* Waits on the queue's group, with the connection of 'cn'. */
+static void
+queue_wait(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn)
+{
+	struct wait_on on = { q->name, AMQP_GROUP, { 0, 0 } };
+
+	if (q->w != NULL)
+		return;
+	if ((q->w = waiter_add(cn->ch->c->conn, &on, 1, 0, &queue_ops,
+	    q)) == NULL) {
+		server_log(s, "amqp: queue %s: cannot wait: out of memory",
+		    q->name);
+		return;
+	}
+	q->wconn = cn->ch->c->conn;
+	q->refs++;
+}
+
+/* ------------------------------------------------------------------
+ * Serving the consumers.
+ * ---------------------------------------------------------------- */
+
+/* How many more messages 'cn' may be given now. */
+static size_t
+room(struct amqp_consumer *cn)
+{
+	struct amqp_channel *ch = cn->ch;
+	struct amqp_client *c = ch->c;
+	struct conn *conn = c->conn;
+
+	if (c->phase != AMQP_RUNNING || ch->closing || conn->dead ||
+	    conn->closing)
+		return 0;
+	if (conn_held(conn)) {
+		/* Served again once its output drained (amqp_input). */
+		if (!c->drain_wait) {
+			c->drain_wait = 1;
+			conn_input_when_drained(conn);
+		}
+		return 0;
+	}
+	if (cn->no_ack || ch->prefetch == 0)
+		return SIZE_MAX;
+	return ch->nunacked < ch->prefetch ? ch->prefetch - ch->nunacked : 0;
+}
+
+/* The consumers of 'q' with room, and the first of them in '*first'. */
+static size_t
+with_room(struct amqp_queue *q, struct amqp_consumer **first)
+{
+	struct amqp_consumer *cn;
+	size_t n = 0;
+
+	*first = NULL;
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (room(cn) > 0 && n++ == 0)
+			*first = cn;
+	return n;
+}
+
+/*
+ * Reads up to 'want' messages of group 'g' for 'cn' and delivers them;
+ * '*cursor' is the last id the group delivered before, which tells a
+ * message delivered again.  Returns how many, or a libmq error (< 0).
+ */
+static int
+serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
+    size_t want, mq_id *cursor)
+{
+	struct mq_msg msgs[SERVE_BATCH];
+	struct amqp_channel *ch = cn->ch;
+	struct conn *conn = ch->c->conn;
+	size_t got, i;
+	uint64_t tag;
+	int rc, again;
+
+	if ((rc = mq_group_read(g, ch->consumer, want, cn->no_ack, msgs,
+	    &got)) != MQ_OK)
+		return rc;
+	/* Its deliveries stand on the group's write: see cmd_begin. */
+	conn->group_turn = conn->server->turn;
+	for (i = 0; i < got; i++) {
+		again = mq_id_cmp(msgs[i].id, *cursor) <= 0;
+		if (!again)
+			*cursor = msgs[i].id;
+		tag = ++ch->tag;
+		if ((!cn->no_ack && amqp_unacked_add(ch, tag, msgs[i].id,
+		    q) == -1) || amqp_deliver(ch, cn->tag, cn->taglen, tag,
+		    again, 0, &msgs[i]) == -1) {
+			conn_abort(conn, "out of memory");
+			break;
+		}
+	}
+	return (int)got;
+}
+
+/*
+ * Serves the consumers of 'q' in turn until the queue is empty or none
+ * has room, then waits on the queue if one that has room found it empty.
+ */
+static void
+dispatch(struct server *s, struct amqp_queue *q)
+{
+	struct amqp_consumer *cn, *first;
+	struct mq_group_info gi;
+	mq_stream *st;
+	mq_group *g;
+	mq_id cursor;
+	size_t n, i, open, want, served;
+	int rc, empty = 0;
+
+	if (q->nconsumers == 0)
+		return;
+	rc = amqp_queue_open(s, q->name, &st, &g);
+	if (rc == MQ_ENOSTREAM) {
+		amqp_queue_gone(s, q->name);
+		return;
+	}
+	if (rc != MQ_OK || (rc = mq_group_info(g, &gi)) != MQ_OK)
+		goto fail;
+	cursor = gi.last_delivered;
+	do {
+		n = q->nconsumers;
+		open = with_room(q, &first);
+		for (i = served = 0; i < n && open > 0 && !empty; i++) {
+			if ((cn = TAILQ_FIRST(&q->consumers)) == NULL)
+				break;
+			/* Served or passed over, it goes behind the others. */
+			TAILQ_REMOVE(&q->consumers, cn, qlink);
+			TAILQ_INSERT_TAIL(&q->consumers, cn, qlink);
+			if ((want = room(cn)) == 0)
+				continue;
+			want = open > 1 ? 1 : want < SERVE_BATCH ? want :
+			    SERVE_BATCH;
+			if ((rc = serve_one(q, cn, g, want, &cursor)) < 0)
+				goto fail;
+			if (rc > 0) {
+				served++;
+				continue;
+			}
+			/* Nothing for it: it is first the next time. */
+			TAILQ_REMOVE(&q->consumers, cn, qlink);
+			TAILQ_INSERT_HEAD(&q->consumers, cn, qlink);
+			empty = 1;
+		}
+	} while (served > 0 && !empty);
+	if (empty && with_room(q, &first) > 0)
+		queue_wait(s, q, first);
+	else
+		queue_unwait(s, q);
+	return;
+fail:
+	if (rc == MQ_ENOGROUP) {
+		/* Destroyed by another process: made again next time. */
+		server_group_forget(s, st, AMQP_GROUP);
+		amqp_queue_kick(q);
+		return;
+	}
+	/* The waiter, if any, stays: the next change tries again. */
+	server_log(s, "amqp: queue %s: %s", q->name, mq_strerror(rc));
+}
+
+/*
+ * Serves 'q' holding the groups it reads, and lets them go: a waiter's
+ * retry may hold nothing once it returns, and the deliveries must not
+ * leave before the group's write.
+ */
+static void
+serve(struct server *s, struct amqp_queue *q)
+{
+	q->refs++;
+	s->hold_groups = 1;
+	dispatch(s, q);
+	server_release_groups(s);
+	s->hold_groups = 0;
+	amqp_queue_unref(q);
+}
+
+static void
+kick_run(struct loop *loop, void *arg)
+{
+	struct server *s = arg;
+	struct amqp_queue *q;
+
+	kick_timer = 0;
+	s->command_seq++;
+	appendq_flush(s);	/* it sees what this turn appended */
+	while ((q = TAILQ_FIRST(&kicked)) != NULL) {
+		TAILQ_REMOVE(&kicked, q, klink);
+		q->kicked = 0;
+		serve(s, q);
+		amqp_queue_unref(q);
+	}
+	amqp_out_flush_all();
+}
+
+void
+amqp_queue_kick(struct amqp_queue *q)
+{
+	if (q->kicked || q->nconsumers == 0)
+		return;
+	q->kicked = 1;
+	q->refs++;
+	TAILQ_INSERT_TAIL(&kicked, q, klink);
+	if (kick_timer == 0)
+		kick_timer = loop_timer_add(door->loop, 0, kick_run, door);
+}
+
+void
+amqp_consumers_drained(struct amqp_client *c)
+{
+	struct amqp_consumer *cn;
+	size_t i;
+
+	c->drain_wait = 0;
+	for (i = 0; i < c->nchannels; i++)
+		if (c->channels[i] != NULL)
+			TAILQ_FOREACH(cn, &c->channels[i]->consumers, clink)
+				amqp_queue_kick(cn->q);
+}
+
+/* ------------------------------------------------------------------
+ * Consumers.
+ * ---------------------------------------------------------------- */
+
+static struct amqp_consumer *
+consumer_find(struct amqp_channel *ch, const uint8_t *tag, size_t len)
+{
+	struct amqp_consumer *cn;
+
+	TAILQ_FOREACH(cn, &ch->consumers, clink)
+		if (cn->taglen == len && memcmp(cn->tag, tag, len) == 0)
+			return cn;
+	return NULL;
+}
+
+static void
+consumer_free(struct amqp_consumer *cn)
+{
+	struct amqp_queue *q = cn->q;
+	struct conn *conn = cn->ch->c->conn;
+
+	TAILQ_REMOVE(&cn->ch->consumers, cn, clink);
+	TAILQ_REMOVE(&q->consumers, cn, qlink);
+	q->nconsumers--;
+	/* Its connection may go: the wait is made again with another's. */
+	if (q->w != NULL && (q->wconn == conn || q->nconsumers == 0)) {
+		queue_unwait(door, q);
+		amqp_queue_kick(q);
+	}
+	free(cn);
+	amqp_queue_unref(q);
+}
+
+void
+amqp_consumers_stop(struct amqp_channel *ch)
+{
+	struct amqp_consumer *cn;
+
+	while ((cn = TAILQ_FIRST(&ch->consumers)) != NULL)
+		consumer_free(cn);
+}
+
+void
+amqp_queue_gone(struct server *s, const char *name)
+{
+	struct amqp_queue *q = queue_find(name);
+	struct amqp_consumer *cn;
+	struct amqp_value args[AMQP_MAX_ARGS];
+
+	if (q == NULL)
+		return;
+	q->refs++;
+	while ((cn = TAILQ_FIRST(&q->consumers)) != NULL) {
+		struct amqp_client *c = cn->ch->c;
+
+		if ((c->caps & AMQP_CAP_CANCEL_NOTIFY) &&
+		    c->phase == AMQP_RUNNING) {
+			memset(args, 0, sizeof(args));
+			args[AMQP_BASIC_CANCEL_CONSUMER_TAG] =
+			    amqp_bytes(cn->tag, cn->taglen);
+			args[AMQP_BASIC_CANCEL_NOWAIT].n = 1;
+			amqp_send_method(c, cn->ch->id, AMQP_BASIC_CANCEL,
+			    args);
+		}
+		consumer_free(cn);
+	}
+	queue_unwait(s, q);
+	amqp_queue_unref(q);
+}
+
+void
+amqp_basic_qos(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	uint64_t size = m->args[AMQP_BASIC_QOS_PREFETCH_SIZE].n;
+	struct amqp_consumer *cn;
+
+	if (size != 0) {
+		amqp_conn_error(ch->c, AMQP_NOT_IMPLEMENTED, m->id,
+		    "prefetch_size!=0 (%llu)", (unsigned long long)size);
+		return;
+	}
+	/* 'global' is taken: the count is the channel's either way. */
+	ch->prefetch = (uint16_t)m->args[AMQP_BASIC_QOS_PREFETCH_COUNT].n;
+	amqp_send_method(ch->c, ch->id, AMQP_BASIC_QOS_OK, NULL);
+	TAILQ_FOREACH(cn, &ch->consumers, clink)
+		amqp_queue_kick(cn->q);
+}
+
+/* The tag a consume asks for, or one of the server's for "". */
+static void
+consumer_tag(struct amqp_consumer *cn, const struct amqp_value *tag)
+{
+	if (tag->len == 0) {
+		amqp_server_name(cn->tag, sizeof(cn->tag), "amq.ctag");
+		cn->taglen = strlen(cn->tag);
+		return;
+	}
+	memcpy(cn->tag, tag->p, tag->len);
+	cn->tag[tag->len] = '\0';
+	cn->taglen = tag->len;
+}
+
+void
+amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	const struct amqp_value *tag =
+	    &m->args[AMQP_BASIC_CONSUME_CONSUMER_TAG];
+	struct server *s = ch->c->conn->server;
+	struct amqp_value args[AMQP_MAX_ARGS];
+	char name[AMQP_NAME_SIZE];
+	struct amqp_consumer *cn;
+	mq_stream *st;
+	mq_group *g;
+
+	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_CONSUME_QUEUE],
+	    name) == -1 || amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+		return;
+	if (tag->len > 0 && consumer_find(ch, tag->p, tag->len) != NULL) {
+		amqp_conn_error(ch->c, AMQP_NOT_ALLOWED, m->id,
+		    "attempt to reuse consumer tag '%.*s'", (int)tag->len,
+		    (const char *)tag->p);
+		return;
+	}
+	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
+	    (cn->q = amqp_queue_ref(s, name)) == NULL) {
+		free(cn);
+		amqp_conn_error(ch->c, AMQP_RESOURCE_ERROR, m->id,
+		    "out of memory");
+		return;
+	}
+	consumer_tag(cn, tag);
+	cn->ch = ch;
+	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
+	TAILQ_INSERT_TAIL(&ch->consumers, cn, clink);
+	TAILQ_INSERT_TAIL(&cn->q->consumers, cn, qlink);
+	cn->q->nconsumers++;
+	if (!m->args[AMQP_BASIC_CONSUME_NOWAIT].n) {
+		memset(args, 0, sizeof(args));
+		args[AMQP_BASIC_CONSUME_OK_CONSUMER_TAG] =
+		    amqp_bytes(cn->tag, cn->taglen);
+		amqp_send_method(ch->c, ch->id, AMQP_BASIC_CONSUME_OK, args);
+	}
+	amqp_queue_kick(cn->q);
+}
+
+void
+amqp_basic_cancel(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	const struct amqp_value *tag =
+	    &m->args[AMQP_BASIC_CANCEL_CONSUMER_TAG];
+	struct amqp_value args[AMQP_MAX_ARGS];
+	struct amqp_consumer *cn;
+
+	/* An unknown tag is no error: RabbitMQ answers cancel-ok all the same. */
+	if ((cn = consumer_find(ch, tag->p, tag->len)) != NULL)
+		consumer_free(cn);
+	if (m->args[AMQP_BASIC_CANCEL_NOWAIT].n)
+		return;
+	memset(args, 0, sizeof(args));
+	args[AMQP_BASIC_CANCEL_OK_CONSUMER_TAG] = *tag;
+	amqp_send_method(ch->c, ch->id, AMQP_BASIC_CANCEL_OK, args);
+}

@@ -1,0 +1,112 @@
+/*
+ * deliver.c - a message to the client: basic.deliver to a consumer, and
+ * basic.get with its get-ok or get-empty.
+ *
+ * A message goes as its method, a content header (message.c makes the
+ * properties and the headers table from the message's headers) and its
+ * body in frames of at most the frame_max agreed less 8 bytes, none for
+ * an empty body; the exchange is "" and the routing key the message's
+ * key (a key over the 255 bytes a short string holds goes as "").  The
+ * frames are made in the client's buffer, one after the other, so no
+ * other frame of the channel comes between them.
+ *
+ * basic.get reads one message of the queue's group as the channel's
+ * consumer; message-count is what the queue has ready after it.
+ */
+#include <string.h>
+
+#include "amqp.h"
+
+/* The headers table of the message being written, kept between calls. */
+static struct amqp_buf table;
+
+int
+amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
+    uint64_t tag, int redelivered, uint64_t count, const struct mq_msg *m)
+{
+	struct amqp_client *c = ch->c;
+	struct amqp_value args[AMQP_MAX_ARGS];
+	struct amqp_content_header props;
+	struct amqp_value key = amqp_bytes(m->key, m->keylen);
+	uint32_t id;
+
+	if (m->key == NULL || m->keylen > 255)
+		key = amqp_str("");
+	if (amqp_msg_to_content(m, &table, &props) == -1)
+		return -1;
+	memset(args, 0, sizeof(args));
+	if (ctag != NULL) {
+		id = AMQP_BASIC_DELIVER;
+		args[AMQP_BASIC_DELIVER_CONSUMER_TAG] = amqp_bytes(ctag,
+		    ctaglen);
+		args[AMQP_BASIC_DELIVER_DELIVERY_TAG].n = tag;
+		args[AMQP_BASIC_DELIVER_REDELIVERED].n = redelivered;
+		args[AMQP_BASIC_DELIVER_EXCHANGE] = amqp_str("");
+		args[AMQP_BASIC_DELIVER_ROUTING_KEY] = key;
+	} else {
+		id = AMQP_BASIC_GET_OK;
+		args[AMQP_BASIC_GET_OK_DELIVERY_TAG].n = tag;
+		args[AMQP_BASIC_GET_OK_REDELIVERED].n = redelivered;
+		args[AMQP_BASIC_GET_OK_EXCHANGE] = amqp_str("");
+		args[AMQP_BASIC_GET_OK_ROUTING_KEY] = key;
+		args[AMQP_BASIC_GET_OK_MESSAGE_COUNT].n = count;
+	}
+	amqp_put_method(&c->out, ch->id, id, args);
+	amqp_put_content_header(&c->out, ch->id, &props);
+	amqp_put_body(&c->out, ch->id, m->body, m->bodylen,
+	    c->parser.frame_max);
+	/* A buffer that could not grow is seen, and closes, at the flush. */
+	amqp_out_defer(c);
+	return 0;
+}
+
+void
+amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	struct amqp_client *c = ch->c;
+	int no_ack = m->args[AMQP_BASIC_GET_NO_ACK].n != 0, again, rc;
+	char name[AMQP_NAME_SIZE];
+	struct mq_group_info gi;
+	struct amqp_queue *q = NULL;
+	struct amqp_value args[AMQP_MAX_ARGS];
+	struct mq_msg msg;
+	mq_stream *st;
+	mq_group *g;
+	uint64_t count, tag;
+	size_t got;
+
+	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_GET_QUEUE], name) == -1 ||
+	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+		return;
+	/* Counted first: the message read is valid until the next call. */
+	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
+	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
+	    (rc = mq_group_read(g, ch->consumer, 1, no_ack, &msg,
+	    &got)) != MQ_OK) {
+		amqp_fail_internal(c, m, name, rc);
+		return;
+	}
+	if (got == 0) {
+		memset(args, 0, sizeof(args));
+		args[AMQP_BASIC_GET_EMPTY_CLUSTER_ID] = amqp_str("");
+		amqp_send_method(c, ch->id, AMQP_BASIC_GET_EMPTY, args);
+		return;
+	}
+	again = mq_id_cmp(msg.id, gi.last_delivered) <= 0;
+	tag = ++ch->tag;
+	if ((!no_ack && ((q = amqp_queue_ref(c->conn->server, name)) == NULL ||
+	    amqp_unacked_add(ch, tag, msg.id, q) == -1))) {
+		if (q != NULL)
+			amqp_queue_unref(q);
+		conn_abort(c->conn, "out of memory");
+		return;
+	}
+	if (q != NULL)
+		amqp_queue_unref(q);	/* the delivery holds its own */
+	if (amqp_deliver(ch, NULL, 0, tag, again, count > 0 ? count - 1 : 0,
+	    &msg) == -1) {
+		conn_abort(c->conn, "out of memory");
+		return;
+	}
+	amqp_out_flush(c);
+}

@@ -1,0 +1,371 @@
+/*
+ * queue.c - AMQP queues: queue.declare, queue.purge, queue.delete, and
+ * how the other methods find a queue.
+ *
+ * Model: an AMQP queue Q is the libmq stream Q read through its group
+ * "queue", the group mq-subscribe -Q reads by default, so that
+ * `mq-xreadgroup queue c Q`, mq-xinfo and Redis clients see the same
+ * messages.  A queue exists when its stream does; its group is made,
+ * from the start of the stream, when an AMQP method first needs it.
+ * Its messages (message-count) are the entries the group has not
+ * delivered and those handed back by a nack that no consumer holds;
+ * its consumers (consumer-count) are this server's.
+ *
+ * queue.declare makes the stream and the group if missing; "" gets a
+ * name of the server's, "amq.gen-" and 22 characters, as RabbitMQ names
+ * it, and names starting "amq." are RabbitMQ's to give (403).  The
+ * flags durable, exclusive and auto-delete, and the arguments, are
+ * taken and not kept: a stream is always durable, and what the others
+ * mean needs a registry of declarations (docs/amqp.md, "What is next").
+ * queue.purge moves the group past every entry (they stay in the stream
+ * for its other readers) and acknowledges the handed-back ones;
+ * queue.delete removes the stream, and cancels this server's consumers
+ * of it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "amqp.h"
+#include "core/waiters.h"
+
+/* What RabbitMQ says of a missing queue. */
+#define NO_QUEUE	"no queue '%s' in vhost '/'"
+
+int
+amqp_queue_open(struct server *s, const char *name, mq_stream **st,
+    mq_group **g)
+{
+	int rc;
+
+	/* The topic exchange's log is a stream, not a queue. */
+	if (strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
+		return MQ_ENOSTREAM;
+	if ((rc = server_stream(s, name, strlen(name), 0, st)) != MQ_OK)
+		return rc;
+	rc = server_group(s, *st, AMQP_GROUP, sizeof(AMQP_GROUP) - 1, g);
+	if (rc != MQ_ENOGROUP)
+		return rc;
+	/* From the start, as mq-subscribe makes it: nothing is missed. */
+	rc = mq_group_create(*st, AMQP_GROUP, (mq_id){ 0, 0 }, -1);
+	if (rc != MQ_OK && rc != MQ_EEXIST)
+		return rc;
+	return server_group(s, *st, AMQP_GROUP, sizeof(AMQP_GROUP) - 1, g);
+}
+
+void
+amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
+    const char *what, int rc)
+{
+	amqp_conn_error(c, AMQP_INTERNAL_ERROR, m != NULL ? m->id : 0,
+	    "%s: %s", what, mq_strerror(rc));
+}
+
+/*
+ * A libmq outcome 'rc' for queue 'name' as an error of the channel (a
+ * missing queue, a name or key libmq cannot take) or of the server.
+ */
+static void
+queue_fail(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name, int rc)
+{
+	char what[MQ_NAME_MAX + 16];
+
+	switch (rc) {
+	case MQ_ENOSTREAM:
+		amqp_chan_error(ch, AMQP_NOT_FOUND, m->id, NO_QUEUE, name);
+		break;
+	case MQ_EBADNAME:
+	case MQ_EWRONGTYPE:
+		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+		    "queue name '%s' cannot be used: %s", name,
+		    mq_strerror(rc));
+		break;
+	default:
+		(void)snprintf(what, sizeof(what), "queue '%s'", name);
+		amqp_fail_internal(ch->c, m, what, rc);
+		break;
+	}
+}
+
+int
+amqp_queue_open_or_fail(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name, mq_stream **st, mq_group **g)
+{
+	int rc;
+
+	if ((rc = amqp_queue_open(ch->c->conn->server, name, st, g)) ==
+	    MQ_OK)
+		return 0;
+	queue_fail(ch, m, name, rc);
+	return -1;
+}
+
+int
+amqp_queue_name(struct amqp_channel *ch, const struct amqp_method *m,
+    const struct amqp_value *arg, char *name)
+{
+	if (arg->len == 0) {
+		if (ch->last_queue[0] == '\0') {
+			amqp_chan_error(ch, AMQP_NOT_FOUND, m->id,
+			    "no previously declared queue");
+			return -1;
+		}
+		(void)strlcpy(name, ch->last_queue, AMQP_NAME_SIZE);
+		return 0;
+	}
+	if (arg->len > MQ_NAME_MAX || memchr(arg->p, '\0', arg->len) != NULL) {
+		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+		    "queue name '%.*s' cannot be used: %s", (int)arg->len,
+		    (const char *)arg->p, mq_strerror(MQ_EBADNAME));
+		return -1;
+	}
+	memcpy(name, arg->p, arg->len);
+	name[arg->len] = '\0';
+	return 0;
+}
+
+void
+amqp_server_name(char *buf, size_t size, const char *prefix)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	uint8_t r[16];
+	char s[23];
+	size_t i, bit;
+
+	/* 128 random bits, 6 at a time: 22 characters of base64url. */
+	arc4random_buf(r, sizeof(r));
+	for (i = 0; i < 22; i++) {
+		unsigned v = 0;
+
+		for (bit = i * 6; bit < i * 6 + 6; bit++)
+			v = v << 1 | (bit < 128 ? r[bit / 8] >> (7 - bit % 8) & 1 :
+			    0);
+		s[i] = b64[v];
+	}
+	s[22] = '\0';
+	(void)snprintf(buf, size, "%s-%s", prefix, s);
+}
+
+/* Adds the pending entries of each consumer (the rest have no owner). */
+static int
+sum_owned(const struct mq_consumer_info *ci, void *arg)
+{
+	*(uint64_t *)arg += ci->pending;
+	return 0;
+}
+
+static int
+count_one(const struct mq_msg *m, void *arg)
+{
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
+int
+amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count)
+{
+	struct mq_group_info gi;
+	uint64_t owned = 0, n = 0;
+	mq_id from;
+	int rc;
+
+	*count = 0;
+	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
+	    (rc = mq_group_consumers(g, sum_owned, &owned)) != MQ_OK)
+		return rc;
+	if (gi.lag >= 0)
+		n = (uint64_t)gi.lag;
+	else {
+		/* Deleted entries leave the counters unsure: count them. */
+		from = gi.last_delivered;
+		if (mq_id_incr(&from) == MQ_OK &&
+		    (rc = mq_range(st, from, MQ_ID_LAST, 0, 0, count_one,
+		    &n)) != MQ_OK)
+			return rc;
+	}
+	*count = n + (gi.pending > owned ? gi.pending - owned : 0);
+	return MQ_OK;
+}
+
+/* Sends queue.declare-ok (or purge-ok, delete-ok) unless 'nowait'. */
+static void
+reply_count(struct amqp_channel *ch, uint32_t id, int nowait,
+    const char *name, uint64_t count)
+{
+	struct amqp_value args[AMQP_MAX_ARGS];
+
+	if (nowait)
+		return;
+	memset(args, 0, sizeof(args));
+	if (id == AMQP_QUEUE_DECLARE_OK) {
+		args[AMQP_QUEUE_DECLARE_OK_QUEUE] = amqp_str(name);
+		args[AMQP_QUEUE_DECLARE_OK_MESSAGE_COUNT].n = count;
+		args[AMQP_QUEUE_DECLARE_OK_CONSUMER_COUNT].n =
+		    amqp_queue_consumers(name);
+	} else
+		args[0].n = count;	/* purge-ok's and delete-ok's only one */
+	amqp_send_method(ch->c, ch->id, id, args);
+}
+
+/* The name a declare asks for: the server's for "", or the client's. */
+static int
+declare_name(struct amqp_channel *ch, const struct amqp_method *m,
+    char *name)
+{
+	const struct amqp_value *q = &m->args[AMQP_QUEUE_DECLARE_QUEUE];
+
+	if (m->args[AMQP_QUEUE_DECLARE_PASSIVE].n)
+		return amqp_queue_name(ch, m, q, name);
+	if (q->len == 0) {
+		amqp_server_name(name, AMQP_NAME_SIZE, "amq.gen");
+		return 0;
+	}
+	if (q->len >= 4 && memcmp(q->p, "amq.", 4) == 0) {
+		amqp_chan_error(ch, AMQP_ACCESS_REFUSED, m->id,
+		    "queue name '%.*s' contains reserved prefix 'amq.*'",
+		    (int)q->len, (const char *)q->p);
+		return -1;
+	}
+	return amqp_queue_name(ch, m, q, name);
+}
+
+/* Makes the stream 'name' if it is missing, and tells its waiters. */
+static int
+make_stream(struct server *s, const char *name)
+{
+	mq_stream *st;
+	int rc;
+
+	rc = server_stream(s, name, strlen(name), 0, &st);
+	if (rc != MQ_ENOSTREAM)
+		return rc;
+	if ((rc = server_stream(s, name, strlen(name), 1, &st)) != MQ_OK)
+		return rc;
+	waiters_change(s, mq_stream_name(st), NULL, MQ_WATCH_MADE);
+	return MQ_OK;
+}
+
+void
+amqp_queue_declare(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	struct server *s = ch->c->conn->server;
+	char name[AMQP_NAME_SIZE];
+	mq_stream *st;
+	mq_group *g;
+	uint64_t count;
+	int rc;
+
+	if (declare_name(ch, m, name) == -1)
+		return;
+	if (!m->args[AMQP_QUEUE_DECLARE_PASSIVE].n &&
+	    (rc = make_stream(s, name)) != MQ_OK) {
+		queue_fail(ch, m, name, rc);
+		return;
+	}
+	if (amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+		return;
+	if ((rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
+		queue_fail(ch, m, name, rc);
+		return;
+	}
+	(void)strlcpy(ch->last_queue, name, sizeof(ch->last_queue));
+	reply_count(ch, AMQP_QUEUE_DECLARE_OK,
+	    m->args[AMQP_QUEUE_DECLARE_NOWAIT].n != 0, name, count);
+}
+
+/* Acknowledges the entries handed back that no consumer holds. */
+static int
+ack_unowned(mq_group *g)
+{
+	struct mq_pending p[256];
+	mq_id ids[256], from = { 0, 0 };
+	size_t n, i, k, acked;
+	int rc;
+
+	do {
+		if ((rc = mq_group_pending(g, from, MQ_ID_LAST, 256, NULL, 0,
+		    p, &n)) != MQ_OK)
+			return rc;
+		for (i = k = 0; i < n; i++)
+			if (p[i].consumer[0] == '\0')
+				ids[k++] = p[i].id;
+		if (n > 0) {
+			from = p[n - 1].id;
+			if (mq_id_incr(&from) != MQ_OK)
+				n = 0;
+		}
+		if (k > 0 && (rc = mq_group_ack(g, ids, k, &acked)) != MQ_OK)
+			return rc;
+	} while (n == 256);
+	return MQ_OK;
+}
+
+void
+amqp_queue_purge(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	struct mq_stream_info si;
+	char name[AMQP_NAME_SIZE];
+	mq_stream *st;
+	mq_group *g;
+	uint64_t count;
+	int rc;
+
+	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_PURGE_QUEUE],
+	    name) == -1 || amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+		return;
+	if ((rc = mq_stream_info(st, &si)) != MQ_OK ||
+	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
+	    (rc = mq_group_setid(g, si.last_id,
+	    (int64_t)si.entries_added)) != MQ_OK ||
+	    (rc = ack_unowned(g)) != MQ_OK) {
+		queue_fail(ch, m, name, rc);
+		return;
+	}
+	reply_count(ch, AMQP_QUEUE_PURGE_OK,
+	    m->args[AMQP_QUEUE_PURGE_NOWAIT].n != 0, name, count);
+}
+
+void
+amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
+{
+	struct server *s = ch->c->conn->server;
+	char name[AMQP_NAME_SIZE];
+	mq_stream *st;
+	mq_group *g;
+	uint64_t count;
+	int nowait = m->args[AMQP_QUEUE_DELETE_NOWAIT].n != 0, rc;
+
+	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
+	    name) == -1)
+		return;
+	if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
+		/* As RabbitMQ: deleting what is not there is no error. */
+		reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, 0);
+		return;
+	}
+	if (rc != MQ_OK || (rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
+		queue_fail(ch, m, name, rc);
+		return;
+	}
+	if (m->args[AMQP_QUEUE_DELETE_IF_UNUSED].n &&
+	    amqp_queue_consumers(name) > 0) {
+		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+		    "queue '%s' in vhost '/' in use", name);
+		return;
+	}
+	if (m->args[AMQP_QUEUE_DELETE_IF_EMPTY].n && count > 0) {
+		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+		    "queue '%s' in vhost '/' not empty", name);
+		return;
+	}
+	rc = mq_stream_remove(s->spool, name);
+	server_stream_forget(s, name);
+	if (rc != MQ_OK && rc != MQ_ENOSTREAM) {
+		queue_fail(ch, m, name, rc);
+		return;
+	}
+	amqp_queue_gone(s, name);
+	reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, count);
+}
