@@ -15,6 +15,13 @@
  * dead one is still counted (and the message still appended to the
  * exchange, which costs nothing to anyone).
  *
+ * A route is kept for the topic routed last, and given again while
+ * nothing was read again since: a publisher mostly repeats its topic,
+ * and matching costs one comparison per subscription.  The liveness
+ * read looks at a coarse clock (to a few milliseconds), which costs no
+ * more than a load where a precise one can cost a read of the clock's
+ * device in a virtual machine.
+ *
  * Anonymous subscribers (route.c) leave nothing to copy: whether one
  * listens is asked of the kernel at each publish that no registered
  * subscription already sends to the exchange, one fcntl(2) per publish
@@ -23,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "stream.h"
@@ -53,6 +61,10 @@ struct mq_router {
 	size_t		 nbinds, capbinds;
 	const char	**queues;	/* of the last route */
 	size_t		 capqueues;
+	/* The last route, valid while 'routed' (reset by each read). */
+	int		 routed;
+	char		 topic[MQ_NAME_MAX + 1];
+	size_t		 live, mine, nqueues;
 };
 
 static void
@@ -158,11 +170,22 @@ add_bind(const char *pattern, const char *queue, void *arg)
 	return 0;
 }
 
+/* Milliseconds of a monotonic clock read coarsely (liveness only). */
+static int64_t
+coarse_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == -1)
+		return mq_mono_ms();
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Reads again what changed since the last route. */
 static int
 refresh(mq_router *r)
 {
-	int64_t now = mq_now_ms();
+	int64_t now = coarse_ms();
 	uint64_t subs, binds;
 	int rc;
 
@@ -173,6 +196,8 @@ refresh(mq_router *r)
 		r->subs_stale = 1;
 	if (binds != r->binds_seen)
 		r->binds_stale = 1;
+	if (r->subs_stale || r->binds_stale)
+		r->routed = 0;
 	if (r->subs_stale) {
 		subs_free(r);
 		r->subs_stale = 0;
@@ -206,6 +231,14 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 	*queues = NULL;
 	if ((rc = refresh(r)) != MQ_OK)
 		return rc;
+	if (r->routed && strcmp(topic, r->topic) == 0) {
+		*live = r->live;
+		*mine = r->mine;
+		*queues = r->queues;
+		*nqueues = r->nqueues;
+		return MQ_OK;
+	}
+	r->routed = 0;
 	for (i = 0; i < r->nsubs; i++)
 		if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern, topic)) {
 			(*live)++;
@@ -226,6 +259,13 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 	}
 	*queues = r->queues;
 	*nqueues = n;
+	/* Kept for the next route, if the topic fits. */
+	if (strlcpy(r->topic, topic, sizeof(r->topic)) < sizeof(r->topic)) {
+		r->live = *live;
+		r->mine = *mine;
+		r->nqueues = n;
+		r->routed = 1;
+	}
 	return MQ_OK;
 }
 
