@@ -450,7 +450,7 @@ void	 server_log_close(void);
 
 /*
  * At the flush: the id given, or the error (rc != MQ_OK), and the message
- * as queued ('m', valid during the call).
+ * as queued ('m', whose bytes stay valid until the flush ends).
  */
 typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
     long long cookie, const struct mq_msg *m);
@@ -460,7 +460,8 @@ typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
  * flush: server_stream_forget, and the cache before it closes a stream
  * for room, flush first; NULL: nothing is appended, only 'done' called
  * in its turn); 'done' is called at the flush, with
- * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
+ * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued
+ * (out of memory, or asked by a callback of the flush).
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
 	    const struct mq_msg *m, appendq_done_fn *done, void *arg,

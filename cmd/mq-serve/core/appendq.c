@@ -20,7 +20,11 @@
  * "Write-ahead log").
  *
  * The copies live in one arena (mq_msg_copy), and become messages only
- * at the flush (mq_msg_at), because the arena moves as it grows.
+ * at the flush (mq_msg_at), because the arena moves as it grows.  From
+ * then to the end of the flush nothing is queued, so it stands still:
+ * the messages handed to the callbacks stay valid until the flush ends,
+ * and the fan-out of what went to no log (core/fanout.c), last of all,
+ * reads them where they are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +93,9 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 			return MQ_ESYS;
 		s->appendq = q;
 	}
+	/* Not while flushing: the arena stands still, and the run ends. */
+	if (q->flushing)
+		return MQ_ESYS;
 	/*
 	 * A direct append goes after the logged ones before it: those are
 	 * written first, or a stream named both ways could get them out of
