@@ -36,9 +36,10 @@
  * pipelined behind a blocked one) is copied into a buffer of the
  * connection's own, of its size; later reads are appended to that one,
  * which goes once the protocol has consumed it all.  Replies gather in
- * a buffer that goes once they are written: freed, or, at the smallest
- * size, kept in the server for the next connection that writes, so that
- * a turn of small replies allocates nothing.
+ * a buffer that goes once they are written: freed, or, up to
+ * OUT_SPARE_MAX, kept in the server for the next connection that writes
+ * (64 of them at most), so that a turn of replies, or of a subscriber's
+ * messages, allocates nothing.
  */
 #include <sys/socket.h>
 
@@ -55,6 +56,7 @@
 
 #define READ_SIZE	(128u << 10)	/* the server's read buffer */
 #define OUT_MIN		512		/* the first size of an output buffer */
+#define OUT_SPARE_MAX	(16u << 10)	/* kept once written, up to this size */
 #define PRODUCE_LOW	(64u << 10)	/* a producer writes more below this */
 #define PRODUCE_TURN	(256u << 10)	/* ... this much at most per turn */
 
@@ -69,16 +71,17 @@ want_write(struct conn *c)
 	}
 }
 
-/* Lets go of the output buffer: kept for another if of the smallest size. */
+/* Lets go of the output buffer: kept for another if not large. */
 static void
 out_release(struct conn *c)
 {
 	struct server *s = c->server;
 
-	if (c->outcap == OUT_MIN && s->nout_spares <
-	    sizeof(s->out_spares) / sizeof(s->out_spares[0]))
-		s->out_spares[s->nout_spares++] = c->out;
-	else
+	if (c->outcap > 0 && c->outcap <= OUT_SPARE_MAX && s->nout_spares <
+	    sizeof(s->out_spares) / sizeof(s->out_spares[0])) {
+		s->out_spares[s->nout_spares] = c->out;
+		s->out_spare_caps[s->nout_spares++] = c->outcap;
+	} else
 		free(c->out);
 	c->out = NULL;
 	c->outpos = c->outlen = c->outcap = 0;
@@ -125,7 +128,7 @@ conn_write(struct conn *c, const void *p, size_t len)
 	}
 	if (c->outcap == 0 && s->nout_spares > 0) {
 		c->out = s->out_spares[--s->nout_spares];
-		c->outcap = OUT_MIN;
+		c->outcap = s->out_spare_caps[s->nout_spares];
 	}
 	if (c->outlen + len > c->outcap) {
 		size_t cap = c->outcap ? c->outcap : OUT_MIN;

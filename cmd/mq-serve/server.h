@@ -344,11 +344,12 @@ struct server {
 	/*
 	 * conn.c's buffers: every read goes to 'rbuf' first (one serves
 	 * all, since the loop handles one read at a time), and output
-	 * buffers of the smallest size, once written, wait here for the
+	 * buffers of up to OUT_SPARE_MAX, once written, wait here for the
 	 * next connection that writes rather than for free(3).
 	 */
 	char			*rbuf;
 	char			*out_spares[64];
+	size_t			 out_spare_caps[64];
 	size_t			 nout_spares;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 producers;	/* with a reply being produced */
