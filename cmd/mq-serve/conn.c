@@ -466,11 +466,12 @@ conn_free_buffers(struct server *s)
 }
 
 /*
- * Writes what is queued.  Returns 1 when all of it went, 0 when the
- * socket is full (the loop will say when it can take more).
+ * Writes what is queued as far as the socket takes it.  Returns 1 when
+ * all of it went, 0 when the socket is full, 2 when the rest waits for
+ * its sync, or -1 on an error (errno says which).
  */
 static int
-conn_flush(struct conn *c)
+conn_send(struct conn *c)
 {
 	size_t want;
 	ssize_t n;
@@ -489,13 +490,31 @@ conn_flush(struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			conn_close(c, errno == EPIPE || errno == ECONNRESET ?
-			    "peer closed" : "write error");
-			return 0;
+			return -1;
 		}
 		c->outpos += (size_t)n;
 		c->sent_total += (uint64_t)n;
 	}
+	return 1;
+}
+
+/*
+ * Writes what is queued.  Returns 1 when all of it went, 0 when the
+ * socket is full (the loop will say when it can take more), 2 when the
+ * rest waits for its sync; an error closes the connection (0).
+ */
+static int
+conn_flush(struct conn *c)
+{
+	int rc;
+
+	if ((rc = conn_send(c)) == -1) {
+		conn_close(c, errno == EPIPE || errno == ECONNRESET ?
+		    "peer closed" : "write error");
+		return 0;
+	}
+	if (rc != 1)
+		return rc;
 	/*
 	 * All written: an idle connection keeps no output buffer; one whose
 	 * reply is being produced keeps it for the next part.
@@ -708,6 +727,20 @@ over_pubsub_limit(struct conn *c)
 	if (c->soft_since_ms < 0)
 		c->soft_since_ms = now;
 	return now - c->soft_since_ms > cfg->pubsub_soft_ms;
+}
+
+void
+conn_write_replies(struct server *s)
+{
+	struct conn *c;
+
+	if (s->gate_replies)
+		return;
+	/* What the socket does not take, and any error, conn_write_all's. */
+	TAILQ_FOREACH(c, &s->writes, pending)
+		if (!c->subscriber && !c->closing && !c->dead &&
+		    c->producer == NULL)
+			(void)conn_send(c);
 }
 
 /*

@@ -208,6 +208,14 @@ void	 conn_accept(struct server *s, int fd, const char *peer,
 void	 conn_produce_all(struct server *s);
 void	 conn_write_all(struct server *s);
 /*
+ * Writes at once what the connections that subscribe to nothing have
+ * queued, as far as their sockets take it (conn_write_all does the
+ * rest, and meets the errors): at the end of a turn, before a run of
+ * publishes is handed out, so that their publishers' replies wait for
+ * no frame (appendq_flush_turn).  Nothing while replies wait for a sync.
+ */
+void	 conn_write_replies(struct server *s);
+/*
  * --fsync always: what the connections wrote this turn waits for sync
  * 'gen' (0: for nothing new) / is released up to sync 'done', or, if
  * that sync failed, its connections are closed without it.
@@ -477,6 +485,12 @@ int	 appendq_add_logged(struct server *s, const char *name, size_t len,
 	    void *arg, long long cookie);
 /* Appends what is queued and calls each 'done', in the order queued. */
 void	 appendq_flush(struct server *s);
+/*
+ * The same, as the turn ends (server.c's hook, after which no command
+ * runs before the writes): the replies are written before the run's
+ * publishes to no log are handed out (conn_write_replies).
+ */
+void	 appendq_flush_turn(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */
 void	 appendq_cancel(struct server *s, void *arg);
 /*

@@ -228,8 +228,12 @@ flush_stream(struct appendq *q, size_t first)
 	}
 }
 
-void
-appendq_flush(struct server *s)
+/*
+ * Flushes the run; at the end of a turn ('turn_end'), writes the replies
+ * before handing out what went to no log.
+ */
+static void
+flush(struct server *s, int turn_end)
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
@@ -284,13 +288,31 @@ appendq_flush(struct server *s)
 			mq_msg_at(q->arena, e->copy, &m);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
-	/* What went to no log, handed out together (core/fanout.c). */
+	/*
+	 * What went to no log, handed out together (core/fanout.c).  As the
+	 * turn ends, the replies go first: a publisher waits for its reply,
+	 * and need not wait for the frames to be made and written too.
+	 */
+	if (turn_end && fanout_pending(s))
+		conn_write_replies(s);
 	fanout_deliver_here(s);
 	q->flushing = 0;
 	q->n = q->used = q->nlogged = q->nbare = 0;
 	/* For the log: the disk is full, or takes appends (disk.c). */
 	if (full || wrote)
 		server_appended(s, full ? MQ_ENOSPC : MQ_OK);
+}
+
+void
+appendq_flush(struct server *s)
+{
+	flush(s, 0);
+}
+
+void
+appendq_flush_turn(struct server *s)
+{
+	flush(s, 1);
 }
 
 void

@@ -189,6 +189,12 @@ fanout_deliver_here(struct server *s)
 		run->frames[i]->made = 0;
 }
 
+int
+fanout_pending(const struct server *s)
+{
+	return s->fanout_run != NULL && s->fanout_run->n > 0;
+}
+
 void
 fanout_free(struct server *s)
 {

@@ -105,6 +105,8 @@ int	 fanout_publish_here(struct server *s, const struct mq_msg *m);
  * still holds for them, so that the order of publishes stays.
  */
 void	 fanout_deliver_here(struct server *s);
+/* Whether a run waits for fanout_deliver_here. */
+int	 fanout_pending(const struct server *s);
 void	 fanout_free(struct server *s);
 
 /* Appends 'len' bytes to 'b' for the caller to fill: where, or NULL. */
