@@ -16,6 +16,16 @@
  * dead one is still counted (and the message still appended to the
  * exchange, which costs nothing to anyone).
  *
+ * The subscriptions matched for the topic routed last are kept, and
+ * given again while the subscriptions were not read again since: a
+ * publisher mostly repeats its topic, and matching costs a comparison
+ * per subscription.  (The queues are routed each time: the exchange
+ * registry's copy answers without a system call, and its answer lives
+ * only until its next call.)  The liveness read looks at a coarse clock
+ * (to a few milliseconds), which costs no more than a load where a
+ * precise one can cost a read of the clock's device in a virtual
+ * machine.
+ *
  * Anonymous subscribers (route.c) leave nothing to copy: whether one
  * listens is asked of the kernel at each publish that no registered
  * subscription already sends to the exchange, one fcntl(2) per publish
@@ -24,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "stream.h"
@@ -45,6 +56,10 @@ struct mq_router {
 	int64_t		 subs_read_ms;
 	struct rsub	*subs;
 	size_t		 nsubs, capsubs;
+	/* The last topic matched, valid while 'routed' (reset by each read). */
+	int		 routed;
+	char		 topic[MQ_NAME_MAX + 1];
+	size_t		 live, mine;
 };
 
 static void
@@ -116,11 +131,22 @@ add_sub(char kind, const char *pattern, int mine, void *arg)
 	return 0;
 }
 
+/* Milliseconds of a monotonic clock read coarsely (liveness only). */
+static int64_t
+coarse_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == -1)
+		return mq_mono_ms();
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Reads again what changed since the last route. */
 static int
 refresh(mq_router *r)
 {
-	int64_t now = mq_now_ms();
+	int64_t now = coarse_ms();
 	uint64_t subs;
 	int rc;
 
@@ -129,6 +155,7 @@ refresh(mq_router *r)
 	if (subs != r->subs_seen || now - r->subs_read_ms >= LIVENESS_MS)
 		r->subs_stale = 1;
 	if (r->subs_stale) {
+		r->routed = 0;
 		subs_free(r);
 		r->subs_stale = 0;
 		r->subs_read_ms = now;
@@ -152,11 +179,25 @@ mq_router_route(mq_router *r, const char *topic, size_t *live, size_t *mine,
 	*queues = NULL;
 	if ((rc = refresh(r)) != MQ_OK)
 		return rc;
-	for (i = 0; i < r->nsubs; i++)
-		if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern, topic)) {
-			(*live)++;
-			*mine += r->subs[i].mine;
+	if (r->routed && strcmp(topic, r->topic) == 0) {
+		*live = r->live;
+		*mine = r->mine;
+	} else {
+		r->routed = 0;
+		for (i = 0; i < r->nsubs; i++)
+			if (mq_sub_matches(r->subs[i].kind, r->subs[i].pattern,
+			    topic)) {
+				(*live)++;
+				*mine += r->subs[i].mine;
+			}
+		/* Kept for the next route, if the topic fits. */
+		if (strlcpy(r->topic, topic, sizeof(r->topic)) <
+		    sizeof(r->topic)) {
+			r->live = *live;
+			r->mine = *mine;
+			r->routed = 1;
 		}
+	}
 	/* Queues bound twice, or reached through other exchanges, once. */
 	return mq_exchange_route(r->spool, MQ_TOPIC_EXCHANGE, topic, NULL,
 	    NULL, queues, nqueues);

@@ -36,9 +36,10 @@
  * pipelined behind a blocked one) is copied into a buffer of the
  * connection's own, of its size; later reads are appended to that one,
  * which goes once the protocol has consumed it all.  Replies gather in
- * a buffer that goes once they are written: freed, or, at the smallest
- * size, kept in the server for the next connection that writes, so that
- * a turn of small replies allocates nothing.
+ * a buffer that goes once they are written: freed, or, up to
+ * OUT_SPARE_MAX, kept in the server for the next connection that writes
+ * (64 of them at most), so that a turn of replies, or of a subscriber's
+ * messages, allocates nothing.
  */
 #include <sys/socket.h>
 
@@ -55,6 +56,7 @@
 
 #define READ_SIZE	(128u << 10)	/* the server's read buffer */
 #define OUT_MIN		512		/* the first size of an output buffer */
+#define OUT_SPARE_MAX	(16u << 10)	/* kept once written, up to this size */
 #define PRODUCE_LOW	(64u << 10)	/* a producer writes more below this */
 #define PRODUCE_TURN	(256u << 10)	/* ... this much at most per turn */
 
@@ -69,16 +71,17 @@ want_write(struct conn *c)
 	}
 }
 
-/* Lets go of the output buffer: kept for another if of the smallest size. */
+/* Lets go of the output buffer: kept for another if not large. */
 static void
 out_release(struct conn *c)
 {
 	struct server *s = c->server;
 
-	if (c->outcap == OUT_MIN && s->nout_spares <
-	    sizeof(s->out_spares) / sizeof(s->out_spares[0]))
-		s->out_spares[s->nout_spares++] = c->out;
-	else
+	if (c->outcap > 0 && c->outcap <= OUT_SPARE_MAX && s->nout_spares <
+	    sizeof(s->out_spares) / sizeof(s->out_spares[0])) {
+		s->out_spares[s->nout_spares] = c->out;
+		s->out_spare_caps[s->nout_spares++] = c->outcap;
+	} else
 		free(c->out);
 	c->out = NULL;
 	c->outpos = c->outlen = c->outcap = 0;
@@ -125,7 +128,7 @@ conn_write(struct conn *c, const void *p, size_t len)
 	}
 	if (c->outcap == 0 && s->nout_spares > 0) {
 		c->out = s->out_spares[--s->nout_spares];
-		c->outcap = OUT_MIN;
+		c->outcap = s->out_spare_caps[s->nout_spares];
 	}
 	if (c->outlen + len > c->outcap) {
 		size_t cap = c->outcap ? c->outcap : OUT_MIN;
@@ -470,11 +473,12 @@ conn_free_buffers(struct server *s)
 }
 
 /*
- * Writes what is queued.  Returns 1 when all of it went, 0 when the
- * socket is full (the loop will say when it can take more).
+ * Writes what is queued as far as the socket takes it.  Returns 1 when
+ * all of it went, 0 when the socket is full, 2 when the rest waits for
+ * its sync, or -1 on an error (errno says which).
  */
 static int
-conn_flush(struct conn *c)
+conn_send(struct conn *c)
 {
 	size_t want;
 	ssize_t n;
@@ -493,13 +497,31 @@ conn_flush(struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 0;
-			conn_close(c, errno == EPIPE || errno == ECONNRESET ?
-			    "peer closed" : "write error");
-			return 0;
+			return -1;
 		}
 		c->outpos += (size_t)n;
 		c->sent_total += (uint64_t)n;
 	}
+	return 1;
+}
+
+/*
+ * Writes what is queued.  Returns 1 when all of it went, 0 when the
+ * socket is full (the loop will say when it can take more), 2 when the
+ * rest waits for its sync; an error closes the connection (0).
+ */
+static int
+conn_flush(struct conn *c)
+{
+	int rc;
+
+	if ((rc = conn_send(c)) == -1) {
+		conn_close(c, errno == EPIPE || errno == ECONNRESET ?
+		    "peer closed" : "write error");
+		return 0;
+	}
+	if (rc != 1)
+		return rc;
 	/*
 	 * All written: an idle connection keeps no output buffer; one whose
 	 * reply is being produced keeps it for the next part.
@@ -712,6 +734,20 @@ over_pubsub_limit(struct conn *c)
 	if (c->soft_since_ms < 0)
 		c->soft_since_ms = now;
 	return now - c->soft_since_ms > cfg->pubsub_soft_ms;
+}
+
+void
+conn_write_replies(struct server *s)
+{
+	struct conn *c;
+
+	if (s->gate_replies)
+		return;
+	/* What the socket does not take, and any error, conn_write_all's. */
+	TAILQ_FOREACH(c, &s->writes, pending)
+		if (!c->subscriber && !c->closing && !c->dead &&
+		    c->producer == NULL)
+			(void)conn_send(c);
 }
 
 /*

@@ -214,6 +214,14 @@ void	 conn_accept(struct server *s, int fd, const char *peer,
 void	 conn_produce_all(struct server *s);
 void	 conn_write_all(struct server *s);
 /*
+ * Writes at once what the connections that subscribe to nothing have
+ * queued, as far as their sockets take it (conn_write_all does the
+ * rest, and meets the errors): at the end of a turn, before a run of
+ * publishes is handed out, so that their publishers' replies wait for
+ * no frame (appendq_flush_turn).  Nothing while replies wait for a sync.
+ */
+void	 conn_write_replies(struct server *s);
+/*
  * --fsync always: what the connections wrote this turn waits for sync
  * 'gen' (0: for nothing new) / is released up to sync 'done', or, if
  * that sync failed, its connections are closed without it.
@@ -351,11 +359,12 @@ struct server {
 	/*
 	 * conn.c's buffers: every read goes to 'rbuf' first (one serves
 	 * all, since the loop handles one read at a time), and output
-	 * buffers of the smallest size, once written, wait here for the
+	 * buffers of up to OUT_SPARE_MAX, once written, wait here for the
 	 * next connection that writes rather than for free(3).
 	 */
 	char			*rbuf;
 	char			*out_spares[64];
+	size_t			 out_spare_caps[64];
 	size_t			 nout_spares;
 	struct connlist		 writes;	/* connections with output */
 	struct connlist		 producers;	/* with a reply being produced */
@@ -463,7 +472,7 @@ void	 log_shown(char *buf, size_t size, const void *p, size_t len);
 
 /*
  * At the flush: the id given, or the error (rc != MQ_OK), and the message
- * as queued ('m', valid during the call).
+ * as queued ('m', whose bytes stay valid until the flush ends).
  */
 typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
     long long cookie, const struct mq_msg *m);
@@ -473,7 +482,8 @@ typedef void appendq_done_fn(void *arg, mq_stream *stream, int rc, mq_id id,
  * flush: server_stream_forget, and the cache before it closes a stream
  * for room, flush first; NULL: nothing is appended, only 'done' called
  * in its turn); 'done' is called at the flush, with
- * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued.
+ * 'arg' and 'cookie'.  Returns MQ_OK, or MQ_ESYS: then nothing is queued
+ * (out of memory, or asked by a callback of the flush).
  */
 int	 appendq_add(struct server *s, mq_stream *stream,
 	    const struct mq_msg *m, appendq_done_fn *done, void *arg,
@@ -488,6 +498,12 @@ int	 appendq_add_logged(struct server *s, const char *name, size_t len,
 	    void *arg, long long cookie);
 /* Appends what is queued and calls each 'done', in the order queued. */
 void	 appendq_flush(struct server *s);
+/*
+ * The same, as the turn ends (server.c's hook, after which no command
+ * runs before the writes): the replies are written before the run's
+ * publishes to no log are handed out (conn_write_replies).
+ */
+void	 appendq_flush_turn(struct server *s);
 /* 'arg' goes away: its appends are still made, its 'done' not called. */
 void	 appendq_cancel(struct server *s, void *arg);
 /*

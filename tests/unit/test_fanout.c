@@ -5,8 +5,9 @@
  * the number of subscribers, a subscriber's frames in a row are one
  * write to its connection, a subscriber takes only what it asked for,
  * the run goes out at the end of the flush (at once outside one), a
- * topic repeated in a row is one copy, and the log is drained before a
- * run exactly when the server's watch has news of it.
+ * run holds the publisher's bytes and no copy, a topic repeated in a
+ * row is one pointer, and the log is drained before a run exactly when
+ * the server's watch has news of it.
  *
  * conn_write and appendq_flushing are stubs here: a connection's output
  * is a buffer of the test, with a count of the writes.
@@ -121,11 +122,16 @@ t_push(void *arg, struct fanout_run *run)
 	fanout_out_end(&o);
 }
 
+/* Where the test's publishes keep their bytes until the hand-out. */
+#define MAXKEPT	64
+
 struct fixture {
 	char		*dir;
 	mq_spool	*sp;
 	struct server	 s;
 	struct tsub	 subs[4];
+	char		 kept[MAXKEPT][16];
+	size_t		 nkept;
 };
 
 static int
@@ -169,13 +175,25 @@ teardown(void **state)
 	return 0;
 }
 
-/* Publishes 'body' to 'topic' as appendq's callbacks would. */
+/* A copy of 's' of the fixture's, each at a place of its own. */
+static const char *
+keep(struct fixture *f, const char *s)
+{
+	assert_true(f->nkept < MAXKEPT && strlen(s) < sizeof(f->kept[0]));
+	return strcpy(f->kept[f->nkept++], s);
+}
+
+/*
+ * Publishes 'body' to 'topic' as appendq's callbacks would: from bytes
+ * that stay until the hand-out, each in a place of its own (a topic
+ * given twice is two copies, as two entries of a run of appends are).
+ */
 static void
 publish(struct fixture *f, const char *topic, const char *body)
 {
-	struct mq_msg m = test_body(body);
+	struct mq_msg m = test_body(keep(f, body));
 
-	m.key = topic;
+	m.key = keep(f, topic);
 	m.keylen = strlen(topic);
 	assert_int_equal(fanout_publish_here(&f->s, &m), MQ_OK);
 }
@@ -272,7 +290,7 @@ test_outside_a_flush_at_once(void **state)
 }
 
 static void
-test_a_topic_in_a_row_is_one_copy(void **state)
+test_a_topic_in_a_row_is_one_pointer(void **state)
 {
 	struct fixture *f = *state;
 	struct fanout_run *run;
@@ -282,12 +300,28 @@ test_a_topic_in_a_row_is_one_copy(void **state)
 	publish(f, "u", "3");
 	publish(f, "t", "4");
 	run = f->s.fanout_run;
-	/* Pointers are made at the hand-out: compare where they are. */
-	assert_int_equal(run->at[0].topic, run->at[1].topic);
-	assert_int_not_equal(run->at[1].topic, run->at[2].topic);
-	assert_int_not_equal(run->at[0].topic, run->at[3].topic);
+	assert_ptr_equal(run->msgs[0].topic, run->msgs[1].topic);
+	assert_ptr_not_equal(run->msgs[1].topic, run->msgs[2].topic);
+	assert_ptr_not_equal(run->msgs[0].topic, run->msgs[3].topic);
 	fanout_deliver_here(&f->s);
 	assert_int_equal(f->subs[0].out.len, 4 * strlen("0:t=1;"));
+}
+
+/* The run reads the publisher's bytes, where they are. */
+static void
+test_no_copy_of_the_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct fanout_run *run;
+
+	publish(f, "t", "1");
+	run = f->s.fanout_run;
+	assert_ptr_equal(run->msgs[0].topic, f->kept[1]);
+	assert_ptr_equal(run->msgs[0].body, f->kept[0]);
+	/* What the hand-out reads is what is there then. */
+	f->kept[0][0] = '9';
+	fanout_deliver_here(&f->s);
+	assert_memory_equal(f->subs[0].out.bytes, "0:t=9;", 6);
 }
 
 static void
@@ -345,7 +379,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_outside_a_flush_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(
-		    test_a_topic_in_a_row_is_one_copy, setup, teardown),
+		    test_a_topic_in_a_row_is_one_pointer, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_no_copy_of_the_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    test_an_unsubscribed_one_gets_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(

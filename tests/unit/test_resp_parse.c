@@ -7,6 +7,8 @@
  * Every input is copied into a buffer of exactly its size, so that ASan
  * catches a read past its end, and every argument must point into it.
  */
+#include <limits.h>
+
 #include "helpers.h"
 
 #include "resp/parse.h"
@@ -645,6 +647,36 @@ test_limits_are_fields(void **state)
 	assert_null(p->error);
 }
 
+/*
+ * Length lines are read two ways (parse.c's length_fast, and the long
+ * way for any other form): at the edges of the short way, the same
+ * outcomes.
+ */
+static void
+test_length_lines_at_the_edges(void **state)
+{
+	struct resp_parser *p = *state;
+
+	/* 18 digits go the short way, 19 the long one: both are read. */
+	p->max_bulk = (size_t)LLONG_MAX;
+	EXPECT_MORE(p, "*1\r\n$123456789012345678\r\n");
+	EXPECT_MORE(p, "*1\r\n$1234567890123456789\r\n");
+	EXPECT_ERR(p, "*1\r\n$012345678901234567\r\n", E_BULK_LEN);
+	EXPECT_ERR(p, "*123456789012345678\r\n", E_MBULK_LEN);
+	/* "0" alone, and no more than a CR and a byte after it. */
+	EXPECT_OK(p, "*1\r\n$0\r\n\r\n", W(""));
+	EXPECT_ERR(p, "*1\r\n$00\r\n", E_BULK_LEN);
+	EXPECT_MORE(p, "*1\r\n$0\r");
+	EXPECT_MORE(p, "*1\r");
+	/* A line whose end came, but past 'max_inline', is too big. */
+	p->max_inline = 3;
+	EXPECT_OK(p, "*1\r\n$10\r\n0123456789\r\n", W("0123456789"));
+	EXPECT_ERR(p, "*1\r\n$100\r\n", E_BULK_BIG);
+	EXPECT_ERR(p, "*100\r\n", E_MBULK_BIG);
+	p->max_inline = 4;
+	EXPECT_MORE(p, "*1\r\n$100\r\n");
+}
+
 static void
 test_unauthenticated(void **state)
 {
@@ -731,6 +763,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_limits_are_fields, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_length_lines_at_the_edges,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unauthenticated, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_err_unbalanced_quotes,

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <dirent.h>
+#include <time.h>
 
 #include "helpers.h"
 #include "mq.h"
@@ -215,6 +216,61 @@ test_router(void **state)
 	mq_router_close(r);
 }
 
+/*
+ * A router kept open forgets, within its liveness read (once a second),
+ * a subscriber that died holding its registration, though it routed
+ * the same topic just before and nothing bumped the counters.
+ */
+static void
+test_router_forgets_the_dead(void **state)
+{
+	struct test_spool *f = *state;
+	const char *const *queues;
+	const char *pat[] = { "a" };
+	struct timespec pause = { .tv_nsec = 20000000 };
+	size_t live, mine, nq;
+	mq_router *r;
+	int up[2], down[2], tries;
+	char c;
+	pid_t pid;
+
+	assert_int_equal(mq_router_open(f->sp, &r), MQ_OK);
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(down), 0);
+	if ((pid = fork()) == 0) {
+		mq_spool *sp;
+		mq_sub *sub;
+
+		if (mq_spool_open(f->dir, 0, &sp) != MQ_OK ||
+		    mq_sub_open(sp, pat, 1, MQ_SUB_EXACT, &sub) != MQ_OK ||
+		    write(up[1], "s", 1) != 1 || read(down[0], &c, 1) != 1)
+			_exit(1);
+		_exit(0);	/* no mq_sub_close: as if killed */
+	}
+	/* Subscribed: routed while it lives, its route kept. */
+	assert_int_equal(read(up[0], &c, 1), 1);
+	assert_int_equal(mq_router_route(r, "a", &live, &mine, &queues, &nq),
+	    MQ_OK);
+	assert_int_equal(live, 1);
+	assert_int_equal(mine, 0);
+	assert_int_equal(write(down[1], "d", 1), 1);
+	test_wait_ok(pid);
+	/* Asked again and again, as a publisher would: 5 s at most. */
+	for (tries = 0; tries < 250; tries++) {
+		assert_int_equal(mq_router_route(r, "a", &live, &mine, &queues,
+		    &nq), MQ_OK);
+		if (live == 0)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	assert_int_equal(live, 0);
+	mq_router_close(r);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
+}
+
 static void
 test_glob(void **state)
 {
@@ -252,6 +308,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_dead_subscriber,
 		    test_spool_setup, test_spool_teardown),
 		cmocka_unit_test_setup_teardown(test_router,
+		    test_spool_setup, test_spool_teardown),
+		cmocka_unit_test_setup_teardown(test_router_forgets_the_dead,
 		    test_spool_setup, test_spool_teardown),
 		cmocka_unit_test(test_glob),
 	};

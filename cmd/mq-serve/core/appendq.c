@@ -20,7 +20,11 @@
  * "Write-ahead log").
  *
  * The copies live in one arena (mq_msg_copy), and become messages only
- * at the flush (mq_msg_at), because the arena moves as it grows.
+ * at the flush (mq_msg_at), because the arena moves as it grows.  From
+ * then to the end of the flush nothing is queued, so it stands still:
+ * the messages handed to the callbacks stay valid until the flush ends,
+ * and the fan-out of what went to no log (core/fanout.c), last of all,
+ * reads them where they are.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +93,9 @@ queue(struct server *s, mq_stream *stream, const char *name, size_t namelen,
 			return MQ_ESYS;
 		s->appendq = q;
 	}
+	/* Not while flushing: the arena stands still, and the run ends. */
+	if (q->flushing)
+		return MQ_ESYS;
 	/*
 	 * A direct append goes after the logged ones before it: those are
 	 * written first, or a stream named both ways could get them out of
@@ -221,8 +228,12 @@ flush_stream(struct appendq *q, size_t first)
 	}
 }
 
-void
-appendq_flush(struct server *s)
+/*
+ * Flushes the run; at the end of a turn ('turn_end'), writes the replies
+ * before handing out what went to no log.
+ */
+static void
+flush(struct server *s, int turn_end)
 {
 	struct appendq *q = s->appendq;
 	struct appendq_entry *e;
@@ -277,13 +288,31 @@ appendq_flush(struct server *s)
 			mq_msg_at(q->arena, e->copy, &m);
 		e->done(e->arg, e->stream, e->rc, e->id, e->cookie, &m);
 	}
-	/* What went to no log, handed out together (core/fanout.c). */
+	/*
+	 * What went to no log, handed out together (core/fanout.c).  As the
+	 * turn ends, the replies go first: a publisher waits for its reply,
+	 * and need not wait for the frames to be made and written too.
+	 */
+	if (turn_end && fanout_pending(s))
+		conn_write_replies(s);
 	fanout_deliver_here(s);
 	q->flushing = 0;
 	q->n = q->used = q->nlogged = q->nbare = 0;
 	/* For the log: the disk is full, or takes appends (disk.c). */
 	if (full || wrote)
 		server_appended(s, full ? MQ_ENOSPC : MQ_OK);
+}
+
+void
+appendq_flush(struct server *s)
+{
+	flush(s, 0);
+}
+
+void
+appendq_flush_turn(struct server *s)
+{
+	flush(s, 1);
 }
 
 void

@@ -11,7 +11,9 @@
  * goes to no log (resp/pubsub.c decides, from the spool's counts, which
  * cover every door).  Such publishes are gathered while the run of
  * appends they belong to is flushed (core/appendq.c), and handed out
- * together at its end: each subscriber gets the whole run at once, takes
+ * together at its end, from the run of appends' own copies (which stay
+ * where they are until the flush ends): each subscriber gets the whole
+ * run at once, takes
  * what it subscribed to, and writes the frames of a run of messages to
  * its connection as one piece.  A frame is made once per door and
  * variant (RESP2 or RESP3, a message or a pattern's), at the first
@@ -62,7 +64,7 @@ fanout_drain(struct server *s)
 }
 
 /* ------------------------------------------------------------------
- * The run: copies of the messages, and the frames made of them.
+ * The run: the messages, and the frames made of them.
  * ---------------------------------------------------------------- */
 
 char *
@@ -75,52 +77,29 @@ fanout_reserve(struct fanout_buf *b, size_t len)
 	return b->p + b->len - len;
 }
 
-/* Appends 'len' bytes at 'p' to 'b': 0, or -1 if out of memory. */
-static int
-fanout_put(struct fanout_buf *b, const void *p, size_t len)
-{
-	char *at;
-
-	if ((at = fanout_reserve(b, len)) == NULL)
-		return -1;
-	memcpy(at, p, len);
-	return 0;
-}
-
 int
 fanout_publish_here(struct server *s, const struct mq_msg *m)
 {
 	struct fanout_run *run = s->fanout_run;
-	struct fanout_copy *at, *prev;
-	size_t used;
+	struct fanout_msg *msg, *prev;
 
 	if (run == NULL &&
 	    (run = s->fanout_run = calloc(1, sizeof(*run))) == NULL)
 		return MQ_ESYS;
-	if (array_grow(&run->at, &run->capat, run->n + 1,
-	    sizeof(*run->at)) == -1 ||
-	    array_grow(&run->msgs, &run->capmsgs, run->n + 1,
+	if (array_grow(&run->msgs, &run->capmsgs, run->n + 1,
 	    sizeof(*run->msgs)) == -1)
 		return MQ_ESYS;
-	at = &run->at[run->n];
-	prev = run->n > 0 ? at - 1 : NULL;
-	used = run->copies.len;
-	/* A topic like the one before is kept once (see struct fanout_msg). */
-	if (prev != NULL && run->msgs[run->n - 1].topiclen == m->keylen &&
-	    memcmp(run->copies.p + prev->topic, m->key, m->keylen) == 0)
-		at->topic = prev->topic;
-	else {
-		at->topic = used;
-		if (fanout_put(&run->copies, m->key, m->keylen) == -1)
-			return MQ_ESYS;
-	}
-	at->body = run->copies.len;
-	if (fanout_put(&run->copies, m->body, m->bodylen) == -1) {
-		run->copies.len = used;
-		return MQ_ESYS;
-	}
-	run->msgs[run->n].topiclen = m->keylen;
-	run->msgs[run->n].bodylen = m->bodylen;
+	msg = &run->msgs[run->n];
+	prev = run->n > 0 ? msg - 1 : NULL;
+	/* A topic like the one before is given as it (struct fanout_msg). */
+	if (prev != NULL && prev->topiclen == m->keylen &&
+	    memcmp(prev->topic, m->key, m->keylen) == 0)
+		msg->topic = prev->topic;
+	else
+		msg->topic = m->key != NULL ? m->key : "";
+	msg->topiclen = m->keylen;
+	msg->body = m->body != NULL ? m->body : "";
+	msg->bodylen = m->bodylen;
 	run->n++;
 	if (!appendq_flushing(s))
 		fanout_deliver_here(s);
@@ -200,20 +179,20 @@ fanout_deliver_here(struct server *s)
 		return;
 	if (log_unread(s))
 		fanout_drain(s);
-	/* The copies stay where they are now: pointers for the doors. */
-	for (i = 0; i < run->n; i++) {
-		run->msgs[i].topic = run->copies.p + run->at[i].topic;
-		run->msgs[i].body = run->copies.p + run->at[i].body;
-	}
 	for (sub = TAILQ_FIRST(&s->fanout); sub != NULL; sub = next) {
 		next = TAILQ_NEXT(sub, link);
 		if (!sub->conn->dead)
 			sub->ops->push(sub->arg, run);
 	}
 	run->n = 0;
-	run->copies.len = 0;
 	for (i = 0; i < run->nframes; i++)
 		run->frames[i]->made = 0;
+}
+
+int
+fanout_pending(const struct server *s)
+{
+	return s->fanout_run != NULL && s->fanout_run->n > 0;
 }
 
 void
@@ -230,9 +209,7 @@ fanout_free(struct server *s)
 		free(run->frames[i]);
 	}
 	free(run->frames);
-	free(run->copies.p);
 	free(run->msgs);
-	free(run->at);
 	free(run);
 	s->fanout_run = NULL;
 }

@@ -12,12 +12,15 @@ struct fanout_buf {
 	size_t	 len, cap;
 };
 
-/* A message published by this server to no log. */
+/*
+ * A message published by this server to no log: its bytes are the
+ * publisher's (the run of appends' copy), not copied again.
+ */
 struct fanout_msg {
 	/*
-	 * A topic given in a row is one copy: a subscriber that filters by
-	 * topic asks again only when the pointer or the length changes (an
-	 * empty copy may share its place with the next one).
+	 * A topic given in a row is one pointer, the first one's: a
+	 * subscriber that filters by topic asks again only when the
+	 * pointer or the length changes.
 	 */
 	const char	*topic;
 	size_t		 topiclen;
@@ -39,11 +42,6 @@ struct fanout_frames {
 	int			 made;		/* for the run handed out */
 };
 
-/* Where a message of a run keeps its topic and body, in its copies. */
-struct fanout_copy {
-	size_t	 topic, body;
-};
-
 /*
  * The publishes of one run of appends (core/appendq.c) that went to no
  * log, in the order published.  A push callback reads 'msgs' and 'n',
@@ -51,10 +49,7 @@ struct fanout_copy {
  */
 struct fanout_run {
 	struct fanout_msg	*msgs;
-	size_t			 n;
-	struct fanout_copy	*at;		/* in 'copies', as it moves */
-	size_t			 capmsgs, capat;
-	struct fanout_buf	 copies;
+	size_t			 n, capmsgs;
 	/* Each kept between runs, for its room, and never moved. */
 	struct fanout_frames	**frames;
 	size_t			 nframes, capframes;
@@ -97,10 +92,12 @@ void	 fanout_leave(struct server *s, struct fanout_sub *sub);
 void	 fanout_drain(struct server *s);
 /*
  * 'm' went to no log (every subscription it reaches is this server's;
- * 'm->key' is the topic): a copy joins the run that fanout_deliver_here
+ * 'm->key' is the topic): it joins the run that fanout_deliver_here
  * hands out at the end of the flush of appends under way (or at once,
- * outside a flush).  MQ_OK, or MQ_ESYS if out of memory: then no one
- * gets it.
+ * outside a flush).  Its bytes are not copied: they must stay where
+ * they are until then, as the run of appends' copies do until the end
+ * of its flush, which ends with the hand-out.  MQ_OK, or MQ_ESYS if out
+ * of memory: then no one gets it.
  */
 int	 fanout_publish_here(struct server *s, const struct mq_msg *m);
 /*
@@ -108,6 +105,8 @@ int	 fanout_publish_here(struct server *s, const struct mq_msg *m);
  * still holds for them, so that the order of publishes stays.
  */
 void	 fanout_deliver_here(struct server *s);
+/* Whether a run waits for fanout_deliver_here. */
+int	 fanout_pending(const struct server *s);
 void	 fanout_free(struct server *s);
 
 /* Appends 'len' bytes to 'b' for the caller to fill: where, or NULL. */
@@ -120,14 +119,25 @@ char	*fanout_reserve(struct fanout_buf *b, size_t len);
 const struct fanout_frames *fanout_frames(struct fanout_run *run,
 	    const struct fanout_ops *door, int variant);
 
+/*
+ * Frames 'first' to 'end' (excluded) of 'f', one after another: their
+ * bytes, and their length in '*len'.
+ */
+static inline const char *
+fanout_span(const struct fanout_frames *f, size_t first, size_t end,
+    size_t *len)
+{
+	size_t start = first > 0 ? f->end[first - 1] : 0;
+
+	*len = f->end[end - 1] - start;
+	return f->bytes.p + start;
+}
+
 /* Frame 'i' of 'f': its bytes, and their length in '*len'. */
 static inline const char *
 fanout_frame(const struct fanout_frames *f, size_t i, size_t *len)
 {
-	size_t start = i > 0 ? f->end[i - 1] : 0;
-
-	*len = f->end[i] - start;
-	return f->bytes.p + start;
+	return fanout_span(f, i, i + 1, len);
 }
 
 /*

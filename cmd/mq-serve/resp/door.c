@@ -190,8 +190,19 @@ const size_t resp_ncommands = sizeof(resp_commands) / sizeof(resp_commands[0]);
 const struct resp_command *
 resp_lookup(const char *name, size_t len)
 {
+	/*
+	 * The name found last, as it was written, and its command: a
+	 * pipeline mostly repeats one, and the same bytes name the same.
+	 */
+	static char last_name[CMD_NAME_MAX];
+	static size_t last_len;
+	static const struct resp_command *last;
 	char lower[CMD_NAME_MAX];
 	size_t lo = 0, hi = resp_ncommands, i;
+
+	if (last != NULL && len == last_len &&
+	    memcmp(name, last_name, len) == 0)
+		return last;
 
 	/*
 	 * Lowered once, then compared as C strings: every request is looked
@@ -207,8 +218,11 @@ resp_lookup(const char *name, size_t len)
 		size_t mid = lo + (hi - lo) / 2;
 		int cmp = strcmp(lower, resp_commands[mid].name);
 
-		if (cmp == 0)
-			return &resp_commands[mid];
+		if (cmp == 0) {
+			memcpy(last_name, name, len);
+			last_len = len;
+			return last = &resp_commands[mid];
+		}
 		if (cmp < 0)
 			hi = mid;
 		else

@@ -187,6 +187,34 @@ reserve(struct resp_parser *p, size_t need, size_t most)
 
 /* ---- Multibulk: "*N\r\n" and N bulks. */
 
+/*
+ * The length line at 'buf' ('len' bytes) in its usual form, read without
+ * a search for its end: 'type', 1 to 18 digits with no leading zero (or
+ * "0"), then CR and a byte more, within 'max'.  Sets '*e' to the index
+ * of the CR and '*v' to the number and returns 1; returns 0 for any
+ * other form, a line cut short included, which the caller then reads
+ * the long way (line_end, parse_ll).  Every request is made of these
+ * lines, and what this one takes the long way takes alike.
+ */
+static int
+length_fast(const char *buf, size_t len, size_t max, char type, ssize_t *e,
+    long long *v)
+{
+	size_t i, end = len < 19 ? len : 19;
+	long long n = 0;
+
+	if (len < 4 || buf[0] != type)
+		return 0;
+	for (i = 1; i < end && buf[i] >= '0' && buf[i] <= '9'; i++)
+		n = n * 10 + (buf[i] - '0');
+	if (i == 1 || i == end || buf[i] != '\r' || i + 1 >= len ||
+	    i > max || (buf[1] == '0' && i > 2))
+		return 0;
+	*e = (ssize_t)i;
+	*v = n;
+	return 1;
+}
+
 static ssize_t
 parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
     size_t *argc)
@@ -195,13 +223,16 @@ parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
 	size_t pos, n;
 	ssize_t e;
 
-	e = line_end(buf, len, p->max_inline, '\r');
-	if (e == LINE_BIG)
-		return fail(p, E_MBULK_BIG);
-	if (e == LINE_MORE || (size_t)e + 1 >= len)
-		return 0;		/* no CR yet, or nothing after it */
-	if (!parse_ll(buf + 1, (size_t)e - 1, &count) ||
-	    (count > 0 && (unsigned long long)count > p->max_args))
+	if (!length_fast(buf, len, p->max_inline, '*', &e, &count)) {
+		e = line_end(buf, len, p->max_inline, '\r');
+		if (e == LINE_BIG)
+			return fail(p, E_MBULK_BIG);
+		if (e == LINE_MORE || (size_t)e + 1 >= len)
+			return 0;	/* no CR yet, or nothing after it */
+		if (!parse_ll(buf + 1, (size_t)e - 1, &count))
+			return fail(p, E_MBULK_LEN);
+	}
+	if (count > 0 && (unsigned long long)count > p->max_args)
 		return fail(p, E_MBULK_LEN);
 	if (count > RESP_UNAUTH_ARGS && !p->authenticated)
 		return fail(p, E_MBULK_AUTH);
@@ -210,23 +241,28 @@ parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
 		return (ssize_t)pos;
 
 	for (n = 0; n < (size_t)count; n++) {
-		e = line_end(buf + pos, len - pos, p->max_inline, '\r');
-		if (e == LINE_BIG)
-			return fail(p, E_BULK_BIG);
-		if (e == LINE_MORE || pos + (size_t)e + 1 >= len)
-			return 0;
-		if (buf[pos] != '$')
-			return fail_dollar(p, buf[pos]);
-		/* Here e >= 1: buf[pos] is '$', not the CR. */
-		if (!parse_ll(buf + pos + 1, (size_t)e - 1, &ll) || ll < 0 ||
-		    (unsigned long long)ll > p->max_bulk)
+		if (!length_fast(buf + pos, len - pos, p->max_inline, '$',
+		    &e, &ll)) {
+			e = line_end(buf + pos, len - pos, p->max_inline,
+			    '\r');
+			if (e == LINE_BIG)
+				return fail(p, E_BULK_BIG);
+			if (e == LINE_MORE || pos + (size_t)e + 1 >= len)
+				return 0;
+			if (buf[pos] != '$')
+				return fail_dollar(p, buf[pos]);
+			/* Here e >= 1: buf[pos] is '$', not the CR. */
+			if (!parse_ll(buf + pos + 1, (size_t)e - 1, &ll))
+				return fail(p, E_BULK_LEN);
+		}
+		if (ll < 0 || (unsigned long long)ll > p->max_bulk)
 			return fail(p, E_BULK_LEN);
 		if (ll > RESP_UNAUTH_BULK && !p->authenticated)
 			return fail(p, E_BULK_AUTH);
 		pos += (size_t)e + 2;
 		if (len - pos < 2 || len - pos - 2 < (unsigned long long)ll)
 			return 0;	/* the bulk and its CRLF are not all here */
-		if (reserve(p, n + 1, (size_t)count) == -1)
+		if (n >= p->cap && reserve(p, n + 1, (size_t)count) == -1)
 			return fail(p, E_NOMEM);
 		p->args[n].p = buf + pos;
 		p->args[n].len = (size_t)ll;

@@ -267,13 +267,13 @@ struct push {
 };
 
 /*
- * Frame 'i' of the frames '*f' (of 'variant', asked of the core the
- * first time) to the client; 0, or -1 if they cannot be made (out of
- * memory).
+ * Frames 'first' to 'end' (excluded) of the frames '*f' (of 'variant',
+ * asked of the core the first time) to the client; 0, or -1 if they
+ * cannot be made (out of memory).
  */
 static int
-out_frame(struct push *p, const struct fanout_frames **f, int variant,
-    size_t i)
+out_frames(struct push *p, const struct fanout_frames **f, int variant,
+    size_t first, size_t end)
 {
 	const char *bytes;
 	size_t len;
@@ -281,7 +281,7 @@ out_frame(struct push *p, const struct fanout_frames **f, int variant,
 	if (*f == NULL && (*f = fanout_frames(p->run, &fanout_ops,
 	    variant)) == NULL)
 		return -1;
-	bytes = fanout_frame(*f, i, &len);
+	bytes = fanout_span(*f, first, end, &len);
 	fanout_out_shared(&p->out, bytes, len);
 	return 0;
 }
@@ -310,46 +310,64 @@ out_pmessages(struct push *p, size_t i)
 		memcpy(head + len, c->patterns[j], plen);
 		memcpy(head + len + plen, "\r\n", 2);
 		fanout_out_copy(&p->out, head, len + plen + 2);
-		if (out_frame(p, &p->tail, FRAME_TAIL, i) == -1)
+		if (out_frames(p, &p->tail, FRAME_TAIL, i, i + 1) == -1)
 			return -1;
 	}
 	return 0;
+}
+
+/* The end of the row of messages from 'i' on its topic (fanout_msg). */
+static size_t
+topic_row(const struct fanout_run *run, size_t i)
+{
+	const struct fanout_msg *m = &run->msgs[i];
+	size_t j;
+
+	for (j = i + 1; j < run->n && run->msgs[j].topic == m->topic &&
+	    run->msgs[j].topiclen == m->topiclen; j++)
+		;
+	return j;
 }
 
 /*
  * Hands the client what it subscribed to of 'run': for each message its
  * channel's frame, then a frame per matching pattern, as push_message
  * and push_pmessage would, from the frames shared by every subscriber.
- * Frames that cannot be made (out of memory) close the client, as an
- * output buffer that cannot grow does.
+ * The channel is looked up once per row of messages on one topic; with
+ * no patterns, the row's frames are one piece, taken at once.  Frames
+ * that cannot be made (out of memory) close the client, as an output
+ * buffer that cannot grow does.
  */
 static void
 push_here(void *arg, struct fanout_run *run)
 {
 	struct push p = { .c = arg, .run = run };
 	struct resp_client *c = p.c;
-	const struct fanout_msg *m, *prev = NULL;
-	size_t i;
-	int chan = 0;
+	int variant = c->proto == 3 ? FRAME_MESSAGE3 : FRAME_MESSAGE2;
+	size_t i, j, k;
+	int chan;
 
 	fanout_out_begin(&p.out, c->conn);
-	for (i = 0; i < run->n; i++) {
-		m = &run->msgs[i];
-		/* The topic of the message before (struct fanout_msg). */
-		if (prev == NULL || m->topic != prev->topic ||
-		    m->topiclen != prev->topiclen)
-			chan = list_find(c->channels, c->nchannels, m->topic,
-			    m->topiclen) >= 0;
-		prev = m;
-		if ((chan && out_frame(&p, &p.message, c->proto == 3 ?
-		    FRAME_MESSAGE3 : FRAME_MESSAGE2, i) == -1) ||
-		    out_pmessages(&p, i) == -1) {
-			fanout_out_end(&p.out);
-			conn_close(c->conn, "out of memory");
-			return;
+	for (i = 0; i < run->n; i = j) {
+		j = topic_row(run, i);
+		chan = list_find(c->channels, c->nchannels, run->msgs[i].topic,
+		    run->msgs[i].topiclen) >= 0;
+		if (c->npatterns == 0) {
+			if (chan && out_frames(&p, &p.message, variant, i,
+			    j) == -1)
+				goto fail;
+			continue;
 		}
+		for (k = i; k < j; k++)
+			if ((chan && out_frames(&p, &p.message, variant, k,
+			    k + 1) == -1) || out_pmessages(&p, k) == -1)
+				goto fail;
 	}
 	fanout_out_end(&p.out);
+	return;
+fail:
+	fanout_out_end(&p.out);
+	conn_close(c->conn, "out of memory");
 }
 
 /*

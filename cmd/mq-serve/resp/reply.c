@@ -15,18 +15,28 @@
 size_t
 resp_header(char *buf, char type, int neg, unsigned long long n)
 {
-	char digits[20];
-	size_t nd = 0, len = 0;
+	unsigned long long t;
+	size_t nd, len = 0, i;
 
-	do {
-		digits[nd++] = (char)('0' + n % 10);
-		n /= 10;
-	} while (n > 0);
+	/*
+	 * Every reply and frame has some, mostly of a few digits: those
+	 * counted by comparing, then put from the last.
+	 */
+	if (n < 10)
+		nd = 1;
+	else if (n < 100)
+		nd = 2;
+	else if (n < 1000)
+		nd = 3;
+	else
+		for (nd = 4, t = n / 10000; t > 0; t /= 10)
+			nd++;
 	buf[len++] = type;
 	if (neg)
 		buf[len++] = '-';
-	while (nd > 0)
-		buf[len++] = digits[--nd];
+	for (i = nd; i > 0; i--, n /= 10)
+		buf[len + i - 1] = (char)('0' + n % 10);
+	len += nd;
 	buf[len++] = '\r';
 	buf[len++] = '\n';
 	return len;
