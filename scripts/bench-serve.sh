@@ -16,7 +16,8 @@
 #     resp-consume.c, as redis-benchmark cannot ack what it was given);
 # then XADD's throughput and p99 latency to one stream with no client
 # blocked and with 10,000 clients blocked in XREADGROUP on 10,000 other
-# streams (scripts/bench/blocked.py), and the time from exec to the
+# streams (scripts/bench/blocked.py), XADD from 10,000 clients at once,
+# PUBLISH to 1, 4 and 50 subscribers, and the time from exec to the
 # first PONG (mq-serve on an existing spool).  Prints a Markdown table;
 # the ratio
 # is mq-serve's figure over redis-server's.  Not a test: nothing here
@@ -177,6 +178,14 @@ blocked_rows() {
 	add_row "XADD p99, 10,000 clients blocked on other streams" "$6" "$8" "ms"
 }
 blocked_rows
+
+# 10,000 clients at once, each with one XADD in flight (-P 1): what a
+# server pays per connection served, not per connection waiting.
+redis_many=$(redis-benchmark -p "$redis_port" -c 10000 -n "$N" -P 1 --csv \
+    XADD many '*' f "$value" | rps)
+mq_many=$(redis-benchmark -p "$mq_port" -c 10000 -n "$N" -P 1 --csv \
+    XADD many '*' f "$value" | rps)
+add_row "XADD from 10,000 clients at once, -P 1" "$redis_many" "$mq_many" "req/s"
 
 # PUBLISH fan-out: one publisher pipelining 16 PUBLISHes of 100 bytes to
 # 1, 4 and 50 subscribers of a channel of their own; a row is the
