@@ -217,6 +217,19 @@ bind_first(const struct addrinfo *res)
 	return -1;
 }
 
+void
+listeners_turn_end(struct server *s)
+{
+	struct listener *l;
+	size_t i;
+
+	for (i = 0; i < s->nlisteners; i++) {
+		l = s->listeners[i];
+		if (l->proto->turn_end != NULL)
+			l->proto->turn_end(s);
+	}
+}
+
 /*
  * Listens on 'spec' (see listen_parse(); "off" means no listener, and
  * returns 0).  Returns 1 when listening, -1 on error (logged).

@@ -112,9 +112,10 @@ wal_check(struct server *s)
 /*
  * Before sleeping: append the turn's run of appends (with the replies
  * written before a run of publishes goes to the subscribers, unless they
- * wait for a sync), let the large replies write their next parts, make
- * the turn's writes durable (one fsync for all of them under "always"),
- * then send the replies, then free what closed.
+ * wait for a sync), let each door write what it deferred (publisher
+ * confirms), let the large replies write their next parts, make the
+ * turn's writes durable (one fsync for all of them under "always"), then
+ * send the replies, then free what closed.
  */
 static void
 before_sleep(struct loop *loop, void *arg)
@@ -122,6 +123,7 @@ before_sleep(struct loop *loop, void *arg)
 	struct server *s = arg;
 
 	appendq_flush_turn(s);
+	listeners_turn_end(s);
 	wal_check(s);
 	server_release_groups(s);
 	conn_produce_all(s);

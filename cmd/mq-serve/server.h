@@ -25,6 +25,7 @@
 #include "mq.h"
 
 struct loop;
+struct server;
 struct conn;
 struct proto;
 struct users;
@@ -83,6 +84,12 @@ struct proto {
 	 * (non-blocking), or nothing where the protocol has no way to.
 	 */
 	void		(*refuse)(int fd);
+	/*
+	 * The end of the turn, after its run of appends and before the
+	 * replies are sent (and, under --fsync always, held for the sync):
+	 * what the door deferred is written now.  May be NULL.
+	 */
+	void		(*turn_end)(struct server *s);
 };
 
 /*
@@ -254,6 +261,8 @@ int	 listen_parse(const char *spec, char *host, int *port,
  */
 int	 listener_open(struct server *s, const char *spec,
 	    const struct proto *proto);
+/* Calls the turn_end of each listener's protocol that has one. */
+void	 listeners_turn_end(struct server *s);
 
 /* ---- the server. */
 

@@ -111,6 +111,30 @@ require_spool_server() {
 	done
 }
 
+# serve_full_disk PORT SPOOL [OPTION]...: mq-serve with its spool on a
+# 24 MiB tmpfs of its own (a mount namespace that goes with it; as
+# root, or in a user namespace): the test fills it through
+# /proc/PID/root.
+serve_full_disk() {
+	local port=$1 spool=$2 ns=(unshare -m)
+	shift 2
+	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
+	mkdir -p "$spool.disk"
+	exec "${ns[@]}" sh -c 'disk=$1
+	    shift
+	    mount -t tmpfs -o size=24m mq-disk "$disk" && exec "$@"' \
+	    sh "$spool.disk" "$MQ_BIN/mq-serve" --spool "$spool.disk/spool" \
+	    --resp "127.0.0.1:$port" "$@"
+}
+
+# require_full_disk: skips a test of serve_full_disk where no mount
+# namespace may be made.
+require_full_disk() {
+	local ns=(unshare -m)
+	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
+	"${ns[@]}" true 2> /dev/null || skip "no mount namespace may be made here"
+}
+
 # start_mq PORT SPOOL [OPTION]...: mq-serve (or MQ_SERVE_CMD) on
 # 127.0.0.1:PORT with spool SPOOL and the options, in the background, its
 # output in SPOOL.log.  Sets MQ_PID.

@@ -119,29 +119,11 @@ PY
 	log_has "proto=resp refused reason=max clients"
 }
 
-# serve_full_disk PORT SPOOL [OPTION]...: mq-serve with its spool on a
-# 24 MiB tmpfs of its own (a mount namespace that goes with it; as
-# root, or in a user namespace): the test fills it through
-# /proc/PID/root.
-serve_full_disk() {
-	local port=$1 spool=$2 ns=(unshare -m)
-	shift 2
-	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
-	mkdir -p "$spool.disk"
-	exec "${ns[@]}" sh -c 'disk=$1
-	    shift
-	    mount -t tmpfs -o size=24m mq-disk "$disk" && exec "$@"' \
-	    sh "$spool.disk" "$MQ_BIN/mq-serve" --spool "$spool.disk/spool" \
-	    --resp "127.0.0.1:$port" "$@"
-}
-
 MISCONF="MISCONF Errors writing to the spool: No space left on device"
 
 @test "a full disk: logged once however many appends fail, and once when they succeed again" {
 	mq_own
-	local ns=(unshare -m)
-	[ "$(id -u)" -eq 0 ] || ns=(unshare -r -m)
-	"${ns[@]}" true 2> /dev/null || skip "no mount namespace may be made here"
+	require_full_disk
 	MQ_SERVE_CMD=serve_full_disk mq_up
 	[ "$(cli XADD before '*' f v | wc -l)" -eq 1 ]
 	# 12 MiB taken: less than the 16 MiB that appends leave free.

@@ -20,6 +20,11 @@
  * per queue; a queue deleted meanwhile has nothing left to acknowledge.
  * Each queue that got something back, or whose consumer on this channel
  * got room, is served again (amqp_queue_kick).
+ *
+ * In tx mode (tx.c) an ack, nack or reject takes its deliveries out of
+ * the tree into the transaction, still counted against the prefetch as
+ * RabbitMQ counts them: a commit settles them in order, a rollback puts
+ * them back, unsettled.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -56,19 +61,18 @@ amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
 	return 0;
 }
 
-/* A run of ids of one queue, settled with one call. */
+/* A run of ids of one queue, settled one way with one call. */
 struct run {
 	struct amqp_queue	*q;
+	enum settle		 how;
 	mq_id			*ids;
 	size_t			 n, cap;
+	int			 failed;	/* the first libmq error */
 };
 
-/*
- * Settles the run's ids in its queue.  Returns MQ_OK (a queue that is
- * gone has nothing to settle), or the libmq error.
- */
-static int
-run_settle(struct server *s, struct run *r, enum settle how)
+/* Settles the run's ids in its queue (a queue that is gone has none). */
+static void
+run_settle(struct server *s, struct run *r)
 {
 	mq_stream *st;
 	mq_group *g;
@@ -76,59 +80,100 @@ run_settle(struct server *s, struct run *r, enum settle how)
 	int rc;
 
 	if (r->n == 0)
-		return MQ_OK;
+		return;
 	rc = amqp_queue_open(s, amqp_queue_qname(r->q), &st, &g);
 	if (rc == MQ_OK)
-		rc = how == SETTLE_ACK ? mq_group_ack(g, r->ids, r->n, &done) :
-		    mq_group_nack(g, r->ids, r->n, how == SETTLE_DEAD, 0,
-		    &done);
-	if (rc == MQ_OK && how == SETTLE_REQUEUE)
+		rc = r->how == SETTLE_ACK ? mq_group_ack(g, r->ids, r->n,
+		    &done) : mq_group_nack(g, r->ids, r->n,
+		    r->how == SETTLE_DEAD, 0, &done);
+	if (rc == MQ_OK && r->how == SETTLE_REQUEUE)
 		amqp_queue_kick(r->q);
 	r->n = 0;
-	return rc == MQ_ENOSTREAM ? MQ_OK : rc;
+	if (rc != MQ_OK && rc != MQ_ENOSTREAM && r->failed == MQ_OK)
+		r->failed = rc;
+}
+
+/* Adds delivery 'u' (out of any tree) to the run, and frees it. */
+static void
+run_add(struct server *s, struct run *r, struct amqp_unacked *u,
+    enum settle how)
+{
+	if (r->q != u->q || r->how != how) {
+		run_settle(s, r);
+		if (r->q != NULL)
+			amqp_queue_unref(r->q);
+		r->q = u->q;
+		r->how = how;
+		amqp_queue_hold(r->q);
+	}
+	if (array_grow(&r->ids, &r->cap, r->n + 1, sizeof(*r->ids)) == -1) {
+		if (r->failed == MQ_OK)
+			r->failed = MQ_ESYS;
+	} else
+		r->ids[r->n++] = u->id;
+	amqp_queue_unref(u->q);
+	free(u);
+}
+
+/* Settles what is left of the run; returns its first error, or MQ_OK. */
+static int
+run_end(struct server *s, struct run *r)
+{
+	run_settle(s, r);
+	if (r->q != NULL)
+		amqp_queue_unref(r->q);
+	free(r->ids);
+	return r->failed;
 }
 
 /*
- * Settles the deliveries of 'ch' with tags from 'first' to 'last' (as
- * they are in the tree), and forgets them.  Returns MQ_OK, or the first
- * libmq error (the rest are settled all the same).
+ * Takes the deliveries of 'ch' with tags from 'first' to 'last' (as
+ * they are in the tree) out of the tree: settled or, with 'tx', kept by
+ * the channel's transaction.  Returns MQ_OK, or the first libmq error
+ * (the rest are settled all the same).
  */
 static int
 settle(struct amqp_channel *ch, struct amqp_unacked *first, uint64_t last,
-    enum settle how)
+    enum settle how, int tx)
 {
 	struct server *s = ch->c->conn->server;
 	struct amqp_unacked *u, *next;
 	struct run r = { 0 };
-	int rc, failed = MQ_OK;
 
 	for (u = first; u != NULL && u->tag <= last; u = next) {
 		next = RB_NEXT(amqp_unacked_tree, &ch->unacked, u);
-		if (r.q != u->q) {
-			if ((rc = run_settle(s, &r, how)) != MQ_OK &&
-			    failed == MQ_OK)
-				failed = rc;
-			if (r.q != NULL)
-				amqp_queue_unref(r.q);
-			r.q = u->q;
-			amqp_queue_hold(r.q);
-		}
-		if (array_grow(&r.ids, &r.cap, r.n + 1, sizeof(*r.ids)) == -1) {
-			failed = MQ_ESYS;
+		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
+		if (!tx) {
+			ch->nunacked--;
+			run_add(s, &r, u, how);
+		} else if (amqp_tx_ack(ch, u, how) == -1) {
+			amqp_unacked_restore(ch, u);
+			r.failed = MQ_ESYS;
 			break;
 		}
-		r.ids[r.n++] = u->id;
-		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
-		ch->nunacked--;
-		amqp_queue_unref(u->q);
-		free(u);
 	}
-	if ((rc = run_settle(s, &r, how)) != MQ_OK && failed == MQ_OK)
-		failed = rc;
-	if (r.q != NULL)
-		amqp_queue_unref(r.q);
-	free(r.ids);
-	return failed;
+	return run_end(s, &r);
+}
+
+/* Still counted in nunacked: a transaction's deliveries take room until settled. */
+void
+amqp_unacked_restore(struct amqp_channel *ch, struct amqp_unacked *u)
+{
+	RB_INSERT(amqp_unacked_tree, &ch->unacked, u);
+}
+
+int
+amqp_unacked_settle(struct amqp_channel *ch, const struct amqp_tx_ack *acks,
+    size_t n)
+{
+	struct server *s = ch->c->conn->server;
+	struct run r = { 0 };
+	size_t i;
+
+	ch->nunacked -= n;
+	for (i = 0; i < n; i++)
+		run_add(s, &r, acks[i].u, (enum settle)acks[i].how);
+	return run_end(s, &r);
 }
 
 /* The channel's consumers may have room now: serve their queues. */
@@ -181,7 +226,7 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 		if (!multiple)
 			first = u;
 	}
-	if ((rc = settle(ch, first, tag, how)) != MQ_OK) {
+	if ((rc = settle(ch, first, tag, how, ch->tx != NULL)) != MQ_OK) {
 		amqp_fail_internal(ch->c, m, "settling deliveries", rc);
 		return;
 	}
@@ -196,7 +241,7 @@ amqp_unacked_requeue(struct amqp_channel *ch)
 
 	if (first == NULL)
 		return;
-	if ((rc = settle(ch, first, UINT64_MAX, SETTLE_REQUEUE)) != MQ_OK)
+	if ((rc = settle(ch, first, UINT64_MAX, SETTLE_REQUEUE, 0)) != MQ_OK)
 		server_log(ch->c->conn->server, "conn id=%llu proto=amqp "
 		    "channel %u: handing back its deliveries: %s",
 		    (unsigned long long)ch->c->conn->id, ch->id,

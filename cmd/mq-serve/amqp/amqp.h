@@ -103,6 +103,38 @@ struct amqp_publish {
 	struct amqp_content_header props;
 	uint8_t			*body;		/* 'got' of props.body_size bytes */
 	size_t			 got;
+	uint64_t		 seq;		/* its confirm's number, 0: none */
+};
+
+/*
+ * Publisher confirms of a channel in confirm mode (confirm.c): the
+ * publishes not yet confirmed, in order, each with the appends it waits
+ * for.
+ */
+struct amqp_confirm_rec {
+	uint32_t		 pending;	/* appends not yet done, + 1 guard */
+	int			 failed;	/* one failed: basic.nack */
+};
+
+struct amqp_confirms {
+	uint64_t		 next;		/* the next publish's sequence number */
+	uint64_t		 first;		/* the sequence number of recs[head] */
+	struct amqp_confirm_rec	*recs;
+	size_t			 head, n, cap;	/* recs[head .. head + n) */
+};
+
+/* What a channel in tx mode holds until tx.commit (tx.c). */
+struct amqp_tx_ack {
+	struct amqp_unacked	*u;		/* out of the channel's tree */
+	int			 how;		/* ack.c's enum settle */
+};
+
+struct amqp_tx {
+	struct amqp_publish	*pubs;		/* whole publishes, in order */
+	size_t			 npubs, capp;
+	struct amqp_tx_ack	*acks;		/* acks, nacks, rejects, in order */
+	size_t			 nacks, capa;
+	size_t			 bytes;		/* the bodies held */
 };
 
 struct amqp_channel {
@@ -120,6 +152,8 @@ struct amqp_channel {
 	struct amqp_unacked_tree unacked;
 	struct amqp_consumer_list consumers;
 	struct amqp_publish	 pub;
+	struct amqp_confirms	*confirms;	/* confirm mode, else NULL */
+	struct amqp_tx		*tx;		/* tx mode, else NULL */
 	/* The queue declared last, which "" names (nul-terminated). */
 	char			 last_queue[256];
 };
@@ -152,6 +186,13 @@ struct amqp_client {
 	int			 out_pending;
 	/* Its consumers were passed over for its output limit (consume.c). */
 	int			 drain_wait;
+	/*
+	 * The last frame of 'out' is a publisher confirm's basic.ack of
+	 * channel 'ack_chan' ending at 'ack_end' (0: none), which the next
+	 * ack may extend (confirm.c).
+	 */
+	size_t			 ack_end;
+	uint16_t		 ack_chan;
 };
 
 /* ---- door.c */
@@ -261,6 +302,12 @@ void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
 
 void	 amqp_publish_method(struct amqp_channel *ch,
 	    const struct amqp_method *m);
+/*
+ * Routes the whole publish in ch->pub, as it came or as a transaction
+ * commits it, and forgets it.  Returns 0, or -1 if that closed the
+ * connection (then 'ch' is gone).
+ */
+int	 amqp_publish_route(struct amqp_channel *ch);
 /* A content frame on 'ch' (header or body). */
 void	 amqp_publish_content(struct amqp_channel *ch,
 	    const struct amqp_frame *f);
@@ -273,6 +320,40 @@ void	 amqp_publish_unexpected(struct amqp_channel *ch);
 void	 amqp_publish_reset(struct amqp_channel *ch);
 /* The client goes: what it queued is appended, without telling it. */
 void	 amqp_publish_close(struct amqp_client *c);
+
+/* ---- confirm.c: publisher confirms. */
+
+void	 amqp_confirm_select(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/*
+ * A whole publish on 'ch': its sequence number, with a record held by a
+ * guard until amqp_confirm_done(ch, seq, 1) after routing; 0 if the
+ * channel is not in confirm mode.
+ */
+uint64_t amqp_confirm_begin(struct amqp_channel *ch);
+/* Publish 'seq' waits for one more append. */
+void	 amqp_confirm_add(struct amqp_channel *ch, uint64_t seq);
+/*
+ * An append of publish 'seq' is done ('ok'), or failed; or its routing
+ * is done.  Once all are, it is confirmed (after those before it).
+ */
+void	 amqp_confirm_done(struct amqp_channel *ch, uint64_t seq, int ok);
+void	 amqp_confirm_free(struct amqp_channel *ch);
+
+/* ---- tx.c: transactions. */
+
+/* tx.select, tx.commit, tx.rollback. */
+void	 amqp_tx_method(struct amqp_channel *ch, const struct amqp_method *m);
+/* A whole publish on a channel in tx mode: kept until the commit. */
+void	 amqp_tx_publish(struct amqp_channel *ch);
+/*
+ * Delivery 'u', taken out of the channel's tree by an ack, nack or
+ * reject ('how': ack.c's) in tx mode: kept until the commit.  0, or -1
+ * if out of memory ('u' is the caller's again).
+ */
+int	 amqp_tx_ack(struct amqp_channel *ch, struct amqp_unacked *u, int how);
+/* Forgets what the transaction holds (its deliveries go back to the tree). */
+void	 amqp_tx_free(struct amqp_channel *ch);
 
 /* ---- consume.c: basic.qos, consume, cancel; serving the consumers. */
 
@@ -340,6 +421,14 @@ void	 amqp_basic_recover(struct amqp_channel *ch,
  * once, to be delivered again marked redelivered (the channel closes).
  */
 void	 amqp_unacked_requeue(struct amqp_channel *ch);
+/* Puts delivery 'u' back in the tree of 'ch' (a transaction rolled back). */
+void	 amqp_unacked_restore(struct amqp_channel *ch, struct amqp_unacked *u);
+/*
+ * Settles the 'n' deliveries a transaction took, in order (a commit),
+ * and frees them.  Returns MQ_OK, or the first libmq error.
+ */
+int	 amqp_unacked_settle(struct amqp_channel *ch,
+	    const struct amqp_tx_ack *acks, size_t n);
 
 /* ---- send.c: frames out. */
 
@@ -361,6 +450,8 @@ void	 amqp_send_heartbeat(struct amqp_client *c);
  * conn_write, with whatever is sent next, or by amqp_out_flush_all().
  */
 void	 amqp_out_defer(struct amqp_client *c);
+/* The end of the core's turn: the deferred frames go (amqp_out_flush_all). */
+void	 amqp_turn_end(struct server *s);
 /* Hands the frames made in c->out to conn_write now. */
 void	 amqp_out_flush(struct amqp_client *c);
 /* Hands the deferred frames of every client to conn_write, one write each. */

@@ -55,7 +55,9 @@ static void
 chan_free(struct amqp_client *c, struct amqp_channel *ch)
 {
 	chan_stop(ch);
+	amqp_tx_free(ch);	/* rolled back: its deliveries to the tree */
 	amqp_unacked_requeue(ch);
+	amqp_confirm_free(ch);
 	c->channels[ch->id] = NULL;
 	free(ch);
 }
@@ -252,6 +254,14 @@ chan_run(struct amqp_client *c, struct amqp_channel *ch,
 	case AMQP_BASIC_RECOVER:
 	case AMQP_BASIC_RECOVER_ASYNC:
 		amqp_basic_recover(ch, m);
+		break;
+	case AMQP_CONFIRM_SELECT:
+		amqp_confirm_select(ch, m);
+		break;
+	case AMQP_TX_SELECT:
+	case AMQP_TX_COMMIT:
+	case AMQP_TX_ROLLBACK:
+		amqp_tx_method(ch, m);
 		break;
 	default:
 		amqp_conn_error(c, AMQP_NOT_IMPLEMENTED, m->id,

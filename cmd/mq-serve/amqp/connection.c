@@ -90,6 +90,8 @@ server_properties(void)
 	 * (both, for confirms); consumer_cancel_notify says that a consumer
 	 * of a queue deleted is told with basic.cancel.
 	 */
+	amqp_fput_key(&b, "publisher_confirms");
+	amqp_fput_bool(&b, 1);
 	amqp_fput_key(&b, "authentication_failure_close");
 	amqp_fput_bool(&b, 1);
 	amqp_fput_key(&b, "basic.nack");

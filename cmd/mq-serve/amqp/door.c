@@ -189,4 +189,5 @@ const struct proto amqp_proto = {
 	.input = amqp_input,
 	.close = amqp_close,
 	.refuse = amqp_refuse,
+	.turn_end = amqp_turn_end,
 };

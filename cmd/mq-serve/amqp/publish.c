@@ -98,18 +98,39 @@ amqp_publish_unexpected(struct amqp_channel *ch)
  * The message is whole: where it goes.
  * ---------------------------------------------------------------- */
 
-/* A routed append failed at the flush: its channel or connection hears. */
+/*
+ * An append's cookie: the channel's number, and the publish's confirm
+ * number above it (0: none).
+ */
+static long long
+append_cookie(const struct amqp_channel *ch)
+{
+	return (long long)(ch->pub.seq << 16 | ch->id);
+}
+
+/*
+ * A routed append is done: its confirm, if the channel wants one, and a
+ * failure told to its channel (too large) or to its connection (a full
+ * disk, a system error), or to a confirming publisher with a nack.
+ */
 static void
 append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
     const struct mq_msg *m)
 {
 	struct amqp_client *c = arg;
-	struct amqp_channel *ch = amqp_chan_get(c, (uint16_t)cookie);
+	struct amqp_channel *ch = amqp_chan_get(c, (uint16_t)(cookie & 0xffff));
+	uint64_t seq = (uint64_t)cookie >> 16;
 	struct mq_policy pol;
 	char name[AMQP_NAME_SIZE] = "";
 
-	if (rc == MQ_OK || rc == MQ_ENOSTREAM || c->conn->dead)
-		return;		/* a queue removed meanwhile takes nothing */
+	if (c->conn->dead)
+		return;
+	/* A queue removed meanwhile takes nothing, and is no failure. */
+	if (rc == MQ_OK || rc == MQ_ENOSTREAM) {
+		if (seq != 0 && ch != NULL)
+			amqp_confirm_done(ch, seq, 1);
+		return;
+	}
 	if (m->key != NULL && m->keylen < sizeof(name)) {
 		memcpy(name, m->key, m->keylen);
 		name[m->keylen] = '\0';
@@ -126,9 +147,28 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 			    "than queue '%s' takes", m->bodylen, name);
 		return;
 	}
+	if (seq != 0 && ch != NULL) {
+		server_log(c->conn->server, "conn id=%llu proto=amqp channel "
+		    "%u: publish to '%s' nacked: %s",
+		    (unsigned long long)c->conn->id, ch->id, name,
+		    mq_strerror(rc));
+		amqp_confirm_done(ch, seq, 0);
+		return;
+	}
 	amqp_conn_error(c, rc == MQ_ENOSPC ? AMQP_RESOURCE_ERROR :
 	    AMQP_INTERNAL_ERROR, AMQP_BASIC_PUBLISH, "publish to '%s': %s",
 	    name, mq_strerror(rc));
+}
+
+/* An append of the publish under way was queued: its confirm waits for it. */
+static int
+queued(struct amqp_channel *ch, int rc)
+{
+	if (rc != MQ_OK)
+		return 0;
+	if (ch->pub.seq != 0)
+		amqp_confirm_add(ch, ch->pub.seq);
+	return 1;
 }
 
 /*
@@ -149,12 +189,13 @@ route(struct amqp_channel *ch, const struct mq_msg *m)
 		return 0;
 	/* A queue noted before: through the write-ahead log, unopened. */
 	if (server_loggable(s, p->routing_key, p->rklen, 0, &key))
-		return appendq_add_logged(s, p->routing_key, p->rklen, key, m,
-		    append_done, ch->c, ch->id) == MQ_OK;
+		return queued(ch, appendq_add_logged(s, p->routing_key,
+		    p->rklen, key, m, append_done, ch->c, append_cookie(ch)));
 	if (server_stream(s, p->routing_key, p->rklen, 0, &st) != MQ_OK)
 		return 0;
 	(void)mq_wal_note(st);
-	return appendq_add(s, st, m, append_done, ch->c, ch->id) == MQ_OK;
+	return queued(ch, appendq_add(s, st, m, append_done, ch->c,
+	    append_cookie(ch)));
 }
 
 /* basic.return 312 NO_ROUTE with the content as it came. */
@@ -180,41 +221,56 @@ send_return(struct amqp_channel *ch)
 /*
  * The message is whole: queued for its queue (a command of the run of
  * appends), else, once the run it may have missed is done, queued if
- * its queue exists now, else returned or dropped.
+ * its queue exists now, else returned or dropped.  Its confirm, if the
+ * channel wants one, comes when its appends are done (at once for none).
  */
-static void
-publish_done(struct amqp_channel *ch)
+int
+amqp_publish_route(struct amqp_channel *ch)
 {
 	struct amqp_client *c = ch->c;
 	struct amqp_publish *p = &ch->pub;
 	struct amqp_msg_in in = { 0 };
 	struct mq_msg m;
-	int queued;
+	uint64_t seq;
+	int sent;
 
 	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
 	    p->body, p->got, &m) == -1) {
 		amqp_msg_in_free(&in);
 		conn_abort(c->conn, "out of memory");
-		return;
+		return -1;
 	}
-	queued = route(ch, &m);
+	seq = p->seq = amqp_confirm_begin(ch);
+	sent = route(ch, &m);
 	amqp_msg_in_free(&in);
-	if (queued) {
+	if (sent) {
 		amqp_publish_reset(ch);
-		(void)cmd_begin(c->conn, TURN_QUEUED);
-		return;
+		amqp_confirm_done(ch, seq, 1);
+		return cmd_begin(c->conn, TURN_QUEUED);
 	}
 	if (cmd_begin(c->conn, TURN_PLAIN) == -1)
-		return;		/* closed: 'ch' is gone */
+		return -1;	/* closed: 'ch' is gone */
 	if (ch->closing || c->phase != AMQP_RUNNING) {
 		amqp_publish_reset(ch);
-		return;
+		return 0;
 	}
 	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
 	    p->body, p->got, &m) == 0 && !route(ch, &m) && p->mandatory)
 		send_return(ch);
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);
+	amqp_confirm_done(ch, seq, 1);
+	return 0;
+}
+
+/* The message is whole: routed now, or kept by the channel's transaction. */
+static void
+publish_whole(struct amqp_channel *ch)
+{
+	if (ch->tx != NULL)
+		amqp_tx_publish(ch);
+	else
+		(void)amqp_publish_route(ch);
 }
 
 /* ------------------------------------------------------------------
@@ -261,7 +317,7 @@ content_header(struct amqp_channel *ch, const struct amqp_frame *f)
 		return;
 	}
 	if (p->props.body_size == 0) {
-		publish_done(ch);
+		publish_whole(ch);
 		return;
 	}
 	if ((p->body = malloc((size_t)p->props.body_size)) == NULL) {
@@ -289,7 +345,7 @@ content_body(struct amqp_channel *ch, const struct amqp_frame *f)
 	memcpy(p->body + p->got, f->payload, f->size);
 	p->got += f->size;
 	if (p->got == p->props.body_size)
-		publish_done(ch);
+		publish_whole(ch);
 }
 
 void

@@ -26,6 +26,7 @@ static void
 flush_out(struct amqp_client *c)
 {
 	amqp_out_forget(c);
+	c->ack_end = 0;		/* the last ack is on its way: not extended */
 	if (c->out.err != 0) {
 		/* Out of memory, or a value the wire cannot say: our fault. */
 		amqp_buf_reset(&c->out);
@@ -96,6 +97,13 @@ amqp_out_flush_all(void)
 
 	while ((c = TAILQ_FIRST(&deferred)) != NULL)
 		flush_out(c);	/* takes it off the list */
+}
+
+void
+amqp_turn_end(struct server *s)
+{
+	(void)s;
+	amqp_out_flush_all();
 }
 
 void

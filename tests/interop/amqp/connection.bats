@@ -22,9 +22,10 @@ c = pika.BlockingConnection(pika.ConnectionParameters(
     host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
 props = c._impl.server_properties
 assert props["product"] == "mq", props
-# Only what works is announced: no confirms yet.
-assert props["capabilities"] == {"authentication_failure_close": True,
-    "basic.nack": True, "consumer_cancel_notify": True}, props
+# Only what works is announced; pika confirms with both of the first two.
+assert props["capabilities"] == {"publisher_confirms": True,
+    "basic.nack": True, "authentication_failure_close": True,
+    "consumer_cancel_notify": True}, props
 chans = [c.channel() for i in range(3)]
 assert [ch.channel_number for ch in chans] == [1, 2, 3]
 chans[1].close()
