@@ -16,7 +16,7 @@
 
 BUILD_PKGS="build-essential pkg-config libbsd-dev libcrypt-dev libsodium-dev"
 TEST_PKGS="libcmocka-dev bats mandoc clang libclang-rt-14-dev jq zsh"
-BENCH_PKGS="redis-server redis-tools python3"
+BENCH_PKGS="redis-server redis-tools python3 rabbitmq-server librabbitmq-dev"
 # tests/interop: the reference server and real clients (php-redis is the
 # extension Symfony's Redis transport runs on; pika and php-amqplib are
 # AMQP clients).
