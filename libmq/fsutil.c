@@ -444,6 +444,20 @@ mq_rmtree_at(int dirfd, const char *name)
 	return MQ_OK;
 }
 
+int
+mq_fs_avail(int fd, uint64_t *avail)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(fd, &sv) == -1)
+		return mq_sys();
+	if (sv.f_frsize != 0 && sv.f_bavail > UINT64_MAX / sv.f_frsize)
+		*avail = UINT64_MAX;
+	else
+		*avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	return MQ_OK;
+}
+
 /*
  * Returns MQ_ENOSPC if the filesystem of 'fd' has less than 'len' +
  * 'reserve' bytes available to unprivileged users, MQ_OK if it has them,
@@ -452,15 +466,11 @@ mq_rmtree_at(int dirfd, const char *name)
 int
 mq_check_space(int fd, uint64_t len, uint64_t reserve)
 {
-	struct statvfs sv;
 	uint64_t avail;
+	int rc;
 
-	if (fstatvfs(fd, &sv) == -1)
-		return mq_sys();
-	if (sv.f_frsize != 0 && sv.f_bavail > UINT64_MAX / sv.f_frsize)
-		avail = UINT64_MAX;
-	else
-		avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if ((rc = mq_fs_avail(fd, &avail)) != MQ_OK)
+		return rc;
 	if (avail < reserve || avail - reserve < len)
 		return MQ_ENOSPC;
 	return MQ_OK;

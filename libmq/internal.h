@@ -110,6 +110,8 @@ int	 mq_rmtree_at(int dirfd, const char *name);
  * bytes free after writing 'len' more; MQ_OK otherwise.
  */
 int	 mq_check_space(int fd, uint64_t len, uint64_t reserve);
+/* The bytes free for unprivileged writers on the filesystem of 'fd'. */
+int	 mq_fs_avail(int fd, uint64_t *avail);
 /* Milliseconds since the epoch (CLOCK_REALTIME) / a monotonic clock. */
 int64_t	 mq_now_ms(void);
 int64_t	 mq_mono_ms(void);

@@ -157,6 +157,13 @@ const char *mq_spool_path(const mq_spool *spool);
  */
 int	 mq_spool_writable(mq_spool *spool);
 /*
+ * The bytes of the spool's filesystem free for unprivileged writers, in
+ * '*avail', and the part of them appends leave free (MQ_FREE_RESERVE:
+ * an append that would go below it fails with MQ_ENOSPC) in '*reserve'.
+ * MQ_OK, or MQ_ESYS.
+ */
+int	 mq_spool_avail(mq_spool *spool, uint64_t *avail, uint64_t *reserve);
+/*
  * The fsync policy of this process's appends: ALWAYS (before the append
  * returns), INTERVAL, or NEVER.  With INTERVAL (the default, 1000 ms)
  * what this process wrote is made durable by its first write after

@@ -213,6 +213,13 @@ mq_spool_writable(mq_spool *sp)
 	return probe_dir(sp->streamsfd);
 }
 
+int
+mq_spool_avail(mq_spool *sp, uint64_t *avail, uint64_t *reserve)
+{
+	*reserve = MQ_FREE_RESERVE;
+	return mq_fs_avail(sp->dirfd, avail);
+}
+
 const char *
 mq_spool_path(const mq_spool *sp)
 {

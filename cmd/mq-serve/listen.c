@@ -230,6 +230,19 @@ listeners_turn_end(struct server *s)
 	}
 }
 
+void
+listeners_disk_low(struct server *s, int low)
+{
+	struct listener *l;
+	size_t i;
+
+	for (i = 0; i < s->nlisteners; i++) {
+		l = s->listeners[i];
+		if (l->proto->disk_low != NULL)
+			l->proto->disk_low(s, low);
+	}
+}
+
 /*
  * Listens on 'spec' (see listen_parse(); "off" means no listener, and
  * returns 0).  Returns 1 when listening, -1 on error (logged).

@@ -216,6 +216,7 @@ server_init(struct server *s)
 	loop_before_sleep(s->loop, before_sleep, s);
 	loop_timer_add(s->loop, s->cfg.fsync_ms > 0 ? s->cfg.fsync_ms : 1000,
 	    idle_timer, s);
+	server_disk_watch(s);
 	return MQ_OK;
 }
 

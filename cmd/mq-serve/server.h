@@ -90,6 +90,12 @@ struct proto {
 	 * what the door deferred is written now.  May be NULL.
 	 */
 	void		(*turn_end)(struct server *s);
+	/*
+	 * The spool's disk became nearly full ('low'), or has room again
+	 * (core/disk.c): a door tells its publishers, if its protocol can.
+	 * May be NULL.
+	 */
+	void		(*disk_low)(struct server *s, int low);
 };
 
 /*
@@ -263,6 +269,8 @@ int	 listener_open(struct server *s, const char *spec,
 	    const struct proto *proto);
 /* Calls the turn_end of each listener's protocol that has one. */
 void	 listeners_turn_end(struct server *s);
+/* Calls the disk_low of each listener's protocol that has one. */
+void	 listeners_disk_low(struct server *s, int low);
 
 /* ---- the server. */
 
@@ -388,6 +396,7 @@ struct server {
 	/* Appends fail for want of disk space (core/disk.c), since when. */
 	int			 disk_full;
 	int64_t			 disk_failed_ms;	/* the last MQ_ENOSPC */
+	int			 disk_low;	/* nearly full (disk.c) */
 	uint64_t		 flushes;	/* counts appendq_flush's runs */
 	uint64_t		 wal_flushes;	/* 'flushes' at the last wal_tick */
 	int			 wal_ticking;	/* wal_tick is armed */
@@ -532,6 +541,12 @@ void	 appendq_free(struct server *s);
  * disk.c); other outcomes are not this file's business.
  */
 void	 server_appended(struct server *s, int rc);
+/*
+ * Looks at the spool's free space every DISK_WATCH_MS: below the reserve
+ * that appends keep plus DISK_LOW_MARGIN it is nearly full, and the doors
+ * are told when that changes (listeners_disk_low).
+ */
+void	 server_disk_watch(struct server *s);
 
 /* ---- core/grow.c */
 

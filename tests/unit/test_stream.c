@@ -4,6 +4,7 @@
  * writers, and waking a reader.
  */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -902,6 +903,29 @@ test_spool_writable(void **state)
  * A spool whose streams/ this user may not write: EACCES.  Root ignores
  * modes, so as root the check runs in a child that became nobody.
  */
+/* The free space is the filesystem's, as statvfs(3) has it. */
+static void
+test_spool_avail(void **state)
+{
+	char *dir = test_tmpdir();
+	uint64_t avail, reserve;
+	struct statvfs sv;
+	mq_spool *sp;
+
+	assert_int_equal(mq_spool_open(dir, MQ_CREATE, &sp), MQ_OK);
+	assert_int_equal(mq_spool_avail(sp, &avail, &reserve), MQ_OK);
+	assert_int_equal(statvfs(dir, &sv), 0);
+	assert_true(avail > 0);
+	/* Others may write meanwhile: within 64 MiB of the figure. */
+	assert_true(avail / 1048576 + 64 >=
+	    (uint64_t)sv.f_bavail * sv.f_frsize / 1048576);
+	assert_true(avail / 1048576 <=
+	    (uint64_t)sv.f_bavail * sv.f_frsize / 1048576 + 64);
+	assert_int_equal(reserve, 16u << 20);
+	mq_spool_close(sp);
+	test_rmdir(dir);
+}
+
 static void
 test_spool_writable_denied(void **state)
 {
@@ -1070,6 +1094,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
 		cmocka_unit_test(test_spool_version),
 		cmocka_unit_test(test_spool_writable),
+		cmocka_unit_test(test_spool_avail),
 		cmocka_unit_test(test_spool_writable_denied),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_wakes_on_append, setup, teardown),

@@ -161,6 +161,7 @@ struct amqp_channel {
 /* The capabilities of the client's properties that change what we send. */
 #define AMQP_CAP_CANCEL_NOTIFY	0x1	/* consumer_cancel_notify */
 #define AMQP_CAP_AUTH_CLOSE	0x2	/* authentication_failure_close */
+#define AMQP_CAP_BLOCKED	0x4	/* connection.blocked */
 
 struct amqp_client {
 	struct conn		*conn;
@@ -193,6 +194,8 @@ struct amqp_client {
 	 */
 	size_t			 ack_end;
 	uint16_t		 ack_chan;
+	int			 published;	/* it has sent a basic.publish */
+	int			 blocked;	/* it was sent connection.blocked */
 };
 
 /* ---- door.c */
@@ -222,6 +225,14 @@ void	 amqp_conn_error(struct amqp_client *c, uint16_t code,
 	    __attribute__((format(printf, 4, 5)));
 /* The parser refused a frame: closes with its code and text. */
 void	 amqp_conn_parse_error(struct amqp_client *c);
+/*
+ * The spool's disk is nearly full ('low') or has room again: the
+ * clients that published and take connection.blocked are sent it, or
+ * connection.unblocked.
+ */
+void	 amqp_disk_low(struct server *s, int low);
+/* A client publishes: sent connection.blocked if the disk is nearly full. */
+void	 amqp_conn_publishing(struct amqp_client *c);
 /* Counts the client among those whose heartbeats are watched. */
 void	 amqp_heartbeat_watch(struct amqp_client *c);
 void	 amqp_heartbeat_unwatch(struct amqp_client *c);

@@ -1,6 +1,6 @@
 /*
  * connection.c - the AMQP connection: the handshake, connection.close
- * both ways, and heartbeats.
+ * both ways, heartbeats, and connection.blocked.
  *
  * The handshake, as RabbitMQ runs it: after the protocol header the
  * server sends connection.start (its properties, the mechanisms PLAIN
@@ -18,6 +18,11 @@
  * frame, and one that received nothing for 2H seconds is closed.  One
  * timer of the door sweeps every second over the connections that have
  * heartbeats (or wait for a close-ok), not a timer per connection.
+ *
+ * connection.blocked: while the spool's disk is nearly full (the core
+ * tells the door, core/disk.c), the connections that published and
+ * announced the capability are sent connection.blocked "low on disk",
+ * and unblocked once it has room; those that only consume are not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +102,8 @@ server_properties(void)
 	amqp_fput_key(&b, "basic.nack");
 	amqp_fput_bool(&b, 1);
 	amqp_fput_key(&b, "consumer_cancel_notify");
+	amqp_fput_bool(&b, 1);
+	amqp_fput_key(&b, "connection.blocked");
 	amqp_fput_bool(&b, 1);
 	amqp_put_close(&b, caps);
 	return &b;
@@ -210,6 +217,8 @@ start_ok(struct amqp_client *c, const struct amqp_method *m)
 		c->caps |= AMQP_CAP_CANCEL_NOTIFY;
 	if (client_can(props, "authentication_failure_close"))
 		c->caps |= AMQP_CAP_AUTH_CLOSE;
+	if (client_can(props, "connection.blocked"))
+		c->caps |= AMQP_CAP_BLOCKED;
 	(void)snprintf(c->mechanism, sizeof(c->mechanism), "%.*s",
 	    (int)(mech->len < 15 ? mech->len : 15), (const char *)mech->p);
 	if (amqp_sasl(mech->p, mech->len, resp->p, resp->len, &user,
@@ -433,4 +442,51 @@ amqp_heartbeat_unwatch(struct amqp_client *c)
 		loop_timer_del(c->conn->server->loop, sweep_timer);
 		sweep_timer = 0;
 	}
+}
+
+/* ------------------------------------------------------------------
+ * connection.blocked: the spool's disk nearly full (core/disk.c).
+ * ---------------------------------------------------------------- */
+
+/* Sends connection.blocked or unblocked to 'c' if it is to hear it. */
+static void
+tell_blocked(struct amqp_client *c, int low)
+{
+	struct amqp_value args[AMQP_MAX_ARGS];
+
+	if (!(c->caps & AMQP_CAP_BLOCKED) || c->phase != AMQP_RUNNING ||
+	    c->blocked == low)
+		return;
+	c->blocked = low;
+	if (!low) {
+		amqp_send_method(c, 0, AMQP_CONNECTION_UNBLOCKED, NULL);
+		return;
+	}
+	memset(args, 0, sizeof(args));
+	args[AMQP_CONNECTION_BLOCKED_REASON] = amqp_str("low on disk");
+	amqp_send_method(c, 0, AMQP_CONNECTION_BLOCKED, args);
+}
+
+void
+amqp_disk_low(struct server *s, int low)
+{
+	struct conn *conn;
+	struct amqp_client *c;
+
+	TAILQ_FOREACH(conn, &s->conns, all) {
+		if (conn->proto != &amqp_proto || conn->dead ||
+		    (c = conn->state) == NULL)
+			continue;
+		/* Only publishers are blocked: consumers drain the queues. */
+		if (c->published || !low)
+			tell_blocked(c, low);
+	}
+}
+
+void
+amqp_conn_publishing(struct amqp_client *c)
+{
+	c->published = 1;
+	if (c->conn->server->disk_low)
+		tell_blocked(c, 1);
 }

@@ -190,4 +190,5 @@ const struct proto amqp_proto = {
 	.close = amqp_close,
 	.refuse = amqp_refuse,
 	.turn_end = amqp_turn_end,
+	.disk_low = amqp_disk_low,
 };

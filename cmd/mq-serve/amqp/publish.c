@@ -73,6 +73,7 @@ amqp_publish_method(struct amqp_channel *ch, const struct amqp_method *m)
 		    (const char *)ex->p);
 		return;
 	}
+	amqp_conn_publishing(ch->c);
 	p->exlen = copy_short(p->exchange, ex);
 	p->rklen = copy_short(p->routing_key,
 	    &m->args[AMQP_BASIC_PUBLISH_ROUTING_KEY]);

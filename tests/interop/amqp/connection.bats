@@ -25,7 +25,7 @@ assert props["product"] == "mq", props
 # Only what works is announced; pika confirms with both of the first two.
 assert props["capabilities"] == {"publisher_confirms": True,
     "basic.nack": True, "authentication_failure_close": True,
-    "consumer_cancel_notify": True}, props
+    "consumer_cancel_notify": True, "connection.blocked": True}, props
 chans = [c.channel() for i in range(3)]
 assert [ch.channel_number for ch in chans] == [1, 2, 3]
 chans[1].close()
@@ -307,4 +307,45 @@ assert a.closed()
 print("ok")
 PY
 	grep -q "reason=protocol error: 504 CHANNEL_ERROR" "$MQ_SPOOL.log"
+}
+
+@test "amqp: connection.blocked to publishers when the spool's disk is nearly full, unblocked with room" {
+	require_full_disk
+	MQ_SERVE_CMD=serve_full_disk amqp_up
+	FILL="/proc/$MQ_PID/root$MQ_SPOOL.disk/fill" raw <<'PY'
+import os
+def publish(conn, body=b"m"):
+	conn.send(method(1, pika.spec.Basic.Publish(routing_key="q")),
+	    pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal(),
+	    raw_frame(3, 1, body))
+start = Conn()
+caps = start.handshake().server_properties["capabilities"]
+assert caps["connection.blocked"] is True, caps
+publisher, consumer = start, Conn()
+consumer.handshake()
+for conn in (publisher, consumer):
+	conn.open_channel(1)
+publish(publisher)
+# 6 MiB of the 24 MiB taken: less free than the reserve of appends
+# (16 MiB) and a margin of 4 MiB, though appends still succeed.
+with open(os.environ["FILL"], "wb") as f:
+	f.write(b"\0" * (6 << 20))
+m = publisher.expect(pika.spec.Connection.Blocked, 0)
+assert m.reason == "low on disk", m
+# One that only consumes is not blocked: its next reply comes first.
+consumer.open_channel(2)
+# One that publishes now is blocked at its first publish.
+late = Conn()
+late.handshake()
+late.open_channel(1)
+publish(late)
+late.expect(pika.spec.Connection.Blocked, 0)
+os.remove(os.environ["FILL"])
+publisher.expect(pika.spec.Connection.Unblocked, 0)
+late.expect(pika.spec.Connection.Unblocked, 0)
+consumer.open_channel(3)
+print("ok")
+PY
+	grep -q "spool disk nearly full" "$MQ_SPOOL.log"
+	grep -q "spool disk has room again" "$MQ_SPOOL.log"
 }

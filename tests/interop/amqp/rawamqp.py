@@ -40,7 +40,7 @@ def plain(user, password):
 def start_ok(user="guest", password="guest", mechanism="PLAIN",
 	     response=None):
 	caps = {"authentication_failure_close": True,
-		"consumer_cancel_notify": True}
+		"consumer_cancel_notify": True, "connection.blocked": True}
 	if response is None:
 		response = plain(user, password)
 	return method(0, pika.spec.Connection.StartOk(
