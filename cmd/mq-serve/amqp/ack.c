@@ -46,7 +46,7 @@ RB_GENERATE_INTERNAL(amqp_unacked_tree, amqp_unacked, node, tag_cmp, RB_ATTR)
 
 int
 amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
-    struct amqp_queue *q)
+    struct amqp_queue *q, struct amqp_consumer *cn)
 {
 	struct amqp_unacked *u;
 
@@ -55,10 +55,27 @@ amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
 	u->tag = tag;
 	u->id = id;
 	u->q = q;
+	u->cn = cn;
 	amqp_queue_hold(q);
 	RB_INSERT(amqp_unacked_tree, &ch->unacked, u);
 	ch->nunacked++;
+	if (cn != NULL)
+		cn->nunacked++;
 	return 0;
+}
+
+void
+amqp_unacked_orphan(struct amqp_channel *ch, struct amqp_consumer *cn)
+{
+	struct amqp_unacked *u;
+	size_t i;
+
+	RB_FOREACH(u, amqp_unacked_tree, &ch->unacked)
+		if (u->cn == cn)
+			u->cn = NULL;
+	for (i = 0; ch->tx != NULL && i < ch->tx->nacks; i++)
+		if (ch->tx->acks[i].u->cn == cn)
+			ch->tx->acks[i].u->cn = NULL;
 }
 
 /* A run of ids of one queue, settled one way with one call. */
@@ -111,6 +128,8 @@ run_add(struct server *s, struct run *r, struct amqp_unacked *u,
 			r->failed = MQ_ESYS;
 	} else
 		r->ids[r->n++] = u->id;
+	if (u->cn != NULL)
+		u->cn->nunacked--;	/* its consumer has room again */
 	amqp_queue_unref(u->q);
 	free(u);
 }

@@ -69,6 +69,8 @@ struct amqp_unacked {
 	uint64_t		 tag;
 	mq_id			 id;		/* in the queue's stream */
 	struct amqp_queue	*q;		/* holds a reference */
+	/* The consumer it counts against while that lives (NULL: a get). */
+	struct amqp_consumer	*cn;
 };
 RB_HEAD(amqp_unacked_tree, amqp_unacked);
 
@@ -79,6 +81,8 @@ struct amqp_consumer {
 	TAILQ_ENTRY(amqp_consumer) qlink;	/* the queue's, in turn order */
 	TAILQ_ENTRY(amqp_consumer) clink;	/* the channel's */
 	int			 no_ack;
+	uint16_t		 prefetch;	/* its own basic.qos count, 0: none */
+	size_t			 nunacked;	/* its deliveries waiting for an ack */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -147,7 +151,8 @@ struct amqp_channel {
 	int			 closing;
 	char			 consumer[48];	/* its libmq consumer's name */
 	uint64_t		 tag;		/* the last delivery tag given */
-	uint16_t		 prefetch;	/* basic.qos prefetch_count, 0: none */
+	uint16_t		 prefetch;	/* basic.qos global prefetch_count */
+	uint16_t		 consumer_prefetch; /* ... not global: new consumers' */
 	size_t			 nunacked;
 	struct amqp_unacked_tree unacked;
 	struct amqp_consumer_list consumers;
@@ -417,11 +422,13 @@ void	 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m);
 /* ---- ack.c: deliveries waiting for their ack. */
 
 /*
- * Notes delivery 'tag' of entry 'id' of 'q' on 'ch'.  Returns 0, or -1
- * if out of memory.
+ * Notes delivery 'tag' of entry 'id' of 'q' on 'ch', by consumer 'cn'
+ * (NULL for basic.get).  Returns 0, or -1 if out of memory.
  */
 int	 amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
-	    struct amqp_queue *q);
+	    struct amqp_queue *q, struct amqp_consumer *cn);
+/* Consumer 'cn' of 'ch' ends: its deliveries count against it no more. */
+void	 amqp_unacked_orphan(struct amqp_channel *ch, struct amqp_consumer *cn);
 /* basic.ack, basic.nack, basic.reject. */
 void	 amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m);
 /* basic.recover (and recover-async): what waits for an ack goes back. */

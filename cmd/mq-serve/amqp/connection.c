@@ -105,6 +105,8 @@ server_properties(void)
 	amqp_fput_bool(&b, 1);
 	amqp_fput_key(&b, "connection.blocked");
 	amqp_fput_bool(&b, 1);
+	amqp_fput_key(&b, "per_consumer_qos");
+	amqp_fput_bool(&b, 1);
 	amqp_put_close(&b, caps);
 	return &b;
 }

@@ -6,9 +6,10 @@
  * deliveries waiting for an ack name (struct amqp_queue, counted
  * references).  A queue's consumers, of any connection, are served in
  * turn: one message each while several have room, a batch when one has
- * (room: prefetch_count less the channel's unacknowledged deliveries, no
- * limit for no-ack consumers or without a prefetch, none while the
- * connection's output is over --output-limit).  Each channel reads the
+ * (room: what both the channel's global prefetch_count and the
+ * consumer's own leave of their unacknowledged deliveries, no limit for
+ * no-ack consumers or without a prefetch, none while the connection's
+ * output is over --output-limit).  Each channel reads the
  * queue's group as its own libmq consumer, so what it holds shows in
  * XPENDING and mq-xpending under its name.
  *
@@ -207,13 +208,26 @@ queue_wait(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn)
  * Serving the consumers.
  * ---------------------------------------------------------------- */
 
-/* How many more messages 'cn' may be given now. */
+/* What a prefetch count of 'max' (0: none) leaves with 'held' unacked. */
+static size_t
+left(uint16_t max, size_t held)
+{
+	if (max == 0)
+		return SIZE_MAX;
+	return held < max ? max - held : 0;
+}
+
+/*
+ * How many more messages 'cn' may be given now: what both its channel's
+ * prefetch and its own leave.
+ */
 static size_t
 room(struct amqp_consumer *cn)
 {
 	struct amqp_channel *ch = cn->ch;
 	struct amqp_client *c = ch->c;
 	struct conn *conn = c->conn;
+	size_t chan, own;
 
 	if (c->phase != AMQP_RUNNING || ch->closing || conn->dead ||
 	    conn->closing)
@@ -226,9 +240,11 @@ room(struct amqp_consumer *cn)
 		}
 		return 0;
 	}
-	if (cn->no_ack || ch->prefetch == 0)
+	if (cn->no_ack)
 		return SIZE_MAX;
-	return ch->nunacked < ch->prefetch ? ch->prefetch - ch->nunacked : 0;
+	chan = left(ch->prefetch, ch->nunacked);
+	own = left(cn->prefetch, cn->nunacked);
+	return chan < own ? chan : own;
 }
 
 /* The consumers of 'q' with room, and the first of them in '*first'. */
@@ -272,7 +288,7 @@ serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
 			*cursor = msgs[i].id;
 		tag = ++ch->tag;
 		if ((!cn->no_ack && amqp_unacked_add(ch, tag, msgs[i].id,
-		    q) == -1) || amqp_deliver(ch, cn->tag, cn->taglen, tag,
+		    q, cn) == -1) || amqp_deliver(ch, cn->tag, cn->taglen, tag,
 		    again, 0, &msgs[i]) == -1) {
 			conn_abort(conn, "out of memory");
 			break;
@@ -427,6 +443,7 @@ consumer_free(struct amqp_consumer *cn)
 	struct amqp_queue *q = cn->q;
 	struct conn *conn = cn->ch->c->conn;
 
+	amqp_unacked_orphan(cn->ch, cn);
 	TAILQ_REMOVE(&cn->ch->consumers, cn, clink);
 	TAILQ_REMOVE(&q->consumers, cn, qlink);
 	q->nconsumers--;
@@ -480,6 +497,7 @@ void
 amqp_basic_qos(struct amqp_channel *ch, const struct amqp_method *m)
 {
 	uint64_t size = m->args[AMQP_BASIC_QOS_PREFETCH_SIZE].n;
+	uint16_t count = (uint16_t)m->args[AMQP_BASIC_QOS_PREFETCH_COUNT].n;
 	struct amqp_consumer *cn;
 
 	if (size != 0) {
@@ -487,8 +505,15 @@ amqp_basic_qos(struct amqp_channel *ch, const struct amqp_method *m)
 		    "prefetch_size!=0 (%llu)", (unsigned long long)size);
 		return;
 	}
-	/* 'global' is taken: the count is the channel's either way. */
-	ch->prefetch = (uint16_t)m->args[AMQP_BASIC_QOS_PREFETCH_COUNT].n;
+	/*
+	 * As RabbitMQ: global, the channel's count, shared by its
+	 * consumers; not global (what clients send by default), the count
+	 * of each consumer started on the channel after it.
+	 */
+	if (m->args[AMQP_BASIC_QOS_GLOBAL].n)
+		ch->prefetch = count;
+	else
+		ch->consumer_prefetch = count;
 	amqp_send_method(ch->c, ch->id, AMQP_BASIC_QOS_OK, NULL);
 	TAILQ_FOREACH(cn, &ch->consumers, clink)
 		amqp_queue_kick(cn->q);
@@ -539,6 +564,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	consumer_tag(cn, tag);
 	cn->ch = ch;
 	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
+	cn->prefetch = ch->consumer_prefetch;
 	TAILQ_INSERT_TAIL(&ch->consumers, cn, clink);
 	TAILQ_INSERT_TAIL(&cn->q->consumers, cn, qlink);
 	cn->q->nconsumers++;

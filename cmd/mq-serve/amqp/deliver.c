@@ -95,7 +95,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	again = mq_id_cmp(msg.id, gi.last_delivered) <= 0;
 	tag = ++ch->tag;
 	if ((!no_ack && ((q = amqp_queue_ref(c->conn->server, name)) == NULL ||
-	    amqp_unacked_add(ch, tag, msg.id, q) == -1))) {
+	    amqp_unacked_add(ch, tag, msg.id, q, NULL) == -1))) {
 		if (q != NULL)
 			amqp_queue_unref(q);
 		conn_abort(c->conn, "out of memory");

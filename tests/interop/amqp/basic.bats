@@ -300,3 +300,37 @@ assert ch.basic_get("q", auto_ack=True)[1].headers == {}
 print("ok")
 PY
 }
+
+@test "amqp qos: a prefetch per consumer by default, shared by the channel's consumers when global" {
+	amqp_up
+	pika_script <<'PY'
+ch.queue_declare(queue="q")
+for i in range(6):
+	ch.basic_publish(exchange="", routing_key="q", body="m%d" % i)
+def held(ch, tags, want):
+	got = {t: [] for t in tags}
+	for t in tags:
+		ch.basic_consume("q", lambda c, m, p, b, t=t: got[t].append(m),
+		    consumer_tag=t)
+	pump(c, lambda: sum(len(v) for v in got.values()) >= want)
+	# A round trip after the serving: anything more would come first.
+	ch.queue_declare(queue="q", passive=True)
+	c.process_data_events(time_limit=0)
+	return got
+# Not global (pika's default): one each for the two consumers.
+ch.basic_qos(prefetch_count=1)
+got = held(ch, ["a", "b"], 2)
+assert [len(got["a"]), len(got["b"])] == [1, 1], got
+# An ack gives its consumer room: it gets one more.
+ch.basic_ack(got["a"][0].delivery_tag)
+pump(c, lambda: len(got["a"]) == 2)
+assert len(got["b"]) == 1, got
+ch.close()
+# Global: one for the whole channel.
+ch = c.channel()
+ch.basic_qos(prefetch_count=1, global_qos=True)
+got = held(ch, ["c", "d"], 1)
+assert len(got["c"]) + len(got["d"]) == 1, got
+print("ok")
+PY
+}

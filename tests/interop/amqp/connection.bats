@@ -25,7 +25,8 @@ assert props["product"] == "mq", props
 # Only what works is announced; pika confirms with both of the first two.
 assert props["capabilities"] == {"publisher_confirms": True,
     "basic.nack": True, "authentication_failure_close": True,
-    "consumer_cancel_notify": True, "connection.blocked": True}, props
+    "consumer_cancel_notify": True, "connection.blocked": True,
+    "per_consumer_qos": True}, props
 chans = [c.channel() for i in range(3)]
 assert [ch.channel_number for ch in chans] == [1, 2, 3]
 chans[1].close()
