@@ -1052,11 +1052,14 @@ write_records(mq_spool *sp, const unsigned char *buf, size_t len, int turn)
 		return rc;
 	}
 	if (turn) {
-		for (i = 0; i < w->nturnrecs; i++)
+		/* As index_record() would find them: live until a tombstone. */
+		for (i = 0; i < w->nturnrecs; i++) {
+			w->turnrecs[i].e->live = 1;
 			if ((rc = push_off(w->turnrecs[i].e,
 			    end + w->turnrecs[i].at)) != MQ_OK ||
 			    (rc = note_news(w, w->turnrecs[i].e)) != MQ_OK)
 				return rc;
+		}
 	} else if ((rc = index_written(w, buf, len, end)) != MQ_OK)
 		return rc;
 	w->scanned = end + len;

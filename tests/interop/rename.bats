@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# rename.bats - RENAME beyond one connection's script: blocked readers of
+# rename.bats - RENAME (and DEL) beyond one connection's script: blocked readers of
 # the old and the new name, and a rename made by another process on the
 # same spool (a second mq-serve), which the first one's cache of open
 # streams and sorted sets, its WATCH and the command-line tools must
@@ -174,4 +174,17 @@ PY
 	run "$MQ_BIN/mq-xrange" dst
 	[ "$status" -eq 65 ]
 	[[ "$output" == *"holds another type"* ]]
+}
+
+@test "DEL of streams logged to just before: the tools do not bring them back" {
+	require_spool_server mq-xinfo
+	for i in 1 2 3; do
+		cli XADD "k$i" '*' f v > /dev/null
+		cli XADD "k$i" '*' f v > /dev/null
+		[ "$(cli DEL "k$i")" = 1 ]
+		run "$MQ_BIN/mq-xinfo" --spool "$MQ_SPOOL" "k$i"
+		[ "$status" -eq 66 ]
+		[ "$output" = "mq-xinfo: k$i: no such stream" ]
+	done
+	[ "$(cli EXISTS k1 k2 k3)" = 0 ]
 }

@@ -690,6 +690,28 @@ test_tombstone_remove_after_read(void **state)
 }
 
 /*
+ * The writer removes what it logged itself: its own batches end with a
+ * tombstone too, or another process opening the name would make the
+ * stream again from them.
+ */
+static void
+test_tombstone_remove_by_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct entries old = { 0 };
+	mq_spool *other;
+	mq_stream *s;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	log_turn(f->sp, "s", "old", 3, &old);
+	assert_int_equal(mq_stream_remove(f->sp, "s"), MQ_OK);
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_ENOSTREAM);
+	mq_spool_close(other);
+	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_ENOSTREAM);
+}
+
+/*
  * A stream logged to before it was made (mq_wal_note_new): another
  * process that opens it makes it and reads its entries, a listing of
  * the spool has it, and a sorted set may not take its name.
@@ -1706,6 +1728,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_loggable_forgotten_on_remove_rename, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loggable_never_with_maxlen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_remove, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_remove_by_writer,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_remove_after_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_made_by_first_reader, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_note_new_after_listing, setup, teardown),
