@@ -17,11 +17,12 @@
  * when it is appended.
  *
  * Routing: the default exchange "" routes to the queue named by the
- * routing key, if that stream exists.  Other exchanges, amq.direct
- * included, wait for the registry of exchanges and bindings: a publish
- * to one is 404 NOT_FOUND "no exchange 'x' in vhost '/'".  A message
- * that no queue takes is dropped or, if mandatory, comes back to the
- * client as basic.return 312 NO_ROUTE with its content as it came.
+ * routing key, if that stream exists, here; other exchanges through
+ * libmq's registry (route.c).  A publish to an exchange that is not
+ * there is 404 NOT_FOUND "no exchange 'x' in vhost '/'", to an internal
+ * one 403.  A message that no queue takes is dropped or, if mandatory,
+ * comes back to the client as basic.return 312 NO_ROUTE with its
+ * content as it came.
  *
  * A routed message joins the core's run of appends (appendq_add, or
  * appendq_add_logged through the write-ahead log): a turn's publishes
@@ -66,14 +67,10 @@ amqp_publish_method(struct amqp_channel *ch, const struct amqp_method *m)
 		    "immediate=true");
 		return;
 	}
-	/* The content that follows is dropped with the closing channel. */
-	if (ex->len != 0) {
-		amqp_chan_error(ch, AMQP_NOT_FOUND, m->id,
-		    "no exchange '%.*s' in vhost '/'", (int)ex->len,
-		    (const char *)ex->p);
-		return;
-	}
 	p->exlen = copy_short(p->exchange, ex);
+	/* The content that follows is dropped with the closing channel. */
+	if (p->exlen != 0 && amqp_route_check(ch, m, p->exchange) == -1)
+		return;
 	p->rklen = copy_short(p->routing_key,
 	    &m->args[AMQP_BASIC_PUBLISH_ROUTING_KEY]);
 	p->mandatory = m->args[AMQP_BASIC_PUBLISH_MANDATORY].n != 0;
@@ -110,7 +107,9 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 
 	if (rc == MQ_OK || rc == MQ_ENOSTREAM || c->conn->dead)
 		return;		/* a queue removed meanwhile takes nothing */
-	if (m->key != NULL && m->keylen < sizeof(name)) {
+	if (st != NULL)
+		(void)strlcpy(name, mq_stream_name(st), sizeof(name));
+	else if (m->key != NULL && m->keylen < sizeof(name)) {
 		memcpy(name, m->key, m->keylen);
 		name[m->keylen] = '\0';
 	}
@@ -131,30 +130,41 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	    name, mq_strerror(rc));
 }
 
-/*
- * Queues message 'm' for the queue its routing key names, if that
- * exists: 1 if queued, 0 if no queue takes it.
- */
-static int
-route(struct amqp_channel *ch, const struct mq_msg *m)
+int
+amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
+    const struct mq_msg *m)
 {
 	struct server *s = ch->c->conn->server;
-	const struct amqp_publish *p = &ch->pub;
 	mq_wal_name *key;
 	mq_stream *st;
 
-	if (p->rklen == 0 || p->rklen > MQ_NAME_MAX ||
-	    memchr(p->routing_key, '\0', p->rklen) != NULL ||
-	    strcmp(p->routing_key, MQ_TOPIC_EXCHANGE) == 0)
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
+	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
 		return 0;
 	/* A queue noted before: through the write-ahead log, unopened. */
-	if (server_loggable(s, p->routing_key, p->rklen, 0, &key))
-		return appendq_add_logged(s, p->routing_key, p->rklen, key, m,
-		    append_done, ch->c, ch->id) == MQ_OK;
-	if (server_stream(s, p->routing_key, p->rklen, 0, &st) != MQ_OK)
+	if (server_loggable(s, name, len, 0, &key))
+		return appendq_add_logged(s, name, len, key, m, append_done,
+		    ch->c, ch->id) == MQ_OK;
+	if (server_stream(s, name, len, 0, &st) != MQ_OK)
 		return 0;
 	(void)mq_wal_note(st);
 	return appendq_add(s, st, m, append_done, ch->c, ch->id) == MQ_OK;
+}
+
+/*
+ * Queues message 'm' for the queues its exchange routes it to: the one
+ * its routing key names for the default exchange, route.c's for the
+ * others ('again': the try after the run of appends).  1 if queued, 0
+ * if no queue takes it.
+ */
+static int
+route(struct amqp_channel *ch, const struct mq_msg *m, int again)
+{
+	const struct amqp_publish *p = &ch->pub;
+
+	if (p->exlen != 0)
+		return amqp_route(ch, m, again);
+	return amqp_publish_to(ch, p->routing_key, p->rklen, m);
 }
 
 /* basic.return 312 NO_ROUTE with the content as it came. */
@@ -197,7 +207,7 @@ publish_done(struct amqp_channel *ch)
 		conn_abort(c->conn, "out of memory");
 		return;
 	}
-	queued = route(ch, &m);
+	queued = route(ch, &m, 0);
 	amqp_msg_in_free(&in);
 	if (queued) {
 		amqp_publish_reset(ch);
@@ -211,7 +221,7 @@ publish_done(struct amqp_channel *ch)
 		return;
 	}
 	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == 0 && !route(ch, &m) && p->mandatory)
+	    p->body, p->got, &m) == 0 && !route(ch, &m, 1) && p->mandatory)
 		send_return(ch);
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);
