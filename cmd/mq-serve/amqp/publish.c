@@ -67,10 +67,16 @@ amqp_publish_method(struct amqp_channel *ch, const struct amqp_method *m)
 		    "immediate=true");
 		return;
 	}
-	p->exlen = copy_short(p->exchange, ex);
-	/* The content that follows is dropped with the closing channel. */
-	if (p->exlen != 0 && amqp_route_check(ch, m, p->exchange) == -1)
-		return;
+	/* The default exchange, most publishes, needs no copy nor look-up. */
+	if (ex->len == 0) {
+		p->exchange[0] = '\0';
+		p->exlen = 0;
+	} else {
+		p->exlen = copy_short(p->exchange, ex);
+		/* The content that follows is dropped with the channel. */
+		if (amqp_route_check(ch, m, p->exchange) == -1)
+			return;
+	}
 	p->rklen = copy_short(p->routing_key,
 	    &m->args[AMQP_BASIC_PUBLISH_ROUTING_KEY]);
 	p->mandatory = m->args[AMQP_BASIC_PUBLISH_MANDATORY].n != 0;
@@ -162,7 +168,7 @@ route(struct amqp_channel *ch, const struct mq_msg *m, int again)
 {
 	const struct amqp_publish *p = &ch->pub;
 
-	if (p->exlen != 0)
+	if (__builtin_expect(p->exlen != 0, 0))
 		return amqp_route(ch, m, again);
 	return amqp_publish_to(ch, p->routing_key, p->rklen, m);
 }
