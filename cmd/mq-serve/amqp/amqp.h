@@ -17,7 +17,9 @@
  * Messages: an AMQP queue Q is the libmq stream Q read through its group
  * "queue" (queue.c).  basic.publish to the default exchange appends to
  * the stream named by the routing key (publish.c), through the core's
- * run of appends; message.c maps properties to headers and back.
+ * run of appends; to another exchange, to the queues libmq's registry
+ * of exchanges and bindings routes it to (exchange.c, bind.c, route.c,
+ * headers.c); message.c maps properties to headers and back.
  * Consumers (consume.c) are served from the group in turn, at most
  * prefetch_count unacknowledged a channel, and wait as waiters of the
  * core while the queue is empty; each channel is one libmq consumer of
