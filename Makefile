@@ -168,7 +168,7 @@ check-asan:
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp/parse.c
-FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_CODEC)
+FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_CODEC) cmd/mq-serve/amqp/headers.c
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 
