@@ -109,6 +109,8 @@ AMQP_CODEC = $(addprefix cmd/mq-serve/amqp/,spec.c parse.c props.c table.c \
 TEST_EXTRA_test_amqp_parse = $(AMQP_CODEC:%.c=$(O)/%.o)
 TEST_EXTRA_test_amqp_message = $(AMQP_CODEC:%.c=$(O)/%.o) \
 	$(O)/cmd/mq-serve/amqp/message.o
+TEST_EXTRA_test_amqp_headers = $(AMQP_CODEC:%.c=$(O)/%.o) \
+	$(O)/cmd/mq-serve/amqp/headers.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_fanout = $(O)/cmd/mq-serve/core/fanout.o \
 	$(O)/cmd/mq-serve/core/grow.o
@@ -166,7 +168,7 @@ check-asan:
 FUZZ_SECONDS ?= 20
 FUZZ_LIB = libmq/batch.c libmq/crc32c.c libmq/err.c libmq/id.c libmq/walrec.c
 FUZZ_EXTRA_fuzz_resp_parse = cmd/mq-serve/resp/parse.c
-FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_CODEC)
+FUZZ_EXTRA_fuzz_amqp_parse = $(AMQP_CODEC) cmd/mq-serve/amqp/headers.c
 FUZZ_EXTRA_fuzz_json_id = cmd/json_id.c cmd/utf8.c
 FUZZERS	= $(wildcard tests/fuzz/fuzz_*.c)
 

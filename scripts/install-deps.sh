@@ -18,9 +18,9 @@ BUILD_PKGS="build-essential pkg-config libbsd-dev libcrypt-dev libsodium-dev"
 TEST_PKGS="libcmocka-dev bats mandoc clang libclang-rt-14-dev jq zsh"
 BENCH_PKGS="redis-server redis-tools python3 rabbitmq-server librabbitmq-dev"
 # tests/interop: the reference server and real clients (php-redis is the
-# extension Symfony's Redis transport runs on; pika and php-amqplib are
-# AMQP clients).
-INTEROP_PKGS="redis-server redis-tools python3 python3-redis php-cli php-nrk-predis php-redis php-symfony-redis-messenger python3-pika php-amqplib"
+# extension Symfony's Redis transport runs on; pika, php-amqplib and
+# amqp-tools are AMQP clients).
+INTEROP_PKGS="redis-server redis-tools python3 python3-redis php-cli php-nrk-predis php-redis php-symfony-redis-messenger python3-pika php-amqplib amqp-tools"
 
 set -eu
 

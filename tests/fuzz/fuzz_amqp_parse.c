@@ -12,13 +12,15 @@
  * handed out lies inside the payload, a checked table walks to its end,
  * and what was decoded, encoded again, decodes to the same values (a
  * method to a payload of the same size).  The whole input is also taken
- * as a field table, an array and a SASL response of each kind.
+ * as a field table, an array and a SASL response of each kind; each
+ * table, as a headers exchange's binding and headers too.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "amqp/encode.h"
+#include "amqp/headers.h"
 #include "amqp/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,7 +71,9 @@ walk(const uint8_t *p, size_t len, int array)
 static void
 table(const struct amqp_value *t)
 {
+	struct amqp_headers h = { t->p, t->len };
 	struct amqp_field f;
+	char why[256];
 	const uint8_t *s;
 	size_t len;
 	int64_t v;
@@ -81,6 +85,9 @@ table(const struct amqp_value *t)
 	if (amqp_table_find(t->p, t->len, "x-dead-letter-exchange", &f) == 1 &&
 	    amqp_field_str(&f, &s, &len) == 0)
 		check(s >= t->p && s + len <= t->p + t->len);
+	/* As a headers exchange's binding, against itself as headers. */
+	(void)amqp_headers_check(t->p, t->len, why, sizeof(why));
+	(void)amqp_headers_match(t->p, t->len, &h);
 }
 
 static void

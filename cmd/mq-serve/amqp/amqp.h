@@ -17,7 +17,9 @@
  * Messages: an AMQP queue Q is the libmq stream Q read through its group
  * "queue" (queue.c).  basic.publish to the default exchange appends to
  * the stream named by the routing key (publish.c), through the core's
- * run of appends; message.c maps properties to headers and back.
+ * run of appends; to another exchange, to the queues libmq's registry
+ * of exchanges and bindings routes it to (exchange.c, bind.c, route.c,
+ * headers.c); message.c maps properties to headers and back.
  * Consumers (consume.c) are served from the group in turn, at most
  * prefetch_count unacknowledged a channel, and wait as waiters of the
  * core while the queue is empty; each channel is one libmq consumer of
@@ -101,6 +103,7 @@ struct amqp_publish {
 	size_t			 exlen, rklen;
 	char			 exchange[256];
 	char			 routing_key[256];
+	int			 topic;		/* the exchange is amq.topic */
 	/* The content header's payload, copied: 'props' point into it. */
 	uint8_t			*header;
 	size_t			 headerlen;
@@ -284,6 +287,13 @@ void	 amqp_queue_delete(struct amqp_channel *ch,
 int	 amqp_queue_name(struct amqp_channel *ch, const struct amqp_method *m,
 	    const struct amqp_value *arg, char *name);
 /*
+ * Copies the name in 'arg' into 'name' (AMQP_NAME_SIZE bytes): 0, or
+ * -1 after 406 "'what' name 'x' cannot be used" for one libmq cannot
+ * keep (over MQ_NAME_MAX bytes, a NUL).
+ */
+int	 amqp_name_copy(struct amqp_channel *ch, const struct amqp_method *m,
+	    const struct amqp_value *arg, const char *what, char *name);
+/*
  * Writes to 'buf' ('size' bytes) a name the server gives: 'prefix', '-'
  * and 22 random characters of base64url ("amq.gen-...", "amq.ctag-...").
  */
@@ -314,6 +324,41 @@ int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
 	    const char *what, int rc);
 
+/* ---- exchange.c: exchange.declare, delete; finding an exchange. */
+
+void	 amqp_exchange_declare(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+void	 amqp_exchange_delete(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+/*
+ * The exchange a method names in 'arg' into 'name' (AMQP_NAME_SIZE
+ * bytes).  Returns 0, or -1 after a channel error: "" (the default
+ * exchange) is 403, a name libmq cannot keep 406.
+ */
+int	 amqp_exchange_name(struct amqp_channel *ch,
+	    const struct amqp_method *m, const struct amqp_value *arg,
+	    char *name);
+/*
+ * Looks exchange 'name' up into 'x' (see mq_exchange_lookup): 0, or -1
+ * after 404 "no exchange 'x' in vhost '/'" or a connection error.
+ */
+int	 amqp_exchange_find(struct amqp_channel *ch,
+	    const struct amqp_method *m, const char *name,
+	    struct mq_exchange *x);
+/* A libmq outcome 'rc' of a method on exchange 'name', as RabbitMQ's error. */
+void	 amqp_exchange_fail(struct amqp_channel *ch,
+	    const struct amqp_method *m, const char *name, int rc);
+
+/* ---- bind.c: queue.bind, unbind; exchange.bind, unbind. */
+
+void	 amqp_queue_bind(struct amqp_channel *ch, const struct amqp_method *m);
+void	 amqp_queue_unbind(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+void	 amqp_exchange_bind(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+void	 amqp_exchange_unbind(struct amqp_channel *ch,
+	    const struct amqp_method *m);
+
 /* ---- publish.c: basic.publish and its content, basic.return. */
 
 void	 amqp_publish_method(struct amqp_channel *ch,
@@ -336,6 +381,30 @@ void	 amqp_publish_unexpected(struct amqp_channel *ch);
 void	 amqp_publish_reset(struct amqp_channel *ch);
 /* The client goes: what it queued is appended, without telling it. */
 void	 amqp_publish_close(struct amqp_client *c);
+
+/*
+ * Queues message 'm' for queue 'name' ('len' bytes, NUL-terminated) if
+ * that stream exists: 1 if queued, 0 if not.
+ */
+int	 amqp_publish_to(struct amqp_channel *ch, const char *name,
+	    size_t len, const struct mq_msg *m);
+
+/* ---- route.c: a publish to a named exchange. */
+
+/*
+ * Checks the exchange a basic.publish names ('name', not ""): 0, or -1
+ * after 404 (missing) or 403 (internal).  Notes in ch->pub whether it
+ * is amq.topic.
+ */
+int	 amqp_route_check(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name);
+/*
+ * Routes the publish of 'ch' ('m' its message) through its exchange: 1
+ * if any queue (or a live subscriber of amq.topic) took it, 0 if none.
+ * 'again' is the try after the run of appends was let finish: then a
+ * publish to amq.topic is made at once.
+ */
+int	 amqp_route(struct amqp_channel *ch, const struct mq_msg *m, int again);
 
 /* ---- confirm.c: publisher confirms. */
 

@@ -199,6 +199,12 @@ cmd_kind(uint32_t id)
 	case AMQP_QUEUE_DECLARE:
 	case AMQP_QUEUE_PURGE:
 	case AMQP_QUEUE_DELETE:
+	case AMQP_QUEUE_BIND:
+	case AMQP_QUEUE_UNBIND:
+	case AMQP_EXCHANGE_DECLARE:
+	case AMQP_EXCHANGE_DELETE:
+	case AMQP_EXCHANGE_BIND:
+	case AMQP_EXCHANGE_UNBIND:
 	case AMQP_BASIC_CONSUME:
 		return TURN_PLAIN;
 	default:
@@ -230,6 +236,24 @@ chan_run(struct amqp_client *c, struct amqp_channel *ch,
 		break;
 	case AMQP_QUEUE_DELETE:
 		amqp_queue_delete(ch, m);
+		break;
+	case AMQP_QUEUE_BIND:
+		amqp_queue_bind(ch, m);
+		break;
+	case AMQP_QUEUE_UNBIND:
+		amqp_queue_unbind(ch, m);
+		break;
+	case AMQP_EXCHANGE_DECLARE:
+		amqp_exchange_declare(ch, m);
+		break;
+	case AMQP_EXCHANGE_DELETE:
+		amqp_exchange_delete(ch, m);
+		break;
+	case AMQP_EXCHANGE_BIND:
+		amqp_exchange_bind(ch, m);
+		break;
+	case AMQP_EXCHANGE_UNBIND:
+		amqp_exchange_unbind(ch, m);
 		break;
 	case AMQP_BASIC_QOS:
 		amqp_basic_qos(ch, m);

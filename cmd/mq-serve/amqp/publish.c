@@ -17,11 +17,12 @@
  * when it is appended.
  *
  * Routing: the default exchange "" routes to the queue named by the
- * routing key, if that stream exists.  Other exchanges, amq.direct
- * included, wait for the registry of exchanges and bindings: a publish
- * to one is 404 NOT_FOUND "no exchange 'x' in vhost '/'".  A message
- * that no queue takes is dropped or, if mandatory, comes back to the
- * client as basic.return 312 NO_ROUTE with its content as it came.
+ * routing key, if that stream exists, here; other exchanges through
+ * libmq's registry (route.c).  A publish to an exchange that is not
+ * there is 404 NOT_FOUND "no exchange 'x' in vhost '/'", to an internal
+ * one 403.  A message that no queue takes is dropped or, if mandatory,
+ * comes back to the client as basic.return 312 NO_ROUTE with its
+ * content as it came.
  *
  * A routed message joins the core's run of appends (appendq_add, or
  * appendq_add_logged through the write-ahead log): a turn's publishes
@@ -66,15 +67,17 @@ amqp_publish_method(struct amqp_channel *ch, const struct amqp_method *m)
 		    "immediate=true");
 		return;
 	}
-	/* The content that follows is dropped with the closing channel. */
-	if (ex->len != 0) {
-		amqp_chan_error(ch, AMQP_NOT_FOUND, m->id,
-		    "no exchange '%.*s' in vhost '/'", (int)ex->len,
-		    (const char *)ex->p);
-		return;
+	/* The default exchange, most publishes, needs no copy nor look-up. */
+	if (ex->len == 0) {
+		p->exchange[0] = '\0';
+		p->exlen = 0;
+	} else {
+		p->exlen = copy_short(p->exchange, ex);
+		/* The content that follows is dropped with the channel. */
+		if (amqp_route_check(ch, m, p->exchange) == -1)
+			return;
 	}
 	amqp_conn_publishing(ch->c);
-	p->exlen = copy_short(p->exchange, ex);
 	p->rklen = copy_short(p->routing_key,
 	    &m->args[AMQP_BASIC_PUBLISH_ROUTING_KEY]);
 	p->mandatory = m->args[AMQP_BASIC_PUBLISH_MANDATORY].n != 0;
@@ -132,7 +135,9 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 			amqp_confirm_done(ch, seq, 1);
 		return;
 	}
-	if (m->key != NULL && m->keylen < sizeof(name)) {
+	if (st != NULL)
+		(void)strlcpy(name, mq_stream_name(st), sizeof(name));
+	else if (m->key != NULL && m->keylen < sizeof(name)) {
 		memcpy(name, m->key, m->keylen);
 		name[m->keylen] = '\0';
 	}
@@ -172,31 +177,42 @@ queued(struct amqp_channel *ch, int rc)
 	return 1;
 }
 
-/*
- * Queues message 'm' for the queue its routing key names, if that
- * exists: 1 if queued, 0 if no queue takes it.
- */
-static int
-route(struct amqp_channel *ch, const struct mq_msg *m)
+int
+amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
+    const struct mq_msg *m)
 {
 	struct server *s = ch->c->conn->server;
-	const struct amqp_publish *p = &ch->pub;
 	mq_wal_name *key;
 	mq_stream *st;
 
-	if (p->rklen == 0 || p->rklen > MQ_NAME_MAX ||
-	    memchr(p->routing_key, '\0', p->rklen) != NULL ||
-	    strcmp(p->routing_key, MQ_TOPIC_EXCHANGE) == 0)
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
+	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
 		return 0;
 	/* A queue noted before: through the write-ahead log, unopened. */
-	if (server_loggable(s, p->routing_key, p->rklen, 0, &key))
-		return queued(ch, appendq_add_logged(s, p->routing_key,
-		    p->rklen, key, m, append_done, ch->c, append_cookie(ch)));
-	if (server_stream(s, p->routing_key, p->rklen, 0, &st) != MQ_OK)
+	if (server_loggable(s, name, len, 0, &key))
+		return queued(ch, appendq_add_logged(s, name, len, key, m,
+		    append_done, ch->c, append_cookie(ch)));
+	if (server_stream(s, name, len, 0, &st) != MQ_OK)
 		return 0;
 	(void)mq_wal_note(st);
 	return queued(ch, appendq_add(s, st, m, append_done, ch->c,
 	    append_cookie(ch)));
+}
+
+/*
+ * Queues message 'm' for the queues its exchange routes it to: the one
+ * its routing key names for the default exchange, route.c's for the
+ * others ('again': the try after the run of appends).  1 if queued, 0
+ * if no queue takes it.
+ */
+static int
+route(struct amqp_channel *ch, const struct mq_msg *m, int again)
+{
+	const struct amqp_publish *p = &ch->pub;
+
+	if (__builtin_expect(p->exlen != 0, 0))
+		return amqp_route(ch, m, again);
+	return amqp_publish_to(ch, p->routing_key, p->rklen, m);
 }
 
 /* basic.return 312 NO_ROUTE with the content as it came. */
@@ -242,7 +258,7 @@ amqp_publish_route(struct amqp_channel *ch)
 		return -1;
 	}
 	seq = p->seq = amqp_confirm_begin(ch);
-	sent = route(ch, &m);
+	sent = route(ch, &m, 0);
 	amqp_msg_in_free(&in);
 	if (sent) {
 		amqp_publish_reset(ch);
@@ -256,7 +272,7 @@ amqp_publish_route(struct amqp_channel *ch)
 		return 0;
 	}
 	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == 0 && !route(ch, &m) && p->mandatory)
+	    p->body, p->got, &m) == 0 && !route(ch, &m, 1) && p->mandatory)
 		send_return(ch);
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);

@@ -114,9 +114,16 @@ amqp_queue_name(struct amqp_channel *ch, const struct amqp_method *m,
 		(void)strlcpy(name, ch->last_queue, AMQP_NAME_SIZE);
 		return 0;
 	}
+	return amqp_name_copy(ch, m, arg, "queue", name);
+}
+
+int
+amqp_name_copy(struct amqp_channel *ch, const struct amqp_method *m,
+    const struct amqp_value *arg, const char *what, char *name)
+{
 	if (arg->len > MQ_NAME_MAX || memchr(arg->p, '\0', arg->len) != NULL) {
 		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
-		    "queue name '%.*s' cannot be used: %s", (int)arg->len,
+		    "%s name '%.*s' cannot be used: %s", what, (int)arg->len,
 		    (const char *)arg->p, mq_strerror(MQ_EBADNAME));
 		return -1;
 	}
@@ -362,6 +369,9 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	}
 	rc = mq_stream_remove(s->spool, name);
 	server_stream_forget(s, name);
+	/* Its bindings go with it, as in RabbitMQ. */
+	if (rc == MQ_OK || rc == MQ_ENOSTREAM)
+		rc = mq_exchange_unbind_queue(s->spool, name);
 	if (rc != MQ_OK && rc != MQ_ENOSTREAM) {
 		queue_fail(ch, m, name, rc);
 		return;

@@ -26,10 +26,22 @@ try:
 except pika.exceptions.UnroutableError as e:
 	assert [m.body for m in e.messages] == [b"back"], e.messages
 ch.basic_publish(exchange="", routing_key="c", body="after")
+# Through exchanges: to the queues bound, amq.topic's too, or to none.
+ch.queue_bind(queue="c", exchange="amq.direct", routing_key="d")
+ch.queue_bind(queue="c", exchange="amq.topic", routing_key="t.*")
+ch.basic_publish(exchange="amq.direct", routing_key="d", body="direct")
+ch.basic_publish(exchange="amq.topic", routing_key="t.x", body="topic")
+ch.basic_publish(exchange="amq.direct", routing_key="none", body="lost")
+try:
+	ch.basic_publish(exchange="amq.topic", routing_key="none", body="back",
+	    mandatory=True)
+	raise SystemExit("no basic.return")
+except pika.exceptions.UnroutableError as e:
+	assert [m.body for m in e.messages] == [b"back"], e.messages
 print("ok")
 PY
 	run redis-cli -p "$MQ_PORT" XLEN c
-	[ "$output" = 51 ]
+	[ "$output" = 53 ]
 }
 
 @test "amqp confirms: a run of publishes is confirmed in order, several to a frame" {

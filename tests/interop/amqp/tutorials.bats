@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
-# tutorials.bats - RabbitMQ's first two tutorials with pika against the
-# AMQP door: "hello world" (a receiver that waits with basic_consume, a
-# sender) and "work queues" (prefetch_count=1 and manual acks: two
-# workers get the tasks in turn, and a task held by a worker that dies
-# goes to the other, marked redelivered).
+# tutorials.bats - RabbitMQ's six tutorials with pika against the AMQP
+# door: "hello world" (a receiver that waits with basic_consume, a
+# sender), "work queues" (prefetch_count=1 and manual acks: two workers
+# get the tasks in turn, and a task held by a worker that dies goes to
+# the other, marked redelivered), "publish/subscribe" (a fanout exchange
+# and exclusive queues the server names), "routing" (a direct exchange
+# by severity), "topics" (a topic exchange with * and #) and "RPC"
+# (reply_to and correlation_id).
 
 load ../lib.sh
 load amqp.sh
@@ -136,4 +139,175 @@ PY
 	wait_until grep -q "Done" second.out
 	# Acknowledged: nothing is pending in the queue's group.
 	wait_until none_pending task_queue
+}
+
+# Tutorials 3 to 6 in the tutorials' shape: a receiver declares its
+# exchange and an exclusive queue the server names, binds it with each
+# key of its arguments (none for fanout), and prints what it gets; an
+# emitter publishes its arguments' message with the first as routing key.
+write_log_scripts() {
+	cat > receive_logs.py <<'PY'
+import os, sys, pika
+exchange, kind, keys = sys.argv[1], sys.argv[2], sys.argv[3:]
+connection = pika.BlockingConnection(pika.ConnectionParameters(
+    host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
+channel = connection.channel()
+channel.exchange_declare(exchange=exchange, exchange_type=kind)
+result = channel.queue_declare(queue='', exclusive=True)
+queue_name = result.method.queue
+for key in keys or [None]:
+    channel.queue_bind(exchange=exchange, queue=queue_name, routing_key=key)
+print(' [*] Waiting for logs in %s' % queue_name, flush=True)
+def callback(ch, method, properties, body):
+    print(" [x] %s:%r" % (method.routing_key, body), flush=True)
+channel.basic_consume(queue=queue_name, on_message_callback=callback,
+    auto_ack=True)
+channel.start_consuming()
+PY
+	cat > emit_log.py <<'PY'
+import os, sys, pika
+exchange, kind, key = sys.argv[1], sys.argv[2], sys.argv[3]
+message = ' '.join(sys.argv[4:]) or "info: Hello World!"
+connection = pika.BlockingConnection(pika.ConnectionParameters(
+    host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
+channel = connection.channel()
+channel.exchange_declare(exchange=exchange, exchange_type=kind)
+channel.basic_publish(exchange=exchange, routing_key=key, body=message)
+print(" [x] Sent %s:%r" % (key, message))
+connection.close()
+PY
+}
+
+# receiver OUT EXCHANGE TYPE [KEY]...: a receive_logs.py in the
+# background, once it waits.
+receiver() {
+	local out=$1
+	shift
+	background "$out" "$MQ_PYTHON" receive_logs.py "$@"
+	wait_until grep -q "Waiting for logs in amq.gen-" "$out"
+}
+
+# emit EXCHANGE TYPE KEY MESSAGE: emit_log.py, which must succeed.
+emit() {
+	run "$MQ_PYTHON" emit_log.py "$@"
+	[ "$status" -eq 0 ]
+}
+
+@test "tutorial 3, publish/subscribe: every receiver of a fanout exchange gets each log" {
+	amqp_up
+	write_log_scripts
+	export AMQP_PORT
+	receiver a.out logs fanout
+	receiver b.out logs fanout
+	emit logs fanout "" "info: Hello World!"
+	emit logs fanout "" "warning: again"
+	for f in a.out b.out; do
+		wait_until grep -qF " [x] :b'warning: again'" "$f"
+		grep -qF " [x] :b'info: Hello World!'" "$f"
+	done
+	# Two queues the server named, two bindings of the exchange.
+	[ "$(grep -c "queue amq.gen-" "$MQ_SPOOL/exchanges")" -eq 2 ]
+}
+
+@test "tutorial 4, routing: a direct exchange sends each severity to its receivers" {
+	amqp_up
+	write_log_scripts
+	export AMQP_PORT
+	receiver errors.out direct_logs direct error
+	receiver all.out direct_logs direct info warning error
+	emit direct_logs direct info "Run. Run. Or it will explode."
+	emit direct_logs direct error "Run. It exploded."
+	emit direct_logs direct debug "nobody listens"
+	wait_until grep -qF " [x] error:b'Run. It exploded.'" errors.out
+	wait_until grep -qF " [x] error:b'Run. It exploded.'" all.out
+	grep -qF " [x] info:b'Run. Run. Or it will explode.'" all.out
+	! grep -q "info:" errors.out
+	! grep -q "debug:" errors.out all.out
+}
+
+@test "tutorial 5, topics: a topic exchange matches * and #" {
+	amqp_up
+	write_log_scripts
+	export AMQP_PORT
+	receiver all.out topic_logs topic "#"
+	receiver kern.out topic_logs topic "kern.*"
+	receiver critical.out topic_logs topic "*.critical"
+	receiver both.out topic_logs topic "kern.*" "*.critical"
+	emit topic_logs topic kern.critical "A critical kernel error"
+	emit topic_logs topic anonymous.info "for everyone"
+	emit topic_logs topic kern.disk.info "too many words for kern.*"
+	wait_until grep -qF "kern.disk.info:" all.out
+	grep -qF "anonymous.info:" all.out
+	grep -qF "kern.critical:" all.out
+	for f in kern.out critical.out both.out; do
+		wait_until grep -qF " [x] kern.critical:b'A critical kernel error'" "$f"
+	done
+	# Once, though both of its keys match.
+	[ "$(grep -c "kern.critical" both.out)" -eq 1 ]
+	! grep -q "info:" kern.out critical.out both.out
+}
+
+@test "tutorial 6, RPC: a client calls a server through reply_to and correlation_id" {
+	amqp_up
+	cat > rpc_server.py <<'PY'
+import os, pika
+connection = pika.BlockingConnection(pika.ConnectionParameters(
+    host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
+channel = connection.channel()
+channel.queue_declare(queue='rpc_queue')
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+def on_request(ch, method, props, body):
+    n = int(body)
+    print(" [.] fib(%s)" % n, flush=True)
+    ch.basic_publish(exchange='', routing_key=props.reply_to,
+        properties=pika.BasicProperties(correlation_id=props.correlation_id),
+        body=str(fib(n)))
+    ch.basic_ack(delivery_tag=method.delivery_tag)
+channel.basic_qos(prefetch_count=1)
+channel.basic_consume(queue='rpc_queue', on_message_callback=on_request)
+print(" [x] Awaiting RPC requests", flush=True)
+channel.start_consuming()
+PY
+	cat > rpc_client.py <<'PY'
+import os, uuid, pika
+class FibonacciRpcClient(object):
+    def __init__(self):
+        self.connection = pika.BlockingConnection(pika.ConnectionParameters(
+            host="127.0.0.1", port=int(os.environ["AMQP_PORT"])))
+        self.channel = self.connection.channel()
+        result = self.channel.queue_declare(queue='', exclusive=True)
+        self.callback_queue = result.method.queue
+        self.channel.basic_consume(queue=self.callback_queue,
+            on_message_callback=self.on_response, auto_ack=True)
+        self.response = None
+        self.corr_id = None
+    def on_response(self, ch, method, props, body):
+        # An answer to an earlier call is dropped, as the tutorial does.
+        if self.corr_id == props.correlation_id:
+            self.response = body
+    def call(self, n):
+        self.response = None
+        self.corr_id = str(uuid.uuid4())
+        self.channel.basic_publish(exchange='', routing_key='rpc_queue',
+            properties=pika.BasicProperties(reply_to=self.callback_queue,
+                correlation_id=self.corr_id), body=str(n))
+        while self.response is None:
+            self.connection.process_data_events(time_limit=1)
+        return int(self.response)
+fibonacci_rpc = FibonacciRpcClient()
+for n in (10, 10, 20):
+    print(" [.] Got fib(%d) = %r" % (n, fibonacci_rpc.call(n)))
+print("ok")
+PY
+	export AMQP_PORT
+	background server.out "$MQ_PYTHON" rpc_server.py
+	wait_until grep -q "Awaiting RPC requests" server.out
+	run "$MQ_PYTHON" rpc_client.py
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = " [.] Got fib(10) = 55" ]
+	[ "${lines[1]}" = " [.] Got fib(10) = 55" ]
+	[ "${lines[2]}" = " [.] Got fib(20) = 6765" ]
+	grep -qF " [.] fib(20)" server.out
 }
