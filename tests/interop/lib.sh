@@ -123,13 +123,14 @@ start_mq() {
 	STARTED_PIDS="$STARTED_PIDS $MQ_PID"
 }
 
-# wait_port PORT [PID]: waits until 127.0.0.1:PORT accepts connections,
-# for at most 10 s; fails sooner if process PID has exited.
+# wait_port PORT [PID [SECONDS]]: waits until 127.0.0.1:PORT accepts
+# connections, for at most SECONDS (10 by default); fails sooner if
+# process PID (0: none) has exited.
 wait_port() {
-	"$MQ_PYTHON" - "$1" "${2:-0}" <<'EOF'
+	"$MQ_PYTHON" - "$1" "${2:-0}" "${3:-10}" <<'EOF'
 import os, socket, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-deadline = time.monotonic() + 10
+port, pid, bound = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+deadline = time.monotonic() + bound
 while time.monotonic() < deadline:
 	try:
 		socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -142,7 +143,7 @@ while time.monotonic() < deadline:
 		except ProcessLookupError:
 			sys.exit("wait_port: the server (pid %d) exited" % pid)
 	time.sleep(0.02)
-sys.exit("wait_port: nothing listens on 127.0.0.1:%d after 10 s" % port)
+sys.exit("wait_port: nothing listens on 127.0.0.1:%d after %d s" % (port, bound))
 EOF
 }
 
