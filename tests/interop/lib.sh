@@ -80,15 +80,21 @@ serve_mq() {
 	    --amqp off --mqtt off --stomp off --kafka off "$@"
 }
 
-# require_program PATH: skips the test when there is no program PATH
-# (unless MQ_REQUIRE_SERVE=1, when that is a failure).
-require_program() {
-	[ -x "$1" ] && return 0
+# missing WHAT: what a test does when WHAT it needs is not installed:
+# skips, unless MQ_REQUIRE_SERVE=1, when that is a failure.
+missing() {
 	if [ "${MQ_REQUIRE_SERVE:-0}" = 1 ]; then
 		echo "no $1 (MQ_REQUIRE_SERVE=1)" >&2
 		return 1
 	fi
 	skip "no $1 yet (MQ_REQUIRE_SERVE=1 makes this a failure)"
+}
+
+# require_program PATH: skips the test when there is no program PATH
+# (missing).
+require_program() {
+	[ -x "$1" ] && return 0
+	missing "$1"
 }
 
 # require_serve: skips the test when there is no mq-serve to test (unless
