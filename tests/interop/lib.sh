@@ -80,15 +80,21 @@ serve_mq() {
 	    --amqp off --mqtt off --stomp off --kafka off "$@"
 }
 
-# require_program PATH: skips the test when there is no program PATH
-# (unless MQ_REQUIRE_SERVE=1, when that is a failure).
-require_program() {
-	[ -x "$1" ] && return 0
+# missing WHAT: what a test does when WHAT it needs is not installed:
+# skips, unless MQ_REQUIRE_SERVE=1, when that is a failure.
+missing() {
 	if [ "${MQ_REQUIRE_SERVE:-0}" = 1 ]; then
 		echo "no $1 (MQ_REQUIRE_SERVE=1)" >&2
 		return 1
 	fi
 	skip "no $1 yet (MQ_REQUIRE_SERVE=1 makes this a failure)"
+}
+
+# require_program PATH: skips the test when there is no program PATH
+# (missing).
+require_program() {
+	[ -x "$1" ] && return 0
+	missing "$1"
 }
 
 # require_serve: skips the test when there is no mq-serve to test (unless
@@ -147,13 +153,14 @@ start_mq() {
 	STARTED_PIDS="$STARTED_PIDS $MQ_PID"
 }
 
-# wait_port PORT [PID]: waits until 127.0.0.1:PORT accepts connections,
-# for at most 10 s; fails sooner if process PID has exited.
+# wait_port PORT [PID [SECONDS]]: waits until 127.0.0.1:PORT accepts
+# connections, for at most SECONDS (10 by default); fails sooner if
+# process PID (0: none) has exited.
 wait_port() {
-	"$MQ_PYTHON" - "$1" "${2:-0}" <<'EOF'
+	"$MQ_PYTHON" - "$1" "${2:-0}" "${3:-10}" <<'EOF'
 import os, socket, sys, time
-port, pid = int(sys.argv[1]), int(sys.argv[2])
-deadline = time.monotonic() + 10
+port, pid, bound = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+deadline = time.monotonic() + bound
 while time.monotonic() < deadline:
 	try:
 		socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -166,7 +173,7 @@ while time.monotonic() < deadline:
 		except ProcessLookupError:
 			sys.exit("wait_port: the server (pid %d) exited" % pid)
 	time.sleep(0.02)
-sys.exit("wait_port: nothing listens on 127.0.0.1:%d after 10 s" % port)
+sys.exit("wait_port: nothing listens on 127.0.0.1:%d after %d s" % (port, bound))
 EOF
 }
 

@@ -62,9 +62,12 @@ amqp_conn_error(struct amqp_client *c, uint16_t code, uint32_t method,
 void
 amqp_conn_parse_error(struct amqp_client *c)
 {
+	/* The parser's text starts with the "NAME - " amqp_conn_error adds. */
+	const char *text = strstr(c->parser.error, " - ");
+
 	amqp_conn_error(c, c->parser.code,
 	    (uint32_t)c->parser.class_id << 16 | c->parser.method_id, "%s",
-	    c->parser.error);
+	    text != NULL ? text + 3 : c->parser.error);
 }
 
 /* ------------------------------------------------------------------

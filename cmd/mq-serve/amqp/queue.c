@@ -216,15 +216,25 @@ reply_count(struct amqp_channel *ch, uint32_t id, int nowait,
 	amqp_send_method(ch->c, ch->id, id, args);
 }
 
-/* The name a declare asks for: the server's for "", or the client's. */
+/*
+ * The name a declare asks for: the server's for "", or the client's.  A
+ * passive declare of "" names the queue "", which is never there: RabbitMQ
+ * does not read it as the channel's last queue, as it does elsewhere.
+ */
 static int
 declare_name(struct amqp_channel *ch, const struct amqp_method *m,
     char *name)
 {
 	const struct amqp_value *q = &m->args[AMQP_QUEUE_DECLARE_QUEUE];
 
-	if (m->args[AMQP_QUEUE_DECLARE_PASSIVE].n)
+	if (m->args[AMQP_QUEUE_DECLARE_PASSIVE].n) {
+		if (q->len == 0) {
+			amqp_chan_error(ch, AMQP_NOT_FOUND, m->id, NO_QUEUE,
+			    "");
+			return -1;
+		}
 		return amqp_queue_name(ch, m, q, name);
+	}
 	if (q->len == 0) {
 		amqp_server_name(name, AMQP_NAME_SIZE, "amq.gen");
 		return 0;

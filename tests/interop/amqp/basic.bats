@@ -25,7 +25,7 @@ gen = ch.queue_declare(queue="", exclusive=True).method.queue
 assert gen.startswith("amq.gen-") and len(gen) == 30, gen
 assert all(x.isalnum() or x in "-_" for x in gen[8:]), gen
 ch.basic_publish(exchange="", routing_key=gen, body="x")
-assert ch.queue_declare(queue="", passive=True).method.queue == gen
+assert ch.queue_declare(queue=gen, passive=True).method.queue == gen
 assert ch.queue_purge(queue="").method.message_count == 1
 assert ch.queue_purge(queue="jobs").method.message_count == 3
 assert ch.queue_declare(queue="jobs", passive=True).method.message_count == 0

@@ -158,7 +158,8 @@ a.handshake()
 a.open_channel(1)
 a.send(raw_frame(1, 1, b"\x00" * 200000))
 m = a.expect(pika.spec.Connection.Close, 0)
-assert m.reply_code == 501 and m.reply_text.startswith("FRAME_ERROR - "), m
+assert (m.reply_code, m.reply_text) == (501, "FRAME_ERROR - type 1, all "
+    "octets = <<>>: {frame_too_large,200000,131064}"), m
 assert a.closed()
 
 b = Conn()
@@ -181,7 +182,8 @@ a.handshake()
 a.open_channel(1)
 a.send(raw_frame(1, 1, struct.pack(">HH", 60, 999)))
 m = a.expect(pika.spec.Connection.Close, 0)
-assert m.reply_code == 503 and m.reply_text.startswith("COMMAND_INVALID - "), m
+assert (m.reply_code, m.reply_text) == (503,
+    "COMMAND_INVALID - unknown method id {60,999}"), m
 # Whatever comes before close-ok is dropped; close-ok ends it.
 a.send(method(1, pika.spec.Channel.Close(200, "", 0, 0)),
     method(0, pika.spec.Connection.CloseOk()))
@@ -192,7 +194,8 @@ b.handshake()
 # channel.open's argument is a short string of 10 bytes: 2 are there.
 b.send(raw_frame(1, 1, struct.pack(">HHB", 20, 10, 10) + b"ab"))
 m = b.expect(pika.spec.Connection.Close, 0)
-assert m.reply_code == 502 and m.reply_text.startswith("SYNTAX_ERROR - "), m
+assert (m.reply_code, m.reply_text) == (502, "SYNTAX_ERROR - cannot decode "
+    "channel.open: cut short at out-of-band"), m
 print("ok")
 PY
 	still_serving
