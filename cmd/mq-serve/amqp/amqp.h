@@ -79,6 +79,7 @@ struct amqp_consumer {
 	TAILQ_ENTRY(amqp_consumer) qlink;	/* the queue's, in turn order */
 	TAILQ_ENTRY(amqp_consumer) clink;	/* the channel's */
 	int			 no_ack;
+	int			 exclusive;	/* the queue's only consumer */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -152,6 +153,9 @@ struct amqp_client {
 	int			 out_pending;
 	/* Its consumers were passed over for its output limit (consume.c). */
 	int			 drain_wait;
+	/* The exclusive queues it declared, deleted when it goes (queue.c). */
+	char			**exclusive;
+	size_t			 nexclusive;
 };
 
 /* ---- door.c */
@@ -253,6 +257,47 @@ int	 amqp_queue_open_or_fail(struct amqp_channel *ch,
  * delivered, and those handed back (nacked) that no consumer holds.
  */
 int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
+/*
+ * Whether the channel's connection may use queue 'name' (not another
+ * connection's exclusive queue): 0, or -1 after 405 RESOURCE_LOCKED.  A
+ * missing queue is 0: the method says what that means.
+ */
+int	 amqp_queue_access(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name);
+/*
+ * Deletes queue 'name': its stream and declaration, this server's
+ * consumers of it (cancelled).  MQ_OK, MQ_ENOSTREAM, or another outcome.
+ */
+int	 amqp_queue_remove(struct server *s, const char *name);
+/* The client goes: its exclusive queues are deleted. */
+void	 amqp_queue_close(struct amqp_client *c);
+/* The last consumer of queue 'name' on this server went: auto-delete. */
+void	 amqp_queue_unused(struct server *s, const char *name);
+
+/* ---- qargs.c: the arguments of queue.declare. */
+
+/*
+ * Checks the arguments 'args' ('len' bytes) of a declare of queue
+ * 'name' as RabbitMQ does: 0, or -1 after a 406 on 'ch'.
+ */
+int	 amqp_qargs_check(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name, const uint8_t *args, size_t len);
+/*
+ * Whether a redeclaration with 'flags' (MQ_QDURABLE, MQ_QAUTODELETE)
+ * and 'args' matches the declaration 'cur': 0, or -1 after RabbitMQ's
+ * 406 "inequivalent arg ..." on 'ch'.
+ */
+int	 amqp_qargs_equivalent(struct amqp_channel *ch,
+	    const struct amqp_method *m, const struct mq_queue *cur, int flags,
+	    const uint8_t *args, size_t len);
+/*
+ * Sets in 'p' what the arguments ask of the stream's policy (ttl,
+ * max-len, overflow, delivery limit); 1 if they ask anything.
+ */
+int	 amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p);
+/* x-expires in milliseconds, 0 if none. */
+int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
+
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
 	    const char *what, int rc);

@@ -422,6 +422,26 @@ consumer_find(struct amqp_channel *ch, const uint8_t *tag, size_t len)
 }
 
 static void
+unused_run(struct loop *loop, void *arg)
+{
+	amqp_queue_unused(door, arg);
+	free(arg);
+}
+
+/*
+ * Queue 'name' has no consumer left: after this turn, when whoever
+ * ended the consumer is done with the queue, auto-delete may take it.
+ */
+static void
+unused_later(const char *name)
+{
+	char *copy;
+
+	if ((copy = strdup(name)) != NULL)
+		(void)loop_timer_add(door->loop, 0, unused_run, copy);
+}
+
+static void
 consumer_free(struct amqp_consumer *cn)
 {
 	struct amqp_queue *q = cn->q;
@@ -430,6 +450,8 @@ consumer_free(struct amqp_consumer *cn)
 	TAILQ_REMOVE(&cn->ch->consumers, cn, clink);
 	TAILQ_REMOVE(&q->consumers, cn, qlink);
 	q->nconsumers--;
+	if (q->nconsumers == 0)
+		unused_later(q->name);
 	/* Its connection may go: the wait is made again with another's. */
 	if (q->w != NULL && (q->wconn == conn || q->nconsumers == 0)) {
 		queue_unwait(door, q);
@@ -508,6 +530,26 @@ consumer_tag(struct amqp_consumer *cn, const struct amqp_value *tag)
 	cn->taglen = tag->len;
 }
 
+/*
+ * Whether a consumer of queue 'name' is refused: the queue has an
+ * exclusive consumer, or has any while this one asks to be ('exclusive').
+ */
+static int
+exclusive_use(const char *name, int exclusive)
+{
+	struct amqp_queue *q = queue_find(name);
+	struct amqp_consumer *cn;
+
+	if (q == NULL || q->nconsumers == 0)
+		return 0;
+	if (exclusive)
+		return 1;
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (cn->exclusive)
+			return 1;
+	return 0;
+}
+
 void
 amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 {
@@ -529,6 +571,11 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 		    (const char *)tag->p);
 		return;
 	}
+	if (exclusive_use(name, m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n)) {
+		amqp_chan_error(ch, AMQP_ACCESS_REFUSED, m->id,
+		    "queue '%s' in vhost '/' in exclusive use", name);
+		return;
+	}
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
 	    (cn->q = amqp_queue_ref(s, name)) == NULL) {
 		free(cn);
@@ -539,6 +586,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	consumer_tag(cn, tag);
 	cn->ch = ch;
 	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
+	cn->exclusive = m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n != 0;
 	TAILQ_INSERT_TAIL(&ch->consumers, cn, clink);
 	TAILQ_INSERT_TAIL(&cn->q->consumers, cn, qlink);
 	cn->q->nconsumers++;

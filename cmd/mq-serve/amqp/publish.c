@@ -108,8 +108,14 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	struct mq_policy pol;
 	char name[AMQP_NAME_SIZE] = "";
 
-	if (rc == MQ_OK || rc == MQ_ENOSTREAM || c->conn->dead)
-		return;		/* a queue removed meanwhile takes nothing */
+	/*
+	 * A queue removed meanwhile takes nothing; one at its max-len with
+	 * x-overflow reject-publish drops the message, as RabbitMQ does
+	 * without confirms (with confirms, MQ_EFULL is a basic.nack).
+	 */
+	if (rc == MQ_OK || rc == MQ_ENOSTREAM || rc == MQ_EFULL ||
+	    c->conn->dead)
+		return;
 	if (m->key != NULL && m->keylen < sizeof(name)) {
 		memcpy(name, m->key, m->keylen);
 		name[m->keylen] = '\0';
