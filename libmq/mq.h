@@ -737,6 +737,12 @@ int	 mq_queue_access(mq_spool *spool, const char *name, const char *holder);
 /* Removes queue 'name': its stream and its declaration.  MQ_ENOSTREAM. */
 int	 mq_queue_delete(mq_spool *spool, const char *name);
 /*
+ * Calls 'fn' with each declared queue, in no set order ('q' valid during
+ * the call), until it returns non-zero.
+ */
+int	 mq_queues(mq_spool *spool,
+	    int (*fn)(const struct mq_queue *q, void *arg), void *arg);
+/*
  * Removes the transient and exclusive queues whose owner is gone, by a
  * look at every stream of the spool; '*removed' (if not NULL) counts
  * them.  A server calls it when it starts: nothing runs when a process

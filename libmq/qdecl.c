@@ -483,6 +483,38 @@ mq_queue_delete(mq_spool *sp, const char *name)
 	return mq_stream_remove(sp, name);
 }
 
+struct each {
+	mq_spool	*spool;
+	int		(*fn)(const struct mq_queue *q, void *arg);
+	void		*arg;
+};
+
+/* mq_dir_each()'s callback: hands the queue 'entry' to the caller. */
+static int
+each_one(int dirfd, const char *entry, void *arg)
+{
+	struct each *e = arg;
+	char name[MQ_NAME_MAX + 1];
+	struct mq_queue q;
+	struct decl d;
+	int mine;
+
+	if (entry[0] == '.' || mq_name_decode(entry, name, sizeof(name)) < 0 ||
+	    decl_live(e->spool, entry, &d, &mine) != MQ_OK)
+		return 0;
+	decl_out(&d, name, 1, mine, &q);
+	return e->fn(&q, e->arg);
+}
+
+int
+mq_queues(mq_spool *sp, int (*fn)(const struct mq_queue *q, void *arg),
+    void *arg)
+{
+	struct each e = { sp, fn, arg };
+
+	return mq_dir_each(sp->streamsfd, each_one, &e);
+}
+
 /* mq_dir_each()'s callback: removes the queue 'entry' if an orphan. */
 static int
 sweep_one(int dirfd, const char *entry, void *arg)

@@ -3,7 +3,8 @@
  * redeclare; passive; a stream that was there before; exclusive queues
  * and their holders; transient queues gone with their handle, with a
  * process killed (a lookup, a sweep), and not with a forked child's
- * handle; damaged files; the reject overflow of the policy.
+ * handle; the list of queues; damaged files; the reject overflow of
+ * the policy.
  */
 #include <fcntl.h>
 
@@ -259,6 +260,34 @@ test_forked_child(void **state)
 	assert_int_equal(mq_queue_access(f->sp, "t", ""), MQ_OK);
 }
 
+/* mq_queues()'s callback: counts the queues and their flags. */
+static int
+count_queue(const struct mq_queue *q, void *arg)
+{
+	int *n = arg;
+
+	n[0]++;
+	n[1] |= q->flags;
+	assert_true(strcmp(q->name, "a") == 0 || strcmp(q->name, "b") == 0);
+	return 0;
+}
+
+static void
+test_list(void **state)
+{
+	struct test_spool *f = *state;
+	mq_stream *st;
+	int n[2] = { 0, 0 };
+
+	assert_int_equal(mq_stream_open(f->sp, "plain", MQ_CREATE, &st), MQ_OK);
+	mq_stream_close(st);
+	assert_int_equal(declare(f->sp, "a", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(declare(f->sp, "b", MQ_QAUTODELETE, NULL), MQ_OK);
+	assert_int_equal(mq_queues(f->sp, count_queue, n), MQ_OK);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], MQ_QDURABLE | MQ_QAUTODELETE);
+}
+
 static void
 write_decl(const char *dir, const char *name, const char *text)
 {
@@ -356,6 +385,7 @@ main(void)
 		TEST(test_transient_killed),
 		TEST(test_redeclare_orphan),
 		TEST(test_forked_child),
+		TEST(test_list),
 		TEST(test_file_checked),
 		TEST(test_bad_arguments),
 		TEST(test_overflow_reject),

@@ -274,6 +274,17 @@ void	 amqp_queue_close(struct amqp_client *c);
 /* The last consumer of queue 'name' on this server went: auto-delete. */
 void	 amqp_queue_unused(struct server *s, const char *name);
 
+/* ---- expire.c: x-expires. */
+
+/* Queue 'name' was declared with x-expires 'ms': used now, its timer set. */
+void	 amqp_expire_note(struct server *s, const char *name, int64_t ms);
+/* Queue 'name' was used (a get, its last consumer's end), if it expires. */
+void	 amqp_expire_use(struct server *s, const char *name);
+/* Queue 'name' was deleted: its record and timer go. */
+void	 amqp_expire_forget(const char *name);
+/* The server starts: the declared queues with x-expires get their timers. */
+void	 amqp_expire_start(struct server *s);
+
 /* ---- qargs.c: the arguments of queue.declare. */
 
 /*

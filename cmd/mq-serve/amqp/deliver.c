@@ -78,6 +78,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_GET_QUEUE], name) == -1 ||
 	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
+	amqp_expire_use(c->conn->server, name);
 	/* Counted first: the message read is valid until the next call. */
 	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
 	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||

@@ -324,6 +324,7 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	int passive = m->args[AMQP_QUEUE_DECLARE_PASSIVE].n != 0, made, rc;
 	char h[MQ_QHOLDER_MAX];
 	struct mq_queue q, cur;
+	int64_t expires;
 
 	if (!passive && amqp_qargs_check(ch, m, name, a->p, a->len) == -1)
 		return -1;
@@ -353,6 +354,10 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	if (!passive && !made &&
 	    amqp_qargs_equivalent(ch, m, &cur, q.flags, a->p, a->len) == -1)
 		return -1;
+	/* A declare is a use, not a passive one; the expiry is the queue's. */
+	if (!passive &&
+	    (expires = amqp_qargs_expires(cur.args, cur.argslen)) > 0)
+		amqp_expire_note(s, name, expires);
 	return 0;
 }
 
@@ -479,6 +484,7 @@ amqp_queue_remove(struct server *s, const char *name)
 	server_stream_forget(s, name);
 	if (rc == MQ_OK)
 		amqp_queue_gone(s, name);
+	amqp_expire_forget(name);
 	return rc;
 }
 
@@ -509,8 +515,11 @@ amqp_queue_unused(struct server *s, const char *name)
 {
 	struct mq_queue q;
 
-	if (amqp_queue_consumers(name) == 0 &&
-	    mq_queue_lookup(s->spool, name, &q) == MQ_OK &&
+	if (amqp_queue_consumers(name) > 0)
+		return;
+	if (mq_queue_lookup(s->spool, name, &q) == MQ_OK &&
 	    (q.flags & MQ_QAUTODELETE))
 		(void)amqp_queue_remove(s, name);
+	else
+		amqp_expire_use(s, name);
 }

@@ -10,6 +10,11 @@
 load ../lib.sh
 load amqp.sh
 
+# no_key NAME: the server under test has no key NAME.
+no_key() {
+	[ "$(redis-cli -p "$MQ_PORT" EXISTS "$1")" = 0 ]
+}
+
 @test "amqp queues: a redeclaration with other flags or arguments is 406" {
 	amqp_up
 	pika_script <<'PY'
@@ -113,8 +118,7 @@ refused(lambda: o.queue_declare("x", passive=True), 404,
     "NOT_FOUND - no queue 'x' in vhost '/'")
 print("ok")
 PY
-	run redis-cli -p "$MQ_PORT" EXISTS x
-	[ "$output" = 0 ]
+	no_key x
 }
 
 @test "amqp queues: an exclusive consumer is the queue's only one (403)" {
@@ -142,8 +146,7 @@ PY
 	pika_script <<'PY'
 ch.queue_declare("a", auto_delete=True)
 ch.basic_publish("", "a", "m")
-time.sleep(0.1)
-assert ch.queue_declare("a", passive=True, auto_delete=True).method.message_count == 1
+pump(c, lambda: ch.queue_declare("a", passive=True).method.message_count == 1)
 t1 = ch.basic_consume("a", lambda *a: None)
 t2 = ch.basic_consume("a", lambda *a: None)
 ch.basic_cancel(t1)
@@ -221,4 +224,45 @@ refused(lambda: ch.queue_declare("temp", passive=True), 404,
     "NOT_FOUND - no queue 'temp' in vhost '/'")
 print("ok")
 PY
+}
+
+@test "amqp queues: x-expires removes a queue unused for that long, not one in use" {
+	amqp_up
+	pika_script <<'PY'
+def gone(name):
+	def check():
+		o = c.channel()
+		try:
+			o.queue_declare(name, passive=True)
+			o.close()
+			return False
+		except pika.exceptions.ChannelClosedByBroker as e:
+			assert e.reply_code == 404, e
+			return True
+	return check
+ch.queue_declare("idle", arguments={"x-expires": 200})
+ch.queue_declare("used", arguments={"x-expires": 200})
+tag = ch.basic_consume("used", lambda *a: None)
+pump(c, gone("idle"))
+# Its consumer keeps it past its expiry; it counts from the consumer's end.
+end = time.monotonic() + 0.5
+pump(c, lambda: time.monotonic() > end)
+assert ch.queue_declare("used", passive=True).method.consumer_count == 1
+ch.basic_cancel(tag)
+pump(c, gone("used"))
+print("ok")
+PY
+	no_key idle
+	no_key used
+}
+
+@test "amqp queues: x-expires counts again from a restart of the server" {
+	amqp_up
+	pika_script <<'PY'
+ch.queue_declare("later", durable=True, arguments={"x-expires": 300})
+print("ok")
+PY
+	stop "$MQ_PID"
+	amqp_up
+	wait_until no_key later
 }
