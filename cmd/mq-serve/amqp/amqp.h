@@ -369,13 +369,21 @@ void	 amqp_queue_gone(struct server *s, const char *name);
 /*
  * Writes message 'm' as basic.deliver (with consumer 'ctag' of 'ctaglen'
  * bytes) or, with ctag NULL, basic.get-ok (with 'count' messages left),
- * then its content; the frames wait for amqp_out_flush() or
- * amqp_out_flush_all().  Returns 0, or -1 if out of memory making the
- * headers table (the caller closes the connection).
+ * then its content, with an x-delivery-count header of 'retries' if it is
+ * not 0; the frames wait for amqp_out_flush() or amqp_out_flush_all().
+ * Returns 0, or -1 if out of memory making the headers table (the caller
+ * closes the connection).
  */
 int	 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
-	    uint64_t tag, int redelivered, uint64_t count,
+	    uint64_t tag, int redelivered, uint64_t retries, uint64_t count,
 	    const struct mq_msg *m);
+/*
+ * The deliveries before this one of entry 'id' just read from group 'g'
+ * of stream 'st', for its x-delivery-count header: 0 unless the queue
+ * has a delivery limit (x-delivery-limit, as RabbitMQ's quorum queues)
+ * and holds the entry pending.
+ */
+uint64_t amqp_retries(mq_stream *st, mq_group *g, mq_id id);
 void	 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m);
 
 /* ---- ack.c: deliveries waiting for their ack. */

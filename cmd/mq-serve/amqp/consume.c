@@ -251,8 +251,8 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
  * message delivered again.  Returns how many, or a libmq error (< 0).
  */
 static int
-serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
-    size_t want, mq_id *cursor)
+serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_stream *st,
+    mq_group *g, size_t want, mq_id *cursor)
 {
 	struct mq_msg msgs[SERVE_BATCH];
 	struct amqp_channel *ch = cn->ch;
@@ -273,7 +273,8 @@ serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
 		tag = ++ch->tag;
 		if ((!cn->no_ack && amqp_unacked_add(ch, tag, msgs[i].id,
 		    q) == -1) || amqp_deliver(ch, cn->tag, cn->taglen, tag,
-		    again, 0, &msgs[i]) == -1) {
+		    again, again ? amqp_retries(st, g, msgs[i].id) : 0, 0,
+		    &msgs[i]) == -1) {
 			conn_abort(conn, "out of memory");
 			break;
 		}
@@ -319,7 +320,7 @@ dispatch(struct server *s, struct amqp_queue *q)
 				continue;
 			want = open > 1 ? 1 : want < SERVE_BATCH ? want :
 			    SERVE_BATCH;
-			if ((rc = serve_one(q, cn, g, want, &cursor)) < 0)
+			if ((rc = serve_one(q, cn, st, g, want, &cursor)) < 0)
 				goto fail;
 			if (rc > 0) {
 				served++;

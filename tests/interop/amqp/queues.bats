@@ -4,8 +4,9 @@
 # arguments (406), exclusive queues (405 from another connection, gone
 # with their connection), exclusive consumers (403), auto-delete after
 # the last consumer, the arguments as the stream's policy (ttl,
-# max-length with drop-head and reject-publish, the delivery limit), and
-# durable and transient queues across a restart of the server.
+# max-length with drop-head and reject-publish, the delivery limit with
+# x-delivery-count), x-expires, and durable and transient queues across a
+# restart of the server.
 
 load ../lib.sh
 load amqp.sh
@@ -195,10 +196,22 @@ assert [ch.basic_get("rp", auto_ack=True)[2] for i in range(2)] == \
 ch.queue_declare("dl", arguments={"x-delivery-limit": 2})
 ch.basic_publish("", "dl", "once")
 for i in range(2):
-	m = ch.basic_get("dl")[0]
-	assert m is not None, i
+	m, props, body = ch.basic_get("dl")
+	assert body == b"once", i
+	# Redeliveries say how many came before, as RabbitMQ's quorum queues.
+	assert (props.headers or {}).get("x-delivery-count") == \
+	    (i if i > 0 else None), props.headers
 	ch.basic_nack(m.delivery_tag, requeue=True)
 assert ch.basic_get("dl") == (None, None, None)
+# A consumer's redelivery says it too.
+ch.basic_publish("", "dl", "twice")
+got = []
+def take(c2, m, props, body):
+	got.append((props.headers or {}).get("x-delivery-count"))
+	c2.basic_nack(m.delivery_tag, requeue=len(got) < 2)
+ch.basic_consume("dl", take)
+pump(c, lambda: len(got) == 2)
+assert got == [None, 1], got
 print("ok")
 PY
 }
