@@ -129,6 +129,16 @@ int	 mq_msg_copy(const struct mq_msg *src, unsigned char **buf,
 	    size_t *len, size_t *cap, size_t *off);
 void	 mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg);
 
+/*
+ * A message's own deadline: the header MQ_EXPIRES_AT, milliseconds since
+ * the epoch in decimal.  Past it, a group's readers dead-letter the
+ * entry as expired instead of delivering it, as they do one older than
+ * the policy's ttl.  mq_msg_deadline() gives it in '*at': 1, or 0 if the
+ * message has none (or one that is not a decimal number).
+ */
+#define MQ_EXPIRES_AT	"mq-expires-at"
+int	 mq_msg_deadline(const struct mq_msg *msg, int64_t *at);
+
 /* ---------------------------------------------------------------------
  * Spool
  * ------------------------------------------------------------------- */

@@ -104,6 +104,7 @@ struct amqp_publish {
 	struct amqp_content_header props;
 	uint8_t			*body;		/* 'got' of props.body_size bytes */
 	size_t			 got;
+	int64_t			 deadline;	/* of its expiration, 0: none */
 };
 
 struct amqp_channel {
@@ -329,6 +330,16 @@ void	 amqp_publish_unexpected(struct amqp_channel *ch);
 void	 amqp_publish_reset(struct amqp_channel *ch);
 /* The client goes: what it queued is appended, without telling it. */
 void	 amqp_publish_close(struct amqp_client *c);
+
+/* ---- expiration.c: the expiration property. */
+
+/*
+ * The deadline of a publish's content header 'h' in '*at' (milliseconds
+ * since the epoch; 0 without an expiration): 0, or -1 after RabbitMQ's
+ * 406 "invalid expiration ..." on 'ch'.
+ */
+int	 amqp_expiration(struct amqp_channel *ch,
+	    const struct amqp_content_header *h, int64_t *at);
 
 /* ---- consume.c: basic.qos, consume, cancel; serving the consumers. */
 

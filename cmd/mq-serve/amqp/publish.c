@@ -183,6 +183,16 @@ send_return(struct amqp_channel *ch)
 	amqp_out_flush(c);
 }
 
+/* The libmq message of publish 'p', its deadline with it: 0, or -1. */
+static int
+message(struct amqp_publish *p, struct amqp_msg_in *in, struct mq_msg *m)
+{
+	if (amqp_msg_from_content(in, &p->props, p->routing_key, p->rklen,
+	    p->body, p->got, m) == -1)
+		return -1;
+	return p->deadline != 0 ? amqp_msg_deadline(in, m, p->deadline) : 0;
+}
+
 /*
  * The message is whole: queued for its queue (a command of the run of
  * appends), else, once the run it may have missed is done, queued if
@@ -197,8 +207,7 @@ publish_done(struct amqp_channel *ch)
 	struct mq_msg m;
 	int queued;
 
-	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == -1) {
+	if (message(p, &in, &m) == -1) {
 		amqp_msg_in_free(&in);
 		conn_abort(c->conn, "out of memory");
 		return;
@@ -216,8 +225,7 @@ publish_done(struct amqp_channel *ch)
 		amqp_publish_reset(ch);
 		return;
 	}
-	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == 0 && !route(ch, &m) && p->mandatory)
+	if (message(p, &in, &m) == 0 && !route(ch, &m) && p->mandatory)
 		send_return(ch);
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);
@@ -266,6 +274,8 @@ content_header(struct amqp_channel *ch, const struct amqp_frame *f)
 		    (unsigned long long)p->props.body_size, max);
 		return;
 	}
+	if (amqp_expiration(ch, &p->props, &p->deadline) == -1)
+		return;
 	if (p->props.body_size == 0) {
 		publish_done(ch);
 		return;

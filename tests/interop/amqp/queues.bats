@@ -279,3 +279,33 @@ PY
 	amqp_up
 	wait_until no_key later
 }
+
+@test "amqp queues: a message's expiration, and bad ones refused in RabbitMQ's words" {
+	amqp_up
+	pika_script <<'PY'
+ch.queue_declare("exp")
+ch.basic_publish("", "exp", "short", pika.BasicProperties(expiration="100"))
+ch.basic_publish("", "exp", "long", pika.BasicProperties(expiration="60000"))
+ch.basic_publish("", "exp", "none")
+pump(c, lambda: ch.queue_declare("exp", passive=True).method.message_count == 3)
+time.sleep(0.3)		# the time for "short" to expire, not a wait for the server
+m, props, body = ch.basic_get("exp", auto_ack=True)
+# The expiration comes back as it was sent, and nothing of libmq's deadline.
+assert (body, props.expiration, props.headers) == (b"long", "60000", None), \
+    (body, props)
+assert ch.basic_get("exp", auto_ack=True)[2] == b"none"
+for exp, why in (("abc", "no_integer"), ("-5", "{value_negative,-5}"),
+    ("1.5", '{leftover_string,".5"}'), ("", "no_integer")):
+	ch = c.channel()
+	def publish():
+		ch.basic_publish("", "exp", "x", pika.BasicProperties(expiration=exp))
+		ch.queue_declare("exp", passive=True)
+	refused(publish, 406, "PRECONDITION_FAILED - invalid expiration '%s': %s"
+	    % (exp, why))
+print("ok")
+PY
+	# The expired one is a dead letter, as with x-message-ttl.
+	run "$MQ_BIN/mq-dlq" list exp
+	echo "$output"
+	[[ "$output" == *short* ]]
+}
