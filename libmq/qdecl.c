@@ -58,7 +58,7 @@
 struct mq_qstate {
 	char		*text;		/* the last file read, parsed in place */
 	size_t		 cap;
-	char		**owned;	/* names of queues this handle made its own */
+	char		**owned;	/* the queues this handle owns */
 	size_t		 nowned, capowned;
 };
 
@@ -185,16 +185,14 @@ decl_read(mq_spool *sp, const char *enc, struct decl *d)
 		return mq_stream_exists_enc(sp, enc) ? MQ_ENOMSG :
 		    MQ_ENOSTREAM;
 	}
-	if (qs->cap == 0 &&
-	    (rc = mq_grow(&qs->text, &qs->cap, 512, 1)) != MQ_OK)
-		goto out;
 	for (;;) {
-		if (got + 1 >= qs->cap && (got + 1 >= DECL_MAX ||
-		    (rc = mq_grow(&qs->text, &qs->cap, got + 2, 1)) != MQ_OK)) {
-			if (got + 1 >= DECL_MAX)
-				rc = MQ_ECORRUPT;
+		/* Room for a read and the NUL; so large, it is no declaration. */
+		if (got >= DECL_MAX) {
+			rc = MQ_ECORRUPT;
 			goto out;
 		}
+		if ((rc = mq_grow(&qs->text, &qs->cap, got + 512, 1)) != MQ_OK)
+			goto out;
 		n = read(fd, qs->text + got, qs->cap - got - 1);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -276,13 +274,14 @@ owned_add(struct mq_qstate *qs, const char *name)
 
 /*
  * Removes the queue of stream directory 'enc' whose declaration 'd' is
- * an owner's that is gone (or going): the stream if the declare made it, else the
- * declaration alone.
+ * an owner's that is gone (or going): the stream if the declare made it,
+ * else the declaration alone.
  */
 static int
 remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
 {
-	char name[MQ_NAME_MAX + 1], path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
+	char name[MQ_NAME_MAX + 1];
+	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
 	int rc;
 
 	if (d->made) {
@@ -558,7 +557,7 @@ mq_qdecl_free(mq_spool *sp)
 
 	if (qs == NULL)
 		return;
-	/* Not a child's, forked with the handle: the queues are its parent's. */
+	/* Not a child's, forked with the handle: they are its parent's. */
 	for (i = 0; xs != NULL && xs->ownerpid == getpid() && i < qs->nowned;
 	    i++)
 		if (mq_name_encode(qs->owned[i], enc, sizeof(enc)) >= 0 &&

@@ -144,7 +144,8 @@ test_exclusive(void **state)
 	/* Its holder asking for it not exclusive is refused too. */
 	assert_int_equal(declare(f->sp, "x", 0, "conn-1"), MQ_ELOCKED);
 	/* And exclusive of a queue that is not. */
-	assert_int_equal(declare(f->sp, "shared", MQ_QDURABLE, "conn-1"), MQ_OK);
+	assert_int_equal(declare(f->sp, "shared", MQ_QDURABLE, "conn-1"),
+	    MQ_OK);
 	assert_int_equal(declare(f->sp, "shared", MQ_QDURABLE | MQ_QEXCLUSIVE,
 	    "conn-1"), MQ_ELOCKED);
 

@@ -306,7 +306,8 @@ int	 amqp_qargs_equivalent(struct amqp_channel *ch,
  * Sets in 'p' what the arguments ask of the stream's policy (ttl,
  * max-len, overflow, delivery limit); 1 if they ask anything.
  */
-int	 amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p);
+int	 amqp_qargs_policy(const uint8_t *args, size_t len,
+	    struct mq_policy *p);
 /* x-expires in milliseconds, 0 if none. */
 int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
 

@@ -111,7 +111,8 @@ invalid(enum kind kind, const struct amqp_field *f, char *why, size_t size)
 		if (f->type != 'S')
 			(void)snprintf(why, size, "{unacceptable_type,%s}",
 			    type_name(f->type));
-		else if (!str_is(f, "drop-head") && !str_is(f, "reject-publish") &&
+		else if (!str_is(f, "drop-head") &&
+		    !str_is(f, "reject-publish") &&
 		    !str_is(f, "reject-publish-dlx"))
 			(void)snprintf(why, size, "invalid_overflow");
 		break;
@@ -122,7 +123,8 @@ invalid(enum kind kind, const struct amqp_field *f, char *why, size_t size)
 		break;
 	case K_QTYPE:
 		if (!str_is(f, "classic"))
-			(void)snprintf(why, size, "\"unsupported queue type '%.*s'\"",
+			(void)snprintf(why, size,
+			    "\"unsupported queue type '%.*s'\"",
 			    f->type == 'S' ? (int)f->v.len : 0,
 			    f->type == 'S' ? (const char *)f->v.p : "");
 		break;
@@ -256,8 +258,9 @@ amqp_qargs_equivalent(struct amqp_channel *ch, const struct amqp_method *m,
 		rin = amqp_table_find(args, len, known[i].key, &rf) == 1;
 		cin = amqp_table_find(cur->args, cur->argslen, known[i].key,
 		    &cf) == 1;
-		if ((!rin && !cin) || (rin && cin && same(&rf, &cf)))
-			continue;
+		if ((!rin && !cin) || (rin && cin && same(&rf, &cf)) ||
+		    (known[i].kind == K_QTYPE && !(rin && cin)))
+			continue;	/* none is classic, the only type */
 		side_text(&rf, rin, rin && cin, r, sizeof(r));
 		side_text(&cf, cin, rin && cin, c, sizeof(c));
 		inequivalent(ch, m, cur->name, known[i].key, r, c);

@@ -21,8 +21,11 @@ no_key() {
 	pika_script <<'PY'
 pre = "PRECONDITION_FAILED - inequivalent arg "
 ch.queue_declare("q", arguments={"x-message-ttl": 1000})
-# The same again, and with arguments RabbitMQ does not know, is taken.
+# The same again, with arguments RabbitMQ does not know, or naming the
+# one queue type, is taken.
 ch.queue_declare("q", arguments={"x-message-ttl": 1000, "other": 1})
+ch.queue_declare("q", arguments={"x-message-ttl": 1000,
+    "x-queue-type": "classic"})
 refused(lambda: ch.queue_declare("q", arguments={"x-message-ttl": 2000}),
     406, pre + "'x-message-ttl' for queue 'q' in vhost '/': received "
     "'2000' but current is '1000'")
