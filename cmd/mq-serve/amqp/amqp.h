@@ -15,7 +15,9 @@
  * the connection last wrote for the heartbeats.
  *
  * Messages: an AMQP queue Q is the libmq stream Q read through its group
- * "queue" (queue.c).  basic.publish to the default exchange appends to
+ * "queue" (queue.c), with libmq's declaration of it (mq_queue_declare:
+ * flags and arguments, checked and compared in qargs.c; x-expires in
+ * expire.c, a message's expiration in expiration.c).  basic.publish to the default exchange appends to
  * the stream named by the routing key (publish.c), through the core's
  * run of appends; message.c maps properties to headers and back.
  * Consumers (consume.c) are served from the group in turn, at most
