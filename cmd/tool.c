@@ -236,8 +236,10 @@ tool_status(int err)
 	case MQ_EWRONGTYPE:
 	case MQ_ERESERVED:
 	case MQ_EINUSE:
+	case MQ_ELOCKED:
 		return EX_DATAERR;
 	case MQ_ENOSPC:
+	case MQ_EFULL:
 		return EX_TEMPFAIL;
 	case MQ_ESYS:
 		return tool_errno_status(errno);

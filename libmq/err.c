@@ -74,6 +74,10 @@ mq_strerror(int err)
 		return "the name is reserved for the built-in exchanges";
 	case MQ_EINUSE:
 		return "the exchange is in use (it has bindings)";
+	case MQ_ELOCKED:
+		return "the queue is another holder's (exclusive)";
+	case MQ_EFULL:
+		return "the queue is full (max-len, overflow reject)";
 	case MQ_ESYS:
 		return strerror(mq_saved_errno);
 	}

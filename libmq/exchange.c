@@ -131,6 +131,26 @@ owner_alive(mq_spool *sp, const char *owner, int *mine)
 }
 
 int
+mq_owner_take(mq_spool *sp, const char **owner)
+{
+	struct mq_xstate *xs;
+	int rc;
+
+	if ((xs = mq_xstate(sp)) == NULL)
+		return mq_sys();
+	if ((rc = owner_take(sp, xs)) != MQ_OK)
+		return rc;
+	*owner = xs->owner;
+	return MQ_OK;
+}
+
+int
+mq_owner_alive(mq_spool *sp, const char *owner, int *mine)
+{
+	return owner_alive(sp, owner, mine);
+}
+
+int
 mq_xowners_probe(mq_spool *sp, const struct mq_xtable *t,
     struct mq_xowners *o)
 {

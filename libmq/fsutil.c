@@ -254,6 +254,29 @@ mq_open_rw(int dirfd, const char *name, int flags, int *rdonly)
  * MQ_OK or mq_sys(); '*buf' is set only on success.
  */
 int
+mq_kv_next(char **text, char **key, char **val, int *first)
+{
+	char *line;
+
+	for (;;) {
+		/* strtok_r's walk, with 'text' the state between calls. */
+		if ((line = strtok_r(NULL, "\n", text)) == NULL)
+			return *first ? MQ_ECORRUPT : MQ_OK;
+		if ((*val = strchr(line, ' ')) == NULL)
+			return MQ_ECORRUPT;
+		*(*val)++ = '\0';
+		*key = line;
+		if (!*first)
+			return 1;
+		if (strcmp(line, "version") != 0)
+			return MQ_ECORRUPT;
+		if (strcmp(*val, "1") != 0)
+			return MQ_EVERSION;
+		*first = 0;
+	}
+}
+
+int
 mq_read_file(const char *path, char **buf, size_t *len)
 {
 	struct stat st;

@@ -42,8 +42,9 @@
  * Semantics are Redis 7's XREADGROUP, XACK, XCLAIM, XAUTOCLAIM, XPENDING,
  * XINFO and XGROUP, plus: mq_group_nack hands entries back (they are
  * delivered again before new ones, once their retry delay has passed),
- * and the stream's policy applies at delivery: an entry older than ttl_ms
- * is dead-lettered ("expired") instead of delivered; an entry whose
+ * and the stream's policy applies at delivery: an entry older than ttl_ms,
+ * or past its own deadline (header MQ_EXPIRES_AT), is dead-lettered
+ * ("expired") instead of delivered; an entry whose
  * delivery count reached delivery_limit is dead-lettered
  * ("delivery-limit") when it is nacked, or when it would be redelivered
  * or claimed.  A dead letter is appended before the journal record that
@@ -1625,6 +1626,20 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 }
 
 /*
+ * Whether entry 'm' expired by 'now': older than the policy's 'ttl' (0:
+ * none), or past its own deadline.
+ */
+static int
+expired(const struct mq_msg *m, int64_t ttl, int64_t now)
+{
+	int64_t at;
+
+	if (ttl > 0 && now - m->time_ms > ttl)
+		return 1;
+	return m->nheaders > 0 && mq_msg_deadline(m, &at) && now > at;
+}
+
+/*
  * Delivers entries after the cursor to 'c', adding to '*k' (up to
  * 'count').  Expired ones are dead-lettered; the cursor passes them.
  */
@@ -1656,7 +1671,7 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 		if (!mq_id_lt(top, m.id))
 			continue;	/* at or below a cursor set ahead */
 		top = m.id;
-		if (ttl > 0 && now - m.time_ms > ttl) {
+		if (expired(&m, ttl, now)) {
 			if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
 				return rc;
 			advance = 1;
@@ -1720,7 +1735,7 @@ read_ahead(mq_group *g, size_t count, int64_t now)
 			break;
 		}
 		g->rpos = m.id;
-		if (!mq_id_lt(top, m.id) || (ttl > 0 && now - m.time_ms > ttl) ||
+		if (!mq_id_lt(top, m.id) || expired(&m, ttl, now) ||
 		    mq_copies_add(&g->give, &m, NULL, 0) != MQ_OK)
 			break;
 		top = m.id;

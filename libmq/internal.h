@@ -94,6 +94,15 @@ int	 mq_replace_file(const char *path, const void *buf, size_t len);
  * Returns the descriptor, or -1 with errno set.
  */
 int	 mq_open_rw(int dirfd, const char *name, int flags, int *rdonly);
+/*
+ * The next "key value" line of the spool's small text files, whose
+ * first line must be "version 1": walks '*text' (changed in place) and
+ * sets '*key' and '*val', 1 while there is a line after the version
+ * ('*first', 1 at the start, notes that it was seen).  At the end MQ_OK,
+ * or MQ_ECORRUPT (a line without a space, no version line, an empty
+ * file) or MQ_EVERSION (another version).
+ */
+int	 mq_kv_next(char **text, char **key, char **val, int *first);
 /* Reads a whole (small) file into a malloc'd NUL-terminated buffer. */
 int	 mq_read_file(const char *path, char **buf, size_t *len);
 /* mkdir(2) that accepts an existing directory, then fsyncs the parent. */
@@ -319,6 +328,17 @@ int	 mq_dir_each(int dirfd, int (*fn)(int dirfd, const char *entry,
  */
 int	 mq_grow(void *pp, size_t *cap, size_t need, size_t size);
 
+/* The value of the lower-case hex digit 'c', or -1 (the spool's hex fields). */
+static inline int
+mq_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /* ---- hashes of names in memory (not on disk: they may change). */
 
 /* FNV-1a of the string 's', 64 bits. */
@@ -504,6 +524,8 @@ int	 mq_routes_moved(mq_spool *sp, int which, uint64_t *seen);
 /* ---- exchange.c: at mq_spool_close, what the handle kept of exchanges. */
 
 void	 mq_exchange_free(mq_spool *sp);
+/* qdecl.c: removes the handle's own transient queues, frees sp->qstate. */
+void	 mq_qdecl_free(mq_spool *sp);
 
 /* ---- names.c */
 

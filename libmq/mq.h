@@ -47,7 +47,9 @@ enum mq_err {
 	MQ_EWRONGTYPE = -15,	/* the name is a key of the other type */
 	MQ_ENOEXCHANGE = -16,	/* no such exchange */
 	MQ_ERESERVED = -17,	/* a name only the built-in exchanges have */
-	MQ_EINUSE = -18		/* the exchange has bindings (if-unused) */
+	MQ_EINUSE = -18,	/* the exchange has bindings (if-unused) */
+	MQ_ELOCKED = -19,	/* the queue is another holder's (exclusive) */
+	MQ_EFULL = -20		/* the queue is at its max-len (reject overflow) */
 };
 
 /* A static description of 'err'; for MQ_ESYS, of the saved errno. */
@@ -126,6 +128,16 @@ struct mq_msg {
 int	 mq_msg_copy(const struct mq_msg *src, unsigned char **buf,
 	    size_t *len, size_t *cap, size_t *off);
 void	 mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg);
+
+/*
+ * A message's own deadline: the header MQ_EXPIRES_AT, milliseconds since
+ * the epoch in decimal.  Past it, a group's readers dead-letter the
+ * entry as expired instead of delivering it, as they do one older than
+ * the policy's ttl.  mq_msg_deadline() gives it in '*at': 1, or 0 if the
+ * message has none (or one that is not a decimal number).
+ */
+#define MQ_EXPIRES_AT	"mq-expires-at"
+int	 mq_msg_deadline(const struct mq_msg *msg, int64_t *at);
 
 /* ---------------------------------------------------------------------
  * Spool
@@ -642,7 +654,13 @@ int	 mq_group_consumer_delete(mq_group *group, const char *consumer,
  * Queue policy: stored with the stream, applied by every process.
  * ------------------------------------------------------------------- */
 
-enum mq_overflow { MQ_OVERFLOW_DROP = 0, MQ_OVERFLOW_DEADLETTER };
+/*
+ * What an append past max_len does: drop the oldest entries, dead-letter
+ * them, or (REJECT) refuse the append with MQ_EFULL, appending nothing.
+ */
+enum mq_overflow {
+	MQ_OVERFLOW_DROP = 0, MQ_OVERFLOW_DEADLETTER, MQ_OVERFLOW_REJECT
+};
 
 struct mq_policy {
 	uint64_t	 delivery_limit;	/* 0: none */
@@ -672,6 +690,82 @@ int	 mq_policy_set(mq_stream *stream, const struct mq_policy *policy);
 
 /* The dead-letter stream of 'stream', written into 'buf' (MQ_NAME_MAX+1). */
 int	 mq_dead_letter_name(mq_stream *stream, char *buf);
+
+/* ---------------------------------------------------------------------
+ * Queue declarations: what an AMQP queue.declare asked of a stream.
+ * ------------------------------------------------------------------- */
+
+/*
+ * A declared queue is a stream with its declaration kept beside it, in
+ * the stream's directory, so it goes with the stream (removed, renamed)
+ * and a declare or a lookup touches one small file whatever the number
+ * of queues.  A queue that is not MQ_QDURABLE, or is MQ_QEXCLUSIVE,
+ * belongs to the spool handle that declared it, as a transient exchange
+ * does (one owner per handle, see mq_exchange_declare): it is removed,
+ * its stream with it if the declare made the stream, when the handle is
+ * closed, and when anyone finds its owner gone (a lookup, a declare,
+ * mq_queue_sweep).  An exclusive queue is also its 'holder''s, a name
+ * the caller gives (a connection), whom only it may use.
+ */
+#define MQ_QDURABLE	0x1	/* kept until deleted; else while its owner lives */
+#define MQ_QEXCLUSIVE	0x2	/* its holder's alone, and its owner's */
+#define MQ_QAUTODELETE	0x4	/* kept for the caller (goes with its last consumer) */
+#define MQ_QPASSIVE	0x100	/* mq_queue_declare: only look it up */
+
+#define MQ_QARGS_MAX	65536	/* bytes of a queue's arguments */
+#define MQ_QHOLDER_MAX	64	/* bytes of a holder's name */
+
+struct mq_queue {
+	const char	*name;
+	int		 flags;		/* MQ_QDURABLE, MQ_QEXCLUSIVE, MQ_QAUTODELETE */
+	const char	*holder;	/* exclusive: its holder; else "" */
+	const void	*args;		/* opaque (an AMQP field table), NULL if none */
+	size_t		 argslen;
+	int		 declared;	/* lookup: 0 for a stream never declared */
+	int		 mine;		/* this handle owns it */
+};
+
+/*
+ * Declares queue q->name: makes its stream if missing and keeps 'q''s
+ * flags, holder and arguments with it, unless it has a declaration
+ * already, which is left as it is: the caller compares.  '*cur' (if not
+ * NULL) gets the declaration in place, pointing into the handle (valid
+ * until its next mq_queue_ call), and '*made' (if not NULL) 1 if this
+ * call wrote it.  MQ_ELOCKED if the queue is exclusive and 'q' is not
+ * its holder, or 'q' asks for exclusive and the queue is not; with
+ * MQ_QPASSIVE in 'flags' nothing is written, and a missing stream is
+ * MQ_ENOSTREAM.  MQ_EBADNAME, MQ_EINVAL (flags, arguments over
+ * MQ_QARGS_MAX, a holder over MQ_QHOLDER_MAX), MQ_EWRONGTYPE.
+ */
+int	 mq_queue_declare(mq_spool *spool, const struct mq_queue *q, int flags,
+	    struct mq_queue *cur, int *made);
+/*
+ * The declaration of queue 'name' in '*cur' as above: MQ_ENOSTREAM if
+ * there is no such stream, or one whose owner is gone (then removed); a
+ * stream without a declaration is a durable queue without arguments,
+ * with cur->declared 0.
+ */
+int	 mq_queue_lookup(mq_spool *spool, const char *name, struct mq_queue *cur);
+/*
+ * Whether 'holder' may use queue 'name': MQ_OK, MQ_ELOCKED if it is
+ * another holder's exclusive queue, MQ_ENOSTREAM.
+ */
+int	 mq_queue_access(mq_spool *spool, const char *name, const char *holder);
+/* Removes queue 'name': its stream and its declaration.  MQ_ENOSTREAM. */
+int	 mq_queue_delete(mq_spool *spool, const char *name);
+/*
+ * Calls 'fn' with each declared queue, in no set order ('q' valid during
+ * the call), until it returns non-zero.
+ */
+int	 mq_queues(mq_spool *spool,
+	    int (*fn)(const struct mq_queue *q, void *arg), void *arg);
+/*
+ * Removes the transient and exclusive queues whose owner is gone, by a
+ * look at every stream of the spool; '*removed' (if not NULL) counts
+ * them.  A server calls it when it starts: nothing runs when a process
+ * dies, and a crash leaves every owner gone.
+ */
+int	 mq_queue_sweep(mq_spool *spool, size_t *removed);
 
 /* ---------------------------------------------------------------------
  * Routing: the topic exchange and its bindings.

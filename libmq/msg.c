@@ -112,6 +112,34 @@ mq_msg_at(unsigned char *buf, size_t off, struct mq_msg *msg)
 }
 
 int
+mq_msg_deadline(const struct mq_msg *m, int64_t *at)
+{
+	const struct mq_header *h;
+	const unsigned char *v;
+	int64_t n;
+	size_t i, k;
+
+	for (i = 0; i < m->nheaders; i++) {
+		h = &m->headers[i];
+		if (h->namelen != sizeof(MQ_EXPIRES_AT) - 1 ||
+		    memcmp(h->name, MQ_EXPIRES_AT, h->namelen) != 0)
+			continue;
+		/* At most 18 digits: no overflow to check. */
+		if (h->valuelen == 0 || h->valuelen > 18)
+			return 0;
+		v = h->value;
+		for (k = 0, n = 0; k < h->valuelen; k++) {
+			if (v[k] < '0' || v[k] > '9')
+				return 0;
+			n = n * 10 + (v[k] - '0');
+		}
+		*at = n;
+		return 1;
+	}
+	return 0;
+}
+
+int
 mq_grow(void *pp, size_t *cap, size_t need, size_t size)
 {
 	size_t n = *cap ? *cap : 16;

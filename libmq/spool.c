@@ -162,6 +162,8 @@ mq_spool_close(mq_spool *sp)
 {
 	if (sp == NULL)
 		return;
+	/* Its transient queues go first: removing one syncs by the policy. */
+	mq_qdecl_free(sp);
 	if (sp->fsync != MQ_FSYNC_NEVER)
 		mq_spool_sync(sp);
 	mq_dirty_free(&sp->dirty);

@@ -59,6 +59,14 @@ policy_defaults(struct mq_policy *p)
 	p->retry_max_ms = MQ_RETRY_MAX_DEFAULT;
 }
 
+/* The meta file's word for each enum mq_overflow. */
+static const char *const overflow_names[] = {
+	[MQ_OVERFLOW_DROP] = "drop",
+	[MQ_OVERFLOW_DEADLETTER] = "dead-letter",
+	[MQ_OVERFLOW_REJECT] = "reject"
+};
+#define NOVERFLOW (sizeof(overflow_names) / sizeof(overflow_names[0]))
+
 static int
 meta_format(const struct mq_policy *p, char *buf, size_t size)
 {
@@ -84,7 +92,7 @@ meta_format(const struct mq_policy *p, char *buf, size_t size)
 	    "%s%s%s",
 	    p->max_msg, p->segment_bytes, p->delivery_limit, p->ttl_ms,
 	    p->max_len, p->max_bytes, p->max_age_ms,
-	    p->overflow == MQ_OVERFLOW_DEADLETTER ? "dead-letter" : "drop",
+	    overflow_names[p->overflow],
 	    p->lease_ms, p->retry_delay_ms, p->retry_max_ms,
 	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "");
 	if (n < 0 || (size_t)n >= size)
@@ -92,27 +100,27 @@ meta_format(const struct mq_policy *p, char *buf, size_t size)
 	return n;
 }
 
+/* The enum mq_overflow of 'word', or NOVERFLOW. */
+static enum mq_overflow
+overflow_parse(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < NOVERFLOW; i++)
+		if (strcmp(word, overflow_names[i]) == 0)
+			break;
+	return (enum mq_overflow)i;
+}
+
 static int
 meta_parse(char *text, struct mq_policy *p)
 {
-	char *line, *val, *save = NULL;
+	char *line, *val;
 	const char *errstr;
-	int first = 1;
+	int first = 1, rc;
 
 	policy_defaults(p);
-	for (line = strtok_r(text, "\n", &save); line != NULL;
-	    line = strtok_r(NULL, "\n", &save)) {
-		if ((val = strchr(line, ' ')) == NULL)
-			return MQ_ECORRUPT;
-		*val++ = '\0';
-		if (first) {
-			if (strcmp(line, "version") != 0)
-				return MQ_ECORRUPT;
-			if (strcmp(val, "1") != 0)
-				return MQ_EVERSION;
-			first = 0;
-			continue;
-		}
+	while ((rc = mq_kv_next(&text, &line, &val, &first)) == 1) {
 		errstr = NULL;
 		if (strcmp(line, "max-msg") == 0)
 			p->max_msg = (uint32_t)strtonum(val, 1, MQ_MSG_LIMIT, &errstr);
@@ -135,11 +143,7 @@ meta_parse(char *text, struct mq_policy *p)
 		else if (strcmp(line, "retry-max-ms") == 0)
 			p->retry_max_ms = strtonum(val, 0, LLONG_MAX, &errstr);
 		else if (strcmp(line, "overflow") == 0) {
-			if (strcmp(val, "drop") == 0)
-				p->overflow = MQ_OVERFLOW_DROP;
-			else if (strcmp(val, "dead-letter") == 0)
-				p->overflow = MQ_OVERFLOW_DEADLETTER;
-			else
+			if ((p->overflow = overflow_parse(val)) == NOVERFLOW)
 				return MQ_ECORRUPT;
 		} else if (strcmp(line, "dead-letter") == 0) {
 			if (mq_name_decode(val, p->dead_letter,
@@ -150,7 +154,7 @@ meta_parse(char *text, struct mq_policy *p)
 		if (errstr != NULL)
 			return MQ_ECORRUPT;
 	}
-	return first ? MQ_ECORRUPT : MQ_OK;
+	return rc;
 }
 
 /* Reads the meta file again if it changed since the last look (or 'force'). */
@@ -803,6 +807,19 @@ write_batch(mq_stream *s, unsigned char *buf, size_t total, uint32_t n,
 	return rc;
 }
 
+/*
+ * Under the lock, its view fresh: MQ_EFULL if the policy refuses an
+ * append of 'n' entries past max_len (the batch goes whole or not at
+ * all), else MQ_OK.
+ */
+static int
+overflow_check(const mq_stream *s, size_t n)
+{
+	if (s->policy.overflow != MQ_OVERFLOW_REJECT || s->policy.max_len == 0)
+		return MQ_OK;
+	return mq_stream_length(s) + n > s->policy.max_len ? MQ_EFULL : MQ_OK;
+}
+
 int
 mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
     const struct mq_idspec *specs, mq_id *ids)
@@ -848,7 +865,8 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		mq_wal_unlock(s->spool);
 		return rc;
 	}
-	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+	if ((rc = mq_stream_refresh(s)) != MQ_OK ||
+	    (rc = overflow_check(s, n)) != MQ_OK)
 		goto out;
 	top = stream_top(s);
 	p = s->buf + MQ_BATCH_HDR;
@@ -1282,7 +1300,7 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 	    q.retry_max_ms < 0 || q.delivery_limit > LLONG_MAX ||
 	    q.max_len > LLONG_MAX || q.max_bytes > LLONG_MAX ||
 	    q.segment_bytes > LLONG_MAX ||
-	    (q.overflow != MQ_OVERFLOW_DROP && q.overflow != MQ_OVERFLOW_DEADLETTER))
+	    (unsigned)q.overflow >= NOVERFLOW)
 		return MQ_EINVAL;
 	if (q.segment_bytes == 0)
 		q.segment_bytes = MQ_SEGMENT_BYTES;

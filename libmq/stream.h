@@ -40,6 +40,7 @@ struct mq_spool {
 	struct mq_wal	*wal;		/* SPOOL/wal (wal.c), once opened */
 	struct mq_names	*names;		/* names known absent (names.c), or NULL */
 	struct mq_xstate *xstate;	/* exchanges (exchange.c), or NULL */
+	struct mq_qstate *qstate;	/* queue declarations (qdecl.c), or NULL */
 	int		 wal_rc;	/* why it could not be, or MQ_OK */
 	int		 wal_refused;	/* because this process may only read */
 	int		 wal_news;	/* a watch asks what was logged (mq_wal_news) */

@@ -150,16 +150,6 @@ field_owner(struct parse *p, const char *s)
 	return buf;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Arguments: "-" for none, else pairs of lower-case hex digits. */
 static int
 field_args(struct parse *p, const char *s, const void **args, size_t *len)
@@ -175,8 +165,8 @@ field_args(struct parse *p, const char *s, const void **args, size_t *len)
 	if (n == 0 || n % 2 != 0 || n / 2 > MQ_XARGS_MAX)
 		return MQ_ECORRUPT;
 	for (i = 0; i < n / 2; i++) {
-		hi = hexval(s[2 * i]);
-		lo = hexval(s[2 * i + 1]);
+		hi = mq_hexval(s[2 * i]);
+		lo = mq_hexval(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return MQ_ECORRUPT;
 		buf[i] = (unsigned char)(hi << 4 | lo);

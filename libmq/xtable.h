@@ -104,6 +104,15 @@ struct mq_xstate {
 /* The handle's, made at the first call; NULL (errno set) if it cannot be. */
 struct mq_xstate *mq_xstate(mq_spool *sp);
 
+/*
+ * The handle's owner name in '*owner' (valid while the handle is open),
+ * the handle made an owner if it is not one yet; MQ_OK or mq_sys().
+ * Transient queues (qdecl.c) share it with transient exchanges.
+ */
+int	 mq_owner_take(mq_spool *sp, const char **owner);
+/* Whether 'owner' lives (1) or is gone (0); '*mine': it is this handle. */
+int	 mq_owner_alive(mq_spool *sp, const char *owner, int *mine);
+
 /* The owners of a table's transient exchanges, and which live. */
 struct mq_xowner {
 	const char	*name;		/* the table's string */

@@ -543,6 +543,8 @@ main(int argc, char *argv[])
 		errx(EX_UNAVAILABLE, "--resp %s: cannot listen", s.cfg.resp);
 	if (listener_open(&s, s.cfg.amqp, &amqp_proto) == -1)
 		errx(EX_UNAVAILABLE, "--amqp %s: cannot listen", s.cfg.amqp);
+	if (strcmp(s.cfg.amqp, "off") != 0)
+		amqp_expire_start(&s);
 	if (s.users != NULL)
 		server_log(&s, "%zu users loaded from %s: clients must "
 		    "authenticate", users_count(s.users), s.cfg.users);

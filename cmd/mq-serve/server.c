@@ -192,6 +192,8 @@ server_init(struct server *s)
 	s->started_ms = loop_now_ms(s->loop);
 	if ((rc = mq_spool_open(s->cfg.spool, MQ_CREATE, &s->spool)) != MQ_OK)
 		return rc;
+	/* The transient queues of a server that died go now. */
+	(void)mq_queue_sweep(s->spool, NULL);
 	/*
 	 * libmq only notes what was written ("interval" with an interval
 	 * it never reaches); the syncs run on syncer.c's thread: "always"

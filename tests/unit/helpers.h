@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -146,6 +147,20 @@ test_body(const char *text)
 	return m;
 }
 
+/* Writes 'text' as file 'name' of directory 'dir' (made or replaced). */
+static inline void
+test_write_file(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *fp;
+
+	assert_true(snprintf(path, sizeof(path), "%s/%s", dir, name) <
+	    (int)sizeof(path));
+	assert_non_null(fp = fopen(path, "w"));
+	fputs(text, fp);
+	assert_int_equal(fclose(fp), 0);
+}
+
 /* Waits for child 'pid', which must have exited 0 (passed its checks). */
 static inline void
 test_wait_ok(pid_t pid)
@@ -155,6 +170,49 @@ test_wait_ok(pid_t pid)
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/*
+ * Forks a child that runs 'fn' with 'arg', which must return 0, says so,
+ * and waits to be killed.  '*hold' keeps it waiting: were the test to
+ * fail before it kills it, it goes with the test's process.
+ */
+static inline pid_t
+test_fork_waiting(int (*fn)(void *), void *arg, int *hold)
+{
+	int ready[2], wait[2];
+	pid_t pid;
+	char c;
+
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(wait), 0);
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		close(ready[0]);
+		close(wait[1]);
+		if (fn(arg) != 0 || write(ready[1], "y", 1) != 1)
+			_exit(1);
+		(void)read(wait[0], &c, 1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(wait[0]);
+	*hold = wait[1];
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+/* Kills child 'pid' of test_fork_waiting() and lets go of its 'hold'. */
+static inline void
+test_kill_child(pid_t pid, int hold)
+{
+	int status;
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	close(hold);
 }
 
 /*

@@ -5,7 +5,7 @@
  * headers, any other table (numbers, nested, empty, a key taken) kept
  * whole and written back byte for byte, and messages that no AMQP
  * client made (Redis's fields, values a property cannot hold, a table
- * header that is no table, names too long for a table key).
+ * header that is no table, names too long for a table key); a deadline.
  */
 #include "helpers.h"
 
@@ -362,6 +362,38 @@ test_from_other_doors(void **state)
 }
 
 /*
+ * A deadline is one more header for libmq, which the way back leaves
+ * out: the expiration property says it to the client.
+ */
+static void
+test_deadline(void **state)
+{
+	struct amqp_content_header h, back;
+	struct amqp_msg_in in = { 0 };
+	struct amqp_buf table;
+	struct mq_msg m;
+	int64_t at;
+
+	(void)state;
+	amqp_buf_init(&table);
+	memset(&h, 0, sizeof(h));
+	h.class_id = AMQP_CLASS_BASIC;
+	set_str(&h, AMQP_BASIC_PROP_EXPIRATION, "5000");
+	assert_int_equal(amqp_msg_from_content(&in, &h, "q", 1, "b", 1, &m), 0);
+	assert_int_equal(mq_msg_deadline(&m, &at), 0);
+	assert_int_equal(amqp_msg_deadline(&in, &m, 1700000005000), 0);
+	assert_int_equal(m.nheaders, 2);
+	assert_header(&m, 0, "expiration", "5000");
+	assert_header(&m, 1, MQ_EXPIRES_AT, "1700000005000");
+	assert_int_equal(mq_msg_deadline(&m, &at), 1);
+	assert_true(at == 1700000005000);
+	assert_int_equal(amqp_msg_to_content(&m, &table, &back), 0);
+	assert_int_equal(back.present, 1u << AMQP_BASIC_PROP_EXPIRATION);
+	amqp_msg_in_free(&in);
+	amqp_buf_free(&table);
+}
+
+/*
  * "amqp-headers" with a table starts the table, whatever comes before;
  * one that holds no table, a second one, a value over a short string,
  * are entries; a name over 255 bytes cannot be a key and is left out.
@@ -420,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_table_kept_whole),
 		cmocka_unit_test(test_from_other_doors),
 		cmocka_unit_test(test_table_header_and_others),
+		cmocka_unit_test(test_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

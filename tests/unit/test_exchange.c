@@ -771,37 +771,6 @@ test_two_processes(void **state)
 	assert_string_equal(ROUTE(f->sp, MQ_TOPIC_EXCHANGE, "v.w"), "q4");
 }
 
-/*
- * Forks a child that runs 'fn' with 'arg', which must return 0, says so,
- * and waits to be killed.  '*hold' keeps it waiting: were the test to
- * fail before it kills it, it goes with the test's process.
- */
-static pid_t
-fork_waiting(int (*fn)(void *), void *arg, int *hold)
-{
-	int ready[2], wait[2];
-	pid_t pid;
-	char c;
-
-	assert_int_equal(pipe(ready), 0);
-	assert_int_equal(pipe(wait), 0);
-	assert_true((pid = fork()) != -1);
-	if (pid == 0) {
-		close(ready[0]);
-		close(wait[1]);
-		if (fn(arg) != 0 || write(ready[1], "y", 1) != 1)
-			_exit(1);
-		(void)read(wait[0], &c, 1);
-		_exit(0);
-	}
-	close(ready[1]);
-	close(wait[0]);
-	*hold = wait[1];
-	assert_int_equal(read(ready[0], &c, 1), 1);
-	close(ready[0]);
-	return pid;
-}
-
 /* In a child, on a handle of its own: a transient exchange bound both ways. */
 static int
 declare_tmp(void *dir)
@@ -817,18 +786,7 @@ declare_tmp(void *dir)
 static pid_t
 transient_owner(const char *dir, int *hold)
 {
-	return fork_waiting(declare_tmp, (void *)dir, hold);
-}
-
-static void
-kill_child(pid_t pid, int hold)
-{
-	int status;
-
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	assert_int_equal(waitpid(pid, &status, 0), pid);
-	assert_true(WIFSIGNALED(status));
-	close(hold);
+	return test_fork_waiting(declare_tmp, (void *)dir, hold);
 }
 
 static void
@@ -851,7 +809,7 @@ test_transient_swept(void **state)
 	assert_int_equal(removed, 0);
 	assert_true(file_has(f->dir, "tmp"));
 
-	kill_child(pid, hold);
+	test_kill_child(pid, hold);
 	assert_int_equal(mq_exchange_sweep(f->sp, &removed), MQ_OK);
 	assert_int_equal(removed, 1);
 	assert_false(file_has(f->dir, "tmp"));
@@ -875,7 +833,7 @@ test_transient_dead_unseen(void **state)
 	assert_int_equal(declare(f->sp, "durable", MQ_XFANOUT), MQ_OK);
 	pid = transient_owner(f->dir, &hold);
 	assert_string_equal(ROUTE(f->sp, "durable", ""), "q");
-	kill_child(pid, hold);
+	test_kill_child(pid, hold);
 	/* Looked at again within a second or so; ten at most. */
 	for (i = 0; i < 500; i++) {
 		if (mq_exchange_lookup(f->sp, "tmp", &x) == MQ_ENOEXCHANGE)
@@ -912,9 +870,9 @@ test_transient_forked(void **state)
 
 	assert_int_equal(mq_exchange_declare(f->sp, "parent's", MQ_XDIRECT, 0,
 	    NULL, 0), MQ_OK);
-	pid = fork_waiting(declare_childs, f->sp, &hold);
+	pid = test_fork_waiting(declare_childs, f->sp, &hold);
 	assert_int_equal(mq_exchange_lookup(f->sp, "child's", &x), MQ_OK);
-	kill_child(pid, hold);
+	test_kill_child(pid, hold);
 	assert_int_equal(mq_exchange_sweep(f->sp, &removed), MQ_OK);
 	assert_int_equal(removed, 1);
 	assert_int_equal(mq_exchange_lookup(f->sp, "child's", &x),
@@ -946,17 +904,6 @@ test_transient_closed(void **state)
  * The file.
  * ---------------------------------------------------------------- */
 
-static void
-write_file(const char *dir, const char *name, const char *text)
-{
-	char path[4096];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	assert_non_null(fp = fopen(path, "w"));
-	fputs(text, fp);
-	assert_int_equal(fclose(fp), 0);
-}
 
 static void
 test_file_checked(void **state)
@@ -964,7 +911,7 @@ test_file_checked(void **state)
 	struct test_spool *f = *state;
 	struct mq_exchange x;
 
-	write_file(f->dir, "exchanges", "version 1\n"
+	test_write_file(f->dir, "exchanges", "version 1\n"
 	    "exchange a%2Fb direct durable,internal - 00ff\n"
 	    "binding a%2Fb queue q % -\n");
 	assert_int_equal(mq_exchange_lookup(f->sp, "a/b", &x), MQ_OK);
@@ -972,19 +919,19 @@ test_file_checked(void **state)
 	assert_int_equal(x.argslen, 2);
 	assert_int_equal(nbindings(f->sp, "a/b", MQ_DEST_QUEUE, "q"), 1);
 	/* A stale temporary is no trouble to the next change. */
-	write_file(f->dir, "exchanges.tmp", "garbage");
+	test_write_file(f->dir, "exchanges.tmp", "garbage");
 	assert_int_equal(declare(f->sp, "c", MQ_XFANOUT), MQ_OK);
 	assert_int_equal(mq_exchange_lookup(f->sp, "a/b", &x), MQ_OK);
 	assert_int_equal(mq_exchange_lookup(f->sp, "c", &x), MQ_OK);
 
 	/* Written behind the library's back: no counter moved. */
-	write_file(f->dir, "exchanges", "version 2\n");
+	test_write_file(f->dir, "exchanges", "version 2\n");
 	assert_int_equal(mq_exchange_declare(f->sp, "d", MQ_XFANOUT,
 	    MQ_XDURABLE, NULL, 0), MQ_EVERSION);
-	write_file(f->dir, "exchanges", "version 1\nexchange x nosuch - - -\n");
+	test_write_file(f->dir, "exchanges", "version 1\nexchange x nosuch - - -\n");
 	assert_int_equal(mq_exchange_declare(f->sp, "d", MQ_XFANOUT,
 	    MQ_XDURABLE, NULL, 0), MQ_ECORRUPT);
-	write_file(f->dir, "exchanges", "version 1\nexchange x direct - - 0\n");
+	test_write_file(f->dir, "exchanges", "version 1\nexchange x direct - - 0\n");
 	assert_int_equal(mq_exchange_sweep(f->sp, NULL), MQ_ECORRUPT);
 }
 

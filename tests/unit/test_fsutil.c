@@ -409,7 +409,7 @@ test_strerror(void **state)
 		MQ_OK, MQ_ENOSTREAM, MQ_ENOGROUP, MQ_EEXIST, MQ_EIDSMALL,
 		MQ_EIDZERO, MQ_EBADID, MQ_ETOOBIG, MQ_ECORRUPT, MQ_ENOSPC,
 		MQ_EBADNAME, MQ_EINVAL, MQ_EVERSION, MQ_ENOMSG, MQ_EWRONGTYPE,
-		MQ_ENOEXCHANGE, MQ_ERESERVED, MQ_EINUSE,
+		MQ_ENOEXCHANGE, MQ_ERESERVED, MQ_EINUSE, MQ_ELOCKED, MQ_EFULL,
 	};
 	size_t i, j;
 	const char *s;
@@ -422,7 +422,7 @@ test_strerror(void **state)
 	    "the id must be greater than 0-0");
 	assert_string_equal(mq_strerror(MQ_ETOOBIG), "message too large");
 	assert_string_equal(mq_strerror(1), "unknown error");
-	assert_string_equal(mq_strerror(MQ_EINUSE - 1), "unknown error");
+	assert_string_equal(mq_strerror(MQ_EFULL - 1), "unknown error");
 	for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		s = mq_strerror(codes[i]);
 		assert_true(s[0] >= 'a' && s[0] <= 'z');

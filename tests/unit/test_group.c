@@ -1218,6 +1218,37 @@ test_reject(void **state)
 	mq_group_close(g);
 }
 
+/* An entry with a deadline (MQ_EXPIRES_AT) past it is dead-lettered. */
+static void
+test_deadline(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_header past = { MQ_EXPIRES_AT, 13, "1", 1 };
+	struct mq_header later = { MQ_EXPIRES_AT, 13, "99999999999999", 14 };
+	struct mq_header bad = { MQ_EXPIRES_AT, 13, "soon", 4 };
+	struct mq_msg in[3] = { test_body("past"), test_body("later"),
+	    test_body("bad") }, m[8];
+	mq_group *g;
+	struct dl d;
+
+	in[0].headers = &past;
+	in[1].headers = &later;
+	in[2].headers = &bad;
+	in[0].nheaders = in[1].nheaders = in[2].nheaders = 1;
+	assert_int_equal(mq_group_create(f->s, "g", zero, -1), MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+	assert_int_equal(mq_append(f->s, in, 3, NULL, NULL), MQ_OK);
+	/* A deadline that is no number is none. */
+	assert_int_equal(rd(g, "a", 8, m), 2);
+	assert_memory_equal(m[0].body, "later", 5);
+	assert_memory_equal(m[1].body, "bad", 3);
+	read_dlq(f, "s.dlq", &d);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.reason[0], "expired");
+	assert_string_equal(d.body[0], "past");
+	mq_group_close(g);
+}
+
 static void
 test_ttl(void **state)
 {
@@ -2343,6 +2374,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_reject, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ttl, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),

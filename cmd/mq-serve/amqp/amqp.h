@@ -15,7 +15,9 @@
  * the connection last wrote for the heartbeats.
  *
  * Messages: an AMQP queue Q is the libmq stream Q read through its group
- * "queue" (queue.c).  basic.publish to the default exchange appends to
+ * "queue" (queue.c), with libmq's declaration of it (mq_queue_declare:
+ * flags and arguments, checked and compared in qargs.c; x-expires in
+ * expire.c, a message's expiration in expiration.c).  basic.publish to the default exchange appends to
  * the stream named by the routing key (publish.c), through the core's
  * run of appends; to another exchange, to the queues libmq's registry
  * of exchanges and bindings routes it to (exchange.c, bind.c, route.c,
@@ -85,6 +87,7 @@ struct amqp_consumer {
 	int			 no_ack;
 	uint16_t		 prefetch;	/* its own basic.qos count, 0: none */
 	size_t			 nunacked;	/* its deliveries waiting for an ack */
+	int			 exclusive;	/* the queue's only consumer */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -111,6 +114,7 @@ struct amqp_publish {
 	uint8_t			*body;		/* 'got' of props.body_size bytes */
 	size_t			 got;
 	uint64_t		 seq;		/* its confirm's number, 0: none */
+	int64_t			 deadline;	/* of its expiration, 0: none */
 };
 
 /*
@@ -204,6 +208,9 @@ struct amqp_client {
 	uint16_t		 ack_chan;
 	int			 published;	/* it has sent a basic.publish */
 	int			 blocked;	/* it was sent connection.blocked */
+	/* The exclusive queues it declared, deleted when it goes (queue.c). */
+	char			**exclusive;
+	size_t			 nexclusive;
 };
 
 /* ---- door.c */
@@ -320,6 +327,59 @@ int	 amqp_queue_open_or_fail(struct amqp_channel *ch,
  * delivered, and those handed back (nacked) that no consumer holds.
  */
 int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
+/*
+ * Whether the channel's connection may use queue 'name' (not another
+ * connection's exclusive queue): 0, or -1 after 405 RESOURCE_LOCKED.  A
+ * missing queue is 0: the method says what that means.
+ */
+int	 amqp_queue_access(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name);
+/*
+ * Deletes queue 'name': its stream and declaration, this server's
+ * consumers of it (cancelled).  MQ_OK, MQ_ENOSTREAM, or another outcome.
+ */
+int	 amqp_queue_remove(struct server *s, const char *name);
+/* The client goes: its exclusive queues are deleted. */
+void	 amqp_queue_close(struct amqp_client *c);
+/* The last consumer of queue 'name' on this server went: auto-delete. */
+void	 amqp_queue_unused(struct server *s, const char *name);
+
+/* ---- expire.c: x-expires. */
+
+/* Queue 'name' was declared with x-expires 'ms': used now, its timer set. */
+void	 amqp_expire_note(struct server *s, const char *name, int64_t ms);
+/* Queue 'name' was used (a get, its last consumer's end), if it expires. */
+void	 amqp_expire_use(struct server *s, const char *name);
+/* Queue 'name' was deleted: its record and timer go. */
+void	 amqp_expire_forget(const char *name);
+/* The server starts: the declared queues with x-expires get their timers. */
+void	 amqp_expire_start(struct server *s);
+
+/* ---- qargs.c: the arguments of queue.declare. */
+
+/*
+ * Checks the arguments 'args' ('len' bytes) of a declare of queue
+ * 'name' as RabbitMQ does: 0, or -1 after a 406 on 'ch'.
+ */
+int	 amqp_qargs_check(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name, const uint8_t *args, size_t len);
+/*
+ * Whether a redeclaration with 'flags' (MQ_QDURABLE, MQ_QAUTODELETE)
+ * and 'args' matches the declaration 'cur': 0, or -1 after RabbitMQ's
+ * 406 "inequivalent arg ..." on 'ch'.
+ */
+int	 amqp_qargs_equivalent(struct amqp_channel *ch,
+	    const struct amqp_method *m, const struct mq_queue *cur, int flags,
+	    const uint8_t *args, size_t len);
+/*
+ * Sets in 'p' what the arguments ask of the stream's policy (ttl,
+ * max-len, overflow, delivery limit); 1 if they ask anything.
+ */
+int	 amqp_qargs_policy(const uint8_t *args, size_t len,
+	    struct mq_policy *p);
+/* x-expires in milliseconds, 0 if none. */
+int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
+
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
 	    const char *what, int rc);
@@ -439,6 +499,15 @@ void	 amqp_tx_publish(struct amqp_channel *ch);
 int	 amqp_tx_ack(struct amqp_channel *ch, struct amqp_unacked *u, int how);
 /* Forgets what the transaction holds (its deliveries go back to the tree). */
 void	 amqp_tx_free(struct amqp_channel *ch);
+/* ---- expiration.c: the expiration property. */
+
+/*
+ * The deadline of a publish's content header 'h' in '*at' (milliseconds
+ * since the epoch; 0 without an expiration): 0, or -1 after RabbitMQ's
+ * 406 "invalid expiration ..." on 'ch'.
+ */
+int	 amqp_expiration(struct amqp_channel *ch,
+	    const struct amqp_content_header *h, int64_t *at);
 
 /* ---- consume.c: basic.qos, consume, cancel; serving the consumers. */
 
@@ -479,13 +548,21 @@ void	 amqp_queue_gone(struct server *s, const char *name);
 /*
  * Writes message 'm' as basic.deliver (with consumer 'ctag' of 'ctaglen'
  * bytes) or, with ctag NULL, basic.get-ok (with 'count' messages left),
- * then its content; the frames wait for amqp_out_flush() or
- * amqp_out_flush_all().  Returns 0, or -1 if out of memory making the
- * headers table (the caller closes the connection).
+ * then its content, with an x-delivery-count header of 'retries' if it is
+ * not 0; the frames wait for amqp_out_flush() or amqp_out_flush_all().
+ * Returns 0, or -1 if out of memory making the headers table (the caller
+ * closes the connection).
  */
 int	 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
-	    uint64_t tag, int redelivered, uint64_t count,
+	    uint64_t tag, int redelivered, uint64_t retries, uint64_t count,
 	    const struct mq_msg *m);
+/*
+ * The deliveries before this one of entry 'id' just read from group 'g'
+ * of stream 'st', for its x-delivery-count header: 0 unless the queue
+ * has a delivery limit (x-delivery-limit, as RabbitMQ's quorum queues)
+ * and holds the entry pending.
+ */
+uint64_t amqp_retries(mq_stream *st, mq_group *g, mq_id id);
 void	 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m);
 
 /* ---- ack.c: deliveries waiting for their ack. */

@@ -267,8 +267,8 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
  * message delivered again.  Returns how many, or a libmq error (< 0).
  */
 static int
-serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
-    size_t want, mq_id *cursor)
+serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_stream *st,
+    mq_group *g, size_t want, mq_id *cursor)
 {
 	struct mq_msg msgs[SERVE_BATCH];
 	struct amqp_channel *ch = cn->ch;
@@ -289,7 +289,8 @@ serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_group *g,
 		tag = ++ch->tag;
 		if ((!cn->no_ack && amqp_unacked_add(ch, tag, msgs[i].id,
 		    q, cn) == -1) || amqp_deliver(ch, cn->tag, cn->taglen, tag,
-		    again, 0, &msgs[i]) == -1) {
+		    again, again ? amqp_retries(st, g, msgs[i].id) : 0, 0,
+		    &msgs[i]) == -1) {
 			conn_abort(conn, "out of memory");
 			break;
 		}
@@ -335,7 +336,7 @@ dispatch(struct server *s, struct amqp_queue *q)
 				continue;
 			want = open > 1 ? 1 : want < SERVE_BATCH ? want :
 			    SERVE_BATCH;
-			if ((rc = serve_one(q, cn, g, want, &cursor)) < 0)
+			if ((rc = serve_one(q, cn, st, g, want, &cursor)) < 0)
 				goto fail;
 			if (rc > 0) {
 				served++;
@@ -438,6 +439,26 @@ consumer_find(struct amqp_channel *ch, const uint8_t *tag, size_t len)
 }
 
 static void
+unused_run(struct loop *loop, void *arg)
+{
+	amqp_queue_unused(door, arg);
+	free(arg);
+}
+
+/*
+ * Queue 'name' has no consumer left: after this turn, when whoever
+ * ended the consumer is done with the queue, auto-delete may take it.
+ */
+static void
+unused_later(const char *name)
+{
+	char *copy;
+
+	if ((copy = strdup(name)) != NULL)
+		(void)loop_timer_add(door->loop, 0, unused_run, copy);
+}
+
+static void
 consumer_free(struct amqp_consumer *cn)
 {
 	struct amqp_queue *q = cn->q;
@@ -447,6 +468,8 @@ consumer_free(struct amqp_consumer *cn)
 	TAILQ_REMOVE(&cn->ch->consumers, cn, clink);
 	TAILQ_REMOVE(&q->consumers, cn, qlink);
 	q->nconsumers--;
+	if (q->nconsumers == 0)
+		unused_later(q->name);
 	/* Its connection may go: the wait is made again with another's. */
 	if (q->w != NULL && (q->wconn == conn || q->nconsumers == 0)) {
 		queue_unwait(door, q);
@@ -533,6 +556,26 @@ consumer_tag(struct amqp_consumer *cn, const struct amqp_value *tag)
 	cn->taglen = tag->len;
 }
 
+/*
+ * Whether a consumer of queue 'name' is refused: the queue has an
+ * exclusive consumer, or has any while this one asks to be ('exclusive').
+ */
+static int
+exclusive_use(const char *name, int exclusive)
+{
+	struct amqp_queue *q = queue_find(name);
+	struct amqp_consumer *cn;
+
+	if (q == NULL || q->nconsumers == 0)
+		return 0;
+	if (exclusive)
+		return 1;
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (cn->exclusive)
+			return 1;
+	return 0;
+}
+
 void
 amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 {
@@ -554,6 +597,11 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 		    (const char *)tag->p);
 		return;
 	}
+	if (exclusive_use(name, m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n)) {
+		amqp_chan_error(ch, AMQP_ACCESS_REFUSED, m->id,
+		    "queue '%s' in vhost '/' in exclusive use", name);
+		return;
+	}
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
 	    (cn->q = amqp_queue_ref(s, name)) == NULL) {
 		free(cn);
@@ -565,6 +613,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	cn->ch = ch;
 	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
 	cn->prefetch = ch->consumer_prefetch;
+	cn->exclusive = m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n != 0;
 	TAILQ_INSERT_TAIL(&ch->consumers, cn, clink);
 	TAILQ_INSERT_TAIL(&cn->q->consumers, cn, qlink);
 	cn->q->nconsumers++;

@@ -20,9 +20,36 @@
 /* The headers table of the message being written, kept between calls. */
 static struct amqp_buf table;
 
+uint64_t
+amqp_retries(mq_stream *st, mq_group *g, mq_id id)
+{
+	struct mq_policy pol;
+	struct mq_pending p;
+	size_t n;
+
+	/* A look at the pending list leaves the messages read as they are. */
+	if (mq_policy_get(st, &pol) != MQ_OK || pol.delivery_limit == 0 ||
+	    mq_group_pending(g, id, id, 1, NULL, 0, &p, &n) != MQ_OK ||
+	    n == 0 || p.count == 0)
+		return 0;
+	return p.count - 1;
+}
+
+/* Adds x-delivery-count to the headers table of 'props' (in 'table'). */
+static void
+delivery_count(struct amqp_content_header *props, uint64_t retries)
+{
+	amqp_fput_key(&table, "x-delivery-count");
+	amqp_fput_i64(&table, (int64_t)retries);
+	props->present |= 1u << AMQP_BASIC_PROP_HEADERS;
+	props->props[AMQP_BASIC_PROP_HEADERS].p = table.p;
+	props->props[AMQP_BASIC_PROP_HEADERS].len = table.len;
+}
+
 int
 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
-    uint64_t tag, int redelivered, uint64_t count, const struct mq_msg *m)
+    uint64_t tag, int redelivered, uint64_t retries, uint64_t count,
+    const struct mq_msg *m)
 {
 	struct amqp_client *c = ch->c;
 	struct amqp_value args[AMQP_MAX_ARGS];
@@ -34,6 +61,11 @@ amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 		key = amqp_str("");
 	if (amqp_msg_to_content(m, &table, &props) == -1)
 		return -1;
+	if (retries > 0) {
+		delivery_count(&props, retries);
+		if (table.err != 0)
+			return -1;
+	}
 	memset(args, 0, sizeof(args));
 	if (ctag != NULL) {
 		id = AMQP_BASIC_DELIVER;
@@ -78,6 +110,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_GET_QUEUE], name) == -1 ||
 	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
+	amqp_expire_use(c->conn->server, name);
 	/* Counted first: the message read is valid until the next call. */
 	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
 	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
@@ -103,7 +136,8 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	}
 	if (q != NULL)
 		amqp_queue_unref(q);	/* the delivery holds its own */
-	if (amqp_deliver(ch, NULL, 0, tag, again, count > 0 ? count - 1 : 0,
+	if (amqp_deliver(ch, NULL, 0, tag, again,
+	    again ? amqp_retries(st, g, msg.id) : 0, count > 0 ? count - 1 : 0,
 	    &msg) == -1) {
 		conn_abort(c->conn, "out of memory");
 		return;

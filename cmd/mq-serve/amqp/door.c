@@ -167,6 +167,7 @@ amqp_close(struct conn *conn)
 	amqp_out_forget(c);
 	/* Its consumers end, what it holds goes back to the queues. */
 	amqp_chan_free_all(c);
+	amqp_queue_close(c);
 	amqp_buf_free(&c->out);
 	free(c);
 	conn->state = NULL;

@@ -198,6 +198,21 @@ amqp_msg_from_content(struct amqp_msg_in *in,
 	return 0;
 }
 
+int
+amqp_msg_deadline(struct amqp_msg_in *in, struct mq_msg *m, int64_t at)
+{
+	size_t n = m->nheaders;
+	int len;
+
+	len = snprintf(in->deadline, sizeof(in->deadline), "%" PRId64, at);
+	if (add_header(in, &n, MQ_EXPIRES_AT, sizeof(MQ_EXPIRES_AT) - 1,
+	    in->deadline, (size_t)len) == -1)
+		return -1;
+	m->headers = in->h;
+	m->nheaders = n;
+	return 0;
+}
+
 void
 amqp_msg_in_free(struct amqp_msg_in *in)
 {
@@ -296,8 +311,10 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 			have_table = 1;
 			continue;
 		}
-		if (h->namelen > 255)
-			continue;	/* no table key can say it */
+		if (h->namelen > 255 ||
+		    (h->namelen == sizeof(MQ_EXPIRES_AT) - 1 &&
+		    memcmp(h->name, MQ_EXPIRES_AT, h->namelen) == 0))
+			continue;	/* no table key can say it; libmq's */
 		amqp_put_shortstr(table, h->name, h->namelen);
 		amqp_fput_str(table, h->value, h->valuelen);
 		entries = 1;

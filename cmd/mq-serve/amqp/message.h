@@ -21,6 +21,7 @@ struct amqp_msg_in {
 	struct mq_header	*h;		/* the headers, grown as needed */
 	size_t			 cap;
 	char			 num[AMQP_BASIC_NPROPS][24];	/* numbers as text */
+	char			 deadline[24];	/* MQ_EXPIRES_AT's value */
 };
 
 /*
@@ -38,11 +39,19 @@ int	 amqp_msg_from_content(struct amqp_msg_in *in,
 	    size_t keylen, const void *body, size_t bodylen, struct mq_msg *m);
 void	 amqp_msg_in_free(struct amqp_msg_in *in);
 /*
+ * Adds to 'm', made by amqp_msg_from_content() with 'in', the header
+ * MQ_EXPIRES_AT with deadline 'at' (milliseconds since the epoch), which
+ * libmq's readers honour.  Returns 0, or -1 if out of memory.
+ */
+int	 amqp_msg_deadline(struct amqp_msg_in *in, struct mq_msg *m,
+	    int64_t at);
+/*
  * The reverse: the content header of message 'm' in 'props' (class
  * basic, body size included).  A header named as a property, with a
  * value the property can hold, is that property (the first one of a
  * name); "amqp-headers" holding a field table, the start of the headers
- * table; every other header an entry of type S of it.  The table is
+ * table; MQ_EXPIRES_AT, libmq's, nothing (the expiration property says
+ * it to the client); every other header an entry of type S of it.  The table is
  * made in 'table' (emptied first); 'props' points into 'm' and 'table'.
  * Returns 0, or -1 if 'table' could not grow.
  */

@@ -135,6 +135,15 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 			amqp_confirm_done(ch, seq, 1);
 		return;
 	}
+	/*
+	 * A queue at its max-len with x-overflow reject-publish refuses it:
+	 * a basic.nack with confirms, else dropped, as RabbitMQ does.
+	 */
+	if (rc == MQ_EFULL) {
+		if (seq != 0 && ch != NULL)
+			amqp_confirm_done(ch, seq, 0);
+		return;
+	}
 	if (st != NULL)
 		(void)strlcpy(name, mq_stream_name(st), sizeof(name));
 	else if (m->key != NULL && m->keylen < sizeof(name)) {
@@ -235,6 +244,16 @@ send_return(struct amqp_channel *ch)
 	amqp_out_flush(c);
 }
 
+/* The libmq message of publish 'p', its deadline with it: 0, or -1. */
+static int
+message(struct amqp_publish *p, struct amqp_msg_in *in, struct mq_msg *m)
+{
+	if (amqp_msg_from_content(in, &p->props, p->routing_key, p->rklen,
+	    p->body, p->got, m) == -1)
+		return -1;
+	return p->deadline != 0 ? amqp_msg_deadline(in, m, p->deadline) : 0;
+}
+
 /*
  * The message is whole: queued for its queue (a command of the run of
  * appends), else, once the run it may have missed is done, queued if
@@ -251,8 +270,7 @@ amqp_publish_route(struct amqp_channel *ch)
 	uint64_t seq;
 	int sent;
 
-	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == -1) {
+	if (message(p, &in, &m) == -1) {
 		amqp_msg_in_free(&in);
 		conn_abort(c->conn, "out of memory");
 		return -1;
@@ -271,8 +289,7 @@ amqp_publish_route(struct amqp_channel *ch)
 		amqp_publish_reset(ch);
 		return 0;
 	}
-	if (amqp_msg_from_content(&in, &p->props, p->routing_key, p->rklen,
-	    p->body, p->got, &m) == 0 && !route(ch, &m, 1) && p->mandatory)
+	if (message(p, &in, &m) == 0 && !route(ch, &m, 1) && p->mandatory)
 		send_return(ch);
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);
@@ -333,6 +350,8 @@ content_header(struct amqp_channel *ch, const struct amqp_frame *f)
 		    (unsigned long long)p->props.body_size, max);
 		return;
 	}
+	if (amqp_expiration(ch, &p->props, &p->deadline) == -1)
+		return;
 	if (p->props.body_size == 0) {
 		publish_whole(ch);
 		return;

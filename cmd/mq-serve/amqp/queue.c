@@ -15,8 +15,12 @@
  * name of the server's, "amq.gen-" and 22 characters, as RabbitMQ names
  * it, and names starting "amq." are RabbitMQ's to give (403).  The
  * flags durable, exclusive and auto-delete, and the arguments, are
- * taken and not kept: a stream is always durable, and what the others
- * mean needs a registry of declarations (docs/amqp.md, "What is next").
+ * libmq's declaration of the queue (mq_queue_declare), which a
+ * redeclaration must match (406, qargs.c); the arguments that ask
+ * something of the stream become its policy when the queue is made.  A
+ * transient queue is the server's spool handle's, gone when the server
+ * stops; an exclusive one is also its connection's ("amqp-<id>", the
+ * holder), which alone may use it (405), and deletes it when it goes.
  * queue.purge moves the group past every entry (they stay in the stream
  * for its other readers) and acknowledges the handed-back ones;
  * queue.delete removes the stream, and cancels this server's consumers
@@ -29,8 +33,19 @@
 #include "amqp.h"
 #include "core/waiters.h"
 
-/* What RabbitMQ says of a missing queue. */
+/* What RabbitMQ says of a missing queue, and of another's exclusive one. */
 #define NO_QUEUE	"no queue '%s' in vhost '/'"
+#define LOCKED		"cannot obtain exclusive access to locked queue '%s' " \
+	"in vhost '/'. It could be originally declared on another " \
+	"connection or the exclusive property value does not match that " \
+	"of the original declaration."
+
+/* The holder name of the exclusive queues of client 'c'. */
+static void
+holder(const struct amqp_client *c, char *buf, size_t size)
+{
+	(void)snprintf(buf, size, "amqp-%llu", (unsigned long long)c->conn->id);
+}
 
 int
 amqp_queue_open(struct server *s, const char *name, mq_stream **st,
@@ -75,6 +90,9 @@ queue_fail(struct amqp_channel *ch, const struct amqp_method *m,
 	case MQ_ENOSTREAM:
 		amqp_chan_error(ch, AMQP_NOT_FOUND, m->id, NO_QUEUE, name);
 		break;
+	case MQ_ELOCKED:
+		amqp_chan_error(ch, AMQP_RESOURCE_LOCKED, m->id, LOCKED, name);
+		break;
 	case MQ_EBADNAME:
 	case MQ_EWRONGTYPE:
 		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
@@ -89,11 +107,28 @@ queue_fail(struct amqp_channel *ch, const struct amqp_method *m,
 }
 
 int
+amqp_queue_access(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name)
+{
+	char h[MQ_QHOLDER_MAX];
+	int rc;
+
+	holder(ch->c, h, sizeof(h));
+	rc = mq_queue_access(ch->c->conn->server->spool, name, h);
+	if (rc == MQ_OK || rc == MQ_ENOSTREAM)
+		return 0;
+	queue_fail(ch, m, name, rc);
+	return -1;
+}
+
+int
 amqp_queue_open_or_fail(struct amqp_channel *ch, const struct amqp_method *m,
     const char *name, mq_stream **st, mq_group **g)
 {
 	int rc;
 
+	if (amqp_queue_access(ch, m, name) == -1)
+		return -1;
 	if ((rc = amqp_queue_open(ch->c->conn->server, name, st, g)) ==
 	    MQ_OK)
 		return 0;
@@ -248,39 +283,112 @@ declare_name(struct amqp_channel *ch, const struct amqp_method *m,
 	return amqp_queue_name(ch, m, q, name);
 }
 
-/* Makes the stream 'name' if it is missing, and tells its waiters. */
+/* The flags of queue.declare 'm' as libmq's. */
 static int
-make_stream(struct server *s, const char *name)
+declare_flags(const struct amqp_method *m)
 {
+	return (m->args[AMQP_QUEUE_DECLARE_DURABLE].n ? MQ_QDURABLE : 0) |
+	    (m->args[AMQP_QUEUE_DECLARE_EXCLUSIVE].n ? MQ_QEXCLUSIVE : 0) |
+	    (m->args[AMQP_QUEUE_DECLARE_AUTO_DELETE].n ? MQ_QAUTODELETE : 0);
+}
+
+/* Notes the client's exclusive queue 'name', to delete it when it goes. */
+static int
+note_exclusive(struct amqp_client *c, const char *name)
+{
+	char **n, *copy;
+
+	if ((copy = strdup(name)) == NULL)
+		return -1;
+	if ((n = reallocarray(c->exclusive, c->nexclusive + 1,
+	    sizeof(*n))) == NULL) {
+		free(copy);
+		return -1;
+	}
+	c->exclusive = n;
+	c->exclusive[c->nexclusive++] = copy;
+	return 0;
+}
+
+/* A new queue's arguments made its stream's policy. */
+static int
+set_policy(struct server *s, const char *name, const uint8_t *args,
+    size_t len)
+{
+	struct mq_policy p;
 	mq_stream *st;
 	int rc;
 
-	rc = server_stream(s, name, strlen(name), 0, &st);
-	if (rc != MQ_ENOSTREAM)
+	if ((rc = server_stream(s, name, strlen(name), 0, &st)) != MQ_OK ||
+	    (rc = mq_policy_get(st, &p)) != MQ_OK)
 		return rc;
-	if ((rc = server_stream(s, name, strlen(name), 1, &st)) != MQ_OK)
-		return rc;
-	waiters_change(s, mq_stream_name(st), NULL, MQ_WATCH_MADE);
-	return MQ_OK;
+	if (!amqp_qargs_policy(args, len, &p))
+		return MQ_OK;
+	return mq_policy_set(st, &p);
+}
+
+/*
+ * Declares queue 'name' in libmq: 0, or -1 after the error (405 for
+ * another's exclusive queue, 404 for a passive declare of a missing one,
+ * 406 for a redeclaration that does not match).
+ */
+static int
+declare(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name)
+{
+	const struct amqp_value *a = &m->args[AMQP_QUEUE_DECLARE_ARGUMENTS];
+	struct server *s = ch->c->conn->server;
+	int passive = m->args[AMQP_QUEUE_DECLARE_PASSIVE].n != 0, made, rc;
+	char h[MQ_QHOLDER_MAX];
+	struct mq_queue q, cur;
+	int64_t expires;
+
+	if (!passive && amqp_qargs_check(ch, m, name, a->p, a->len) == -1)
+		return -1;
+	holder(ch->c, h, sizeof(h));
+	memset(&q, 0, sizeof(q));
+	q.name = name;
+	q.flags = declare_flags(m);
+	q.holder = h;
+	q.args = a->len > 0 ? a->p : NULL;
+	q.argslen = a->len;
+	rc = mq_queue_declare(s->spool, &q, passive ? MQ_QPASSIVE : 0, &cur,
+	    &made);
+	if (rc == MQ_OK && made) {
+		waiters_change(s, name, NULL, MQ_WATCH_MADE);
+		if ((q.flags & MQ_QEXCLUSIVE) &&
+		    note_exclusive(ch->c, name) == -1) {
+			amqp_conn_error(ch->c, AMQP_RESOURCE_ERROR, m->id,
+			    "out of memory");
+			return -1;
+		}
+		rc = set_policy(s, name, a->p, a->len);
+	}
+	if (rc != MQ_OK) {
+		queue_fail(ch, m, name, rc);
+		return -1;
+	}
+	if (!passive && !made &&
+	    amqp_qargs_equivalent(ch, m, &cur, q.flags, a->p, a->len) == -1)
+		return -1;
+	/* A declare is a use, not a passive one; the expiry is the queue's. */
+	if (!passive &&
+	    (expires = amqp_qargs_expires(cur.args, cur.argslen)) > 0)
+		amqp_expire_note(s, name, expires);
+	return 0;
 }
 
 void
 amqp_queue_declare(struct amqp_channel *ch, const struct amqp_method *m)
 {
-	struct server *s = ch->c->conn->server;
 	char name[AMQP_NAME_SIZE];
 	mq_stream *st;
 	mq_group *g;
 	uint64_t count;
 	int rc;
 
-	if (declare_name(ch, m, name) == -1)
+	if (declare_name(ch, m, name) == -1 || declare(ch, m, name) == -1)
 		return;
-	if (!m->args[AMQP_QUEUE_DECLARE_PASSIVE].n &&
-	    (rc = make_stream(s, name)) != MQ_OK) {
-		queue_fail(ch, m, name, rc);
-		return;
-	}
 	if (amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	if ((rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
@@ -355,7 +463,7 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	int nowait = m->args[AMQP_QUEUE_DELETE_NOWAIT].n != 0, rc;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
-	    name) == -1)
+	    name) == -1 || amqp_queue_access(ch, m, name) == -1)
 		return;
 	if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
 		/* As RabbitMQ: deleting what is not there is no error. */
@@ -377,15 +485,62 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 		    "queue '%s' in vhost '/' not empty", name);
 		return;
 	}
-	rc = mq_stream_remove(s->spool, name);
-	server_stream_forget(s, name);
-	/* Its bindings go with it, as in RabbitMQ. */
-	if (rc == MQ_OK || rc == MQ_ENOSTREAM)
-		rc = mq_exchange_unbind_queue(s->spool, name);
-	if (rc != MQ_OK && rc != MQ_ENOSTREAM) {
+	if ((rc = amqp_queue_remove(s, name)) != MQ_OK && rc != MQ_ENOSTREAM) {
 		queue_fail(ch, m, name, rc);
 		return;
 	}
-	amqp_queue_gone(s, name);
 	reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, count);
+}
+
+int
+amqp_queue_remove(struct server *s, const char *name)
+{
+	int rc, urc;
+
+	rc = mq_queue_delete(s->spool, name);
+	server_stream_forget(s, name);
+	/* Its bindings go with it, as in RabbitMQ. */
+	if ((rc == MQ_OK || rc == MQ_ENOSTREAM) &&
+	    (urc = mq_exchange_unbind_queue(s->spool, name)) != MQ_OK)
+		rc = urc;
+	if (rc == MQ_OK)
+		amqp_queue_gone(s, name);
+	amqp_expire_forget(name);
+	return rc;
+}
+
+void
+amqp_queue_close(struct amqp_client *c)
+{
+	struct server *s = c->conn->server;
+	char h[MQ_QHOLDER_MAX];
+	struct mq_queue q;
+	size_t i;
+
+	holder(c, h, sizeof(h));
+	/* Only what is still its own: deleted and made again, it is not. */
+	for (i = 0; i < c->nexclusive; i++) {
+		if (mq_queue_lookup(s->spool, c->exclusive[i], &q) == MQ_OK &&
+		    (q.flags & MQ_QEXCLUSIVE) && q.mine &&
+		    strcmp(q.holder, h) == 0)
+			(void)amqp_queue_remove(s, c->exclusive[i]);
+		free(c->exclusive[i]);
+	}
+	free(c->exclusive);
+	c->exclusive = NULL;
+	c->nexclusive = 0;
+}
+
+void
+amqp_queue_unused(struct server *s, const char *name)
+{
+	struct mq_queue q;
+
+	if (amqp_queue_consumers(name) > 0)
+		return;
+	if (mq_queue_lookup(s->spool, name, &q) == MQ_OK &&
+	    (q.flags & MQ_QAUTODELETE))
+		(void)amqp_queue_remove(s, name);
+	else
+		amqp_expire_use(s, name);
 }

@@ -218,8 +218,12 @@ flush_stream(struct appendq *q, size_t first)
 	for (i = 0; i < n; i++) {
 		struct appendq_entry *e = &q->entries[q->which[i]];
 
-		/* One too big fails the batch: then each goes on its own. */
-		if (rc == MQ_ETOOBIG)
+		/*
+		 * One too big, or a queue that refuses what is past its
+		 * max-len, fails the batch: then each goes on its own, and
+		 * those that fit are taken.
+		 */
+		if (rc == MQ_ETOOBIG || rc == MQ_EFULL)
 			e->rc = mq_append(stream, &q->msgs[i], 1, NULL, &e->id);
 		else {
 			e->rc = rc;

@@ -220,3 +220,21 @@ ch.basic_publish(exchange="", routing_key="big", body=b"room again")
 print("ok")
 PY
 }
+
+@test "amqp confirms: a queue at its x-max-length with reject-publish nacks the publish" {
+	amqp_up
+	pika_script <<'PY'
+ch.queue_declare(queue="small", arguments={"x-max-length": 1,
+    "x-overflow": "reject-publish"})
+ch.confirm_delivery()
+ch.basic_publish(exchange="", routing_key="small", body="fits")
+try:
+	ch.basic_publish(exchange="", routing_key="small", body="refused")
+	raise SystemExit("acked past x-max-length")
+except pika.exceptions.NackError:
+	pass
+# The channel goes on, and the queue holds the first.
+assert ch.queue_declare(queue="small", passive=True).method.message_count == 1
+print("ok")
+PY
+}

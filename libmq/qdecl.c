@@ -1,0 +1,573 @@
+/*
+ * qdecl.c - queue declarations: what an AMQP queue.declare asked of a
+ * stream (durable, exclusive, auto-delete, the arguments), kept for the
+ * next declare to compare with, and the owners of transient queues.
+ *
+ * Model: the declaration of queue Q is the file "decl" in the directory
+ * of stream Q, so it lives and dies with the stream (a removal or a
+ * rename of the stream takes it along) and costs one small file per
+ * queue: a declare reads and writes that file alone, and a lookup is
+ * one openat(2) and read(2), however many queues the spool holds.  It
+ * is text, version first:
+ *
+ *	version 1
+ *	flags 6			MQ_QDURABLE | MQ_QEXCLUSIVE | MQ_QAUTODELETE
+ *	made 1			the declare made the stream
+ *	owner 1234-89abcdef01234567	"-" for a durable, shared queue
+ *	holder 636f6e6e2d31	hex, "-" for none
+ *	args 0000000d...	hex of the field table, "-" for none
+ *
+ * It is written under the stream's lock, aside, fsynced and renamed
+ * into place (mq_put_file), the directory made durable by the spool's
+ * fsync policy as the stream's creation is: a crash leaves no
+ * declaration or a whole one.
+ *
+ * A queue that is not durable, or is exclusive, has the declaring
+ * handle's owner (exchange.c: a file of SPOOL/owners held with flock,
+ * which the kernel lets go when the process dies).  The handle keeps
+ * the names of the queues it owns and removes them when it is closed;
+ * a queue whose owner died is removed by whoever finds it so: a lookup
+ * or a declare of it, or mq_queue_sweep(), which looks at every stream
+ * and which a server runs when it starts.  Removing one removes its
+ * stream if its declare made the stream, and only the declaration of a
+ * stream that was there before (a tool's stream that a client declared
+ * is not the client's to take away).
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "stream.h"
+#include "xtable.h"
+
+#define QFLAGS		(MQ_QDURABLE | MQ_QEXCLUSIVE | MQ_QAUTODELETE)
+#define DECL_FILE	"decl"
+#define DECL_TMP	"decl.tmp"
+/* The file's largest size: the arguments twice (hex) and the rest. */
+#define DECL_MAX	(2 * MQ_QARGS_MAX + 2 * MQ_QHOLDER_MAX + 256)
+
+/* What a spool handle keeps of queue declarations (sp->qstate). */
+struct mq_qstate {
+	char		*text;		/* the last file read, parsed in place */
+	size_t		 cap;
+	char		**owned;	/* the queues this handle owns */
+	size_t		 nowned, capowned;
+};
+
+/* A parsed file: strings into the state's buffers. */
+struct decl {
+	int		 flags;
+	int		 made;
+	const char	*owner;		/* "" for none */
+	const char	*holder;
+	const unsigned char *args;
+	size_t		 argslen;
+};
+
+static struct mq_qstate *
+qstate(mq_spool *sp)
+{
+	if (sp->qstate == NULL)
+		sp->qstate = calloc(1, sizeof(*sp->qstate));
+	return sp->qstate;
+}
+
+/* ------------------------------------------------------------------
+ * The file.
+ * ---------------------------------------------------------------- */
+
+/* Decodes 'hex' in place ("-": empty); its length, or -1 if it is not hex. */
+static ssize_t
+unhex(char *hex)
+{
+	size_t i, n = strlen(hex);
+	int hi, lo;
+
+	if (strcmp(hex, "-") == 0)
+		return 0;
+	if (n % 2 != 0)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		if ((hi = mq_hexval(hex[2 * i])) < 0 ||
+		    (lo = mq_hexval(hex[2 * i + 1])) < 0)
+			return -1;
+		hex[i] = (char)(hi << 4 | lo);
+	}
+	hex[n / 2] = '\0';
+	return (ssize_t)(n / 2);
+}
+
+/* Appends "key HEX\n" (or "key -\n") of 'len' bytes at 'p' to 'out'. */
+static char *
+put_hex(char *out, const char *key, const void *p, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *b = p;
+	size_t i;
+
+	out += sprintf(out, "%s ", key);
+	if (len == 0)
+		*out++ = '-';
+	for (i = 0; i < len; i++) {
+		*out++ = digits[b[i] >> 4];
+		*out++ = digits[b[i] & 15];
+	}
+	*out++ = '\n';
+	return out;
+}
+
+/*
+ * Parses the file's text 'text' in place into 'd': MQ_OK, MQ_ECORRUPT,
+ * MQ_EVERSION.
+ */
+static int
+decl_parse(char *text, struct decl *d)
+{
+	char *line, *val;
+	const char *errstr = NULL;
+	ssize_t n;
+	int first = 1, rc;
+
+	memset(d, 0, sizeof(*d));
+	d->owner = d->holder = "";
+	while ((rc = mq_kv_next(&text, &line, &val, &first)) == 1) {
+		if (strcmp(line, "flags") == 0)
+			d->flags = (int)strtonum(val, 0, QFLAGS, &errstr);
+		else if (strcmp(line, "made") == 0)
+			d->made = (int)strtonum(val, 0, 1, &errstr);
+		else if (strcmp(line, "owner") == 0)
+			d->owner = strcmp(val, "-") == 0 ? "" : val;
+		else if (strcmp(line, "holder") == 0) {
+			if (unhex(val) < 0)
+				return MQ_ECORRUPT;
+			d->holder = val;
+		} else if (strcmp(line, "args") == 0) {
+			if ((n = unhex(val)) < 0)
+				return MQ_ECORRUPT;
+			d->args = (const unsigned char *)val;
+			d->argslen = (size_t)n;
+		}
+		/* Unknown keys are a newer version's: ignored. */
+		if (errstr != NULL)
+			return MQ_ECORRUPT;
+	}
+	return rc;
+}
+
+/*
+ * Reads and parses the declaration of the stream directory 'enc' into
+ * 'd' (strings in the handle's buffer): MQ_OK, MQ_ENOMSG if the stream
+ * has none, MQ_ENOSTREAM if there is no stream, MQ_ECORRUPT, mq_sys().
+ */
+static int
+decl_read(mq_spool *sp, const char *enc, struct decl *d)
+{
+	struct mq_qstate *qs;
+	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
+	ssize_t n;
+	size_t got = 0;
+	int fd, rc;
+
+	if ((qs = qstate(sp)) == NULL)
+		return mq_sys();
+	snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
+	if ((fd = openat(sp->streamsfd, path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			return mq_sys();
+		return mq_stream_exists_enc(sp, enc) ? MQ_ENOMSG :
+		    MQ_ENOSTREAM;
+	}
+	for (;;) {
+		/* Room for a read and the NUL; so large, it is no declaration. */
+		if (got >= DECL_MAX) {
+			rc = MQ_ECORRUPT;
+			goto out;
+		}
+		if ((rc = mq_grow(&qs->text, &qs->cap, got + 512, 1)) != MQ_OK)
+			goto out;
+		n = read(fd, qs->text + got, qs->cap - got - 1);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = mq_sys();
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	qs->text[got] = '\0';
+	rc = decl_parse(qs->text, d);
+out:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Writes the declaration 'd' into the stream directory 'dirfd', whole
+ * or not at all, under the stream's lock.
+ */
+static int
+decl_write(mq_spool *sp, int dirfd, const struct decl *d)
+{
+	char *buf, *p;
+	int rc;
+
+	if ((buf = malloc(DECL_MAX)) == NULL)
+		return mq_sys();
+	p = buf + sprintf(buf, "version 1\nflags %d\nmade %d\nowner %s\n",
+	    d->flags, d->made, d->owner[0] != '\0' ? d->owner : "-");
+	p = put_hex(p, "holder", d->holder, strlen(d->holder));
+	p = put_hex(p, "args", d->args, d->argslen);
+	rc = mq_put_file(dirfd, DECL_TMP, DECL_FILE, buf, (size_t)(p - buf),
+	    0, NULL);
+	free(buf);
+	if (rc != MQ_OK)
+		return rc;
+	return mq_spool_dirty(sp, dirfd);
+}
+
+/* Fills the caller's 'q' from 'd' of queue 'name' (the handle's copy). */
+static void
+decl_out(const struct decl *d, const char *name, int declared, int mine,
+    struct mq_queue *q)
+{
+	if (q == NULL)
+		return;
+	memset(q, 0, sizeof(*q));
+	q->name = name;
+	q->flags = declared ? d->flags : MQ_QDURABLE;
+	q->holder = declared ? d->holder : "";
+	q->args = d->argslen > 0 ? d->args : NULL;
+	q->argslen = d->argslen;
+	q->declared = declared;
+	q->mine = mine;
+}
+
+/* ------------------------------------------------------------------
+ * Owners.
+ * ---------------------------------------------------------------- */
+
+/* Notes 'name' among the queues the handle owns. */
+static int
+owned_add(struct mq_qstate *qs, const char *name)
+{
+	char *copy;
+	int rc;
+
+	if ((rc = mq_grow(&qs->owned, &qs->capowned, qs->nowned + 1,
+	    sizeof(*qs->owned))) != MQ_OK)
+		return rc;
+	if ((copy = strdup(name)) == NULL)
+		return mq_sys();
+	qs->owned[qs->nowned++] = copy;
+	return MQ_OK;
+}
+
+/*
+ * Removes the queue of stream directory 'enc' whose declaration 'd' is
+ * an owner's that is gone (or going): the stream if the declare made it,
+ * else the declaration alone.
+ */
+static int
+remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
+{
+	char name[MQ_NAME_MAX + 1];
+	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
+	int rc;
+
+	if (d->made) {
+		if ((rc = mq_name_decode(enc, name, sizeof(name))) < 0)
+			return rc;
+		rc = mq_stream_remove(sp, name);
+		return rc == MQ_ENOSTREAM ? MQ_OK : rc;
+	}
+	snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
+	if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
+		return mq_sys();
+	return mq_spool_dirty(sp, sp->streamsfd);
+}
+
+/*
+ * Reads the declaration of 'enc' and removes the queue if its owner is
+ * gone: MQ_OK with '*mine' set, MQ_ENOMSG for a stream without one,
+ * MQ_ENOSTREAM if there is no stream (or there was an orphan).
+ */
+static int
+decl_live(mq_spool *sp, const char *enc, struct decl *d, int *mine)
+{
+	int rc;
+
+	*mine = 0;
+	if ((rc = decl_read(sp, enc, d)) != MQ_OK)
+		return rc;
+	if (d->owner[0] == '\0' || mq_owner_alive(sp, d->owner, mine))
+		return MQ_OK;
+	if ((rc = remove_orphan(sp, enc, d)) != MQ_OK)
+		return rc;
+	return d->made ? MQ_ENOSTREAM : MQ_ENOMSG;
+}
+
+/* ------------------------------------------------------------------
+ * The interface.
+ * ---------------------------------------------------------------- */
+
+/* Whether 'holder' may have queue 'd' (mine: this handle owns it). */
+static int
+access_ok(const struct decl *d, int mine, const char *holder)
+{
+	return !(d->flags & MQ_QEXCLUSIVE) ||
+	    (mine && strcmp(d->holder, holder) == 0);
+}
+
+static int
+check(const struct mq_queue *q, int flags, char *enc)
+{
+	int rc;
+
+	if ((rc = mq_name_encode(q->name, enc, MQ_ENCNAME_MAX)) < 0)
+		return rc;
+	if ((q->flags & ~QFLAGS) || (flags & ~MQ_QPASSIVE) ||
+	    q->argslen > MQ_QARGS_MAX || (q->args == NULL && q->argslen > 0) ||
+	    (q->holder != NULL && strlen(q->holder) >= MQ_QHOLDER_MAX))
+		return MQ_EINVAL;
+	return MQ_OK;
+}
+
+int
+mq_queue_lookup(mq_spool *sp, const char *name, struct mq_queue *cur)
+{
+	char enc[MQ_ENCNAME_MAX];
+	struct decl d;
+	int rc, mine;
+
+	if ((rc = mq_name_encode(name, enc, sizeof(enc))) < 0)
+		return rc;
+	rc = decl_live(sp, enc, &d, &mine);
+	if (rc == MQ_ENOMSG) {
+		memset(&d, 0, sizeof(d));
+		decl_out(&d, name, 0, 0, cur);
+		return MQ_OK;
+	}
+	if (rc == MQ_OK)
+		decl_out(&d, name, 1, mine, cur);
+	return rc;
+}
+
+int
+mq_queue_access(mq_spool *sp, const char *name, const char *holder)
+{
+	struct mq_queue q;
+	int rc;
+
+	if ((rc = mq_queue_lookup(sp, name, &q)) != MQ_OK)
+		return rc;
+	if (!(q.flags & MQ_QEXCLUSIVE))
+		return MQ_OK;
+	return q.mine && strcmp(q.holder, holder) == 0 ? MQ_OK : MQ_ELOCKED;
+}
+
+/* Opens stream 'name', made if missing ('*made' then 1). */
+static int
+open_or_make(mq_spool *sp, const char *name, mq_stream **st, int *made)
+{
+	int rc;
+
+	*made = 0;
+	rc = mq_stream_open(sp, name, 0, st);
+	if (rc != MQ_ENOSTREAM)
+		return rc;
+	*made = 1;
+	return mq_stream_open(sp, name, MQ_CREATE, st);
+}
+
+/*
+ * Under the stream's lock: keeps the declaration of 'q' unless the
+ * stream has one ('*wrote' says), and reads what is in place into 'd'
+ * ('*mine': this handle owns it).
+ */
+static int
+declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,
+    const char *owner, int made_stream, struct decl *d, int *wrote,
+    int *mine)
+{
+	struct decl nd;
+	int rc;
+
+	*wrote = 0;
+	rc = decl_live(sp, st->enc, d, mine);
+	if (rc != MQ_ENOMSG)
+		return rc;
+	memset(&nd, 0, sizeof(nd));
+	nd.flags = q->flags;
+	nd.made = made_stream;
+	nd.owner = owner;
+	nd.holder = q->flags & MQ_QEXCLUSIVE && q->holder != NULL ?
+	    q->holder : "";
+	nd.args = q->args;
+	nd.argslen = q->argslen;
+	if ((rc = decl_write(sp, st->dirfd, &nd)) != MQ_OK)
+		return rc;
+	*wrote = 1;
+	*mine = owner[0] != '\0';
+	/* Read back: what the caller is handed is the handle's copy. */
+	return decl_read(sp, st->enc, d);
+}
+
+int
+mq_queue_declare(mq_spool *sp, const struct mq_queue *q, int flags,
+    struct mq_queue *cur, int *made)
+{
+	char enc[MQ_ENCNAME_MAX];
+	const char *owner = "", *holder;
+	struct mq_qstate *qs;
+	struct mq_queue found;
+	struct decl d;
+	mq_stream *st;
+	int rc, made_stream, wrote = 0, mine = 0;
+
+	if (made != NULL)
+		*made = 0;
+	if ((rc = check(q, flags, enc)) != MQ_OK)
+		return rc;
+	holder = q->holder != NULL ? q->holder : "";
+	if (flags & MQ_QPASSIVE) {
+		if ((rc = mq_queue_access(sp, q->name, holder)) == MQ_OK &&
+		    cur != NULL)
+			rc = mq_queue_lookup(sp, q->name, cur);
+		return rc;
+	}
+	if ((qs = qstate(sp)) == NULL)
+		return mq_sys();
+	if ((!(q->flags & MQ_QDURABLE) || (q->flags & MQ_QEXCLUSIVE)) &&
+	    (rc = mq_owner_take(sp, &owner)) != MQ_OK)
+		return rc;
+	/* An orphan goes first, so that the declare makes the queue anew. */
+	rc = mq_queue_lookup(sp, q->name, &found);
+	if (rc != MQ_OK && rc != MQ_ENOSTREAM)
+		return rc;
+	if ((rc = open_or_make(sp, q->name, &st, &made_stream)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_lock(st)) == MQ_OK) {
+		rc = declare_locked(sp, st, q, owner, made_stream, &d, &wrote,
+		    &mine);
+		mq_stream_unlock(st);
+	}
+	mq_stream_close(st);
+	if (rc != MQ_OK)
+		return rc;
+	if (wrote && owner[0] != '\0' && (rc = owned_add(qs, q->name)) != MQ_OK)
+		return rc;
+	if (made != NULL)
+		*made = wrote;
+	decl_out(&d, q->name, 1, mine, cur);
+	/* Exclusive both ways: the holder's alone, and asked of no other. */
+	if (!access_ok(&d, mine, holder) ||
+	    ((q->flags ^ d.flags) & MQ_QEXCLUSIVE))
+		return MQ_ELOCKED;
+	return MQ_OK;
+}
+
+int
+mq_queue_delete(mq_spool *sp, const char *name)
+{
+	return mq_stream_remove(sp, name);
+}
+
+struct each {
+	mq_spool	*spool;
+	int		(*fn)(const struct mq_queue *q, void *arg);
+	void		*arg;
+};
+
+/* mq_dir_each()'s callback: hands the queue 'entry' to the caller. */
+static int
+each_one(int dirfd, const char *entry, void *arg)
+{
+	struct each *e = arg;
+	char name[MQ_NAME_MAX + 1];
+	struct mq_queue q;
+	struct decl d;
+	int mine;
+
+	if (entry[0] == '.' || mq_name_decode(entry, name, sizeof(name)) < 0 ||
+	    decl_live(e->spool, entry, &d, &mine) != MQ_OK)
+		return 0;
+	decl_out(&d, name, 1, mine, &q);
+	return e->fn(&q, e->arg);
+}
+
+int
+mq_queues(mq_spool *sp, int (*fn)(const struct mq_queue *q, void *arg),
+    void *arg)
+{
+	struct each e = { sp, fn, arg };
+
+	return mq_dir_each(sp->streamsfd, each_one, &e);
+}
+
+/* mq_dir_each()'s callback: removes the queue 'entry' if an orphan. */
+static int
+sweep_one(int dirfd, const char *entry, void *arg)
+{
+	mq_spool *sp = ((void **)arg)[0];
+	size_t *removed = ((void **)arg)[1];
+	struct decl d;
+	int mine;
+
+	if (entry[0] == '.')
+		return 0;
+	if (decl_read(sp, entry, &d) != MQ_OK || d.owner[0] == '\0' ||
+	    mq_owner_alive(sp, d.owner, &mine))
+		return 0;
+	if (remove_orphan(sp, entry, &d) == MQ_OK)
+		(*removed)++;
+	return 0;
+}
+
+int
+mq_queue_sweep(mq_spool *sp, size_t *removed)
+{
+	size_t n = 0;
+	void *arg[2] = { sp, &n };
+	int rc;
+
+	rc = mq_dir_each(sp->streamsfd, sweep_one, arg);
+	if (removed != NULL)
+		*removed = n;
+	return rc;
+}
+
+void
+mq_qdecl_free(mq_spool *sp)
+{
+	struct mq_qstate *qs = sp->qstate;
+	struct mq_xstate *xs = sp->xstate;
+	char enc[MQ_ENCNAME_MAX];
+	struct decl d;
+	size_t i;
+
+	if (qs == NULL)
+		return;
+	/* Not a child's, forked with the handle: they are its parent's. */
+	for (i = 0; xs != NULL && xs->ownerpid == getpid() && i < qs->nowned;
+	    i++)
+		if (mq_name_encode(qs->owned[i], enc, sizeof(enc)) >= 0 &&
+		    decl_read(sp, enc, &d) == MQ_OK &&
+		    strcmp(d.owner, xs->owner) == 0)
+			(void)remove_orphan(sp, enc, &d);
+	for (i = 0; i < qs->nowned; i++)
+		free(qs->owned[i]);
+	free(qs->owned);
+	free(qs->text);
+	free(qs);
+	sp->qstate = NULL;
+}

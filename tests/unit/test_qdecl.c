@@ -1,0 +1,396 @@
+/*
+ * test_qdecl.c - queue declarations: made, found, kept as declared on a
+ * redeclare; passive; a stream that was there before; exclusive queues
+ * and their holders; transient queues gone with their handle, with a
+ * process killed (a lookup, a sweep), and not with a forked child's
+ * handle; the list of queues; damaged files; the reject overflow of
+ * the policy.
+ */
+#include <fcntl.h>
+
+#include "helpers.h"
+#include "mq.h"
+
+static struct mq_queue
+queue(const char *name, int flags, const char *holder, const char *args)
+{
+	struct mq_queue q;
+
+	memset(&q, 0, sizeof(q));
+	q.name = name;
+	q.flags = flags;
+	q.holder = holder;
+	q.args = args;
+	q.argslen = args != NULL ? strlen(args) : 0;
+	return q;
+}
+
+static int
+declare(mq_spool *sp, const char *name, int flags, const char *holder)
+{
+	struct mq_queue q = queue(name, flags, holder, NULL);
+
+	return mq_queue_declare(sp, &q, 0, NULL, NULL);
+}
+
+static int
+stream_exists(mq_spool *sp, const char *name)
+{
+	mq_stream *st;
+	int rc;
+
+	if ((rc = mq_stream_open(sp, name, 0, &st)) == MQ_OK)
+		mq_stream_close(st);
+	assert_true(rc == MQ_OK || rc == MQ_ENOSTREAM);
+	return rc == MQ_OK;
+}
+
+static void
+test_declare_and_redeclare(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue q = queue("q", MQ_QDURABLE, NULL, "\x01\x02"), cur;
+	int made;
+
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, &cur, &made), MQ_OK);
+	assert_int_equal(made, 1);
+	assert_string_equal(cur.name, "q");
+	assert_int_equal(cur.flags, MQ_QDURABLE);
+	assert_int_equal(cur.declared, 1);
+	assert_int_equal(cur.argslen, 2);
+	assert_memory_equal(cur.args, "\x01\x02", 2);
+	assert_true(stream_exists(f->sp, "q"));
+
+	/* Another declare finds the first, as it was: the caller compares. */
+	q = queue("q", MQ_QDURABLE | MQ_QAUTODELETE, NULL, "other");
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, &cur, &made), MQ_OK);
+	assert_int_equal(made, 0);
+	assert_int_equal(cur.flags, MQ_QDURABLE);
+	assert_int_equal(cur.argslen, 2);
+	assert_memory_equal(cur.args, "\x01\x02", 2);
+
+	/* Kept across handles. */
+	mq_spool_close(f->sp);
+	assert_int_equal(mq_spool_open(f->dir, 0, &f->sp), MQ_OK);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(cur.flags, MQ_QDURABLE);
+	assert_memory_equal(cur.args, "\x01\x02", 2);
+}
+
+static void
+test_passive(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue q = queue("p", MQ_QDURABLE, NULL, "a"), cur;
+
+	assert_int_equal(mq_queue_declare(f->sp, &q, MQ_QPASSIVE, &cur, NULL),
+	    MQ_ENOSTREAM);
+	assert_false(stream_exists(f->sp, "p"));
+	assert_int_equal(mq_queue_lookup(f->sp, "p", &cur), MQ_ENOSTREAM);
+	assert_int_equal(declare(f->sp, "p", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(mq_queue_declare(f->sp, &q, MQ_QPASSIVE, &cur, NULL),
+	    MQ_OK);
+	assert_int_equal(cur.argslen, 0);
+}
+
+/* A stream made otherwise is a durable queue until declared. */
+static void
+test_stream_before(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+	mq_spool *other;
+	mq_stream *st;
+	int made;
+	struct mq_queue q = queue("s", 0, NULL, NULL);
+
+	assert_int_equal(mq_stream_open(f->sp, "s", MQ_CREATE, &st), MQ_OK);
+	mq_stream_close(st);
+	assert_int_equal(mq_queue_lookup(f->sp, "s", &cur), MQ_OK);
+	assert_int_equal(cur.declared, 0);
+	assert_int_equal(cur.flags, MQ_QDURABLE);
+
+	/* Declared transient by a handle that goes: its stream stays. */
+	assert_int_equal(mq_spool_open(f->dir, 0, &other), MQ_OK);
+	assert_int_equal(mq_queue_declare(other, &q, 0, &cur, &made), MQ_OK);
+	assert_int_equal(made, 1);
+	assert_int_equal(cur.flags, 0);
+	assert_int_equal(cur.mine, 1);
+	mq_spool_close(other);
+	assert_true(stream_exists(f->sp, "s"));
+	assert_int_equal(mq_queue_lookup(f->sp, "s", &cur), MQ_OK);
+	assert_int_equal(cur.declared, 0);
+}
+
+static void
+test_exclusive(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue q = queue("x", MQ_QEXCLUSIVE, "conn-1", NULL), cur;
+	mq_spool *other;
+
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, &cur, NULL), MQ_OK);
+	assert_string_equal(cur.holder, "conn-1");
+	assert_int_equal(cur.mine, 1);
+	assert_int_equal(mq_queue_access(f->sp, "x", "conn-1"), MQ_OK);
+	assert_int_equal(mq_queue_access(f->sp, "x", "conn-2"), MQ_ELOCKED);
+	assert_int_equal(declare(f->sp, "x", MQ_QEXCLUSIVE, "conn-2"),
+	    MQ_ELOCKED);
+	assert_int_equal(mq_queue_declare(f->sp, &q, MQ_QPASSIVE, &cur, NULL),
+	    MQ_OK);
+	q.holder = "conn-2";
+	assert_int_equal(mq_queue_declare(f->sp, &q, MQ_QPASSIVE, &cur, NULL),
+	    MQ_ELOCKED);
+	/* Its holder asking for it not exclusive is refused too. */
+	assert_int_equal(declare(f->sp, "x", 0, "conn-1"), MQ_ELOCKED);
+	/* And exclusive of a queue that is not. */
+	assert_int_equal(declare(f->sp, "shared", MQ_QDURABLE, "conn-1"),
+	    MQ_OK);
+	assert_int_equal(declare(f->sp, "shared", MQ_QDURABLE | MQ_QEXCLUSIVE,
+	    "conn-1"), MQ_ELOCKED);
+
+	/* Another handle is another owner, whatever the holder's name. */
+	assert_int_equal(mq_spool_open(f->dir, 0, &other), MQ_OK);
+	assert_int_equal(mq_queue_access(other, "x", "conn-1"), MQ_ELOCKED);
+	assert_int_equal(mq_queue_access(other, "shared", "conn-9"), MQ_OK);
+	mq_spool_close(other);
+
+	/* Deleted, it can be anyone's. */
+	assert_int_equal(mq_queue_delete(f->sp, "x"), MQ_OK);
+	assert_int_equal(declare(f->sp, "x", MQ_QEXCLUSIVE, "conn-2"), MQ_OK);
+}
+
+static void
+test_transient_closed(void **state)
+{
+	struct test_spool *f = *state;
+	mq_spool *other;
+
+	assert_int_equal(mq_spool_open(f->dir, 0, &other), MQ_OK);
+	assert_int_equal(declare(other, "t", 0, NULL), MQ_OK);
+	assert_int_equal(declare(other, "d", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(declare(other, "e", MQ_QDURABLE | MQ_QEXCLUSIVE, "c"),
+	    MQ_OK);
+	/* Redeclared by another handle, it stays its first owner's. */
+	assert_int_equal(declare(f->sp, "t", 0, NULL), MQ_OK);
+	assert_true(stream_exists(f->sp, "t"));
+	mq_spool_close(other);
+	assert_false(stream_exists(f->sp, "t"));
+	assert_false(stream_exists(f->sp, "e"));
+	assert_true(stream_exists(f->sp, "d"));
+}
+
+/* In a child, on a handle of its own: two transient queues. */
+static int
+declare_two(void *dir)
+{
+	mq_spool *sp;
+
+	return mq_spool_open(dir, 0, &sp) != MQ_OK ||
+	    declare(sp, "t1", 0, NULL) != MQ_OK ||
+	    declare(sp, "t2", MQ_QDURABLE | MQ_QEXCLUSIVE, "c") != MQ_OK;
+}
+
+static void
+test_transient_killed(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+	size_t removed;
+	pid_t pid;
+	int hold;
+
+	assert_int_equal(declare(f->sp, "durable", MQ_QDURABLE, NULL), MQ_OK);
+	pid = test_fork_waiting(declare_two, f->dir, &hold);
+	assert_int_equal(mq_queue_sweep(f->sp, &removed), MQ_OK);
+	assert_int_equal(removed, 0);
+	assert_int_equal(mq_queue_lookup(f->sp, "t1", &cur), MQ_OK);
+	assert_int_equal(cur.mine, 0);
+	assert_int_equal(mq_queue_access(f->sp, "t2", "c"), MQ_ELOCKED);
+
+	test_kill_child(pid, hold);
+	/* A lookup finds the owner gone and removes the queue... */
+	assert_int_equal(mq_queue_lookup(f->sp, "t1", &cur), MQ_ENOSTREAM);
+	assert_false(stream_exists(f->sp, "t1"));
+	/* ... and so does the sweep, without a lookup. */
+	assert_true(stream_exists(f->sp, "t2"));
+	assert_int_equal(mq_queue_sweep(f->sp, &removed), MQ_OK);
+	assert_int_equal(removed, 1);
+	assert_false(stream_exists(f->sp, "t2"));
+	assert_true(stream_exists(f->sp, "durable"));
+}
+
+/* A dead owner's exclusive queue is free to declare, made anew. */
+static void
+test_redeclare_orphan(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue q = queue("t2", MQ_QEXCLUSIVE, "mine", "new"), cur;
+	pid_t pid;
+	int hold, made;
+
+	pid = test_fork_waiting(declare_two, f->dir, &hold);
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, &cur, &made),
+	    MQ_ELOCKED);
+	test_kill_child(pid, hold);
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, &cur, &made), MQ_OK);
+	assert_int_equal(made, 1);
+	assert_string_equal(cur.holder, "mine");
+	assert_int_equal(cur.argslen, 3);
+}
+
+/* A child forked with the handle closes it: the parent's queues stay. */
+static int
+close_forked(void *sp)
+{
+	mq_spool_close(sp);
+	return 0;
+}
+
+static void
+test_forked_child(void **state)
+{
+	struct test_spool *f = *state;
+	pid_t pid;
+	int hold;
+
+	assert_int_equal(declare(f->sp, "t", 0, NULL), MQ_OK);
+	pid = test_fork_waiting(close_forked, f->sp, &hold);
+	test_kill_child(pid, hold);
+	assert_true(stream_exists(f->sp, "t"));
+	assert_int_equal(mq_queue_access(f->sp, "t", ""), MQ_OK);
+}
+
+/* mq_queues()'s callback: counts the queues and their flags. */
+static int
+count_queue(const struct mq_queue *q, void *arg)
+{
+	int *n = arg;
+
+	n[0]++;
+	n[1] |= q->flags;
+	assert_true(strcmp(q->name, "a") == 0 || strcmp(q->name, "b") == 0);
+	return 0;
+}
+
+static void
+test_list(void **state)
+{
+	struct test_spool *f = *state;
+	mq_stream *st;
+	int n[2] = { 0, 0 };
+
+	assert_int_equal(mq_stream_open(f->sp, "plain", MQ_CREATE, &st), MQ_OK);
+	mq_stream_close(st);
+	assert_int_equal(declare(f->sp, "a", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(declare(f->sp, "b", MQ_QAUTODELETE, NULL), MQ_OK);
+	assert_int_equal(mq_queues(f->sp, count_queue, n), MQ_OK);
+	assert_int_equal(n[0], 2);
+	assert_int_equal(n[1], MQ_QDURABLE | MQ_QAUTODELETE);
+}
+
+static void
+write_decl(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "streams/%s/decl", name);
+	test_write_file(dir, path, text);
+}
+
+static void
+test_file_checked(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+
+	assert_int_equal(declare(f->sp, "q", MQ_QDURABLE, NULL), MQ_OK);
+	write_decl(f->dir, "q", "version 2\n");
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_EVERSION);
+	write_decl(f->dir, "q", "flags 1\n");
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
+	write_decl(f->dir, "q", "version 1\nargs 0g\n");
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
+	write_decl(f->dir, "q", "version 1\nflags 99\n");
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
+	write_decl(f->dir, "q", "version 1\nflags 5\nargs 6869\nnewer x\n");
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(cur.flags, 5);
+	assert_memory_equal(cur.args, "hi", 2);
+}
+
+static void
+test_bad_arguments(void **state)
+{
+	struct test_spool *f = *state;
+	char holder[MQ_QHOLDER_MAX + 1];
+	struct mq_queue q = queue("q", 0x40, NULL, NULL);
+
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, NULL, NULL), MQ_EINVAL);
+	q = queue("q", 0, NULL, NULL);
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0x2, NULL, NULL),
+	    MQ_EINVAL);
+	memset(holder, 'h', sizeof(holder) - 1);
+	holder[sizeof(holder) - 1] = '\0';
+	q.holder = holder;
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, NULL, NULL), MQ_EINVAL);
+	q = queue("", 0, NULL, NULL);
+	assert_int_equal(mq_queue_declare(f->sp, &q, 0, NULL, NULL),
+	    MQ_EBADNAME);
+}
+
+/* The reject overflow: an append past max-len is refused, whole. */
+static void
+test_overflow_reject(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_msg m[2] = { test_body("a"), test_body("b") };
+	struct mq_stream_info si;
+	struct mq_policy p;
+	mq_stream *st;
+
+	assert_int_equal(mq_stream_open(f->sp, "r", MQ_CREATE, &st), MQ_OK);
+	assert_int_equal(mq_policy_get(st, &p), MQ_OK);
+	p.max_len = 3;
+	p.overflow = MQ_OVERFLOW_REJECT;
+	assert_int_equal(mq_policy_set(st, &p), MQ_OK);
+	assert_int_equal(mq_append(st, m, 2, NULL, NULL), MQ_OK);
+	assert_int_equal(mq_append(st, m, 2, NULL, NULL), MQ_EFULL);
+	assert_int_equal(mq_append(st, m, 1, NULL, NULL), MQ_OK);
+	assert_int_equal(mq_append(st, m, 1, NULL, NULL), MQ_EFULL);
+	assert_int_equal(mq_stream_info(st, &si), MQ_OK);
+	assert_int_equal(si.length, 3);
+	mq_stream_close(st);
+	/* Kept in the meta file. */
+	assert_int_equal(mq_stream_open(f->sp, "r", 0, &st), MQ_OK);
+	assert_int_equal(mq_policy_get(st, &p), MQ_OK);
+	assert_int_equal(p.overflow, MQ_OVERFLOW_REJECT);
+	p.overflow = 7;
+	assert_int_equal(mq_policy_set(st, &p), MQ_EINVAL);
+	mq_stream_close(st);
+}
+
+#define TEST(fn) \
+	cmocka_unit_test_setup_teardown(fn, test_spool_setup, \
+	    test_spool_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(test_declare_and_redeclare),
+		TEST(test_passive),
+		TEST(test_stream_before),
+		TEST(test_exclusive),
+		TEST(test_transient_closed),
+		TEST(test_transient_killed),
+		TEST(test_redeclare_orphan),
+		TEST(test_forked_child),
+		TEST(test_list),
+		TEST(test_file_checked),
+		TEST(test_bad_arguments),
+		TEST(test_overflow_reject),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
