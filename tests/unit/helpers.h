@@ -135,6 +135,11 @@ test_spool_teardown(void **state)
 	return 0;
 }
 
+/* A test of a spool of its own, in a cmocka test list. */
+#define TEST_ON_SPOOL(fn) \
+	cmocka_unit_test_setup_teardown(fn, test_spool_setup, \
+	    test_spool_teardown)
+
 /* A message with the body 'text' (not copied) and nothing else. */
 static inline struct mq_msg
 test_body(const char *text)

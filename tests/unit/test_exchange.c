@@ -935,37 +935,33 @@ test_file_checked(void **state)
 	assert_int_equal(mq_exchange_sweep(f->sp, NULL), MQ_ECORRUPT);
 }
 
-/* Each test on a spool of its own. */
-#define TEST(fn) \
-	cmocka_unit_test_setup_teardown(fn, test_spool_setup, \
-	    test_spool_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST(test_builtins),
-		TEST(test_declare_redeclare),
-		TEST(test_durable_reopen),
-		TEST(test_list),
-		TEST(test_delete_if_unused),
-		TEST(test_auto_delete),
-		TEST(test_bind_idempotent),
-		TEST(test_bindings_listed),
-		TEST(test_unbind_queue),
-		TEST(test_route_direct),
-		TEST(test_route_fanout),
-		TEST(test_route_topic),
-		TEST(test_route_headers),
-		TEST(test_route_exchange_to_exchange),
-		TEST(test_default_exchange),
-		TEST(test_amq_topic_is_mq_bind),
-		TEST(test_two_processes),
-		TEST(test_transient_swept),
-		TEST(test_transient_dead_unseen),
-		TEST(test_transient_forked),
-		TEST(test_transient_closed),
-		TEST(test_file_checked),
+		TEST_ON_SPOOL(test_builtins),
+		TEST_ON_SPOOL(test_declare_redeclare),
+		TEST_ON_SPOOL(test_durable_reopen),
+		TEST_ON_SPOOL(test_list),
+		TEST_ON_SPOOL(test_delete_if_unused),
+		TEST_ON_SPOOL(test_auto_delete),
+		TEST_ON_SPOOL(test_bind_idempotent),
+		TEST_ON_SPOOL(test_bindings_listed),
+		TEST_ON_SPOOL(test_unbind_queue),
+		TEST_ON_SPOOL(test_route_direct),
+		TEST_ON_SPOOL(test_route_fanout),
+		TEST_ON_SPOOL(test_route_topic),
+		TEST_ON_SPOOL(test_route_headers),
+		TEST_ON_SPOOL(test_route_exchange_to_exchange),
+		TEST_ON_SPOOL(test_default_exchange),
+		TEST_ON_SPOOL(test_amq_topic_is_mq_bind),
+		TEST_ON_SPOOL(test_two_processes),
+		TEST_ON_SPOOL(test_transient_swept),
+		TEST_ON_SPOOL(test_transient_dead_unseen),
+		TEST_ON_SPOOL(test_transient_forked),
+		TEST_ON_SPOOL(test_transient_closed),
+		TEST_ON_SPOOL(test_file_checked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

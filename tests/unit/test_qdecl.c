@@ -370,26 +370,23 @@ test_overflow_reject(void **state)
 	mq_stream_close(st);
 }
 
-#define TEST(fn) \
-	cmocka_unit_test_setup_teardown(fn, test_spool_setup, \
-	    test_spool_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TEST(test_declare_and_redeclare),
-		TEST(test_passive),
-		TEST(test_stream_before),
-		TEST(test_exclusive),
-		TEST(test_transient_closed),
-		TEST(test_transient_killed),
-		TEST(test_redeclare_orphan),
-		TEST(test_forked_child),
-		TEST(test_list),
-		TEST(test_file_checked),
-		TEST(test_bad_arguments),
-		TEST(test_overflow_reject),
+		TEST_ON_SPOOL(test_declare_and_redeclare),
+		TEST_ON_SPOOL(test_passive),
+		TEST_ON_SPOOL(test_stream_before),
+		TEST_ON_SPOOL(test_exclusive),
+		TEST_ON_SPOOL(test_transient_closed),
+		TEST_ON_SPOOL(test_transient_killed),
+		TEST_ON_SPOOL(test_redeclare_orphan),
+		TEST_ON_SPOOL(test_forked_child),
+		TEST_ON_SPOOL(test_list),
+		TEST_ON_SPOOL(test_file_checked),
+		TEST_ON_SPOOL(test_bad_arguments),
+		TEST_ON_SPOOL(test_overflow_reject),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
