@@ -53,7 +53,7 @@ static const char help[] =
 "  -c, --config FILE            read settings from FILE\n"
 "      --spool DIR              serve the spool DIR instead of MQ_SPOOL\n"
 "      --resp [HOST:]PORT       where Redis clients connect (127.0.0.1:6379)\n"
-"      --amqp [HOST:]PORT       where AMQP 0-9-1 clients connect (off)\n"
+"      --amqp [HOST:]PORT       where AMQP 0-9-1 clients connect (127.0.0.1:5672)\n"
 "      --mqtt off               MQTT is not implemented yet\n"
 "      --stomp off              STOMP is not implemented yet\n"
 "      --kafka off              Kafka is not implemented yet\n"

@@ -157,7 +157,7 @@ server_defaults(struct server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->resp = "127.0.0.1:6379";
-	cfg->amqp = "off";
+	cfg->amqp = "127.0.0.1:5672";
 	cfg->fsync = MQ_FSYNC_INTERVAL;
 	cfg->fsync_ms = 1000;
 	cfg->max_clients = 10000;

@@ -170,7 +170,7 @@ mq-serve	69	serve_once --spool "$MQ_SPOOL/VERSION/spool"
 mq-serve	71	untestable: signalfd(2), epoll or a strdup(3) of the config failing
 mq-serve	73	serve_once --log "$MQ_SPOOL/VERSION/log"
 mq-serve	75	(ulimit -n 300 && serve_once)
-mq-serve	77	read_only timeout 10 mq-serve --resp 127.0.0.1:0
+mq-serve	77	read_only timeout 10 mq-serve --resp 127.0.0.1:0 --amqp off
 mq-serve	78	echo 'no colon' > users; serve_once --users users
 END
 }
@@ -275,13 +275,13 @@ short_of_fds() {
 # the foreground.  The bound only keeps a server that starts when it
 # should refuse from hanging the run: it then fails with 124.
 serve_once() {
-	timeout 10 mq-serve --resp 127.0.0.1:0 "$@" < /dev/null
+	timeout 10 mq-serve --resp 127.0.0.1:0 --amqp off "$@" < /dev/null
 }
 
 # serve_then_stop: mq-serve on 127.0.0.1, stopped with SIGTERM once it
 # says it is ready; its exit status.
 serve_then_stop() {
-	mq-serve --resp 127.0.0.1:0 < /dev/null > serve.log 2>&1 3>&- &
+	mq-serve --resp 127.0.0.1:0 --amqp off < /dev/null > serve.log 2>&1 3>&- &
 	local pid=$!
 
 	wait_until serve_ready_or_gone serve.log "$pid" || kill "$pid"

@@ -405,7 +405,7 @@ setup_groups() {
 	# A sorted set, made by a Redis client through mq-serve.
 	mq-xadd -q s m
 	mkfifo ready
-	mq-serve --resp 127.0.0.1:0 --ready-fd 3 3> ready > serve.log 2>&1 &
+	mq-serve --resp 127.0.0.1:0 --amqp off --ready-fd 3 3> ready > serve.log 2>&1 &
 	bg+=($!)
 	read -r _ < ready
 	port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\) (resp).*/\1/p' serve.log)

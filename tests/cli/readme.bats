@@ -5,7 +5,7 @@
 # (tests/readme-blocks.sh), in order, and run as one script in an empty
 # directory whose bin/ is the tools of this build, on a spool of their
 # own: an example that the README changes is run as it now reads.  The
-# "Redis clients" blocks need a server and run in
+# "Redis clients" and "RabbitMQ clients" blocks need a server and run in
 # tests/interop/examples.bats.  The blocks of "Build, try, test" are the
 # build itself: CI runs its test command, make check, and the install
 # and demo line is run by tests/cli/demo.bats.
@@ -22,7 +22,7 @@ blocks() {
 	[ -n "$output" ]
 	while IFS=$'\t' read -r section first; do
 		case $section in
-		"Build, try, test"|"Quick tour"|"Redis clients") ;;
+		"Build, try, test"|"Quick tour"|"Redis clients"|"RabbitMQ clients") ;;
 		*)	echo "no test runs the block \"$first\" of \"$section\"" >&2
 			return 1 ;;
 		esac

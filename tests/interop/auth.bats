@@ -416,16 +416,16 @@ PY
 @test "users: a bad users file is refused at start with file:line" {
 	port=$(free_port)
 	{ hashpw default secret; echo 'alice wonder'; } > users
-	run "$MQ_BIN/mq-serve" --spool spool --resp "127.0.0.1:$port" \
+	run "$MQ_BIN/mq-serve" --spool spool --amqp off --resp "127.0.0.1:$port" \
 	    --users "$BATS_TEST_TMPDIR/users"
 	echo "$output"
 	[ "$status" -eq 78 ]
 	[ "$output" = "mq-serve: $BATS_TEST_TMPDIR/users:2: expected name:hash" ]
 	echo 'bob:plaintext' > users
-	run "$MQ_BIN/mq-serve" --spool spool --resp "127.0.0.1:$port" --users users
+	run "$MQ_BIN/mq-serve" --spool spool --amqp off --resp "127.0.0.1:$port" --users users
 	[ "$status" -eq 78 ]
 	[ "$output" = "mq-serve: users:1: not a crypt(3) hash" ]
-	run "$MQ_BIN/mq-serve" --spool spool --resp "127.0.0.1:$port" --users nosuch
+	run "$MQ_BIN/mq-serve" --spool spool --amqp off --resp "127.0.0.1:$port" --users nosuch
 	[ "$status" -eq 78 ]
 	[ "$output" = "mq-serve: nosuch: No such file or directory" ]
 	[ ! -e spool ]

@@ -1,13 +1,14 @@
 #!/usr/bin/env bats
 # examples.bats: the examples that start mq-serve, those of mq-serve(8)
-# and of the README's "Redis clients", run as written, but for where they
+# and of the README's "Redis clients" and "RabbitMQ clients", run as written, but for where they
 # listen and what they name in /etc: tests listen on 127.0.0.1 only, on
 # free ports, and write nothing outside their directory.
 #
 # The commands are read from the page (tests/man-examples.sh) and from the
 # README (tests/readme-blocks.sh) and changed by sed, in the open, below:
 # the ports become free ones on 127.0.0.1 (a redis-cli that named none is
-# given one), /tmp/spool and /etc/mq their directories of this test, and
+# given one, and a server's AMQP door one the kernel chooses), /tmp/spool
+# and /etc/mq their directories of this test, and
 # "pkill -x mq-serve" the servers this script started; a server that
 # names no spool runs on the default one, which MQ_SPOOL makes a
 # directory of this test too (as root it would be /var/spool/mq).  Each
@@ -23,11 +24,13 @@ setup() {
 	interop_setup
 	require_serve || return 1
 	command -v redis-cli > /dev/null || skip "no redis-cli"
-	P1=$(free_port)
-	P2=$(free_port)
-	while [ "$P2" = "$P1" ]; do
-		P2=$(free_port)
+	# Four distinct free ports: P1 and P2 for RESP, P3 and P4 for AMQP.
+	local got=" " p
+	while [ "$(wc -w <<< "$got")" -lt 4 ]; do
+		p=$(free_port)
+		[[ "$got" == *" $p "* ]] || got="$got$p "
 	done
+	read -r P1 P2 P3 P4 <<< "$got"
 	pw=secret-$RANDOM
 	export pw
 	printf '%s\n' "$pw" > password
@@ -60,7 +63,8 @@ bob_in() {
 @test "mq-serve(8): the examples run as written, but for ports and paths" {
 	mkdir -p etc/mq
 	sh "$INTEROP/../../tests/man-examples.sh" "$INTEROP/../../man/mq-serve.8" |
-	    sed -e "s|0\.0\.0\.0:6379|127.0.0.1:$P2|" \
+	    sed -e "s|--resp |--amqp 127.0.0.1:0 --resp |" \
+		-e "s|0\.0\.0\.0:6379|127.0.0.1:$P2|" \
 		-e "s|--resp 6380|--resp 127.0.0.1:$P1|" \
 		-e "s|redis-cli -p 6380|redis-cli -p $P1|" \
 		-e "s|redis-cli --user|redis-cli -p $P2 --user|" \
@@ -83,10 +87,13 @@ bob_in() {
 	wait_until bob_in
 }
 
-@test "README: the Redis clients examples run as written, but for ports" {
+@test "README: the Redis and RabbitMQ clients examples run as written, but for ports" {
+	command -v amqp-publish > /dev/null || missing amqp-tools || return 1
 	ln -s "$MQ_BIN" bin
-	sh "$INTEROP/../../tests/readme-blocks.sh" "Redis clients" |
-	    sed -e "s|6380|$P1|g" -e "s|6381|$P2|g" |
+	{ sh "$INTEROP/../../tests/readme-blocks.sh" "Redis clients" &&
+	    sh "$INTEROP/../../tests/readme-blocks.sh" "RabbitMQ clients"; } |
+	    sed -e "s|6380|$P1|g" -e "s|6381|$P2|g" \
+		-e "s|5673|$P3|g" -e "s|5674|$P4|g" |
 	    script examples.sh
 	MQ_SPOOL=$PWD/spool run timeout 60 bash examples.sh < password
 	echo "$output"
@@ -97,4 +104,9 @@ bob_in() {
 	# PUBLISH counted the tool's subscription; alice's XLEN saw 2 orders.
 	[[ "$output" == *$'\n1\n'* ]]
 	[[ "$output" == *$'\n2'* ]]
+	# The tool took the first job, amqp-get the one mq-xadd appended,
+	# and the tool's subscription the publish to amq.topic.
+	[[ "$output" == *$'\tresize photo 1'* ]]
+	[[ "$output" == *$'\nresize photo 2'* ]]
+	grep -qx "$(printf 'news.tech\tmq speaks AMQP')" background.log
 }

@@ -130,7 +130,7 @@ serve_full_disk() {
 	    shift
 	    mount -t tmpfs -o size=24m mq-disk "$disk" && exec "$@"' \
 	    sh "$spool.disk" "$MQ_BIN/mq-serve" --spool "$spool.disk/spool" \
-	    --resp "127.0.0.1:$port" "$@"
+	    --resp "127.0.0.1:$port" --amqp off "$@"
 }
 
 # require_full_disk: skips a test of serve_full_disk where no mount

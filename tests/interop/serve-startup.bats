@@ -29,14 +29,14 @@ teardown() {
 # The 10 s bound only keeps a server that starts when it should have
 # refused from hanging the run: it then fails with 124.
 serve() {
-	timeout 10 "$MQ_BIN/mq-serve" --spool spool "$@" < /dev/null
+	timeout 10 "$MQ_BIN/mq-serve" --spool spool --amqp off "$@" < /dev/null
 }
 
 # serve_unprivileged SPOOL: runs ($status, $output) the copy of mq-serve
 # in $PUBLIC on SPOOL as the user of `unprivileged`, bounded as serve.
 serve_unprivileged() {
 	run unprivileged timeout 10 "$PUBLIC/bin/mq-serve" --spool "$1" \
-	    --resp 127.0.0.1:0 < /dev/null
+	    --resp 127.0.0.1:0 --amqp off < /dev/null
 }
 
 # serve_bg LOG ARG...: mq-serve on the spool of this test in the
@@ -44,7 +44,7 @@ serve_unprivileged() {
 serve_bg() {
 	local log=$1
 	shift
-	background "$log" "$MQ_BIN/mq-serve" --spool spool "$@"
+	background "$log" "$MQ_BIN/mq-serve" --spool spool --amqp off "$@"
 }
 
 # bound_port LOG: the port of the "listening on 127.0.0.1:PORT" line.
@@ -178,7 +178,7 @@ END
 	chmod -R a+w "$PUBLIC/spool"
 	ls -A "$PUBLIC/spool" "$PUBLIC/spool/streams" > before
 	background serve.log "${UNPRIVILEGED[@]}" "$PUBLIC/bin/mq-serve" \
-	    --spool "$PUBLIC/spool" --resp 127.0.0.1:0
+	    --spool "$PUBLIC/spool" --resp 127.0.0.1:0 --amqp off
 	wait_until has_line serve.log ' ready, spool '
 	ls -A "$PUBLIC/spool" "$PUBLIC/spool/streams" > after
 	diff before after
