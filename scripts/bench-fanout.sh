@@ -50,7 +50,7 @@ for dir in "$bin" ${BEFORE:+"$BEFORE"}; do
 	port=$(free_port)
 	mkdir "$work/$port"
 	$server "$dir/mq-serve" --spool "$work/$port/spool" \
-	    --resp "127.0.0.1:$port" > /dev/null 2>&1 &
+	    --resp "127.0.0.1:$port" --amqp off > /dev/null 2>&1 &
 	pids="$pids $!"
 	names="$names $dir/mq-serve" ports="$ports $port"
 done

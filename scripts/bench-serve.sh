@@ -95,7 +95,7 @@ mq_port=$(free_port)
 # its directories, which measures the disk, not the server).
 "$bin/mq-publish" -q --spool "$work/spool" warmup x
 mq_start=$(startup mq "$mq_port" "$bin/mq-serve" --spool "$work/spool" \
-    --resp "127.0.0.1:$mq_port" --maxclients 20000)
+    --resp "127.0.0.1:$mq_port" --amqp off --maxclients 20000)
 mq_pid=$(cat "$work/mq.pid")
 pids="$pids $mq_pid"
 redis_idle=$(rss_kb "$redis_pid")

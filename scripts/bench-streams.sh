@@ -92,7 +92,7 @@ for r in $STREAMS; do
 	redis_pid=$served
 	mq_port=$(free_port)
 	serve mq "$mq_port" "$bin/mq-serve" --spool "$work/spool" \
-	    --resp "127.0.0.1:$mq_port"
+	    --resp "127.0.0.1:$mq_port" --amqp off
 	mq_pid=$served
 	for pass in "1 (creates)" "2 (exist)"; do
 		xadd redis-server "$redis_port" "$r"
