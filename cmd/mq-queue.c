@@ -24,7 +24,8 @@
 static const char usage[] =
 "usage: mq-queue [-qVv] [--dead-letter STREAM] [--delivery-limit N]\n"
 "                [--lease DURATION] [--max-age DURATION] [--max-bytes SIZE]\n"
-"                [--max-len N] [--max-msg SIZE] [--overflow drop|dead-letter]\n"
+"                [--max-len N] [--max-msg SIZE]\n"
+"                [--overflow drop|dead-letter|reject]\n"
 "                [--retry-delay DURATION] [--retry-max DURATION]\n"
 "                [--ttl DURATION] [--fsync always|interval|never]\n"
 "                [--spool DIR] [--] STREAM\n";
@@ -38,7 +39,7 @@ static const char help[] =
 "      --max-bytes SIZE        keep the segments under SIZE bytes\n"
 "      --max-len N             keep at most N entries (see --overflow)\n"
 "      --max-msg SIZE          the largest message the stream takes\n"
-"      --overflow POLICY       what --max-len does: drop or dead-letter\n"
+"      --overflow POLICY       what --max-len does: drop, dead-letter or reject\n"
 "      --retry-delay DURATION  a nacked entry's wait, doubled per delivery\n"
 "      --retry-max DURATION    the longest the retry delay grows to\n"
 "      --ttl DURATION          dead-letter entries older than DURATION\n";
@@ -112,9 +113,11 @@ parse(struct change *c, int ch, const char *arg)
 			c->p.overflow = MQ_OVERFLOW_DROP;
 		else if (strcmp(arg, "dead-letter") == 0)
 			c->p.overflow = MQ_OVERFLOW_DEADLETTER;
+		else if (strcmp(arg, "reject") == 0)
+			c->p.overflow = MQ_OVERFLOW_REJECT;
 		else
-			errx(TOOL_USAGE, "--overflow: %s: expected drop or "
-			    "dead-letter", arg);
+			errx(TOOL_USAGE, "--overflow: %s: expected drop, "
+			    "dead-letter or reject", arg);
 		break;
 	case OPT_MAX_MSG:
 		n = size_arg(arg, "--max-msg");
@@ -196,7 +199,8 @@ show(mq_stream *stream, const struct mq_policy *p)
 	printf("max-bytes %llu\n", (unsigned long long)p->max_bytes);
 	printf("max-age %s\n", age);
 	printf("overflow %s\n", p->overflow == MQ_OVERFLOW_DEADLETTER ?
-	    "dead-letter" : "drop");
+	    "dead-letter" : p->overflow == MQ_OVERFLOW_REJECT ? "reject" :
+	    "drop");
 	printf("max-msg %lu\n", (unsigned long)p->max_msg);
 	printf("dead-letter %s\n", dlq);
 	printf("lease %s\n", lease);

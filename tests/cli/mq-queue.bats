@@ -112,7 +112,7 @@ policy() {
 
 @test "mq-queue: bad values are usage errors" {
 	for opt in "--ttl 5x" "--ttl -1" "--max-age soon" "--max-bytes lots" \
-	    "--delivery-limit -2" "--max-len x" "--overflow reject" "--max-msg 1Q" \
+	    "--delivery-limit -2" "--max-len x" "--overflow nosuch" "--max-msg 1Q" \
 	    "--lease soon" "--retry-delay -1s" "--retry-max 5x"; do
 		run mq-queue s $opt
 		[ "$status" -eq 2 ]
@@ -143,4 +143,16 @@ policy() {
 	# The others keep their defaults.
 	[ "$(policy jobs lease)" = 30m ]
 	[ "$(policy jobs retry-max)" = 5m ]
+}
+
+@test "mq-queue: --max-len with --overflow reject refuses what goes beyond" {
+	mq-queue s --max-len 2 --overflow reject
+	[ "$(policy s overflow)" = reject ]
+	mq-xadd -q s m1
+	mq-xadd -q s m2
+	run mq-xadd s m3
+	[ "$status" -eq 75 ]
+	[ "$output" = "mq-xadd: s: the queue is full (max-len, overflow reject)" ]
+	[ "$(mq-xrange s | cut -f2 | paste -sd' ')" = "m1 m2" ]
+	[ "$(mq-dlq count s)" = 0 ]
 }
