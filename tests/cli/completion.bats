@@ -48,7 +48,7 @@ lines() {
 	[ "$(complete_bash mq-xadd --fsync n)" = never ]
 	# --fsync=al: bash splits the word at '='.
 	[ "$(complete_bash mq-ack --fsync = al)" = always ]
-	[ "$(complete_bash mq-queue --overflow '')" = "$(lines drop dead-letter)" ]
+	[ "$(complete_bash mq-queue --overflow '')" = "$(lines drop dead-letter reject)" ]
 	[ "$(complete_bash mq-serve --protected-mode '')" = "$(lines yes no)" ]
 	# A value is not taken for an operand: after -c 5, STREAM comes third.
 	mq-xadd s m > /dev/null
