@@ -72,7 +72,7 @@ room(struct amqp_buf *b, size_t n)
 }
 
 void
-amqp_put_bytes(struct amqp_buf *b, const void *p, size_t len)
+amqp_put_bytes_slow(struct amqp_buf *b, const void *p, size_t len)
 {
 	if (len == 0 || !room(b, len))
 		return;
@@ -81,36 +81,12 @@ amqp_put_bytes(struct amqp_buf *b, const void *p, size_t len)
 }
 
 void
-amqp_put_be(struct amqp_buf *b, uint64_t v, size_t n)
+amqp_put_be_slow(struct amqp_buf *b, uint64_t v, size_t n)
 {
 	if (!room(b, n))
 		return;
 	amqp_store_be(b->p + b->len, v, n);
 	b->len += n;
-}
-
-void
-amqp_put_u8(struct amqp_buf *b, uint8_t v)
-{
-	amqp_put_be(b, v, 1);
-}
-
-void
-amqp_put_u16(struct amqp_buf *b, uint16_t v)
-{
-	amqp_put_be(b, v, 2);
-}
-
-void
-amqp_put_u32(struct amqp_buf *b, uint32_t v)
-{
-	amqp_put_be(b, v, 4);
-}
-
-void
-amqp_put_u64(struct amqp_buf *b, uint64_t v)
-{
-	amqp_put_be(b, v, 8);
 }
 
 /* A length of 'n' bytes (1 or 4), then the bytes. */

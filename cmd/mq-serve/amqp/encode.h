@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "parse.h"
 
@@ -38,11 +39,70 @@ void	 amqp_buf_init(struct amqp_buf *b);
 void	 amqp_buf_reset(struct amqp_buf *b);
 void	 amqp_buf_free(struct amqp_buf *b);
 
-void	 amqp_put_u8(struct amqp_buf *b, uint8_t v);
-void	 amqp_put_u16(struct amqp_buf *b, uint16_t v);
-void	 amqp_put_u32(struct amqp_buf *b, uint32_t v);
-void	 amqp_put_u64(struct amqp_buf *b, uint64_t v);
-void	 amqp_put_bytes(struct amqp_buf *b, const void *p, size_t len);
+/* Stores 'v' big-endian in the 'n' bytes at 'p'. */
+static inline void
+amqp_store_be(uint8_t *p, uint64_t v, size_t n)
+{
+	while (n-- > 0) {
+		p[n] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+/* amqp_put_be when the buffer must grow, or has failed. */
+void	 amqp_put_be_slow(struct amqp_buf *b, uint64_t v, size_t n);
+
+/*
+ * Appends the 'n' low bytes of 'v' (n <= 8), big-endian.  Inline: the
+ * frames of every delivery are made of these, and the room is there
+ * but for the first frames of a connection.
+ */
+static inline void
+amqp_put_be(struct amqp_buf *b, uint64_t v, size_t n)
+{
+	if (b->err == 0 && n <= b->cap - b->len) {
+		amqp_store_be(b->p + b->len, v, n);
+		b->len += n;
+	} else
+		amqp_put_be_slow(b, v, n);
+}
+
+static inline void
+amqp_put_u8(struct amqp_buf *b, uint8_t v)
+{
+	amqp_put_be(b, v, 1);
+}
+
+static inline void
+amqp_put_u16(struct amqp_buf *b, uint16_t v)
+{
+	amqp_put_be(b, v, 2);
+}
+
+static inline void
+amqp_put_u32(struct amqp_buf *b, uint32_t v)
+{
+	amqp_put_be(b, v, 4);
+}
+
+static inline void
+amqp_put_u64(struct amqp_buf *b, uint64_t v)
+{
+	amqp_put_be(b, v, 8);
+}
+/* amqp_put_bytes when the buffer must grow, or has failed. */
+void	 amqp_put_bytes_slow(struct amqp_buf *b, const void *p, size_t len);
+
+static inline void
+amqp_put_bytes(struct amqp_buf *b, const void *p, size_t len)
+{
+	if (b->err == 0 && len <= b->cap - b->len) {
+		if (len > 0)
+			memcpy(b->p + b->len, p, len);
+		b->len += len;
+	} else
+		amqp_put_bytes_slow(b, p, len);
+}
 /* A length (1 byte, or 4) and the bytes; EINVAL if it does not fit. */
 void	 amqp_put_shortstr(struct amqp_buf *b, const void *p, size_t len);
 void	 amqp_put_longstr(struct amqp_buf *b, const void *p, size_t len);

@@ -41,16 +41,6 @@ amqp_be64(const uint8_t *p)
 	return (uint64_t)amqp_be32(p) << 32 | amqp_be32(p + 4);
 }
 
-/* Stores 'v' big-endian in the 'n' bytes at 'p'. */
-static inline void
-amqp_store_be(uint8_t *p, uint64_t v, size_t n)
-{
-	while (n-- > 0) {
-		p[n] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
 static inline size_t
 rd_left(const struct amqp_rd *r)
 {
@@ -96,8 +86,6 @@ rd_sized(struct amqp_rd *r, size_t n, const uint8_t **p, size_t *len)
 	return 0;
 }
 
-/* Appends the 'n' low bytes of 'v' (n <= 8), big-endian. */
-void	 amqp_put_be(struct amqp_buf *b, uint64_t v, size_t n);
 
 /* Keeps 'err' in the buffer unless it holds one already. */
 void	 amqp_buf_fail(struct amqp_buf *b, int err);
