@@ -172,6 +172,13 @@ struct conn {
 TAILQ_HEAD(connlist, conn);
 
 void	 conn_write(struct conn *c, const void *p, size_t len);
+/*
+ * conn_write of bytes that acknowledge nothing the client asked to be
+ * kept (a delivery to a consumer: a crash before the sync delivers it
+ * again): under --fsync always they wait only behind bytes of the
+ * connection that wait for a sync, not for a sync of their own.
+ */
+void	 conn_write_unsynced(struct conn *c, const void *p, size_t len);
 void	 conn_printf(struct conn *c, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Drops the first 'len' bytes of c->in: the protocol handled them. */

@@ -206,6 +206,11 @@ struct amqp_client {
 	 */
 	size_t			 ack_end;
 	uint16_t		 ack_chan;
+	/*
+	 * c->out up to here holds only deliveries to consumers, which wait
+	 * for no sync (conn_write_unsynced): all of it, if it ends there.
+	 */
+	size_t			 unsynced_end;
 	int			 published;	/* it has sent a basic.publish */
 	int			 blocked;	/* it was sent connection.blocked */
 	/* The exclusive queues it declared, deleted when it goes (queue.c). */

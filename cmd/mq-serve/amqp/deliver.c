@@ -56,6 +56,7 @@ amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 	struct amqp_content_header props;
 	struct amqp_value key = amqp_bytes(m->key, m->keylen);
 	uint32_t id;
+	int free_run;
 
 	if (m->key == NULL || m->keylen > 255)
 		key = amqp_str("");
@@ -83,10 +84,14 @@ amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 		args[AMQP_BASIC_GET_OK_ROUTING_KEY] = key;
 		args[AMQP_BASIC_GET_OK_MESSAGE_COUNT].n = count;
 	}
+	/* Only deliveries so far in c->out: this one too (send.c). */
+	free_run = ctag != NULL && c->unsynced_end == c->out.len;
 	amqp_put_method(&c->out, ch->id, id, args);
 	amqp_put_content_header(&c->out, ch->id, &props);
 	amqp_put_body(&c->out, ch->id, m->body, m->bodylen,
 	    c->parser.frame_max);
+	if (free_run)
+		c->unsynced_end = c->out.len;
 	/* A buffer that could not grow is seen, and closes, at the flush. */
 	amqp_out_defer(c);
 	return 0;

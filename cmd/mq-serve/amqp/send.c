@@ -8,7 +8,11 @@
  * turn, a message each, so a client's deliveries of one turn are made
  * in its buffer and wait there (amqp_out_defer) until the serving is
  * over, to go to conn_write as one write however many there are.
- * Anything sent meanwhile takes them along, in order.
+ * Anything sent meanwhile takes them along, in order.  A buffer of
+ * deliveries to consumers alone goes by conn_write_unsynced: under
+ * --fsync always a delivery does not wait for the sync of the group's
+ * journal that notes it (a crash delivers it again, as at-least-once
+ * allows), where a reply that acknowledges something does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -25,8 +29,11 @@ static TAILQ_HEAD(, amqp_client) deferred = TAILQ_HEAD_INITIALIZER(deferred);
 static void
 flush_out(struct amqp_client *c)
 {
+	int unsynced = c->unsynced_end == c->out.len;
+
 	amqp_out_forget(c);
 	c->ack_end = 0;		/* the last ack is on its way: not extended */
+	c->unsynced_end = 0;
 	if (c->out.err != 0) {
 		/* Out of memory, or a value the wire cannot say: our fault. */
 		amqp_buf_reset(&c->out);
@@ -35,7 +42,10 @@ flush_out(struct amqp_client *c)
 	}
 	if (c->out.len == 0)
 		return;
-	conn_write(c->conn, c->out.p, c->out.len);
+	if (unsynced)
+		conn_write_unsynced(c->conn, c->out.p, c->out.len);
+	else
+		conn_write(c->conn, c->out.p, c->out.len);
 	amqp_buf_reset(&c->out);
 	/* A large message made it grow: do not keep that much per client. */
 	if (c->out.cap > OUT_KEEP)

@@ -82,7 +82,7 @@ PY
 	[ "$output" = 200 ]
 }
 
-@test "amqp confirms: under --fsync always each publish is still confirmed" {
+@test "amqp confirms: under --fsync always each publish is still confirmed, and consumed" {
 	amqp_up --fsync always
 	pika_script <<'PY'
 ch.queue_declare(queue="c", durable=True)
@@ -90,8 +90,19 @@ ch.confirm_delivery()
 for i in range(20):
 	ch.basic_publish(exchange="", routing_key="c", body="m%d" % i,
 	    properties=pika.BasicProperties(delivery_mode=2))
+# Deliveries (which wait for no sync) and the acks that follow them.
+got = []
+def take(c, m, p, b):
+	got.append(b)
+	c.basic_ack(m.delivery_tag)
+ch.basic_qos(prefetch_count=5)
+ch.basic_consume("c", take)
+pump(c, lambda: len(got) == 20)
+assert got == [b"m%d" % i for i in range(20)], got
+c.close()
 print("ok")
 PY
+	wait_until none_pending c
 	run redis-cli -p "$MQ_PORT" XLEN c
 	[ "$output" = 20 ]
 }
