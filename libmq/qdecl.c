@@ -27,8 +27,8 @@
  * which the kernel lets go when the process dies).  The handle keeps
  * the names of the queues it owns and removes them when it is closed;
  * a queue whose owner died is removed by whoever finds it so: a lookup
- * or a declare of it, or mq_queue_sweep(), which looks at every stream
- * and which a server runs when it starts.  Removing one removes its
+ * or a declare of it, or mq_queue_sweep(), which looks at every queue of
+ * the index (below) and which a server runs when it starts.  Removing one removes its
  * stream if its declare made the stream, and only the declaration of a
  * stream that was there before (a tool's stream that a client declared
  * is not the client's to take away).
@@ -60,6 +60,7 @@ struct mq_qstate {
 	size_t		 cap;
 	char		**owned;	/* the queues this handle owns */
 	size_t		 nowned, capowned;
+	int		 indexfd;	/* SPOOL/queues, open once used; -1 */
 };
 
 /* A parsed file: strings into the state's buffers. */
@@ -75,9 +76,77 @@ struct decl {
 static struct mq_qstate *
 qstate(mq_spool *sp)
 {
-	if (sp->qstate == NULL)
-		sp->qstate = calloc(1, sizeof(*sp->qstate));
+	if (sp->qstate == NULL &&
+	    (sp->qstate = calloc(1, sizeof(*sp->qstate))) != NULL)
+		sp->qstate->indexfd = -1;
 	return sp->qstate;
+}
+
+/* ------------------------------------------------------------------
+ * The index: SPOOL/queues holds an empty file, named as the stream's
+ * directory, for each declaration, so that what looks at every queue
+ * (the sweep when a server starts, mq_queues) reads the queues and not
+ * every stream of the spool.  A marker is made before its declaration
+ * and removed after it: one without a declaration (a crash in between,
+ * or a stream another door deleted or renamed) is stale, and whoever
+ * lists the index removes it.
+ * ---------------------------------------------------------------- */
+
+#define INDEX_DIR	"queues"
+
+/* The index's directory, made with 'make'; -1 with errno if none. */
+static int
+index_fd(mq_spool *sp, int make)
+{
+	struct mq_qstate *qs;
+
+	if ((qs = qstate(sp)) == NULL)
+		return -1;
+	if (qs->indexfd >= 0)
+		return qs->indexfd;
+	if (make && mkdirat(sp->dirfd, INDEX_DIR, 0777) == -1 &&
+	    errno != EEXIST)
+		return -1;
+	qs->indexfd = openat(sp->dirfd, INDEX_DIR,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return qs->indexfd;
+}
+
+static int
+index_add(mq_spool *sp, const char *enc)
+{
+	int dfd, fd;
+
+	if ((dfd = index_fd(sp, 1)) == -1 ||
+	    (fd = openat(dfd, enc, O_WRONLY | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0666)) == -1)
+		return mq_sys();
+	close(fd);
+	return mq_spool_dirty(sp, dfd);
+}
+
+static void
+index_remove(mq_spool *sp, const char *enc)
+{
+	int dfd;
+
+	if ((dfd = index_fd(sp, 0)) != -1)
+		(void)unlinkat(dfd, enc, 0);
+}
+
+/*
+ * Calls 'fn' for each queue of the index (a directory's name), stopping
+ * on non-zero.
+ */
+static int
+index_each(mq_spool *sp, int (*fn)(int dirfd, const char *entry, void *arg),
+    void *arg)
+{
+	int dfd;
+
+	if ((dfd = index_fd(sp, 0)) == -1)
+		return errno == ENOENT ? MQ_OK : mq_sys();
+	return mq_dir_each(dfd, fn, arg);
 }
 
 /* ------------------------------------------------------------------
@@ -287,13 +356,17 @@ remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
 	if (d->made) {
 		if ((rc = mq_name_decode(enc, name, sizeof(name))) < 0)
 			return rc;
-		rc = mq_stream_remove(sp, name);
-		return rc == MQ_ENOSTREAM ? MQ_OK : rc;
+		if ((rc = mq_stream_remove(sp, name)) == MQ_ENOSTREAM)
+			rc = MQ_OK;
+	} else {
+		snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
+		if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
+			return mq_sys();
+		rc = mq_spool_dirty(sp, sp->streamsfd);
 	}
-	snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
-	if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
-		return mq_sys();
-	return mq_spool_dirty(sp, sp->streamsfd);
+	if (rc == MQ_OK)
+		index_remove(sp, enc);
+	return rc;
 }
 
 /*
@@ -414,7 +487,8 @@ declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,
 	    q->holder : "";
 	nd.args = q->args;
 	nd.argslen = q->argslen;
-	if ((rc = decl_write(sp, st->dirfd, &nd)) != MQ_OK)
+	if ((rc = index_add(sp, st->enc)) != MQ_OK ||
+	    (rc = decl_write(sp, st->dirfd, &nd)) != MQ_OK)
 		return rc;
 	*wrote = 1;
 	*mine = owner[0] != '\0';
@@ -479,7 +553,14 @@ mq_queue_declare(mq_spool *sp, const struct mq_queue *q, int flags,
 int
 mq_queue_delete(mq_spool *sp, const char *name)
 {
-	return mq_stream_remove(sp, name);
+	char enc[MQ_ENCNAME_MAX];
+	int rc;
+
+	rc = mq_stream_remove(sp, name);
+	if ((rc == MQ_OK || rc == MQ_ENOSTREAM) &&
+	    mq_name_encode(name, enc, sizeof(enc)) >= 0)
+		index_remove(sp, enc);
+	return rc;
 }
 
 struct each {
@@ -496,11 +577,16 @@ each_one(int dirfd, const char *entry, void *arg)
 	char name[MQ_NAME_MAX + 1];
 	struct mq_queue q;
 	struct decl d;
-	int mine;
+	int mine, rc;
 
-	if (entry[0] == '.' || mq_name_decode(entry, name, sizeof(name)) < 0 ||
-	    decl_live(e->spool, entry, &d, &mine) != MQ_OK)
+	if (entry[0] == '.' || mq_name_decode(entry, name, sizeof(name)) < 0)
 		return 0;
+	if ((rc = decl_live(e->spool, entry, &d, &mine)) != MQ_OK) {
+		/* Stale, or an orphan removed just now. */
+		if (rc == MQ_ENOMSG || rc == MQ_ENOSTREAM)
+			index_remove(e->spool, entry);
+		return 0;
+	}
 	decl_out(&d, name, 1, mine, &q);
 	return e->fn(&q, e->arg);
 }
@@ -511,7 +597,7 @@ mq_queues(mq_spool *sp, int (*fn)(const struct mq_queue *q, void *arg),
 {
 	struct each e = { sp, fn, arg };
 
-	return mq_dir_each(sp->streamsfd, each_one, &e);
+	return index_each(sp, each_one, &e);
 }
 
 /* mq_dir_each()'s callback: removes the queue 'entry' if an orphan. */
@@ -521,12 +607,16 @@ sweep_one(int dirfd, const char *entry, void *arg)
 	mq_spool *sp = ((void **)arg)[0];
 	size_t *removed = ((void **)arg)[1];
 	struct decl d;
-	int mine;
+	int mine, rc;
 
 	if (entry[0] == '.')
 		return 0;
-	if (decl_read(sp, entry, &d) != MQ_OK || d.owner[0] == '\0' ||
-	    mq_owner_alive(sp, d.owner, &mine))
+	if ((rc = decl_read(sp, entry, &d)) != MQ_OK) {
+		if (rc == MQ_ENOMSG || rc == MQ_ENOSTREAM)
+			index_remove(sp, entry);	/* stale */
+		return 0;
+	}
+	if (d.owner[0] == '\0' || mq_owner_alive(sp, d.owner, &mine))
 		return 0;
 	if (remove_orphan(sp, entry, &d) == MQ_OK)
 		(*removed)++;
@@ -540,7 +630,7 @@ mq_queue_sweep(mq_spool *sp, size_t *removed)
 	void *arg[2] = { sp, &n };
 	int rc;
 
-	rc = mq_dir_each(sp->streamsfd, sweep_one, arg);
+	rc = index_each(sp, sweep_one, arg);
 	if (removed != NULL)
 		*removed = n;
 	return rc;
@@ -568,6 +658,8 @@ mq_qdecl_free(mq_spool *sp)
 		free(qs->owned[i]);
 	free(qs->owned);
 	free(qs->text);
+	if (qs->indexfd >= 0)
+		close(qs->indexfd);
 	free(qs);
 	sp->qstate = NULL;
 }

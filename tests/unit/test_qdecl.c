@@ -289,6 +289,39 @@ test_list(void **state)
 	assert_int_equal(n[1], MQ_QDURABLE | MQ_QAUTODELETE);
 }
 
+/*
+ * The listing reads the index of queues: a queue whose stream another
+ * door removed is not listed, and its marker goes; a stream that was
+ * never declared has none.
+ */
+static void
+test_index(void **state)
+{
+	struct test_spool *f = *state;
+	mq_stream *st;
+	char path[4096];
+	int n[2] = { 0, 0 };
+
+	assert_int_equal(mq_stream_open(f->sp, "plain", MQ_CREATE, &st), MQ_OK);
+	mq_stream_close(st);
+	assert_int_equal(declare(f->sp, "a", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(declare(f->sp, "gone", MQ_QDURABLE, NULL), MQ_OK);
+	snprintf(path, sizeof(path), "%s/queues/gone", f->dir);
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/queues/plain", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+	/* Redis's DEL: the stream goes, the marker stays until a listing. */
+	assert_int_equal(mq_stream_remove(f->sp, "gone"), MQ_OK);
+	assert_int_equal(mq_queues(f->sp, count_queue, n), MQ_OK);
+	assert_int_equal(n[0], 1);
+	snprintf(path, sizeof(path), "%s/queues/gone", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+	/* mq_queue_delete takes the marker along. */
+	assert_int_equal(mq_queue_delete(f->sp, "a"), MQ_OK);
+	snprintf(path, sizeof(path), "%s/queues/a", f->dir);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 static void
 write_decl(const char *dir, const char *name, const char *text)
 {
@@ -384,6 +417,7 @@ main(void)
 		TEST_ON_SPOOL(test_redeclare_orphan),
 		TEST_ON_SPOOL(test_forked_child),
 		TEST_ON_SPOOL(test_list),
+		TEST_ON_SPOOL(test_index),
 		TEST_ON_SPOOL(test_file_checked),
 		TEST_ON_SPOOL(test_bad_arguments),
 		TEST_ON_SPOOL(test_overflow_reject),
