@@ -473,12 +473,17 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
 	    name) == -1 || amqp_queue_access(ch, m, name) == -1)
 		return;
-	if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
+	/* A stream queue has nothing ready, as RabbitMQ counts it. */
+	count = 0;
+	if (amqp_stream_is(s, name))
+		rc = MQ_OK;
+	else if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
 		/* As RabbitMQ: deleting what is not there is no error. */
 		reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, 0);
 		return;
-	}
-	if (rc != MQ_OK || (rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
+	} else if (rc == MQ_OK)
+		rc = amqp_queue_ready(st, g, &count);
+	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
 	}
