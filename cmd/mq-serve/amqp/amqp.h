@@ -26,7 +26,9 @@
  * prefetch_count unacknowledged a channel, and wait as waiters of the
  * core while the queue is empty; each channel is one libmq consumer of
  * the group, "amqp-<connection id>-<channel>", and its deliveries
- * waiting for an ack (ack.c) go back to the queue when it closes.
+ * waiting for an ack (ack.c) go back to the queue when it closes.  A
+ * stream queue (stream.c) has no group: each of its consumers reads the
+ * stream from an offset of its own, and an ack only gives room.
  */
 #ifndef MQ_SERVE_AMQP_H
 #define MQ_SERVE_AMQP_H

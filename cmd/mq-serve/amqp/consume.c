@@ -35,6 +35,11 @@
  * (its id is not past the group's last delivered one).  A queue whose
  * stream went away cancels its consumers: basic.cancel to the clients
  * that announced consumer_cancel_notify.
+ *
+ * The consumers of a stream queue (x-queue-type stream) are kept here
+ * too, prefetch and all, but each reads the stream from its own offset
+ * (stream.c) rather than taking from the group; one that reached the
+ * end makes the queue wait on the stream's appends past what it saw.
  */
 #include <stdio.h>
 #include <stdlib.h>

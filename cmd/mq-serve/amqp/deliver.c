@@ -10,8 +10,13 @@
  * frames are made in the client's buffer, one after the other, so no
  * other frame of the channel comes between them.
  *
+ * A stream queue's delivery carries its offset in the header
+ * x-stream-offset (stream.c), as an x-delivery-count is added to a
+ * redelivery from a queue with a delivery limit.
+ *
  * basic.get reads one message of the queue's group as the channel's
- * consumer; message-count is what the queue has ready after it.
+ * consumer; message-count is what the queue has ready after it.  A
+ * stream queue refuses it (540), as RabbitMQ's.
  */
 #include <string.h>
 
