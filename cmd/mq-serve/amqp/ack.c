@@ -21,6 +21,10 @@
  * Each queue that got something back, or whose consumer on this channel
  * got room, is served again (amqp_queue_kick).
  *
+ * A delivery of a stream queue (stream.c) is only counted: its ack gives
+ * its consumer room, the entry stays in the stream, and a nack or reject
+ * of it is RabbitMQ's 540.
+ *
  * In tx mode (tx.c) an ack, nack or reject takes its deliveries out of
  * the tree into the transaction, still counted against the prefetch as
  * RabbitMQ counts them: a commit settles them in order, a rollback puts
@@ -56,6 +60,7 @@ amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
 	u->id = id;
 	u->q = q;
 	u->cn = cn;
+	u->stream = cn != NULL && cn->stream;
 	amqp_queue_hold(q);
 	RB_INSERT(amqp_unacked_tree, &ch->unacked, u);
 	ch->nunacked++;
@@ -123,7 +128,10 @@ run_add(struct server *s, struct run *r, struct amqp_unacked *u,
 		r->how = how;
 		amqp_queue_hold(r->q);
 	}
-	if (array_grow(&r->ids, &r->cap, r->n + 1, sizeof(*r->ids)) == -1) {
+	if (u->stream)
+		;	/* a stream keeps its entries: the ack gave room */
+	else if (array_grow(&r->ids, &r->cap, r->n + 1,
+	    sizeof(*r->ids)) == -1) {
 		if (r->failed == MQ_OK)
 			r->failed = MQ_ESYS;
 	} else
@@ -195,6 +203,23 @@ amqp_unacked_settle(struct amqp_channel *ch, const struct amqp_tx_ack *acks,
 	return run_end(s, &r);
 }
 
+/*
+ * The first delivery of a stream queue among those from 'first' to
+ * 'last', or NULL: a nack or reject of one is refused, as RabbitMQ does.
+ */
+static struct amqp_unacked *
+stream_delivery(struct amqp_channel *ch, struct amqp_unacked *first,
+    uint64_t last)
+{
+	struct amqp_unacked *u;
+
+	for (u = first; u != NULL && u->tag <= last;
+	    u = RB_NEXT(amqp_unacked_tree, &ch->unacked, u))
+		if (u->stream)
+			return u;
+	return NULL;
+}
+
 /* The channel's consumers may have room now: serve their queues. */
 static void
 kick_consumers(struct amqp_channel *ch)
@@ -244,6 +269,12 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 		}
 		if (!multiple)
 			first = u;
+	}
+	if (how != SETTLE_ACK && (u = stream_delivery(ch, first, tag)) != NULL) {
+		amqp_conn_error(ch->c, AMQP_NOT_IMPLEMENTED, m->id,
+		    "basic.nack and basic.reject not supported by stream queues "
+		    "queue '%s' in vhost '/'", amqp_queue_qname(u->q));
+		return;
 	}
 	if ((rc = settle(ch, first, tag, how, ch->tx != NULL)) != MQ_OK) {
 		amqp_fail_internal(ch->c, m, "settling deliveries", rc);

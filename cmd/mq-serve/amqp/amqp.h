@@ -26,7 +26,9 @@
  * prefetch_count unacknowledged a channel, and wait as waiters of the
  * core while the queue is empty; each channel is one libmq consumer of
  * the group, "amqp-<connection id>-<channel>", and its deliveries
- * waiting for an ack (ack.c) go back to the queue when it closes.
+ * waiting for an ack (ack.c) go back to the queue when it closes.  A
+ * stream queue (stream.c) has no group: each of its consumers reads the
+ * stream from an offset of its own, and an ack only gives room.
  */
 #ifndef MQ_SERVE_AMQP_H
 #define MQ_SERVE_AMQP_H
@@ -75,6 +77,7 @@ struct amqp_unacked {
 	struct amqp_queue	*q;		/* holds a reference */
 	/* The consumer it counts against while that lives (NULL: a get). */
 	struct amqp_consumer	*cn;
+	int			 stream;	/* of a stream queue: an ack gives room */
 };
 RB_HEAD(amqp_unacked_tree, amqp_unacked);
 
@@ -88,6 +91,8 @@ struct amqp_consumer {
 	uint16_t		 prefetch;	/* its own basic.qos count, 0: none */
 	size_t			 nunacked;	/* its deliveries waiting for an ack */
 	int			 exclusive;	/* the queue's only consumer */
+	int			 stream;	/* of a stream queue (stream.c) ... */
+	uint64_t		 offset;	/* ... reading from this offset */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -569,6 +574,60 @@ int	 amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
  */
 uint64_t amqp_retries(mq_stream *st, mq_group *g, mq_id id);
 void	 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m);
+
+/*
+ * basic.deliver of entry 'm' of a stream queue, with its offset in the
+ * header x-stream-offset; as amqp_deliver() otherwise.
+ */
+int	 amqp_deliver_offset(struct amqp_channel *ch, const char *ctag,
+	    size_t ctaglen, uint64_t tag, const struct mq_msg *m);
+
+/* ---- stream.c: stream queues (x-queue-type "stream"). */
+
+/* Whether the arguments 'args' ('len' bytes) declare a stream queue. */
+int	 amqp_stream_args(const uint8_t *args, size_t len);
+/* Whether queue 'name' was declared a stream queue. */
+int	 amqp_stream_is(struct server *s, const char *name);
+/*
+ * What RabbitMQ refuses in a declare 'm' (with libmq 'flags') of stream
+ * queue 'name': a server name, a classic queue's arguments, transient,
+ * exclusive or auto-delete.  0 (also for a classic queue), or -1 after
+ * the 406.
+ */
+int	 amqp_stream_declare_check(struct amqp_channel *ch,
+	    const struct amqp_method *m, const char *name, int flags);
+/* x-max-age ("7D", "12h", ...) in milliseconds: 0, or -1 if invalid. */
+int	 amqp_stream_age(const struct amqp_field *f, int64_t *ms);
+/*
+ * Sets in 'p' the retention a stream queue's arguments ask (x-max-age,
+ * x-max-length-bytes, x-stream-max-segment-size-bytes); 1 if any.
+ */
+int	 amqp_stream_policy(const uint8_t *args, size_t len,
+	    struct mq_policy *p);
+/*
+ * Method 'm' (named 'what', "basic.get") on queue 'name': if it is a
+ * stream queue, 540 "... not supported by stream queues" and -1; else 0.
+ */
+int	 amqp_stream_refuse(struct amqp_channel *ch, const struct amqp_method *m,
+	    const char *name, const char *what);
+/* The entries of the stream queue 'name' (its message-count). */
+int	 amqp_stream_length(struct server *s, const char *name,
+	    uint64_t *count);
+/*
+ * What basic.consume 'm' of stream queue 'name' must have: a consumer
+ * prefetch count, manual acks, a valid x-stream-offset, which gives the
+ * offset to start from in '*offset'.  0, or -1 after the error.
+ */
+int	 amqp_stream_consume_check(struct amqp_channel *ch,
+	    const struct amqp_method *m, const char *name, uint64_t *offset);
+/*
+ * Delivers to stream consumer 'cn' up to 'want' entries from its offset.
+ * Returns 1 if it reached the end of the stream first (then '*after' is
+ * an id that everything it has not seen comes after), 0 if not, or a
+ * libmq error (< 0; MQ_ENOSTREAM: the queue is gone).
+ */
+int	 amqp_stream_serve(struct server *s, struct amqp_consumer *cn,
+	    size_t want, mq_id *after);
 
 /* ---- ack.c: deliveries waiting for their ack. */
 

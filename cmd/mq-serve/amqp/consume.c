@@ -35,6 +35,11 @@
  * (its id is not past the group's last delivered one).  A queue whose
  * stream went away cancels its consumers: basic.cancel to the clients
  * that announced consumer_cancel_notify.
+ *
+ * The consumers of a stream queue (x-queue-type stream) are kept here
+ * too, prefetch and all, but each reads the stream from its own offset
+ * (stream.c) rather than taking from the group; one that reached the
+ * end makes the queue wait on the stream's appends past what it saw.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,12 +191,20 @@ queue_unwait(struct server *s, struct amqp_queue *q)
 	amqp_queue_unref(q);
 }
 
-/* Waits on the queue's group, with the connection of 'cn'. */
+/*
+ * Waits on the queue's group, with the connection of 'cn'; for a stream
+ * queue ('after' not NULL), on entries past 'after'.
+ */
 static void
-queue_wait(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn)
+queue_wait(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn,
+    const mq_id *after)
 {
 	struct wait_on on = { q->name, AMQP_GROUP, { 0, 0 } };
 
+	if (after != NULL) {
+		on.group = NULL;
+		on.after = *after;
+	}
 	if (q->w != NULL)
 		return;
 	if ((q->w = waiter_add(cn->ch->c->conn, &on, 1, 0, &queue_ops,
@@ -299,6 +312,47 @@ serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_stream *st,
 }
 
 /*
+ * Serves each consumer of stream queue 'q' what it has room for from its
+ * own offset (stream.c), then waits on the stream's appends if one that
+ * has room reached the end.
+ */
+static void
+stream_dispatch(struct server *s, struct amqp_queue *q)
+{
+	struct amqp_consumer *cn, *waiting = NULL;
+	size_t want;
+	mq_id after, top = { 0, 0 };
+	int rc;
+
+	TAILQ_FOREACH(cn, &q->consumers, qlink) {
+		while ((want = room(cn)) > 0) {
+			rc = amqp_stream_serve(s, cn, want < SERVE_BATCH ? want :
+			    SERVE_BATCH, &after);
+			if (rc == MQ_ENOSTREAM) {
+				amqp_queue_gone(s, q->name);
+				return;
+			}
+			if (rc < 0) {
+				server_log(s, "amqp: queue %s: %s", q->name,
+				    mq_strerror(rc));
+				return;
+			}
+			if (rc == 0)
+				continue;
+			/* At the end with room: wait past the least seen. */
+			if (waiting == NULL || mq_id_cmp(after, top) < 0)
+				top = after;
+			waiting = cn;
+			break;
+		}
+	}
+	/* Waited again past what was read now. */
+	queue_unwait(s, q);
+	if (waiting != NULL)
+		queue_wait(s, q, waiting, &top);
+}
+
+/*
  * Serves the consumers of 'q' in turn until the queue is empty or none
  * has room, then waits on the queue if one that has room found it empty.
  */
@@ -315,6 +369,10 @@ dispatch(struct server *s, struct amqp_queue *q)
 
 	if (q->nconsumers == 0)
 		return;
+	if (TAILQ_FIRST(&q->consumers)->stream) {
+		stream_dispatch(s, q);
+		return;
+	}
 	rc = amqp_queue_open(s, q->name, &st, &g);
 	if (rc == MQ_ENOSTREAM) {
 		amqp_queue_gone(s, q->name);
@@ -349,7 +407,7 @@ dispatch(struct server *s, struct amqp_queue *q)
 		}
 	} while (served > 0 && !empty);
 	if (empty && with_room(q, &first) > 0)
-		queue_wait(s, q, first);
+		queue_wait(s, q, first, NULL);
 	else
 		queue_unwait(s, q);
 	return;
@@ -587,9 +645,16 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	struct amqp_consumer *cn;
 	mq_stream *st;
 	mq_group *g;
+	uint64_t offset = 0;
+	int stream;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_CONSUME_QUEUE],
-	    name) == -1 || amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+	    name) == -1)
+		return;
+	/* A stream queue is read without its group (stream.c). */
+	if ((stream = amqp_stream_is(s, name)) ?
+	    amqp_stream_consume_check(ch, m, name, &offset) == -1 :
+	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	if (tag->len > 0 && consumer_find(ch, tag->p, tag->len) != NULL) {
 		amqp_conn_error(ch->c, AMQP_NOT_ALLOWED, m->id,
@@ -614,6 +679,8 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
 	cn->prefetch = ch->consumer_prefetch;
 	cn->exclusive = m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n != 0;
+	cn->stream = stream;
+	cn->offset = offset;
 	TAILQ_INSERT_TAIL(&ch->consumers, cn, clink);
 	TAILQ_INSERT_TAIL(&cn->q->consumers, cn, qlink);
 	cn->q->nconsumers++;

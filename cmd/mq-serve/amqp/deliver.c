@@ -10,8 +10,13 @@
  * frames are made in the client's buffer, one after the other, so no
  * other frame of the channel comes between them.
  *
+ * A stream queue's delivery carries its offset in the header
+ * x-stream-offset (stream.c), as an x-delivery-count is added to a
+ * redelivery from a queue with a delivery limit.
+ *
  * basic.get reads one message of the queue's group as the channel's
- * consumer; message-count is what the queue has ready after it.
+ * consumer; message-count is what the queue has ready after it.  A
+ * stream queue refuses it (540), as RabbitMQ's.
  */
 #include <string.h>
 
@@ -35,21 +40,25 @@ amqp_retries(mq_stream *st, mq_group *g, mq_id id)
 	return p.count - 1;
 }
 
-/* Adds x-delivery-count to the headers table of 'props' (in 'table'). */
+/* Adds the long 'key' to the headers table of 'props' (in 'table'). */
 static void
-delivery_count(struct amqp_content_header *props, uint64_t retries)
+add_long(struct amqp_content_header *props, const char *key, int64_t v)
 {
-	amqp_fput_key(&table, "x-delivery-count");
-	amqp_fput_i64(&table, (int64_t)retries);
+	amqp_fput_key(&table, key);
+	amqp_fput_i64(&table, v);
 	props->present |= 1u << AMQP_BASIC_PROP_HEADERS;
 	props->props[AMQP_BASIC_PROP_HEADERS].p = table.p;
 	props->props[AMQP_BASIC_PROP_HEADERS].len = table.len;
 }
 
-int
-amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
-    uint64_t tag, int redelivered, uint64_t retries, uint64_t count,
-    const struct mq_msg *m)
+/*
+ * amqp_deliver(), with the long header 'extra' of value 'v' added (NULL:
+ * none).
+ */
+static int
+deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
+    uint64_t tag, int redelivered, const char *extra, int64_t v,
+    uint64_t count, const struct mq_msg *m)
 {
 	struct amqp_client *c = ch->c;
 	struct amqp_value args[AMQP_MAX_ARGS];
@@ -62,8 +71,8 @@ amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 		key = amqp_str("");
 	if (amqp_msg_to_content(m, &table, &props) == -1)
 		return -1;
-	if (retries > 0) {
-		delivery_count(&props, retries);
+	if (extra != NULL) {
+		add_long(&props, extra, v);
 		if (table.err != 0)
 			return -1;
 	}
@@ -97,6 +106,23 @@ amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 	return 0;
 }
 
+int
+amqp_deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
+    uint64_t tag, int redelivered, uint64_t retries, uint64_t count,
+    const struct mq_msg *m)
+{
+	return deliver(ch, ctag, ctaglen, tag, redelivered, retries > 0 ?
+	    "x-delivery-count" : NULL, (int64_t)retries, count, m);
+}
+
+int
+amqp_deliver_offset(struct amqp_channel *ch, const char *ctag,
+    size_t ctaglen, uint64_t tag, const struct mq_msg *m)
+{
+	return deliver(ch, ctag, ctaglen, tag, 0, "x-stream-offset",
+	    (int64_t)m->offset, 0, m);
+}
+
 void
 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 {
@@ -113,6 +139,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	size_t got;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_BASIC_GET_QUEUE], name) == -1 ||
+	    amqp_stream_refuse(ch, m, name, "basic.get") == -1 ||
 	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	amqp_expire_use(c->conn->server, name);

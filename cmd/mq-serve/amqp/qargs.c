@@ -25,7 +25,8 @@ enum kind {
 	K_OVERFLOW,	/* drop-head, reject-publish, reject-publish-dlx */
 	K_EXCHANGE,	/* a string, "invalid type" if not */
 	K_BOOL,
-	K_QTYPE		/* "classic" */
+	K_QTYPE,	/* "classic", "stream" */
+	K_AGE		/* "7D": a stream's x-max-age (stream.c) */
 };
 
 static const struct known {
@@ -43,6 +44,8 @@ static const struct known {
 	{ "x-single-active-consumer", K_BOOL },
 	{ "x-queue-type", K_QTYPE },
 	{ "x-delivery-limit", K_INT },
+	{ "x-max-age", K_AGE },
+	{ "x-stream-max-segment-size-bytes", K_INT },
 };
 #define NKNOWN (sizeof(known) / sizeof(known[0]))
 
@@ -121,12 +124,21 @@ invalid(enum kind kind, const struct amqp_field *f, char *why, size_t size)
 			(void)snprintf(why, size, "{unacceptable_type,%s}",
 			    type_name(f->type));
 		break;
+	case K_AGE:
+		if (f->type != 'S')
+			(void)snprintf(why, size, "{unacceptable_type,%s}",
+			    type_name(f->type));
+		else if (amqp_stream_age(f, &v) == -1)
+			(void)snprintf(why, size, "invalid_max_age");
+		break;
 	case K_QTYPE:
-		if (!str_is(f, "classic"))
+		if (f->type != 'S')
+			(void)snprintf(why, size, "{unacceptable_type,%s}",
+			    type_name(f->type));
+		else if (!str_is(f, "classic") && !str_is(f, "stream"))
 			(void)snprintf(why, size,
-			    "\"unsupported queue type '%.*s'\"",
-			    f->type == 'S' ? (int)f->v.len : 0,
-			    f->type == 'S' ? (const char *)f->v.p : "");
+			    "\"unsupported queue type '%.*s'\"", (int)f->v.len,
+			    (const char *)f->v.p);
 		break;
 	case K_EXCHANGE:
 		break;		/* its own wording: see amqp_qargs_check */
@@ -259,8 +271,9 @@ amqp_qargs_equivalent(struct amqp_channel *ch, const struct amqp_method *m,
 		cin = amqp_table_find(cur->args, cur->argslen, known[i].key,
 		    &cf) == 1;
 		if ((!rin && !cin) || (rin && cin && same(&rf, &cf)) ||
-		    (known[i].kind == K_QTYPE && !(rin && cin)))
-			continue;	/* none is classic, the only type */
+		    (known[i].kind == K_QTYPE && !(rin && cin) &&
+		    str_is(rin ? &rf : &cf, "classic")))
+			continue;	/* none is classic */
 		side_text(&rf, rin, rin && cin, r, sizeof(r));
 		side_text(&cf, cin, rin && cin, c, sizeof(c));
 		inequivalent(ch, m, cur->name, known[i].key, r, c);
@@ -294,7 +307,8 @@ amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p)
 	if (amqp_table_find(args, len, "x-overflow", &f) == 1 &&
 	    !str_is(&f, "drop-head"))
 		p->overflow = MQ_OVERFLOW_REJECT;
-	return p->ttl_ms != 0 || p->max_len != 0 || p->delivery_limit != 0;
+	return amqp_stream_policy(args, len, p) || p->ttl_ms != 0 ||
+	    p->max_len != 0 || p->delivery_limit != 0;
 }
 
 int64_t

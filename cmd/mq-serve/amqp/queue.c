@@ -343,7 +343,9 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	struct mq_queue q, cur;
 	int64_t expires;
 
-	if (!passive && amqp_qargs_check(ch, m, name, a->p, a->len) == -1)
+	if (!passive && (amqp_stream_declare_check(ch, m, name,
+	    declare_flags(m)) == -1 ||
+	    amqp_qargs_check(ch, m, name, a->p, a->len) == -1))
 		return -1;
 	holder(ch->c, h, sizeof(h));
 	memset(&q, 0, sizeof(q));
@@ -389,9 +391,14 @@ amqp_queue_declare(struct amqp_channel *ch, const struct amqp_method *m)
 
 	if (declare_name(ch, m, name) == -1 || declare(ch, m, name) == -1)
 		return;
-	if (amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+	/* A stream queue has no group: its count is its entries. */
+	if (amqp_stream_is(ch->c->conn->server, name))
+		rc = amqp_stream_length(ch->c->conn->server, name, &count);
+	else if (amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
-	if ((rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
+	else
+		rc = amqp_queue_ready(st, g, &count);
+	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
 	}
@@ -438,7 +445,8 @@ amqp_queue_purge(struct amqp_channel *ch, const struct amqp_method *m)
 	int rc;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_PURGE_QUEUE],
-	    name) == -1 || amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
+	    name) == -1 || amqp_stream_refuse(ch, m, name, "queue.purge") == -1 ||
+	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	if ((rc = mq_stream_info(st, &si)) != MQ_OK ||
 	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
@@ -465,12 +473,17 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
 	    name) == -1 || amqp_queue_access(ch, m, name) == -1)
 		return;
-	if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
+	/* A stream queue has nothing ready, as RabbitMQ counts it. */
+	count = 0;
+	if (amqp_stream_is(s, name))
+		rc = MQ_OK;
+	else if ((rc = amqp_queue_open(s, name, &st, &g)) == MQ_ENOSTREAM) {
 		/* As RabbitMQ: deleting what is not there is no error. */
 		reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, 0);
 		return;
-	}
-	if (rc != MQ_OK || (rc = amqp_queue_ready(st, g, &count)) != MQ_OK) {
+	} else if (rc == MQ_OK)
+		rc = amqp_queue_ready(st, g, &count);
+	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
 	}

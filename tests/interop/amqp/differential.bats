@@ -345,3 +345,60 @@ refused("header first", header)
 print("ok")
 PY
 }
+
+@test "amqp differential: stream queues: declares, offsets and their header, refusals" {
+	differ <<'PY'
+S = {"x-queue-type": "stream"}
+attempt("transient", lambda: ch.queue_declare(q("s"), arguments=S))
+ch = channel()
+attempt("exclusive", lambda: ch.queue_declare(q("s"), durable=True,
+    exclusive=True, arguments=S))
+ch = channel()
+attempt("auto-delete", lambda: ch.queue_declare(q("s"), durable=True,
+    auto_delete=True, arguments=S))
+ch = channel()
+attempt("server-named", lambda: ch.queue_declare("", durable=True,
+    arguments=S))
+ch = channel()
+attempt("ttl", lambda: ch.queue_declare(q("s"), durable=True,
+    arguments=dict(S, **{"x-message-ttl": 5})))
+ch = channel()
+attempt("max-age", lambda: ch.queue_declare(q("s"), durable=True,
+    arguments=dict(S, **{"x-max-age": "1X"})))
+ch = channel()
+attempt("declare", lambda: ch.queue_declare(q("s"), durable=True,
+    arguments=S))
+attempt("classic again", lambda: ch.queue_declare(q("s"), durable=True))
+ch = channel()
+ch.confirm_delivery()
+ch.basic_publish("", q("s"), b"m0", pika.BasicProperties(headers={"a": "b"}))
+for i in range(1, 4):
+	ch.basic_publish("", q("s"), b"m%d" % i)
+settled("passive", q("s"), 4)
+ch = channel()
+attempt("consume, no qos", lambda: ch.basic_consume(q("s"), on_message))
+ch = channel()
+ch.basic_qos(prefetch_count=3)
+for tag, offset in (("first", "first"), ("two", 2), ("last", "last")):
+	attempt("consume " + tag, lambda: ch.basic_consume(q("s"), on_message,
+	    consumer_tag=tag, arguments={"x-stream-offset": offset}))
+	pump(c, lambda: sum(d[0] == tag for d in deliveries) ==
+	    {"first": 3, "two": 2, "last": 1}[tag])
+	attempt("cancel", lambda: ch.basic_cancel(tag))
+for d in deliveries:
+	message("delivered", *d[1:])
+ch.basic_ack(0, multiple=True)
+attempt("get", lambda: ch.basic_get(q("s")))
+c = connect()
+ch = channel()
+ch.basic_qos(prefetch_count=3)
+attempt("consume, auto-ack", lambda: ch.basic_consume(q("s"), on_message,
+    auto_ack=True))
+c = connect()
+ch = channel()
+attempt("purge", lambda: ch.queue_purge(q("s")))
+c = connect()
+ch = channel()
+attempt("delete", lambda: ch.queue_delete(q("s")))
+PY
+}
