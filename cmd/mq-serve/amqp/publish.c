@@ -191,12 +191,20 @@ amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
     const struct mq_msg *m)
 {
 	struct server *s = ch->c->conn->server;
+	char level[AMQP_NAME_SIZE];
 	mq_wal_name *key;
 	mq_stream *st;
 
 	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
 	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
 		return 0;
+	/* A priority: to its level's stream if the queue has levels. */
+	if (__builtin_expect((ch->pub.props.present &
+	    1u << AMQP_BASIC_PROP_PRIORITY) != 0, 0) &&
+	    amqp_prio_route(s, name, &ch->pub.props, level)) {
+		name = level;
+		len = strlen(level);
+	}
 	/* A queue noted before: through the write-ahead log, unopened. */
 	if (server_loggable(s, name, len, 0, &key))
 		return queued(ch, appendq_add_logged(s, name, len, key, m,

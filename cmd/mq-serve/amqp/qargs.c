@@ -302,3 +302,18 @@ amqp_qargs_expires(const uint8_t *args, size_t len)
 {
 	return int_arg(args, len, "x-expires");
 }
+
+int
+amqp_qargs_priority(const uint8_t *args, size_t len)
+{
+	return (int)int_arg(args, len, "x-max-priority");
+}
+
+int
+amqp_qargs_single_active(const uint8_t *args, size_t len)
+{
+	struct amqp_field f;
+
+	return amqp_table_find(args, len, "x-single-active-consumer",
+	    &f) == 1 && f.type == 't' && f.v.n != 0;
+}
