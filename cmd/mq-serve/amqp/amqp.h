@@ -539,12 +539,18 @@ void	 amqp_prio_forget(const char *name);
  * the queue's own for 0, else "name#lv".  0, or -1 if too long.
  */
 int	 amqp_prio_stream(const char *name, int lv, char *buf);
+/*
+ * Makes the stream of level 'lv' of queue 'name' if missing: declared
+ * with the queue's flags and holder, the queue's policy with the
+ * queue's dead letters.  MQ_OK, or a libmq error.
+ */
+int	 amqp_prio_make(struct server *s, const char *name, int lv);
 /* Queue 'name' was declared with 'levels': makes their streams. */
 int	 amqp_prio_declare(struct server *s, const char *name, int levels);
 /*
- * The stream a message with content header 'h' goes to instead of queue
- * 'name', into 'buf' (AMQP_NAME_SIZE), made if needed: 1, or 0 for the
- * queue's own (no priority, or no levels).
+ * The level of a message with content header 'h' for queue 'name', its
+ * stream's name in 'buf' (AMQP_NAME_SIZE): 1 to AMQP_PRIO_MAX, or 0 for
+ * the queue's own (no priority, or no levels).
  */
 int	 amqp_prio_route(struct server *s, const char *name,
 	    const struct amqp_content_header *h, char *buf);

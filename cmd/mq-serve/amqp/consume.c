@@ -68,8 +68,10 @@ struct source {
 	mq_stream		*st;
 	mq_group		*g;
 	mq_id			 cursor;	/* the group's last delivered id */
-	struct amqp_queue	*q;		/* its deliveries' (held) */
-	int			 state;		/* 0 unopened, 1 open, -1 none */
+	/* Its deliveries' (held), taken at the first: most levels have none. */
+	struct amqp_queue	*q;
+	int			 state;		/* 0 unopened, 1 open, -1 none or empty */
+	char			 name[AMQP_NAME_SIZE];	/* of a level */
 };
 
 static int
@@ -326,31 +328,30 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
 
 /*
  * Opens source 'lv' of 'q' in 'src' if it is not: the stream of that
- * priority level, its group, its cursor, a reference to it for the
- * deliveries.  1 if open, 0 if there is no such stream, or a libmq error.
+ * priority level, its group and its cursor.  1 if open, 0 if there is no
+ * such stream or it has nothing to deliver, or a libmq error.
  */
 static int
 source_open(struct server *s, struct amqp_queue *q, struct source *src,
     int lv)
 {
-	char name[AMQP_NAME_SIZE];
 	struct mq_group_info gi;
 	int rc;
 
 	if (src->state != 0)
 		return src->state > 0;
 	src->state = -1;
-	if (amqp_prio_stream(q->name, lv, name) == -1)
+	src->q = NULL;
+	if (amqp_prio_stream(q->name, lv, src->name) == -1)
 		return 0;
-	rc = amqp_queue_open(s, name, &src->st, &src->g);
+	rc = amqp_queue_open(s, src->name, &src->st, &src->g);
 	if (rc == MQ_ENOSTREAM)
 		return 0;
 	if (rc != MQ_OK || (rc = mq_group_info(src->g, &gi)) != MQ_OK)
 		return rc;
-	if ((src->q = amqp_queue_ref(s, name)) == NULL) {
-		errno = ENOMEM;
-		return MQ_ESYS;
-	}
+	/* Cheaper than a read that finds nothing, the lot of most levels. */
+	if (gi.lag == 0 && gi.pending == 0)
+		return 0;
 	src->cursor = gi.last_delivered;
 	src->state = 1;
 	return 1;
@@ -363,7 +364,7 @@ sources_close(struct amqp_queue *q, struct source *srcs)
 	int lv;
 
 	for (lv = 1; lv <= q->levels; lv++)
-		if (srcs[lv].state > 0)
+		if (srcs[lv].state != 0 && srcs[lv].q != NULL)
 			amqp_queue_unref(srcs[lv].q);
 }
 
@@ -374,9 +375,10 @@ sources_close(struct amqp_queue *q, struct source *srcs)
  * (< 0).
  */
 static int
-serve_from(struct source *src, struct amqp_consumer *cn, size_t want)
+serve_from(struct server *s, struct source *src, struct amqp_consumer *cn,
+    size_t want)
 {
-	struct amqp_queue *q = src->q;
+	struct amqp_queue *q;
 	mq_stream *st = src->st;
 	mq_group *g = src->g;
 	mq_id *cursor = &src->cursor;
@@ -390,6 +392,12 @@ serve_from(struct source *src, struct amqp_consumer *cn, size_t want)
 	if ((rc = mq_group_read(g, ch->consumer, want, cn->no_ack, msgs,
 	    &got)) != MQ_OK)
 		return rc;
+	if (got > 0 && src->q == NULL &&
+	    (src->q = amqp_queue_ref(s, src->name)) == NULL) {
+		conn_abort(conn, "out of memory");
+		got = 0;
+	}
+	q = src->q;
 	/* Its deliveries stand on the group's write: see cmd_begin. */
 	conn->group_turn = conn->server->turn;
 	for (i = 0; i < got; i++) {
@@ -422,8 +430,15 @@ serve_one(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn,
 	for (lv = q->levels; lv >= 0; lv--) {
 		if ((rc = source_open(s, q, &srcs[lv], lv)) < 0)
 			return rc;
-		if (rc > 0 && (rc = serve_from(&srcs[lv], cn, want)) != 0)
+		if (rc > 0 && (rc = serve_from(s, &srcs[lv], cn, want)) != 0)
 			return rc;
+		/*
+		 * An empty level is not read again in this serving: what
+		 * comes to it now wakes the queue's wait, or the next serving
+		 * reads it.
+		 */
+		if (lv > 0)
+			srcs[lv].state = -1;
 	}
 	return 0;
 }
@@ -435,14 +450,17 @@ serve_one(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn,
 static void
 dispatch(struct server *s, struct amqp_queue *q)
 {
-	struct source srcs[AMQP_PRIO_MAX + 1] = { { 0 } };
+	struct source srcs[AMQP_PRIO_MAX + 1];
 	struct amqp_consumer *cn, *first;
 	struct mq_group_info gi;
 	size_t n, i, open, want, served;
-	int rc, empty = 0;
+	int rc, lv, empty = 0;
 
 	if (q->nconsumers == 0)
 		return;
+	/* A queue without priorities has only its own: nothing more to set. */
+	for (lv = 1; lv <= q->levels; lv++)
+		srcs[lv].state = 0;
 	srcs[0].q = q;
 	rc = amqp_queue_open(s, q->name, &srcs[0].st, &srcs[0].g);
 	if (rc == MQ_ENOSTREAM) {

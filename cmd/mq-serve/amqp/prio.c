@@ -94,22 +94,23 @@ amqp_prio_forget(const char *name)
 int
 amqp_prio_stream(const char *name, int lv, char *buf)
 {
-	int n;
+	size_t len = strlen(name);
 
-	if (lv == 0)
-		n = snprintf(buf, AMQP_NAME_SIZE, "%s", name);
-	else
-		n = snprintf(buf, AMQP_NAME_SIZE, "%s#%d", name, lv);
-	return n < 0 || n > MQ_NAME_MAX ? -1 : 0;
+	/* Not snprintf: a serving names each level it reads. */
+	if (len + (lv > 0 ? 2 : 0) > MQ_NAME_MAX || lv < 0 ||
+	    lv > AMQP_PRIO_MAX)
+		return -1;
+	memcpy(buf, name, len);
+	if (lv > 0) {
+		buf[len++] = '#';
+		buf[len++] = (char)('0' + lv);
+	}
+	buf[len] = '\0';
+	return 0;
 }
 
-/*
- * Makes the stream of level 'lv' of queue 'name' if missing: declared
- * with the queue's flags and holder, the queue's policy with the
- * queue's dead letters.
- */
-static int
-level_make(struct server *s, const char *name, int lv)
+int
+amqp_prio_make(struct server *s, const char *name, int lv)
 {
 	char lname[AMQP_NAME_SIZE], h[MQ_QHOLDER_MAX];
 	struct mq_policy p;
@@ -146,7 +147,7 @@ amqp_prio_declare(struct server *s, const char *name, int levels)
 
 	amqp_prio_forget(name);
 	for (lv = 1; lv <= levels; lv++)
-		if ((rc = level_make(s, name, lv)) != MQ_OK)
+		if ((rc = amqp_prio_make(s, name, lv)) != MQ_OK)
 			return rc;
 	return MQ_OK;
 }
@@ -156,19 +157,12 @@ amqp_prio_route(struct server *s, const char *name,
     const struct amqp_content_header *h, char *buf)
 {
 	uint64_t p = h->props[AMQP_BASIC_PROP_PRIORITY].n;
-	mq_stream *st;
 	int levels, lv;
 
 	if (p == 0 || (levels = amqp_prio_levels(s, name)) == 0)
 		return 0;
 	lv = p < (uint64_t)levels ? (int)p : levels;
-	if (amqp_prio_stream(name, lv, buf) == -1)
-		return 0;
-	/* Removed by another door, or never made: made again. */
-	if (server_stream(s, buf, strlen(buf), 0, &st) != MQ_OK &&
-	    level_make(s, name, lv) != MQ_OK)
-		return 0;
-	return 1;
+	return amqp_prio_stream(name, lv, buf) == 0 ? lv : 0;
 }
 
 int
