@@ -392,6 +392,8 @@ int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
 int	 amqp_qargs_priority(const uint8_t *args, size_t len);
 /* Whether x-single-active-consumer is true. */
 int	 amqp_qargs_single_active(const uint8_t *args, size_t len);
+/* RabbitMQ's name of the type of a field of letter 'type' ("longstr"). */
+const char *amqp_qargs_type_name(char type);
 
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,

@@ -754,18 +754,26 @@ exclusive_use(const char *name, int exclusive)
 	return 0;
 }
 
-/* x-priority of basic.consume 'm' (RabbitMQ's consumer priorities), or 0. */
-static int64_t
-consumer_priority(const struct amqp_method *m)
+/*
+ * The x-priority of basic.consume 'm' on queue 'name' in '*prio' (0 if
+ * none): 0, or -1 after RabbitMQ's 406 for one that is not an integer.
+ */
+static int
+consumer_priority(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name, int64_t *prio)
 {
 	const struct amqp_value *a = &m->args[AMQP_BASIC_CONSUME_ARGUMENTS];
 	struct amqp_field f;
-	int64_t v;
 
+	*prio = 0;
 	if (amqp_table_find(a->p, a->len, "x-priority", &f) != 1 ||
-	    amqp_field_int(&f, &v) == -1)
+	    amqp_field_int(&f, prio) == 0)
 		return 0;
-	return v;
+	amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+	    "invalid arg 'x-priority' for queue '%s' in vhost '/': "
+	    "\"expected integer, got %s\"", name,
+	    amqp_qargs_type_name(f.type));
+	return -1;
 }
 
 /*
@@ -791,6 +799,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	struct amqp_value args[AMQP_MAX_ARGS];
 	char name[AMQP_NAME_SIZE];
 	struct amqp_consumer *cn;
+	int64_t prio;
 	mq_stream *st;
 	mq_group *g;
 
@@ -803,6 +812,8 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 		    (const char *)tag->p);
 		return;
 	}
+	if (consumer_priority(ch, m, name, &prio) == -1)
+		return;
 	if (exclusive_use(name, m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n)) {
 		amqp_chan_error(ch, AMQP_ACCESS_REFUSED, m->id,
 		    "queue '%s' in vhost '/' in exclusive use", name);
@@ -817,7 +828,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	}
 	consumer_tag(cn, tag);
 	cn->seq = ++consumes;
-	cn->priority = consumer_priority(m);
+	cn->priority = prio;
 	if (cn->q->nconsumers == 0)
 		queue_traits(s, cn->q);
 	cn->ch = ch;

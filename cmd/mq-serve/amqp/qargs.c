@@ -317,3 +317,9 @@ amqp_qargs_single_active(const uint8_t *args, size_t len)
 	return amqp_table_find(args, len, "x-single-active-consumer",
 	    &f) == 1 && f.type == 't' && f.v.n != 0;
 }
+
+const char *
+amqp_qargs_type_name(char type)
+{
+	return type_name(type);
+}

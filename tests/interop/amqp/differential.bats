@@ -406,7 +406,13 @@ hi.basic_ack(0, multiple=True)
 for i in range(4, 6):
 	ch.basic_publish("", q("cp"), b"m%d" % i)
 pump(c, lambda: len(deliveries) == 6)
-for d in deliveries:
+# Deliveries to two channels may interleave either way on the wire.
+for d in sorted(deliveries, key=lambda d: (d[0], d[1].delivery_tag)):
 	message("delivered by " + d[0], *d[1:])
+attempt("x-priority a string", lambda: ch.basic_consume(q("cp"), on_message,
+    arguments={"x-priority": "high"}))
+ch = channel()
+attempt("x-priority a bool", lambda: ch.basic_consume(q("cp"), on_message,
+    arguments={"x-priority": True}))
 PY
 }
