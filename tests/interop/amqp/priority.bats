@@ -7,6 +7,11 @@
 load ../lib.sh
 load amqp.sh
 
+# no_keys PATTERN: the server under test has no key matching PATTERN.
+no_keys() {
+	[ -z "$(redis-cli -p "$MQ_PORT" KEYS "$1")" ]
+}
+
 # The messages of the ordering tests: (body, priority), None for none.
 PIKA_PRELUDE="$PIKA_PRELUDE"'
 MIXED = [("a", None), ("b", 3), ("c", 5), ("d", 1), ("e", 9), ("f", 3),
@@ -105,8 +110,7 @@ assert ch.queue_delete("pq").method.message_count == 9
 print("ok")
 PY
 	# The levels went with the queue.
-	run redis-cli -p "$MQ_PORT" KEYS 'pq*'
-	[ "$output" = "" ]
+	no_keys 'pq*'
 }
 
 @test "amqp priority: the levels are streams Redis and the tools read" {
@@ -122,6 +126,44 @@ PY
 	run "$MQ_BIN/mq-xreadgroup" -c 2 queue c 'pq#2'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *two*more* ]]
+}
+
+@test "amqp priority: a rejected message of any level goes to the queue's dead letters" {
+	amqp_up
+	pika_script <<'PY'
+ch.queue_declare("pq", arguments={"x-max-priority": 5})
+publish("pq", [("low", None), ("high", 4)])
+for want in [b"high", b"low"]:
+	m, props, body = ch.basic_get("pq")
+	assert body == want, body
+	ch.basic_reject(m.delivery_tag, requeue=False)
+print("ok")
+PY
+	run "$MQ_BIN/mq-dlq" list pq
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "$output" == *high* ]]
+	[[ "$output" == *low* ]]
+}
+
+@test "amqp priority: an exclusive queue's levels go with its connection" {
+	amqp_up
+	pika_script <<'PY'
+c1 = connect()
+ch1 = c1.channel()
+ch1.queue_declare("mine", exclusive=True, arguments={"x-max-priority": 2})
+# Its level, its connection's too.
+ch1.queue_declare("mine#2", passive=True)
+refused(lambda: ch.queue_declare("mine#2", passive=True), 405,
+    "RESOURCE_LOCKED - cannot obtain exclusive access to locked queue "
+    "'mine#2' in vhost '/'. It could be originally declared on another "
+    "connection or the exclusive property value does not match that of "
+    "the original declaration.")
+c1.close()
+print("ok")
+PY
+	wait_until no_keys 'mine*'
 }
 
 @test "amqp priority: a consumer that waits gets a later message of its level" {
