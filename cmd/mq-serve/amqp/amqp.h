@@ -93,6 +93,8 @@ struct amqp_consumer {
 	int			 exclusive;	/* the queue's only consumer */
 	int			 stream;	/* of a stream queue (stream.c) ... */
 	uint64_t		 offset;	/* ... reading from this offset */
+	uint64_t		 seq;		/* the door's count of consumes */
+	int64_t			 priority;	/* x-priority, 0 by default */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -338,6 +340,13 @@ int	 amqp_queue_open_or_fail(struct amqp_channel *ch,
  */
 int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
 /*
+ * The ready messages of queue 'name' ('st' and 'g' its own), its
+ * priority levels' with them, and the highest level above 0 that has one
+ * in '*top' (0: none).
+ */
+int	 amqp_queue_count(struct server *s, const char *name, mq_stream *st,
+	    mq_group *g, uint64_t *count, int *top);
+/*
  * Whether the channel's connection may use queue 'name' (not another
  * connection's exclusive queue): 0, or -1 after 405 RESOURCE_LOCKED.  A
  * missing queue is 0: the method says what that means.
@@ -389,6 +398,12 @@ int	 amqp_qargs_policy(const uint8_t *args, size_t len,
 	    struct mq_policy *p);
 /* x-expires in milliseconds, 0 if none. */
 int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
+/* x-max-priority, 0 if none. */
+int	 amqp_qargs_priority(const uint8_t *args, size_t len);
+/* Whether x-single-active-consumer is true. */
+int	 amqp_qargs_single_active(const uint8_t *args, size_t len);
+/* RabbitMQ's name of the type of a field of letter 'type' ("longstr"). */
+const char *amqp_qargs_type_name(char type);
 
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,
@@ -518,6 +533,48 @@ void	 amqp_tx_free(struct amqp_channel *ch);
  */
 int	 amqp_expiration(struct amqp_channel *ch,
 	    const struct amqp_content_header *h, int64_t *at);
+
+/* ---- prio.c: priority queues (x-max-priority), a stream per level. */
+
+/* The most levels above 0 a queue has: priorities above 9 count as 9. */
+#define AMQP_PRIO_MAX	9
+/* The levels above 0 that x-max-priority 'max' asks for. */
+int	 amqp_prio_of_max(int64_t max);
+/*
+ * The levels above 0 of queue 'name' (0: no priorities, or no queue),
+ * from its declaration, remembered until amqp_prio_forget().
+ */
+int	 amqp_prio_levels(struct server *s, const char *name);
+void	 amqp_prio_forget(const char *name);
+/*
+ * The stream of level 'lv' of queue 'name' into 'buf' (AMQP_NAME_SIZE):
+ * the queue's own for 0, else "name#lv".  0, or -1 if too long.
+ */
+int	 amqp_prio_stream(const char *name, int lv, char *buf);
+/*
+ * Makes the stream of level 'lv' of queue 'name' if missing: declared
+ * with the queue's flags and holder, the queue's policy with the
+ * queue's dead letters.  MQ_OK, or a libmq error.
+ */
+int	 amqp_prio_make(struct server *s, const char *name, int lv);
+/* Queue 'name' was declared with 'levels': makes their streams. */
+int	 amqp_prio_declare(struct server *s, const char *name, int levels);
+/*
+ * The level of a message with content header 'h' for queue 'name', its
+ * stream's name in 'buf' (AMQP_NAME_SIZE): 1 to AMQP_PRIO_MAX, or 0 for
+ * the queue's own (no priority, or no levels).
+ */
+int	 amqp_prio_route(struct server *s, const char *name,
+	    const struct amqp_content_header *h, char *buf);
+/*
+ * The ready messages of the levels above 0 of queue 'name' in '*count',
+ * and the highest level that has one in '*top' (0: none).  MQ_OK, or a
+ * libmq error.
+ */
+int	 amqp_prio_count(struct server *s, const char *name, uint64_t *count,
+	    int *top);
+/* Removes the streams of the levels of queue 'name' (it is deleted). */
+void	 amqp_prio_remove(struct server *s, const char *name);
 
 /* ---- consume.c: basic.qos, consume, cancel; serving the consumers. */
 

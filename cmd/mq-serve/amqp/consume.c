@@ -41,6 +41,7 @@
  * (stream.c) rather than taking from the group; one that reached the
  * end makes the queue wait on the stream's appends past what it saw.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,21 @@ struct amqp_queue {
 	struct conn		*wconn;		/* whose connection it has */
 	int			 kicked;	/* in 'kicked': holds a reference */
 	TAILQ_ENTRY(amqp_queue)	 klink;
+	/* Known when its first consumer comes (prio.c, the declaration). */
+	int			 levels;	/* priority levels above 0 */
+	int			 sac;		/* x-single-active-consumer */
+	int64_t			 top;		/* a serving's highest x-priority */
+};
+
+/* A stream a serving reads: the queue's own, or a priority level's. */
+struct source {
+	mq_stream		*st;
+	mq_group		*g;
+	mq_id			 cursor;	/* the group's last delivered id */
+	/* Its deliveries' (held), taken at the first: most levels have none. */
+	struct amqp_queue	*q;
+	int			 state;		/* 0 unopened, 1 open, -1 none or empty */
+	char			 name[AMQP_NAME_SIZE];	/* of a level */
 };
 
 static int
@@ -77,6 +93,7 @@ RB_GENERATE_INTERNAL(queuetree, amqp_queue, node, queue_cmp, RB_ATTR)
 static struct queuetree queues = RB_INITIALIZER(&queues);
 static TAILQ_HEAD(, amqp_queue) kicked = TAILQ_HEAD_INITIALIZER(kicked);
 static struct server *door;		/* the server, for the timer */
+static uint64_t consumes;		/* basic.consume's taken, in order */
 static uint64_t kick_timer;
 
 static void serve(struct server *s, struct amqp_queue *q);
@@ -192,22 +209,35 @@ queue_unwait(struct server *s, struct amqp_queue *q)
 }
 
 /*
- * Waits on the queue's group, with the connection of 'cn'; for a stream
- * queue ('after' not NULL), on entries past 'after'.
+ * Waits on the queue's group, and its priority levels' (prio.c), with
+ * the connection of 'cn'; for a stream queue ('after' not NULL), on the
+ * stream's entries past 'after'.
  */
 static void
 queue_wait(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn,
     const mq_id *after)
 {
-	struct wait_on on = { q->name, AMQP_GROUP, { 0, 0 } };
+	char names[AMQP_PRIO_MAX + 1][AMQP_NAME_SIZE];
+	struct wait_on on[AMQP_PRIO_MAX + 1];
+	size_t n = 0;
+	int lv;
 
-	if (after != NULL) {
-		on.group = NULL;
-		on.after = *after;
-	}
 	if (q->w != NULL)
 		return;
-	if ((q->w = waiter_add(cn->ch->c->conn, &on, 1, 0, &queue_ops,
+	if (after != NULL) {
+		/* A stream queue: its appends, past what its consumers saw. */
+		on[n++] = (struct wait_on){ q->name, NULL, *after };
+	} else {
+		on[n++] = (struct wait_on){ q->name, AMQP_GROUP, { 0, 0 } };
+		for (lv = 1; lv <= q->levels; lv++) {
+			if (amqp_prio_stream(q->name, lv, names[n]) == -1)
+				continue;
+			on[n] = (struct wait_on){ names[n], AMQP_GROUP,
+			    { 0, 0 } };
+			n++;
+		}
+	}
+	if ((q->w = waiter_add(cn->ch->c->conn, on, n, 0, &queue_ops,
 	    q)) == NULL) {
 		server_log(s, "amqp: queue %s: cannot wait: out of memory",
 		    q->name);
@@ -260,7 +290,38 @@ room(struct amqp_consumer *cn)
 	return chan < own ? chan : own;
 }
 
-/* The consumers of 'q' with room, and the first of them in '*first'. */
+/*
+ * The active consumer of a queue with x-single-active-consumer: the one
+ * registered first of those left, as in RabbitMQ.
+ */
+static struct amqp_consumer *
+active(struct amqp_queue *q)
+{
+	struct amqp_consumer *cn, *a = NULL;
+
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (a == NULL || cn->seq < a->seq)
+			a = cn;
+	return a;
+}
+
+/*
+ * Whether 'cn' may be served: the active consumer alone if the queue
+ * has one; else those of the highest x-priority with room ('q->top', as
+ * with_room found it), as RabbitMQ's consumer priorities.
+ */
+static int
+eligible(struct amqp_queue *q, struct amqp_consumer *cn)
+{
+	if (q->sac)
+		return cn == active(q);
+	return cn->priority >= q->top;
+}
+
+/*
+ * The consumers of 'q' that may be served and have room, and the first
+ * of them in '*first'; notes the highest priority with room in q->top.
+ */
 static size_t
 with_room(struct amqp_queue *q, struct amqp_consumer **first)
 {
@@ -268,21 +329,72 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
 	size_t n = 0;
 
 	*first = NULL;
+	q->top = INT64_MIN;
 	TAILQ_FOREACH(cn, &q->consumers, qlink)
-		if (room(cn) > 0 && n++ == 0)
+		if (cn->priority > q->top && room(cn) > 0)
+			q->top = cn->priority;
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (eligible(q, cn) && room(cn) > 0 && n++ == 0)
 			*first = cn;
 	return n;
 }
 
 /*
- * Reads up to 'want' messages of group 'g' for 'cn' and delivers them;
- * '*cursor' is the last id the group delivered before, which tells a
- * message delivered again.  Returns how many, or a libmq error (< 0).
+ * Opens source 'lv' of 'q' in 'src' if it is not: the stream of that
+ * priority level, its group and its cursor.  1 if open, 0 if there is no
+ * such stream or it has nothing to deliver, or a libmq error.
  */
 static int
-serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_stream *st,
-    mq_group *g, size_t want, mq_id *cursor)
+source_open(struct server *s, struct amqp_queue *q, struct source *src,
+    int lv)
 {
+	struct mq_group_info gi;
+	int rc;
+
+	if (src->state != 0)
+		return src->state > 0;
+	src->state = -1;
+	src->q = NULL;
+	if (amqp_prio_stream(q->name, lv, src->name) == -1)
+		return 0;
+	rc = amqp_queue_open(s, src->name, &src->st, &src->g);
+	if (rc == MQ_ENOSTREAM)
+		return 0;
+	if (rc != MQ_OK || (rc = mq_group_info(src->g, &gi)) != MQ_OK)
+		return rc;
+	/* Cheaper than a read that finds nothing, the lot of most levels. */
+	if (gi.lag == 0 && gi.pending == 0)
+		return 0;
+	src->cursor = gi.last_delivered;
+	src->state = 1;
+	return 1;
+}
+
+/* Lets the sources of priority levels go. */
+static void
+sources_close(struct amqp_queue *q, struct source *srcs)
+{
+	int lv;
+
+	for (lv = 1; lv <= q->levels; lv++)
+		if (srcs[lv].state != 0 && srcs[lv].q != NULL)
+			amqp_queue_unref(srcs[lv].q);
+}
+
+/*
+ * Reads up to 'want' messages of source 'src' for 'cn' and delivers
+ * them; its cursor is the last id the group delivered before, which
+ * tells a message delivered again.  Returns how many, or a libmq error
+ * (< 0).
+ */
+static int
+serve_from(struct server *s, struct source *src, struct amqp_consumer *cn,
+    size_t want)
+{
+	struct amqp_queue *q;
+	mq_stream *st = src->st;
+	mq_group *g = src->g;
+	mq_id *cursor = &src->cursor;
 	struct mq_msg msgs[SERVE_BATCH];
 	struct amqp_channel *ch = cn->ch;
 	struct conn *conn = ch->c->conn;
@@ -293,6 +405,12 @@ serve_one(struct amqp_queue *q, struct amqp_consumer *cn, mq_stream *st,
 	if ((rc = mq_group_read(g, ch->consumer, want, cn->no_ack, msgs,
 	    &got)) != MQ_OK)
 		return rc;
+	if (got > 0 && src->q == NULL &&
+	    (src->q = amqp_queue_ref(s, src->name)) == NULL) {
+		conn_abort(conn, "out of memory");
+		got = 0;
+	}
+	q = src->q;
 	/* Its deliveries stand on the group's write: see cmd_begin. */
 	conn->group_turn = conn->server->turn;
 	for (i = 0; i < got; i++) {
@@ -353,19 +471,44 @@ stream_dispatch(struct server *s, struct amqp_queue *q)
 }
 
 /*
+ * Serves 'cn' up to 'want' messages from the highest priority level of
+ * 'q' that has any, the queue's own stream last (the only one of a queue
+ * without priorities).  Returns how many, or a libmq error (< 0).
+ */
+static int
+serve_one(struct server *s, struct amqp_queue *q, struct amqp_consumer *cn,
+    struct source *srcs, size_t want)
+{
+	int lv, rc;
+
+	for (lv = q->levels; lv >= 0; lv--) {
+		if ((rc = source_open(s, q, &srcs[lv], lv)) < 0)
+			return rc;
+		if (rc > 0 && (rc = serve_from(s, &srcs[lv], cn, want)) != 0)
+			return rc;
+		/*
+		 * An empty level is not read again in this serving: what
+		 * comes to it now wakes the queue's wait, or the next serving
+		 * reads it.
+		 */
+		if (lv > 0)
+			srcs[lv].state = -1;
+	}
+	return 0;
+}
+
+/*
  * Serves the consumers of 'q' in turn until the queue is empty or none
  * has room, then waits on the queue if one that has room found it empty.
  */
 static void
 dispatch(struct server *s, struct amqp_queue *q)
 {
+	struct source srcs[AMQP_PRIO_MAX + 1];
 	struct amqp_consumer *cn, *first;
 	struct mq_group_info gi;
-	mq_stream *st;
-	mq_group *g;
-	mq_id cursor;
 	size_t n, i, open, want, served;
-	int rc, empty = 0;
+	int rc, lv, empty = 0;
 
 	if (q->nconsumers == 0)
 		return;
@@ -373,14 +516,19 @@ dispatch(struct server *s, struct amqp_queue *q)
 		stream_dispatch(s, q);
 		return;
 	}
-	rc = amqp_queue_open(s, q->name, &st, &g);
+	/* A queue without priorities has only its own: nothing more to set. */
+	for (lv = 1; lv <= q->levels; lv++)
+		srcs[lv].state = 0;
+	srcs[0].q = q;
+	rc = amqp_queue_open(s, q->name, &srcs[0].st, &srcs[0].g);
 	if (rc == MQ_ENOSTREAM) {
 		amqp_queue_gone(s, q->name);
 		return;
 	}
-	if (rc != MQ_OK || (rc = mq_group_info(g, &gi)) != MQ_OK)
+	if (rc != MQ_OK || (rc = mq_group_info(srcs[0].g, &gi)) != MQ_OK)
 		goto fail;
-	cursor = gi.last_delivered;
+	srcs[0].cursor = gi.last_delivered;
+	srcs[0].state = 1;
 	do {
 		n = q->nconsumers;
 		open = with_room(q, &first);
@@ -390,11 +538,11 @@ dispatch(struct server *s, struct amqp_queue *q)
 			/* Served or passed over, it goes behind the others. */
 			TAILQ_REMOVE(&q->consumers, cn, qlink);
 			TAILQ_INSERT_TAIL(&q->consumers, cn, qlink);
-			if ((want = room(cn)) == 0)
+			if (!eligible(q, cn) || (want = room(cn)) == 0)
 				continue;
 			want = open > 1 ? 1 : want < SERVE_BATCH ? want :
 			    SERVE_BATCH;
-			if ((rc = serve_one(q, cn, st, g, want, &cursor)) < 0)
+			if ((rc = serve_one(s, q, cn, srcs, want)) < 0)
 				goto fail;
 			if (rc > 0) {
 				served++;
@@ -410,11 +558,13 @@ dispatch(struct server *s, struct amqp_queue *q)
 		queue_wait(s, q, first, NULL);
 	else
 		queue_unwait(s, q);
+	sources_close(q, srcs);
 	return;
 fail:
+	sources_close(q, srcs);
 	if (rc == MQ_ENOGROUP) {
 		/* Destroyed by another process: made again next time. */
-		server_group_forget(s, st, AMQP_GROUP);
+		server_group_forget(s, srcs[0].st, AMQP_GROUP);
 		amqp_queue_kick(q);
 		return;
 	}
@@ -456,9 +606,34 @@ kick_run(struct loop *loop, void *arg)
 	amqp_out_flush_all();
 }
 
+/*
+ * The queue whose priority level 'q' is ("name#3" of "name" with
+ * levels), or NULL.
+ */
+static struct amqp_queue *
+level_of(struct amqp_queue *q)
+{
+	char name[AMQP_NAME_SIZE];
+	struct amqp_queue *p;
+	size_t len = strlen(q->name);
+
+	if (len < 3 || q->name[len - 2] != '#' || q->name[len - 1] < '1' ||
+	    q->name[len - 1] > '9')
+		return NULL;
+	memcpy(name, q->name, len - 2);
+	name[len - 2] = '\0';
+	if ((p = queue_find(name)) == NULL ||
+	    p->levels < q->name[len - 1] - '0')
+		return NULL;
+	return p;
+}
+
 void
 amqp_queue_kick(struct amqp_queue *q)
 {
+	/* What a priority level got back is its queue's to serve. */
+	if (q->nconsumers == 0 && (q = level_of(q)) == NULL)
+		return;
 	if (q->kicked || q->nconsumers == 0)
 		return;
 	q->kicked = 1;
@@ -528,6 +703,9 @@ consumer_free(struct amqp_consumer *cn)
 	q->nconsumers--;
 	if (q->nconsumers == 0)
 		unused_later(q->name);
+	/* The next active consumer, or those of lower priority, may serve. */
+	else if (q->sac || cn->priority != 0)
+		amqp_queue_kick(q);
 	/* Its connection may go: the wait is made again with another's. */
 	if (q->w != NULL && (q->wconn == conn || q->nconsumers == 0)) {
 		queue_unwait(door, q);
@@ -634,6 +812,42 @@ exclusive_use(const char *name, int exclusive)
 	return 0;
 }
 
+/*
+ * The x-priority of basic.consume 'm' on queue 'name' in '*prio' (0 if
+ * none): 0, or -1 after RabbitMQ's 406 for one that is not an integer.
+ */
+static int
+consumer_priority(struct amqp_channel *ch, const struct amqp_method *m,
+    const char *name, int64_t *prio)
+{
+	const struct amqp_value *a = &m->args[AMQP_BASIC_CONSUME_ARGUMENTS];
+	struct amqp_field f;
+
+	*prio = 0;
+	if (amqp_table_find(a->p, a->len, "x-priority", &f) != 1 ||
+	    amqp_field_int(&f, prio) == 0)
+		return 0;
+	amqp_chan_error(ch, AMQP_PRECONDITION_FAILED, m->id,
+	    "invalid arg 'x-priority' for queue '%s' in vhost '/': "
+	    "\"expected integer, got %s\"", name,
+	    amqp_qargs_type_name(f.type));
+	return -1;
+}
+
+/*
+ * What the declaration of 'q' asks of its consumers, read as its first
+ * consumer comes: its priority levels, a single active consumer.
+ */
+static void
+queue_traits(struct server *s, struct amqp_queue *q)
+{
+	struct mq_queue d;
+
+	q->levels = amqp_prio_levels(s, q->name);
+	q->sac = mq_queue_lookup(s->spool, q->name, &d) == MQ_OK &&
+	    amqp_qargs_single_active(d.args, d.argslen);
+}
+
 void
 amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 {
@@ -643,6 +857,7 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 	struct amqp_value args[AMQP_MAX_ARGS];
 	char name[AMQP_NAME_SIZE];
 	struct amqp_consumer *cn;
+	int64_t prio;
 	mq_stream *st;
 	mq_group *g;
 	uint64_t offset = 0;
@@ -662,6 +877,8 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 		    (const char *)tag->p);
 		return;
 	}
+	if (consumer_priority(ch, m, name, &prio) == -1)
+		return;
 	if (exclusive_use(name, m->args[AMQP_BASIC_CONSUME_EXCLUSIVE].n)) {
 		amqp_chan_error(ch, AMQP_ACCESS_REFUSED, m->id,
 		    "queue '%s' in vhost '/' in exclusive use", name);
@@ -675,6 +892,10 @@ amqp_basic_consume(struct amqp_channel *ch, const struct amqp_method *m)
 		return;
 	}
 	consumer_tag(cn, tag);
+	cn->seq = ++consumes;
+	cn->priority = prio;
+	if (cn->q->nconsumers == 0)
+		queue_traits(s, cn->q);
 	cn->ch = ch;
 	cn->no_ack = m->args[AMQP_BASIC_CONSUME_NO_ACK].n != 0;
 	cn->prefetch = ch->consumer_prefetch;

@@ -127,8 +127,8 @@ void
 amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 {
 	struct amqp_client *c = ch->c;
-	int no_ack = m->args[AMQP_BASIC_GET_NO_ACK].n != 0, again, rc;
-	char name[AMQP_NAME_SIZE];
+	int no_ack = m->args[AMQP_BASIC_GET_NO_ACK].n != 0, again, rc, top;
+	char name[AMQP_NAME_SIZE], from[AMQP_NAME_SIZE];
 	struct mq_group_info gi;
 	struct amqp_queue *q = NULL;
 	struct amqp_value args[AMQP_MAX_ARGS];
@@ -143,9 +143,16 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	amqp_expire_use(c->conn->server, name);
-	/* Counted first: the message read is valid until the next call. */
-	if ((rc = mq_group_info(g, &gi)) != MQ_OK ||
-	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
+	/*
+	 * Counted first: the message read is valid until the next call.
+	 * It comes from the highest priority level that has one (prio.c).
+	 */
+	(void)strlcpy(from, name, sizeof(from));
+	if ((rc = amqp_queue_count(c->conn->server, name, st, g, &count,
+	    &top)) == MQ_OK && top > 0 && amqp_prio_stream(name, top,
+	    from) == 0)
+		rc = amqp_queue_open(c->conn->server, from, &st, &g);
+	if (rc != MQ_OK || (rc = mq_group_info(g, &gi)) != MQ_OK ||
 	    (rc = mq_group_read(g, ch->consumer, 1, no_ack, &msg,
 	    &got)) != MQ_OK) {
 		amqp_fail_internal(c, m, name, rc);
@@ -159,7 +166,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	}
 	again = mq_id_cmp(msg.id, gi.last_delivered) <= 0;
 	tag = ++ch->tag;
-	if ((!no_ack && ((q = amqp_queue_ref(c->conn->server, name)) == NULL ||
+	if ((!no_ack && ((q = amqp_queue_ref(c->conn->server, from)) == NULL ||
 	    amqp_unacked_add(ch, tag, msg.id, q, NULL) == -1))) {
 		if (q != NULL)
 			amqp_queue_unref(q);

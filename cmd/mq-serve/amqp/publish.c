@@ -186,17 +186,15 @@ queued(struct amqp_channel *ch, int rc)
 	return 1;
 }
 
-int
-amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
+/* Queues message 'm' for stream 'name' ('len' bytes) if it exists: 1, or 0. */
+static int
+append_to(struct amqp_channel *ch, const char *name, size_t len,
     const struct mq_msg *m)
 {
 	struct server *s = ch->c->conn->server;
 	mq_wal_name *key;
 	mq_stream *st;
 
-	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
-	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
-		return 0;
 	/* A queue noted before: through the write-ahead log, unopened. */
 	if (server_loggable(s, name, len, 0, &key))
 		return queued(ch, appendq_add_logged(s, name, len, key, m,
@@ -206,6 +204,30 @@ amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
 	(void)mq_wal_note(st);
 	return queued(ch, appendq_add(s, st, m, append_done, ch->c,
 	    append_cookie(ch)));
+}
+
+int
+amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
+    const struct mq_msg *m)
+{
+	struct server *s = ch->c->conn->server;
+	char level[AMQP_NAME_SIZE];
+	int lv;
+
+	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
+	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
+		return 0;
+	/* A priority: to its level's stream if the queue has levels. */
+	if (__builtin_expect((ch->pub.props.present &
+	    1u << AMQP_BASIC_PROP_PRIORITY) != 0, 0) &&
+	    (lv = amqp_prio_route(s, name, &ch->pub.props, level)) > 0) {
+		if (append_to(ch, level, strlen(level), m))
+			return 1;
+		/* Removed by another door, or never made: made again. */
+		return amqp_prio_make(s, name, lv) == MQ_OK &&
+		    append_to(ch, level, strlen(level), m);
+	}
+	return append_to(ch, name, len, m);
 }
 
 /*

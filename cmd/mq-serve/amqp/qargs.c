@@ -316,3 +316,24 @@ amqp_qargs_expires(const uint8_t *args, size_t len)
 {
 	return int_arg(args, len, "x-expires");
 }
+
+int
+amqp_qargs_priority(const uint8_t *args, size_t len)
+{
+	return (int)int_arg(args, len, "x-max-priority");
+}
+
+int
+amqp_qargs_single_active(const uint8_t *args, size_t len)
+{
+	struct amqp_field f;
+
+	return amqp_table_find(args, len, "x-single-active-consumer",
+	    &f) == 1 && f.type == 't' && f.v.n != 0;
+}
+
+const char *
+amqp_qargs_type_name(char type)
+{
+	return type_name(type);
+}

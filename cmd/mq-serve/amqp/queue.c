@@ -231,6 +231,20 @@ amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count)
 	return MQ_OK;
 }
 
+int
+amqp_queue_count(struct server *s, const char *name, mq_stream *st,
+    mq_group *g, uint64_t *count, int *top)
+{
+	uint64_t levels;
+	int rc;
+
+	if ((rc = amqp_queue_ready(st, g, count)) != MQ_OK ||
+	    (rc = amqp_prio_count(s, name, &levels, top)) != MQ_OK)
+		return rc;
+	*count += levels;
+	return MQ_OK;
+}
+
 /* Sends queue.declare-ok (or purge-ok, delete-ok) unless 'nowait'. */
 static void
 reply_count(struct amqp_channel *ch, uint32_t id, int nowait,
@@ -342,11 +356,18 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	char h[MQ_QHOLDER_MAX];
 	struct mq_queue q, cur;
 	int64_t expires;
+	int levels;
 
 	if (!passive && (amqp_stream_declare_check(ch, m, name,
 	    declare_flags(m)) == -1 ||
 	    amqp_qargs_check(ch, m, name, a->p, a->len) == -1))
 		return -1;
+	levels = amqp_prio_of_max(amqp_qargs_priority(a->p, a->len));
+	if (!passive && levels > 0 && strlen(name) + 2 > MQ_NAME_MAX) {
+		/* Its levels' streams need two bytes more (prio.c). */
+		queue_fail(ch, m, name, MQ_EBADNAME);
+		return -1;
+	}
 	holder(ch->c, h, sizeof(h));
 	memset(&q, 0, sizeof(q));
 	q.name = name;
@@ -365,6 +386,8 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 			return -1;
 		}
 		rc = set_policy(s, name, a->p, a->len);
+		if (rc == MQ_OK && levels > 0)
+			rc = amqp_prio_declare(s, name, levels);
 	}
 	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
@@ -387,7 +410,7 @@ amqp_queue_declare(struct amqp_channel *ch, const struct amqp_method *m)
 	mq_stream *st;
 	mq_group *g;
 	uint64_t count;
-	int rc;
+	int rc, top;
 
 	if (declare_name(ch, m, name) == -1 || declare(ch, m, name) == -1)
 		return;
@@ -397,7 +420,8 @@ amqp_queue_declare(struct amqp_channel *ch, const struct amqp_method *m)
 	else if (amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
 	else
-		rc = amqp_queue_ready(st, g, &count);
+		rc = amqp_queue_count(ch->c->conn->server, name, st, g,
+		    &count, &top);
 	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
@@ -434,10 +458,50 @@ ack_unowned(mq_group *g)
 	return MQ_OK;
 }
 
+/* Purges stream 'st' read through 'g'; adds its ready messages to '*count'. */
+static int
+purge_one(mq_stream *st, mq_group *g, uint64_t *count)
+{
+	struct mq_stream_info si;
+	uint64_t n;
+	int rc;
+
+	if ((rc = mq_stream_info(st, &si)) != MQ_OK ||
+	    (rc = amqp_queue_ready(st, g, &n)) != MQ_OK ||
+	    (rc = mq_group_setid(g, si.last_id,
+	    (int64_t)si.entries_added)) != MQ_OK ||
+	    (rc = ack_unowned(g)) != MQ_OK)
+		return rc;
+	*count += n;
+	return MQ_OK;
+}
+
+/* Purges queue 'name' and its priority levels ('st' and 'g' its own). */
+static int
+purge_levels(struct server *s, const char *name, mq_stream *st, mq_group *g,
+    uint64_t *count)
+{
+	char lname[AMQP_NAME_SIZE];
+	int levels = amqp_prio_levels(s, name), lv, rc;
+
+	*count = 0;
+	if ((rc = purge_one(st, g, count)) != MQ_OK)
+		return rc;
+	for (lv = 1; lv <= levels; lv++) {
+		if (amqp_prio_stream(name, lv, lname) == -1)
+			continue;
+		rc = amqp_queue_open(s, lname, &st, &g);
+		if (rc == MQ_ENOSTREAM)
+			continue;
+		if (rc != MQ_OK || (rc = purge_one(st, g, count)) != MQ_OK)
+			return rc;
+	}
+	return MQ_OK;
+}
+
 void
 amqp_queue_purge(struct amqp_channel *ch, const struct amqp_method *m)
 {
-	struct mq_stream_info si;
 	char name[AMQP_NAME_SIZE];
 	mq_stream *st;
 	mq_group *g;
@@ -448,11 +512,8 @@ amqp_queue_purge(struct amqp_channel *ch, const struct amqp_method *m)
 	    name) == -1 || amqp_stream_refuse(ch, m, name, "queue.purge") == -1 ||
 	    amqp_queue_open_or_fail(ch, m, name, &st, &g) == -1)
 		return;
-	if ((rc = mq_stream_info(st, &si)) != MQ_OK ||
-	    (rc = amqp_queue_ready(st, g, &count)) != MQ_OK ||
-	    (rc = mq_group_setid(g, si.last_id,
-	    (int64_t)si.entries_added)) != MQ_OK ||
-	    (rc = ack_unowned(g)) != MQ_OK) {
+	if ((rc = purge_levels(ch->c->conn->server, name, st, g,
+	    &count)) != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
 	}
@@ -468,7 +529,7 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	mq_stream *st;
 	mq_group *g;
 	uint64_t count;
-	int nowait = m->args[AMQP_QUEUE_DELETE_NOWAIT].n != 0, rc;
+	int nowait = m->args[AMQP_QUEUE_DELETE_NOWAIT].n != 0, rc, top;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
 	    name) == -1 || amqp_queue_access(ch, m, name) == -1)
@@ -482,7 +543,7 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 		reply_count(ch, AMQP_QUEUE_DELETE_OK, nowait, name, 0);
 		return;
 	} else if (rc == MQ_OK)
-		rc = amqp_queue_ready(st, g, &count);
+		rc = amqp_queue_count(s, name, st, g, &count, &top);
 	if (rc != MQ_OK) {
 		queue_fail(ch, m, name, rc);
 		return;
@@ -510,6 +571,7 @@ amqp_queue_remove(struct server *s, const char *name)
 {
 	int rc, urc;
 
+	amqp_prio_remove(s, name);
 	rc = mq_queue_delete(s->spool, name);
 	server_stream_forget(s, name);
 	/* Its bindings go with it, as in RabbitMQ. */

@@ -402,3 +402,74 @@ ch = channel()
 attempt("delete", lambda: ch.queue_delete(q("s")))
 PY
 }
+
+@test "amqp differential: a priority queue, by get, with requeues and counts" {
+	differ <<'PY'
+ch.queue_declare(q("pq"), arguments={"x-max-priority": 4})
+for body, p in [("a", None), ("b", 2), ("c", 4), ("d", 1), ("e", 9),
+    ("f", 2), ("g", 0)]:
+	ch.basic_publish("", q("pq"), body, pika.BasicProperties(priority=p))
+settled("published", q("pq"), 7)
+for i in range(3):
+	attempt("get", lambda: ch.basic_get(q("pq")))
+ch.basic_nack(3, multiple=True, requeue=True)
+settled("handed back", q("pq"), 7)
+for i in range(4):
+	attempt("get", lambda: ch.basic_get(q("pq")))
+attempt("purge", lambda: ch.queue_purge(q("pq")))
+ch.basic_nack(0, multiple=True, requeue=True)
+attempt("delete", lambda: ch.queue_delete(q("pq")))
+PY
+}
+
+@test "amqp differential: a single active consumer and its successors" {
+	differ <<'PY'
+ch.queue_declare(q("sac"), arguments={"x-single-active-consumer": True})
+ch.basic_qos(prefetch_count=5)
+ch.basic_consume(q("sac"), on_message, consumer_tag="first")
+ch2 = channel()
+ch2.basic_consume(q("sac"), on_message, consumer_tag="second")
+ch3 = channel()
+ch3.basic_consume(q("sac"), on_message, consumer_tag="third", auto_ack=True)
+for i in range(2):
+	ch.basic_publish("", q("sac"), b"m%d" % i)
+pump(c, lambda: len(deliveries) == 2)
+attempt("passive", lambda: ch.queue_declare(q("sac"), passive=True))
+attempt("cancel first", lambda: ch.basic_cancel("first"))
+ch2.basic_publish("", q("sac"), b"m2")
+pump(c, lambda: len(deliveries) == 3)
+ch.close()
+pump(c, lambda: len(deliveries) == 5)
+attempt("cancel second", lambda: ch2.basic_cancel("second"))
+ch2.basic_publish("", q("sac"), b"last")
+pump(c, lambda: len(deliveries) == 6)
+for d in deliveries:
+	message("delivered by " + d[0], *d[1:])
+PY
+}
+
+@test "amqp differential: consumer priorities" {
+	differ <<'PY'
+ch.queue_declare(q("cp"))
+lo, hi = channel(), channel()
+hi.basic_qos(prefetch_count=2)
+lo.basic_consume(q("cp"), on_message, consumer_tag="lo", auto_ack=True)
+hi.basic_consume(q("cp"), on_message, consumer_tag="hi",
+    arguments={"x-priority": 5})
+for i in range(4):
+	ch.basic_publish("", q("cp"), b"m%d" % i)
+pump(c, lambda: len(deliveries) == 4)
+hi.basic_ack(0, multiple=True)
+for i in range(4, 6):
+	ch.basic_publish("", q("cp"), b"m%d" % i)
+pump(c, lambda: len(deliveries) == 6)
+# Deliveries to two channels may interleave either way on the wire.
+for d in sorted(deliveries, key=lambda d: (d[0], d[1].delivery_tag)):
+	message("delivered by " + d[0], *d[1:])
+attempt("x-priority a string", lambda: ch.basic_consume(q("cp"), on_message,
+    arguments={"x-priority": "high"}))
+ch = channel()
+attempt("x-priority a bool", lambda: ch.basic_consume(q("cp"), on_message,
+    arguments={"x-priority": True}))
+PY
+}
