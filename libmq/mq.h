@@ -662,6 +662,23 @@ enum mq_overflow {
 	MQ_OVERFLOW_DROP = 0, MQ_OVERFLOW_DEADLETTER, MQ_OVERFLOW_REJECT
 };
 
+/*
+ * Dead letters routed through an exchange: with MQ_DL_EXCHANGE in
+ * dl_route, a dead letter goes to the queues that exchange dl_exchange
+ * routes it to (with MQ_DL_KEY the key dl_key, else its own key) instead
+ * of the dead-letter stream; one no queue takes goes there after all.
+ * A copy routed so carries two more headers: MQ_DL_VIA, the exchange,
+ * and MQ_DL_KEYWAS, its key before (when it had one).  A dead letter is
+ * not routed back to a queue it was dead-lettered from before unless
+ * one of its dead-letterings was a rejection, so that expiry or max-len
+ * cannot cycle forever; it goes to the others.
+ */
+#define MQ_DL_EXCHANGE	0x1
+#define MQ_DL_KEY	0x2
+#define MQ_DLKEY_MAX	255		/* bytes of dl_key */
+#define MQ_DL_VIA	"mq-exchange"
+#define MQ_DL_KEYWAS	"mq-key"
+
 struct mq_policy {
 	uint64_t	 delivery_limit;	/* 0: none */
 	int64_t		 ttl_ms;		/* 0: none */
@@ -672,6 +689,12 @@ struct mq_policy {
 	uint32_t	 max_msg;		/* max message size in bytes */
 	uint64_t	 segment_bytes;		/* size at which a segment is sealed */
 	char		 dead_letter[MQ_NAME_MAX + 1]; /* "": "<stream>.dlq" */
+	int		 dl_route;		/* MQ_DL_EXCHANGE, MQ_DL_KEY */
+	char		 dl_exchange[MQ_NAME_MAX + 1];	/* dead letters go
+						   through it ("": the default
+						   exchange) ... */
+	char		 dl_key[MQ_DLKEY_MAX + 1];	/* ... with this key,
+						   else their own */
 	int64_t		 lease_ms;		/* pending entries of a consumer that
 						   holds no lock are taken back after
 						   this long; 0: never */
