@@ -1776,6 +1776,74 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 	return MQ_OK;
 }
 
+/*
+ * The first time at which entry 'm' counts as expired (see expired()),
+ * by the policy's 'ttl' or its own deadline, whichever comes first; -1
+ * if by neither.
+ */
+static int64_t
+expires_at(const struct mq_msg *m, int64_t ttl)
+{
+	int64_t at, when = -1;
+
+	if (ttl > 0)
+		when = m->time_ms + ttl + 1;
+	if (m->nheaders > 0 && mq_msg_deadline(m, &at) &&
+	    (when < 0 || at + 1 < when))
+		when = at + 1;
+	return when;
+}
+
+int
+mq_group_expire(mq_group *g, int64_t *next)
+{
+	const struct mq_policy *pol;
+	struct mq_msg m;
+	int64_t now, ttl, er = 0;
+	mq_id top, adv = { 0, 0 };
+	int got, rc, advance = 0;
+
+	*next = -1;
+	now = mq_now_ms();
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	pol = group_policy(g);
+	ttl = pol != NULL ? pol->ttl_ms : 0;
+	if ((rc = reader_sync(g)) != MQ_OK)
+		goto fail;
+	top = g->st.cursor;
+	for (;;) {
+		if ((got = mq_reader_next(g->reader, &m)) < 0) {
+			g->rvalid = 0;
+			rc = got;
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		g->rpos = m.id;
+		if (!mq_id_lt(top, m.id))
+			continue;	/* at or below a cursor set ahead */
+		top = m.id;
+		if (!expired(&m, ttl, now)) {
+			*next = expires_at(&m, ttl);
+			break;
+		}
+		if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
+			goto fail;
+		advance = 1;
+		adv = m.id;
+		er = (int64_t)m.offset + 1;
+	}
+	if ((advance && (rc = emit(g, REC_SETID, 0, adv.ms, adv.seq,
+	    (uint64_t)er, NULL, 0)) != MQ_OK) ||
+	    (rc = flush_dead(g)) != MQ_OK)
+		goto fail;
+	return commit(g);
+fail:
+	abandon(g);
+	return rc;
+}
+
 int
 mq_group_read(mq_group *g, const char *consumer, size_t count, int noack,
     struct mq_msg *msgs, size_t *n)

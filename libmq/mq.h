@@ -563,6 +563,16 @@ int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
 	    int64_t delay_ms, size_t *done);
 
 /*
+ * Dead-letters ("expired") the entries after the cursor that are past
+ * the stream's ttl or their own deadline, as a read would, but delivers
+ * nothing: it stops at the first entry that has not expired, and says
+ * in '*next' when that one will (milliseconds since the epoch), or -1
+ * if it never will or there is none.  For a server that expires what
+ * no one reads, as AMQP brokers do for a dead-letter exchange.
+ */
+int	 mq_group_expire(mq_group *group, int64_t *next);
+
+/*
  * Attaches 'consumer' to the life of this process, for a reader that
  * lives as long as its work: while the process lives (until
  * mq_group_close(), which lets go), its pending entries stay its

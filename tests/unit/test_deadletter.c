@@ -5,7 +5,8 @@
  * dead-letter stream whose size limit is below what its origin accepts,
  * and dead letters routed through a dead-letter exchange: its key or
  * their own, the stream for those no queue takes, cycles, the policy's
- * exchange and key kept in the meta file.
+ * exchange and key kept in the meta file; the head of a group expired
+ * without a read (mq_group_expire).
  */
 #include "helpers.h"
 #include "internal.h"
@@ -420,6 +421,49 @@ test_exchange_policy(void **state)
 	assert_int_equal(p.dl_route, 0);
 }
 
+static void
+test_group_expire(void **state)
+{
+	struct fixture *f = *state;
+	char later[24];
+	struct mq_header past = { MQ_EXPIRES_AT, 13, "1000000000000", 13 };
+	struct mq_header future = { MQ_EXPIRES_AT, 13, later, 0 };
+	struct mq_msg m[3], got;
+	mq_group *g;
+	int64_t next, at = mq_now_ms() + 3600000;
+	size_t n;
+
+	future.valuelen = (size_t)snprintf(later, sizeof(later), "%lld",
+	    (long long)at);
+	memset(m, 0, sizeof(m));
+	m[0].body = "old";
+	m[0].bodylen = 3;
+	m[0].headers = &past;
+	m[0].nheaders = 1;
+	m[1] = m[0];
+	m[1].body = "new";
+	m[1].headers = &future;
+	m[2] = m[0];
+	m[2].body = "behind";
+	assert_int_equal(mq_group_create(f->s, "g", (mq_id){ 0, 0 }, -1),
+	    MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+
+	/* Nothing there: nothing to wait for. */
+	assert_int_equal(mq_group_expire(g, &next), MQ_OK);
+	assert_int_equal(next, -1);
+
+	/* The head goes, up to the first that has not expired. */
+	assert_int_equal(mq_append(f->s, m, 3, NULL, NULL), MQ_OK);
+	assert_int_equal(mq_group_expire(g, &next), MQ_OK);
+	assert_int_equal(next, at + 1);
+	assert_int_equal(entries(f, "orders.dlq"), 1);
+	assert_int_equal(mq_group_read(g, "c", 1, 0, &got, &n), MQ_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got.body, "new", 3);
+	mq_group_close(g);
+}
+
 int
 main(void)
 {
@@ -436,6 +480,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_exchange_cycle, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_policy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_expire, setup,
 		    teardown),
 	};
 
