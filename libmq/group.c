@@ -1640,6 +1640,29 @@ expired(const struct mq_msg *m, int64_t ttl, int64_t now)
 }
 
 /*
+ * The reader's next entry above '*top' (which it moves there): 1, 0 at
+ * the end, or an error.  Entries at or below a cursor set ahead are
+ * skipped.
+ */
+static int
+next_new(mq_group *g, mq_id *top, struct mq_msg *m)
+{
+	int got;
+
+	do {
+		if ((got = mq_reader_next(g->reader, m)) < 0) {
+			g->rvalid = 0;
+			return got;
+		}
+		if (got == 0)
+			return 0;
+		g->rpos = m->id;
+	} while (!mq_id_lt(*top, m->id));
+	*top = m->id;
+	return 1;
+}
+
+/*
  * Delivers entries after the cursor to 'c', adding to '*k' (up to
  * 'count').  Expired ones are dead-lettered; the cursor passes them.
  */
@@ -1661,16 +1684,10 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 		return rc;
 	top = g->st.cursor;
 	while (*k < count) {
-		if ((got = mq_reader_next(g->reader, &m)) < 0) {
-			g->rvalid = 0;
+		if ((got = next_new(g, &top, &m)) < 0)
 			return got;
-		}
 		if (got == 0)
 			break;
-		g->rpos = m.id;
-		if (!mq_id_lt(top, m.id))
-			continue;	/* at or below a cursor set ahead */
-		top = m.id;
 		if (expired(&m, ttl, now)) {
 			if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
 				return rc;
@@ -1813,17 +1830,12 @@ mq_group_expire(mq_group *g, int64_t *next)
 		goto fail;
 	top = g->st.cursor;
 	for (;;) {
-		if ((got = mq_reader_next(g->reader, &m)) < 0) {
-			g->rvalid = 0;
+		if ((got = next_new(g, &top, &m)) < 0) {
 			rc = got;
 			goto fail;
 		}
 		if (got == 0)
 			break;
-		g->rpos = m.id;
-		if (!mq_id_lt(top, m.id))
-			continue;	/* at or below a cursor set ahead */
-		top = m.id;
 		if (!expired(&m, ttl, now)) {
 			*next = expires_at(&m, ttl);
 			break;
