@@ -355,6 +355,18 @@ void	 amqp_expire_forget(const char *name);
 /* The server starts: the declared queues with x-expires get their timers. */
 void	 amqp_expire_start(struct server *s);
 
+/* ---- ttl.c: messages expired on time, read or not. */
+
+/* Queue 'name' has x-message-ttl 'ms': what it holds is looked at now. */
+void	 amqp_ttl_queue(struct server *s, const char *name, int64_t ms);
+/*
+ * A message was queued for queue 'name' ('len' bytes), with the deadline
+ * 'deadline' (ms since the epoch; 0: none): its queue's timer is set for
+ * when it expires, if it will.
+ */
+void	 amqp_ttl_published(struct server *s, const char *name, size_t len,
+	    int64_t deadline);
+
 /* ---- qargs.c: the arguments of queue.declare. */
 
 /*
@@ -379,6 +391,8 @@ int	 amqp_qargs_policy(const uint8_t *args, size_t len,
 	    struct mq_policy *p);
 /* x-expires in milliseconds, 0 if none. */
 int64_t	 amqp_qargs_expires(const uint8_t *args, size_t len);
+/* x-message-ttl in milliseconds, 0 if none. */
+int64_t	 amqp_qargs_ttl(const uint8_t *args, size_t len);
 
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,

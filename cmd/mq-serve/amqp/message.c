@@ -285,17 +285,26 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
     struct amqp_content_header *props)
 {
 	const struct mq_header *h;
-	int have_table = 0, entries = 0, i;
-	size_t k;
+	int have_table = 0, entries = 0, dead, i;
+	size_t k, run;
 
 	memset(props, 0, sizeof(*props));
 	props->class_id = AMQP_CLASS_BASIC;
 	props->body_size = m->bodylen;
 	amqp_buf_reset(table);
+	dead = m->nheaders > 0 && amqp_death_run(m, 0) > 0;
 	for (k = 0; k < m->nheaders; k++) {
 		h = &m->headers[k];
-		if ((i = prop_of(h->name, h->namelen)) >= 0 &&
-		    set_prop(props, i, h))
+		/* A dead letter's history is x-death (death.c). */
+		if ((run = amqp_death_run(m, k)) > 0) {
+			k += run - 1;
+			continue;
+		}
+		/* And its expiration, x-death's original-expiration. */
+		if ((i = prop_of(h->name, h->namelen)) >= 0 && dead &&
+		    i == AMQP_BASIC_PROP_EXPIRATION)
+			continue;
+		if (i >= 0 && set_prop(props, i, h))
 			continue;
 		if (whole_table(h, have_table)) {
 			/* First, so the entries after it keep their order. */
@@ -319,6 +328,10 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 		amqp_fput_str(table, h->value, h->valuelen);
 		entries = 1;
 	}
+	if (dead && (amqp_deaths_put(m, table) == -1 ||
+	    amqp_table_sort(table) == -1))
+		return -1;
+	entries |= dead;
 	if (table->err != 0)
 		return -1;
 	if (have_table || entries) {

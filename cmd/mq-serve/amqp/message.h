@@ -58,4 +58,30 @@ int	 amqp_msg_deadline(struct amqp_msg_in *in, struct mq_msg *m,
 int	 amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 	    struct amqp_content_header *props);
 
+/* ---- death.c: a dead letter's history as x-death. */
+
+/*
+ * The number of headers of 'm' from the 'k'th that are one run of
+ * libmq's dead-letter headers (mq-origin ... mq-time, then mq-exchange
+ * and mq-key if routed), or 0 if none starts there.
+ */
+size_t	 amqp_death_run(const struct mq_msg *m, size_t k);
+/*
+ * Adds to 'table' the entries x-death, x-first-death-exchange, -queue
+ * and -reason of a message whose headers start with a run: 1 if so, 0
+ * if it is no dead letter, -1 if out of memory.
+ */
+int	 amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table);
+/*
+ * Sorts the entries of 'table' by key as RabbitMQ orders a dead letter's
+ * headers: 0, or -1 if out of memory.
+ */
+int	 amqp_table_sort(struct amqp_buf *table);
+/*
+ * The exchange a delivery of 'm' names: the dead-letter exchange that
+ * brought it, else "" (a message keeps no other).
+ */
+void	 amqp_death_exchange(const struct mq_msg *m, const void **p,
+	    size_t *len);
+
 #endif /* MQ_SERVE_AMQP_MESSAGE_H */

@@ -193,19 +193,25 @@ amqp_publish_to(struct amqp_channel *ch, const char *name, size_t len,
 	struct server *s = ch->c->conn->server;
 	mq_wal_name *key;
 	mq_stream *st;
+	int rc;
 
 	if (len == 0 || len > MQ_NAME_MAX || memchr(name, '\0', len) != NULL ||
 	    strcmp(name, MQ_TOPIC_EXCHANGE) == 0)
 		return 0;
 	/* A queue noted before: through the write-ahead log, unopened. */
 	if (server_loggable(s, name, len, 0, &key))
-		return queued(ch, appendq_add_logged(s, name, len, key, m,
-		    append_done, ch->c, append_cookie(ch)));
-	if (server_stream(s, name, len, 0, &st) != MQ_OK)
+		rc = appendq_add_logged(s, name, len, key, m, append_done,
+		    ch->c, append_cookie(ch));
+	else if (server_stream(s, name, len, 0, &st) != MQ_OK)
 		return 0;
-	(void)mq_wal_note(st);
-	return queued(ch, appendq_add(s, st, m, append_done, ch->c,
-	    append_cookie(ch)));
+	else {
+		(void)mq_wal_note(st);
+		rc = appendq_add(s, st, m, append_done, ch->c,
+		    append_cookie(ch));
+	}
+	if (rc == MQ_OK)
+		amqp_ttl_published(s, name, len, ch->pub.deadline);
+	return queued(ch, rc);
 }
 
 /*
