@@ -23,7 +23,10 @@
  * and, as RabbitMQ rewrites it, has its keys in sorted order.  The runs
  * themselves are no header of the table.  RabbitMQ's dead letter has its
  * whole headers table sorted by key, as Erlang orders binaries (bytes,
- * then length), and so has the door's (amqp_table_sort).  Pure, as
+ * then length), and so has the door's (amqp_table_sort).  A dead letter
+ * that a client published again brings its own x-death, kept whole in
+ * the message (message.c): that is older history, and goes after what
+ * libmq wrote, as does RabbitMQ's; its x-first-death-* stay.  Pure, as
  * message.c is.
  */
 #include <stdlib.h>
@@ -222,17 +225,69 @@ put_death(struct amqp_buf *b, const struct death *d,
 	amqp_put_close(b, t);
 }
 
+/*
+ * Takes the entry x-death out of 'table', if it is an array: its
+ * elements' bytes in '*old' ('*oldlen'; NULL if none), which the caller
+ * frees.  0, or -1 if out of memory.
+ */
+static int
+take_old(struct amqp_buf *table, uint8_t **old, size_t *oldlen)
+{
+	struct amqp_buf rest;
+	struct amqp_iter it;
+	struct amqp_field f;
+	size_t start = 0;
+
+	*old = NULL;
+	*oldlen = 0;
+	if (amqp_table_find(table->p, table->len, "x-death", &f) != 1 ||
+	    f.type != 'A')
+		return 0;
+	amqp_buf_init(&rest);
+	amqp_iter_table(&it, table->p, table->len);
+	while (amqp_iter_next(&it, &f) == 1) {
+		if (*old == NULL && f.keylen == 7 &&
+		    memcmp(f.key, "x-death", 7) == 0) {
+			if ((*old = malloc(f.v.len + 1)) == NULL)
+				break;
+			memcpy(*old, f.v.p, f.v.len);
+			*oldlen = f.v.len;
+		} else
+			amqp_put_bytes(&rest, table->p + start,
+			    it.pos - start);
+		start = it.pos;
+	}
+	if (*old == NULL || rest.err != 0) {
+		free(*old);
+		amqp_buf_free(&rest);
+		return -1;
+	}
+	amqp_buf_free(table);
+	*table = rest;
+	return 0;
+}
+
 int
 amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table)
 {
 	const struct mq_header *expiration;
 	struct death *d, *first = NULL;
-	size_t n, i, a;
+	struct amqp_field f;
+	uint8_t *old;
+	size_t n, i, a, oldlen;
 
 	if (m->nheaders == 0 || amqp_death_run(m, 0) == 0)
 		return 0;
-	if ((d = calloc(m->nheaders, sizeof(*d))) == NULL)
+	/*
+	 * A dead letter published again by a client came with its x-death:
+	 * the older history, after libmq's; its first death stays first.
+	 */
+	if (take_old(table, &old, &oldlen) == -1)
 		return -1;
+	if ((d = calloc(m->nheaders, sizeof(*d))) == NULL) {
+		free(old);
+		return -1;
+	}
 	n = read_deaths(m, d);
 	expiration = own_header(m, "expiration");
 	amqp_fput_key(table, "x-death");
@@ -242,13 +297,20 @@ amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table)
 		if (d[i].oldest)
 			first = &d[i];
 	}
+	if (old != NULL)
+		amqp_put_bytes(table, old, oldlen);
 	amqp_put_close(table, a);
-	amqp_fput_key(table, "x-first-death-exchange");
-	amqp_fput_str(table, first->exchange, first->exlen);
-	amqp_fput_key(table, "x-first-death-queue");
-	amqp_fput_str(table, first->queue->value, first->queue->valuelen);
-	amqp_fput_key(table, "x-first-death-reason");
-	put_reason(table, first->reason);
+	if (amqp_table_find(table->p, table->len, "x-first-death-queue",
+	    &f) != 1) {
+		amqp_fput_key(table, "x-first-death-exchange");
+		amqp_fput_str(table, first->exchange, first->exlen);
+		amqp_fput_key(table, "x-first-death-queue");
+		amqp_fput_str(table, first->queue->value,
+		    first->queue->valuelen);
+		amqp_fput_key(table, "x-first-death-reason");
+		put_reason(table, first->reason);
+	}
+	free(old);
 	free(d);
 	return 1;
 }
