@@ -392,3 +392,10 @@ out:
 	free(out);
 	return rc;
 }
+
+int
+mq_stream_dead_letter(mq_stream *stream, const struct mq_msg *msgs, size_t n,
+    const char *reason)
+{
+	return mq_dead_letter(stream, msgs, n, reason, NULL);
+}

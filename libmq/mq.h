@@ -723,6 +723,15 @@ int	 mq_policy_set(mq_stream *stream, const struct mq_policy *policy);
 
 /* The dead-letter stream of 'stream', written into 'buf' (MQ_NAME_MAX+1). */
 int	 mq_dead_letter_name(mq_stream *stream, char *buf);
+/*
+ * Dead-letters copies of the 'n' messages 'msgs' of 'stream' as libmq
+ * does its own (to the dead-letter stream, or through the dead-letter
+ * exchange), with 'reason' and a delivery count of 0: for a caller that
+ * refused them, as AMQP's reject-publish-dlx refuses a publish to a full
+ * queue.
+ */
+int	 mq_stream_dead_letter(mq_stream *stream, const struct mq_msg *msgs,
+	    size_t n, const char *reason);
 
 /* ---------------------------------------------------------------------
  * Queue declarations: what an AMQP queue.declare asked of a stream.

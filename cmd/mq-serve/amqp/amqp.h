@@ -367,6 +367,14 @@ void	 amqp_ttl_queue(struct server *s, const char *name, int64_t ms);
 void	 amqp_ttl_published(struct server *s, const char *name, size_t len,
 	    int64_t deadline);
 
+/* ---- refused.c: x-overflow reject-publish-dlx. */
+
+/*
+ * An append of 'm' to 'st' was refused at the queue's max-length: it is
+ * dead-lettered if the queue was declared with reject-publish-dlx.
+ */
+void	 amqp_refused(struct server *s, mq_stream *st, const struct mq_msg *m);
+
 /* ---- qargs.c: the arguments of queue.declare. */
 
 /*

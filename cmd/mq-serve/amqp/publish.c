@@ -137,9 +137,11 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	}
 	/*
 	 * A queue at its max-len with x-overflow reject-publish refuses it:
-	 * a basic.nack with confirms, else dropped, as RabbitMQ does.
+	 * a basic.nack with confirms, else dropped, as RabbitMQ does (and
+	 * dead-lettered with reject-publish-dlx).
 	 */
 	if (rc == MQ_EFULL) {
+		amqp_refused(c->conn->server, st, m);
 		if (seq != 0 && ch != NULL)
 			amqp_confirm_done(ch, seq, 0);
 		return;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # deadletter.bats - dead-lettering through x-dead-letter-exchange with
 # pika: each reason (rejected by reject and nack, expired by the queue's
-# ttl and the message's expiration, maxlen, delivery_limit) reaching the
+# ttl and the message's expiration, maxlen by drop-head and by
+# reject-publish-dlx, delivery_limit) reaching the
 # queues bound to the exchange, with x-death and x-first-death-* as
 # RabbitMQ writes them, the dead-letter routing key, a queue no one
 # reads expiring on time, a cycle counted up and one that cannot loop,
@@ -110,7 +111,7 @@ PY
 	[ "$("$MQ_BIN/mq-dlq" count later)" = 0 ]
 }
 
-@test "amqp dead letters: pushed out by x-max-length, and past x-delivery-limit" {
+@test "amqp dead letters: pushed out by x-max-length, past x-delivery-limit, refused by reject-publish-dlx" {
 	amqp_up
 	dead_script <<'PY'
 ch.queue_declare("short", arguments={"x-max-length": 1,
@@ -129,6 +130,22 @@ for i in range(2):
 m, p, body = take("dead")
 assert body == b"poison"
 death(p, "limited", "delivery_limit", "", ["limited"])
+# reject-publish-dlx: the publisher's nack, and the dead letter.
+ch.queue_declare("full", arguments={"x-max-length": 1,
+    "x-overflow": "reject-publish-dlx", "x-dead-letter-exchange": "dlx",
+    "x-dead-letter-routing-key": "dead-key"})
+confirmed = c.channel()
+confirmed.confirm_delivery()
+confirmed.basic_publish("", "full", b"kept")
+try:
+	confirmed.basic_publish("", "full", b"refused")
+	raise SystemExit("taken")
+except pika.exceptions.NackError:
+	pass
+m, p, body = take("dead")
+assert body == b"refused"
+death(p, "full", "maxlen", "", ["full"])
+assert ch.queue_declare("full", passive=True).method.message_count == 1
 print("ok")
 PY
 }

@@ -351,7 +351,7 @@ dead("dead-letter key", q("dead"))
 PY
 }
 
-@test "amqp differential: dead letters expired, pushed out by max-length, and a cycle" {
+@test "amqp differential: dead letters expired, pushed out or refused by max-length, and a cycle" {
 	differ_dead <<'PY'
 ch.queue_declare(q("ttl"), arguments={"x-dead-letter-exchange": q("dlx"),
     "x-dead-letter-routing-key": "dead-key", "x-message-ttl": 20})
@@ -370,6 +370,14 @@ settled("dead", q("dead"), 1)
 dead("maxlen again", q("dead"))
 settled("dead", q("dead"), 1)
 dead("per-message expiration", q("dead"))
+ch.queue_declare(q("full"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "dead-key", "x-max-length": 1,
+    "x-overflow": "reject-publish-dlx"})
+ch.basic_publish("", q("full"), b"kept")
+ch.basic_publish("", q("full"), b"refused")
+settled("dead", q("dead"), 1)
+dead("reject-publish-dlx", q("dead"))
+settled("full", q("full"), 1)
 ch.queue_declare(q("loop"), arguments={"x-dead-letter-exchange": q("dlx"),
     "x-dead-letter-routing-key": "loop-key"})
 ch.queue_bind(q("loop"), q("dlx"), "loop-key")
