@@ -6,7 +6,8 @@
 # queues bound to the exchange, with x-death and x-first-death-* as
 # RabbitMQ writes them, the dead-letter routing key, a queue no one
 # reads expiring on time, a cycle counted up and one that cannot loop,
-# what no queue takes, and the same dead letters listed by mq-dlq.
+# what no queue takes, the same dead letters listed by mq-dlq, and a
+# delay queue's timer taken on by the next server after a restart.
 # differential.bats compares the shapes with rabbitmq-server's.
 
 load ../lib.sh
@@ -226,6 +227,33 @@ PY
 m, p, body = ch.basic_get("a")
 assert (m.routing_key, body) == ("a", b"from a"), (m, body)
 assert "x-death" not in (p.headers or {}), p.headers
+print("ok")
+PY
+}
+
+@test "amqp dead letters: a delay queue expires on time after a restart of the server" {
+	amqp_up
+	pika_script <<'PY'
+ch.exchange_declare("dlx", "direct", durable=True)
+ch.queue_declare("dead", durable=True)
+ch.queue_bind("dead", "dlx", "dead-key")
+ch.queue_declare("delay", durable=True, arguments={"x-message-ttl": 1000,
+    "x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "dead-key"})
+ch.confirm_delivery()
+ch.basic_publish("", "delay", b"across", pika.BasicProperties(delivery_mode=2))
+print("ok")
+PY
+	stop "$MQ_PID"
+	amqp_up
+	# No one reads the delay queue: the new server's timer takes it on.
+	pika_script <<'PY'
+got = []
+ch.basic_consume("dead", lambda c, m, p, b: got.append((m, p, b)),
+    auto_ack=True)
+pump(c, lambda: got)
+m, p, body = got[0]
+assert body == b"across" and m.exchange == "dlx", (m, body)
+assert p.headers["x-death"][0]["reason"] == "expired", p.headers
 print("ok")
 PY
 }
