@@ -522,6 +522,10 @@ test_x_death(void **state)
 		"mq-key", "orig",
 		"expiration", "5000", "b", "2", "a", "1",
 	};
+	static const char *const own_first[] = {
+		"a", "1", "mq-origin", "work", "mq-origin-id", "1-0",
+		"mq-reason", "rejected", "mq-count", "1", "mq-time", "1",
+	};
 	struct mq_header h[24];
 	struct amqp_buf want;
 	struct mq_msg m;
@@ -532,9 +536,7 @@ test_x_death(void **state)
 	make_msg(&m, h, nv, 24);
 	m.key = "dead-key";
 	m.keylen = 8;
-	assert_int_equal(amqp_death_run(&m, 0), 7);
-	assert_int_equal(amqp_death_run(&m, 1), 0);
-	assert_int_equal(amqp_death_run(&m, 21), 0);
+	assert_int_equal(amqp_death_prefix(&m), 21);
 	amqp_death_exchange(&m, &x, &len);
 	assert_int_equal(len, 3);
 	assert_memory_equal(x, "dlx", 3);
@@ -566,6 +568,14 @@ test_x_death(void **state)
 	put_str(&want, "x-first-death-queue", "limited");
 	put_str(&want, "x-first-death-reason", "delivery_limit");
 	assert_table(&m, &want);
+
+	/* Runs after a header of the message's own are no history. */
+	make_msg(&m, h, own_first, 6);
+	assert_int_equal(amqp_death_prefix(&m), 0);
+	make_msg(&m, h, nv, 24);
+	m.headers = h + 7;
+	m.nheaders = 17;
+	assert_int_equal(amqp_death_prefix(&m), 14);
 
 	/* A copy in the dead-letter stream, not routed: its own key. */
 	make_msg(&m, h, nv, 5);

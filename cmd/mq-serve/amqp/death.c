@@ -60,20 +60,26 @@ is(const struct mq_header *h, const char *name)
 	    memcmp(h->name, name, h->namelen) == 0;
 }
 
-size_t
-amqp_death_run(const struct mq_msg *m, size_t k)
+/* The number of headers of the run at header 'k', or 0 if none starts there. */
+static size_t
+run_at(const struct mq_msg *m, size_t k)
 {
 	size_t n = 0;
 
 	while (n < RUN_MAX && k + n < m->nheaders &&
 	    is(&m->headers[k + n], run_names[n]))
 		n++;
-	if (n < RUN_MIN)
-		return 0;
-	/* mq-key without mq-exchange is not libmq's. */
-	if (n == RUN_MIN + 1 || n == RUN_MAX)
-		return n;
-	return n == RUN_MIN ? n : 0;
+	return n >= RUN_MIN ? n : 0;
+}
+
+size_t
+amqp_death_prefix(const struct mq_msg *m)
+{
+	size_t k = 0, len;
+
+	while (k < m->nheaders && (len = run_at(m, k)) > 0)
+		k += len;
+	return k;
 }
 
 /* The header 'i' of the run at 'k' (run_names[i]), or NULL. */
@@ -83,20 +89,13 @@ field(const struct mq_msg *m, size_t k, size_t len, size_t i)
 	return i < len ? &m->headers[k + i] : NULL;
 }
 
-/* The header 'name' of 'm' outside the runs, or NULL. */
+/* The header 'name' of 'm' after the runs (from 'k'), or NULL. */
 static const struct mq_header *
-own_header(const struct mq_msg *m, const char *name)
+own_header(const struct mq_msg *m, size_t k, const char *name)
 {
-	size_t k, len;
-
-	for (k = 0; k < m->nheaders; k++) {
-		if ((len = amqp_death_run(m, k)) > 0) {
-			k += len - 1;
-			continue;
-		}
+	for (; k < m->nheaders; k++)
 		if (is(&m->headers[k], name))
 			return &m->headers[k];
-	}
 	return NULL;
 }
 
@@ -112,9 +111,7 @@ read_deaths(const struct mq_msg *m, struct death *d)
 	size_t afterlen = m->key != NULL ? m->keylen : 0, k, len, n = 0, i;
 	struct death *prev = NULL, *e;
 
-	for (k = 0; k < m->nheaders; k++) {
-		if ((len = amqp_death_run(m, k)) == 0)
-			continue;
+	for (k = 0; k < m->nheaders && (len = run_at(m, k)) > 0; k += len) {
 		via = field(m, k, len, 5);
 		was = field(m, k, len, 6);
 		/* The newer death's queue got it through this exchange. */
@@ -150,7 +147,6 @@ read_deaths(const struct mq_msg *m, struct death *d)
 		e->key = after;
 		e->keylen = afterlen;
 		prev = e;
-		k += len - 1;
 	}
 	for (i = 0; i < n; i++)
 		d[i].oldest = &d[i] == prev;
@@ -274,9 +270,9 @@ amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table)
 	struct death *d, *first = NULL;
 	struct amqp_field f;
 	uint8_t *old;
-	size_t n, i, a, oldlen;
+	size_t n, i, a, oldlen, k;
 
-	if (m->nheaders == 0 || amqp_death_run(m, 0) == 0)
+	if ((k = amqp_death_prefix(m)) == 0)
 		return 0;
 	/*
 	 * A dead letter published again by a client came with its x-death:
@@ -289,7 +285,7 @@ amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table)
 		return -1;
 	}
 	n = read_deaths(m, d);
-	expiration = own_header(m, "expiration");
+	expiration = own_header(m, k, "expiration");
 	amqp_fput_key(table, "x-death");
 	a = amqp_fput_array_open(table);
 	for (i = 0; i < n; i++) {
@@ -318,7 +314,7 @@ amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table)
 void
 amqp_death_exchange(const struct mq_msg *m, const void **p, size_t *len)
 {
-	size_t n = m->nheaders > 0 ? amqp_death_run(m, 0) : 0;
+	size_t n = run_at(m, 0);
 
 	*p = "";
 	*len = 0;

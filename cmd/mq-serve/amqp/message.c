@@ -286,20 +286,17 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 {
 	const struct mq_header *h;
 	int have_table = 0, entries = 0, dead, i;
-	size_t k, run;
+	size_t k;
 
 	memset(props, 0, sizeof(*props));
 	props->class_id = AMQP_CLASS_BASIC;
 	props->body_size = m->bodylen;
 	amqp_buf_reset(table);
-	dead = m->nheaders > 0 && amqp_death_run(m, 0) > 0;
-	for (k = 0; k < m->nheaders; k++) {
+	/* A dead letter's history, its first headers, is x-death (death.c). */
+	k = amqp_death_prefix(m);
+	dead = k > 0;
+	for (; k < m->nheaders; k++) {
 		h = &m->headers[k];
-		/* A dead letter's history is x-death (death.c). */
-		if ((run = amqp_death_run(m, k)) > 0) {
-			k += run - 1;
-			continue;
-		}
 		/* And its expiration, x-death's original-expiration. */
 		if ((i = prop_of(h->name, h->namelen)) >= 0 && dead &&
 		    i == AMQP_BASIC_PROP_EXPIRATION)

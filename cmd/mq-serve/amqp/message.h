@@ -61,15 +61,16 @@ int	 amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 /* ---- death.c: a dead letter's history as x-death. */
 
 /*
- * The number of headers of 'm' from the 'k'th that are one run of
- * libmq's dead-letter headers (mq-origin ... mq-time, then mq-exchange
- * and mq-key if routed), or 0 if none starts there.
+ * The number of headers at the start of 'm' that are runs of libmq's
+ * dead-letter headers (mq-origin ... mq-time, then mq-exchange and
+ * mq-key if routed; one run per dead-lettering, newest first): 0 for a
+ * message that is no dead letter.
  */
-size_t	 amqp_death_run(const struct mq_msg *m, size_t k);
+size_t	 amqp_death_prefix(const struct mq_msg *m);
 /*
  * Adds to 'table' the entries x-death, x-first-death-exchange, -queue
- * and -reason of a message whose headers start with a run: 1 if so, 0
- * if it is no dead letter, -1 if out of memory.
+ * and -reason of a message that starts with runs: 1 if so, 0 if it is
+ * no dead letter, -1 if out of memory.
  */
 int	 amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table);
 /*

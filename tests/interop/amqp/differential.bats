@@ -364,11 +364,11 @@ ch.basic_publish("", q("short"), b"first")
 ch.basic_publish("", q("short"), b"second")
 settled("dead", q("dead"), 1)
 dead("maxlen", q("dead"))
+# It pushes "second" out, then expires: both, in that order.
 ch.basic_publish("", q("short"), b"expiring",
-    properties=pika.BasicProperties(expiration="10"))
-settled("dead", q("dead"), 1)
+    properties=pika.BasicProperties(expiration="100"))
+settled("dead", q("dead"), 2)
 dead("maxlen again", q("dead"))
-settled("dead", q("dead"), 1)
 dead("per-message expiration", q("dead"))
 ch.queue_declare(q("full"), arguments={"x-dead-letter-exchange": q("dlx"),
     "x-dead-letter-routing-key": "dead-key", "x-max-length": 1,
