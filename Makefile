@@ -108,7 +108,7 @@ AMQP_CODEC = $(addprefix cmd/mq-serve/amqp/,spec.c parse.c props.c table.c \
 	sasl.c buf.c encode.c)
 TEST_EXTRA_test_amqp_parse = $(AMQP_CODEC:%.c=$(O)/%.o)
 TEST_EXTRA_test_amqp_message = $(AMQP_CODEC:%.c=$(O)/%.o) \
-	$(O)/cmd/mq-serve/amqp/message.o
+	$(O)/cmd/mq-serve/amqp/message.o $(O)/cmd/mq-serve/amqp/death.o
 TEST_EXTRA_test_amqp_headers = $(AMQP_CODEC:%.c=$(O)/%.o) \
 	$(O)/cmd/mq-serve/amqp/headers.o
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o

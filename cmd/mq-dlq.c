@@ -16,6 +16,11 @@
  * always appended after its dead letter was written, with an automatic
  * id, so its id is at or after that time; one mq_append per batch makes
  * the copies of a batch appear all at once or not at all.
+ *
+ * With -d, the dead letters of STREAM are those in another stream, one
+ * that its dead-letter exchange routes to (a queue that takes the dead
+ * letters of several), whose mq-origin is STREAM; the others there are
+ * left alone by every command.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,15 +35,17 @@
 #define CHUNK	1024		/* dead letters replayed per mq_append */
 
 static const char usage[] =
-"usage: mq-dlq [-qVv] [-o text|json|raw] [--fsync always|interval|never]\n"
-"              [--spool DIR] [--] list|show|count|replay|purge\n"
-"              STREAM [ID...]\n";
+"usage: mq-dlq [-qVv] [-d DLSTREAM] [-o text|json|raw]\n"
+"              [--fsync always|interval|never] [--spool DIR] [--]\n"
+"              list|show|count|replay|purge STREAM [ID...]\n";
 
 /* --help: a line on each option (tool.c adds the shared ones). */
 static const char help[] =
+"  -d, --dead-letters DLSTREAM the dead letters of STREAM in DLSTREAM\n"
 "  -o, --output text|json|raw  how list and show print entries\n";
 
 static const struct option longopts[] = {
+	{ "dead-letters", required_argument,	NULL, 'd' },
 	{ "output",	required_argument,	NULL, 'o' },
 	TOOL_LONGOPTS,
 	{ NULL, 0, NULL, 0 }
@@ -50,6 +57,8 @@ static const struct option longopts[] = {
 #define H_COUNT		"mq-count"
 #define H_TIME		"mq-time"
 #define H_REPLAY_OF	"mq-replay-of"
+#define H_VIA		MQ_DL_VIA	/* routed through a dead-letter exchange */
+#define H_KEYWAS	MQ_DL_KEYWAS	/* ... and its key before */
 
 struct dlq {
 	mq_spool	*spool;
@@ -60,6 +69,12 @@ struct dlq {
 	mq_id		*ids;		/* ID arguments, sorted; NULL: all */
 	size_t		 nids;
 	int		 status;	/* exit status so far */
+	int		 shared;	/* -d: only those whose mq-origin is STREAM */
+	/* walk()'s callback while filtering, and what it saw. */
+	int		(*fn)(const struct mq_msg *, void *);
+	void		*arg;
+	size_t		 seen;
+	mq_id		 last;
 };
 
 /* The header 'name' of 'm', or NULL. */
@@ -85,6 +100,51 @@ idcmp(const void *a, const void *b)
  * Walking the dead letters
  * ------------------------------------------------------------------- */
 
+/* Whether entry 'm' is a dead letter of STREAM (always, without -d). */
+static int
+mine(const struct dlq *d, const struct mq_msg *m)
+{
+	const struct mq_header *h;
+	const char *name = mq_stream_name(d->origin);
+
+	if (!d->shared)
+		return 1;
+	return (h = header(m, H_ORIGIN)) != NULL &&
+	    h->valuelen == strlen(name) && memcmp(h->value, name,
+	    h->valuelen) == 0;
+}
+
+/* mq_range's callback while filtering: d->fn for STREAM's only. */
+static int
+filter(const struct mq_msg *m, void *arg)
+{
+	struct dlq *d = arg;
+
+	d->seen++;
+	d->last = m->id;
+	return mine(d, m) ? d->fn(m, d->arg) : 0;
+}
+
+/*
+ * Calls 'fn' with the dead letters among entries of the dead-letter
+ * stream from 'from' on, at most 'count' entries looked at (0: all);
+ * returns how many were looked at, the last of them in d->last.
+ */
+static size_t
+range(struct dlq *d, mq_id from, size_t count,
+    int (*fn)(const struct mq_msg *, void *), void *arg)
+{
+	static const mq_id last = { UINT64_MAX, UINT64_MAX };
+	int rc;
+
+	d->fn = fn;
+	d->arg = arg;
+	d->seen = 0;
+	if ((rc = mq_range(d->dlq, from, last, count, 0, filter, d)) != MQ_OK)
+		tool_die(rc, "%s", d->name);
+	return d->seen;
+}
+
 /*
  * Calls 'fn' for each dead letter: those named by the ID arguments (an id
  * not there is skipped, and counted in '*missing' if not NULL), or all.
@@ -93,7 +153,7 @@ static void
 walk(struct dlq *d, int (*fn)(const struct mq_msg *, void *), void *arg,
     size_t *missing)
 {
-	static const mq_id first = { 0, 0 }, last = { UINT64_MAX, UINT64_MAX };
+	static const mq_id first = { 0, 0 };
 	struct mq_msg m;
 	mq_reader *rd;
 	size_t i;
@@ -105,8 +165,7 @@ walk(struct dlq *d, int (*fn)(const struct mq_msg *, void *), void *arg,
 		return;
 	}
 	if (d->ids == NULL) {
-		if ((rc = mq_range(d->dlq, first, last, 0, 0, fn, arg)) != MQ_OK)
-			tool_die(rc, "%s", d->name);
+		range(d, first, 0, fn, arg);
 		return;
 	}
 	if ((rc = mq_reader_open(d->dlq, &rd)) != MQ_OK)
@@ -114,7 +173,7 @@ walk(struct dlq *d, int (*fn)(const struct mq_msg *, void *), void *arg,
 	for (i = 0; i < d->nids; i++) {
 		if ((rc = mq_reader_get(rd, d->ids[i], &m)) < 0)
 			tool_die(rc, "%s", d->name);
-		if (rc == 0) {
+		if (rc == 0 || !mine(d, &m)) {
 			if (missing != NULL)
 				(*missing)++;
 		} else if (fn(&m, arg) != 0)
@@ -185,6 +244,14 @@ cmd_show(struct dlq *d)
 	}
 }
 
+static int
+count_one(const struct mq_msg *m, void *arg)
+{
+	(void)m;
+	(*(uint64_t *)arg)++;
+	return 0;
+}
+
 static void
 cmd_count(struct dlq *d)
 {
@@ -192,7 +259,10 @@ cmd_count(struct dlq *d)
 	int rc;
 
 	info.length = 0;
-	if (d->dlq != NULL && (rc = mq_stream_info(d->dlq, &info)) != MQ_OK)
+	if (d->shared)
+		walk(d, count_one, &info.length, NULL);
+	else if (d->dlq != NULL &&
+	    (rc = mq_stream_info(d->dlq, &info)) != MQ_OK)
 		tool_die(rc, "%s", d->name);
 	printf("%llu\n", (unsigned long long)info.length);
 }
@@ -201,6 +271,23 @@ cmd_count(struct dlq *d)
  * purge
  * ------------------------------------------------------------------- */
 
+/* Notes the id of dead letter 'm' in the growing array 'arg'. */
+static int
+note_id(const struct mq_msg *m, void *arg)
+{
+	struct dlq *d = arg;
+	mq_id *ids;
+
+	if ((d->nids & (d->nids + 1)) == 0) {	/* 0, 1, 3, 7, ...: full */
+		ids = reallocarray(d->ids, 2 * d->nids + 2, sizeof(*ids));
+		if (ids == NULL)
+			err(EX_TEMPFAIL, "reallocarray");
+		d->ids = ids;
+	}
+	d->ids[d->nids++] = m->id;
+	return 0;
+}
+
 static void
 cmd_purge(struct dlq *d)
 {
@@ -208,6 +295,12 @@ cmd_purge(struct dlq *d)
 	size_t i, n, deleted;
 	int rc;
 
+	/* Not all of the stream: the ids of STREAM's, then those. */
+	if (d->shared && d->ids == NULL && d->dlq != NULL) {
+		walk(d, note_id, d, NULL);
+		if (d->ids == NULL)
+			return;
+	}
 	if (d->dlq == NULL)
 		;
 	else if (d->ids == NULL) {
@@ -366,7 +459,8 @@ static int
 added_header(const struct mq_header *h)
 {
 	static const char *const names[] = {
-		H_ORIGIN, H_ORIGIN_ID, H_REASON, H_COUNT, H_TIME, H_REPLAY_OF
+		H_ORIGIN, H_ORIGIN_ID, H_REASON, H_COUNT, H_TIME, H_VIA,
+		H_KEYWAS, H_REPLAY_OF
 	};
 	size_t i;
 
@@ -379,13 +473,15 @@ added_header(const struct mq_header *h)
 
 /*
  * Copies dead letter 'm' into the chunk as the message to append: the
- * headers the dead-lettering added are left out, mq-replay-of is added.
+ * headers the dead-lettering added are left out, mq-replay-of is added;
+ * one routed through a dead-letter exchange gets its key back.
  */
 static int
 collect_one(const struct mq_msg *m, void *arg)
 {
 	struct replay *rp = arg;
 	struct letter *l = &rp->letters[rp->n++];
+	const struct mq_header *kw;
 	struct mq_header *h;
 	size_t i, k = 0, len = 0, cap = 0, off;
 
@@ -396,6 +492,11 @@ collect_one(const struct mq_msg *m, void *arg)
 	if (mq_msg_copy(m, &l->block, &len, &cap, &off) != MQ_OK)
 		err(EX_TEMPFAIL, "malloc");
 	mq_msg_at(l->block, off, &l->copy);
+	if (header(&l->copy, H_VIA) != NULL) {
+		kw = header(&l->copy, H_KEYWAS);
+		l->copy.key = kw != NULL ? kw->value : NULL;
+		l->copy.keylen = kw != NULL ? kw->valuelen : 0;
+	}
 	l->headers = calloc(m->nheaders + 1, sizeof(*l->headers));
 	if (l->headers == NULL)
 		err(EX_TEMPFAIL, "calloc");
@@ -469,13 +570,11 @@ replay_chunk(struct replay *rp)
 static void
 cmd_replay(struct dlq *d)
 {
-	static const mq_id last = { UINT64_MAX, UINT64_MAX };
 	static struct replay rp;
 	struct origin *o, *next;
 	struct copied *c, *cn;
 	mq_id from = { 0, 0 };
 	size_t i;
-	int rc;
 
 	rp.d = d;
 	rp.since = INT64_MAX;
@@ -492,15 +591,9 @@ cmd_replay(struct dlq *d)
 			replay_chunk(&rp);
 		}
 	} else if (d->dlq != NULL) {
-		/* All of them, CHUNK at a time, each after the last. */
-		for (;;) {
-			rc = mq_range(d->dlq, from, last, CHUNK, 0, collect_one,
-			    &rp);
-			if (rc != MQ_OK)
-				tool_die(rc, "%s", d->name);
-			if (rp.n == 0)
-				break;
-			from = rp.last;
+		/* All of them, CHUNK entries at a time, each after the last. */
+		while (range(d, from, CHUNK, collect_one, &rp) > 0) {
+			from = d->last;
 			replay_chunk(&rp);
 			if (mq_id_incr(&from) != MQ_OK)
 				break;
@@ -549,9 +642,15 @@ main(int argc, char *argv[])
 	memset(&d, 0, sizeof(d));
 	d.format = -1;
 	tool_init("mq-dlq", usage, help);
-	while ((ch = tool_getopt(argc, argv, "o:" TOOL_SHORTOPTS, longopts)) !=
+	while ((ch = tool_getopt(argc, argv, "d:o:" TOOL_SHORTOPTS, longopts)) !=
 	    -1) {
 		switch (ch) {
+		case 'd':
+			d.shared = 1;
+			if (strlcpy(d.name, optarg, sizeof(d.name)) >=
+			    sizeof(d.name))
+				errx(TOOL_USAGE, "-d %s: name too long", optarg);
+			break;
 		case 'o':
 			if ((d.format = tool_format_parse(optarg)) == -1)
 				errx(TOOL_USAGE, "-o %s: expected text, json "
@@ -588,7 +687,7 @@ main(int argc, char *argv[])
 
 	d.spool = tool_spool(0);
 	d.origin = tool_stream(d.spool, argv[1], 0);
-	if ((rc = mq_dead_letter_name(d.origin, d.name)) != MQ_OK)
+	if (!d.shared && (rc = mq_dead_letter_name(d.origin, d.name)) != MQ_OK)
 		tool_die(rc, "%s", argv[1]);
 	rc = mq_stream_open(d.spool, d.name, 0, &d.dlq);
 	if (rc == MQ_ENOSTREAM)

@@ -198,9 +198,7 @@ show(mq_stream *stream, const struct mq_policy *p)
 	printf("max-len %llu\n", (unsigned long long)p->max_len);
 	printf("max-bytes %llu\n", (unsigned long long)p->max_bytes);
 	printf("max-age %s\n", age);
-	printf("overflow %s\n", p->overflow == MQ_OVERFLOW_DEADLETTER ?
-	    "dead-letter" : p->overflow == MQ_OVERFLOW_REJECT ? "reject" :
-	    "drop");
+	printf("overflow %s\n", tool_overflow_name(p->overflow));
 	printf("max-msg %lu\n", (unsigned long)p->max_msg);
 	printf("dead-letter %s\n", dlq);
 	printf("lease %s\n", lease);

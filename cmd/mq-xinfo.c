@@ -301,8 +301,7 @@ show_stream(struct out *o, mq_stream *stream)
 	out_u64(o, "max-len", p.max_len);
 	out_u64(o, "max-bytes", p.max_bytes);
 	out_duration(o, "max-age", p.max_age_ms);
-	out_str(o, "overflow", p.overflow == MQ_OVERFLOW_DEADLETTER ?
-	    "dead-letter" : "drop");
+	out_str(o, "overflow", tool_overflow_name(p.overflow));
 	out_u64(o, "max-msg", p.max_msg);
 	out_str(o, "dead-letter", rc == MQ_OK ? dlq : NULL);
 	out_duration(o, "lease", p.lease_ms);

@@ -1297,3 +1297,16 @@ tool_fmt_duration(char *buf, size_t size, int64_t ms)
 	snprintf(buf, size, "%lld%s", (long long)(ms / tool_units[i].ms),
 	    tool_units[i].suffix);
 }
+
+const char *
+tool_overflow_name(enum mq_overflow o)
+{
+	switch (o) {
+	case MQ_OVERFLOW_DEADLETTER:
+		return "dead-letter";
+	case MQ_OVERFLOW_REJECT:
+		return "reject";
+	default:
+		return "drop";
+	}
+}

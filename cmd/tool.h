@@ -400,5 +400,7 @@ int64_t	 tool_duration(const char *s);
 int64_t	 tool_duration_arg(const char *s, const char *opt);
 /* Writes 'ms' in the largest unit that holds it exactly ("0" for 0). */
 void	 tool_fmt_duration(char *buf, size_t size, int64_t ms);
+/* The name of a policy's overflow, as mq-queue --overflow takes it. */
+const char *tool_overflow_name(enum mq_overflow o);
 
 #endif /* MQ_TOOL_H */

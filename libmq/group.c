@@ -1640,6 +1640,29 @@ expired(const struct mq_msg *m, int64_t ttl, int64_t now)
 }
 
 /*
+ * The reader's next entry above '*top' (which it moves there): 1, 0 at
+ * the end, or an error.  Entries at or below a cursor set ahead are
+ * skipped.
+ */
+static int
+next_new(mq_group *g, mq_id *top, struct mq_msg *m)
+{
+	int got;
+
+	do {
+		if ((got = mq_reader_next(g->reader, m)) < 0) {
+			g->rvalid = 0;
+			return got;
+		}
+		if (got == 0)
+			return 0;
+		g->rpos = m->id;
+	} while (!mq_id_lt(*top, m->id));
+	*top = m->id;
+	return 1;
+}
+
+/*
  * Delivers entries after the cursor to 'c', adding to '*k' (up to
  * 'count').  Expired ones are dead-lettered; the cursor passes them.
  */
@@ -1661,16 +1684,10 @@ read_new(mq_group *g, struct consumer *c, size_t count, int noack,
 		return rc;
 	top = g->st.cursor;
 	while (*k < count) {
-		if ((got = mq_reader_next(g->reader, &m)) < 0) {
-			g->rvalid = 0;
+		if ((got = next_new(g, &top, &m)) < 0)
 			return got;
-		}
 		if (got == 0)
 			break;
-		g->rpos = m.id;
-		if (!mq_id_lt(top, m.id))
-			continue;	/* at or below a cursor set ahead */
-		top = m.id;
 		if (expired(&m, ttl, now)) {
 			if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
 				return rc;
@@ -1774,6 +1791,69 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 	}
 	*k += ahead;
 	return MQ_OK;
+}
+
+/*
+ * The first time at which entry 'm' counts as expired (see expired()),
+ * by the policy's 'ttl' or its own deadline, whichever comes first; -1
+ * if by neither.
+ */
+static int64_t
+expires_at(const struct mq_msg *m, int64_t ttl)
+{
+	int64_t at, when = -1;
+
+	if (ttl > 0)
+		when = m->time_ms + ttl + 1;
+	if (m->nheaders > 0 && mq_msg_deadline(m, &at) &&
+	    (when < 0 || at + 1 < when))
+		when = at + 1;
+	return when;
+}
+
+int
+mq_group_expire(mq_group *g, int64_t *next)
+{
+	const struct mq_policy *pol;
+	struct mq_msg m;
+	int64_t now, ttl, er = 0;
+	mq_id top, adv = { 0, 0 };
+	int got, rc, advance = 0;
+
+	*next = -1;
+	now = mq_now_ms();
+	if ((rc = begin(g)) != MQ_OK)
+		return rc;
+	pol = group_policy(g);
+	ttl = pol != NULL ? pol->ttl_ms : 0;
+	if ((rc = reader_sync(g)) != MQ_OK)
+		goto fail;
+	top = g->st.cursor;
+	for (;;) {
+		if ((got = next_new(g, &top, &m)) < 0) {
+			rc = got;
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		if (!expired(&m, ttl, now)) {
+			*next = expires_at(&m, ttl);
+			break;
+		}
+		if ((rc = dead(g, &m, "expired", 0)) != MQ_OK)
+			goto fail;
+		advance = 1;
+		adv = m.id;
+		er = (int64_t)m.offset + 1;
+	}
+	if ((advance && (rc = emit(g, REC_SETID, 0, adv.ms, adv.seq,
+	    (uint64_t)er, NULL, 0)) != MQ_OK) ||
+	    (rc = flush_dead(g)) != MQ_OK)
+		goto fail;
+	return commit(g);
+fail:
+	abandon(g);
+	return rc;
 }
 
 int

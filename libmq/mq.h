@@ -563,6 +563,16 @@ int	 mq_group_nack(mq_group *group, const mq_id *ids, size_t n, int reject,
 	    int64_t delay_ms, size_t *done);
 
 /*
+ * Dead-letters ("expired") the entries after the cursor that are past
+ * the stream's ttl or their own deadline, as a read would, but delivers
+ * nothing: it stops at the first entry that has not expired, and says
+ * in '*next' when that one will (milliseconds since the epoch), or -1
+ * if it never will or there is none.  For a server that expires what
+ * no one reads, as AMQP brokers do for a dead-letter exchange.
+ */
+int	 mq_group_expire(mq_group *group, int64_t *next);
+
+/*
  * Attaches 'consumer' to the life of this process, for a reader that
  * lives as long as its work: while the process lives (until
  * mq_group_close(), which lets go), its pending entries stay its
@@ -662,6 +672,23 @@ enum mq_overflow {
 	MQ_OVERFLOW_DROP = 0, MQ_OVERFLOW_DEADLETTER, MQ_OVERFLOW_REJECT
 };
 
+/*
+ * Dead letters routed through an exchange: with MQ_DL_EXCHANGE in
+ * dl_route, a dead letter goes to the queues that exchange dl_exchange
+ * routes it to (with MQ_DL_KEY the key dl_key, else its own key) instead
+ * of the dead-letter stream; one no queue takes goes there after all.
+ * A copy routed so carries two more headers: MQ_DL_VIA, the exchange,
+ * and MQ_DL_KEYWAS, its key before (when it had one).  A dead letter is
+ * not routed back to a queue it was dead-lettered from before unless
+ * one of its dead-letterings was a rejection, so that expiry or max-len
+ * cannot cycle forever; it goes to the others.
+ */
+#define MQ_DL_EXCHANGE	0x1
+#define MQ_DL_KEY	0x2
+#define MQ_DLKEY_MAX	255		/* bytes of dl_key */
+#define MQ_DL_VIA	"mq-exchange"
+#define MQ_DL_KEYWAS	"mq-key"
+
 struct mq_policy {
 	uint64_t	 delivery_limit;	/* 0: none */
 	int64_t		 ttl_ms;		/* 0: none */
@@ -672,6 +699,12 @@ struct mq_policy {
 	uint32_t	 max_msg;		/* max message size in bytes */
 	uint64_t	 segment_bytes;		/* size at which a segment is sealed */
 	char		 dead_letter[MQ_NAME_MAX + 1]; /* "": "<stream>.dlq" */
+	int		 dl_route;		/* MQ_DL_EXCHANGE, MQ_DL_KEY */
+	char		 dl_exchange[MQ_NAME_MAX + 1];	/* dead letters go
+						   through it ("": the default
+						   exchange) ... */
+	char		 dl_key[MQ_DLKEY_MAX + 1];	/* ... with this key,
+						   else their own */
 	int64_t		 lease_ms;		/* pending entries of a consumer that
 						   holds no lock are taken back after
 						   this long; 0: never */
@@ -690,6 +723,15 @@ int	 mq_policy_set(mq_stream *stream, const struct mq_policy *policy);
 
 /* The dead-letter stream of 'stream', written into 'buf' (MQ_NAME_MAX+1). */
 int	 mq_dead_letter_name(mq_stream *stream, char *buf);
+/*
+ * Dead-letters copies of the 'n' messages 'msgs' of 'stream' as libmq
+ * does its own (to the dead-letter stream, or through the dead-letter
+ * exchange), with 'reason' and a delivery count of 0: for a caller that
+ * refused them, as AMQP's reject-publish-dlx refuses a publish to a full
+ * queue.
+ */
+int	 mq_stream_dead_letter(mq_stream *stream, const struct mq_msg *msgs,
+	    size_t n, const char *reason);
 
 /* ---------------------------------------------------------------------
  * Queue declarations: what an AMQP queue.declare asked of a stream.

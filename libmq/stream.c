@@ -25,6 +25,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -67,15 +68,91 @@ static const char *const overflow_names[] = {
 };
 #define NOVERFLOW (sizeof(overflow_names) / sizeof(overflow_names[0]))
 
+/*
+ * A dead-letter exchange or key in the meta file: ':' and the bytes, each
+ * outside [A-Za-z0-9._-] as %XX, so that "" (the default exchange, an
+ * empty key) and any byte but NUL fit on the line.
+ */
+static size_t
+dl_encode(const char *v, char *buf)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *u = (const unsigned char *)v;
+	size_t n = 0;
+
+	buf[n++] = ':';
+	for (; *u != '\0'; u++) {
+		if (isalnum(*u) || *u == '.' || *u == '_' || *u == '-')
+			buf[n++] = (char)*u;
+		else {
+			buf[n++] = '%';
+			buf[n++] = hex[*u >> 4];
+			buf[n++] = hex[*u & 0xf];
+		}
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* Decodes what dl_encode made into 'buf' of 'size' bytes: 0 or -1. */
+static int
+dl_decode(const char *enc, char *buf, size_t size)
+{
+	unsigned int c;
+	size_t n = 0;
+
+	if (*enc++ != ':')
+		return -1;
+	while (*enc != '\0') {
+		if (n + 1 >= size)
+			return -1;
+		if (*enc == '%') {
+			if (!isxdigit((unsigned char)enc[1]) ||
+			    !isxdigit((unsigned char)enc[2]))
+				return -1;
+			c = (unsigned int)strtoul((char[]){ enc[1], enc[2],
+			    '\0' }, NULL, 16);
+			if (c == 0)
+				return -1;
+			enc += 3;
+		} else
+			c = (unsigned char)*enc++;
+		buf[n++] = (char)c;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The dead-letter exchange's lines of the meta file, if any, in 'buf'. */
+static void
+dl_format(const struct mq_policy *p, char *buf)
+{
+	buf[0] = '\0';
+	if (!(p->dl_route & MQ_DL_EXCHANGE))
+		return;
+	buf += sprintf(buf, "dead-letter-exchange ");
+	buf += dl_encode(p->dl_exchange, buf);
+	*buf++ = '\n';
+	*buf = '\0';
+	if (!(p->dl_route & MQ_DL_KEY))
+		return;
+	buf += sprintf(buf, "dead-letter-key ");
+	buf += dl_encode(p->dl_key, buf);
+	*buf++ = '\n';
+	*buf = '\0';
+}
+
 static int
 meta_format(const struct mq_policy *p, char *buf, size_t size)
 {
 	char dl[MQ_ENCNAME_MAX] = "";
+	char dlx[3 * (MQ_NAME_MAX + MQ_DLKEY_MAX) + 64];
 	int n;
 
 	if (p->dead_letter[0] != '\0' &&
 	    mq_name_encode(p->dead_letter, dl, sizeof(dl)) < 0)
 		return MQ_EBADNAME;
+	dl_format(p, dlx);
 	n = snprintf(buf, size,
 	    "version 1\n"
 	    "max-msg %" PRIu32 "\n"
@@ -89,12 +166,12 @@ meta_format(const struct mq_policy *p, char *buf, size_t size)
 	    "lease-ms %" PRId64 "\n"
 	    "retry-delay-ms %" PRId64 "\n"
 	    "retry-max-ms %" PRId64 "\n"
-	    "%s%s%s",
+	    "%s%s%s%s",
 	    p->max_msg, p->segment_bytes, p->delivery_limit, p->ttl_ms,
 	    p->max_len, p->max_bytes, p->max_age_ms,
 	    overflow_names[p->overflow],
 	    p->lease_ms, p->retry_delay_ms, p->retry_max_ms,
-	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "");
+	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "", dlx);
 	if (n < 0 || (size_t)n >= size)
 		return MQ_EINVAL;
 	return n;
@@ -149,6 +226,15 @@ meta_parse(char *text, struct mq_policy *p)
 			if (mq_name_decode(val, p->dead_letter,
 			    sizeof(p->dead_letter)) < 0)
 				return MQ_ECORRUPT;
+		} else if (strcmp(line, "dead-letter-exchange") == 0) {
+			if (dl_decode(val, p->dl_exchange,
+			    sizeof(p->dl_exchange)) == -1)
+				return MQ_ECORRUPT;
+			p->dl_route |= MQ_DL_EXCHANGE;
+		} else if (strcmp(line, "dead-letter-key") == 0) {
+			if (dl_decode(val, p->dl_key, sizeof(p->dl_key)) == -1)
+				return MQ_ECORRUPT;
+			p->dl_route |= MQ_DL_KEY;
 		}
 		/* Unknown keys are kept for newer versions: ignored. */
 		if (errstr != NULL)
@@ -213,7 +299,7 @@ mq_stream_policy_load(mq_stream *s, int force)
 static int
 meta_write(int dirfd, const struct mq_policy *p)
 {
-	char buf[1024];
+	char buf[4096];
 	int n, rc;
 
 	if ((n = meta_format(p, buf, sizeof(buf))) < 0)
@@ -1300,7 +1386,9 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 	    q.retry_max_ms < 0 || q.delivery_limit > LLONG_MAX ||
 	    q.max_len > LLONG_MAX || q.max_bytes > LLONG_MAX ||
 	    q.segment_bytes > LLONG_MAX ||
-	    (unsigned)q.overflow >= NOVERFLOW)
+	    (unsigned)q.overflow >= NOVERFLOW ||
+	    memchr(q.dl_exchange, '\0', sizeof(q.dl_exchange)) == NULL ||
+	    memchr(q.dl_key, '\0', sizeof(q.dl_key)) == NULL)
 		return MQ_EINVAL;
 	if (q.segment_bytes == 0)
 		q.segment_bytes = MQ_SEGMENT_BYTES;

@@ -21,7 +21,7 @@ BENCH_PKGS="redis-server redis-tools python3 rabbitmq-server librabbitmq-dev"
 # extension Symfony's Redis transport runs on; pika, php-amqplib, php-amqp
 # and amqp-tools are AMQP clients; rabbitmq-server is the reference of the
 # AMQP door's differential test).
-INTEROP_PKGS="redis-server redis-tools python3 python3-redis php-cli php-nrk-predis php-redis php-symfony-redis-messenger python3-pika php-amqplib php-amqp amqp-tools rabbitmq-server"
+INTEROP_PKGS="redis-server redis-tools python3 python3-redis php-cli php-nrk-predis php-redis php-symfony-redis-messenger php-symfony-amqp-messenger python3-pika php-amqplib php-amqp amqp-tools rabbitmq-server"
 #
 # Installing rabbitmq-server starts it as a service on 0.0.0.0:5672, with
 # Erlang's epmd (package erlang-base) on port 4369 of every address, both

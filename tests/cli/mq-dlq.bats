@@ -157,6 +157,45 @@ reject() {
 	[ "$(mq-xreadgroup g2 c s | wc -l)" -eq 3 ]
 }
 
+@test "mq-dlq: -d, the dead letters of a stream in another, as a dead-letter exchange leaves them" {
+	mq-xadd -q a seed
+	mq-xadd -q b seed
+	# As libmq routes them: the origin first, then mq-exchange and mq-key.
+	ids=($(mq-xadd -k dead-key -H mq-origin=a -H mq-origin-id=1-0 \
+	    -H mq-reason=rejected -H mq-count=1 -H mq-time=1 \
+	    -H mq-exchange=dlx -H mq-key=a.key -H own=1 dead from-a))
+	ids+=($(mq-xadd -H mq-origin=b -H mq-origin-id=2-0 -H mq-reason=expired \
+	    -H mq-count=0 -H mq-time=2 dead from-b))
+	ids+=($(mq-xadd -k dead-key -H mq-origin=a -H mq-origin-id=3-0 \
+	    -H mq-reason=maxlen -H mq-count=0 -H mq-time=3 \
+	    -H mq-exchange=dlx dead again-a))
+
+	run mq-dlq -d dead list a
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[0]}" = "$(printf '%s\trejected\t1-0\t1\tfrom-a' "${ids[0]}")" ]
+	[ "${lines[1]}" = "$(printf '%s\tmaxlen\t3-0\t0\tagain-a' "${ids[2]}")" ]
+	[ "$(mq-dlq --dead-letters dead count b)" = 1 ]
+	[ "$(mq-dlq count a)" = 0 ]
+	# b's is no dead letter of a.
+	run mq-dlq -q -d dead show a "${ids[1]}"
+	[ "$status" -eq 66 ]
+
+	# Back to a with the key it had, without what dead-lettering added.
+	run mq-dlq -v -d dead replay a
+	[ "$output" = 2 ]
+	run mq-xrange -o json a
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[1]}" == *'"key":"a.key","headers":{"own":"1","mq-replay-of":"'"${ids[0]}"'"}'* ]]
+	[[ "${lines[2]}" == *'"key":null'* ]]
+	[ "$(mq-dlq -d dead count a)" = 0 ]
+	[ "$(mq-xrange dead | cut -f2)" = from-b ]
+	mq-dlq -d dead purge a
+	[ "$(mq-dlq -d dead count b)" = 1 ]
+	mq-dlq -d dead purge b
+	[ "$(mq-dlq -d dead count b)" = 0 ]
+}
+
 @test "mq-dlq: errors: 66 no such stream, 65 bad id, 2 usage" {
 	mq-xadd -q s m
 	run mq-dlq list nostream

@@ -148,6 +148,7 @@ policy() {
 @test "mq-queue: --max-len with --overflow reject refuses what goes beyond" {
 	mq-queue s --max-len 2 --overflow reject
 	[ "$(policy s overflow)" = reject ]
+	mq-xinfo s | grep -qx 'overflow reject'
 	mq-xadd -q s m1
 	mq-xadd -q s m2
 	run mq-xadd s m3

@@ -14,20 +14,15 @@ setup() {
 		return 1
 	}
 	mq_up
+	export MESSENGER_PHP=$BATS_TEST_DIRNAME/messenger.php
 	export PRELUDE=$BATS_TEST_TMPDIR/prelude.php
 	cat > "$PRELUDE" <<'PHP'
 <?php
-require 'Symfony/Component/Messenger/autoload.php';
+require getenv('MESSENGER_PHP');
 
 use Symfony\Component\Messenger\Bridge\Redis\Transport\Connection;
 use Symfony\Component\Messenger\Bridge\Redis\Transport\RedisTransport;
 use Symfony\Component\Messenger\Transport\Serialization\PhpSerializer;
-
-class Note
-{
-	public $text;
-	public function __construct($text) { $this->text = $text; }
-}
 
 // transport(OPTIONS): the transport of the DSN
 // redis://127.0.0.1:PORT/messages/symfony/consumer?OPTIONS
@@ -38,27 +33,6 @@ function transport($options = '')
 	if ($options !== '')
 		$dsn .= "?$options";
 	return new RedisTransport(Connection::fromDsn($dsn), new PhpSerializer());
-}
-
-// receive(T): the next envelope, waiting up to 10 s for one.
-function receive($t)
-{
-	$end = microtime(true) + 10;
-	while (microtime(true) < $end) {
-		foreach ($t->get() as $envelope)
-			return $envelope;
-		usleep(10000);
-	}
-	fwrite(STDERR, "nothing received in 10 s\n");
-	exit(1);
-}
-
-function check($cond, $what)
-{
-	if (!$cond) {
-		fwrite(STDERR, "failed: $what\n");
-		exit(1);
-	}
 }
 PHP
 }

@@ -5,7 +5,9 @@
  * headers, any other table (numbers, nested, empty, a key taken) kept
  * whole and written back byte for byte, and messages that no AMQP
  * client made (Redis's fields, values a property cannot hold, a table
- * header that is no table, names too long for a table key); a deadline.
+ * header that is no table, names too long for a table key); a deadline;
+ * a dead letter's libmq headers as x-death, and an x-death that a client
+ * published kept whole and then followed by libmq's (death.c).
  */
 #include "helpers.h"
 
@@ -442,6 +444,213 @@ test_table_header_and_others(void **state)
 	amqp_buf_free(&whole);
 }
 
+/* Writes one x-death table as RabbitMQ's first death writes it. */
+static void
+put_death(struct amqp_buf *t, int64_t count, const char *reason,
+    const char *queue, uint64_t time, const char *exchange, const char *key,
+    const char *expiration)
+{
+	size_t mark = amqp_fput_table_open(t), arr;
+
+	amqp_fput_key(t, "count");
+	amqp_fput_i64(t, count);
+	amqp_fput_key(t, "reason");
+	amqp_fput_str(t, reason, strlen(reason));
+	amqp_fput_key(t, "queue");
+	amqp_fput_str(t, queue, strlen(queue));
+	amqp_fput_key(t, "time");
+	amqp_fput_timestamp(t, time);
+	amqp_fput_key(t, "exchange");
+	amqp_fput_str(t, exchange, strlen(exchange));
+	amqp_fput_key(t, "routing-keys");
+	arr = amqp_fput_array_open(t);
+	amqp_fput_str(t, key, strlen(key));
+	amqp_put_close(t, arr);
+	if (expiration != NULL) {
+		amqp_fput_key(t, "original-expiration");
+		amqp_fput_str(t, expiration, strlen(expiration));
+	}
+	amqp_put_close(t, mark);
+}
+
+/* Writes a long string entry. */
+static void
+put_str(struct amqp_buf *t, const char *key, const char *value)
+{
+	amqp_fput_key(t, key);
+	amqp_fput_str(t, value, strlen(value));
+}
+
+/* The headers table of 'm' for an AMQP client is 'want'. */
+static void
+assert_table(const struct mq_msg *m, const struct amqp_buf *want)
+{
+	struct amqp_content_header back;
+	struct amqp_buf table;
+
+	amqp_buf_init(&table);
+	assert_int_equal(amqp_msg_to_content(m, &table, &back), 0);
+	assert_int_equal(want->err, 0);
+	assert_true(back.present & 1u << AMQP_BASIC_PROP_HEADERS);
+	assert_false(back.present & 1u << AMQP_BASIC_PROP_EXPIRATION);
+	assert_int_equal(back.props[AMQP_BASIC_PROP_HEADERS].len, want->len);
+	assert_memory_equal(back.props[AMQP_BASIC_PROP_HEADERS].p, want->p,
+	    want->len);
+	amqp_buf_free(&table);
+}
+
+/*
+ * Three dead-letterings, newest first as libmq writes them: rejected
+ * twice from "work" (a cycle through "dlx"), after the delivery limit
+ * of "limited", which sent it through "dlx2".
+ */
+static void
+test_x_death(void **state)
+{
+	static const char *const nv[] = {
+		"mq-origin", "work", "mq-origin-id", "1-0",
+		"mq-reason", "rejected", "mq-count", "2",
+		"mq-time", "1700000005000", "mq-exchange", "dlx",
+		"mq-key", "dead-key",
+		"mq-origin", "work", "mq-origin-id", "1-0",
+		"mq-reason", "rejected", "mq-count", "1",
+		"mq-time", "1700000001999", "mq-exchange", "dlx",
+		"mq-key", "work",
+		"mq-origin", "limited", "mq-origin-id", "7-0",
+		"mq-reason", "delivery-limit", "mq-count", "3",
+		"mq-time", "1700000000000", "mq-exchange", "dlx2",
+		"mq-key", "orig",
+		"expiration", "5000", "b", "2", "a", "1",
+	};
+	static const char *const own_first[] = {
+		"a", "1", "mq-origin", "work", "mq-origin-id", "1-0",
+		"mq-reason", "rejected", "mq-count", "1", "mq-time", "1",
+	};
+	struct mq_header h[24];
+	struct amqp_buf want;
+	struct mq_msg m;
+	const void *x;
+	size_t len, mark, arr;
+
+	(void)state;
+	make_msg(&m, h, nv, 24);
+	m.key = "dead-key";
+	m.keylen = 8;
+	assert_int_equal(amqp_death_prefix(&m), 21);
+	amqp_death_exchange(&m, &x, &len);
+	assert_int_equal(len, 3);
+	assert_memory_equal(x, "dlx", 3);
+
+	/* Sorted: a, b, x-death, x-first-death-*; no expiration property. */
+	amqp_buf_init(&want);
+	put_str(&want, "a", "1");
+	put_str(&want, "b", "2");
+	amqp_fput_key(&want, "x-death");
+	mark = amqp_fput_array_open(&want);
+	/* Counted up: the first death's fields, keys in order. */
+	arr = amqp_fput_table_open(&want);
+	amqp_fput_key(&want, "count");
+	amqp_fput_i64(&want, 2);
+	put_str(&want, "exchange", "dlx2");
+	put_str(&want, "queue", "work");
+	put_str(&want, "reason", "rejected");
+	amqp_fput_key(&want, "routing-keys");
+	len = amqp_fput_array_open(&want);
+	amqp_fput_str(&want, "work", 4);
+	amqp_put_close(&want, len);
+	amqp_fput_key(&want, "time");
+	amqp_fput_timestamp(&want, 1700000001);
+	amqp_put_close(&want, arr);
+	put_death(&want, 1, "delivery_limit", "limited", 1700000000, "",
+	    "orig", "5000");
+	amqp_put_close(&want, mark);
+	put_str(&want, "x-first-death-exchange", "");
+	put_str(&want, "x-first-death-queue", "limited");
+	put_str(&want, "x-first-death-reason", "delivery_limit");
+	assert_table(&m, &want);
+
+	/* Runs after a header of the message's own are no history. */
+	make_msg(&m, h, own_first, 6);
+	assert_int_equal(amqp_death_prefix(&m), 0);
+	make_msg(&m, h, nv, 24);
+	m.headers = h + 7;
+	m.nheaders = 17;
+	assert_int_equal(amqp_death_prefix(&m), 14);
+
+	/* A copy in the dead-letter stream, not routed: its own key. */
+	make_msg(&m, h, nv, 5);
+	m.key = "k";
+	m.keylen = 1;
+	amqp_death_exchange(&m, &x, &len);
+	assert_int_equal(len, 0);
+	amqp_buf_reset(&want);
+	amqp_fput_key(&want, "x-death");
+	mark = amqp_fput_array_open(&want);
+	put_death(&want, 1, "rejected", "work", 1700000005, "", "k", NULL);
+	amqp_put_close(&want, mark);
+	put_str(&want, "x-first-death-exchange", "");
+	put_str(&want, "x-first-death-queue", "work");
+	put_str(&want, "x-first-death-reason", "rejected");
+	assert_table(&m, &want);
+	amqp_buf_free(&want);
+}
+
+/*
+ * A client publishes a dead letter again (its x-death is a table of
+ * RabbitMQ's): kept whole, it comes back byte for byte; dead-lettered
+ * here, libmq's death comes before it and its first death stays.
+ */
+static void
+test_x_death_published(void **state)
+{
+	static const char *const nv[] = {
+		"mq-origin", "retry", "mq-origin-id", "9-0",
+		"mq-reason", "expired", "mq-count", "0",
+		"mq-time", "1700000009000",
+	};
+	struct amqp_content_header hd;
+	struct amqp_msg_in in = { 0 };
+	struct mq_header h[6];
+	struct amqp_buf t, want;
+	struct mq_msg m, pub;
+	size_t mark;
+
+	(void)state;
+	amqp_buf_init(&t);
+	amqp_fput_key(&t, "x-death");
+	mark = amqp_fput_array_open(&t);
+	put_death(&t, 1, "rejected", "old", 1600000000, "", "old", NULL);
+	amqp_put_close(&t, mark);
+	put_str(&t, "x-first-death-exchange", "");
+	put_str(&t, "x-first-death-queue", "old");
+	put_str(&t, "x-first-death-reason", "rejected");
+	memset(&hd, 0, sizeof(hd));
+	set_table(&hd, &t);
+	assert_int_equal(round_trip(&hd, &in, &pub), 1);
+	assert_int_equal(pub.headers[0].namelen, 12);
+	assert_memory_equal(pub.headers[0].name, "amqp-headers", 12);
+
+	make_msg(&m, h, nv, 5);
+	h[5] = pub.headers[0];
+	m.nheaders = 6;
+	m.key = "retry";
+	m.keylen = 5;
+	amqp_buf_init(&want);
+	amqp_fput_key(&want, "x-death");
+	mark = amqp_fput_array_open(&want);
+	put_death(&want, 1, "expired", "retry", 1700000009, "", "retry",
+	    NULL);
+	put_death(&want, 1, "rejected", "old", 1600000000, "", "old", NULL);
+	amqp_put_close(&want, mark);
+	put_str(&want, "x-first-death-exchange", "");
+	put_str(&want, "x-first-death-queue", "old");
+	put_str(&want, "x-first-death-reason", "rejected");
+	assert_table(&m, &want);
+	amqp_msg_in_free(&in);
+	amqp_buf_free(&t);
+	amqp_buf_free(&want);
+}
+
 int
 main(void)
 {
@@ -453,6 +662,8 @@ main(void)
 		cmocka_unit_test(test_from_other_doors),
 		cmocka_unit_test(test_table_header_and_others),
 		cmocka_unit_test(test_deadline),
+		cmocka_unit_test(test_x_death),
+		cmocka_unit_test(test_x_death_published),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

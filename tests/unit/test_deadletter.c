@@ -1,8 +1,12 @@
 /*
  * test_deadletter.c - dead letters: the name of the dead-letter stream,
  * the headers put in front of a copy (origin, id, reason, count, time),
- * what is kept (headers, key or no key, body), batches, and a
- * dead-letter stream whose size limit is below what its origin accepts.
+ * what is kept (headers, key or no key, body), batches, a
+ * dead-letter stream whose size limit is below what its origin accepts,
+ * and dead letters routed through a dead-letter exchange: its key or
+ * their own, the stream for those no queue takes, cycles, the policy's
+ * exchange and key kept in the meta file; the head of a group expired
+ * without a read (mq_group_expire).
  */
 #include "helpers.h"
 #include "internal.h"
@@ -235,6 +239,231 @@ test_size_limit(void **state)
 	mq_stream_close(d);
 }
 
+/* The number of entries of stream 'name'. */
+static int
+entries(struct fixture *f, const char *name)
+{
+	struct seen s;
+
+	read_stream(f, name, &s);
+	return s.n;
+}
+
+/* Binds queue 'q' (made now) to exchange 'x' with 'key'. */
+static void
+bind_queue(struct fixture *f, const char *x, const char *q, const char *key)
+{
+	struct mq_binding b = { x, MQ_DEST_QUEUE, q, key, NULL, 0 };
+	mq_stream *s;
+
+	assert_int_equal(mq_stream_open(f->sp, q, MQ_CREATE, &s), MQ_OK);
+	mq_stream_close(s);
+	assert_int_equal(mq_exchange_bind(f->sp, &b), MQ_OK);
+}
+
+/* Gives "orders" the dead-letter exchange 'x', and 'key' if not NULL. */
+static void
+route_through(struct fixture *f, const char *x, const char *key)
+{
+	struct mq_policy p;
+
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.dl_route = MQ_DL_EXCHANGE | (key != NULL ? MQ_DL_KEY : 0);
+	strlcpy(p.dl_exchange, x, sizeof(p.dl_exchange));
+	strlcpy(p.dl_key, key != NULL ? key : "", sizeof(p.dl_key));
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+}
+
+static void
+test_exchange(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_header h = { MQ_EXPIRES_AT, 13, "1700000000000", 13 };
+	struct mq_msg m[2];
+	struct seen s;
+	mq_stream *d;
+
+	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XDIRECT,
+	    MQ_XDURABLE, NULL, 0), MQ_OK);
+	bind_queue(f, "dlx", "dead.a", "a");
+	bind_queue(f, "dlx", "dead.b", "b");
+	route_through(f, "dlx", NULL);
+	memset(m, 0, sizeof(m));
+	m[0].id.ms = 5;
+	m[0].key = "a";
+	m[0].keylen = 1;
+	m[0].body = "one";
+	m[0].bodylen = 3;
+	m[0].headers = &h;
+	m[0].nheaders = 1;
+	m[1] = m[0];
+	m[1].id.ms = 6;
+	m[1].key = "b";
+	m[1].body = "two";
+
+	/* Each by its own key; the deadline is left behind. */
+	assert_int_equal(mq_dead_letter(f->s, m, 2, "expired", NULL), MQ_OK);
+	read_stream(f, "dead.a", &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.text[0],
+	    "mq-origin=orders;mq-origin-id=5-0;mq-reason=expired;"
+	    "mq-count=0;mq-time=T;mq-exchange=dlx;mq-key=a;key=a;body=one");
+	read_stream(f, "dead.b", &s);
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(s.text[0], "mq-key=b;key=b;body=two"));
+	assert_int_equal(mq_stream_open(f->sp, "orders.dlq", 0, &d),
+	    MQ_ENOSTREAM);
+
+	/* The policy's key for both, and it becomes their key. */
+	route_through(f, "dlx", "b");
+	assert_int_equal(mq_dead_letter(f->s, m, 2, "rejected", NULL), MQ_OK);
+	read_stream(f, "dead.b", &s);
+	assert_int_equal(s.n, 3);
+	assert_non_null(strstr(s.text[1], "mq-key=a;key=b;body=one"));
+	assert_non_null(strstr(s.text[2], "mq-key=b;key=b;body=two"));
+	assert_int_equal(entries(f, "dead.a"), 1);
+}
+
+static void
+test_exchange_unrouted(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m;
+	struct seen s;
+
+	memset(&m, 0, sizeof(m));
+	m.id.ms = 9;
+	m.body = "x";
+	m.bodylen = 1;
+
+	/* A missing exchange, then one that routes the key nowhere. */
+	route_through(f, "nosuch", "k");
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "maxlen", NULL), MQ_OK);
+	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XDIRECT,
+	    MQ_XDURABLE, NULL, 0), MQ_OK);
+	bind_queue(f, "dlx", "dead", "other");
+	route_through(f, "dlx", "k");
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "maxlen", NULL), MQ_OK);
+	read_stream(f, "orders.dlq", &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.text[0],
+	    "mq-origin=orders;mq-origin-id=9-0;mq-reason=maxlen;"
+	    "mq-count=0;mq-time=T;mq-exchange=nosuch;key=k;body=x");
+	assert_int_equal(entries(f, "dead"), 0);
+
+	/* The default exchange, "", routes by the queue's name. */
+	route_through(f, "", "dead");
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "maxlen", NULL), MQ_OK);
+	assert_int_equal(entries(f, "dead"), 1);
+}
+
+static void
+test_exchange_cycle(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_header again[] = {
+		{ "mq-origin", 9, "orders", 6 },
+		{ "mq-reason", 9, "expired", 7 },
+	};
+	struct mq_msg m;
+
+	/* "orders" dead-letters to itself and to "dead". */
+	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
+	    MQ_XDURABLE, NULL, 0), MQ_OK);
+	bind_queue(f, "dlx", "orders", "");
+	bind_queue(f, "dlx", "dead", "");
+	route_through(f, "dlx", NULL);
+	memset(&m, 0, sizeof(m));
+	m.id.ms = 3;
+	m.body = "c";
+	m.bodylen = 1;
+
+	/* Expired: not back to itself, but to the other. */
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "expired", NULL), MQ_OK);
+	assert_int_equal(entries(f, "orders"), 0);
+	assert_int_equal(entries(f, "dead"), 1);
+
+	/* Rejected: back to itself; then expired, with that history: too. */
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "rejected", NULL), MQ_OK);
+	assert_int_equal(entries(f, "orders"), 1);
+	m.headers = again;
+	m.nheaders = 2;
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "expired", NULL), MQ_OK);
+	assert_int_equal(entries(f, "orders"), 1);
+	again[1].value = "rejected";
+	again[1].valuelen = 8;
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "expired", NULL), MQ_OK);
+	assert_int_equal(entries(f, "orders"), 2);
+}
+
+static void
+test_exchange_policy(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_policy p;
+	mq_stream *s;
+
+	/* The empty exchange and a key of any bytes survive the meta file. */
+	route_through(f, "", "a b%\n:\xff");
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &s), MQ_OK);
+	assert_int_equal(mq_policy_get(s, &p), MQ_OK);
+	mq_stream_close(s);
+	assert_int_equal(p.dl_route, MQ_DL_EXCHANGE | MQ_DL_KEY);
+	assert_string_equal(p.dl_exchange, "");
+	assert_string_equal(p.dl_key, "a b%\n:\xff");
+	route_through(f, "dlx", NULL);
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	assert_int_equal(p.dl_route, MQ_DL_EXCHANGE);
+	assert_string_equal(p.dl_exchange, "dlx");
+	p.dl_route = 0;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	assert_int_equal(p.dl_route, 0);
+}
+
+static void
+test_group_expire(void **state)
+{
+	struct fixture *f = *state;
+	char later[24];
+	struct mq_header past = { MQ_EXPIRES_AT, 13, "1000000000000", 13 };
+	struct mq_header future = { MQ_EXPIRES_AT, 13, later, 0 };
+	struct mq_msg m[3], got;
+	mq_group *g;
+	int64_t next, at = mq_now_ms() + 3600000;
+	size_t n;
+
+	future.valuelen = (size_t)snprintf(later, sizeof(later), "%lld",
+	    (long long)at);
+	memset(m, 0, sizeof(m));
+	m[0].body = "old";
+	m[0].bodylen = 3;
+	m[0].headers = &past;
+	m[0].nheaders = 1;
+	m[1] = m[0];
+	m[1].body = "new";
+	m[1].headers = &future;
+	m[2] = m[0];
+	m[2].body = "behind";
+	assert_int_equal(mq_group_create(f->s, "g", (mq_id){ 0, 0 }, -1),
+	    MQ_OK);
+	assert_int_equal(mq_group_open(f->s, "g", &g), MQ_OK);
+
+	/* Nothing there: nothing to wait for. */
+	assert_int_equal(mq_group_expire(g, &next), MQ_OK);
+	assert_int_equal(next, -1);
+
+	/* The head goes, up to the first that has not expired. */
+	assert_int_equal(mq_append(f->s, m, 3, NULL, NULL), MQ_OK);
+	assert_int_equal(mq_group_expire(g, &next), MQ_OK);
+	assert_int_equal(next, at + 1);
+	assert_int_equal(entries(f, "orders.dlq"), 1);
+	assert_int_equal(mq_group_read(g, "c", 1, 0, &got, &n), MQ_OK);
+	assert_int_equal(n, 1);
+	assert_memory_equal(got.body, "new", 3);
+	mq_group_close(g);
+}
+
 int
 main(void)
 {
@@ -244,6 +473,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_policy_target, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_size_limit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_unrouted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_cycle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_policy, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_expire, setup,
 		    teardown),
 	};
 

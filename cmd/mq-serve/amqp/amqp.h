@@ -374,6 +374,26 @@ void	 amqp_expire_forget(const char *name);
 /* The server starts: the declared queues with x-expires get their timers. */
 void	 amqp_expire_start(struct server *s);
 
+/* ---- ttl.c: messages expired on time, read or not. */
+
+/* Queue 'name' has x-message-ttl 'ms': what it holds is looked at now. */
+void	 amqp_ttl_queue(struct server *s, const char *name, int64_t ms);
+/*
+ * A message was queued for queue 'name' ('len' bytes), with the deadline
+ * 'deadline' (ms since the epoch; 0: none): its queue's timer is set for
+ * when it expires, if it will.
+ */
+void	 amqp_ttl_published(struct server *s, const char *name, size_t len,
+	    int64_t deadline);
+
+/* ---- refused.c: x-overflow reject-publish-dlx. */
+
+/*
+ * An append of 'm' to 'st' was refused at the queue's max-length: it is
+ * dead-lettered if the queue was declared with reject-publish-dlx.
+ */
+void	 amqp_refused(struct server *s, mq_stream *st, const struct mq_msg *m);
+
 /* ---- qargs.c: the arguments of queue.declare. */
 
 /*
@@ -404,6 +424,8 @@ int	 amqp_qargs_priority(const uint8_t *args, size_t len);
 int	 amqp_qargs_single_active(const uint8_t *args, size_t len);
 /* RabbitMQ's name of the type of a field of letter 'type' ("longstr"). */
 const char *amqp_qargs_type_name(char type);
+/* x-message-ttl in milliseconds, 0 if none. */
+int64_t	 amqp_qargs_ttl(const uint8_t *args, size_t len);
 
 /* A libmq failure that is the server's: connection.close 541, naming 'm'. */
 void	 amqp_fail_internal(struct amqp_client *c, const struct amqp_method *m,

@@ -5,8 +5,9 @@
  * A message goes as its method, a content header (message.c makes the
  * properties and the headers table from the message's headers) and its
  * body in frames of at most the frame_max agreed less 8 bytes, none for
- * an empty body; the exchange is "" and the routing key the message's
- * key (a key over the 255 bytes a short string holds goes as "").  The
+ * an empty body; the exchange is "" (for a dead letter, the dead-letter
+ * exchange that brought it) and the routing key the message's key (a key
+ * over the 255 bytes a short string holds goes as "").  The
  * frames are made in the client's buffer, one after the other, so no
  * other frame of the channel comes between them.
  *
@@ -63,12 +64,15 @@ deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 	struct amqp_client *c = ch->c;
 	struct amqp_value args[AMQP_MAX_ARGS];
 	struct amqp_content_header props;
-	struct amqp_value key = amqp_bytes(m->key, m->keylen);
+	struct amqp_value key = amqp_bytes(m->key, m->keylen), x;
+	const void *xp;
 	uint32_t id;
 	int free_run;
 
 	if (m->key == NULL || m->keylen > 255)
 		key = amqp_str("");
+	amqp_death_exchange(m, &xp, &x.len);
+	x = amqp_bytes(xp, x.len);
 	if (amqp_msg_to_content(m, &table, &props) == -1)
 		return -1;
 	if (extra != NULL) {
@@ -83,13 +87,13 @@ deliver(struct amqp_channel *ch, const char *ctag, size_t ctaglen,
 		    ctaglen);
 		args[AMQP_BASIC_DELIVER_DELIVERY_TAG].n = tag;
 		args[AMQP_BASIC_DELIVER_REDELIVERED].n = redelivered;
-		args[AMQP_BASIC_DELIVER_EXCHANGE] = amqp_str("");
+		args[AMQP_BASIC_DELIVER_EXCHANGE] = x;
 		args[AMQP_BASIC_DELIVER_ROUTING_KEY] = key;
 	} else {
 		id = AMQP_BASIC_GET_OK;
 		args[AMQP_BASIC_GET_OK_DELIVERY_TAG].n = tag;
 		args[AMQP_BASIC_GET_OK_REDELIVERED].n = redelivered;
-		args[AMQP_BASIC_GET_OK_EXCHANGE] = amqp_str("");
+		args[AMQP_BASIC_GET_OK_EXCHANGE] = x;
 		args[AMQP_BASIC_GET_OK_ROUTING_KEY] = key;
 		args[AMQP_BASIC_GET_OK_MESSAGE_COUNT].n = count;
 	}

@@ -124,7 +124,11 @@ amqp_expire_forget(const char *name)
 	free(e);
 }
 
-/* mq_queues()'s callback: a declared queue with x-expires gets a timer. */
+/*
+ * mq_queues()'s callback: a declared queue with x-expires gets a timer;
+ * one with x-message-ttl its look at what expired (ttl.c), in the same
+ * walk.
+ */
 static int
 start_one(const struct mq_queue *q, void *arg)
 {
@@ -132,6 +136,8 @@ start_one(const struct mq_queue *q, void *arg)
 
 	if (ms > 0)
 		amqp_expire_note(arg, q->name, ms);
+	if ((ms = amqp_qargs_ttl(q->args, q->argslen)) > 0)
+		amqp_ttl_queue(arg, q->name, ms);
 	return 0;
 }
 

@@ -285,17 +285,23 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
     struct amqp_content_header *props)
 {
 	const struct mq_header *h;
-	int have_table = 0, entries = 0, i;
+	int have_table = 0, entries = 0, dead, i;
 	size_t k;
 
 	memset(props, 0, sizeof(*props));
 	props->class_id = AMQP_CLASS_BASIC;
 	props->body_size = m->bodylen;
 	amqp_buf_reset(table);
-	for (k = 0; k < m->nheaders; k++) {
+	/* A dead letter's history, its first headers, is x-death (death.c). */
+	k = amqp_death_prefix(m);
+	dead = k > 0;
+	for (; k < m->nheaders; k++) {
 		h = &m->headers[k];
-		if ((i = prop_of(h->name, h->namelen)) >= 0 &&
-		    set_prop(props, i, h))
+		/* And its expiration, x-death's original-expiration. */
+		if ((i = prop_of(h->name, h->namelen)) >= 0 && dead &&
+		    i == AMQP_BASIC_PROP_EXPIRATION)
+			continue;
+		if (i >= 0 && set_prop(props, i, h))
 			continue;
 		if (whole_table(h, have_table)) {
 			/* First, so the entries after it keep their order. */
@@ -319,6 +325,10 @@ amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 		amqp_fput_str(table, h->value, h->valuelen);
 		entries = 1;
 	}
+	if (dead && (amqp_deaths_put(m, table) == -1 ||
+	    amqp_table_sort(table) == -1))
+		return -1;
+	entries |= dead;
 	if (table->err != 0)
 		return -1;
 	if (have_table || entries) {

@@ -58,4 +58,31 @@ int	 amqp_msg_deadline(struct amqp_msg_in *in, struct mq_msg *m,
 int	 amqp_msg_to_content(const struct mq_msg *m, struct amqp_buf *table,
 	    struct amqp_content_header *props);
 
+/* ---- death.c: a dead letter's history as x-death. */
+
+/*
+ * The number of headers at the start of 'm' that are runs of libmq's
+ * dead-letter headers (mq-origin ... mq-time, then mq-exchange and
+ * mq-key if routed; one run per dead-lettering, newest first): 0 for a
+ * message that is no dead letter.
+ */
+size_t	 amqp_death_prefix(const struct mq_msg *m);
+/*
+ * Adds to 'table' the entries x-death, x-first-death-exchange, -queue
+ * and -reason of a message that starts with runs: 1 if so, 0 if it is
+ * no dead letter, -1 if out of memory.
+ */
+int	 amqp_deaths_put(const struct mq_msg *m, struct amqp_buf *table);
+/*
+ * Sorts the entries of 'table' by key as RabbitMQ orders a dead letter's
+ * headers: 0, or -1 if out of memory.
+ */
+int	 amqp_table_sort(struct amqp_buf *table);
+/*
+ * The exchange a delivery of 'm' names: the dead-letter exchange that
+ * brought it, else "" (a message keeps no other).
+ */
+void	 amqp_death_exchange(const struct mq_msg *m, const void **p,
+	    size_t *len);
+
 #endif /* MQ_SERVE_AMQP_MESSAGE_H */

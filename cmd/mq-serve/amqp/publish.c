@@ -137,9 +137,11 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	}
 	/*
 	 * A queue at its max-len with x-overflow reject-publish refuses it:
-	 * a basic.nack with confirms, else dropped, as RabbitMQ does.
+	 * a basic.nack with confirms, else dropped, as RabbitMQ does (and
+	 * dead-lettered with reject-publish-dlx).
 	 */
 	if (rc == MQ_EFULL) {
+		amqp_refused(c->conn->server, st, m);
 		if (seq != 0 && ch != NULL)
 			amqp_confirm_done(ch, seq, 0);
 		return;
@@ -194,16 +196,22 @@ append_to(struct amqp_channel *ch, const char *name, size_t len,
 	struct server *s = ch->c->conn->server;
 	mq_wal_name *key;
 	mq_stream *st;
+	int rc;
 
 	/* A queue noted before: through the write-ahead log, unopened. */
 	if (server_loggable(s, name, len, 0, &key))
-		return queued(ch, appendq_add_logged(s, name, len, key, m,
-		    append_done, ch->c, append_cookie(ch)));
-	if (server_stream(s, name, len, 0, &st) != MQ_OK)
+		rc = appendq_add_logged(s, name, len, key, m, append_done,
+		    ch->c, append_cookie(ch));
+	else if (server_stream(s, name, len, 0, &st) != MQ_OK)
 		return 0;
-	(void)mq_wal_note(st);
-	return queued(ch, appendq_add(s, st, m, append_done, ch->c,
-	    append_cookie(ch)));
+	else {
+		(void)mq_wal_note(st);
+		rc = appendq_add(s, st, m, append_done, ch->c,
+		    append_cookie(ch));
+	}
+	if (rc == MQ_OK)
+		amqp_ttl_published(s, name, len, ch->pub.deadline);
+	return queued(ch, rc);
 }
 
 int

@@ -295,20 +295,42 @@ int_arg(const uint8_t *args, size_t len, const char *key)
 	return v;
 }
 
+/* A long string 'f' as a NUL-terminated name in 'buf': 0, or -1. */
+static int
+dl_name(const struct amqp_field *f, char *buf, size_t size)
+{
+	if (f->type != 'S' || f->v.len >= size ||
+	    memchr(f->v.p, '\0', f->v.len) != NULL)
+		return -1;
+	memcpy(buf, f->v.p, f->v.len);
+	buf[f->v.len] = '\0';
+	return 0;
+}
+
 int
 amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p)
 {
 	struct amqp_field f;
 
-	p->ttl_ms = int_arg(args, len, "x-message-ttl");
+	p->ttl_ms = amqp_qargs_ttl(args, len);
 	p->max_len = (uint64_t)int_arg(args, len, "x-max-length");
 	p->delivery_limit = (uint64_t)int_arg(args, len, "x-delivery-limit");
 	p->overflow = MQ_OVERFLOW_DROP;
+	p->dl_route = 0;
+	if (amqp_table_find(args, len, "x-dead-letter-exchange", &f) == 1 &&
+	    dl_name(&f, p->dl_exchange, sizeof(p->dl_exchange)) == 0) {
+		p->dl_route = MQ_DL_EXCHANGE;
+		/* drop-head dead-letters what it drops, to the exchange. */
+		p->overflow = MQ_OVERFLOW_DEADLETTER;
+		if (amqp_table_find(args, len, "x-dead-letter-routing-key",
+		    &f) == 1 && dl_name(&f, p->dl_key, sizeof(p->dl_key)) == 0)
+			p->dl_route |= MQ_DL_KEY;
+	}
 	if (amqp_table_find(args, len, "x-overflow", &f) == 1 &&
 	    !str_is(&f, "drop-head"))
 		p->overflow = MQ_OVERFLOW_REJECT;
 	return amqp_stream_policy(args, len, p) || p->ttl_ms != 0 ||
-	    p->max_len != 0 || p->delivery_limit != 0;
+	    p->max_len != 0 || p->delivery_limit != 0 || p->dl_route != 0;
 }
 
 int64_t
@@ -336,4 +358,10 @@ const char *
 amqp_qargs_type_name(char type)
 {
 	return type_name(type);
+}
+
+int64_t
+amqp_qargs_ttl(const uint8_t *args, size_t len)
+{
+	return int_arg(args, len, "x-message-ttl");
 }

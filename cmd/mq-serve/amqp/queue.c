@@ -338,7 +338,9 @@ set_policy(struct server *s, const char *name, const uint8_t *args,
 		return rc;
 	if (!amqp_qargs_policy(args, len, &p))
 		return MQ_OK;
-	return mq_policy_set(st, &p);
+	if ((rc = mq_policy_set(st, &p)) == MQ_OK && p.ttl_ms > 0)
+		amqp_ttl_queue(s, name, p.ttl_ms);
+	return rc;
 }
 
 /*

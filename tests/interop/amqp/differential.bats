@@ -309,6 +309,88 @@ message("delivered", *deliveries[0][1:])
 PY
 }
 
+# The prelude of the dead-lettering scenarios: dead(label, queue) gets
+# one message, its x-death times masked (their type is kept).
+DEAD_PRELUDE='
+def dead(label, name):
+	r = ch.basic_get(name, auto_ack=True)
+	if r[0] is not None and r[1].headers:
+		for d in r[1].headers.get("x-death", []):
+			d["time"] = "<%s>" % type(d["time"]).__name__
+	message(label + " ->", *r) if r[0] is not None else say(label, "-> empty")
+ch.exchange_declare(q("dlx"), "direct")
+ch.queue_declare(q("dead"))
+ch.queue_bind(q("dead"), q("dlx"), "dead-key")
+'
+
+# differ_dead: differ, the scenario on stdin after DEAD_PRELUDE.
+differ_dead() {
+	{ printf '%s' "$DEAD_PRELUDE"; cat; } | differ
+}
+
+@test "amqp differential: dead letters rejected, with their own key and another" {
+	differ_dead <<'PY'
+ch.queue_bind(q("dead"), q("dlx"), q("work"))
+ch.queue_declare(q("work"), arguments={"x-dead-letter-exchange": q("dlx")})
+ch.queue_declare(q("keyed"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "dead-key"})
+p = pika.BasicProperties(content_type="text/plain",
+    headers={"a": "1", "zz": 2})
+ch.basic_publish("", q("work"), b"rejected", properties=p)
+ch.basic_publish("", q("keyed"), b"nacked", properties=p)
+settled("work", q("work"), 1)
+settled("keyed", q("keyed"), 1)
+m = ch.basic_get(q("work"))[0]
+ch.basic_reject(m.delivery_tag, requeue=False)
+settled("dead", q("dead"), 1)
+dead("own key", q("dead"))
+m = ch.basic_get(q("keyed"))[0]
+ch.basic_nack(m.delivery_tag, requeue=False)
+settled("dead", q("dead"), 1)
+dead("dead-letter key", q("dead"))
+PY
+}
+
+@test "amqp differential: dead letters expired, pushed out or refused by max-length, and a cycle" {
+	differ_dead <<'PY'
+ch.queue_declare(q("ttl"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "dead-key", "x-message-ttl": 20})
+ch.queue_declare(q("short"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "dead-key", "x-max-length": 1})
+ch.basic_publish("", q("ttl"), b"too late")
+settled("dead", q("dead"), 1)
+dead("expired", q("dead"))
+ch.basic_publish("", q("short"), b"first")
+ch.basic_publish("", q("short"), b"second")
+settled("dead", q("dead"), 1)
+dead("maxlen", q("dead"))
+# It pushes "second" out, then expires: both, in that order.
+ch.basic_publish("", q("short"), b"expiring",
+    properties=pika.BasicProperties(expiration="100"))
+settled("dead", q("dead"), 2)
+dead("maxlen again", q("dead"))
+dead("per-message expiration", q("dead"))
+ch.queue_declare(q("full"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "dead-key", "x-max-length": 1,
+    "x-overflow": "reject-publish-dlx"})
+ch.basic_publish("", q("full"), b"kept")
+ch.basic_publish("", q("full"), b"refused")
+settled("dead", q("dead"), 1)
+dead("reject-publish-dlx", q("dead"))
+settled("full", q("full"), 1)
+ch.queue_declare(q("loop"), arguments={"x-dead-letter-exchange": q("dlx"),
+    "x-dead-letter-routing-key": "loop-key"})
+ch.queue_bind(q("loop"), q("dlx"), "loop-key")
+ch.basic_publish("", q("loop"), b"round")
+for i in range(2):
+	settled("loop", q("loop"), 1)
+	m = ch.basic_get(q("loop"))[0]
+	ch.basic_reject(m.delivery_tag, requeue=False)
+settled("loop", q("loop"), 1)
+dead("twice rejected", q("loop"))
+PY
+}
+
 @test "amqp differential: malformed frames and frames out of place (raw)" {
 	differ rawamqp.py <<'PY'
 def refused(label, *frames):
