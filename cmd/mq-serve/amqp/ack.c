@@ -48,13 +48,47 @@ tag_cmp(const struct amqp_unacked *a, const struct amqp_unacked *b)
 #define RB_ATTR __attribute__((__unused__)) static
 RB_GENERATE_INTERNAL(amqp_unacked_tree, amqp_unacked, node, tag_cmp, RB_ATTR)
 
+/*
+ * Settled deliveries kept for the next ones, up to UNACKED_SPARE: a
+ * consumer at its prefetch takes one and gives one back per message,
+ * which then costs no malloc(3) and free(3).
+ */
+#define UNACKED_SPARE	4096
+static struct amqp_unacked *spares;
+static size_t nspares;
+
+static struct amqp_unacked *
+unacked_new(void)
+{
+	struct amqp_unacked *u;
+
+	if ((u = spares) == NULL)
+		return calloc(1, sizeof(*u));
+	spares = u->spare;
+	nspares--;
+	memset(u, 0, sizeof(*u));
+	return u;
+}
+
+static void
+unacked_free(struct amqp_unacked *u)
+{
+	if (nspares >= UNACKED_SPARE) {
+		free(u);
+		return;
+	}
+	u->spare = spares;
+	spares = u;
+	nspares++;
+}
+
 int
 amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
     struct amqp_queue *q, struct amqp_consumer *cn)
 {
 	struct amqp_unacked *u;
 
-	if ((u = calloc(1, sizeof(*u))) == NULL)
+	if ((u = unacked_new()) == NULL)
 		return -1;
 	u->tag = tag;
 	u->id = id;
@@ -139,7 +173,7 @@ run_add(struct server *s, struct run *r, struct amqp_unacked *u,
 	if (u->cn != NULL)
 		u->cn->nunacked--;	/* its consumer has room again */
 	amqp_queue_unref(u->q);
-	free(u);
+	unacked_free(u);
 }
 
 /* Settles what is left of the run; returns its first error, or MQ_OK. */

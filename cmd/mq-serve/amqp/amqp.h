@@ -77,6 +77,7 @@ struct amqp_unacked {
 	struct amqp_queue	*q;		/* holds a reference */
 	/* The consumer it counts against while that lives (NULL: a get). */
 	struct amqp_consumer	*cn;
+	struct amqp_unacked	*spare;		/* settled: the next kept (ack.c) */
 	int			 stream;	/* of a stream queue: an ack gives room */
 };
 RB_HEAD(amqp_unacked_tree, amqp_unacked);

@@ -114,26 +114,25 @@ amqp_content_header_decode(struct amqp_parser *p, const uint8_t *payload,
 	return read_props(p, &r, c, h);
 }
 
-/* As many flag words as the last property present needs, at least one. */
+/*
+ * As many flag words as the last property present needs, at least one:
+ * property k of a word is its bit 15 - k, bit 0 says another follows.
+ * Only the properties present are looked at.
+ */
 static void
 put_flags(struct amqp_buf *b, uint32_t present)
 {
-	size_t last = 0, word, idx;
+	uint32_t bits;
 	uint16_t w;
-	unsigned k;
 
-	for (idx = 0; idx < 32; idx++)
-		if (present >> idx & 1)
-			last = idx / FLAGS_PER_WORD;
-	for (word = 0; word <= last; word++) {
-		w = word < last ? 1 : 0;
-		for (k = 0; k < FLAGS_PER_WORD; k++) {
-			idx = word * FLAGS_PER_WORD + k;
-			if (idx < 32 && (present >> idx & 1))
-				w |= (uint16_t)(1u << (15 - k));
-		}
+	do {
+		bits = present & ((1u << FLAGS_PER_WORD) - 1);
+		present >>= FLAGS_PER_WORD;
+		w = present != 0;
+		for (; bits != 0; bits &= bits - 1)
+			w |= (uint16_t)(1u << (15 - __builtin_ctz(bits)));
 		amqp_put_u16(b, w);
-	}
+	} while (present != 0);
 }
 
 void
@@ -141,6 +140,7 @@ amqp_put_content_header(struct amqp_buf *b, uint16_t channel,
     const struct amqp_content_header *h)
 {
 	const struct amqp_class_spec *c = amqp_class_spec(h->class_id);
+	uint32_t bits;
 	size_t mark;
 	uint8_t i;
 
@@ -153,8 +153,10 @@ amqp_put_content_header(struct amqp_buf *b, uint16_t channel,
 	amqp_put_u16(b, h->weight);
 	amqp_put_u64(b, h->body_size);
 	put_flags(b, h->present);
-	for (i = 0; i < c->nprops; i++)
-		if ((h->present >> i & 1) && c->props[i].type != AMQP_T_BIT)
+	for (bits = h->present; bits != 0; bits &= bits - 1) {
+		i = (uint8_t)__builtin_ctz(bits);
+		if (c->props[i].type != AMQP_T_BIT)
 			amqp_put_value(b, c->props[i].type, &h->props[i]);
+	}
 	amqp_frame_close(b, mark);
 }
