@@ -117,18 +117,9 @@ amqp_unacked_orphan(struct amqp_channel *ch, struct amqp_consumer *cn)
 			ch->tx->acks[i].u->cn = NULL;
 }
 
-/* A run of ids of one queue, settled one way with one call. */
-struct run {
-	struct amqp_queue	*q;
-	enum settle		 how;
-	mq_id			*ids;
-	size_t			 n, cap;
-	int			 failed;	/* the first libmq error */
-};
-
 /* Settles the run's ids in its queue (a queue that is gone has none). */
 static void
-run_settle(struct server *s, struct run *r)
+run_settle(struct server *s, struct amqp_ackrun *r)
 {
 	mq_stream *st;
 	mq_group *g;
@@ -151,10 +142,10 @@ run_settle(struct server *s, struct run *r)
 
 /* Adds delivery 'u' (out of any tree) to the run, and frees it. */
 static void
-run_add(struct server *s, struct run *r, struct amqp_unacked *u,
+run_add(struct server *s, struct amqp_ackrun *r, struct amqp_unacked *u,
     enum settle how)
 {
-	if (r->q != u->q || r->how != how) {
+	if (r->q != u->q || r->how != (int)how) {
 		run_settle(s, r);
 		if (r->q != NULL)
 			amqp_queue_unref(r->q);
@@ -178,7 +169,7 @@ run_add(struct server *s, struct run *r, struct amqp_unacked *u,
 
 /* Settles what is left of the run; returns its first error, or MQ_OK. */
 static int
-run_end(struct server *s, struct run *r)
+run_end(struct server *s, struct amqp_ackrun *r)
 {
 	run_settle(s, r);
 	if (r->q != NULL)
@@ -195,25 +186,53 @@ run_end(struct server *s, struct run *r)
  */
 static int
 settle(struct amqp_channel *ch, struct amqp_unacked *first, uint64_t last,
-    enum settle how, int tx)
+    enum settle how, int tx, struct amqp_ackrun *into)
 {
 	struct server *s = ch->c->conn->server;
 	struct amqp_unacked *u, *next;
-	struct run r = { 0 };
+	struct amqp_ackrun r = { 0 }, *run = into != NULL ? into : &r;
 
 	for (u = first; u != NULL && u->tag <= last; u = next) {
 		next = RB_NEXT(amqp_unacked_tree, &ch->unacked, u);
 		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
 		if (!tx) {
 			ch->nunacked--;
-			run_add(s, &r, u, how);
+			run_add(s, run, u, how);
 		} else if (amqp_tx_ack(ch, u, how) == -1) {
 			amqp_unacked_restore(ch, u);
-			r.failed = MQ_ESYS;
+			run->failed = MQ_ESYS;
 			break;
 		}
 	}
+	/* Gathered: settled, and its failure told, by amqp_acks_flush. */
+	if (into != NULL)
+		return MQ_OK;
 	return run_end(s, &r);
+}
+
+void
+amqp_acks_flush(struct amqp_client *c)
+{
+	struct amqp_ackrun *r = &c->acks;
+	int rc;
+
+	if (r->q == NULL)
+		return;
+	run_settle(c->conn->server, r);
+	amqp_queue_unref(r->q);
+	r->q = NULL;
+	rc = r->failed;
+	r->failed = MQ_OK;
+	if (rc != MQ_OK)
+		amqp_conn_error(c, AMQP_INTERNAL_ERROR, AMQP_BASIC_ACK,
+		    "settling deliveries: %s", mq_strerror(rc));
+}
+
+void
+amqp_acks_free(struct amqp_client *c)
+{
+	free(c->acks.ids);
+	memset(&c->acks, 0, sizeof(c->acks));
 }
 
 /* Still counted in nunacked: a transaction's deliveries take room until settled. */
@@ -228,7 +247,7 @@ amqp_unacked_settle(struct amqp_channel *ch, const struct amqp_tx_ack *acks,
     size_t n)
 {
 	struct server *s = ch->c->conn->server;
-	struct run r = { 0 };
+	struct amqp_ackrun r = { 0 };
 	size_t i;
 
 	ch->nunacked -= n;
@@ -310,7 +329,8 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 		    "queue '%s' in vhost '/'", amqp_queue_qname(u->q));
 		return;
 	}
-	if ((rc = settle(ch, first, tag, how, ch->tx != NULL)) != MQ_OK) {
+	if ((rc = settle(ch, first, tag, how, ch->tx != NULL,
+	    ch->tx != NULL ? NULL : &ch->c->acks)) != MQ_OK) {
 		amqp_fail_internal(ch->c, m, "settling deliveries", rc);
 		return;
 	}
@@ -325,7 +345,7 @@ amqp_unacked_requeue(struct amqp_channel *ch)
 
 	if (first == NULL)
 		return;
-	if ((rc = settle(ch, first, UINT64_MAX, SETTLE_REQUEUE, 0)) != MQ_OK)
+	if ((rc = settle(ch, first, UINT64_MAX, SETTLE_REQUEUE, 0, NULL)) != MQ_OK)
 		server_log(ch->c->conn->server, "conn id=%llu proto=amqp "
 		    "channel %u: handing back its deliveries: %s",
 		    (unsigned long long)ch->c->conn->id, ch->id,

@@ -82,6 +82,19 @@ struct amqp_unacked {
 };
 RB_HEAD(amqp_unacked_tree, amqp_unacked);
 
+/*
+ * Ids of one queue settled one way with one libmq call (ack.c): a run
+ * of basic.acks in a row on a connection is gathered so (the acks of a
+ * read, most often), and settled before anything else of it runs.
+ */
+struct amqp_ackrun {
+	struct amqp_queue	*q;		/* holds a reference; NULL: none */
+	int			 how;		/* ack.c's enum settle */
+	mq_id			*ids;
+	size_t			 n, cap;
+	int			 failed;	/* the first libmq error */
+};
+
 /* A basic.consume of a channel (consume.c). */
 struct amqp_consumer {
 	struct amqp_channel	*ch;
@@ -219,6 +232,7 @@ struct amqp_client {
 	 * for no sync (conn_write_unsynced): all of it, if it ends there.
 	 */
 	size_t			 unsynced_end;
+	struct amqp_ackrun	 acks;		/* gathered, not yet settled */
 	int			 published;	/* it has sent a basic.publish */
 	int			 blocked;	/* it was sent connection.blocked */
 	/* The exclusive queues it declared, deleted when it goes (queue.c). */
@@ -719,8 +733,18 @@ int	 amqp_unacked_add(struct amqp_channel *ch, uint64_t tag, mq_id id,
 	    struct amqp_queue *q, struct amqp_consumer *cn);
 /* Consumer 'cn' of 'ch' ends: its deliveries count against it no more. */
 void	 amqp_unacked_orphan(struct amqp_channel *ch, struct amqp_consumer *cn);
-/* basic.ack, basic.nack, basic.reject. */
+/*
+ * basic.ack, basic.nack, basic.reject: checked now, and settled in libmq
+ * with those that follow in a row (amqp_acks_flush).
+ */
 void	 amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m);
+/*
+ * Settles what the client's acks gathered: before any other method of
+ * the client, at the end of its input, when it goes.
+ */
+void	 amqp_acks_flush(struct amqp_client *c);
+/* Frees the gathering's memory (the client goes, after the flush). */
+void	 amqp_acks_free(struct amqp_client *c);
 /* basic.recover (and recover-async): what waits for an ack goes back. */
 void	 amqp_basic_recover(struct amqp_channel *ch,
 	    const struct amqp_method *m);

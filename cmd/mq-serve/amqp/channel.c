@@ -318,6 +318,13 @@ amqp_chan_method(struct amqp_client *c, uint16_t id,
 		amqp_publish_unexpected(ch);
 		return;
 	}
+	/* What the acks before it gathered is settled before it runs. */
+	if (m->id != AMQP_BASIC_ACK && m->id != AMQP_BASIC_NACK &&
+	    m->id != AMQP_BASIC_REJECT) {
+		amqp_acks_flush(c);
+		if (c->phase != AMQP_RUNNING)
+			return;
+	}
 	if ((kind = cmd_kind(m->id)) >= 0) {
 		if (cmd_begin(c->conn, (enum cmd_kind)kind) == -1)
 			return;		/* closed: 'c' is gone */

@@ -135,6 +135,8 @@ amqp_input(struct conn *conn)
 		off += (size_t)n;
 	}
 	if (!conn->dead)
+		amqp_acks_flush(c);
+	if (!conn->dead)
 		conn_consume(conn, c->discard ? conn->inlen : off);
 	return 0;
 }
@@ -163,6 +165,8 @@ amqp_close(struct conn *conn)
 	if (c == NULL)
 		return;
 	amqp_publish_close(c);
+	amqp_acks_flush(c);
+	amqp_acks_free(c);
 	amqp_heartbeat_unwatch(c);
 	amqp_out_forget(c);
 	/* Its consumers end, what it holds goes back to the queues. */
