@@ -185,6 +185,13 @@ struct amqp_channel {
 	struct amqp_unacked_tree unacked;
 	struct amqp_consumer_list consumers;
 	struct amqp_publish	 pub;
+	/*
+	 * amqp_publish_route is routing 'pub': an error that closes the
+	 * channel meanwhile (a failure heard at a flush of the run of
+	 * appends) leaves it to that function to forget, since the message
+	 * being queued points into it.
+	 */
+	int			 routing;
 	struct amqp_confirms	*confirms;	/* confirm mode, else NULL */
 	struct amqp_tx		*tx;		/* tx mode, else NULL */
 	/* The queue declared last, which "" names (nul-terminated). */

@@ -48,7 +48,8 @@ static void
 chan_stop(struct amqp_channel *ch)
 {
 	amqp_consumers_stop(ch);
-	amqp_publish_reset(ch);
+	if (!ch->routing)
+		amqp_publish_reset(ch);
 }
 
 static void

@@ -80,8 +80,12 @@ amqp_confirm_begin(struct amqp_channel *ch)
 		cf->head = 0;
 	}
 	if (array_grow(&cf->recs, &cf->cap, cf->head + cf->n + 1,
-	    sizeof(*r)) == -1)
-		return 0;	/* not confirmed: the client may time out */
+	    sizeof(*r)) == -1) {
+		/* Its number is the client's all the same: no confirm may lie. */
+		amqp_conn_error(ch->c, AMQP_RESOURCE_ERROR, AMQP_BASIC_PUBLISH,
+		    "out of memory");
+		return 0;
+	}
 	r = &cf->recs[cf->head + cf->n++];
 	r->pending = 1;		/* the guard, until routing is done */
 	r->failed = 0;

@@ -127,6 +127,9 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	struct mq_policy pol;
 	char name[AMQP_NAME_SIZE] = "";
 
+	/* Refused by a full queue: dead-lettered (reject-publish-dlx) anyway. */
+	if (rc == MQ_EFULL)
+		amqp_refused(c->conn->server, st, m);
 	if (c->conn->dead)
 		return;
 	/* A queue removed meanwhile takes nothing, and is no failure. */
@@ -141,7 +144,6 @@ append_done(void *arg, mq_stream *st, int rc, mq_id id, long long cookie,
 	 * dead-lettered with reject-publish-dlx).
 	 */
 	if (rc == MQ_EFULL) {
-		amqp_refused(c->conn->server, st, m);
 		if (seq != 0 && ch != NULL)
 			amqp_confirm_done(ch, seq, 0);
 		return;
@@ -306,7 +308,9 @@ amqp_publish_route(struct amqp_channel *ch)
 		return -1;
 	}
 	seq = p->seq = amqp_confirm_begin(ch);
+	ch->routing = 1;
 	sent = route(ch, &m, 0);
+	ch->routing = 0;
 	amqp_msg_in_free(&in);
 	if (sent) {
 		amqp_publish_reset(ch);
@@ -319,8 +323,11 @@ amqp_publish_route(struct amqp_channel *ch)
 		amqp_publish_reset(ch);
 		return 0;
 	}
-	if (message(p, &in, &m) == 0 && !route(ch, &m, 1) && p->mandatory)
+	ch->routing = 1;
+	if (message(p, &in, &m) == 0 && !route(ch, &m, 1) && p->mandatory &&
+	    !ch->closing)
 		send_return(ch);
+	ch->routing = 0;
 	amqp_msg_in_free(&in);
 	amqp_publish_reset(ch);
 	amqp_confirm_done(ch, seq, 1);

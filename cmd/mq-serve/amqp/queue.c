@@ -379,6 +379,8 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	q.argslen = a->len;
 	rc = mq_queue_declare(s->spool, &q, passive ? MQ_QPASSIVE : 0, &cur,
 	    &made);
+	/* Now: cur's arguments are libmq's until its next mq_queue_ call. */
+	expires = rc == MQ_OK ? amqp_qargs_expires(cur.args, cur.argslen) : 0;
 	if (rc == MQ_OK && made) {
 		waiters_change(s, name, NULL, MQ_WATCH_MADE);
 		if ((q.flags & MQ_QEXCLUSIVE) &&
@@ -399,8 +401,7 @@ declare(struct amqp_channel *ch, const struct amqp_method *m,
 	    amqp_qargs_equivalent(ch, m, &cur, q.flags, a->p, a->len) == -1)
 		return -1;
 	/* A declare is a use, not a passive one; the expiry is the queue's. */
-	if (!passive &&
-	    (expires = amqp_qargs_expires(cur.args, cur.argslen)) > 0)
+	if (!passive && expires > 0)
 		amqp_expire_note(s, name, expires);
 	return 0;
 }

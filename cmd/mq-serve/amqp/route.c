@@ -22,6 +22,7 @@
  * publish the run cannot take is), so that it is written, and its
  * confirm can go, when routing returns.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "amqp.h"
@@ -121,7 +122,8 @@ amqp_route(struct amqp_channel *ch, const struct mq_msg *m, int again)
 	const struct amqp_value *h = &p->props.props[AMQP_BASIC_PROP_HEADERS];
 	struct amqp_headers headers = { NULL, 0 };
 	const char *const *queues;
-	size_t n, i;
+	char stack[2048], *names = stack, *at;
+	size_t n, i, total, len;
 	int queued = 0;
 
 	if (p->topic)
@@ -134,7 +136,24 @@ amqp_route(struct amqp_channel *ch, const struct mq_msg *m, int again)
 	if (mq_exchange_route(s->spool, p->exchange, p->routing_key,
 	    amqp_headers_match, &headers, &queues, &n) != MQ_OK)
 		return 0;
-	for (i = 0; i < n; i++)
-		queued |= amqp_publish_to(ch, queues[i], strlen(queues[i]), m);
+	/*
+	 * Copied: a flush of the run of appends while one is queued may
+	 * dead-letter through an exchange, which reuses libmq's array.
+	 */
+	for (i = total = 0; i < n; i++)
+		total += strlen(queues[i]) + 1;
+	if (total > sizeof(stack) && (names = malloc(total)) == NULL) {
+		amqp_conn_error(ch->c, AMQP_RESOURCE_ERROR, AMQP_BASIC_PUBLISH,
+		    "out of memory");
+		return 1;	/* failed, not unroutable */
+	}
+	for (i = 0, at = names; i < n; i++)
+		at = stpcpy(at, queues[i]) + 1;
+	for (at = names; at < names + total && !ch->closing; at += len + 1) {
+		len = strlen(at);
+		queued |= amqp_publish_to(ch, at, len, m);
+	}
+	if (names != stack)
+		free(names);
 	return queued;
 }

@@ -13,8 +13,9 @@
  * transactions are no more atomic than this: a commit whose append
  * fails part way closes the channel with what was written written.
  *
- * What a transaction holds is bounded by --max-request, the size of the
- * largest message: past it the channel is closed with 406.
+ * What a transaction holds (bodies, content headers and the record of
+ * each publish) is bounded by --max-request, the size of the largest
+ * message: past it the channel is closed with 406.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,8 +134,9 @@ amqp_tx_publish(struct amqp_channel *ch)
 {
 	struct amqp_tx *tx = ch->tx;
 	size_t max = ch->c->conn->server->cfg.max_request;
+	size_t cost = ch->pub.got + ch->pub.headerlen + sizeof(ch->pub);
 
-	if (tx->bytes + ch->pub.got > max) {
+	if (tx->bytes + cost > max) {
 		amqp_chan_error(ch, AMQP_PRECONDITION_FAILED,
 		    AMQP_BASIC_PUBLISH, "transaction of more than the "
 		    "configured max size %zu", max);
@@ -147,7 +149,7 @@ amqp_tx_publish(struct amqp_channel *ch)
 		return;
 	}
 	tx->pubs[tx->npubs++] = ch->pub;
-	tx->bytes += ch->pub.got;
+	tx->bytes += cost;
 	memset(&ch->pub, 0, sizeof(ch->pub));	/* the transaction's now */
 }
 

@@ -204,6 +204,36 @@ print("ok")
 PY
 }
 
+# A publish refused at a flush of the run of appends closes its channel
+# while the next publish of the same write is being queued (the flush
+# runs inside it): that message must stay whole until it is queued.
+# Under ASan (make check-asan) a use of the freed body stops the server.
+@test "amqp content: a channel closed by a refused append while the next publish is queued" {
+	amqp_up
+	raw <<'PY'
+a = Conn()
+a.handshake()
+a.open_channel(1)
+a.send(method(1, pika.spec.Queue.Declare(queue="q1")))
+a.expect(pika.spec.Queue.DeclareOk, 1)
+def publish(body):
+	frames = [method(1, pika.spec.Basic.Publish(routing_key="q1")),
+	    pika.frame.Header(1, len(body), pika.spec.BasicProperties()).marshal()]
+	for i in range(0, len(body), 131064):
+		frames.append(raw_frame(3, 1, body[i:i + 131064]))
+	return b"".join(frames)
+# Over the queue's max-msg (1 MiB), then a small one, in one write.
+a.send(publish(b"x" * (9 << 20)) + publish(b"y" * 100))
+m = a.expect(pika.spec.Channel.Close, 1)
+assert m.reply_code == 406, m
+a.send(method(1, pika.spec.Channel.CloseOk()))
+print("ok")
+PY
+	still_serving
+	run redis-cli -p "$MQ_PORT" XLEN q1
+	[ "$output" -le 1 ]
+}
+
 # A consumer that reads nothing fills its connection's output to the
 # limit; the server stops serving it (the queue keeps the rest) and
 # goes on once the client has read what was sent.

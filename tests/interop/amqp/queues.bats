@@ -257,9 +257,12 @@ def gone(name):
 			return True
 	return check
 ch.queue_declare("idle", arguments={"x-expires": 200})
+# A priority queue's too (its levels are declared after it).
+ch.queue_declare("prio", arguments={"x-expires": 200, "x-max-priority": 3})
 ch.queue_declare("used", arguments={"x-expires": 200})
 tag = ch.basic_consume("used", lambda *a: None)
 pump(c, gone("idle"))
+pump(c, gone("prio"))
 # Its consumer keeps it past its expiry; it counts from the consumer's end.
 end = time.monotonic() + 0.5
 pump(c, lambda: time.monotonic() > end)
