@@ -342,6 +342,24 @@ owned_add(struct mq_qstate *qs, const char *name)
 }
 
 /*
+ * Forgets 'name' among the queues the handle owns (it was deleted), so
+ * that a server making and deleting transient queues for ever does not
+ * keep their names for ever.
+ */
+static void
+owned_remove(struct mq_qstate *qs, const char *name)
+{
+	size_t i;
+
+	for (i = qs->nowned; i-- > 0; )
+		if (strcmp(qs->owned[i], name) == 0) {
+			free(qs->owned[i]);
+			qs->owned[i] = qs->owned[--qs->nowned];
+			return;
+		}
+}
+
+/*
  * Removes the queue of stream directory 'enc' whose declaration 'd' is
  * an owner's that is gone (or going): the stream if the declare made it,
  * else the declaration alone.
@@ -560,6 +578,8 @@ mq_queue_delete(mq_spool *sp, const char *name)
 	if ((rc == MQ_OK || rc == MQ_ENOSTREAM) &&
 	    mq_name_encode(name, enc, sizeof(enc)) >= 0)
 		index_remove(sp, enc);
+	if (sp->qstate != NULL)
+		owned_remove(sp->qstate, name);
 	return rc;
 }
 
