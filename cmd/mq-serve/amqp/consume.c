@@ -5,8 +5,8 @@
  * Model: the door keeps, by name, the queues that its consumers and its
  * deliveries waiting for an ack name (struct amqp_queue, counted
  * references).  A queue's consumers, of any connection, are served in
- * turn: one message each while several have room, a batch when one has
- * (room: what both the channel's global prefetch_count and the
+ * turn: each what it has room for, up to a batch, or one message each
+ * while several with no prefetch have room (room: what both the channel's global prefetch_count and the
  * consumer's own leave of their unacknowledged deliveries, no limit for
  * no-ack consumers or without a prefetch, none while the connection's
  * output is over --output-limit).  Each channel reads the
@@ -540,8 +540,16 @@ dispatch(struct server *s, struct amqp_queue *q)
 			TAILQ_INSERT_TAIL(&q->consumers, cn, qlink);
 			if (!eligible(q, cn) || (want = room(cn)) == 0)
 				continue;
-			want = open > 1 ? 1 : want < SERVE_BATCH ? want :
-			    SERVE_BATCH;
+			/*
+			 * Among several, one each, unless its prefetch bounds
+			 * it: then what it has room for, one read of the group
+			 * instead of one per message (still fair: none gets
+			 * more than its prefetch).
+			 */
+			if (open > 1 && want == SIZE_MAX)
+				want = 1;
+			else if (want > SERVE_BATCH)
+				want = SERVE_BATCH;
 			if ((rc = serve_one(s, q, cn, srcs, want)) < 0)
 				goto fail;
 			if (rc > 0) {
