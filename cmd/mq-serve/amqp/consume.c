@@ -6,10 +6,10 @@
  * deliveries waiting for an ack name (struct amqp_queue, counted
  * references).  A queue's consumers, of any connection, are served in
  * turn: each what it has room for, up to a batch, or one message each
- * while several with no prefetch have room (room: what both the channel's global prefetch_count and the
- * consumer's own leave of their unacknowledged deliveries, no limit for
- * no-ack consumers or without a prefetch, none while the connection's
- * output is over --output-limit).  Each channel reads the
+ * while several with no prefetch have room (room: what both the
+ * channel's global prefetch_count and the consumer's own leave of their
+ * unacknowledged deliveries, no limit for no-ack consumers or without a
+ * prefetch, none while the connection's output is over --output-limit).  Each channel reads the
  * queue's group as its own libmq consumer, so what it holds shows in
  * XPENDING and mq-xpending under its name.
  *
