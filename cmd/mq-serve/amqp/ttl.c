@@ -115,6 +115,9 @@ arm(struct ttl *t, int64_t at)
 	t->timer = loop_timer_add(door->loop, ms > 0 ? ms : 0, fire, t);
 }
 
+/* After a failure to expire (a full disk, a system error), the next try. */
+#define TTL_RETRY_MS	1000
+
 static void
 fire(struct loop *loop, void *arg)
 {
@@ -134,8 +137,10 @@ fire(struct loop *loop, void *arg)
 		return;
 	}
 	if (rc != MQ_OK) {
+		/* Tried again in a second: the queue keeps expiring. */
 		server_log(door, "queue '%s': expiring messages: %s", t->name,
 		    mq_strerror(rc));
+		arm(t, wall_ms() + TTL_RETRY_MS);
 		return;
 	}
 	if (next >= 0)
