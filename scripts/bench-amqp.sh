@@ -127,6 +127,21 @@ echo '[].' > "$rmq/enabled_plugins"
 rmq_port=$(free_port)
 epmd_port=$(free_port)
 dist_port=$(free_port)
+# Its own epmd on loopback, stopped by pid at exit (bench_cleanup).
+epmd -port "$epmd_port" -address 127.0.0.1 > /dev/null 2>&1 &
+pids="$pids $!"
+python3 - "$epmd_port" <<'PY'
+import socket, sys, time
+end = time.monotonic() + 10
+while True:
+	try:
+		socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
+		break
+	except OSError:
+		if time.monotonic() > end:
+			sys.exit("epmd did not listen in 10 s")
+		time.sleep(0.01)
+PY
 export HOME="$rmq" RABBITMQ_NODENAME="mqbench$$@localhost" \
     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$rmq_port" \
     RABBITMQ_DIST_PORT="$dist_port" ERL_EPMD_PORT="$epmd_port" \
@@ -142,7 +157,6 @@ pids="$pids $(cat "$work/rmq.pid")"
 measure rmq "$rmq_port" "$(cat "$work/rmq.pid")"
 kill "$(cat "$work/rmq.pid")"
 wait "$(cat "$work/rmq.pid")" 2> /dev/null || true
-epmd -port "$epmd_port" -kill > /dev/null 2>&1 || true
 
 ratio() {
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'

@@ -325,7 +325,9 @@ ch.queue_bind(q("dead"), q("dlx"), "dead-key")
 
 # differ_dead: differ, the scenario on stdin after DEAD_PRELUDE.
 differ_dead() {
-	{ printf '%s' "$DEAD_PRELUDE"; cat; } | differ
+	# Not a pipe into differ: its servers must be this shell's to stop.
+	{ printf '%s' "$DEAD_PRELUDE"; cat; } > dead-scenario.py
+	differ < dead-scenario.py
 }
 
 @test "amqp differential: dead letters rejected, with their own key and another" {
