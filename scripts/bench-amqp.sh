@@ -40,34 +40,6 @@ ulimit -n 20000 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 cc -O2 -o "$work/amqp-load" "$root/scripts/bench/amqp-load.c" -lrabbitmq \
     -lpthread
 
-# startup NAME PORT CMD...: starts a server, prints the milliseconds from
-# exec to its answer to a protocol header, leaves its pid in
-# $work/NAME.pid.
-startup() {
-	name=$1 port=$2
-	shift 2
-	python3 - "$work/$name.pid" "$port" "$@" <<'PY'
-import socket, subprocess, sys, time
-pidfile, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-while True:
-	if p.poll() is not None:
-		sys.exit("%s exited at start" % argv[0])
-	if time.monotonic() - t0 > 60:
-		sys.exit("%s did not answer in 60 s" % argv[0])
-	try:
-		s = socket.create_connection(("127.0.0.1", port), timeout=1)
-		s.sendall(b"AMQP\x00\x00\x09\x01")
-		if s.recv(8):
-			break
-	except OSError:
-		time.sleep(0.005)
-print("%.0f" % ((time.monotonic() - t0) * 1000))
-open(pidfile, "w").write("%d\n" % p.pid)
-PY
-}
-
 # rss_kib PID: the resident memory of PID, or of its beam.smp child
 # (rabbitmq-server's script runs the Erlang VM under it).
 rss_kib() {
@@ -113,7 +85,7 @@ measure() {
 
 mq_port=$(free_port)
 mkdir -p "$work/mq"
-startup mq "$mq_port" "$root/bin/mq-serve" --spool "$work/mq/spool" \
+bench_startup mq "$mq_port" amqp "$root/bin/mq-serve" --spool "$work/mq/spool" \
     --resp 127.0.0.1:0 --amqp "127.0.0.1:$mq_port" --fsync always \
     > "$work/mq.start"
 pids="$pids $(cat "$work/mq.pid")"
@@ -128,20 +100,9 @@ rmq_port=$(free_port)
 epmd_port=$(free_port)
 dist_port=$(free_port)
 # Its own epmd on loopback, stopped by pid at exit (bench_cleanup).
-epmd -port "$epmd_port" -address 127.0.0.1 > /dev/null 2>&1 &
-pids="$pids $!"
-python3 - "$epmd_port" <<'PY'
-import socket, sys, time
-end = time.monotonic() + 10
-while True:
-	try:
-		socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()
-		break
-	except OSError:
-		if time.monotonic() > end:
-			sys.exit("epmd did not listen in 10 s")
-		time.sleep(0.01)
-PY
+bench_startup epmd "$epmd_port" tcp epmd -port "$epmd_port" \
+    -address 127.0.0.1 > /dev/null
+pids="$pids $(cat "$work/epmd.pid")"
 export HOME="$rmq" RABBITMQ_NODENAME="mqbench$$@localhost" \
     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$rmq_port" \
     RABBITMQ_DIST_PORT="$dist_port" ERL_EPMD_PORT="$epmd_port" \
@@ -151,7 +112,7 @@ export HOME="$rmq" RABBITMQ_NODENAME="mqbench$$@localhost" \
     RABBITMQ_CONFIG_FILE="$rmq/rabbitmq" \
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 : > "$rmq/rabbitmq.conf"
-startup rmq "$rmq_port" /usr/lib/rabbitmq/bin/rabbitmq-server \
+bench_startup rmq "$rmq_port" amqp /usr/lib/rabbitmq/bin/rabbitmq-server \
     > "$work/rmq.start"
 pids="$pids $(cat "$work/rmq.pid")"
 measure rmq "$rmq_port" "$(cat "$work/rmq.pid")"

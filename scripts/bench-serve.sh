@@ -35,33 +35,6 @@ ulimit -n 20000 2> /dev/null || ulimit -n "$(ulimit -Hn)" 2> /dev/null || true
 
 cc -O2 -o "$work/resp-consume" "$root/scripts/bench/resp-consume.c"
 
-# startup NAME PORT CMD...: starts a server, prints the milliseconds from
-# exec to its first PONG, leaves its pid in $work/NAME.pid.
-startup() {
-	name=$1 port=$2
-	shift 2
-	python3 - "$work/$name.pid" "$port" "$@" <<'PY'
-import socket, subprocess, sys, time
-pidfile, port, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-t0 = time.monotonic()
-p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-while True:
-	if p.poll() is not None:
-		sys.exit("%s exited at start" % argv[0])
-	if time.monotonic() - t0 > 10:
-		sys.exit("%s did not answer PING in 10 s" % argv[0])
-	try:
-		s = socket.create_connection(("127.0.0.1", port), timeout=1)
-		s.sendall(b"PING\r\n")
-		if s.recv(16).startswith(b"+PONG"):
-			break
-	except OSError:
-		time.sleep(0.001)
-print("%.1f" % ((time.monotonic() - t0) * 1000))
-open(pidfile, "w").write(str(p.pid))
-PY
-}
-
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 # idle_conns PORT PID: the server's RSS with 10,000 more connections that
@@ -85,7 +58,7 @@ value=$(printf '%0100d' 0)
 
 redis_port=$(free_port)
 mkdir "$work/redis"
-redis_start=$(startup redis "$redis_port" redis-server --bind 127.0.0.1 \
+redis_start=$(bench_startup redis "$redis_port" resp redis-server --bind 127.0.0.1 \
     --port "$redis_port" --dir "$work/redis" --appendonly yes \
     --appendfsync everysec --save '' --maxclients 20000)
 redis_pid=$(cat "$work/redis.pid")
@@ -94,7 +67,7 @@ mq_port=$(free_port)
 # Started on an existing spool, as after a restart (creating one fsyncs
 # its directories, which measures the disk, not the server).
 "$bin/mq-publish" -q --spool "$work/spool" warmup x
-mq_start=$(startup mq "$mq_port" "$bin/mq-serve" --spool "$work/spool" \
+mq_start=$(bench_startup mq "$mq_port" resp "$bin/mq-serve" --spool "$work/spool" \
     --resp "127.0.0.1:$mq_port" --amqp off --maxclients 20000)
 mq_pid=$(cat "$work/mq.pid")
 pids="$pids $mq_pid"
