@@ -2371,7 +2371,12 @@ mq_group_info(mq_group *g, struct mq_group_info *info)
 
 	memset(info, 0, sizeof(*info));
 	if ((rc = refresh(g)) != MQ_OK ||
-	    (rc = mq_stream_info(g->stream, &si)) != MQ_OK)
+	    (rc = mq_stream_counts(g->stream, &si)) != MQ_OK)
+		return rc;
+	/* The first id (a read of the log) only where the lag needs it. */
+	if ((g->st.entries_read < 0 || mq_id_cmp(si.max_deleted_id,
+	    (mq_id){ 0, 0 }) != 0) &&
+	    (rc = mq_stream_first_id(g->stream, &si)) != MQ_OK)
 		return rc;
 	info->name = g->name;
 	info->last_delivered = g->st.cursor;

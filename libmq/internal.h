@@ -160,6 +160,9 @@ mq_spool *mq_stream_spool(mq_stream *stream);
 int	 mq_stream_dirfd(mq_stream *stream);
 /* The policy as last read from the stream's meta file (refreshed if changed). */
 const struct mq_policy *mq_stream_policy(mq_stream *stream);
+/* mq_stream_info() in parts: what the view holds; the first entry's id. */
+int	 mq_stream_counts(mq_stream *stream, struct mq_stream_info *info);
+int	 mq_stream_first_id(mq_stream *stream, struct mq_stream_info *info);
 /* Applies the spool's fsync policy to a descriptor written by this process. */
 int	 mq_spool_dirty(mq_spool *spool, int fd);
 /*

@@ -353,6 +353,8 @@ struct mq_stream_info {
 	uint64_t	 groups;
 };
 int	 mq_stream_info(mq_stream *stream, struct mq_stream_info *info);
+/* Only the top id (info's last_id): no directory listing, no read. */
+int	 mq_stream_top(mq_stream *stream, mq_id *top);
 
 /* Deletes entries by id (XDEL); '*deleted' counts those that existed. */
 int	 mq_delete(mq_stream *stream, const mq_id *ids, size_t n, size_t *deleted);

@@ -1322,14 +1322,13 @@ count_group(const char *name, void *arg)
 	return 0;
 }
 
+/*
+ * The counters of 's' that its view holds (no file is read past the
+ * refresh): all of 'info' but first_id, bytes and groups, left 0.
+ */
 int
-mq_stream_info(mq_stream *s, struct mq_stream_info *info)
+mq_stream_counts(mq_stream *s, struct mq_stream_info *info)
 {
-	struct mq_msg m;
-	struct stat st;
-	mq_reader *r;
-	char name[32];
-	size_t i;
 	int rc;
 
 	memset(info, 0, sizeof(*info));
@@ -1342,14 +1341,17 @@ mq_stream_info(mq_stream *s, struct mq_stream_info *info)
 	info->last_id = stream_top(s);
 	info->max_deleted_id = s->max_deleted;
 	info->segments = s->nsegs;
-	for (i = 0; i < s->nsegs; i++) {
-		snprintf(name, sizeof(name), "%020llu.log",
-		    (unsigned long long)s->segs[i].base);
-		if (fstatat(s->dirfd, name, &st, 0) == 0)
-			info->bytes += (uint64_t)st.st_size;
-	}
-	if ((rc = mq_stream_groups(s, count_group, &info->groups)) != MQ_OK)
-		return rc;
+	return MQ_OK;
+}
+
+/* Fills info->first_id: the id of the first entry, read from the log. */
+int
+mq_stream_first_id(mq_stream *s, struct mq_stream_info *info)
+{
+	struct mq_msg m;
+	mq_reader *r;
+	int rc;
+
 	if (info->length == 0)
 		return MQ_OK;
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
@@ -1361,6 +1363,38 @@ mq_stream_info(mq_stream *s, struct mq_stream_info *info)
 	}
 	mq_reader_close(r);
 	return rc < 0 ? rc : MQ_OK;
+}
+
+int
+mq_stream_info(mq_stream *s, struct mq_stream_info *info)
+{
+	struct stat st;
+	char name[32];
+	size_t i;
+	int rc;
+
+	if ((rc = mq_stream_counts(s, info)) != MQ_OK)
+		return rc;
+	for (i = 0; i < s->nsegs; i++) {
+		snprintf(name, sizeof(name), "%020llu.log",
+		    (unsigned long long)s->segs[i].base);
+		if (fstatat(s->dirfd, name, &st, 0) == 0)
+			info->bytes += (uint64_t)st.st_size;
+	}
+	if ((rc = mq_stream_groups(s, count_group, &info->groups)) != MQ_OK)
+		return rc;
+	return mq_stream_first_id(s, info);
+}
+
+int
+mq_stream_top(mq_stream *s, mq_id *top)
+{
+	int rc;
+
+	if ((rc = mq_stream_refresh(s)) != MQ_OK)
+		return rc;
+	*top = stream_top(s);
+	return MQ_OK;
 }
 
 int

@@ -572,6 +572,19 @@ conn_gate(struct server *s, uint64_t gen)
 	}
 }
 
+/* Whether a connection has bytes written this turn that wait for a sync. */
+int
+conn_replies_waiting(struct server *s)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &s->writes, pending)
+		if (!c->dead && c->out_total != c->ok_total &&
+		    (c->ngate == 0 || c->gate[c->ngate - 1].upto != c->out_total))
+			return 1;
+	return 0;
+}
+
 void
 conn_release(struct server *s, uint64_t done, int failed)
 {

@@ -148,6 +148,8 @@ idle_timer(struct loop *loop, void *arg)
 	/* The interval policy: at most this far behind, even when idle. */
 	if (s->cfg.fsync == MQ_FSYNC_INTERVAL)
 		syncer_submit(s);
+	else if (s->cfg.fsync == MQ_FSYNC_ALWAYS)
+		s->sync_due = 1;	/* what no reply asked for (syncer_turn) */
 	loop_timer_add(loop, s->cfg.fsync_ms > 0 ? s->cfg.fsync_ms : 1000,
 	    idle_timer, s);
 }

@@ -247,6 +247,7 @@ void	 conn_write_replies(struct server *s);
  * that sync failed, its connections are closed without it.
  */
 void	 conn_gate(struct server *s, uint64_t gen);
+int	 conn_replies_waiting(struct server *s);
 void	 conn_release(struct server *s, uint64_t done, int failed);
 void	 conn_reap(struct server *s);
 /* Frees the buffers kept for connections (at shutdown, after the last). */
@@ -416,6 +417,7 @@ struct server {
 	uint64_t		 sync_gen;	/* the last sync asked for */
 	uint64_t		 sync_inflight;	/* the one the thread is doing */
 	int			 sync_busy;
+	int			 sync_due;	/* the second is up: sync what waits */
 	/*
 	 * Groups held (mq_group_hold) through a run of group commands, and
 	 * whether the command running may hold the groups it opens.

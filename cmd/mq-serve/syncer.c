@@ -166,8 +166,16 @@ syncer_turn(struct server *s)
 {
 	int had = !mq_dirty_empty(&s->sync_pend);
 
-	if (mq_spool_take_dirty(s->spool, &s->sync_pend) != MQ_OK)
+	/*
+	 * Writes that no reply of this turn acknowledges (deliveries and
+	 * acks of AMQP consumers) wait for the next turn that has a reply,
+	 * or for the second's timer (sync_due), rather than cost a sync of
+	 * their own: a crash before it gives their messages out again.
+	 */
+	if ((s->sync_due || conn_replies_waiting(s)) &&
+	    mq_spool_take_dirty(s->spool, &s->sync_pend) != MQ_OK)
 		server_log(s, "fsync: %s", strerror(errno));
+	s->sync_due = 0;
 	if (!had && !mq_dirty_empty(&s->sync_pend))
 		s->sync_gen++;	/* a new sync begins to gather */
 	if (!s->sync_busy && !mq_dirty_empty(&s->sync_pend)) {

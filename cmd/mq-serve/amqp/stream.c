@@ -336,7 +336,6 @@ amqp_stream_serve(struct server *s, struct amqp_consumer *cn, size_t want,
 {
 	const char *name = amqp_queue_qname(cn->q);
 	struct conn *conn = cn->ch->c->conn;
-	struct mq_stream_info si;
 	struct mq_msg msg;
 	mq_stream *st;
 	mq_reader *r;
@@ -344,13 +343,12 @@ amqp_stream_serve(struct server *s, struct amqp_consumer *cn, size_t want,
 	int rc;
 
 	if ((rc = server_stream(s, name, strlen(name), 0, &st)) != MQ_OK ||
-	    (rc = mq_stream_info(st, &si)) != MQ_OK)
+	    (rc = mq_stream_top(st, after)) != MQ_OK)
 		return rc;
 	/*
-	 * The top before reading: whatever the reader did not reach comes
-	 * after it, so a wait past it misses nothing.
+	 * The top before reading ('*after'): whatever the reader did not
+	 * reach comes after it, so a wait past it misses nothing.
 	 */
-	*after = si.last_id;
 	if ((rc = mq_reader_open(st, &r)) != MQ_OK)
 		return rc;
 	if ((rc = mq_reader_seek_offset(r, cn->offset)) != MQ_OK)

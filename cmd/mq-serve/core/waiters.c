@@ -514,14 +514,12 @@ link_worth(struct server *s, const struct wait_key *k, int what,
 static mq_stream *
 key_stream(struct server *s, struct wait_key *k, mq_id *top)
 {
-	struct mq_stream_info si;
 	mq_stream *st;
 
 	top->ms = top->seq = 0;
 	if (server_stream(s, k->name, strlen(k->name), 0, &st) != MQ_OK ||
-	    mq_stream_info(st, &si) != MQ_OK)
+	    mq_stream_top(st, top) != MQ_OK)
 		return NULL;
-	*top = si.last_id;
 	return st;
 }
 
