@@ -24,7 +24,7 @@
 static const char usage[] =
 "usage: mq-queue [-qVv] [--dead-letter STREAM] [--delivery-limit N]\n"
 "                [--lease DURATION] [--max-age DURATION] [--max-bytes SIZE]\n"
-"                [--max-len N] [--max-msg SIZE]\n"
+"                [--max-len N] [--max-len-bytes SIZE] [--max-msg SIZE]\n"
 "                [--overflow drop|dead-letter|reject]\n"
 "                [--retry-delay DURATION] [--retry-max DURATION]\n"
 "                [--ttl DURATION] [--fsync always|interval|never]\n"
@@ -38,8 +38,9 @@ static const char help[] =
 "      --max-age DURATION      remove segments older than DURATION\n"
 "      --max-bytes SIZE        keep the segments under SIZE bytes\n"
 "      --max-len N             keep at most N entries (see --overflow)\n"
+"      --max-len-bytes SIZE    keep at most SIZE bytes of bodies (--overflow)\n"
 "      --max-msg SIZE          the largest message the stream takes\n"
-"      --overflow POLICY       what --max-len does: drop, dead-letter or reject\n"
+"      --overflow POLICY       what the max-lens do: drop, dead-letter or reject\n"
 "      --retry-delay DURATION  a nacked entry's wait, doubled per delivery\n"
 "      --retry-max DURATION    the longest the retry delay grows to\n"
 "      --ttl DURATION          dead-letter entries older than DURATION\n";
@@ -47,13 +48,15 @@ static const char help[] =
 enum {
 	OPT_DELIVERY_LIMIT = TOOL_OPT_FIRST, OPT_TTL, OPT_MAX_LEN,
 	OPT_MAX_BYTES, OPT_MAX_AGE, OPT_OVERFLOW, OPT_MAX_MSG,
-	OPT_DEAD_LETTER, OPT_LEASE, OPT_RETRY_DELAY, OPT_RETRY_MAX
+	OPT_DEAD_LETTER, OPT_LEASE, OPT_RETRY_DELAY, OPT_RETRY_MAX,
+	OPT_MAX_LEN_BYTES
 };
 
 static const struct option longopts[] = {
 	{ "delivery-limit", required_argument,	NULL, OPT_DELIVERY_LIMIT },
 	{ "ttl",	required_argument,	NULL, OPT_TTL },
 	{ "max-len",	required_argument,	NULL, OPT_MAX_LEN },
+	{ "max-len-bytes", required_argument,	NULL, OPT_MAX_LEN_BYTES },
 	{ "max-bytes",	required_argument,	NULL, OPT_MAX_BYTES },
 	{ "max-age",	required_argument,	NULL, OPT_MAX_AGE },
 	{ "overflow",	required_argument,	NULL, OPT_OVERFLOW },
@@ -104,6 +107,9 @@ parse(struct change *c, int ch, const char *arg)
 		break;
 	case OPT_MAX_BYTES:
 		c->p.max_bytes = size_arg(arg, "--max-bytes");
+		break;
+	case OPT_MAX_LEN_BYTES:
+		c->p.max_len_bytes = size_arg(arg, "--max-len-bytes");
 		break;
 	case OPT_MAX_AGE:
 		c->p.max_age_ms = tool_duration_arg(arg, "--max-age");
@@ -161,6 +167,8 @@ apply(const struct change *c, struct mq_policy *p)
 		p->max_len = c->p.max_len;
 	if (CHANGED(c, OPT_MAX_BYTES))
 		p->max_bytes = c->p.max_bytes;
+	if (CHANGED(c, OPT_MAX_LEN_BYTES))
+		p->max_len_bytes = c->p.max_len_bytes;
 	if (CHANGED(c, OPT_MAX_AGE))
 		p->max_age_ms = c->p.max_age_ms;
 	if (CHANGED(c, OPT_OVERFLOW))
@@ -196,6 +204,7 @@ show(mq_stream *stream, const struct mq_policy *p)
 	printf("delivery-limit %llu\n", (unsigned long long)p->delivery_limit);
 	printf("ttl %s\n", ttl);
 	printf("max-len %llu\n", (unsigned long long)p->max_len);
+	printf("max-len-bytes %llu\n", (unsigned long long)p->max_len_bytes);
 	printf("max-bytes %llu\n", (unsigned long long)p->max_bytes);
 	printf("max-age %s\n", age);
 	printf("overflow %s\n", tool_overflow_name(p->overflow));

@@ -299,6 +299,7 @@ show_stream(struct out *o, mq_stream *stream)
 	out_u64(o, "delivery-limit", p.delivery_limit);
 	out_duration(o, "ttl", p.ttl_ms);
 	out_u64(o, "max-len", p.max_len);
+	out_u64(o, "max-len-bytes", p.max_len_bytes);
 	out_u64(o, "max-bytes", p.max_bytes);
 	out_duration(o, "max-age", p.max_age_ms);
 	out_str(o, "overflow", tool_overflow_name(p.overflow));

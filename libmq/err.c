@@ -77,7 +77,7 @@ mq_strerror(int err)
 	case MQ_ELOCKED:
 		return "the queue is another holder's (exclusive)";
 	case MQ_EFULL:
-		return "the queue is full (max-len, overflow reject)";
+		return "the queue is full (max-len or max-len-bytes, overflow reject)";
 	case MQ_ESYS:
 		return strerror(mq_saved_errno);
 	}

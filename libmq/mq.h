@@ -697,7 +697,8 @@ struct mq_policy {
 	uint64_t	 max_len;		/* 0: none */
 	uint64_t	 max_bytes;		/* 0: none (whole segments) */
 	int64_t		 max_age_ms;		/* 0: none (whole segments) */
-	enum mq_overflow overflow;		/* at max_len */
+	uint64_t	 max_len_bytes;		/* bodies kept, in bytes; 0: none */
+	enum mq_overflow overflow;		/* at max_len, max_len_bytes */
 	uint32_t	 max_msg;		/* max message size in bytes */
 	uint64_t	 segment_bytes;		/* size at which a segment is sealed */
 	char		 dead_letter[MQ_NAME_MAX + 1]; /* "": "<stream>.dlq" */

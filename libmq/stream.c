@@ -146,13 +146,17 @@ static int
 meta_format(const struct mq_policy *p, char *buf, size_t size)
 {
 	char dl[MQ_ENCNAME_MAX] = "";
-	char dlx[3 * (MQ_NAME_MAX + MQ_DLKEY_MAX) + 64];
+	char dlx[3 * (MQ_NAME_MAX + MQ_DLKEY_MAX) + 64], mlb[64] = "";
 	int n;
 
 	if (p->dead_letter[0] != '\0' &&
 	    mq_name_encode(p->dead_letter, dl, sizeof(dl)) < 0)
 		return MQ_EBADNAME;
 	dl_format(p, dlx);
+	/* Written only when set: the meta files of older versions stay. */
+	if (p->max_len_bytes > 0)
+		(void)snprintf(mlb, sizeof(mlb), "max-len-bytes %" PRIu64 "\n",
+		    p->max_len_bytes);
 	n = snprintf(buf, size,
 	    "version 1\n"
 	    "max-msg %" PRIu32 "\n"
@@ -166,11 +170,11 @@ meta_format(const struct mq_policy *p, char *buf, size_t size)
 	    "lease-ms %" PRId64 "\n"
 	    "retry-delay-ms %" PRId64 "\n"
 	    "retry-max-ms %" PRId64 "\n"
-	    "%s%s%s%s",
+	    "%s%s%s%s%s",
 	    p->max_msg, p->segment_bytes, p->delivery_limit, p->ttl_ms,
 	    p->max_len, p->max_bytes, p->max_age_ms,
 	    overflow_names[p->overflow],
-	    p->lease_ms, p->retry_delay_ms, p->retry_max_ms,
+	    p->lease_ms, p->retry_delay_ms, p->retry_max_ms, mlb,
 	    dl[0] ? "dead-letter " : "", dl, dl[0] ? "\n" : "", dlx);
 	if (n < 0 || (size_t)n >= size)
 		return MQ_EINVAL;
@@ -209,6 +213,9 @@ meta_parse(char *text, struct mq_policy *p)
 			p->ttl_ms = strtonum(val, 0, LLONG_MAX, &errstr);
 		else if (strcmp(line, "max-len") == 0)
 			p->max_len = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
+		else if (strcmp(line, "max-len-bytes") == 0)
+			p->max_len_bytes = (uint64_t)strtonum(val, 0, LLONG_MAX,
+			    &errstr);
 		else if (strcmp(line, "max-bytes") == 0)
 			p->max_bytes = (uint64_t)strtonum(val, 0, LLONG_MAX, &errstr);
 		else if (strcmp(line, "max-age-ms") == 0)
@@ -831,6 +838,7 @@ should_roll(const mq_stream *s, int64_t now)
 }
 
 static int enforce_maxlen(mq_stream *s);
+static int enforce_maxbytes(mq_stream *s);
 
 /*
  * With the interval policy, starts the kernel writing back every few MiB
@@ -895,15 +903,29 @@ write_batch(mq_stream *s, unsigned char *buf, size_t total, uint32_t n,
 
 /*
  * Under the lock, its view fresh: MQ_EFULL if the policy refuses an
- * append of 'n' entries past max_len (the batch goes whole or not at
- * all), else MQ_OK.
+ * append of the 'n' entries 'msgs' past max_len or max_len_bytes (the
+ * batch goes whole or not at all), else MQ_OK.
  */
 static int
-overflow_check(const mq_stream *s, size_t n)
+overflow_check(mq_stream *s, const struct mq_msg *msgs, size_t n)
 {
-	if (s->policy.overflow != MQ_OVERFLOW_REJECT || s->policy.max_len == 0)
+	uint64_t total, add = 0;
+	size_t i;
+	int rc;
+
+	if (s->policy.overflow != MQ_OVERFLOW_REJECT)
 		return MQ_OK;
-	return mq_stream_length(s) + n > s->policy.max_len ? MQ_EFULL : MQ_OK;
+	if (s->policy.max_len > 0 &&
+	    mq_stream_length(s) + n > s->policy.max_len)
+		return MQ_EFULL;
+	if (s->policy.max_len_bytes == 0)
+		return MQ_OK;
+	/* As RabbitMQ: refused if the bodies would pass the limit with it. */
+	if ((rc = mq_bodies_count(s, &total)) != MQ_OK)
+		return rc;
+	for (i = 0; i < n; i++)
+		add += msgs[i].bodylen;
+	return total + add > s->policy.max_len_bytes ? MQ_EFULL : MQ_OK;
 }
 
 int
@@ -913,6 +935,7 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 	size_t total = MQ_BATCH_HDR, i, rs;
 	unsigned char *p;
 	mq_id top, id, first = { 0, 0 };
+	uint64_t before;
 	int64_t now;
 	int rc;
 
@@ -952,8 +975,9 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		return rc;
 	}
 	if ((rc = mq_stream_refresh(s)) != MQ_OK ||
-	    (rc = overflow_check(s, n)) != MQ_OK)
+	    (rc = overflow_check(s, msgs, n)) != MQ_OK)
 		goto out;
+	before = s->next_offset;
 	top = stream_top(s);
 	p = s->buf + MQ_BATCH_HDR;
 	for (i = 0; i < n; i++) {
@@ -968,8 +992,10 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		top = id;
 	}
 	if ((rc = write_batch(s, s->buf, total, (uint32_t)n, first, top, now)) ==
-	    MQ_OK)
+	    MQ_OK) {
 		mq_wal_touched(s, stream_top(s));
+		mq_bodies_appended(s, before, msgs, n);
+	}
 out:
 	mq_stream_unlock(s);
 	mq_wal_unlock(s->spool);
@@ -980,6 +1006,8 @@ out:
 	if (rc == MQ_OK && s->policy.max_len > 0 &&
 	    mq_stream_length(s) > s->policy.max_len)
 		(void)enforce_maxlen(s);
+	if (rc == MQ_OK && s->policy.max_len_bytes > 0)
+		(void)enforce_maxbytes(s);
 	return rc;
 }
 
@@ -1234,6 +1262,45 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 	return rc;
 }
 
+/*
+ * The max-len-bytes policy after an append: drop or dead-letter the
+ * oldest until the bodies left are within it (the new ones too, if they
+ * alone pass it, as RabbitMQ's drop-head does).  Dead letters are
+ * written before the lock, as mq_trim_maxlen() writes them.
+ */
+static int
+enforce_maxbytes(mq_stream *s)
+{
+	uint64_t limit = s->policy.max_len_bytes, total, cut, dropped;
+	uint64_t bound = UINT64_MAX;
+	int rc;
+
+	if ((rc = writable(s)) != MQ_OK)
+		return rc;
+	if (s->policy.overflow == MQ_OVERFLOW_DEADLETTER) {
+		if ((rc = mq_stream_refresh(s)) != MQ_OK ||
+		    (rc = mq_bodies_count(s, &total)) != MQ_OK ||
+		    (rc = mq_bodies_cut(s, limit, total, UINT64_MAX, &cut,
+		    &dropped)) != MQ_OK)
+			return rc;
+		if (cut <= s->first_offset)
+			return MQ_OK;
+		if ((rc = deadletter_below(s, s->first_offset, cut)) != MQ_OK)
+			return rc;
+		bound = cut;
+	}
+	if ((rc = mq_stream_lock(s)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_refresh(s)) == MQ_OK &&
+	    (rc = mq_bodies_count(s, &total)) == MQ_OK &&
+	    (rc = mq_bodies_cut(s, limit, total, bound, &cut,
+	    &dropped)) == MQ_OK && cut > s->first_offset &&
+	    (rc = trim_to(s, cut)) == MQ_OK)
+		mq_bodies_trimmed(s, cut, dropped);
+	mq_stream_unlock(s);
+	return rc;
+}
+
 int
 mq_trim_minid(mq_stream *s, mq_id minid, uint64_t *removed)
 {
@@ -1419,6 +1486,7 @@ mq_policy_set(mq_stream *s, const struct mq_policy *p)
 	    q.max_age_ms < 0 || q.lease_ms < 0 || q.retry_delay_ms < 0 ||
 	    q.retry_max_ms < 0 || q.delivery_limit > LLONG_MAX ||
 	    q.max_len > LLONG_MAX || q.max_bytes > LLONG_MAX ||
+	    q.max_len_bytes > LLONG_MAX ||
 	    q.segment_bytes > LLONG_MAX ||
 	    (unsigned)q.overflow >= NOVERFLOW ||
 	    memchr(q.dl_exchange, '\0', sizeof(q.dl_exchange)) == NULL ||

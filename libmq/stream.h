@@ -95,6 +95,11 @@ struct mq_stream {
 	uint64_t	 meta_seen, marks_seen, name_seen;
 	int		 gone;		/* found removed or renamed */
 
+	/* bodies.c: the bodies of the live entries of [bodies_first, bodies_next). */
+	int		 bodies_known;
+	uint64_t	 bodies_first, bodies_next, bodies;
+	size_t		 bodies_ndeleted;
+
 	/* The append buffer, reused. */
 	unsigned char	*buf;
 	size_t		 bufcap;
@@ -134,6 +139,20 @@ size_t	 mq_offsets_lower(const uint64_t *v, size_t n, uint64_t offset);
 
 /* stream.c */
 int	 mq_stream_refresh(mq_stream *s);
+/*
+ * bodies.c, for max-len-bytes; the view fresh, under the lock unless
+ * said.  The bytes of the bodies of the live entries; that an append of
+ * 'msgs' made when next_offset was 'before'; the offset below which the
+ * oldest go so that at most 'limit' bytes stay (never above 'bound'),
+ * and their bytes (also before the lock, for the dead letters); that
+ * trim_to(cut) dropped 'dropped' bytes.
+ */
+int	 mq_bodies_count(mq_stream *s, uint64_t *total);
+void	 mq_bodies_appended(mq_stream *s, uint64_t before,
+	    const struct mq_msg *msgs, size_t n);
+int	 mq_bodies_cut(mq_stream *s, uint64_t limit, uint64_t total,
+	    uint64_t bound, uint64_t *cut, uint64_t *dropped);
+void	 mq_bodies_trimmed(mq_stream *s, uint64_t cut, uint64_t dropped);
 int	 mq_stream_lock(mq_stream *s);
 void	 mq_stream_unlock(mq_stream *s);
 int	 mq_stream_policy_load(mq_stream *s, int force);

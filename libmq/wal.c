@@ -746,7 +746,8 @@ mq_wal_note(mq_stream *s)
 	if ((rc = find_or_add(w, s->enc, strlen(s->enc), &e)) != MQ_OK)
 		return rc;
 	/* A max-len is kept by each append: it must append directly. */
-	if ((e->direct = s->policy.max_len > 0)) {
+	if ((e->direct = s->policy.max_len > 0 ||
+	    s->policy.max_len_bytes > 0)) {
 		e->loggable = 0;
 		return MQ_OK;
 	}

@@ -58,7 +58,7 @@ lines() {
 @test "completion: bash: options are those of the tool's usage" {
 	[ "$(complete_bash mq-nack --r)" = --reject ]
 	[ "$(complete_bash mq-queue --max-)" = \
-	    "$(lines --max-age --max-bytes --max-len --max-msg)" ]
+	    "$(lines --max-age --max-bytes --max-len --max-len-bytes --max-msg)" ]
 	# Each letter of a cluster such as [-qVv] is an option.
 	run complete_bash mq-xrange -
 	for opt in -r -c -o -q -V -v --fsync --spool; do

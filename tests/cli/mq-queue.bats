@@ -18,7 +18,7 @@ policy() {
 	run mq-queue s
 	[ "$status" -eq 0 ]
 	[ "$(cut -d' ' -f1 <<< "$output" | paste -sd' ')" = \
-	    "delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
+	    "delivery-limit ttl max-len max-len-bytes max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
 	[ "$(policy s lease)" = 30m ]
 	[ "$(policy s retry-delay)" = 1s ]
 	[ "$(policy s retry-max)" = 5m ]
@@ -153,7 +153,27 @@ policy() {
 	mq-xadd -q s m2
 	run mq-xadd s m3
 	[ "$status" -eq 75 ]
-	[ "$output" = "mq-xadd: s: the queue is full (max-len, overflow reject)" ]
+	[ "$output" = "mq-xadd: s: the queue is full (max-len or max-len-bytes, overflow reject)" ]
 	[ "$(mq-xrange s | cut -f2 | paste -sd' ')" = "m1 m2" ]
 	[ "$(mq-dlq count s)" = 0 ]
+}
+
+@test "mq-queue: --max-len-bytes keeps the newest bodies, refuses or dead-letters" {
+	mq-queue s --max-len-bytes 10
+	[ "$(policy s max-len-bytes)" = 10 ]
+	mq-xinfo s | grep -qx 'max-len-bytes 10'
+	printf '%s\n' aaaa bbbb cccc dd | mq-xadd -q s
+	[ "$(mq-xrange s | cut -f2 | paste -sd' ')" = "bbbb cccc dd" ]
+	mq-queue s --overflow reject
+	run mq-xadd s eee
+	[ "$status" -eq 75 ]
+	[ "$output" = "mq-xadd: s: the queue is full (max-len or max-len-bytes, overflow reject)" ]
+	mq-xadd -q s ''
+	[ "$(mq-xrange s | cut -f2 | paste -sd' ')" = "bbbb cccc dd " ]
+	mq-queue t --max-len-bytes 4k --overflow dead-letter
+	[ "$(policy t max-len-bytes)" = 4096 ]
+	head -c 3000 /dev/zero | tr '\0' x | mq-xadd -q t
+	head -c 3000 /dev/zero | tr '\0' y | mq-xadd -q t
+	[ "$(mq-dlq count t)" = 1 ]
+	[ "$(mq-xrange t | cut -f2 | cut -c1-3)" = yyy ]
 }

@@ -65,7 +65,7 @@ setup_groups() {
 	mq-xadd -q s m
 	mq-xinfo s > out
 	[ "$(sed '/^#/,$d' out | cut -d' ' -f1 | paste -sd' ')" = \
-	    "name length first-entry-id last-generated-id max-deleted-entry-id entries-added first-offset next-offset segments bytes groups delivery-limit ttl max-len max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
+	    "name length first-entry-id last-generated-id max-deleted-entry-id entries-added first-offset next-offset segments bytes groups delivery-limit ttl max-len max-len-bytes max-bytes max-age overflow max-msg dead-letter lease retry-delay retry-max" ]
 	[ "$(grep '^#' out)" = "$(printf '#name\tconsumers\tpending\tlast-delivered-id\tentries-read\tlag')" ]
 	# No groups: the header and no rows.
 	[ "$(sed '1,/^#/d' out)" = "" ]
@@ -314,7 +314,7 @@ setup_groups() {
 	mq-xreadgroup "$(printf 'caf\303\251')" c s > /dev/null
 	mq-xreadgroup "$(printf 'x\377')" c s > /dev/null
 	[ "$(table '#name' s | cut -f1 | paste -sd' ')" = $'a\\tb caf\303\251 x\377' ]
-	[ "$(mq-xinfo s | grep -c .)" -eq 26 ]
+	[ "$(mq-xinfo s | grep -c .)" -eq 27 ]
 	[ "$(row '#name' 'a\tb' s | cut -f2)" = 1 ]
 	[ "$(table '#name' s "$(printf 'a\tb')" | cut -f1)" = 'c\nd' ]
 	mq-xinfo -o json s > json

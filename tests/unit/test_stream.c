@@ -426,6 +426,94 @@ test_trim_and_retention(void **state)
 	assert_true(info.first_offset > 0);
 }
 
+/* The bodies of the entries of 's', first to last, joined by spaces. */
+static void
+bodies_of(mq_stream *s, char *out, size_t size)
+{
+	struct mq_msg m;
+	mq_reader *r;
+	size_t at = 0;
+
+	out[0] = '\0';
+	assert_int_equal(mq_reader_open(s, &r), MQ_OK);
+	while (mq_reader_next(r, &m) == 1) {
+		at += (size_t)snprintf(out + at, size - at, "%s%.*s",
+		    at > 0 ? " " : "", (int)m.bodylen, (const char *)m.body);
+		assert_true(at < size);
+	}
+	mq_reader_close(r);
+}
+
+/* Appends one message of 'text' to 's': its result. */
+static int
+append_one(mq_stream *s, const char *text)
+{
+	struct mq_msg m = body(text);
+
+	return mq_append(s, &m, 1, NULL, NULL);
+}
+
+static void
+test_max_len_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_policy p, q;
+	mq_stream *other;
+	char out[256];
+	mq_id ids[1];
+	size_t deleted;
+
+	/* Drop: the oldest go until the bodies fit, the new one too. */
+	assert_int_equal(mq_policy_get(f->s, &p), MQ_OK);
+	p.max_len_bytes = 10;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	assert_int_equal(mq_policy_get(f->s, &q), MQ_OK);
+	assert_int_equal(q.max_len_bytes, 10);
+	assert_int_equal(append_one(f->s, "aaaa"), MQ_OK);
+	assert_int_equal(append_one(f->s, "bbbb"), MQ_OK);
+	assert_int_equal(append_one(f->s, "cccc"), MQ_OK);
+	bodies_of(f->s, out, sizeof(out));
+	assert_string_equal(out, "bbbb cccc");
+	assert_int_equal(append_one(f->s, "dd"), MQ_OK);
+	bodies_of(f->s, out, sizeof(out));
+	assert_string_equal(out, "bbbb cccc dd");
+	assert_int_equal(append_one(f->s, "eeeeeeeeeeee"), MQ_OK);
+	bodies_of(f->s, out, sizeof(out));
+	assert_string_equal(out, "");
+	assert_int_equal(append_one(f->s, "ff"), MQ_OK);
+
+	/* What another handle appends is counted by this one. */
+	assert_int_equal(mq_stream_open(f->sp, "orders", 0, &other), MQ_OK);
+	assert_int_equal(append_one(other, "gggg"), MQ_OK);
+	assert_int_equal(append_one(f->s, "hhhh"), MQ_OK);
+	bodies_of(f->s, out, sizeof(out));
+	assert_string_equal(out, "ff gggg hhhh");
+
+	/* Reject: refused when the bodies would pass the limit with it. */
+	p.overflow = MQ_OVERFLOW_REJECT;
+	assert_int_equal(mq_policy_set(f->s, &p), MQ_OK);
+	assert_int_equal(append_one(f->s, "iii"), MQ_EFULL);
+	assert_int_equal(append_one(other, "i"), MQ_EFULL);
+	assert_int_equal(append_one(f->s, ""), MQ_OK);
+	/* A delete by the other handle makes room, and is seen. */
+	{
+		struct mq_msg m;
+		mq_reader *r;
+
+		assert_int_equal(mq_reader_open(other, &r), MQ_OK);
+		assert_int_equal(mq_reader_next(r, &m), 1);
+		ids[0] = m.id;
+		mq_reader_close(r);
+	}
+	assert_int_equal(mq_delete(other, ids, 1, &deleted), MQ_OK);
+	assert_int_equal(deleted, 1);
+	assert_int_equal(append_one(f->s, "jjj"), MQ_EFULL);
+	assert_int_equal(append_one(f->s, "jj"), MQ_OK);
+	bodies_of(f->s, out, sizeof(out));
+	assert_string_equal(out, "gggg hhhh  jj");
+	mq_stream_close(other);
+}
+
 static void
 test_setid(void **state)
 {
@@ -1084,6 +1172,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_range_forward_and_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim_and_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_len_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail_at_every_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_tail, setup, teardown),

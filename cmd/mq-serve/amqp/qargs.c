@@ -314,6 +314,9 @@ amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p)
 
 	p->ttl_ms = amqp_qargs_ttl(args, len);
 	p->max_len = (uint64_t)int_arg(args, len, "x-max-length");
+	/* A stream queue's is its retention (amqp_stream_policy). */
+	p->max_len_bytes = amqp_stream_args(args, len) ? 0 :
+	    (uint64_t)int_arg(args, len, "x-max-length-bytes");
 	p->delivery_limit = (uint64_t)int_arg(args, len, "x-delivery-limit");
 	p->overflow = MQ_OVERFLOW_DROP;
 	p->dl_route = 0;
@@ -330,7 +333,8 @@ amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p)
 	    !str_is(&f, "drop-head"))
 		p->overflow = MQ_OVERFLOW_REJECT;
 	return amqp_stream_policy(args, len, p) || p->ttl_ms != 0 ||
-	    p->max_len != 0 || p->delivery_limit != 0 || p->dl_route != 0;
+	    p->max_len != 0 || p->max_len_bytes != 0 ||
+	    p->delivery_limit != 0 || p->dl_route != 0;
 }
 
 int64_t

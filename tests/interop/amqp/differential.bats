@@ -393,6 +393,39 @@ dead("twice rejected", q("loop"))
 PY
 }
 
+@test "amqp differential: x-max-length-bytes refuses, drops the oldest, dead-letters" {
+	differ_dead <<'PY'
+# The bodies count, as RabbitMQ counts: 100 + 100 leave no room for 100
+# more, but for 10, and for an empty one; drop-head drops the new one
+# too when it alone is over.
+confirmed = channel()
+confirmed.confirm_delivery()
+for overflow in ("reject-publish", "drop-head"):
+	name = q("bytes-" + overflow)
+	confirmed.queue_declare(name, arguments={"x-max-length-bytes": 250,
+	    "x-overflow": overflow})
+	for i, n in enumerate((100, 100, 100, 10, 300, 0)):
+		try:
+			confirmed.basic_publish("", name, bytes([65 + i]) * n)
+			say(overflow, n, "bytes -> ack")
+		except pika.exceptions.NackError:
+			say(overflow, n, "bytes -> nack")
+	while True:
+		r = ch.basic_get(name, auto_ack=True)
+		if r[0] is None:
+			break
+		say(overflow, "kept", r[2][:1], len(r[2]))
+ch.queue_declare(q("bytes-dlx"), arguments={"x-dead-letter-exchange":
+    q("dlx"), "x-dead-letter-routing-key": "dead-key",
+    "x-max-length-bytes": 150})
+ch.basic_publish("", q("bytes-dlx"), b"a" * 100)
+ch.basic_publish("", q("bytes-dlx"), b"b" * 100)
+settled("dead", q("dead"), 1)
+dead("pushed out by bytes", q("dead"))
+settled("bytes-dlx", q("bytes-dlx"), 1)
+PY
+}
+
 @test "amqp differential: malformed frames and frames out of place (raw)" {
 	differ rawamqp.py <<'PY'
 def refused(label, *frames):
