@@ -507,7 +507,8 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
  * replaced, a marks file made, a stream removed or renamed), or of the
  * names that keys have (MQ_ROUTES_NAMES: a stream or sorted set made or
  * renamed to a new name, names.c), or of the exchanges and their
- * bindings (MQ_ROUTES_EXCHANGES, exchange.c), so that a
+ * bindings (MQ_ROUTES_EXCHANGES, exchange.c), or of the queue
+ * declarations (MQ_ROUTES_QUEUES, qdecl.c), so that a
  * process can tell it must look again with one memory load.
  * mq_routes_map maps it (once per spool; NULL if it cannot);
  * mq_routes_bump adds one; mq_routes_moved tells whether counter
@@ -519,6 +520,7 @@ int	 mq_exchange_open(mq_spool *sp, mq_stream **out);
 #define MQ_ROUTES_STREAMS 2
 #define MQ_ROUTES_NAMES	3	/* a stream or sorted set made or renamed to */
 #define MQ_ROUTES_EXCHANGES 4	/* SPOOL/exchanges replaced (exchange.c) */
+#define MQ_ROUTES_QUEUES 5	/* a queue declaration written or removed */
 #define MQ_ROUTES_SIZE	4096	/* the file, one page */
 uint64_t *mq_routes_map(mq_spool *sp);
 void	 mq_routes_bump(mq_spool *sp, int which);

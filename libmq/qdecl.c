@@ -7,8 +7,10 @@
  * of stream Q, so it lives and dies with the stream (a removal or a
  * rename of the stream takes it along) and costs one small file per
  * queue: a declare reads and writes that file alone, and a lookup is
- * one openat(2) and read(2), however many queues the spool holds.  It
- * is text, version first:
+ * one openat(2) and read(2), however many queues the spool holds, or
+ * none when it is the queue the handle read last and no declaration or
+ * stream changed since (two counters of SPOOL/routes tell).  It is
+ * text, version first:
  *
  *	version 1
  *	flags 6			MQ_QDURABLE | MQ_QEXCLUSIVE | MQ_QAUTODELETE
@@ -61,6 +63,16 @@ struct mq_qstate {
 	char		**owned;	/* the queues this handle owns */
 	size_t		 nowned, capowned;
 	int		 indexfd;	/* SPOOL/queues, open once used; -1 */
+	/*
+	 * The last declaration read, given again while no declaration was
+	 * written or removed and no stream removed or renamed since
+	 * (MQ_ROUTES_QUEUES, MQ_ROUTES_STREAMS): a consumer's basic.get
+	 * looks its queue up twice a message.  Its strings are in 'text'.
+	 */
+	char		 last_enc[MQ_ENCNAME_MAX];	/* "": none */
+	struct decl	*last;
+	int		 last_rc;	/* MQ_OK or MQ_ENOMSG */
+	uint64_t	 seen_queues, seen_streams;
 };
 
 /* A parsed file: strings into the state's buffers. */
@@ -236,6 +248,18 @@ decl_parse(char *text, struct decl *d)
  * 'd' (strings in the handle's buffer): MQ_OK, MQ_ENOMSG if the stream
  * has none, MQ_ENOSTREAM if there is no stream, MQ_ECORRUPT, mq_sys().
  */
+/* Keeps 'd' of 'enc' (its strings in qs->text) as what decl_read() found. */
+static int
+remember(struct mq_qstate *qs, const char *enc, const struct decl *d, int rc)
+{
+	if (qs->last == NULL && (qs->last = malloc(sizeof(*qs->last))) == NULL)
+		return rc;	/* no copy: read again next time */
+	*qs->last = *d;
+	qs->last_rc = rc;
+	(void)strlcpy(qs->last_enc, enc, sizeof(qs->last_enc));
+	return rc;
+}
+
 static int
 decl_read(mq_spool *sp, const char *enc, struct decl *d)
 {
@@ -243,16 +267,26 @@ decl_read(mq_spool *sp, const char *enc, struct decl *d)
 	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
 	ssize_t n;
 	size_t got = 0;
-	int fd, rc;
+	int fd, rc, moved;
 
 	if ((qs = qstate(sp)) == NULL)
 		return mq_sys();
+	/* Both counters taken before the read: a change after it is seen. */
+	moved = mq_routes_moved(sp, MQ_ROUTES_QUEUES, &qs->seen_queues);
+	moved |= mq_routes_moved(sp, MQ_ROUTES_STREAMS, &qs->seen_streams);
+	if (!moved && qs->last_enc[0] != '\0' && strcmp(enc, qs->last_enc) == 0) {
+		*d = *qs->last;
+		return qs->last_rc;
+	}
+	qs->last_enc[0] = '\0';
 	snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
 	if ((fd = openat(sp->streamsfd, path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT)
 			return mq_sys();
-		return mq_stream_exists_enc(sp, enc) ? MQ_ENOMSG :
-		    MQ_ENOSTREAM;
+		if (!mq_stream_exists_enc(sp, enc))
+			return MQ_ENOSTREAM;
+		memset(d, 0, sizeof(*d));
+		return remember(qs, enc, d, MQ_ENOMSG);
 	}
 	for (;;) {
 		/* Room for a read and the NUL; so large, it is no declaration. */
@@ -274,7 +308,8 @@ decl_read(mq_spool *sp, const char *enc, struct decl *d)
 		got += (size_t)n;
 	}
 	qs->text[got] = '\0';
-	rc = decl_parse(qs->text, d);
+	if ((rc = decl_parse(qs->text, d)) == MQ_OK)
+		rc = remember(qs, enc, d, MQ_OK);
 out:
 	close(fd);
 	return rc;
@@ -301,6 +336,7 @@ decl_write(mq_spool *sp, int dirfd, const struct decl *d)
 	free(buf);
 	if (rc != MQ_OK)
 		return rc;
+	mq_routes_bump(sp, MQ_ROUTES_QUEUES);
 	return mq_spool_dirty(sp, dirfd);
 }
 
@@ -380,6 +416,7 @@ remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
 		snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
 		if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
 			return mq_sys();
+		mq_routes_bump(sp, MQ_ROUTES_QUEUES);
 		rc = mq_spool_dirty(sp, sp->streamsfd);
 	}
 	if (rc == MQ_OK)
@@ -678,6 +715,7 @@ mq_qdecl_free(mq_spool *sp)
 		free(qs->owned[i]);
 	free(qs->owned);
 	free(qs->text);
+	free(qs->last);
 	if (qs->indexfd >= 0)
 		close(qs->indexfd);
 	free(qs);

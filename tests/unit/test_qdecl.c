@@ -331,25 +331,70 @@ write_decl(const char *dir, const char *name, const char *text)
 	test_write_file(dir, path, text);
 }
 
+/*
+ * mq_queue_lookup of 'name' by a handle of its own: a handle gives the
+ * declaration it read last again until libmq changes one, and these
+ * files are changed behind its back.  The handle is left in '*sp'.
+ */
+static int
+lookup_fresh(const char *dir, const char *name, mq_spool **sp,
+    struct mq_queue *cur)
+{
+	assert_int_equal(mq_spool_open(dir, 0, sp), MQ_OK);
+	return mq_queue_lookup(*sp, name, cur);
+}
+
 static void
 test_file_checked(void **state)
 {
+	static const struct {
+		const char	*text;
+		int		 rc;
+	} files[] = {
+		{ "version 2\n", MQ_EVERSION },
+		{ "flags 1\n", MQ_ECORRUPT },
+		{ "version 1\nargs 0g\n", MQ_ECORRUPT },
+		{ "version 1\nflags 99\n", MQ_ECORRUPT },
+	};
 	struct test_spool *f = *state;
 	struct mq_queue cur;
+	mq_spool *sp;
+	size_t i;
 
 	assert_int_equal(declare(f->sp, "q", MQ_QDURABLE, NULL), MQ_OK);
-	write_decl(f->dir, "q", "version 2\n");
-	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_EVERSION);
-	write_decl(f->dir, "q", "flags 1\n");
-	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
-	write_decl(f->dir, "q", "version 1\nargs 0g\n");
-	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
-	write_decl(f->dir, "q", "version 1\nflags 99\n");
-	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ECORRUPT);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		write_decl(f->dir, "q", files[i].text);
+		assert_int_equal(lookup_fresh(f->dir, "q", &sp, &cur),
+		    files[i].rc);
+		mq_spool_close(sp);
+	}
 	write_decl(f->dir, "q", "version 1\nflags 5\nargs 6869\nnewer x\n");
-	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(lookup_fresh(f->dir, "q", &sp, &cur), MQ_OK);
 	assert_int_equal(cur.flags, 5);
 	assert_memory_equal(cur.args, "hi", 2);
+	mq_spool_close(sp);
+}
+
+/* A handle's lookups see what another handle declared or removed. */
+static void
+test_lookup_sees_others(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+	mq_spool *other;
+
+	assert_int_equal(declare(f->sp, "q", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(cur.flags, MQ_QDURABLE);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(mq_spool_open(f->dir, 0, &other), MQ_OK);
+	assert_int_equal(mq_stream_remove(other, "q"), MQ_OK);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_ENOSTREAM);
+	assert_int_equal(declare(other, "q", MQ_QDURABLE | MQ_QAUTODELETE,
+	    NULL), MQ_OK);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(cur.flags, MQ_QDURABLE | MQ_QAUTODELETE);
+	mq_spool_close(other);
 }
 
 static void
@@ -418,6 +463,7 @@ main(void)
 		TEST_ON_SPOOL(test_forked_child),
 		TEST_ON_SPOOL(test_list),
 		TEST_ON_SPOOL(test_index),
+		TEST_ON_SPOOL(test_lookup_sees_others),
 		TEST_ON_SPOOL(test_file_checked),
 		TEST_ON_SPOOL(test_bad_arguments),
 		TEST_ON_SPOOL(test_overflow_reject),
