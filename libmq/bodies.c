@@ -42,26 +42,49 @@ sum_from(mq_stream *s, uint64_t from, uint64_t *sum)
 int
 mq_bodies_count(mq_stream *s, uint64_t *total)
 {
-	uint64_t from = s->bodies_next, sum = s->bodies;
-	int rc;
+	uint64_t from, sum, first;
+	size_t ndeleted;
+	int rc, tries;
 
-	if (!s->bodies_known || s->bodies_first != s->first_offset ||
-	    s->bodies_ndeleted != s->ndeleted ||
-	    s->bodies_next > s->next_offset) {
-		from = s->first_offset;
-		sum = 0;
-	}
-	if ((rc = sum_from(s, from, &sum)) != MQ_OK) {
+	/*
+	 * The reader refreshes the view: without the lock another process
+	 * may trim or delete meanwhile, and a count begun before that must
+	 * not be stamped with the view after it.  Under the lock the view
+	 * stands still and one pass does.
+	 */
+	for (tries = 0; tries < 3; tries++) {
+		first = s->first_offset;
+		ndeleted = s->ndeleted;
+		from = s->bodies_next;
+		sum = s->bodies;
+		if (!s->bodies_known || s->bodies_first != first ||
+		    s->bodies_ndeleted != ndeleted ||
+		    s->bodies_next > s->next_offset) {
+			from = first;
+			sum = 0;
+		}
 		s->bodies_known = 0;
-		return rc;
+		if ((rc = sum_from(s, from, &sum)) != MQ_OK)
+			return rc;
+		*total = sum;
+		if (s->first_offset == first && s->ndeleted == ndeleted) {
+			s->bodies_known = 1;
+			s->bodies_first = first;
+			s->bodies_ndeleted = ndeleted;
+			s->bodies_next = s->next_offset;
+			s->bodies = sum;
+			return MQ_OK;
+		}
 	}
-	s->bodies_known = 1;
-	s->bodies_first = s->first_offset;
-	s->bodies_ndeleted = s->ndeleted;
-	s->bodies_next = s->next_offset;
-	s->bodies = sum;
-	*total = sum;
-	return MQ_OK;
+	return MQ_OK;	/* a moving view: this total, counted again next time */
+}
+
+int
+mq_bodies_within(const mq_stream *s, uint64_t limit)
+{
+	return s->bodies_known && s->bodies_first == s->first_offset &&
+	    s->bodies_ndeleted == s->ndeleted &&
+	    s->bodies_next == s->next_offset && s->bodies <= limit;
 }
 
 void
@@ -93,7 +116,7 @@ mq_bodies_cut(mq_stream *s, uint64_t limit, uint64_t total, uint64_t bound,
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
 		return rc;
 	if ((rc = mq_reader_seek_offset(r, s->first_offset)) == MQ_OK)
-		while (total - *dropped > limit &&
+		while (*dropped < total && total - *dropped > limit &&
 		    (rc = mq_reader_next(r, &m)) == 1 &&
 		    m.offset < s->next_offset && m.offset < bound) {
 			*dropped += m.bodylen;

@@ -2401,6 +2401,17 @@ mq_group_info(mq_group *g, struct mq_group_info *info)
 }
 
 int
+mq_group_cursor(mq_group *g, mq_id *last_delivered)
+{
+	int rc;
+
+	if ((rc = refresh(g)) != MQ_OK)
+		return rc;
+	*last_delivered = g->st.cursor;
+	return MQ_OK;
+}
+
+int
 mq_group_consumers(mq_group *g,
     int (*fn)(const struct mq_consumer_info *c, void *arg), void *arg)
 {

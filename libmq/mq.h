@@ -646,6 +646,8 @@ struct mq_group_info {
 	mq_id		 pending_min, pending_max;
 };
 int	 mq_group_info(mq_group *group, struct mq_group_info *info);
+/* Only last_delivered: no read of the stream, for a caller that asks often. */
+int	 mq_group_cursor(mq_group *group, mq_id *last_delivered);
 
 struct mq_consumer_info {
 	const char	*name;

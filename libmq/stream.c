@@ -1006,7 +1006,8 @@ out:
 	if (rc == MQ_OK && s->policy.max_len > 0 &&
 	    mq_stream_length(s) > s->policy.max_len)
 		(void)enforce_maxlen(s);
-	if (rc == MQ_OK && s->policy.max_len_bytes > 0)
+	if (rc == MQ_OK && s->policy.max_len_bytes > 0 &&
+	    !mq_bodies_within(s, s->policy.max_len_bytes))
 		(void)enforce_maxbytes(s);
 	return rc;
 }
@@ -1231,12 +1232,15 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 		return rc;
 	/*
 	 * Dead letters are written first, without the lock (they take the
-	 * dead-letter stream's); then only what was copied is trimmed.  Two
-	 * processes doing this at once may both copy an entry (a duplicate
-	 * dead letter), but nothing is trimmed that was not copied.
+	 * dead-letter stream's); then what was copied is trimmed, and only
+	 * that: all of it still there, though another process's trim
+	 * meanwhile may have made room (a message goes to the dead letters
+	 * early rather than stay in both).  Two processes doing this at once
+	 * may both copy an entry (a duplicate dead letter), but nothing is
+	 * trimmed that was not copied.
 	 */
 	if (s->policy.overflow == MQ_OVERFLOW_DEADLETTER &&
-	    s->policy.max_len > 0) {
+	    (s->policy.max_len > 0 || s->policy.max_len_bytes > 0)) {
 		if ((rc = mq_stream_refresh(s)) != MQ_OK)
 			return rc;
 		if (mq_stream_length(s) <= maxlen)
@@ -1251,12 +1255,12 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 		return rc;
 	if ((rc = mq_stream_refresh(s)) == MQ_OK) {
 		before = mq_stream_length(s);
-		if (before > maxlen) {
-			cut = maxlen_cut(s, maxlen);
-			rc = trim_to(s, cut < saved ? cut : saved);
-			if (removed != NULL)
-				*removed = before - mq_stream_length(s);
-		}
+		if (saved != UINT64_MAX)
+			rc = trim_to(s, saved);
+		else if (before > maxlen)
+			rc = trim_to(s, maxlen_cut(s, maxlen));
+		if (removed != NULL)
+			*removed = before - mq_stream_length(s);
 	}
 	mq_stream_unlock(s);
 	return rc;
@@ -1266,7 +1270,10 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
  * The max-len-bytes policy after an append: drop or dead-letter the
  * oldest until the bodies left are within it (the new ones too, if they
  * alone pass it, as RabbitMQ's drop-head does).  Dead letters are
- * written before the lock, as mq_trim_maxlen() writes them.
+ * written before the lock, as mq_trim_maxlen() writes them, and then
+ * what was copied is trimmed, all of it that is still there, though
+ * another process's trim meanwhile may have made room: a message goes
+ * early to the dead letters rather than stay in both.
  */
 static int
 enforce_maxbytes(mq_stream *s)
@@ -1293,8 +1300,8 @@ enforce_maxbytes(mq_stream *s)
 		return rc;
 	if ((rc = mq_stream_refresh(s)) == MQ_OK &&
 	    (rc = mq_bodies_count(s, &total)) == MQ_OK &&
-	    (rc = mq_bodies_cut(s, limit, total, bound, &cut,
-	    &dropped)) == MQ_OK && cut > s->first_offset &&
+	    (rc = mq_bodies_cut(s, bound != UINT64_MAX ? 0 : limit, total,
+	    bound, &cut, &dropped)) == MQ_OK && cut > s->first_offset &&
 	    (rc = trim_to(s, cut)) == MQ_OK)
 		mq_bodies_trimmed(s, cut, dropped);
 	mq_stream_unlock(s);

@@ -148,6 +148,8 @@ int	 mq_stream_refresh(mq_stream *s);
  * trim_to(cut) dropped 'dropped' bytes.
  */
 int	 mq_bodies_count(mq_stream *s, uint64_t *total);
+/* Whether the count is of the view as it is, and at most 'limit'. */
+int	 mq_bodies_within(const mq_stream *s, uint64_t limit);
 void	 mq_bodies_appended(mq_stream *s, uint64_t before,
 	    const struct mq_msg *msgs, size_t n);
 int	 mq_bodies_cut(mq_stream *s, uint64_t limit, uint64_t total,

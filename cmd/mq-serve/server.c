@@ -114,7 +114,8 @@ wal_check(struct server *s)
  * written before a run of publishes goes to the subscribers, unless they
  * wait for a sync), let each door write what it deferred (publisher
  * confirms), let the large replies write their next parts, make the
- * turn's writes durable (one fsync for all of them under "always"), then
+ * turn's writes durable (one fsync for all of them under "always", when
+ * a reply waits for them, else with the next or within a second), then
  * send the replies, then free what closed.
  */
 static void
@@ -132,8 +133,10 @@ before_sleep(struct loop *loop, void *arg)
 	if (s->cfg.fsync == MQ_FSYNC_ALWAYS) {
 		if (s->gate_replies)
 			syncer_turn(s);
-		else if (!TAILQ_EMPTY(&s->writes))
+		else if (!TAILQ_EMPTY(&s->writes) || s->sync_due) {
 			mq_spool_sync(s->spool);	/* no thread: on the loop */
+			s->sync_due = 0;
+		}
 	}
 	conn_write_all(s);
 	conn_reap(s);
@@ -199,8 +202,9 @@ server_init(struct server *s)
 	/*
 	 * libmq only notes what was written ("interval" with an interval
 	 * it never reaches); the syncs run on syncer.c's thread: "always"
-	 * one per turn that wrote, its replies waiting for it (group
-	 * commit), "interval" fed by idle_timer.
+	 * one per turn that wrote and has replies, its replies waiting for
+	 * it (group commit), the writes no reply waits for within a second;
+	 * "interval" fed by idle_timer.
 	 */
 	mq_spool_set_fsync(s->spool, s->cfg.fsync == MQ_FSYNC_NEVER ?
 	    MQ_FSYNC_NEVER : MQ_FSYNC_INTERVAL, 3600000);

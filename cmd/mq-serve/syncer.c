@@ -15,9 +15,12 @@
  * asked for more than one sync at a time, and a write is durable at most
  * an interval plus one sync late.
  *
- * "always": every turn of the loop that wrote hands its list over as
- * sync number N (syncer_turn), and the replies of that turn wait for it
- * (conn_gate: a connection's bytes up to its current end wait for N);
+ * "always": every turn of the loop that has replies to send hands the
+ * list of what was written over as sync number N (syncer_turn), and the
+ * replies of that turn wait for it (conn_gate: a connection's bytes up to
+ * its current end wait for N); what turns without replies wrote (an AMQP
+ * consumer's deliveries and acks, an unconfirmed publish) waits for the
+ * next such turn, or for the one-second timer (sync_due);
  * while the thread syncs, the loop goes on reading and running commands,
  * and what the following turns write becomes the next sync, handed over
  * when this one is done (group commit, with the disk always busy).  The

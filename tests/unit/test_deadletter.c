@@ -6,11 +6,15 @@
  * and dead letters routed through a dead-letter exchange: its key or
  * their own, the stream for those no queue takes, cycles, the policy's
  * exchange and key kept in the meta file; the head of a group expired
- * without a read (mq_group_expire).
+ * without a read (mq_group_expire); max-len-bytes dead-lettering with
+ * three processes appending at once.
  */
+#include <sys/wait.h>
+
 #include "helpers.h"
 #include "internal.h"
 #include "mq.h"
+#include "stream.h"
 
 struct fixture {
 	char		*dir;
@@ -464,6 +468,120 @@ test_group_expire(void **state)
 	mq_group_close(g);
 }
 
+/* The bodies of the live entries of 's' in [from, to), read afresh. */
+static uint64_t
+bodies_between(mq_stream *s, uint64_t from, uint64_t to)
+{
+	struct mq_msg m;
+	mq_reader *r;
+	uint64_t sum = 0;
+
+	if (mq_reader_open(s, &r) != MQ_OK)
+		return UINT64_MAX;
+	if (mq_reader_seek_offset(r, from) == MQ_OK)
+		while (mq_reader_next(r, &m) == 1 && m.offset < to)
+			sum += m.bodylen;
+	mq_reader_close(r);
+	return sum;
+}
+
+enum { PROCS = 3, EACH = 1000 };
+
+/*
+ * A process appending EACH messages "P-I-" padded to 1..100 bytes; the
+ * first checks under the lock, after each, that its kept count of the
+ * bodies is what the stream holds.  Its exit status: 0 if all went well.
+ */
+static int
+appender(const char *dir, int p)
+{
+	char text[128];
+	struct mq_msg m;
+	mq_spool *sp;
+	mq_stream *s, *check;
+	uint64_t real;
+	int i, n, len, bad = 0;
+
+	srand((unsigned)p * 7919u + 1);
+	if (mq_spool_open(dir, 0, &sp) != MQ_OK ||
+	    mq_stream_open(sp, "q", 0, &s) != MQ_OK ||
+	    mq_stream_open(sp, "q", 0, &check) != MQ_OK)
+		return 2;
+	for (i = 0; i < EACH; i++) {
+		n = snprintf(text, sizeof(text), "%d-%d-", p, i);
+		for (len = 1 + rand() % 100; n < len; )
+			text[n++] = 'x';
+		memset(&m, 0, sizeof(m));
+		m.body = text;
+		m.bodylen = (size_t)n;
+		if (mq_append(s, &m, 1, NULL, NULL) != MQ_OK)
+			return 3;
+		if (p != 0 || mq_stream_lock(s) != MQ_OK)
+			continue;
+		if (mq_stream_refresh(s) == MQ_OK && s->bodies_known &&
+		    s->bodies_first == s->first_offset &&
+		    s->bodies_ndeleted == s->ndeleted &&
+		    s->bodies_next <= s->next_offset) {
+			real = bodies_between(check, s->bodies_first,
+			    s->bodies_next);
+			bad += real != s->bodies;
+		}
+		mq_stream_unlock(s);
+	}
+	return bad > 0 ? 4 : 0;
+}
+
+/* Notes in 'where' (PROCS x EACH) that message "P-I-..." was found. */
+static int
+note_found(const struct mq_msg *m, void *arg)
+{
+	int *where = arg, p, i;
+
+	if (sscanf((const char *)m->body, "%d-%d-", &p, &i) == 2 &&
+	    p >= 0 && p < PROCS && i >= 0 && i < EACH)
+		where[p * EACH + i] |= where[PROCS * EACH];
+	return 0;
+}
+
+static void
+test_max_len_bytes_processes(void **state)
+{
+	struct fixture *f = *state;
+	int where[PROCS * EACH + 1] = { 0 }, p, status, i;
+	struct mq_policy pol;
+	mq_stream *dlq;
+	pid_t pid[PROCS];
+
+	assert_int_equal(mq_policy_get(f->s, &pol), MQ_OK);
+	pol.max_len_bytes = 1000;
+	pol.overflow = MQ_OVERFLOW_DEADLETTER;
+	assert_int_equal(mq_policy_set(f->s, &pol), MQ_OK);
+	mq_stream_close(f->s);
+	assert_int_equal(mq_stream_open(f->sp, "q", MQ_CREATE, &f->s), MQ_OK);
+	assert_int_equal(mq_policy_set(f->s, &pol), MQ_OK);
+	for (p = 0; p < PROCS; p++) {
+		assert_true((pid[p] = fork()) != -1);
+		if (pid[p] == 0)
+			_exit(appender(f->dir, p));
+	}
+	for (p = 0; p < PROCS; p++) {
+		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
+		assert_true(WIFEXITED(status));
+		assert_int_equal(WEXITSTATUS(status), 0);
+	}
+	/* Each message is in the queue or its dead letters, not in both. */
+	where[PROCS * EACH] = 1;
+	assert_int_equal(mq_range(f->s, (mq_id){ 0, 0 }, MQ_ID_LAST, 0, 0,
+	    note_found, where), MQ_OK);
+	where[PROCS * EACH] = 2;
+	assert_int_equal(mq_stream_open(f->sp, "q.dlq", 0, &dlq), MQ_OK);
+	assert_int_equal(mq_range(dlq, (mq_id){ 0, 0 }, MQ_ID_LAST, 0, 0,
+	    note_found, where), MQ_OK);
+	mq_stream_close(dlq);
+	for (i = 0; i < PROCS * EACH; i++)
+		assert_true(where[i] == 1 || where[i] == 2);
+}
+
 int
 main(void)
 {
@@ -481,6 +599,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_policy, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_max_len_bytes_processes,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_expire, setup,
 		    teardown),
 	};

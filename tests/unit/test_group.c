@@ -253,6 +253,12 @@ test_create(void **state)
 
 	gi = info(g0);
 	assert_id(gi.last_delivered, id(4, 0));
+	{
+		mq_id cursor;
+
+		assert_int_equal(mq_group_cursor(g0, &cursor), MQ_OK);
+		assert_id(cursor, id(4, 0));
+	}
 	assert_int_equal(gi.entries_read, 4);
 	assert_int_equal(gi.lag, 0);
 	assert_int_equal(gi.pending, 4);

@@ -354,6 +354,12 @@ test_delete(void **state)
 	assert_int_equal(info.length, 3);
 	assert_int_equal(mq_id_cmp(info.last_id, ids[4]), 0);
 	assert_int_equal(mq_id_cmp(info.max_deleted_id, ids[4]), 0);
+	{
+		mq_id top;
+
+		assert_int_equal(mq_stream_top(f->s, &top), MQ_OK);
+		assert_int_equal(mq_id_cmp(top, ids[4]), 0);
+	}
 	assert_int_equal(mq_reader_open(f->s, &r), MQ_OK);
 	assert_int_equal(mq_reader_get(r, ids[1], &m), 0);
 	assert_int_equal(mq_reader_seek_offset(r, 0), MQ_OK);
@@ -532,6 +538,9 @@ test_setid(void **state)
 	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);
 	assert_int_equal(info.entries_added, 10);
 	assert_int_equal(mq_id_cmp(info.last_id, id(UINT64_MAX / 2, 7)), 0);
+	/* mq_stream_top: the same top, set or appended. */
+	assert_int_equal(mq_stream_top(f->s, &got), MQ_OK);
+	assert_int_equal(mq_id_cmp(got, id(UINT64_MAX / 2, 7)), 0);
 	assert_int_equal(mq_append(f->s, &m, 1, NULL, &got), MQ_OK);
 	assert_int_equal(mq_id_cmp(got, id(UINT64_MAX / 2, 8)), 0);
 	assert_int_equal(mq_stream_info(f->s, &info), MQ_OK);

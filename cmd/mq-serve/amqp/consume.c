@@ -506,7 +506,6 @@ dispatch(struct server *s, struct amqp_queue *q)
 {
 	struct source srcs[AMQP_PRIO_MAX + 1];
 	struct amqp_consumer *cn, *first;
-	struct mq_group_info gi;
 	size_t n, i, open, want, served;
 	int rc, lv, empty = 0;
 
@@ -525,9 +524,9 @@ dispatch(struct server *s, struct amqp_queue *q)
 		amqp_queue_gone(s, q->name);
 		return;
 	}
-	if (rc != MQ_OK || (rc = mq_group_info(srcs[0].g, &gi)) != MQ_OK)
+	if (rc != MQ_OK ||
+	    (rc = mq_group_cursor(srcs[0].g, &srcs[0].cursor)) != MQ_OK)
 		goto fail;
-	srcs[0].cursor = gi.last_delivered;
 	srcs[0].state = 1;
 	do {
 		n = q->nconsumers;

@@ -468,14 +468,14 @@ static int
 group_worth(struct server *s, mq_stream *st, mq_id top,
     const struct wait_link *l, int changed)
 {
-	struct mq_group_info gi;
+	mq_id cursor;
 	mq_group *g;
 	int64_t due;
 
 	if (server_group(s, st, l->group, strlen(l->group), &g) != MQ_OK ||
-	    mq_group_info(g, &gi) != MQ_OK)
+	    mq_group_cursor(g, &cursor) != MQ_OK)
 		return 1;
-	if (mq_id_cmp(top, gi.last_delivered) > 0)
+	if (mq_id_cmp(top, cursor) > 0)
 		return 1;
 	if (!changed)
 		return 0;
