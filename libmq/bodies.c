@@ -111,12 +111,14 @@ mq_bodies_cut(mq_stream *s, uint64_t limit, uint64_t total, uint64_t bound,
 
 	*cut = s->first_offset;
 	*dropped = 0;
-	if (total <= limit)
+	if (bound == UINT64_MAX && total <= limit)
 		return MQ_OK;
 	if ((rc = mq_reader_open(s, &r)) != MQ_OK)
 		return rc;
+	/* With a bound, all below it: what was copied, empty bodies too. */
 	if ((rc = mq_reader_seek_offset(r, s->first_offset)) == MQ_OK)
-		while (*dropped < total && total - *dropped > limit &&
+		while ((bound != UINT64_MAX ||
+		    (*dropped < total && total - *dropped > limit)) &&
 		    (rc = mq_reader_next(r, &m)) == 1 &&
 		    m.offset < s->next_offset && m.offset < bound) {
 			*dropped += m.bodylen;

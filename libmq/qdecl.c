@@ -243,11 +243,6 @@ decl_parse(char *text, struct decl *d)
 	return rc;
 }
 
-/*
- * Reads and parses the declaration of the stream directory 'enc' into
- * 'd' (strings in the handle's buffer): MQ_OK, MQ_ENOMSG if the stream
- * has none, MQ_ENOSTREAM if there is no stream, MQ_ECORRUPT, mq_sys().
- */
 /* Keeps 'd' of 'enc' (its strings in qs->text) as what decl_read() found. */
 static int
 remember(struct mq_qstate *qs, const char *enc, const struct decl *d, int rc)
@@ -260,6 +255,12 @@ remember(struct mq_qstate *qs, const char *enc, const struct decl *d, int rc)
 	return rc;
 }
 
+/*
+ * Reads and parses the declaration of the stream directory 'enc' into
+ * 'd' (strings in the handle's buffer), or gives the last one read again
+ * while nothing changed: MQ_OK, MQ_ENOMSG if the stream has none,
+ * MQ_ENOSTREAM if there is no stream, MQ_ECORRUPT, mq_sys().
+ */
 static int
 decl_read(mq_spool *sp, const char *enc, struct decl *d)
 {

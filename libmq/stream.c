@@ -1300,8 +1300,8 @@ enforce_maxbytes(mq_stream *s)
 		return rc;
 	if ((rc = mq_stream_refresh(s)) == MQ_OK &&
 	    (rc = mq_bodies_count(s, &total)) == MQ_OK &&
-	    (rc = mq_bodies_cut(s, bound != UINT64_MAX ? 0 : limit, total,
-	    bound, &cut, &dropped)) == MQ_OK && cut > s->first_offset &&
+	    (rc = mq_bodies_cut(s, limit, total, bound, &cut,
+	    &dropped)) == MQ_OK && cut > s->first_offset &&
 	    (rc = trim_to(s, cut)) == MQ_OK)
 		mq_bodies_trimmed(s, cut, dropped);
 	mq_stream_unlock(s);

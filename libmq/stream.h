@@ -143,9 +143,10 @@ int	 mq_stream_refresh(mq_stream *s);
  * bodies.c, for max-len-bytes; the view fresh, under the lock unless
  * said.  The bytes of the bodies of the live entries; that an append of
  * 'msgs' made when next_offset was 'before'; the offset below which the
- * oldest go so that at most 'limit' bytes stay (never above 'bound'),
- * and their bytes (also before the lock, for the dead letters); that
- * trim_to(cut) dropped 'dropped' bytes.
+ * oldest go so that at most 'limit' bytes stay, or with a 'bound'
+ * (UINT64_MAX: none) all those below it, and their bytes (also before
+ * the lock, for the dead letters); that trim_to(cut) dropped 'dropped'
+ * bytes.
  */
 int	 mq_bodies_count(mq_stream *s, uint64_t *total);
 /* Whether the count is of the view as it is, and at most 'limit'. */
