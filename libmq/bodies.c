@@ -39,6 +39,15 @@ sum_from(mq_stream *s, uint64_t from, uint64_t *sum)
 	return rc < 0 ? rc : MQ_OK;
 }
 
+/* Whether the count is of the live range of the view as it is. */
+static int
+count_current(const mq_stream *s)
+{
+	return s->bodies_known && s->bodies_first == s->first_offset &&
+	    s->bodies_ndeleted == s->ndeleted &&
+	    s->bodies_next <= s->next_offset;
+}
+
 int
 mq_bodies_count(mq_stream *s, uint64_t *total)
 {
@@ -57,9 +66,7 @@ mq_bodies_count(mq_stream *s, uint64_t *total)
 		ndeleted = s->ndeleted;
 		from = s->bodies_next;
 		sum = s->bodies;
-		if (!s->bodies_known || s->bodies_first != first ||
-		    s->bodies_ndeleted != ndeleted ||
-		    s->bodies_next > s->next_offset) {
+		if (!count_current(s)) {
 			from = first;
 			sum = 0;
 		}
@@ -82,9 +89,8 @@ mq_bodies_count(mq_stream *s, uint64_t *total)
 int
 mq_bodies_within(const mq_stream *s, uint64_t limit)
 {
-	return s->bodies_known && s->bodies_first == s->first_offset &&
-	    s->bodies_ndeleted == s->ndeleted &&
-	    s->bodies_next == s->next_offset && s->bodies <= limit;
+	return count_current(s) && s->bodies_next == s->next_offset &&
+	    s->bodies <= limit;
 }
 
 void

@@ -248,11 +248,6 @@ mq_open_rw(int dirfd, const char *name, int flags, int *rdonly)
 	return openat(dirfd, name, O_RDONLY | O_CLOEXEC);
 }
 
-/*
- * Reads the whole file 'path' into '*buf', a malloc'd buffer with a NUL
- * after the data, and its length into '*len' (if not NULL).  Returns
- * MQ_OK or mq_sys(); '*buf' is set only on success.
- */
 int
 mq_kv_next(char **text, char **key, char **val, int *first)
 {
@@ -276,6 +271,11 @@ mq_kv_next(char **text, char **key, char **val, int *first)
 	}
 }
 
+/*
+ * Reads the whole file 'path' into '*buf', a malloc'd buffer with a NUL
+ * after the data, and its length into '*len' (if not NULL).  Returns
+ * MQ_OK or mq_sys(); '*buf' is set only on success.
+ */
 int
 mq_read_file(const char *path, char **buf, size_t *len)
 {

@@ -1626,17 +1626,30 @@ read_nacked(mq_group *g, struct consumer *c, size_t count, int noack,
 }
 
 /*
- * Whether entry 'm' expired by 'now': older than the policy's 'ttl' (0:
- * none), or past its own deadline.
+ * The first time at which entry 'm' counts as expired, by the policy's
+ * 'ttl' (0: none) or its own deadline, whichever comes first; -1 if by
+ * neither.
  */
+static int64_t
+expires_at(const struct mq_msg *m, int64_t ttl)
+{
+	int64_t at, when = -1;
+
+	if (ttl > 0)
+		when = m->time_ms + ttl + 1;
+	if (m->nheaders > 0 && mq_msg_deadline(m, &at) &&
+	    (when < 0 || at + 1 < when))
+		when = at + 1;
+	return when;
+}
+
+/* Whether entry 'm' expired by 'now' (expires_at). */
 static int
 expired(const struct mq_msg *m, int64_t ttl, int64_t now)
 {
-	int64_t at;
+	int64_t when = expires_at(m, ttl);
 
-	if (ttl > 0 && now - m->time_ms > ttl)
-		return 1;
-	return m->nheaders > 0 && mq_msg_deadline(m, &at) && now > at;
+	return when >= 0 && now >= when;
 }
 
 /*
@@ -1791,24 +1804,6 @@ take_ahead(mq_group *g, struct consumer *c, size_t ahead, mq_id from,
 	}
 	*k += ahead;
 	return MQ_OK;
-}
-
-/*
- * The first time at which entry 'm' counts as expired (see expired()),
- * by the policy's 'ttl' or its own deadline, whichever comes first; -1
- * if by neither.
- */
-static int64_t
-expires_at(const struct mq_msg *m, int64_t ttl)
-{
-	int64_t at, when = -1;
-
-	if (ttl > 0)
-		when = m->time_ms + ttl + 1;
-	if (m->nheaders > 0 && mq_msg_deadline(m, &at) &&
-	    (when < 0 || at + 1 < when))
-		when = at + 1;
-	return when;
 }
 
 int

@@ -56,6 +56,16 @@
 /* The file's largest size: the arguments twice (hex) and the rest. */
 #define DECL_MAX	(2 * MQ_QARGS_MAX + 2 * MQ_QHOLDER_MAX + 256)
 
+/* A parsed file: strings into the state's buffers. */
+struct decl {
+	int		 flags;
+	int		 made;
+	const char	*owner;		/* "" for none */
+	const char	*holder;
+	const unsigned char *args;
+	size_t		 argslen;
+};
+
 /* What a spool handle keeps of queue declarations (sp->qstate). */
 struct mq_qstate {
 	char		*text;		/* the last file read, parsed in place */
@@ -70,20 +80,11 @@ struct mq_qstate {
 	 * looks its queue up twice a message.  Its strings are in 'text'.
 	 */
 	char		 last_enc[MQ_ENCNAME_MAX];	/* "": none */
-	struct decl	*last;
+	struct decl	 last;
 	int		 last_rc;	/* MQ_OK or MQ_ENOMSG */
 	uint64_t	 seen_queues, seen_streams;
 };
 
-/* A parsed file: strings into the state's buffers. */
-struct decl {
-	int		 flags;
-	int		 made;
-	const char	*owner;		/* "" for none */
-	const char	*holder;
-	const unsigned char *args;
-	size_t		 argslen;
-};
 
 static struct mq_qstate *
 qstate(mq_spool *sp)
@@ -247,9 +248,7 @@ decl_parse(char *text, struct decl *d)
 static int
 remember(struct mq_qstate *qs, const char *enc, const struct decl *d, int rc)
 {
-	if (qs->last == NULL && (qs->last = malloc(sizeof(*qs->last))) == NULL)
-		return rc;	/* no copy: read again next time */
-	*qs->last = *d;
+	qs->last = *d;
 	qs->last_rc = rc;
 	(void)strlcpy(qs->last_enc, enc, sizeof(qs->last_enc));
 	return rc;
@@ -276,7 +275,7 @@ decl_read(mq_spool *sp, const char *enc, struct decl *d)
 	moved = mq_routes_moved(sp, MQ_ROUTES_QUEUES, &qs->seen_queues);
 	moved |= mq_routes_moved(sp, MQ_ROUTES_STREAMS, &qs->seen_streams);
 	if (!moved && qs->last_enc[0] != '\0' && strcmp(enc, qs->last_enc) == 0) {
-		*d = *qs->last;
+		*d = qs->last;
 		return qs->last_rc;
 	}
 	qs->last_enc[0] = '\0';
@@ -716,7 +715,6 @@ mq_qdecl_free(mq_spool *sp)
 		free(qs->owned[i]);
 	free(qs->owned);
 	free(qs->text);
-	free(qs->last);
 	if (qs->indexfd >= 0)
 		close(qs->indexfd);
 	free(qs);

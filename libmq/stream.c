@@ -1278,8 +1278,9 @@ mq_trim_maxlen(mq_stream *s, uint64_t maxlen, uint64_t *removed)
 static int
 enforce_maxbytes(mq_stream *s)
 {
-	uint64_t limit = s->policy.max_len_bytes, total, cut, dropped;
-	uint64_t bound = UINT64_MAX;
+	uint64_t limit = s->policy.max_len_bytes, total, cut = 0, dropped = 0;
+	uint64_t first = UINT64_MAX;
+	size_t ndeleted = 0;
 	int rc;
 
 	if ((rc = writable(s)) != MQ_OK)
@@ -1292,18 +1293,28 @@ enforce_maxbytes(mq_stream *s)
 			return rc;
 		if (cut <= s->first_offset)
 			return MQ_OK;
-		if ((rc = deadletter_below(s, s->first_offset, cut)) != MQ_OK)
+		first = s->first_offset;
+		ndeleted = s->ndeleted;
+		if ((rc = deadletter_below(s, first, cut)) != MQ_OK)
 			return rc;
-		bound = cut;
 	}
 	if ((rc = mq_stream_lock(s)) != MQ_OK)
 		return rc;
-	if ((rc = mq_stream_refresh(s)) == MQ_OK &&
-	    (rc = mq_bodies_count(s, &total)) == MQ_OK &&
-	    (rc = mq_bodies_cut(s, limit, total, bound, &cut,
-	    &dropped)) == MQ_OK && cut > s->first_offset &&
+	if ((rc = mq_stream_refresh(s)) != MQ_OK ||
+	    (rc = mq_bodies_count(s, &total)) != MQ_OK)
+		goto out;
+	/*
+	 * After dead letters: what was copied, read again only if another
+	 * process trimmed or deleted meanwhile (else 'dropped' still holds).
+	 */
+	if (first == UINT64_MAX)
+		rc = mq_bodies_cut(s, limit, total, UINT64_MAX, &cut, &dropped);
+	else if (s->first_offset != first || s->ndeleted != ndeleted)
+		rc = mq_bodies_cut(s, limit, total, cut, &cut, &dropped);
+	if (rc == MQ_OK && cut > s->first_offset &&
 	    (rc = trim_to(s, cut)) == MQ_OK)
 		mq_bodies_trimmed(s, cut, dropped);
+out:
 	mq_stream_unlock(s);
 	return rc;
 }

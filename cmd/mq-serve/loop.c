@@ -220,6 +220,15 @@ loop_now_ms(const struct loop *l)
 	return l->now;
 }
 
+int64_t
+loop_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Calls the timers that are due; a timer may add or delete timers. */
 static void
 run_timers(struct loop *l)

@@ -62,6 +62,8 @@ void		 loop_before_sleep(struct loop *loop, loop_hook_fn *fn, void *arg);
 int		 loop_run(struct loop *loop);
 void		 loop_stop(struct loop *loop);
 int64_t		 loop_now_ms(const struct loop *loop);	/* monotonic, this turn */
+/* Milliseconds since the epoch, now: the clock of libmq's append times. */
+int64_t		 loop_wall_ms(void);
 
 /* ---- conn.c: a connection and its bounded buffers. */
 

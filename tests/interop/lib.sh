@@ -236,6 +236,15 @@ background() {
 	STARTED_PIDS="$BG_PID $STARTED_PIDS"
 }
 
+# run_ok CMD...: runs CMD (bats's run), shows what it printed, and
+# passes if it exited 0 with "ok" as its last line.
+run_ok() {
+	run "$@"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[${#lines[@]}-1]}" = ok ]
+}
+
 # cli ARGS...: redis-cli against the server under test.
 cli() {
 	redis-cli -h 127.0.0.1 -p "$MQ_PORT" "$@"

@@ -481,6 +481,15 @@ put_str(struct amqp_buf *t, const char *key, const char *value)
 	amqp_fput_str(t, value, strlen(value));
 }
 
+/* The x-first-death-* entries of a death in 'queue' for 'reason'. */
+static void
+put_first_death(struct amqp_buf *t, const char *queue, const char *reason)
+{
+	put_str(t, "x-first-death-exchange", "");
+	put_str(t, "x-first-death-queue", queue);
+	put_str(t, "x-first-death-reason", reason);
+}
+
 /* The headers table of 'm' for an AMQP client is 'want'. */
 static void
 assert_table(const struct mq_msg *m, const struct amqp_buf *want)
@@ -564,9 +573,7 @@ test_x_death(void **state)
 	put_death(&want, 1, "delivery_limit", "limited", 1700000000, "",
 	    "orig", "5000");
 	amqp_put_close(&want, mark);
-	put_str(&want, "x-first-death-exchange", "");
-	put_str(&want, "x-first-death-queue", "limited");
-	put_str(&want, "x-first-death-reason", "delivery_limit");
+	put_first_death(&want, "limited", "delivery_limit");
 	assert_table(&m, &want);
 
 	/* Runs after a header of the message's own are no history. */
@@ -588,9 +595,7 @@ test_x_death(void **state)
 	mark = amqp_fput_array_open(&want);
 	put_death(&want, 1, "rejected", "work", 1700000005, "", "k", NULL);
 	amqp_put_close(&want, mark);
-	put_str(&want, "x-first-death-exchange", "");
-	put_str(&want, "x-first-death-queue", "work");
-	put_str(&want, "x-first-death-reason", "rejected");
+	put_first_death(&want, "work", "rejected");
 	assert_table(&m, &want);
 	amqp_buf_free(&want);
 }
@@ -621,9 +626,7 @@ test_x_death_published(void **state)
 	mark = amqp_fput_array_open(&t);
 	put_death(&t, 1, "rejected", "old", 1600000000, "", "old", NULL);
 	amqp_put_close(&t, mark);
-	put_str(&t, "x-first-death-exchange", "");
-	put_str(&t, "x-first-death-queue", "old");
-	put_str(&t, "x-first-death-reason", "rejected");
+	put_first_death(&t, "old", "rejected");
 	memset(&hd, 0, sizeof(hd));
 	set_table(&hd, &t);
 	assert_int_equal(round_trip(&hd, &in, &pub), 1);
@@ -642,9 +645,7 @@ test_x_death_published(void **state)
 	    NULL);
 	put_death(&want, 1, "rejected", "old", 1600000000, "", "old", NULL);
 	amqp_put_close(&want, mark);
-	put_str(&want, "x-first-death-exchange", "");
-	put_str(&want, "x-first-death-queue", "old");
-	put_str(&want, "x-first-death-reason", "rejected");
+	put_first_death(&want, "old", "rejected");
 	assert_table(&m, &want);
 	amqp_msg_in_free(&in);
 	amqp_buf_free(&t);

@@ -9,8 +9,6 @@
  * without a read (mq_group_expire); max-len-bytes dead-lettering with
  * three processes appending at once.
  */
-#include <sys/wait.h>
-
 #include "helpers.h"
 #include "internal.h"
 #include "mq.h"
@@ -335,10 +333,8 @@ test_exchange_unrouted(void **state)
 	struct mq_msg m;
 	struct seen s;
 
-	memset(&m, 0, sizeof(m));
+	m = test_body("x");
 	m.id.ms = 9;
-	m.body = "x";
-	m.bodylen = 1;
 
 	/* A missing exchange, then one that routes the key nowhere. */
 	route_through(f, "nosuch", "k");
@@ -377,10 +373,8 @@ test_exchange_cycle(void **state)
 	bind_queue(f, "dlx", "orders", "");
 	bind_queue(f, "dlx", "dead", "");
 	route_through(f, "dlx", NULL);
-	memset(&m, 0, sizeof(m));
+	m = test_body("c");
 	m.id.ms = 3;
-	m.body = "c";
-	m.bodylen = 1;
 
 	/* Expired: not back to itself, but to the other. */
 	assert_int_equal(mq_dead_letter(f->s, &m, 1, "expired", NULL), MQ_OK);
@@ -547,7 +541,7 @@ static void
 test_max_len_bytes_processes(void **state)
 {
 	struct fixture *f = *state;
-	int where[PROCS * EACH + 1] = { 0 }, p, status, i;
+	int where[PROCS * EACH + 1] = { 0 }, p, i;
 	struct mq_policy pol;
 	mq_stream *dlq;
 	pid_t pid[PROCS];
@@ -564,11 +558,8 @@ test_max_len_bytes_processes(void **state)
 		if (pid[p] == 0)
 			_exit(appender(f->dir, p));
 	}
-	for (p = 0; p < PROCS; p++) {
-		assert_int_equal(waitpid(pid[p], &status, 0), pid[p]);
-		assert_true(WIFEXITED(status));
-		assert_int_equal(WEXITSTATUS(status), 0);
-	}
+	for (p = 0; p < PROCS; p++)
+		test_wait_ok(pid[p]);
 	/* Each message is in the queue or its dead letters, not in both. */
 	where[PROCS * EACH] = 1;
 	assert_int_equal(mq_range(f->s, (mq_id){ 0, 0 }, MQ_ID_LAST, 0, 0,

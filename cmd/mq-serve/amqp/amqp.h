@@ -369,13 +369,6 @@ int	 amqp_queue_ready(mq_stream *st, mq_group *g, uint64_t *count);
 int	 amqp_queue_count(struct server *s, const char *name, mq_stream *st,
 	    mq_group *g, uint64_t *count, int *top);
 /*
- * Whether the channel's connection may use queue 'name' (not another
- * connection's exclusive queue): 0, or -1 after 405 RESOURCE_LOCKED.  A
- * missing queue is 0: the method says what that means.
- */
-int	 amqp_queue_access(struct amqp_channel *ch, const struct amqp_method *m,
-	    const char *name);
-/*
  * Deletes queue 'name': its stream and declaration, this server's
  * consumers of it (cancelled).  MQ_OK, MQ_ENOSTREAM, or another outcome.
  */
@@ -586,10 +579,10 @@ int	 amqp_expiration(struct amqp_channel *ch,
 int	 amqp_prio_of_max(int64_t max);
 /*
  * The levels above 0 of queue 'name' (0: no priorities, or no queue),
- * from its declaration, remembered until amqp_prio_forget().
+ * from its declaration, remembered until this server declares or
+ * deletes the queue.
  */
 int	 amqp_prio_levels(struct server *s, const char *name);
-void	 amqp_prio_forget(const char *name);
 /*
  * The stream of level 'lv' of queue 'name' into 'buf' (AMQP_NAME_SIZE):
  * the queue's own for 0, else "name#lv".  0, or -1 if too long.

@@ -133,10 +133,10 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	struct amqp_client *c = ch->c;
 	int no_ack = m->args[AMQP_BASIC_GET_NO_ACK].n != 0, again, rc, top;
 	char name[AMQP_NAME_SIZE], from[AMQP_NAME_SIZE];
-	struct mq_group_info gi;
 	struct amqp_queue *q = NULL;
 	struct amqp_value args[AMQP_MAX_ARGS];
 	struct mq_msg msg;
+	mq_id cursor;
 	mq_stream *st;
 	mq_group *g;
 	uint64_t count, tag;
@@ -156,7 +156,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 	    &top)) == MQ_OK && top > 0 && amqp_prio_stream(name, top,
 	    from) == 0)
 		rc = amqp_queue_open(c->conn->server, from, &st, &g);
-	if (rc != MQ_OK || (rc = mq_group_info(g, &gi)) != MQ_OK ||
+	if (rc != MQ_OK || (rc = mq_group_cursor(g, &cursor)) != MQ_OK ||
 	    (rc = mq_group_read(g, ch->consumer, 1, no_ack, &msg,
 	    &got)) != MQ_OK) {
 		amqp_fail_internal(c, m, name, rc);
@@ -168,7 +168,7 @@ amqp_basic_get(struct amqp_channel *ch, const struct amqp_method *m)
 		amqp_send_method(c, ch->id, AMQP_BASIC_GET_EMPTY, args);
 		return;
 	}
-	again = mq_id_cmp(msg.id, gi.last_delivered) <= 0;
+	again = mq_id_cmp(msg.id, cursor) <= 0;
 	tag = ++ch->tag;
 	if ((!no_ack && ((q = amqp_queue_ref(c->conn->server, from)) == NULL ||
 	    amqp_unacked_add(ch, tag, msg.id, q, NULL) == -1))) {

@@ -14,7 +14,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "amqp.h"
 
@@ -57,7 +56,6 @@ amqp_expiration(struct amqp_channel *ch, const struct amqp_content_header *h,
     int64_t *at)
 {
 	const struct amqp_value *v = &h->props[AMQP_BASIC_PROP_EXPIRATION];
-	struct timespec now;
 	char why[300];
 	int64_t ms = 0;
 
@@ -71,8 +69,6 @@ amqp_expiration(struct amqp_channel *ch, const struct amqp_content_header *h,
 		    (const char *)v->p, why);
 		return -1;
 	}
-	/* The clock of libmq's append times. */
-	clock_gettime(CLOCK_REALTIME, &now);
-	*at = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + ms;
+	*at = loop_wall_ms() + ms;
 	return 0;
 }

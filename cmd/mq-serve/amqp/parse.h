@@ -173,6 +173,8 @@ int	 amqp_field_int(const struct amqp_field *f, int64_t *v);
 /* A long string field (S): 0, or -1. */
 int	 amqp_field_str(const struct amqp_field *f, const uint8_t **s,
 	    size_t *len);
+/* Whether 'f' is the long string 's'. */
+int	 amqp_field_is(const struct amqp_field *f, const char *s);
 
 /* ---- sasl.c: the response of connection.start-ok. */
 

@@ -78,8 +78,9 @@ amqp_prio_levels(struct server *s, const char *name)
 	return levels;
 }
 
-void
-amqp_prio_forget(const char *name)
+/* Forgets what amqp_prio_levels() remembered of queue 'name'. */
+static void
+prio_forget(const char *name)
 {
 	struct known key, *k;
 
@@ -145,7 +146,7 @@ amqp_prio_declare(struct server *s, const char *name, int levels)
 {
 	int lv, rc;
 
-	amqp_prio_forget(name);
+	prio_forget(name);
 	for (lv = 1; lv <= levels; lv++)
 		if ((rc = amqp_prio_make(s, name, lv)) != MQ_OK)
 			return rc;
@@ -204,5 +205,5 @@ amqp_prio_remove(struct server *s, const char *name)
 		(void)mq_queue_delete(s->spool, lname);
 		server_stream_forget(s, lname);
 	}
-	amqp_prio_forget(name);
+	prio_forget(name);
 }

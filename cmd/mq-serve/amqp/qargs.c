@@ -77,13 +77,6 @@ type_name(char type)
 	return "unknown";
 }
 
-static int
-str_is(const struct amqp_field *f, const char *s)
-{
-	return f->type == 'S' && f->v.len == strlen(s) &&
-	    memcmp(f->v.p, s, f->v.len) == 0;
-}
-
 /*
  * Why RabbitMQ refuses value 'f' of a 'kind' argument, in 'why' (size
  * 'size'), or "" if it takes it.
@@ -114,9 +107,9 @@ invalid(enum kind kind, const struct amqp_field *f, char *why, size_t size)
 		if (f->type != 'S')
 			(void)snprintf(why, size, "{unacceptable_type,%s}",
 			    type_name(f->type));
-		else if (!str_is(f, "drop-head") &&
-		    !str_is(f, "reject-publish") &&
-		    !str_is(f, "reject-publish-dlx"))
+		else if (!amqp_field_is(f, "drop-head") &&
+		    !amqp_field_is(f, "reject-publish") &&
+		    !amqp_field_is(f, "reject-publish-dlx"))
 			(void)snprintf(why, size, "invalid_overflow");
 		break;
 	case K_BOOL:
@@ -135,7 +128,7 @@ invalid(enum kind kind, const struct amqp_field *f, char *why, size_t size)
 		if (f->type != 'S')
 			(void)snprintf(why, size, "{unacceptable_type,%s}",
 			    type_name(f->type));
-		else if (!str_is(f, "classic") && !str_is(f, "stream"))
+		else if (!amqp_field_is(f, "classic") && !amqp_field_is(f, "stream"))
 			(void)snprintf(why, size,
 			    "\"unsupported queue type '%.*s'\"", (int)f->v.len,
 			    (const char *)f->v.p);
@@ -272,7 +265,7 @@ amqp_qargs_equivalent(struct amqp_channel *ch, const struct amqp_method *m,
 		    &cf) == 1;
 		if ((!rin && !cin) || (rin && cin && same(&rf, &cf)) ||
 		    (known[i].kind == K_QTYPE && !(rin && cin) &&
-		    str_is(rin ? &rf : &cf, "classic")))
+		    amqp_field_is(rin ? &rf : &cf, "classic")))
 			continue;	/* none is classic */
 		side_text(&rf, rin, rin && cin, r, sizeof(r));
 		side_text(&cf, cin, rin && cin, c, sizeof(c));
@@ -330,7 +323,7 @@ amqp_qargs_policy(const uint8_t *args, size_t len, struct mq_policy *p)
 			p->dl_route |= MQ_DL_KEY;
 	}
 	if (amqp_table_find(args, len, "x-overflow", &f) == 1 &&
-	    !str_is(&f, "drop-head"))
+	    !amqp_field_is(&f, "drop-head"))
 		p->overflow = MQ_OVERFLOW_REJECT;
 	return amqp_stream_policy(args, len, p) || p->ttl_ms != 0 ||
 	    p->max_len != 0 || p->max_len_bytes != 0 ||

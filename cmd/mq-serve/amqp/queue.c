@@ -106,8 +106,13 @@ queue_fail(struct amqp_channel *ch, const struct amqp_method *m,
 	}
 }
 
-int
-amqp_queue_access(struct amqp_channel *ch, const struct amqp_method *m,
+/*
+ * Whether the channel's connection may use queue 'name' (not another
+ * connection's exclusive queue): 0, or -1 after 405 RESOURCE_LOCKED.  A
+ * missing queue is 0: the method says what that means.
+ */
+static int
+queue_access(struct amqp_channel *ch, const struct amqp_method *m,
     const char *name)
 {
 	char h[MQ_QHOLDER_MAX];
@@ -127,7 +132,7 @@ amqp_queue_open_or_fail(struct amqp_channel *ch, const struct amqp_method *m,
 {
 	int rc;
 
-	if (amqp_queue_access(ch, m, name) == -1)
+	if (queue_access(ch, m, name) == -1)
 		return -1;
 	if ((rc = amqp_queue_open(ch->c->conn->server, name, st, g)) ==
 	    MQ_OK)
@@ -535,7 +540,7 @@ amqp_queue_delete(struct amqp_channel *ch, const struct amqp_method *m)
 	int nowait = m->args[AMQP_QUEUE_DELETE_NOWAIT].n != 0, rc, top;
 
 	if (amqp_queue_name(ch, m, &m->args[AMQP_QUEUE_DELETE_QUEUE],
-	    name) == -1 || amqp_queue_access(ch, m, name) == -1)
+	    name) == -1 || queue_access(ch, m, name) == -1)
 		return;
 	/* A stream queue has nothing ready, as RabbitMQ counts it. */
 	count = 0;

@@ -29,8 +29,7 @@ amqp_refused(struct server *s, mq_stream *st, const struct mq_msg *m)
 	    mq_queue_lookup(s->spool, mq_stream_name(st), &q) != MQ_OK ||
 	    q.args == NULL ||
 	    amqp_table_find(q.args, q.argslen, "x-overflow", &f) != 1 ||
-	    f.type != 'S' || f.v.len != sizeof(REJECT_DLX) - 1 ||
-	    memcmp(f.v.p, REJECT_DLX, f.v.len) != 0)
+	    !amqp_field_is(&f, REJECT_DLX))
 		return;
 	if ((rc = mq_stream_dead_letter(st, m, 1, "maxlen")) != MQ_OK)
 		server_log(s, "queue '%s': dead-lettering a refused publish: %s",

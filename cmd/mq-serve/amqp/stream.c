@@ -44,21 +44,13 @@ static const char *const refused_args[] = {
 	"x-single-active-consumer",
 };
 
-/* Whether 'f' is the long string 's'. */
-static int
-is_str(const struct amqp_field *f, const char *s)
-{
-	return f->type == 'S' && f->v.len == strlen(s) &&
-	    memcmp(f->v.p, s, f->v.len) == 0;
-}
-
 int
 amqp_stream_args(const uint8_t *args, size_t len)
 {
 	struct amqp_field f;
 
 	return amqp_table_find(args, len, "x-queue-type", &f) == 1 &&
-	    is_str(&f, "stream");
+	    amqp_field_is(&f, "stream");
 }
 
 int
@@ -224,7 +216,7 @@ start_offset(mq_stream *st, const struct amqp_field *f, uint64_t *offset)
 
 	if ((rc = mq_stream_info(st, &si)) != MQ_OK)
 		return rc;
-	if (f == NULL || is_str(f, "next")) {
+	if (f == NULL || amqp_field_is(f, "next")) {
 		*offset = si.next_offset;
 		return MQ_OK;
 	}
@@ -238,7 +230,7 @@ start_offset(mq_stream *st, const struct amqp_field *f, uint64_t *offset)
 	if (f->type == 'T')
 		rc = mq_reader_seek_id(r, (mq_id){ f->v.n > UINT64_MAX / 1000 ?
 		    UINT64_MAX : f->v.n * 1000, 0 });
-	else if (is_str(f, "last"))
+	else if (amqp_field_is(f, "last"))
 		rc = mq_reader_seek_id(r, si.last_id);
 	/* else "first": the reader starts at the first entry kept. */
 	if (rc == MQ_OK)
@@ -255,7 +247,7 @@ offset_valid(const struct amqp_field *f)
 
 	if (f->type == 'T' || amqp_field_int(f, &v) == 0)
 		return 1;
-	return is_str(f, "first") || is_str(f, "last") || is_str(f, "next");
+	return amqp_field_is(f, "first") || amqp_field_is(f, "last") || amqp_field_is(f, "next");
 }
 
 /* 406 for x-stream-offset 'f' of a consume 'm' of queue 'name'. */

@@ -191,6 +191,13 @@ amqp_field_str(const struct amqp_field *f, const uint8_t **s, size_t *len)
 	return 0;
 }
 
+int
+amqp_field_is(const struct amqp_field *f, const char *s)
+{
+	return f->type == 'S' && f->v.len == strlen(s) &&
+	    memcmp(f->v.p, s, f->v.len) == 0;
+}
+
 /* ---- Writing. */
 
 void

@@ -24,7 +24,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "amqp.h"
 
@@ -87,15 +86,6 @@ forget(struct ttl *t)
 	free(t);
 }
 
-/* Milliseconds since the epoch: the clock of libmq's append times. */
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void fire(struct loop *loop, void *arg);
 
@@ -110,7 +100,7 @@ arm(struct ttl *t, int64_t at)
 			return;
 		loop_timer_del(door->loop, t->timer);
 	}
-	ms = at - wall_ms();
+	ms = at - loop_wall_ms();
 	t->at = at;
 	t->timer = loop_timer_add(door->loop, ms > 0 ? ms : 0, fire, t);
 }
@@ -140,7 +130,7 @@ fire(struct loop *loop, void *arg)
 		/* Tried again in a second: the queue keeps expiring. */
 		server_log(door, "queue '%s': expiring messages: %s", t->name,
 		    mq_strerror(rc));
-		arm(t, wall_ms() + TTL_RETRY_MS);
+		arm(t, loop_wall_ms() + TTL_RETRY_MS);
 		return;
 	}
 	if (next >= 0)
@@ -157,7 +147,7 @@ amqp_ttl_queue(struct server *s, const char *name, int64_t ms)
 		return;
 	t->ms = ms;
 	/* What it holds already: a look now. */
-	arm(t, wall_ms());
+	arm(t, loop_wall_ms());
 }
 
 void
@@ -180,7 +170,7 @@ amqp_ttl_published(struct server *s, const char *name, size_t len,
 		return;
 	/* As libmq counts it: expired once past the time, not at it. */
 	at = deadline != 0 ? deadline + 1 : INT64_MAX;
-	if (t->ms > 0 && (now = wall_ms()) + t->ms + 1 < at)
+	if (t->ms > 0 && (now = loop_wall_ms()) + t->ms + 1 < at)
 		at = now + t->ms + 1;
 	arm(t, at);
 }

@@ -34,7 +34,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "waiters.h"
 
@@ -408,21 +407,12 @@ waiters_count(const struct server *s)
 
 static void due_fire(struct loop *loop, void *arg);
 
-/* Milliseconds since the epoch: the clock of mq_group_next_due. */
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Retries the waiters of 'k' at 'when' (ms since the epoch), if earlier. */
 static void
 due_arm(struct server *s, struct wait_key *k, int64_t when)
 {
-	int64_t wait = when - wall_ms();
+	int64_t wait = when - loop_wall_ms();
 
 	if (k->due_timer != 0 && k->due_at <= when)
 		return;
@@ -483,7 +473,7 @@ group_worth(struct server *s, mq_stream *st, mq_id top,
 		return 1;
 	if (due < 0)
 		return 0;
-	if (due <= wall_ms())
+	if (due <= loop_wall_ms())
 		return 1;
 	due_arm(s, l->key, due);
 	return 0;

@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "resp.h"
 
@@ -212,14 +211,6 @@ static size_t nexpiries;
 static uint64_t expiry_timer;		/* 0: none armed */
 static struct server *expiry_server;	/* whose loop the timer is on */
 
-static int64_t
-unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The deadline of key 'name' ('len' bytes), or NULL. */
 static struct expiry *
@@ -282,7 +273,7 @@ static void
 expire_due(struct server *s)
 {
 	struct expiry *e, *next;
-	int64_t now = unix_ms();
+	int64_t now = loop_wall_ms();
 	int rc;
 
 	for (e = RB_MIN(expirytree, &expiries); e != NULL; e = next) {
@@ -320,7 +311,7 @@ expiry_arm(struct server *s)
 			first = e->at;
 	if (first == INT64_MAX)
 		return;
-	now = unix_ms();
+	now = loop_wall_ms();
 	expiry_server = s;
 	expiry_timer = loop_timer_add(s->loop, first > now ? first - now : 0,
 	    expiry_fire, s);
@@ -793,7 +784,7 @@ resp_cmd_expire(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		    "ERR value is not an integer or out of range");
 		return;
 	}
-	now = unix_ms();
+	now = loop_wall_ms();
 	if (!ms && (when > LLONG_MAX / 1000 || when < LLONG_MIN / 1000)) {
 		resp_reply_error(c, "ERR invalid expire time in '%s' command",
 		    cmd);
@@ -853,7 +844,7 @@ resp_cmd_ttl(struct resp_client *c, size_t argc, const struct resp_arg *argv)
 		resp_reply_int(c, -1);
 		return;
 	}
-	left = e->at - unix_ms();
+	left = e->at - loop_wall_ms();
 	if (left < 0)
 		left = 0;
 	resp_reply_int(c, resp_arg_is(&argv[0],

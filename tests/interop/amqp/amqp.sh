@@ -2,12 +2,17 @@
 # door, the raw client, pika scripts, and a check that the server still
 # serves.  Loaded after lib.sh with `load amqp.sh`.
 
-setup() {
+# amqp_setup: what every test of the door needs before it starts.
+amqp_setup() {
 	interop_setup || return 1
 	require_serve || return 1
 	if [ -n "${MQ_SERVE_CMD:-}" ]; then
 		skip "the AMQP door is mq-serve's"
 	fi
+}
+
+setup() {
+	amqp_setup
 }
 
 # amqp_up [OPTION]...: mq-serve with the AMQP door on AMQP_PORT (and
@@ -21,25 +26,20 @@ amqp_up() {
 # raw: runs the python script on stdin after rawamqp.py.
 raw() {
 	cat "$INTEROP/rawamqp.py" - > raw.py
-	run "$MQ_PYTHON" raw.py "$AMQP_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
+	run_ok "$MQ_PYTHON" raw.py "$AMQP_PORT"
 }
 
 # pika_run: runs the python script on stdin with pika, AMQP_PORT in its
 # environment.
 pika_run() {
-	run env AMQP_PORT="$AMQP_PORT" "$MQ_PYTHON" -
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
+	run_ok env AMQP_PORT="$AMQP_PORT" "$MQ_PYTHON" -
 }
 
 # The pika scripts of pika_script start with this: connect() makes a
 # connection, c and ch are one and its channel; pump(conns, done) runs
-# the events of one connection or a list until done() holds; refused
-# checks that a call is closed with a code and text.
+# the events of one connection or a list until done() holds; drain(q) is
+# every body queue q held, taken; refused checks that a call is closed
+# with a code and text.
 PIKA_PRELUDE='import os, time, pika
 def connect():
 	return pika.BlockingConnection(pika.ConnectionParameters(
@@ -52,6 +52,13 @@ def pump(conns, done):
 		assert time.monotonic() < end, "gave up waiting"
 		for one in conns:
 			one.process_data_events(time_limit=0.02)
+def drain(q):
+	got = []
+	while True:
+		m, p, body = ch.basic_get(q, auto_ack=True)
+		if m is None:
+			return got
+		got.append(body.decode())
 def refused(call, code, text, connection=False):
 	exc = pika.exceptions.ConnectionClosedByBroker if connection else \
 	    pika.exceptions.ChannelClosedByBroker
@@ -65,9 +72,17 @@ c = connect()
 ch = c.channel()
 '
 
-# pika_script: pika_run with PIKA_PRELUDE before the script on stdin.
+# pika_script [MORE]: pika_run with PIKA_PRELUDE, then MORE (python
+# that a file's scripts share), before the script on stdin.
 pika_script() {
-	{ printf '%s' "$PIKA_PRELUDE"; cat; } | pika_run
+	{ printf '%s%s' "$PIKA_PRELUDE" "${1:-}"; cat; } | pika_run
+}
+
+# php_run: the PHP script on stdin with AMQP_PORT as its argument; it
+# must end with "ok".
+php_run() {
+	cat > script.php
+	run_ok timeout 60 php -d display_errors=stderr script.php "$AMQP_PORT"
 }
 
 # none_pending QUEUE: the group "queue" of QUEUE holds no delivery that

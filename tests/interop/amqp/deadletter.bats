@@ -41,14 +41,10 @@ def death(p, queue, reason, exchange, keys):
 	assert p.headers["x-first-death-exchange"] == "", p.headers
 '
 
-# dead_script: pika_script with DEAD_PRELUDE before the script on stdin.
-dead_script() {
-	{ printf '%s' "$DEAD_PRELUDE"; cat; } | pika_script
-}
 
 @test "amqp dead letters: rejected by reject and nack, through the exchange, with x-death" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 ch.queue_bind("dead", "dlx", "work")
 ch.queue_declare("work", arguments={"x-dead-letter-exchange": "dlx"})
 ch.basic_publish("", "work", b"one", pika.BasicProperties(
@@ -74,7 +70,7 @@ PY
 
 @test "amqp dead letters: x-dead-letter-routing-key routes them and becomes their key" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 ch.queue_declare("keyed", arguments={"x-dead-letter-exchange": "dlx",
     "x-dead-letter-routing-key": "dead-key"})
 ch.basic_publish("", "keyed", b"k")
@@ -89,7 +85,7 @@ PY
 
 @test "amqp dead letters: expired on time from a queue no one reads, by ttl and by expiration" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 ch.queue_declare("delay", arguments={"x-message-ttl": 200,
     "x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "dead-key"})
 ch.queue_declare("later", arguments={"x-dead-letter-exchange": "dlx",
@@ -114,7 +110,7 @@ PY
 
 @test "amqp dead letters: pushed out by x-max-length, past x-delivery-limit, refused by reject-publish-dlx" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 ch.queue_declare("short", arguments={"x-max-length": 1,
     "x-dead-letter-exchange": "dlx", "x-dead-letter-routing-key": "dead-key"})
 ch.basic_publish("", "short", b"first")
@@ -158,7 +154,7 @@ dlq_count() {
 
 @test "amqp dead letters: a rejection cycle counts up, an expiry cycle cannot loop" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 def get(name):
 	end = time.monotonic() + 20
 	while True:
@@ -196,7 +192,7 @@ PY
 
 @test "amqp dead letters: what no queue takes, and mq-dlq, with -d for a queue of several" {
 	amqp_up
-	dead_script <<'PY'
+	pika_script "$DEAD_PRELUDE" <<'PY'
 ch.queue_declare("a", arguments={"x-dead-letter-exchange": "dlx",
     "x-dead-letter-routing-key": "dead-key"})
 ch.queue_declare("b", arguments={"x-dead-letter-exchange": "dlx",

@@ -152,27 +152,15 @@ PY
 	grep -q "amq.direct" "$MQ_SPOOL/exchanges"
 }
 
-# The prelude's pika with helpers: drain(q) is every body in queue q.
+# What the routing scripts start with, after PIKA_PRELUDE: five queues.
 ROUTE_PRELUDE='
-def drain(q):
-	got = []
-	while True:
-		m, p, body = ch.basic_get(q, auto_ack=True)
-		if m is None:
-			return got
-		got.append(body.decode())
 for q in ("q0", "q1", "q2", "q3", "q4"):
 	ch.queue_declare(q)
 '
 
-# route_script: pika_script with ROUTE_PRELUDE too.
-route_script() {
-	{ printf '%s' "$PIKA_PRELUDE$ROUTE_PRELUDE"; cat; } | pika_run
-}
-
 @test "routing: direct, fanout, topic with * and #, and exchange to exchange" {
 	amqp_up
-	route_script <<'PY'
+	pika_script "$ROUTE_PRELUDE" <<'PY'
 ch.exchange_declare("d", "direct")
 ch.exchange_declare("f", "fanout")
 ch.exchange_declare("t", "topic")
@@ -207,7 +195,7 @@ PY
 
 @test "routing: headers exchanges, x-match all, any, any-with-x and void" {
 	amqp_up
-	route_script <<'PY'
+	pika_script "$ROUTE_PRELUDE" <<'PY'
 ch.exchange_declare("h", "headers")
 ch.queue_bind("q0", "h", arguments={"x-match": "all", "a": 1, "b": "s"})
 ch.queue_bind("q1", "h", arguments={"x-match": "any", "a": 1, "b": "s"})
@@ -234,7 +222,7 @@ PY
 
 @test "internal, auto-delete, mandatory, and a deleted queue's bindings" {
 	amqp_up
-	route_script <<'PY'
+	pika_script "$ROUTE_PRELUDE" <<'PY'
 ch.exchange_declare("in", "fanout", internal=True)
 ch.queue_bind("q0", "in")
 ch.exchange_bind("in", "amq.direct", "k")

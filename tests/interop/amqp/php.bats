@@ -15,16 +15,6 @@ require_extension() {
 	missing "PHP extension $1"
 }
 
-# php_run: the PHP script on stdin with AMQP_PORT as its argument; it
-# must end with "ok".
-php_run() {
-	cat > script.php
-	run timeout 30 php script.php "$AMQP_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
-}
-
 @test "php-amqplib: basic_consume with a callback and acks, prefetch 2" {
 	amqp_up
 	php_run <<'PHP'

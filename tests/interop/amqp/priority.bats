@@ -12,31 +12,25 @@ no_keys() {
 	[ -z "$(redis-cli -p "$MQ_PORT" KEYS "$1")" ]
 }
 
-# The messages of the ordering tests: (body, priority), None for none.
-PIKA_PRELUDE="$PIKA_PRELUDE"'
+# What the priority scripts start with, after PIKA_PRELUDE: the
+# messages of the ordering tests, (body, priority), None for none.
+PRIO_PRELUDE='
 MIXED = [("a", None), ("b", 3), ("c", 5), ("d", 1), ("e", 9), ("f", 3),
     ("g", 0), ("h", 5)]
 def publish(q, msgs):
 	for body, p in msgs:
 		ch.basic_publish("", q, body,
 		    pika.BasicProperties(priority=p))
-def get_all(q):
-	got = []
-	while True:
-		m, props, body = ch.basic_get(q, auto_ack=True)
-		if m is None:
-			return got
-		got.append(body.decode())
 '
 
 @test "amqp priority: basic.get takes the highest priority first, FIFO within one" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 5})
 publish("pq", MIXED)
 assert ch.queue_declare("pq", passive=True).method.message_count == 8
 # 9 counts as the max, 5; none as 0.
-got = get_all("pq")
+got = drain("pq")
 assert got == ["c", "e", "h", "b", "f", "d", "a", "g"], got
 print("ok")
 PY
@@ -44,7 +38,7 @@ PY
 
 @test "amqp priority: a consumer gets the highest priority first" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 9})
 publish("pq", MIXED)
 got = []
@@ -58,10 +52,10 @@ PY
 
 @test "amqp priority: a queue without x-max-priority keeps publish order" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("plain")
 publish("plain", MIXED)
-got = get_all("plain")
+got = drain("plain")
 assert got == [b for b, p in MIXED], got
 print("ok")
 PY
@@ -71,7 +65,7 @@ PY
 
 @test "amqp priority: a requeued message keeps its priority and comes back redelivered" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 5})
 publish("pq", [("low", 1), ("high", 5), ("none", None)])
 tags = []
@@ -95,7 +89,7 @@ PY
 
 @test "amqp priority: declare-ok, purge and delete count every level" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 3})
 publish("pq", MIXED)
 assert ch.queue_declare("pq", passive=True).method.message_count == 8
@@ -115,7 +109,7 @@ PY
 
 @test "amqp priority: the levels are streams Redis and the tools read" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 2})
 publish("pq", [("zero", None), ("one", 1), ("two", 2), ("more", 7)])
 print("ok")
@@ -130,7 +124,7 @@ PY
 
 @test "amqp priority: a rejected message of any level goes to the queue's dead letters" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 5})
 publish("pq", [("low", None), ("high", 4)])
 for want in [b"high", b"low"]:
@@ -149,7 +143,7 @@ PY
 
 @test "amqp priority: an exclusive queue's levels go with its connection" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 c1 = connect()
 ch1 = c1.channel()
 ch1.queue_declare("mine", exclusive=True, arguments={"x-max-priority": 2})
@@ -168,7 +162,7 @@ PY
 
 @test "amqp priority: a consumer that waits gets a later message of its level" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("pq", arguments={"x-max-priority": 5})
 got = []
 ch.basic_consume("pq", lambda c, m, p, b: got.append(b.decode()),
@@ -182,7 +176,7 @@ PY
 
 @test "amqp single active consumer: one consumer gets it all, the next on cancel" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("sac", arguments={"x-single-active-consumer": True})
 ch2 = c.channel()
 got = {"one": [], "two": []}
@@ -206,7 +200,7 @@ PY
 
 @test "amqp single active consumer: the next takes over when the connection goes, what it held redelivered" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 c1 = connect()
 ch1 = c1.channel()
 ch1.queue_declare("sac", arguments={"x-single-active-consumer": True})
@@ -233,7 +227,7 @@ PY
 
 @test "amqp single active consumer: a consumer that is not active gets nothing, and a basic.get still does" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("sac", arguments={"x-single-active-consumer": True})
 ch2 = c.channel()
 got = {"one": [], "two": []}
@@ -260,7 +254,7 @@ PY
 
 @test "amqp consumer priorities: the higher consumer gets messages while it has room" {
 	amqp_up
-	pika_script <<'PY'
+	pika_script "$PRIO_PRELUDE" <<'PY'
 ch.queue_declare("cp")
 lo, hi = c.channel(), c.channel()
 got = {"lo": [], "hi": []}

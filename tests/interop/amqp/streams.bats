@@ -41,14 +41,10 @@ def expect(first, last):
 	return [("m%d" % i, i) for i in range(first, last + 1)]
 '
 
-stream_script() {
-	{ printf '%s' "$PIKA_PRELUDE"; printf '%s' "$STREAM_PRELUDE"; cat; } |
-	    pika_run
-}
 
 @test "amqp streams: a declare must be durable, not exclusive, auto-delete nor server-named" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 pre = "PRECONDITION_FAILED - "
 def bad(text, name="s", **kw):
 	global ch
@@ -102,7 +98,7 @@ PY
 
 @test "amqp streams: consumers start at first, next, last, an offset or a timestamp" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 import datetime
 declare("st")
 publish("st", 5)
@@ -138,7 +134,7 @@ PY
 
 @test "amqp streams: each delivery has its offset, with the message's own headers" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 declare("h")
 ch.confirm_delivery()
 ch.basic_publish("", "h", "one", pika.BasicProperties(
@@ -162,7 +158,7 @@ PY
 
 @test "amqp streams: consumers read independently and an ack only gives room" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 declare("ind")
 publish("ind", 10)
 # Two consumers of one channel, two of another connection: all get all.
@@ -200,7 +196,7 @@ PY
 @test "amqp streams: a waiting consumer gets appends of mq-xadd, Redis XADD and exchanges" {
 	amqp_up
 	export MQ_BIN MQ_PORT
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 import subprocess
 declare("w")
 ch.queue_bind("w", "amq.direct", routing_key="k")
@@ -224,14 +220,14 @@ PY
 
 @test "amqp streams: a consumer replays from an offset after a restart" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 declare("r", **{"x-max-age": "7D", "x-max-length-bytes": 10000000})
 publish("r", 4)
 print("ok")
 PY
 	stop "$MQ_PID"
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 ok = declare("r", **{"x-max-age": "7D", "x-max-length-bytes": 10000000})
 assert ok.method.message_count == 4
 assert take("r", 2, 2) == expect(2, 3)
@@ -248,7 +244,7 @@ PY
 
 @test "amqp streams: what a stream refuses, in RabbitMQ's words" {
 	amqp_up
-	stream_script <<'PY'
+	pika_script "$STREAM_PRELUDE" <<'PY'
 declare("no")
 publish("no", 2)
 nope = "NOT_IMPLEMENTED - %s not supported by stream queues queue 'no' " \

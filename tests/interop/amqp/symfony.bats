@@ -12,11 +12,7 @@ load ../lib.sh
 load amqp.sh
 
 setup() {
-	interop_setup || return 1
-	require_serve || return 1
-	if [ -n "${MQ_SERVE_CMD:-}" ]; then
-		skip "the AMQP door is mq-serve's"
-	fi
+	amqp_setup || return 1
 	php -r 'require "Symfony/Component/Messenger/autoload.php";
 	    new AMQPConnection();
 	    class_exists("Symfony\\Component\\Messenger\\Bridge\\Amqp\\Transport\\AmqpTransport") or exit(1);' || {
@@ -44,16 +40,6 @@ function transport()
 	return new AmqpTransport(Connection::fromDsn($dsn), new PhpSerializer());
 }
 PHP
-}
-
-# php_run: the PHP script on stdin with AMQP_PORT as its argument; it
-# must end with "ok".
-php_run() {
-	cat > script.php
-	run timeout 60 php -d display_errors=stderr script.php "$AMQP_PORT"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ "${lines[${#lines[@]}-1]}" = ok ]
 }
 
 @test "symfony amqp: send, receive in order, ack; the message count" {
