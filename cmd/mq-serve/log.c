@@ -1,7 +1,9 @@
 /*
  * log.c - the server's log: one line per event, to standard error, to
  * the --log file (reopened on SIGHUP, for rotation), or to syslog(3) as
- * "mq-serve".  The sync thread logs too (syncer.c), hence the lock.
+ * "mq-serve".  Each line leaves in one write(2), so that another writer
+ * of the same file cannot split it.  The sync thread logs too
+ * (syncer.c), hence the lock.
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -17,15 +19,36 @@ static FILE *logfp;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int use_syslog;
 
+/* A longer line is cut (names and ids are bounded well below it). */
+#define LOG_LINE_MAX	2048
+
+/*
+ * log_write: the whole line in one write(2), so that a line is never
+ * split by another writer of the same file or terminal (a tool whose
+ * output shares the server's standard error, another server's log).
+ */
+static void
+log_write(const char *line, size_t len)
+{
+	FILE *fp;
+
+	pthread_mutex_lock(&log_lock);
+	fp = logfp != NULL ? logfp : stderr;
+	(void)write(fileno(fp), line, len);
+	pthread_mutex_unlock(&log_lock);
+}
+
 void
 server_log(struct server *s, const char *fmt, ...)
 {
-	char stamp[32];
+	char line[LOG_LINE_MAX];
 	struct tm tm;
 	time_t now = time(NULL);
 	va_list ap;
-	FILE *fp;
+	size_t len;
+	int n;
 
+	(void)s;
 	if (use_syslog) {
 		va_start(ap, fmt);
 		vsyslog(LOG_INFO, fmt, ap);
@@ -33,16 +56,20 @@ server_log(struct server *s, const char *fmt, ...)
 		return;
 	}
 	localtime_r(&now, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-	pthread_mutex_lock(&log_lock);
-	fp = logfp != NULL ? logfp : stderr;
-	fprintf(fp, "%s mq-serve[%ld]: ", stamp, (long)getpid());
+	len = strftime(line, sizeof(line), "%Y-%m-%d %H:%M:%S", &tm);
+	n = snprintf(line + len, sizeof(line) - len, " mq-serve[%ld]: ",
+	    (long)getpid());
+	len += (size_t)n;
 	va_start(ap, fmt);
-	vfprintf(fp, fmt, ap);
+	n = vsnprintf(line + len, sizeof(line) - len, fmt, ap);
 	va_end(ap);
-	fputc('\n', fp);
-	fflush(fp);
-	pthread_mutex_unlock(&log_lock);
+	if (n < 0)
+		n = 0;
+	len += (size_t)n;
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;		/* cut, but keep the newline */
+	line[len++] = '\n';
+	log_write(line, len);
 }
 
 int
