@@ -16,7 +16,11 @@
 #     mode from CONNS connections, each keeping WINDOW unconfirmed:
 #     messages/s, median and p99 confirm latency;
 #   - consume: the same messages with basic.qos PREFETCH and one
-#     basic.ack each, from CONNS connections: messages/s.
+#     basic.ack each, from CONNS connections: messages/s;
+#   - with QUEUES=Q (Q > 1), the same over Q durable queues: declaring
+#     them (queues/s), publishing the messages to them in turn, and
+#     consuming them with a consumer on each queue, PREFETCH for each
+#     connection's channel (basic.qos global).
 # Prints a Markdown table; the ratio is mq-serve's figure over
 # rabbitmq-server's.  Not a test: nothing here passes or fails.  Needs
 # rabbitmq-server, librabbitmq-dev, cc and python3
@@ -28,6 +32,7 @@ CONNS=${CONNS:-4}
 WINDOW=${WINDOW:-100}
 PREFETCH=${PREFETCH:-100}
 HOLD=${HOLD:-1000}
+QUEUES=${QUEUES:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 . "$root/scripts/bench/lib.sh"
 bench_init bench-amqp cc python3
@@ -81,6 +86,13 @@ measure() {
 	    -w "$WINDOW" > "$work/$name.pub"
 	"$work/amqp-load" consume -p "$port" -c "$CONNS" -n "$N" \
 	    -P "$PREFETCH" > "$work/$name.con"
+	[ "$QUEUES" -gt 1 ] || return 0
+	"$work/amqp-load" declare -p "$port" -c "$CONNS" -Q "$QUEUES" \
+	    -q many > "$work/$name.qdecl"
+	"$work/amqp-load" publish -p "$port" -c "$CONNS" -n "$N" -s 100 \
+	    -w "$WINDOW" -Q "$QUEUES" -q many > "$work/$name.qpub"
+	"$work/amqp-load" consume -p "$port" -c "$CONNS" -n "$N" \
+	    -P "$PREFETCH" -Q "$QUEUES" -q many > "$work/$name.qcon"
 }
 
 mq_port=$(free_port)
@@ -141,3 +153,10 @@ row "confirm latency p99, us" "$(field p99_us < "$work/mq.pub")" \
     "$(field p99_us < "$work/rmq.pub")"
 row "consume, msg/s (prefetch $PREFETCH, an ack each)" \
     "$(field rate < "$work/mq.con")" "$(field rate < "$work/rmq.con")"
+[ "$QUEUES" -gt 1 ] || exit 0
+row "declare $QUEUES durable queues, queues/s" \
+    "$(field rate < "$work/mq.qdecl")" "$(field rate < "$work/rmq.qdecl")"
+row "publish over $QUEUES queues, msg/s" \
+    "$(field rate < "$work/mq.qpub")" "$(field rate < "$work/rmq.qpub")"
+row "consume from $QUEUES queues, a consumer each, msg/s" \
+    "$(field rate < "$work/mq.qcon")" "$(field rate < "$work/rmq.qcon")"

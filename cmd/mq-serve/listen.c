@@ -68,6 +68,10 @@ listener_accept(struct loop *loop, int fd, int events, void *arg)
 		cfd = accept4(fd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd == -1) {
+			/* Out of descriptors: the cache's spare ones first. */
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    server_cache_relieve(l->server) > 0)
+				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			    errno != EINTR && errno != ECONNABORTED)
 				server_log(l->server, "accept: %s", strerror(errno));

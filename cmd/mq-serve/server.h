@@ -477,6 +477,21 @@ void	 server_group_forget(struct server *s, mq_stream *stream,
 	    const char *name);
 /* The server's router (mq_router_open at the first call). */
 int	 server_router(struct server *s, mq_router **out);
+/*
+ * Says that the running command keeps none of the pointers the cache
+ * handed it so far: what it opened may be closed from now on, as at the
+ * next command.  What opens many streams one after another in one
+ * command (a round of servings, a hand-back of deliveries to thousands
+ * of queues) calls it between them, or the cache would pass its bound
+ * in descriptors by all it opened.
+ */
+void	 server_cache_release(struct server *s);
+/*
+ * Closes what nothing uses down to the cache's bound, for a caller
+ * short of descriptors (accept(2) failed with EMFILE); returns how many
+ * it closed.
+ */
+size_t	 server_cache_relieve(struct server *s);
 /* Closes everything the cache holds (at shutdown). */
 void	 cache_free(struct server *s);
 

@@ -3,8 +3,9 @@
  * (rabbitmq-c), for scripts/bench-amqp.sh: the same client against
  * mq-serve and rabbitmq-server.
  *
- *   amqp-load publish -p PORT [-c CONNS] [-n MSGS] [-s SIZE] [-w WINDOW] [-q QUEUE]
- *   amqp-load consume -p PORT [-c CONNS] [-n MSGS] [-P PREFETCH] [-q QUEUE]
+ *   amqp-load publish -p PORT [-c CONNS] [-n MSGS] [-s SIZE] [-w WINDOW] [-q QUEUE] [-Q N]
+ *   amqp-load consume -p PORT [-c CONNS] [-n MSGS] [-P PREFETCH] [-q QUEUE] [-Q N]
+ *   amqp-load declare -p PORT [-c CONNS] [-q QUEUE] -Q N
  *   amqp-load hold    -p PORT [-c CONNS]
  *
  * publish: CONNS connections, a thread each, publish MSGS persistent
@@ -16,6 +17,13 @@
  * hold: opens CONNS connections with a channel each, prints "ready" and
  * keeps them until its standard input closes (to measure what idle
  * connections cost the server).
+ *
+ * With -Q N, N > 1, the queues are QUEUE.0 to QUEUE.N-1: declare
+ * declares them (CONNS connections, each its share), publish sends its
+ * messages to them in turn without declaring them, and consume starts a
+ * consumer on each (connection i takes the queues i, i + CONNS, ...)
+ * before it counts, PREFETCH then being the channel's (basic.qos
+ * global), not each consumer's: N queues and N consumers on one server.
  *
  * Prints one line: the phase, messages, seconds, messages/s, and for
  * publish the median and p99 confirm latency in microseconds.  Not a
@@ -43,6 +51,7 @@ struct opts {
 	int		 window;
 	int		 prefetch;
 	const char	*queue;
+	long		 nqueues;	/* -Q: QUEUE.0 .. QUEUE.N-1 */
 };
 
 struct worker {
@@ -52,9 +61,10 @@ struct worker {
 	double		*lat;		/* publish: microseconds per confirm */
 	long		 nlat;
 	long		 nacks;
+	int		 index;		/* of its connection */
 };
 
-static struct opts opts = { NULL, 0, 1, 100000, 100, 100, 100, "bench" };
+static struct opts opts = { NULL, 0, 1, 100000, 100, 100, 100, "bench", 1 };
 static atomic_long consumed;
 
 static double
@@ -105,12 +115,46 @@ connect_one(const struct opts *o)
 	return c;
 }
 
+/* The name of queue 'i' of the -Q queues, in 'buf'. */
+static amqp_bytes_t
+queue_name(const struct opts *o, long i, char *buf, size_t size)
+{
+	if (o->nqueues == 1)
+		return amqp_cstring_bytes(o->queue);
+	snprintf(buf, size, "%s.%ld", o->queue, i);
+	return amqp_cstring_bytes(buf);
+}
+
+static void
+declare_one(amqp_connection_state_t c, amqp_bytes_t name)
+{
+	amqp_queue_declare(c, 1, name, 0, 1, 0, 0, amqp_empty_table);
+	check_rpc(c, "queue.declare");
+}
+
 static void
 declare(amqp_connection_state_t c, const struct opts *o)
 {
-	amqp_queue_declare(c, 1, amqp_cstring_bytes(o->queue), 0, 1, 0, 0,
-	    amqp_empty_table);
-	check_rpc(c, "queue.declare");
+	declare_one(c, amqp_cstring_bytes(o->queue));
+}
+
+/* declare -Q N: this connection's share of the queues. */
+static void *
+declarer(void *arg)
+{
+	struct worker *w = arg;
+	const struct opts *o = w->o;
+	amqp_connection_state_t c = connect_one(o);
+	char name[256];
+	long i;
+
+	for (i = w->index; i < o->nqueues; i += o->conns) {
+		declare_one(c, queue_name(o, i, name, sizeof(name)));
+		amqp_maybe_release_buffers(c);
+	}
+	amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+	amqp_destroy_connection(c);
+	return NULL;
 }
 
 /* Notes the confirms up to 'tag' (all since 'acked'), at time 't'. */
@@ -136,8 +180,11 @@ publisher(void *arg)
 	amqp_frame_t f;
 	double *sent;
 	uint64_t next = 1, acked = 0;
+	char name[256];
+	long q = w->index;
 
-	declare(c, o);
+	if (o->nqueues == 1)
+		declare(c, o);
 	amqp_confirm_select(c, 1);
 	check_rpc(c, "confirm.select");
 	if ((body.bytes = malloc(o->size)) == NULL ||
@@ -154,10 +201,11 @@ publisher(void *arg)
 		    next - acked <= (uint64_t)o->window) {
 			sent[next - 1] = now_us();
 			if (amqp_basic_publish(c, 1, amqp_empty_bytes,
-			    amqp_cstring_bytes(o->queue), 0, 0, &props,
-			    body) != AMQP_STATUS_OK)
+			    queue_name(o, q, name, sizeof(name)), 0, 0,
+			    &props, body) != AMQP_STATUS_OK)
 				die("basic.publish", "failed");
 			next++;
+			q = (q + 1) % o->nqueues;
 		}
 		if (amqp_simple_wait_frame(c, &f) != AMQP_STATUS_OK)
 			die("wait", "connection lost");
@@ -194,13 +242,20 @@ consumer(void *arg)
 	struct timeval tv = { 0, 200000 };
 	amqp_envelope_t env;
 	amqp_rpc_reply_t r;
+	char name[256];
+	long i;
 
-	declare(c, o);
-	amqp_basic_qos(c, 1, 0, (uint16_t)o->prefetch, 0);
+	if (o->nqueues == 1)
+		declare(c, o);
+	/* Over many queues, PREFETCH for the channel (global), not each. */
+	amqp_basic_qos(c, 1, 0, (uint16_t)o->prefetch, o->nqueues > 1);
 	check_rpc(c, "basic.qos");
-	amqp_basic_consume(c, 1, amqp_cstring_bytes(o->queue), amqp_empty_bytes,
-	    0, 0, 0, amqp_empty_table);
-	check_rpc(c, "basic.consume");
+	for (i = w->index; i < o->nqueues; i += o->conns) {
+		amqp_basic_consume(c, 1, queue_name(o, i, name, sizeof(name)),
+		    amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+		check_rpc(c, "basic.consume");
+		amqp_maybe_release_buffers(c);
+	}
 	while (atomic_load(&consumed) < o->msgs) {
 		amqp_maybe_release_buffers(c);
 		r = amqp_consume_message(c, &env, &tv, 0);
@@ -235,6 +290,11 @@ report(struct worker *w, int n, double secs)
 	double *all;
 	int j;
 
+	if (strcmp(opts.phase, "declare") == 0) {
+		printf("declare queues=%ld secs=%.3f rate=%.0f\n",
+		    opts.nqueues, secs, opts.nqueues / secs);
+		return;
+	}
 	if (strcmp(opts.phase, "consume") == 0) {
 		printf("consume msgs=%ld secs=%.3f rate=%.0f\n",
 		    (long)atomic_load(&consumed), secs,
@@ -280,9 +340,9 @@ hold(const struct opts *o)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: amqp-load publish|consume|hold -p PORT "
+	fprintf(stderr, "usage: amqp-load publish|consume|declare|hold -p PORT "
 	    "[-c CONNS] [-n MSGS] [-s SIZE] [-w WINDOW] [-P PREFETCH] "
-	    "[-q QUEUE]\n");
+	    "[-q QUEUE] [-Q NQUEUES]\n");
 	exit(2);
 }
 
@@ -291,44 +351,51 @@ main(int argc, char **argv)
 {
 	struct worker *w;
 	double t0;
+	void *(*run)(void *);
 	int ch, i;
 
 	if (argc < 2)
 		usage();
 	opts.phase = argv[1];
 	optind = 2;
-	while ((ch = getopt(argc, argv, "c:n:p:P:q:s:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:n:p:P:q:Q:s:w:")) != -1) {
 		switch (ch) {
 		case 'c': opts.conns = atoi(optarg); break;
 		case 'n': opts.msgs = atol(optarg); break;
 		case 'p': opts.port = atoi(optarg); break;
 		case 'P': opts.prefetch = atoi(optarg); break;
 		case 'q': opts.queue = optarg; break;
+		case 'Q': opts.nqueues = atol(optarg); break;
 		case 's': opts.size = (size_t)atol(optarg); break;
 		case 'w': opts.window = atoi(optarg); break;
 		default: usage();
 		}
 	}
 	if (opts.port <= 0 || opts.conns <= 0 || opts.msgs <= 0 ||
-	    opts.window <= 0 || opts.prefetch <= 0 || opts.prefetch > 65535)
+	    opts.window <= 0 || opts.prefetch <= 0 || opts.prefetch > 65535 ||
+	    opts.nqueues <= 0)
 		usage();
 	if (strcmp(opts.phase, "hold") == 0) {
 		hold(&opts);
 		return 0;
 	}
-	if (strcmp(opts.phase, "publish") != 0 &&
-	    strcmp(opts.phase, "consume") != 0)
+	if (strcmp(opts.phase, "publish") == 0)
+		run = publisher;
+	else if (strcmp(opts.phase, "consume") == 0)
+		run = consumer;
+	else if (strcmp(opts.phase, "declare") == 0 && opts.nqueues > 1)
+		run = declarer;
+	else
 		usage();
 	if ((w = calloc((size_t)opts.conns, sizeof(*w))) == NULL)
 		die("malloc", strerror(errno));
 	t0 = now_us();
 	for (i = 0; i < opts.conns; i++) {
 		w[i].o = &opts;
+		w[i].index = i;
 		w[i].msgs = opts.msgs / opts.conns +
 		    (i < opts.msgs % opts.conns);
-		if (pthread_create(&w[i].thread, NULL,
-		    strcmp(opts.phase, "publish") == 0 ? publisher : consumer,
-		    &w[i]) != 0)
+		if (pthread_create(&w[i].thread, NULL, run, &w[i]) != 0)
 			die("pthread_create", strerror(errno));
 	}
 	for (i = 0; i < opts.conns; i++)

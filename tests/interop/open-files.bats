@@ -322,3 +322,42 @@ for i, got in enumerate(p.execute()):
 PY
 	[ "$(info_field mq_cache_evictions)" -gt 0 ]
 }
+
+@test "open files: AMQP consumers on more queues than the cache holds are served, and handed back, within its bound" {
+	files_limit 1024
+	AMQP_PORT=$(free_port)
+	mq_up --amqp "127.0.0.1:$AMQP_PORT"
+	# Three times the queues (a stream and a group each) the cache holds.
+	n=$(( $(info_field mq_open_files_cached_max) / 8 * 3 ))
+	"$MQ_PYTHON" - "$AMQP_PORT" "$MQ_PORT" "$n" <<'PY'
+import sys, time, pika, redis
+port, rport, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+r = redis.Redis(host="127.0.0.1", port=rport, socket_timeout=30)
+def within_bound():
+	st = r.info("stats")
+	assert st["mq_open_files_cached"] <= st["mq_open_files_cached_max"], st
+c = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", port))
+ch = c.channel()
+for i in range(n):
+	ch.queue_declare(queue="q%d" % i)
+	ch.basic_publish(exchange="", routing_key="q%d" % i, body="m%d" % i)
+got = []
+for i in range(n):
+	ch.basic_consume("q%d" % i, lambda chx, m, p, body: got.append(body))
+end = time.time() + 60
+while len(got) < n and time.time() < end:
+	c.process_data_events(time_limit=0.5)
+assert sorted(got) == sorted(b"m%d" % i for i in range(n)), len(got)
+within_bound()
+# Its close hands every delivery back, one queue after another.
+ch.close()
+within_bound()
+ch = c.channel()
+for i in range(n):
+	m, _, body = ch.basic_get("q%d" % i, auto_ack=True)
+	assert m is not None and m.redelivered and body == b"m%d" % i, (i, m)
+within_bound()
+print("ok")
+PY
+	! grep "Too many open files" "$MQ_SPOOL.log"
+}

@@ -18,8 +18,12 @@
  *
  * Ids go to libmq in runs of one queue, so an ack of many is one call
  * per queue; a queue deleted meanwhile has nothing left to acknowledge.
- * Each queue that got something back, or whose consumer on this channel
- * got room, is served again (amqp_queue_kick).
+ * Each queue that got something back is served again (amqp_queue_kick),
+ * and so is the queue of each consumer that was at its prefetch count
+ * and no longer is, or every queue the channel consumes from if the
+ * channel was at its own (global) count: a consumer with room waits on
+ * its queue already, so an ack that gives room to no one who lacked it
+ * serves nothing, however many queues the channel consumes.
  *
  * A delivery of a stream queue (stream.c) is only counted: its ack gives
  * its consumer room, the entry stays in the stream, and a nack or reject
@@ -128,6 +132,11 @@ run_settle(struct server *s, struct amqp_ackrun *r)
 
 	if (r->n == 0)
 		return;
+	/*
+	 * Nothing is kept of the queue after its run: a hand-back to
+	 * thousands of queues keeps the cache within its bound.
+	 */
+	server_cache_release(s);
 	rc = amqp_queue_open(s, amqp_queue_qname(r->q), &st, &g);
 	if (rc == MQ_OK)
 		rc = r->how == SETTLE_ACK ? mq_group_ack(g, r->ids, r->n,
@@ -138,6 +147,15 @@ run_settle(struct server *s, struct amqp_ackrun *r)
 	r->n = 0;
 	if (rc != MQ_OK && rc != MQ_ENOSTREAM && r->failed == MQ_OK)
 		r->failed = rc;
+}
+
+/* 'n' deliveries of the channel settled: notes if that gave it room back. */
+static void
+room_given(struct amqp_channel *ch, size_t n)
+{
+	if (ch->prefetch != 0 && ch->nunacked >= ch->prefetch)
+		ch->room_back = 1;
+	ch->nunacked -= n;
 }
 
 /* Adds delivery 'u' (out of any tree) to the run, and frees it. */
@@ -161,8 +179,13 @@ run_add(struct server *s, struct amqp_ackrun *r, struct amqp_unacked *u,
 			r->failed = MQ_ESYS;
 	} else
 		r->ids[r->n++] = u->id;
-	if (u->cn != NULL)
-		u->cn->nunacked--;	/* its consumer has room again */
+	if (u->cn != NULL) {
+		/* Its consumer has room again: served if it had none. */
+		if (u->cn->prefetch != 0 &&
+		    u->cn->nunacked >= u->cn->prefetch)
+			u->cn->room_back = 1;
+		u->cn->nunacked--;
+	}
 	amqp_queue_unref(u->q);
 	unacked_free(u);
 }
@@ -196,7 +219,7 @@ settle(struct amqp_channel *ch, struct amqp_unacked *first, uint64_t last,
 		next = RB_NEXT(amqp_unacked_tree, &ch->unacked, u);
 		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
 		if (!tx) {
-			ch->nunacked--;
+			room_given(ch, 1);
 			run_add(s, run, u, how);
 		} else if (amqp_tx_ack(ch, u, how) == -1) {
 			amqp_unacked_restore(ch, u);
@@ -235,6 +258,26 @@ amqp_acks_free(struct amqp_client *c)
 	memset(&c->acks, 0, sizeof(c->acks));
 }
 
+/*
+ * Serves the queues of the channel's consumers that got room back, or
+ * of all of them with 'all'; if the channel got room back, those it
+ * passed over for want of it, in turn (amqp_chan_refill).
+ */
+static void
+kick_consumers(struct amqp_channel *ch, int all)
+{
+	struct amqp_consumer *cn;
+
+	if (ch->room_back && !all)
+		amqp_chan_refill(ch);
+	ch->room_back = 0;
+	TAILQ_FOREACH(cn, &ch->consumers, clink) {
+		if (all || cn->room_back)
+			amqp_queue_kick(cn->q);
+		cn->room_back = 0;
+	}
+}
+
 /* Still counted in nunacked: a transaction's deliveries take room until settled. */
 void
 amqp_unacked_restore(struct amqp_channel *ch, struct amqp_unacked *u)
@@ -249,11 +292,14 @@ amqp_unacked_settle(struct amqp_channel *ch, const struct amqp_tx_ack *acks,
 	struct server *s = ch->c->conn->server;
 	struct amqp_ackrun r = { 0 };
 	size_t i;
+	int rc;
 
-	ch->nunacked -= n;
+	room_given(ch, n);
 	for (i = 0; i < n; i++)
 		run_add(s, &r, acks[i].u, (enum settle)acks[i].how);
-	return run_end(s, &r);
+	rc = run_end(s, &r);
+	kick_consumers(ch, 0);
+	return rc;
 }
 
 /*
@@ -271,16 +317,6 @@ stream_delivery(struct amqp_channel *ch, struct amqp_unacked *first,
 		if (u->stream)
 			return u;
 	return NULL;
-}
-
-/* The channel's consumers may have room now: serve their queues. */
-static void
-kick_consumers(struct amqp_channel *ch)
-{
-	struct amqp_consumer *cn;
-
-	TAILQ_FOREACH(cn, &ch->consumers, clink)
-		amqp_queue_kick(cn->q);
 }
 
 void
@@ -334,7 +370,7 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 		amqp_fail_internal(ch->c, m, "settling deliveries", rc);
 		return;
 	}
-	kick_consumers(ch);
+	kick_consumers(ch, 0);
 }
 
 void
@@ -364,5 +400,5 @@ amqp_basic_recover(struct amqp_channel *ch, const struct amqp_method *m)
 	amqp_unacked_requeue(ch);
 	if (m->id == AMQP_BASIC_RECOVER)
 		amqp_send_method(ch->c, ch->id, AMQP_BASIC_RECOVER_OK, NULL);
-	kick_consumers(ch);
+	kick_consumers(ch, 1);
 }

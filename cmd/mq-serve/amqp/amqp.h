@@ -109,6 +109,10 @@ struct amqp_consumer {
 	uint64_t		 offset;	/* ... reading from this offset */
 	uint64_t		 seq;		/* the door's count of consumes */
 	int64_t			 priority;	/* x-priority, 0 by default */
+	int			 room_back;	/* was at its prefetch, now is not */
+	/* Passed over while its channel was at its (global) prefetch. */
+	int			 blocked;
+	TAILQ_ENTRY(amqp_consumer) blink;	/* the channel's 'blocked' */
 	size_t			 taglen;
 	char			 tag[256];	/* a short string, NUL added */
 };
@@ -182,6 +186,14 @@ struct amqp_channel {
 	uint16_t		 prefetch;	/* basic.qos global prefetch_count */
 	uint16_t		 consumer_prefetch; /* ... not global: new consumers' */
 	size_t			 nunacked;
+	int			 room_back;	/* was at its prefetch, now is not */
+	/*
+	 * Its consumers passed over for want of the channel's room, in
+	 * that order: served first, one by one, when it has room again.
+	 */
+	struct amqp_consumer_list blocked;
+	int			 refill;	/* in consume.c's list to serve */
+	TAILQ_ENTRY(amqp_channel) rlink;
 	struct amqp_unacked_tree unacked;
 	struct amqp_consumer_list consumers;
 	struct amqp_publish	 pub;
@@ -639,6 +651,11 @@ size_t	 amqp_queue_consumers(const char *name);
  * back, or a consumer has room again.
  */
 void	 amqp_queue_kick(struct amqp_queue *q);
+/*
+ * The channel, at its global prefetch, has room again: its blocked
+ * consumers are served in turn, at the end of the turn, while it has.
+ */
+void	 amqp_chan_refill(struct amqp_channel *ch);
 /* Serves again the consumers of 'c' that waited for its output to drain. */
 void	 amqp_consumers_drained(struct amqp_client *c);
 /*

@@ -143,6 +143,7 @@ chan_open(struct amqp_client *c, uint16_t id, const struct amqp_method *m)
 	    (unsigned long long)c->conn->id, id);
 	RB_INIT(&ch->unacked);
 	TAILQ_INIT(&ch->consumers);
+	TAILQ_INIT(&ch->blocked);
 	c->channels[id] = ch;
 	memset(args, 0, sizeof(args));
 	args[AMQP_CHANNEL_OPEN_OK_CHANNEL_ID] = amqp_str("");

@@ -95,6 +95,8 @@ static TAILQ_HEAD(, amqp_queue) kicked = TAILQ_HEAD_INITIALIZER(kicked);
 static struct server *door;		/* the server, for the timer */
 static uint64_t consumes;		/* basic.consume's taken, in order */
 static uint64_t kick_timer;
+/* Channels with room again and consumers passed over for want of it. */
+static TAILQ_HEAD(, amqp_channel) refill = TAILQ_HEAD_INITIALIZER(refill);
 
 static void serve(struct server *s, struct amqp_queue *q);
 
@@ -172,7 +174,7 @@ queue_retry(void *arg)
 {
 	struct amqp_queue *q = arg;
 
-	door->command_seq++;	/* a command of its own to the cache */
+	server_cache_release(door);	/* a command of its own to the cache */
 	serve(door, q);
 	amqp_out_flush_all();
 	/* Never "served": the wait ends when no consumer needs it. */
@@ -337,6 +339,30 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
 		if (eligible(q, cn) && room(cn) > 0 && n++ == 0)
 			*first = cn;
 	return n;
+}
+
+/* Whether the channel is at its global prefetch count. */
+static int
+chan_full(const struct amqp_channel *ch)
+{
+	return ch->prefetch != 0 && ch->nunacked >= ch->prefetch;
+}
+
+/*
+ * The consumers of 'q' that have no room because their channel is at
+ * its global prefetch join that channel's 'blocked', to be served when
+ * it has room again: the queue stops waiting when none has room.
+ */
+static void
+block_all(struct amqp_queue *q)
+{
+	struct amqp_consumer *cn;
+
+	TAILQ_FOREACH(cn, &q->consumers, qlink)
+		if (!cn->blocked && !cn->no_ack && chan_full(cn->ch)) {
+			TAILQ_INSERT_TAIL(&cn->ch->blocked, cn, blink);
+			cn->blocked = 1;
+		}
 }
 
 /*
@@ -515,6 +541,12 @@ dispatch(struct server *s, struct amqp_queue *q)
 		stream_dispatch(s, q);
 		return;
 	}
+	/* None with room: nothing is opened, room given back kicks it. */
+	if (with_room(q, &first) == 0) {
+		queue_unwait(s, q);
+		block_all(q);
+		return;
+	}
 	/* A queue without priorities has only its own: nothing more to set. */
 	for (lv = 1; lv <= q->levels; lv++)
 		srcs[lv].state = 0;
@@ -563,8 +595,10 @@ dispatch(struct server *s, struct amqp_queue *q)
 	} while (served > 0 && !empty);
 	if (empty && with_room(q, &first) > 0)
 		queue_wait(s, q, first, NULL);
-	else
+	else {
 		queue_unwait(s, q);
+		block_all(q);
+	}
 	sources_close(q, srcs);
 	return;
 fail:
@@ -595,6 +629,36 @@ serve(struct server *s, struct amqp_queue *q)
 	amqp_queue_unref(q);
 }
 
+/*
+ * Serves the blocked consumers of each channel in 'refill', first
+ * blocked first, while the channel has room: one that finds its queue
+ * empty leaves the room to the next.  A serving may close a channel or
+ * cancel a consumer (which takes them off the lists), so each step
+ * starts again from the lists.
+ */
+static void
+refill_run(struct server *s)
+{
+	struct amqp_channel *ch;
+	struct amqp_consumer *cn;
+	struct amqp_queue *q;
+
+	while ((ch = TAILQ_FIRST(&refill)) != NULL) {
+		if (chan_full(ch) || (cn = TAILQ_FIRST(&ch->blocked)) == NULL) {
+			TAILQ_REMOVE(&refill, ch, rlink);
+			ch->refill = 0;
+			continue;
+		}
+		TAILQ_REMOVE(&ch->blocked, cn, blink);
+		cn->blocked = 0;
+		q = cn->q;
+		q->refs++;
+		server_cache_release(s);
+		serve(s, q);
+		amqp_queue_unref(q);
+	}
+}
+
 static void
 kick_run(struct loop *loop, void *arg)
 {
@@ -602,14 +666,20 @@ kick_run(struct loop *loop, void *arg)
 	struct amqp_queue *q;
 
 	kick_timer = 0;
-	s->command_seq++;
 	appendq_flush(s);	/* it sees what this turn appended */
 	while ((q = TAILQ_FIRST(&kicked)) != NULL) {
 		TAILQ_REMOVE(&kicked, q, klink);
 		q->kicked = 0;
+		/*
+		 * Each serving a command of its own to the cache: one that
+		 * ran them all as one would keep every queue's stream open
+		 * to the end, past the cache's bound with thousands kicked.
+		 */
+		server_cache_release(s);
 		serve(s, q);
 		amqp_queue_unref(q);
 	}
+	refill_run(s);
 	amqp_out_flush_all();
 }
 
@@ -646,6 +716,17 @@ amqp_queue_kick(struct amqp_queue *q)
 	q->kicked = 1;
 	q->refs++;
 	TAILQ_INSERT_TAIL(&kicked, q, klink);
+	if (kick_timer == 0)
+		kick_timer = loop_timer_add(door->loop, 0, kick_run, door);
+}
+
+void
+amqp_chan_refill(struct amqp_channel *ch)
+{
+	if (ch->refill || TAILQ_EMPTY(&ch->blocked))
+		return;
+	ch->refill = 1;
+	TAILQ_INSERT_TAIL(&refill, ch, rlink);
 	if (kick_timer == 0)
 		kick_timer = loop_timer_add(door->loop, 0, kick_run, door);
 }
@@ -706,6 +787,8 @@ consumer_free(struct amqp_consumer *cn)
 
 	amqp_unacked_orphan(cn->ch, cn);
 	TAILQ_REMOVE(&cn->ch->consumers, cn, clink);
+	if (cn->blocked)
+		TAILQ_REMOVE(&cn->ch->blocked, cn, blink);
 	TAILQ_REMOVE(&q->consumers, cn, qlink);
 	q->nconsumers--;
 	if (q->nconsumers == 0)
@@ -729,6 +812,10 @@ amqp_consumers_stop(struct amqp_channel *ch)
 
 	while ((cn = TAILQ_FIRST(&ch->consumers)) != NULL)
 		consumer_free(cn);
+	if (ch->refill) {
+		TAILQ_REMOVE(&refill, ch, rlink);
+		ch->refill = 0;
+	}
 }
 
 void

@@ -136,6 +136,19 @@ cache_room(struct server *s, size_t fds)
 		cache_evict(s, low > fds ? low - fds : 0);
 }
 
+void
+server_cache_release(struct server *s)
+{
+	s->command_seq++;
+}
+
+size_t
+server_cache_relieve(struct server *s)
+{
+	return cache_evict(s, s->cache_fds_max -
+	    s->cache_fds_max / TRIM_SLACK);
+}
+
 /* What the cache opens, and what each counts as holding. */
 enum cache_kind { CACHE_STREAM, CACHE_GROUP, CACHE_ZSET };
 static const size_t cache_kind_fds[] = { STREAM_FDS, GROUP_FDS, ZSET_FDS };

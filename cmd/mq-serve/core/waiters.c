@@ -531,6 +531,8 @@ key_round(struct server *s, struct wait_key *k, struct served **sv,
 	mq_id top;
 	int what = k->what;
 
+	/* Nothing of the last key is kept: a round of thousands stays in bound. */
+	server_cache_release(s);
 	st = key_stream(s, k, &top);
 	for (l = TAILQ_FIRST(&k->links); l != NULL; l = next) {
 		struct waiter *w = l->w;

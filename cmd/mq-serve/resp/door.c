@@ -389,7 +389,7 @@ resp_execute(struct resp_client *c, const struct resp_command *cmd,
     size_t argc, const struct resp_arg *argv)
 {
 	c->last_cmd = cmd->name;
-	c->conn->server->command_seq++;		/* each of an EXEC's too */
+	server_cache_release(c->conn->server);	/* each of an EXEC's too */
 	cmd->fn(c, argc, argv);
 }
 

@@ -1621,7 +1621,7 @@ block_retry(void *arg)
 	if ((argv = block_args(c->block)) == NULL)
 		return 0;
 	/* A command of its own to the cache: what it opens may then go. */
-	c->conn->server->command_seq++;
+	server_cache_release(c->conn->server);
 	/* The arguments parsed when it blocked: no error is possible. */
 	if (xread_parse(c, argc, argv, argc > 0 && argv[0].len == 10, &x) ==
 	    0) {

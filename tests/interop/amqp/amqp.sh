@@ -37,9 +37,10 @@ pika_run() {
 
 # The pika scripts of pika_script start with this: connect() makes a
 # connection, c and ch are one and its channel; pump(conns, done) runs
-# the events of one connection or a list until done() holds; drain(q) is
-# every body queue q held, taken; refused checks that a call is closed
-# with a code and text.
+# the events of one connection or a list until done() holds; fill(q, n)
+# declares queue q and publishes "m0" to "mN-1" to it; drain(q) is every
+# body queue q held, taken; refused checks that a call is closed with a
+# code and text.
 PIKA_PRELUDE='import os, time, pika
 def connect():
 	return pika.BlockingConnection(pika.ConnectionParameters(
@@ -52,6 +53,10 @@ def pump(conns, done):
 		assert time.monotonic() < end, "gave up waiting"
 		for one in conns:
 			one.process_data_events(time_limit=0.02)
+def fill(q, n):
+	ch.queue_declare(queue=q)
+	for i in range(n):
+		ch.basic_publish(exchange="", routing_key=q, body="m%d" % i)
 def drain(q):
 	got = []
 	while True:

@@ -46,9 +46,7 @@ PY
 @test "amqp queues: a purge moves the group past its entries, which stay in the stream" {
 	amqp_up
 	pika_script <<'PY'
-ch.queue_declare(queue="q")
-for i in range(2):
-	ch.basic_publish(exchange="", routing_key="q", body="m%d" % i)
+fill("q", 2)
 m = ch.basic_get("q")[0]
 ch.basic_nack(m.delivery_tag, requeue=True)
 # The one handed back is ready again, and purged with the other.
@@ -98,9 +96,7 @@ PY
 @test "amqp acks: multiple acks every tag up to it; an unknown tag is 406" {
 	amqp_up
 	pika_script <<'PY'
-ch.queue_declare(queue="q")
-for i in range(4):
-	ch.basic_publish(exchange="", routing_key="q", body="m%d" % i)
+fill("q", 4)
 tags = [ch.basic_get("q")[0].delivery_tag for i in range(4)]
 assert tags == [1, 2, 3, 4], tags
 ch.basic_ack(3, multiple=True)
@@ -255,6 +251,39 @@ print("ok")
 PY
 }
 
+@test "amqp qos: a global prefetch over several queues: each ack serves one of those passed over" {
+	amqp_up
+	pika_script <<'PY'
+for q in "abc":
+	ch.queue_declare(queue=q)
+for i in range(2):
+	for q in "bc":
+		ch.basic_publish(exchange="", routing_key=q, body="%s%d" % (q, i))
+ch.basic_qos(prefetch_count=1, global_qos=True)
+got = []
+for q in "abc":
+	ch.basic_consume(q, lambda chx, m, p, body: got.append((m, body)))
+def next_one(n):
+	pump(c, lambda: len(got) == n)
+	# A round trip: a delivery past the prefetch would come first.
+	ch.queue_declare(queue="a", passive=True)
+	c.process_data_events(time_limit=0)
+	assert len(got) == n, got
+	return got[-1]
+bodies = [next_one(1)[1]]
+# "a" gets one while the channel is full: its consumer waits its turn.
+ch.basic_publish(exchange="", routing_key="a", body="a0")
+for n in range(2, 6):
+	ch.basic_ack(got[-1][0].delivery_tag)
+	bodies.append(next_one(n)[1])
+ch.basic_ack(got[-1][0].delivery_tag)
+# One at a time, and none left behind: not the two of each queue that
+# had some when the channel filled, nor the one "a" got while it was.
+assert sorted(bodies) == [b"a0", b"b0", b"b1", b"c0", b"c1"], bodies
+print("ok")
+PY
+}
+
 @test "amqp qos: prefetch_size other than 0 is 540" {
 	amqp_up
 	pika_script <<'PY'
@@ -304,9 +333,7 @@ PY
 @test "amqp qos: a prefetch per consumer by default, shared by the channel's consumers when global" {
 	amqp_up
 	pika_script <<'PY'
-ch.queue_declare(queue="q")
-for i in range(6):
-	ch.basic_publish(exchange="", routing_key="q", body="m%d" % i)
+fill("q", 6)
 def held(ch, tags, want):
 	got = {t: [] for t in tags}
 	for t in tags:

@@ -131,9 +131,7 @@ PY
 @test "amqp tx: acks wait for the commit, a rollback and a close hand them back" {
 	amqp_up
 	pika_script <<'PY'
-ch.queue_declare(queue="t")
-for i in range(3):
-	ch.basic_publish(exchange="", routing_key="t", body="m%d" % i)
+fill("t", 3)
 ch.tx_select()
 m0 = ch.basic_get("t")[0]
 ch.basic_ack(m0.delivery_tag)
@@ -158,6 +156,24 @@ PY
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+}
+
+@test "amqp tx: a consumer at its prefetch gets the next message once its ack is committed" {
+	amqp_up
+	pika_script <<'PY'
+fill("t", 3)
+ch.tx_select()
+ch.basic_qos(prefetch_count=1)
+got = []
+def take(chx, m, p, body):
+	got.append(body)
+	chx.basic_ack(m.delivery_tag)
+	chx.tx_commit()
+ch.basic_consume("t", take)
+pump(c, lambda: len(got) == 3)
+assert got == [b"m0", b"m1", b"m2"], got
+print("ok")
+PY
 }
 
 @test "amqp tx: a mandatory publish no queue takes comes back at the commit" {
