@@ -114,11 +114,14 @@ TEST_EXTRA_test_amqp_headers = $(AMQP_CODEC:%.c=$(O)/%.o) \
 TEST_EXTRA_test_users = $(O)/cmd/mq-serve/users.o
 TEST_EXTRA_test_fanout = $(O)/cmd/mq-serve/core/fanout.o \
 	$(O)/cmd/mq-serve/core/grow.o
-TEST_EXTRA_test_conn = $(O)/cmd/mq-serve/conn.o $(O)/cmd/mq-serve/loop.o
+TEST_EXTRA_test_conn = $(O)/cmd/mq-serve/conn.o $(O)/cmd/mq-serve/loop.o \
+	$(O)/cmd/mq-serve/core/grow.o
+TEST_EXTRA_test_loop = $(O)/cmd/mq-serve/loop.o $(O)/cmd/mq-serve/core/grow.o
 TEST_EXTRA_test_json_id = $(O)/cmd/json_id.o $(O)/cmd/utf8.o
 TEST_LIBS_test_users = $(SERVE_LIBS)
 TEST_EXTRA_test_auth = $(O)/cmd/mq-serve/auth.o $(O)/cmd/mq-serve/loop.o \
-	$(O)/cmd/mq-serve/users.o $(O)/cmd/mq-serve/log.o
+	$(O)/cmd/mq-serve/users.o $(O)/cmd/mq-serve/log.o \
+	$(O)/cmd/mq-serve/core/grow.o
 TEST_LIBS_test_auth = $(SERVE_LIBS)
 
 .SECONDEXPANSION:

@@ -1,6 +1,10 @@
 /*
- * loop.c - the event loop of mq-serve: epoll for descriptors, a sorted
- * list of timers, and hooks run before each sleep.
+ * loop.c - the event loop of mq-serve: epoll for descriptors, timers in
+ * a binary heap (the earliest first, those due at the same millisecond
+ * in the order they were added) with a tree to find one by its id, and
+ * hooks run before each sleep.  A heap, not a sorted list: an AMQP queue
+ * waiting for a lease to run out has a timer, and with thousands of them
+ * a list cost a walk per add and per delete.
  *
  * One turn: run the hooks (they flush replies and fsync), wait in
  * epoll_wait until the nearest timer, call the handlers of the ready
@@ -29,8 +33,20 @@ struct timer {
 	int64_t		 when;		/* monotonic ms */
 	loop_timer_fn	*fn;
 	void		*arg;
-	TAILQ_ENTRY(timer) link;	/* sorted by 'when' */
+	size_t		 slot;		/* in the heap */
+	RB_ENTRY(timer)	 byid;
 };
+
+static int
+timer_id_cmp(const struct timer *a, const struct timer *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+RB_HEAD(timertree, timer);
+/* libbsd's RB_GENERATE_STATIC wants BSD's __unused; say it plainly. */
+#define RB_ATTR __attribute__((__unused__)) static
+RB_GENERATE_INTERNAL(timertree, timer, byid, timer_id_cmp, RB_ATTR)
 
 struct hook {
 	loop_hook_fn	*fn;
@@ -41,7 +57,9 @@ struct loop {
 	int		 ep;
 	struct io	**ios;		/* by fd */
 	size_t		 nios;
-	TAILQ_HEAD(, timer) timers;
+	struct timer	**heap;		/* heap[0] is due first */
+	size_t		 ntimers, capheap;
+	struct timertree byid;
 	uint64_t	 next_timer;
 	struct hook	 hooks[8];
 	size_t		 nhooks;
@@ -58,6 +76,65 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Whether timer 'a' is due before 'b': earlier, or as early and older. */
+static int
+timer_before(const struct timer *a, const struct timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->id < b->id);
+}
+
+static void
+heap_set(struct loop *l, size_t i, struct timer *t)
+{
+	l->heap[i] = t;
+	t->slot = i;
+}
+
+/* Moves the timer at 'i' up to its place. */
+static void
+heap_up(struct loop *l, size_t i)
+{
+	struct timer *t = l->heap[i];
+
+	while (i > 0 && timer_before(t, l->heap[(i - 1) / 2])) {
+		heap_set(l, i, l->heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	heap_set(l, i, t);
+}
+
+/* Moves the timer at 'i' down to its place. */
+static void
+heap_down(struct loop *l, size_t i)
+{
+	struct timer *t = l->heap[i];
+	size_t child;
+
+	while ((child = 2 * i + 1) < l->ntimers) {
+		if (child + 1 < l->ntimers &&
+		    timer_before(l->heap[child + 1], l->heap[child]))
+			child++;
+		if (!timer_before(l->heap[child], t))
+			break;
+		heap_set(l, i, l->heap[child]);
+		i = child;
+	}
+	heap_set(l, i, t);
+}
+
+/* Takes the timer at 'i' out of the heap (it is not freed). */
+static void
+heap_remove(struct loop *l, size_t i)
+{
+	struct timer *last = l->heap[--l->ntimers];
+
+	if (i == l->ntimers)
+		return;
+	heap_set(l, i, last);
+	heap_down(l, i);
+	heap_up(l, last->slot);
+}
+
 struct loop *
 loop_new(void)
 {
@@ -69,7 +146,7 @@ loop_new(void)
 		free(l);
 		return NULL;
 	}
-	TAILQ_INIT(&l->timers);
+	RB_INIT(&l->byid);
 	l->now = mono_ms();
 	return l;
 }
@@ -82,10 +159,13 @@ loop_free(struct loop *l)
 
 	if (l == NULL)
 		return;
-	while ((t = TAILQ_FIRST(&l->timers)) != NULL) {
-		TAILQ_REMOVE(&l->timers, t, link);
+	while (l->ntimers > 0) {
+		t = l->heap[0];
+		heap_remove(l, 0);
+		RB_REMOVE(timertree, &l->byid, t);
 		free(t);
 	}
+	free(l->heap);
 	for (i = 0; i < l->nios; i++)
 		free(l->ios[i]);
 	free(l->ios);
@@ -167,35 +247,33 @@ loop_del(struct loop *l, int fd)
 uint64_t
 loop_timer_add(struct loop *l, int64_t ms, loop_timer_fn *fn, void *arg)
 {
-	struct timer *t, *at;
+	struct timer *t;
 
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if (array_grow(&l->heap, &l->capheap, l->ntimers + 1,
+	    sizeof(*l->heap)) == -1 || (t = calloc(1, sizeof(*t))) == NULL)
 		return 0;
 	t->id = ++l->next_timer;
 	t->when = mono_ms() + (ms > 0 ? ms : 0);
 	t->fn = fn;
 	t->arg = arg;
-	TAILQ_FOREACH(at, &l->timers, link)
-		if (at->when > t->when)
-			break;
-	if (at != NULL)
-		TAILQ_INSERT_BEFORE(at, t, link);
-	else
-		TAILQ_INSERT_TAIL(&l->timers, t, link);
+	t->slot = l->ntimers++;
+	l->heap[t->slot] = t;
+	heap_up(l, t->slot);
+	RB_INSERT(timertree, &l->byid, t);
 	return t->id;
 }
 
 void
 loop_timer_del(struct loop *l, uint64_t id)
 {
-	struct timer *t;
+	struct timer key, *t;
 
-	TAILQ_FOREACH(t, &l->timers, link)
-		if (t->id == id) {
-			TAILQ_REMOVE(&l->timers, t, link);
-			free(t);
-			return;
-		}
+	key.id = id;
+	if ((t = RB_FIND(timertree, &l->byid, &key)) == NULL)
+		return;
+	RB_REMOVE(timertree, &l->byid, t);
+	heap_remove(l, t->slot);
+	free(t);
 }
 
 void
@@ -236,8 +314,9 @@ run_timers(struct loop *l)
 	struct timer *t;
 
 	l->now = mono_ms();
-	while ((t = TAILQ_FIRST(&l->timers)) != NULL && t->when <= l->now) {
-		TAILQ_REMOVE(&l->timers, t, link);
+	while (l->ntimers > 0 && (t = l->heap[0])->when <= l->now) {
+		heap_remove(l, 0);
+		RB_REMOVE(timertree, &l->byid, t);
 		t->fn(l, t->arg);
 		free(t);
 	}
@@ -247,7 +326,6 @@ int
 loop_run(struct loop *l)
 {
 	struct epoll_event evs[256];
-	struct timer *t;
 	size_t i;
 	int n, timeout;
 
@@ -257,8 +335,8 @@ loop_run(struct loop *l)
 		if (l->stop)
 			break;
 		timeout = -1;
-		if ((t = TAILQ_FIRST(&l->timers)) != NULL) {
-			int64_t d = t->when - mono_ms();
+		if (l->ntimers > 0) {
+			int64_t d = l->heap[0]->when - mono_ms();
 
 			timeout = d < 0 ? 0 : d > 60000 ? 60000 : (int)d;
 		}

@@ -183,7 +183,7 @@ run_add(struct server *s, struct amqp_ackrun *r, struct amqp_unacked *u,
 		/* Its consumer has room again: served if it had none. */
 		if (u->cn->prefetch != 0 &&
 		    u->cn->nunacked >= u->cn->prefetch)
-			u->cn->room_back = 1;
+			amqp_queue_kick(u->cn->q);
 		u->cn->nunacked--;
 	}
 	amqp_queue_unref(u->q);
@@ -259,23 +259,22 @@ amqp_acks_free(struct amqp_client *c)
 }
 
 /*
- * Serves the queues of the channel's consumers that got room back, or
- * of all of them with 'all'; if the channel got room back, those it
- * passed over for want of it, in turn (amqp_chan_refill).
+ * Serves the queues of all the channel's consumers with 'all'; else, if
+ * the channel got room back, those it passed over for want of it, in
+ * turn (amqp_chan_refill).  A consumer that got room back had its queue
+ * kicked as its delivery was settled (run_add).
  */
 static void
 kick_consumers(struct amqp_channel *ch, int all)
 {
 	struct amqp_consumer *cn;
 
-	if (ch->room_back && !all)
+	if (all)
+		TAILQ_FOREACH(cn, &ch->consumers, clink)
+			amqp_queue_kick(cn->q);
+	else if (ch->room_back)
 		amqp_chan_refill(ch);
 	ch->room_back = 0;
-	TAILQ_FOREACH(cn, &ch->consumers, clink) {
-		if (all || cn->room_back)
-			amqp_queue_kick(cn->q);
-		cn->room_back = 0;
-	}
 }
 
 /* Still counted in nunacked: a transaction's deliveries take room until settled. */

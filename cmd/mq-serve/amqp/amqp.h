@@ -109,7 +109,6 @@ struct amqp_consumer {
 	uint64_t		 offset;	/* ... reading from this offset */
 	uint64_t		 seq;		/* the door's count of consumes */
 	int64_t			 priority;	/* x-priority, 0 by default */
-	int			 room_back;	/* was at its prefetch, now is not */
 	/* Passed over while its channel was at its (global) prefetch. */
 	int			 blocked;
 	TAILQ_ENTRY(amqp_consumer) blink;	/* the channel's 'blocked' */
