@@ -487,9 +487,9 @@ int	 server_router(struct server *s, mq_router **out);
  */
 void	 server_cache_release(struct server *s);
 /*
- * Closes what nothing uses down to the cache's bound, for a caller
- * short of descriptors (accept(2) failed with EMFILE); returns how many
- * it closed.
+ * Closes all that the cache holds and nothing uses, for a caller short
+ * of descriptors (accept(2) failed with EMFILE: the cache's estimate
+ * fell short, as an open that fails does); returns how many it closed.
  */
 size_t	 server_cache_relieve(struct server *s);
 /* Closes everything the cache holds (at shutdown). */

@@ -20,10 +20,11 @@
  * per queue; a queue deleted meanwhile has nothing left to acknowledge.
  * Each queue that got something back is served again (amqp_queue_kick),
  * and so is the queue of each consumer that was at its prefetch count
- * and no longer is, or every queue the channel consumes from if the
- * channel was at its own (global) count: a consumer with room waits on
- * its queue already, so an ack that gives room to no one who lacked it
- * serves nothing, however many queues the channel consumes.
+ * and no longer is; if the channel was at its own (global) count, the
+ * consumers it passed over for want of room are served in turn
+ * (amqp_chan_refill).  A consumer with room waits on its queue already,
+ * so an ack that gives room to no one who lacked it serves nothing,
+ * however many queues the channel consumes.
  *
  * A delivery of a stream queue (stream.c) is only counted: its ack gives
  * its consumer room, the entry stays in the stream, and a nack or reject

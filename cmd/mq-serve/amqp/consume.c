@@ -494,6 +494,7 @@ stream_dispatch(struct server *s, struct amqp_queue *q)
 	queue_unwait(s, q);
 	if (waiting != NULL)
 		queue_wait(s, q, waiting, &top);
+	block_all(q);	/* those its channel's global prefetch held back */
 }
 
 /*
@@ -603,6 +604,7 @@ dispatch(struct server *s, struct amqp_queue *q)
 	return;
 fail:
 	sources_close(q, srcs);
+	block_all(q);
 	if (rc == MQ_ENOGROUP) {
 		/* Destroyed by another process: made again next time. */
 		server_group_forget(s, srcs[0].st, AMQP_GROUP);

@@ -145,8 +145,7 @@ server_cache_release(struct server *s)
 size_t
 server_cache_relieve(struct server *s)
 {
-	return cache_evict(s, s->cache_fds_max -
-	    s->cache_fds_max / TRIM_SLACK);
+	return cache_evict(s, 0);
 }
 
 /* What the cache opens, and what each counts as holding. */
@@ -322,11 +321,15 @@ server_release_groups(struct server *s)
 		}
 	if (!failed)
 		return;
-	/* Their replies said done: they must not leave. */
+	/*
+	 * Their replies said done: they must not leave.  Aborted, closed
+	 * when the turn writes: a door's state may not go from under a
+	 * serving that let the groups go (and holds the cache's pointers).
+	 */
 	for (c = TAILQ_FIRST(&s->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, all);
 		if (c->group_turn == s->turn)
-			conn_close(c, "group journal write failed");
+			conn_abort(c, "group journal write failed");
 	}
 }
 

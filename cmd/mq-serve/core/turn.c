@@ -28,6 +28,6 @@ cmd_begin(struct conn *c, enum cmd_kind kind)
 		server_release_groups(s);
 		s->hold_groups = 0;
 	}
-	/* A failed write of what was held closes who changed it: maybe 'c'. */
-	return c->dead ? -1 : 0;
+	/* A failed write of what was held ends who changed it: maybe 'c'. */
+	return c->dead || c->closing == 2 ? -1 : 0;
 }

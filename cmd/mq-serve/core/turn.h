@@ -28,9 +28,9 @@ enum cmd_kind {
  * it was queued, lets the run of appends finish first, so that it sees
  * them and its client's replies keep their order; and keeps held groups
  * held for a TURN_HOLDS, or writes and lets them go for any other (which
- * may lock a group another way).  Returns 0, or -1 if that closed 'c'
- * (a write of what was held failed): then its state is gone, and the
- * command must not run.
+ * may lock a group another way).  Returns 0, or -1 if that closed or
+ * aborted 'c' (a write of what was held failed): then its state is gone
+ * or going, and the command must not run.
  */
 int	 cmd_begin(struct conn *c, enum cmd_kind kind);
 

@@ -193,6 +193,32 @@ PY
 	[ "$(redis-cli -p "$MQ_PORT" XLEN ind)" = 10 ]
 }
 
+@test "amqp streams: a consumer its channel's global prefetch held back is served when an ack gives room" {
+	amqp_up
+	pika_script "$STREAM_PRELUDE" <<'PY'
+declare("gl")
+publish("gl", 3)
+ch.queue_declare("plain")
+ch.basic_publish("", "plain", "p0")
+ch.basic_qos(prefetch_count=1, global_qos=True)
+ch.basic_qos(prefetch_count=10)
+got = []
+ch.basic_consume("plain", lambda x, m, p, b: got.append((m, b)))
+pump(c, lambda: len(got) == 1)
+# The channel is full: the stream's consumer waits for room.
+ch.basic_consume("gl", lambda x, m, p, b: got.append((m, b)),
+    arguments={"x-stream-offset": "first"})
+ch.queue_declare("plain", passive=True)
+c.process_data_events(time_limit=0.2)
+assert len(got) == 1, got
+for n in (2, 3, 4):
+	ch.basic_ack(got[-1][0].delivery_tag)
+	pump(c, lambda: len(got) == n)
+assert [b for m, b in got] == [b"p0", b"m0", b"m1", b"m2"], got
+print("ok")
+PY
+}
+
 @test "amqp streams: a waiting consumer gets appends of mq-xadd, Redis XADD and exchanges" {
 	amqp_up
 	export MQ_BIN MQ_PORT
