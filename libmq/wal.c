@@ -28,7 +28,12 @@
  *    append or XSETID by another process, a sorted set taking the name)
  *    adds one to a counter in the header, one of MQ_WAL_SLOTS chosen by
  *    a hash of the name; a writer that finds its stream's counter moved
- *    appends directly instead, which tells it the top again.
+ *    appends directly instead, which tells it the top again.  A writer's
+ *    own direct append moves the counter too, for the others: its other
+ *    streams of that counter whose top it knew just before (the counter
+ *    moved by this one step since) still know it, and keep logging;
+ *    else two streams of one counter, each appended to directly in
+ *    turn, would send each other direct for ever.
  *  - A stream may have batches before it has a directory: it is made
  *    when they are first given to it (mq_stream_open).
  *  - A tombstone record ends the batches of its name before it: a
@@ -77,6 +82,7 @@ struct mq_wal_name {
 	uint32_t	 max_msg;	/* its policy's, when loggable */
 	mq_id		 top;		/* its top id, as far as this process knows */
 	uint64_t	 slot_seen;	/* its slot's count when 'top' was exact */
+	struct mq_wal_name *sibling;	/* the next of its slot's names */
 	uint64_t	 turn;		/* the last turn that found 'top' exact */
 	uint64_t	 logged_turn;	/* the last turn that logged to it */
 	int		 live;		/* batches logged since its last tombstone */
@@ -112,6 +118,7 @@ struct mq_wal {
 	size_t		 nnames, capnames;
 	size_t		 cursor;	/* mq_wal_apply_some's place in 'names' */
 	struct wal_slot	*tab;		/* the hash table of 'names' */
+	struct mq_wal_name **siblings;	/* by slot, its names: MQ_WAL_SLOTS */
 	size_t		 ntab;		/* a power of two, over twice 'nnames' */
 	uint64_t	 streams_seen;	/* MQ_ROUTES_STREAMS 'loggable' is of */
 	unsigned char	*turn;		/* records logged, not yet written */
@@ -179,6 +186,7 @@ wal_free(struct mq_wal *w)
 	free(w->names);
 	free(w->news);
 	free(w->tab);
+	free(w->siblings);
 	free(w->turn);
 	free(w->turnrecs);
 	if (w->hdr != NULL)
@@ -330,11 +338,16 @@ add(struct mq_wal *w, const char *enc, size_t len, uint32_t h,
 
 	if ((rc = grow(w)) != MQ_OK)
 		return rc;
+	if (w->siblings == NULL && (w->siblings = calloc(MQ_WAL_SLOTS,
+	    sizeof(*w->siblings))) == NULL)
+		return mq_sys();
 	if ((e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		return mq_sys();
 	memcpy(e->enc, enc, len);
 	e->enclen = len;
 	e->hash = h;
+	e->sibling = w->siblings[h & (MQ_WAL_SLOTS - 1)];
+	w->siblings[h & (MQ_WAL_SLOTS - 1)] = e;
 	slot_put(w->tab, w->ntab, e);
 	w->names[w->nnames++] = e;
 	*out = e;
@@ -642,13 +655,35 @@ slot(struct mq_wal *w, uint32_t h)
 	return (uint64_t *)(w->hdr + H_SLOTS) + (h & (MQ_WAL_SLOTS - 1));
 }
 
+/*
+ * This process moved the counter of hash 'h' to 'n' for name 'enc': the
+ * other names of that counter whose top was exact at n - 1 still have
+ * it (the lock orders the moves, so none came between).
+ */
+static void
+siblings_keep(struct mq_wal *w, uint32_t h, const char *enc, uint64_t n)
+{
+	struct mq_wal_name *e;
+
+	if (w->siblings == NULL)
+		return;
+	for (e = w->siblings[h & (MQ_WAL_SLOTS - 1)]; e != NULL;
+	    e = e->sibling)
+		if (e->slot_seen == n - 1 && strcmp(e->enc, enc) != 0)
+			e->slot_seen = n;
+}
+
 void
 mq_wal_touch(mq_spool *sp, const char *enc)
 {
 	struct mq_wal *w = sp->wal;
+	uint32_t h;
 
-	if (w != NULL && w->locks > 0)
-		__atomic_add_fetch(slot(w, hash_enc(enc)), 1, __ATOMIC_RELEASE);
+	if (w == NULL || w->locks == 0)
+		return;
+	h = hash_enc(enc);
+	siblings_keep(w, h, enc,
+	    __atomic_add_fetch(slot(w, h), 1, __ATOMIC_RELEASE));
 }
 
 void
@@ -662,6 +697,7 @@ mq_wal_touched(mq_stream *s, mq_id top)
 	if (w == NULL || w->locks == 0)
 		return;
 	n = __atomic_add_fetch(slot(w, h), 1, __ATOMIC_RELEASE);
+	siblings_keep(w, h, s->enc, n);
 	/* This process knows the stream's top exactly: no need to look. */
 	if ((e = find(w, s->enc, h)) != NULL) {
 		e->top = top;

@@ -418,6 +418,52 @@ test_direct_after_logged(void **state)
 	assert_stream(f->dir, "s", &want);
 }
 
+/* The counter of direct changes a plain name shares: wal.c's FNV-1a. */
+static uint32_t
+counter_of(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *name != '\0'; name++)
+		h = (h ^ (unsigned char)*name) * 16777619u;
+	return h & (MQ_WAL_SLOTS - 1);
+}
+
+/*
+ * Two streams whose names share a counter of direct changes: this
+ * handle's direct append to one leaves the other logged (its top is
+ * still known), another handle's sends it direct, as it must (that
+ * handle may have changed either), until it is noted again.
+ */
+static void
+test_direct_append_keeps_counter_siblings_logged(void **state)
+{
+	struct fixture *f = *state;
+	struct entries want = { 0 }, b = { 0 };
+	char name[16];
+	mq_spool *other;
+	int i;
+
+	for (i = 1; ; i++) {
+		snprintf(name, sizeof(name), "c%d", i);
+		if (counter_of(name) == counter_of("c0"))
+			break;
+	}
+	assert_int_equal(note(f->sp, "c0"), MQ_OK);
+	assert_int_equal(note(f->sp, name), MQ_OK);
+	log_turn(f->sp, "c0", "a", 1, &want);
+	assert_int_equal(direct(f->sp, name, "b-0", &b), MQ_OK);
+	log_turn(f->sp, "c0", "a", 1, &want);
+	other = reopen(f->dir);
+	assert_int_equal(direct(other, name, "b-1", &b), MQ_OK);
+	mq_spool_close(other);
+	not_logged(f->sp, "c0");
+	assert_int_equal(note(f->sp, "c0"), MQ_OK);
+	log_turn(f->sp, "c0", "a", 1, &want);
+	assert_stream(f->dir, "c0", &want);
+	assert_stream(f->dir, name, &b);
+}
+
 /*
  * A direct append inside a turn (mq.h allows it) to a stream the turn
  * logged to already: it goes after what was logged, and neither is lost.
@@ -1720,6 +1766,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_turns_read_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logged_ids_follow_stream_top, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_after_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_append_keeps_counter_siblings_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_inside_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setid_inside_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_at_end_reads_logged, setup, teardown),

@@ -15,7 +15,11 @@
  *
  * What is in use is never closed:
  *  - what the running command was handed, since it holds the pointers:
- *    the entries used since command_seq last moved, all at the front;
+ *    the entries used since command_seq last moved, all at the front.
+ *    cmd_begin moves it; so does server_cache_release, which what runs
+ *    outside commands and opens many streams one after another (a round
+ *    of waiters, of AMQP servings, a hand-back to thousands of queues)
+ *    calls between them, or all it opened would stay past the bound;
  *  - a stream with appends queued, whose pointer appendq.c keeps: the
  *    run is flushed before a stream is closed, and while the run is
  *    being flushed no stream is;
