@@ -1261,7 +1261,7 @@ bump(mq_zset *z)
  * before the key lock was taken: everything is released, try again.
  */
 static int
-rename_try(mq_zset *z, const char *tenc, int replace, char *away,
+rename_locked(mq_zset *z, const char *tenc, int replace, char *away,
     size_t size)
 {
 	struct mq_key_target t;
@@ -1295,6 +1295,26 @@ rename_try(mq_zset *z, const char *tenc, int replace, char *away,
 	mq_key_target_release(&t);
 	mq_journal_unlock(&z->j);
 	z->stale = 1;
+	return rc;
+}
+
+static int
+rename_try(mq_zset *z, const char *tenc, int replace, char *away,
+    size_t size)
+{
+	int rc;
+
+	/*
+	 * Under the write-ahead log's lock, and noted in it, as a set made
+	 * is (create()): a writer that took the name for a stream it logs
+	 * to finds out, and appends directly, which the set then refuses.
+	 */
+	if ((rc = mq_wal_lock(z->spool)) != MQ_OK)
+		return rc;
+	rc = rename_locked(z, tenc, replace, away, size);
+	if (rc == MQ_OK)
+		mq_wal_touch(z->spool, tenc);
+	mq_wal_unlock(z->spool);
 	return rc;
 }
 
