@@ -150,15 +150,6 @@ run_settle(struct server *s, struct amqp_ackrun *r)
 		r->failed = rc;
 }
 
-/* 'n' deliveries of the channel settled: notes if that gave it room back. */
-static void
-room_given(struct amqp_channel *ch, size_t n)
-{
-	if (ch->prefetch != 0 && ch->nunacked >= ch->prefetch)
-		ch->room_back = 1;
-	ch->nunacked -= n;
-}
-
 /* Adds delivery 'u' (out of any tree) to the run, and frees it. */
 static void
 run_add(struct server *s, struct amqp_ackrun *r, struct amqp_unacked *u,
@@ -220,7 +211,7 @@ settle(struct amqp_channel *ch, struct amqp_unacked *first, uint64_t last,
 		next = RB_NEXT(amqp_unacked_tree, &ch->unacked, u);
 		RB_REMOVE(amqp_unacked_tree, &ch->unacked, u);
 		if (!tx) {
-			room_given(ch, 1);
+			ch->nunacked--;
 			run_add(s, run, u, how);
 		} else if (amqp_tx_ack(ch, u, how) == -1) {
 			amqp_unacked_restore(ch, u);
@@ -260,22 +251,16 @@ amqp_acks_free(struct amqp_client *c)
 }
 
 /*
- * Serves the queues of all the channel's consumers with 'all'; else, if
- * the channel got room back, those it passed over for want of it, in
- * turn (amqp_chan_refill).  A consumer that got room back had its queue
- * kicked as its delivery was settled (run_add).
+ * Deliveries of the channel were settled: if it was at its global
+ * prefetch ('was_full') and is not now, those it passed over for want
+ * of room are served in turn.  A consumer that got room back had its
+ * queue kicked as its delivery was settled (run_add).
  */
 static void
-kick_consumers(struct amqp_channel *ch, int all)
+room_back(struct amqp_channel *ch, int was_full)
 {
-	struct amqp_consumer *cn;
-
-	if (all)
-		TAILQ_FOREACH(cn, &ch->consumers, clink)
-			amqp_queue_kick(cn->q);
-	else if (ch->room_back)
+	if (was_full && !amqp_chan_full(ch))
 		amqp_chan_refill(ch);
-	ch->room_back = 0;
 }
 
 /* Still counted in nunacked: a transaction's deliveries take room until settled. */
@@ -292,13 +277,13 @@ amqp_unacked_settle(struct amqp_channel *ch, const struct amqp_tx_ack *acks,
 	struct server *s = ch->c->conn->server;
 	struct amqp_ackrun r = { 0 };
 	size_t i;
-	int rc;
+	int rc, was_full = amqp_chan_full(ch);
 
-	room_given(ch, n);
+	ch->nunacked -= n;
 	for (i = 0; i < n; i++)
 		run_add(s, &r, acks[i].u, (enum settle)acks[i].how);
 	rc = run_end(s, &r);
-	kick_consumers(ch, 0);
+	room_back(ch, was_full);
 	return rc;
 }
 
@@ -324,7 +309,7 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 {
 	struct amqp_unacked key, *first, *u;
 	uint64_t tag;
-	int multiple = 0, requeue = 0, rc;
+	int multiple = 0, requeue = 0, rc, was_full;
 	enum settle how;
 
 	switch (m->id) {
@@ -365,12 +350,13 @@ amqp_basic_ack(struct amqp_channel *ch, const struct amqp_method *m)
 		    "queue '%s' in vhost '/'", amqp_queue_qname(u->q));
 		return;
 	}
+	was_full = amqp_chan_full(ch);
 	if ((rc = settle(ch, first, tag, how, ch->tx != NULL,
 	    ch->tx != NULL ? NULL : &ch->c->acks)) != MQ_OK) {
 		amqp_fail_internal(ch->c, m, "settling deliveries", rc);
 		return;
 	}
-	kick_consumers(ch, 0);
+	room_back(ch, was_full);
 }
 
 void
@@ -391,6 +377,8 @@ amqp_unacked_requeue(struct amqp_channel *ch)
 void
 amqp_basic_recover(struct amqp_channel *ch, const struct amqp_method *m)
 {
+	struct amqp_consumer *cn;
+
 	/* RabbitMQ keeps no delivery back for the same consumer either. */
 	if (!m->args[AMQP_BASIC_RECOVER_REQUEUE].n) {
 		amqp_conn_error(ch->c, AMQP_NOT_IMPLEMENTED, m->id,
@@ -400,5 +388,6 @@ amqp_basic_recover(struct amqp_channel *ch, const struct amqp_method *m)
 	amqp_unacked_requeue(ch);
 	if (m->id == AMQP_BASIC_RECOVER)
 		amqp_send_method(ch->c, ch->id, AMQP_BASIC_RECOVER_OK, NULL);
-	kick_consumers(ch, 1);
+	TAILQ_FOREACH(cn, &ch->consumers, clink)
+		amqp_queue_kick(cn->q);
 }

@@ -185,7 +185,6 @@ struct amqp_channel {
 	uint16_t		 prefetch;	/* basic.qos global prefetch_count */
 	uint16_t		 consumer_prefetch; /* ... not global: new consumers' */
 	size_t			 nunacked;
-	int			 room_back;	/* was at its prefetch, now is not */
 	/*
 	 * Its consumers passed over for want of the channel's room, in
 	 * that order: served first, one by one, when it has room again.
@@ -655,6 +654,8 @@ void	 amqp_queue_kick(struct amqp_queue *q);
  * consumers are served in turn, at the end of the turn, while it has.
  */
 void	 amqp_chan_refill(struct amqp_channel *ch);
+/* Whether the channel is at its global prefetch count. */
+int	 amqp_chan_full(const struct amqp_channel *ch);
 /* Serves again the consumers of 'c' that waited for its output to drain. */
 void	 amqp_consumers_drained(struct amqp_client *c);
 /*

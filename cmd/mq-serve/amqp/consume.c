@@ -174,7 +174,6 @@ queue_retry(void *arg)
 {
 	struct amqp_queue *q = arg;
 
-	server_cache_release(door);	/* a command of its own to the cache */
 	serve(door, q);
 	amqp_out_flush_all();
 	/* Never "served": the wait ends when no consumer needs it. */
@@ -341,9 +340,8 @@ with_room(struct amqp_queue *q, struct amqp_consumer **first)
 	return n;
 }
 
-/* Whether the channel is at its global prefetch count. */
-static int
-chan_full(const struct amqp_channel *ch)
+int
+amqp_chan_full(const struct amqp_channel *ch)
 {
 	return ch->prefetch != 0 && ch->nunacked >= ch->prefetch;
 }
@@ -359,7 +357,7 @@ block_all(struct amqp_queue *q)
 	struct amqp_consumer *cn;
 
 	TAILQ_FOREACH(cn, &q->consumers, qlink)
-		if (!cn->blocked && !cn->no_ack && chan_full(cn->ch)) {
+		if (!cn->blocked && !cn->no_ack && amqp_chan_full(cn->ch)) {
 			TAILQ_INSERT_TAIL(&cn->ch->blocked, cn, blink);
 			cn->blocked = 1;
 		}
@@ -618,11 +616,14 @@ fail:
 /*
  * Serves 'q' holding the groups it reads, and lets them go: a waiter's
  * retry may hold nothing once it returns, and the deliveries must not
- * leave before the group's write.
+ * leave before the group's write.  Each serving is a command of its own
+ * to the cache: a round that served thousands of queues as one would
+ * keep all their streams open to its end, past the cache's bound.
  */
 static void
 serve(struct server *s, struct amqp_queue *q)
 {
+	server_cache_release(s);
 	q->refs++;
 	s->hold_groups = 1;
 	dispatch(s, q);
@@ -646,7 +647,7 @@ refill_run(struct server *s)
 	struct amqp_queue *q;
 
 	while ((ch = TAILQ_FIRST(&refill)) != NULL) {
-		if (chan_full(ch) || (cn = TAILQ_FIRST(&ch->blocked)) == NULL) {
+		if (amqp_chan_full(ch) || (cn = TAILQ_FIRST(&ch->blocked)) == NULL) {
 			TAILQ_REMOVE(&refill, ch, rlink);
 			ch->refill = 0;
 			continue;
@@ -655,7 +656,6 @@ refill_run(struct server *s)
 		cn->blocked = 0;
 		q = cn->q;
 		q->refs++;
-		server_cache_release(s);
 		serve(s, q);
 		amqp_queue_unref(q);
 	}
@@ -672,12 +672,6 @@ kick_run(struct loop *loop, void *arg)
 	while ((q = TAILQ_FIRST(&kicked)) != NULL) {
 		TAILQ_REMOVE(&kicked, q, klink);
 		q->kicked = 0;
-		/*
-		 * Each serving a command of its own to the cache: one that
-		 * ran them all as one would keep every queue's stream open
-		 * to the end, past the cache's bound with thousands kicked.
-		 */
-		server_cache_release(s);
 		serve(s, q);
 		amqp_queue_unref(q);
 	}
