@@ -310,6 +310,12 @@ size_t	 mq_zset_valid(const unsigned char *buf, size_t len);
  */
 int	 mq_stream_unlink(mq_spool *spool, const char *enc, char *away,
 	    size_t size);
+/*
+ * Takes the lock of stream 'enc' by its name: '*dirfd' is its directory,
+ * locked, and still the one the name leads to; the caller unlocks and
+ * closes it.  MQ_ENOSTREAM if there is none (stream.c).
+ */
+int	 mq_stream_lock_name(mq_spool *spool, const char *enc, int *dirfd);
 /* Removes the tree 'name' below the directory 'dirfd' (spool.c). */
 int	 mq_rmtree_at(int dirfd, const char *name);
 /* Calls 'fn' with each name encoded in the directory 'dirfd' (spool.c). */

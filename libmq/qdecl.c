@@ -29,12 +29,18 @@
  * which the kernel lets go when the process dies).  The handle keeps
  * the names of the queues it owns and removes them when it is closed;
  * a queue whose owner died is removed by whoever finds it so: a lookup
- * or a declare of it, or mq_queue_sweep(), which looks at every queue of
- * the index (below) and which a server runs when it starts.  Removing one removes its
- * stream if its declare made the stream, and only the declaration of a
- * stream that was there before (a tool's stream that a client declared
- * is not the client's to take away).
+ * or a declare of it, or mq_queue_sweep(), which looks at every queue
+ * of the index (below) and which a server runs when it starts.
+ * Removing one removes its stream if its declare made the stream, and
+ * only the declaration of a stream that was there before (a tool's
+ * stream that a client declared is not the client's to take away).
+ * Two processes may find the same orphan, and one may declare the name
+ * anew before the other removes it: so a removal reads the declaration
+ * again under the stream's lock and leaves what is not the orphan it
+ * saw, and a declare that got the lock of a stream removed meanwhile
+ * starts over.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -48,6 +54,7 @@
 
 #include "internal.h"
 #include "stream.h"
+#include "wal.h"
 #include "xtable.h"
 
 #define QFLAGS		(MQ_QDURABLE | MQ_QEXCLUSIVE | MQ_QAUTODELETE)
@@ -340,6 +347,32 @@ decl_write(mq_spool *sp, int dirfd, const struct decl *d)
 	return mq_spool_dirty(sp, dirfd);
 }
 
+/*
+ * Takes the marker of 'enc' out of the index, as one that is stale or
+ * whose queue was removed.  A declare of the name by another process
+ * may have just put it back (a new stream, with a lock of its own), so
+ * the name is looked at again under its stream's lock, which a declare
+ * holds from the marker to the declaration: a declaration found there
+ * gets its marker again, and a declare still to come makes its own.
+ */
+static void
+index_unmark(mq_spool *sp, const char *enc)
+{
+	struct decl d;
+	int dirfd;
+
+	index_remove(sp, enc);
+	if (mq_stream_lock_name(sp, enc, &dirfd) != MQ_OK)
+		return;
+	if (qstate(sp) != NULL) {
+		qstate(sp)->last_enc[0] = '\0';
+		if (decl_read(sp, enc, &d) == MQ_OK)
+			(void)index_add(sp, enc);
+	}
+	flock(dirfd, LOCK_UN);
+	close(dirfd);
+}
+
 /* Fills the caller's 'q' from 'd' of queue 'name' (the handle's copy). */
 static void
 decl_out(const struct decl *d, const char *name, int declared, int mine,
@@ -395,32 +428,78 @@ owned_remove(struct mq_qstate *qs, const char *name)
 		}
 }
 
+/* remove_orphan()'s answer when the queue is not the orphan it saw. */
+#define CHANGED	1
+
 /*
- * Removes the queue of stream directory 'enc' whose declaration 'd' is
- * an owner's that is gone (or going): the stream if the declare made it,
- * else the declaration alone.
+ * Under the stream's lock (and the log's, if 'seen' made the stream):
+ * removes the queue of stream directory 'enc' if its declaration is
+ * still the one of 'owner', who is gone or is this handle.
  */
 static int
-remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
+remove_locked(mq_spool *sp, const char *enc, const char *owner)
 {
 	char name[MQ_NAME_MAX + 1];
 	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
-	int rc;
+	struct decl d;
+	int rc, mine;
 
-	if (d->made) {
+	if (qstate(sp) == NULL)
+		return mq_sys();
+	qstate(sp)->last_enc[0] = '\0';		/* the file, not a copy */
+	if ((rc = decl_read(sp, enc, &d)) == MQ_ENOMSG || rc == MQ_ENOSTREAM)
+		return CHANGED;
+	if (rc != MQ_OK)
+		return rc;
+	/* The handle's own queues go when it closes. */
+	if (strcmp(d.owner, owner) != 0 ||
+	    (mq_owner_alive(sp, owner, &mine) && !mine))
+		return CHANGED;
+	if (d.made) {
 		if ((rc = mq_name_decode(enc, name, sizeof(name))) < 0)
 			return rc;
 		if ((rc = mq_stream_remove(sp, name)) == MQ_ENOSTREAM)
 			rc = MQ_OK;
-	} else {
-		snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
-		if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
-			return mq_sys();
-		mq_routes_bump(sp, MQ_ROUTES_QUEUES);
-		rc = mq_spool_dirty(sp, sp->streamsfd);
+		return rc;
 	}
+	snprintf(path, sizeof(path), "%s/" DECL_FILE, enc);
+	if (unlinkat(sp->streamsfd, path, 0) == -1 && errno != ENOENT)
+		return mq_sys();
+	mq_routes_bump(sp, MQ_ROUTES_QUEUES);
+	return mq_spool_dirty(sp, sp->streamsfd);
+}
+
+/*
+ * Removes the queue of stream directory 'enc' whose declaration 'seen'
+ * is an owner's that is gone (or going: this handle's, being closed):
+ * the stream if the declare made it, else the declaration alone.  What
+ * was seen is looked at again under the stream's lock, which a declare
+ * holds: another process may have removed the orphan and declared the
+ * name anew since, and that queue is not an orphan.  MQ_OK once
+ * removed, CHANGED if the queue is not what was seen (read it again),
+ * or an error.  The log's lock comes first, as for every change that
+ * takes both.
+ */
+static int
+remove_orphan(mq_spool *sp, const char *enc, const struct decl *seen)
+{
+	char owner[64];
+	int dirfd, made = seen->made, rc;
+
+	if (strlcpy(owner, seen->owner, sizeof(owner)) >= sizeof(owner))
+		return MQ_ECORRUPT;	/* no owner's name is that long */
+	if (made && (rc = mq_wal_lock(sp)) != MQ_OK)
+		return rc;
+	if ((rc = mq_stream_lock_name(sp, enc, &dirfd)) == MQ_OK) {
+		rc = remove_locked(sp, enc, owner);
+		flock(dirfd, LOCK_UN);
+		close(dirfd);
+	} else if (rc == MQ_ENOSTREAM)
+		rc = CHANGED;
+	if (made)
+		mq_wal_unlock(sp);
 	if (rc == MQ_OK)
-		index_remove(sp, enc);
+		index_unmark(sp, enc);
 	return rc;
 }
 
@@ -432,16 +511,22 @@ remove_orphan(mq_spool *sp, const char *enc, const struct decl *d)
 static int
 decl_live(mq_spool *sp, const char *enc, struct decl *d, int *mine)
 {
-	int rc;
+	int tries, rc;
 
-	*mine = 0;
-	if ((rc = decl_read(sp, enc, d)) != MQ_OK)
-		return rc;
-	if (d->owner[0] == '\0' || mq_owner_alive(sp, d->owner, mine))
-		return MQ_OK;
-	if ((rc = remove_orphan(sp, enc, d)) != MQ_OK)
-		return rc;
-	return d->made ? MQ_ENOSTREAM : MQ_ENOMSG;
+	for (tries = 0; tries < 100; tries++) {
+		*mine = 0;
+		if ((rc = decl_read(sp, enc, d)) != MQ_OK)
+			return rc;
+		if (d->owner[0] == '\0' || mq_owner_alive(sp, d->owner, mine))
+			return MQ_OK;
+		if ((rc = remove_orphan(sp, enc, d)) != CHANGED) {
+			if (rc != MQ_OK)
+				return rc;
+			return d->made ? MQ_ENOSTREAM : MQ_ENOMSG;
+		}
+	}
+	errno = EAGAIN;
+	return mq_sys();
 }
 
 /* ------------------------------------------------------------------
@@ -520,7 +605,8 @@ open_or_make(mq_spool *sp, const char *name, mq_stream **st, int *made)
 /*
  * Under the stream's lock: keeps the declaration of 'q' unless the
  * stream has one ('*wrote' says), and reads what is in place into 'd'
- * ('*mine': this handle owns it).
+ * ('*mine': this handle owns it); CHANGED if what is in place is an
+ * orphan's, which remove_orphan() removes under this same lock.
  */
 static int
 declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,
@@ -531,7 +617,12 @@ declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,
 	int rc;
 
 	*wrote = 0;
-	rc = decl_live(sp, st->enc, d, mine);
+	*mine = 0;
+	rc = decl_read(sp, st->enc, d);
+	if (rc == MQ_OK)
+		/* An orphan is removed without the lock, then again. */
+		return d->owner[0] == '\0' ||
+		    mq_owner_alive(sp, d->owner, mine) ? MQ_OK : CHANGED;
 	if (rc != MQ_ENOMSG)
 		return rc;
 	memset(&nd, 0, sizeof(nd));
@@ -551,6 +642,42 @@ declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,
 	return decl_read(sp, st->enc, d);
 }
 
+/*
+ * Opens (or makes) the stream of 'q' and declares it under its lock, as
+ * declare_locked(); again if the stream was removed before the lock was
+ * had (what is written into a removed stream's directory is lost), or
+ * if an orphan's declaration was in place.
+ */
+static int
+declare_stream(mq_spool *sp, const struct mq_queue *q, const char *owner,
+    struct decl *d, int *wrote, int *mine)
+{
+	mq_stream *st;
+	int tries, made_stream, rc;
+
+	for (tries = 0; tries < 100; tries++) {
+		/* An orphan goes first, so that the declare makes it anew. */
+		rc = mq_queue_lookup(sp, q->name, NULL);
+		if (rc != MQ_OK && rc != MQ_ENOSTREAM)
+			return rc;
+		if ((rc = open_or_make(sp, q->name, &st, &made_stream)) != MQ_OK)
+			return rc;
+		if ((rc = mq_stream_lock(st)) == MQ_OK) {
+			if (mq_stream_removed(st))
+				rc = CHANGED;
+			else
+				rc = declare_locked(sp, st, q, owner,
+				    made_stream, d, wrote, mine);
+			mq_stream_unlock(st);
+		}
+		mq_stream_close(st);
+		if (rc != CHANGED)
+			return rc;
+	}
+	errno = EAGAIN;
+	return mq_sys();
+}
+
 int
 mq_queue_declare(mq_spool *sp, const struct mq_queue *q, int flags,
     struct mq_queue *cur, int *made)
@@ -558,10 +685,8 @@ mq_queue_declare(mq_spool *sp, const struct mq_queue *q, int flags,
 	char enc[MQ_ENCNAME_MAX];
 	const char *owner = "", *holder;
 	struct mq_qstate *qs;
-	struct mq_queue found;
 	struct decl d;
-	mq_stream *st;
-	int rc, made_stream, wrote = 0, mine = 0;
+	int rc, wrote = 0, mine = 0;
 
 	if (made != NULL)
 		*made = 0;
@@ -579,19 +704,7 @@ mq_queue_declare(mq_spool *sp, const struct mq_queue *q, int flags,
 	if ((!(q->flags & MQ_QDURABLE) || (q->flags & MQ_QEXCLUSIVE)) &&
 	    (rc = mq_owner_take(sp, &owner)) != MQ_OK)
 		return rc;
-	/* An orphan goes first, so that the declare makes the queue anew. */
-	rc = mq_queue_lookup(sp, q->name, &found);
-	if (rc != MQ_OK && rc != MQ_ENOSTREAM)
-		return rc;
-	if ((rc = open_or_make(sp, q->name, &st, &made_stream)) != MQ_OK)
-		return rc;
-	if ((rc = mq_stream_lock(st)) == MQ_OK) {
-		rc = declare_locked(sp, st, q, owner, made_stream, &d, &wrote,
-		    &mine);
-		mq_stream_unlock(st);
-	}
-	mq_stream_close(st);
-	if (rc != MQ_OK)
+	if ((rc = declare_stream(sp, q, owner, &d, &wrote, &mine)) != MQ_OK)
 		return rc;
 	if (wrote && owner[0] != '\0' && (rc = owned_add(qs, q->name)) != MQ_OK)
 		return rc;
@@ -614,7 +727,7 @@ mq_queue_delete(mq_spool *sp, const char *name)
 	rc = mq_stream_remove(sp, name);
 	if ((rc == MQ_OK || rc == MQ_ENOSTREAM) &&
 	    mq_name_encode(name, enc, sizeof(enc)) >= 0)
-		index_remove(sp, enc);
+		index_unmark(sp, enc);
 	if (sp->qstate != NULL)
 		owned_remove(sp->qstate, name);
 	return rc;
@@ -641,7 +754,7 @@ each_one(int dirfd, const char *entry, void *arg)
 	if ((rc = decl_live(e->spool, entry, &d, &mine)) != MQ_OK) {
 		/* Stale, or an orphan removed just now. */
 		if (rc == MQ_ENOMSG || rc == MQ_ENOSTREAM)
-			index_remove(e->spool, entry);
+			index_unmark(e->spool, entry);
 		return 0;
 	}
 	decl_out(&d, name, 1, mine, &q);
@@ -670,7 +783,7 @@ sweep_one(int dirfd, const char *entry, void *arg)
 		return 0;
 	if ((rc = decl_read(sp, entry, &d)) != MQ_OK) {
 		if (rc == MQ_ENOMSG || rc == MQ_ENOSTREAM)
-			index_remove(sp, entry);	/* stale */
+			index_unmark(sp, entry);	/* stale */
 		return 0;
 	}
 	if (d.owner[0] == '\0' || mq_owner_alive(sp, d.owner, &mine))

@@ -544,8 +544,8 @@ mq_stream_remove(mq_spool *sp, const char *name)
  * it is held the name is looked up again: if it leads elsewhere now
  * (renamed or removed meanwhile), the whole is tried again.
  */
-static int
-stream_lock_by_name(mq_spool *sp, const char *enc, int *dirfd)
+int
+mq_stream_lock_name(mq_spool *sp, const char *enc, int *dirfd)
 {
 	struct stat a, b;
 	int tries, rc;
@@ -609,7 +609,7 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 		mq_wal_unlock(sp);
 		return rc;
 	}
-	if ((rc = stream_lock_by_name(sp, fenc, &dirfd)) != MQ_OK) {
+	if ((rc = mq_stream_lock_name(sp, fenc, &dirfd)) != MQ_OK) {
 		mq_wal_unlock(sp);
 		return rc == MQ_ENOSTREAM && mq_zset_exists_enc(sp, fenc) ?
 		    MQ_EWRONGTYPE : rc;

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 
 #include "helpers.h"
+#include "internal.h"
 #include "mq.h"
+#include "stream.h"
 
 static struct mq_queue
 queue(const char *name, int flags, const char *holder, const char *args)
@@ -239,6 +241,172 @@ test_redeclare_orphan(void **state)
 	assert_int_equal(cur.argslen, 3);
 }
 
+/*
+ * Races with another process, made to happen at a chosen moment: the
+ * test wraps three of libmq's calls (-Wl,--wrap, in the Makefile), so
+ * that 'when_gone' runs at the next answer that an owner is gone,
+ * 'before_lock' before the next stream lock a declare takes, and
+ * 'when_missing' after the next look for a stream that found none, once
+ * each.
+ */
+static void (*when_gone)(void);
+static void (*before_lock)(void);
+static void (*when_missing)(void);
+static const char *race_dir;
+static pid_t race_pid;
+static int race_hold;
+
+int	__real_mq_owner_alive(mq_spool *sp, const char *owner, int *mine);
+int	__wrap_mq_owner_alive(mq_spool *sp, const char *owner, int *mine);
+int	__real_mq_stream_lock(mq_stream *st);
+int	__wrap_mq_stream_lock(mq_stream *st);
+int	__real_mq_stream_exists_enc(mq_spool *sp, const char *enc);
+int	__wrap_mq_stream_exists_enc(mq_spool *sp, const char *enc);
+
+int
+__wrap_mq_owner_alive(mq_spool *sp, const char *owner, int *mine)
+{
+	int alive = __real_mq_owner_alive(sp, owner, mine);
+	void (*fn)(void) = when_gone;
+
+	if (!alive && fn != NULL) {
+		when_gone = NULL;
+		fn();
+	}
+	return alive;
+}
+
+int
+__wrap_mq_stream_lock(mq_stream *st)
+{
+	void (*fn)(void) = before_lock;
+
+	if (fn != NULL) {
+		before_lock = NULL;
+		fn();
+	}
+	return __real_mq_stream_lock(st);
+}
+
+int
+__wrap_mq_stream_exists_enc(mq_spool *sp, const char *enc)
+{
+	int exists = __real_mq_stream_exists_enc(sp, enc);
+	void (*fn)(void) = when_missing;
+
+	if (!exists && fn != NULL) {
+		when_missing = NULL;
+		fn();
+	}
+	return exists;
+}
+
+/* Takes "t1", an orphan, as a new queue of its own holding one entry. */
+static int
+take_orphan(void *dir)
+{
+	struct mq_msg m = { .body = "kept", .bodylen = 4 };
+	mq_spool *sp;
+	mq_stream *st;
+	int rc;
+
+	if (mq_spool_open(dir, 0, &sp) != MQ_OK ||
+	    declare(sp, "t1", 0, NULL) != MQ_OK ||
+	    mq_stream_open(sp, "t1", 0, &st) != MQ_OK)
+		return 1;
+	rc = mq_append(st, &m, 1, NULL, NULL);
+	mq_stream_close(st);
+	return rc != MQ_OK;
+}
+
+static void
+orphan_taken(void)
+{
+	race_pid = test_fork_waiting(take_orphan, (void *)race_dir,
+	    &race_hold);
+}
+
+/*
+ * A handle that found "t1" an orphan and another process that removes
+ * it and declares it anew, in between: the new queue is not an orphan,
+ * and stays with its entry.
+ */
+static void
+test_orphan_taken_meanwhile(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+	mq_stream *st;
+	pid_t pid;
+	int hold;
+
+	pid = test_fork_waiting(declare_two, f->dir, &hold);
+	test_kill_child(pid, hold);
+	race_dir = f->dir;
+	when_gone = orphan_taken;
+	assert_int_equal(mq_queue_lookup(f->sp, "t1", &cur), MQ_OK);
+	assert_null(when_gone);
+	assert_int_equal(cur.mine, 0);
+	assert_int_equal(mq_stream_open(f->sp, "t1", 0, &st), MQ_OK);
+	assert_int_equal(mq_stream_length(st), 1);
+	mq_stream_close(st);
+	/* The sweep takes it once its new owner is gone too. */
+	test_kill_child(race_pid, race_hold);
+	assert_int_equal(mq_queue_lookup(f->sp, "t1", &cur), MQ_ENOSTREAM);
+}
+
+/*
+ * Runs 'fn' in a child on a handle of its own to the race's spool, as
+ * another process would, and waits for it to succeed.
+ */
+static void
+in_other_process(int (*fn)(mq_spool *sp))
+{
+	mq_spool *sp;
+	pid_t pid;
+
+	assert_true((pid = fork()) != -1);
+	if (pid == 0)
+		_exit(mq_spool_open(race_dir, 0, &sp) != MQ_OK || fn(sp) != 0);
+	test_wait_ok(pid);
+}
+
+static int
+delete_q(mq_spool *sp)
+{
+	return mq_queue_delete(sp, "q") != MQ_OK;
+}
+
+/* Removes the stream "q" (another process's queue.delete). */
+static void
+q_removed(void)
+{
+	in_other_process(delete_q);
+}
+
+/*
+ * A declare that opened the stream, then found it removed once it had
+ * its lock: what it would write there is lost, so it makes the queue
+ * anew.
+ */
+static void
+test_declare_after_removal(void **state)
+{
+	struct test_spool *f = *state;
+	struct mq_queue cur;
+	mq_stream *st;
+
+	assert_int_equal(mq_stream_open(f->sp, "q", MQ_CREATE, &st), MQ_OK);
+	mq_stream_close(st);
+	race_dir = f->dir;
+	before_lock = q_removed;
+	assert_int_equal(declare(f->sp, "q", MQ_QDURABLE, NULL), MQ_OK);
+	assert_null(before_lock);
+	assert_int_equal(mq_queue_lookup(f->sp, "q", &cur), MQ_OK);
+	assert_int_equal(cur.declared, 1);
+	assert_true(stream_exists(f->sp, "q"));
+}
+
 /* A child forked with the handle closes it: the parent's queues stay. */
 static int
 close_forked(void *sp)
@@ -320,6 +488,50 @@ test_index(void **state)
 	assert_int_equal(mq_queue_delete(f->sp, "a"), MQ_OK);
 	snprintf(path, sizeof(path), "%s/queues/a", f->dir);
 	assert_int_equal(access(path, F_OK), -1);
+}
+
+/* mq_queues()'s callback: counts the queues. */
+static int
+count_any(const struct mq_queue *q, void *arg)
+{
+	(void)q;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+declare_gone(mq_spool *sp)
+{
+	return declare(sp, "gone", MQ_QDURABLE, NULL) != MQ_OK;
+}
+
+/* Declares "gone" (another process's queue.declare). */
+static void
+gone_declared(void)
+{
+	in_other_process(declare_gone);
+}
+
+/*
+ * A listing that found a marker stale and a declare of its name by
+ * another process, in between: the marker stays for the new queue.
+ */
+static void
+test_index_declared_meanwhile(void **state)
+{
+	struct test_spool *f = *state;
+	int n = 0;
+
+	assert_int_equal(declare(f->sp, "a", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(declare(f->sp, "gone", MQ_QDURABLE, NULL), MQ_OK);
+	assert_int_equal(mq_stream_remove(f->sp, "gone"), MQ_OK);
+	race_dir = f->dir;
+	when_missing = gone_declared;
+	assert_int_equal(mq_queues(f->sp, count_any, &n), MQ_OK);
+	assert_null(when_missing);
+	n = 0;
+	assert_int_equal(mq_queues(f->sp, count_any, &n), MQ_OK);
+	assert_int_equal(n, 2);
 }
 
 static void
@@ -460,9 +672,12 @@ main(void)
 		TEST_ON_SPOOL(test_transient_closed),
 		TEST_ON_SPOOL(test_transient_killed),
 		TEST_ON_SPOOL(test_redeclare_orphan),
+		TEST_ON_SPOOL(test_orphan_taken_meanwhile),
+		TEST_ON_SPOOL(test_declare_after_removal),
 		TEST_ON_SPOOL(test_forked_child),
 		TEST_ON_SPOOL(test_list),
 		TEST_ON_SPOOL(test_index),
+		TEST_ON_SPOOL(test_index_declared_meanwhile),
 		TEST_ON_SPOOL(test_lookup_sees_others),
 		TEST_ON_SPOOL(test_file_checked),
 		TEST_ON_SPOOL(test_bad_arguments),
