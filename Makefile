@@ -123,6 +123,8 @@ TEST_EXTRA_test_auth = $(O)/cmd/mq-serve/auth.o $(O)/cmd/mq-serve/loop.o \
 	$(O)/cmd/mq-serve/users.o $(O)/cmd/mq-serve/log.o \
 	$(O)/cmd/mq-serve/core/grow.o
 TEST_LIBS_test_auth = $(SERVE_LIBS)
+# Writes that fail once their bytes are in place (the test's wrappers).
+TEST_LIBS_test_wal = -Wl,--wrap=mq_spool_dirty_mark -Wl,--wrap=mq_spool_dirty
 # Races with another process at a chosen moment (the test's wrappers).
 TEST_LIBS_test_qdecl = -Wl,--wrap=mq_owner_alive -Wl,--wrap=mq_stream_lock \
 	-Wl,--wrap=mq_stream_exists_enc

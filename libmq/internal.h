@@ -316,6 +316,13 @@ int	 mq_stream_unlink(mq_spool *spool, const char *enc, char *away,
  * closes it.  MQ_ENOSTREAM if there is none (stream.c).
  */
 int	 mq_stream_lock_name(mq_spool *spool, const char *enc, int *dirfd);
+/*
+ * Under the write-ahead log's lock, before stream 'name' ('enc') is
+ * removed, renamed or replaced: gives it what the log holds for it, then
+ * ends its batches with a tombstone (stream.c).
+ */
+int	 mq_stream_wal_forget(mq_spool *spool, const char *name,
+	    const char *enc);
 /* Removes the tree 'name' below the directory 'dirfd' (spool.c). */
 int	 mq_rmtree_at(int dirfd, const char *name);
 /* Calls 'fn' with each name encoded in the directory 'dirfd' (spool.c). */

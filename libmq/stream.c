@@ -41,8 +41,6 @@
 #include "wal.h"
 
 static int wal_refresh(mq_stream *s);
-static int wal_forget_name(mq_spool *sp, const char *name,
-    const char *enc);
 
 /* ------------------------------------------------------------------
  * The meta file: "key value" lines, version first.
@@ -527,7 +525,7 @@ mq_stream_remove(mq_spool *sp, const char *name)
 	 */
 	if ((rc = mq_wal_lock(sp)) != MQ_OK)
 		return rc;
-	if ((rc = wal_forget_name(sp, name, enc)) == MQ_OK)
+	if ((rc = mq_stream_wal_forget(sp, name, enc)) == MQ_OK)
 		rc = mq_stream_unlink(sp, enc, tmp, sizeof(tmp));
 	mq_wal_unlock(sp);
 	if (rc != MQ_OK)
@@ -604,8 +602,8 @@ mq_stream_rename(mq_spool *sp, const char *from, const char *to, int replace)
 	 */
 	if ((rc = mq_wal_lock(sp)) != MQ_OK)
 		return rc;
-	if ((rc = wal_forget_name(sp, from, fenc)) != MQ_OK ||
-	    (rc = wal_forget_name(sp, to, tenc)) != MQ_OK) {
+	if ((rc = mq_stream_wal_forget(sp, from, fenc)) != MQ_OK ||
+	    (rc = mq_stream_wal_forget(sp, to, tenc)) != MQ_OK) {
 		mq_wal_unlock(sp);
 		return rc;
 	}
@@ -991,11 +989,15 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 			ids[i] = id;
 		top = id;
 	}
-	if ((rc = write_batch(s, s->buf, total, (uint32_t)n, first, top, now)) ==
-	    MQ_OK) {
+	rc = write_batch(s, s->buf, total, (uint32_t)n, first, top, now);
+	if (rc == MQ_OK)
 		mq_wal_touched(s, stream_top(s));
+	else if (s->next_offset != before)
+		/* In the segment, though what came after failed: writers must
+		 * learn of the new top all the same, not from this process. */
+		mq_wal_touch(s->spool, s->enc);
+	if (s->next_offset != before)
 		mq_bodies_appended(s, before, msgs, n);
-	}
 out:
 	mq_stream_unlock(s);
 	mq_wal_unlock(s->spool);
@@ -1060,8 +1062,8 @@ wal_refresh(mq_stream *s)
  * the change loses none of it), then a tombstone ends it in the log (a
  * stream of the name made later must not get it).
  */
-static int
-wal_forget_name(mq_spool *sp, const char *name, const char *enc)
+int
+mq_stream_wal_forget(mq_spool *sp, const char *name, const char *enc)
 {
 	mq_stream *s;
 	int rc;
@@ -1390,6 +1392,9 @@ mq_stream_setid(mq_stream *s, mq_id last, uint64_t entries_added,
 	}
 	if ((rc = mq_marks_append(s, m, k)) == MQ_OK)
 		mq_wal_touched(s, stream_top(s));
+	else
+		/* The marks may be written, and the top moved, all the same. */
+		mq_wal_touch(s->spool, s->enc);
 out:
 	mq_stream_unlock(s);
 	mq_wal_unlock(s->spool);

@@ -1299,8 +1299,8 @@ rename_locked(mq_zset *z, const char *tenc, int replace, char *away,
 }
 
 static int
-rename_try(mq_zset *z, const char *tenc, int replace, char *away,
-    size_t size)
+rename_try(mq_zset *z, const char *to, const char *tenc, int replace,
+    char *away, size_t size)
 {
 	int rc;
 
@@ -1308,10 +1308,15 @@ rename_try(mq_zset *z, const char *tenc, int replace, char *away,
 	 * Under the write-ahead log's lock, and noted in it, as a set made
 	 * is (create()): a writer that took the name for a stream it logs
 	 * to finds out, and appends directly, which the set then refuses.
+	 * A stream it may replace gets its logged batches, which then end
+	 * (as before a removal), before the set's locks are taken: the
+	 * stream's lock comes before them.
 	 */
 	if ((rc = mq_wal_lock(z->spool)) != MQ_OK)
 		return rc;
-	rc = rename_locked(z, tenc, replace, away, size);
+	if (!replace || (rc = mq_stream_wal_forget(z->spool, to, tenc)) ==
+	    MQ_OK)
+		rc = rename_locked(z, tenc, replace, away, size);
 	if (rc == MQ_OK)
 		mq_wal_touch(z->spool, tenc);
 	mq_wal_unlock(z->spool);
@@ -1342,7 +1347,7 @@ mq_zset_rename(mq_spool *sp, const char *from, const char *to, int replace)
 		if ((rc = refresh(z)) == MQ_OK && !replace)
 			rc = MQ_EEXIST;
 	} else
-		while ((rc = rename_try(z, tenc, replace, away,
+		while ((rc = rename_try(z, to, tenc, replace, away,
 		    sizeof(away))) == 1 && ++tries < 100)
 			;
 	mq_zset_close(z);

@@ -25,6 +25,7 @@
 
 #include "batch.h"
 #include "helpers.h"
+#include "internal.h"
 #include "mq.h"
 #include "wal.h"
 
@@ -515,6 +516,95 @@ test_setid_inside_turn(void **state)
 	mq_stream_close(s);
 }
 
+/*
+ * A write that fails after its bytes are in the stream: the test wraps
+ * the two calls that note a file for the next sync (-Wl,--wrap, in the
+ * Makefile), and the next call fails once when 'fail_dirty' says so, as
+ * on an I/O error.
+ */
+static int fail_dirty;
+
+int	__real_mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark);
+int	__wrap_mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark);
+int	__real_mq_spool_dirty(mq_spool *sp, int fd);
+int	__wrap_mq_spool_dirty(mq_spool *sp, int fd);
+
+static int
+dirty_fails(void)
+{
+	if (!fail_dirty)
+		return 0;
+	fail_dirty = 0;
+	errno = EIO;
+	return 1;
+}
+
+int
+__wrap_mq_spool_dirty_mark(mq_spool *sp, int fd, uint64_t *mark)
+{
+	return dirty_fails() ? mq_sys() :
+	    __real_mq_spool_dirty_mark(sp, fd, mark);
+}
+
+int
+__wrap_mq_spool_dirty(mq_spool *sp, int fd)
+{
+	return dirty_fails() ? mq_sys() : __real_mq_spool_dirty(sp, fd);
+}
+
+/*
+ * Another process moves the top of a stream this writer logs to, far
+ * ahead, and fails after the bytes are written ('setid': by XSETID, else
+ * by an append with that id): the writer must not log below the new
+ * top, which its next logged append would do had it not learned that
+ * the top moved.
+ */
+static void
+top_moved_then_failed(struct fixture *f, int setid)
+{
+	struct mq_idspec spec = { MQ_ID_EXPLICIT, { 0, 0 } };
+	struct mq_msg m = test_body("far");
+	struct entries want = { 0 }, got;
+	mq_spool *other;
+	mq_stream *s;
+	mq_id id;
+
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "s", MQ_CREATE, &s), MQ_OK);
+	/* The marks' file made first: the failure is the one after a write. */
+	if (setid)
+		assert_int_equal(mq_stream_setid(s, (mq_id){ 1, 0 }, UINT64_MAX,
+		    (mq_id){ 0, 0 }), MQ_OK);
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	log_turn(f->sp, "s", "s", 1, &want);
+	/* What was logged is applied first: the failure is at this write. */
+	assert_int_equal(read_stream(other, "s", &got), MQ_OK);
+	assert_int_equal(got.n, 1);
+	spec.id.ms = want.id[0].ms + 1000000;
+	fail_dirty = 1;
+	if (setid)
+		assert_int_not_equal(mq_stream_setid(s, spec.id, UINT64_MAX,
+		    (mq_id){ 0, 0 }), MQ_OK);
+	else
+		assert_int_not_equal(mq_append(s, &m, 1, &spec, &id), MQ_OK);
+	assert_int_equal(fail_dirty, 0);
+	mq_stream_close(s);
+	mq_spool_close(other);
+	not_logged(f->sp, "s");
+}
+
+static void
+test_direct_failed_after_write(void **state)
+{
+	top_moved_then_failed(*state, 0);
+}
+
+static void
+test_setid_failed_after_write(void **state)
+{
+	top_moved_then_failed(*state, 1);
+}
+
 /* ------------------------------------------------------------------
  * Readers that wait at the end
  * ---------------------------------------------------------------- */
@@ -828,6 +918,31 @@ test_zset_renamed_onto_noted_name(void **state)
 	mq_spool_close(other);
 	not_logged(f->sp, "t");
 	assert_int_equal(direct(f->sp, "t", "x", &none), MQ_EWRONGTYPE);
+}
+
+/*
+ * A sorted set renamed over a stream the writer logged to: the stream's
+ * batches end with it, so a stream made later under the name holds
+ * none of them, whoever opens it.
+ */
+static void
+test_zset_renamed_over_logged_stream(void **state)
+{
+	struct fixture *f = *state;
+	struct entries old = { 0 }, none = { 0 }, got;
+	mq_spool *other;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	log_turn(f->sp, "s", "old", 3, &old);
+	other = reopen(f->dir);
+	assert_int_equal(zset_one(other, "z"), MQ_OK);
+	assert_int_equal(mq_zset_rename(other, "z", "s", 1), MQ_OK);
+	assert_int_equal(mq_zset_remove(other, "s"), MQ_OK);
+	create(other, "s");
+	mq_spool_close(other);
+	assert_stream(f->dir, "s", &none);
+	assert_int_equal(read_stream(f->sp, "s", &got), MQ_OK);
+	assert_int_equal(got.n, 0);
 }
 
 /*
@@ -1790,8 +1905,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_direct_after_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_append_keeps_counter_siblings_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zset_renamed_onto_noted_name, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zset_renamed_over_logged_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_inside_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setid_inside_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_failed_after_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_setid_failed_after_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_at_end_reads_logged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loggable_once_noted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loggable_forgotten_on_policy, setup, teardown),
