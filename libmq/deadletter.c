@@ -34,7 +34,15 @@
  * headers make a copy larger than its original, a dead-letter stream
  * whose size limit is below its origin's would refuse what the origin
  * took and block the origin's consumers forever; in that case its limit
- * is raised to fit and the append tried once more.
+ * is raised to fit and the append tried once more.  A queue the exchange
+ * routes to keeps its limit (it is its owner's): too big for it, the
+ * run is not taken there, and goes to the dead-letter stream if no
+ * other queue takes it.
+ *
+ * Through an exchange, each queue is its own append: if one fails (an
+ * I/O error), the call fails and its caller tries the whole again
+ * later, so the queues before it may get a message twice.  Dead
+ * letters are at least once, never lost.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -192,8 +200,9 @@ dests_route(mq_spool *sp, const char *x, const char *key, struct dests *d)
 
 /*
  * Appends those of 'out[0..n)' that do not cycle into it to 'queue',
- * marking them in 'taken'.  A queue gone since the route, or full and
- * refusing (MQ_EFULL), takes none.
+ * marking them in 'taken'.  A queue gone since the route, full and
+ * refusing (MQ_EFULL), or whose size limit one of them passes, takes
+ * none.
  */
 static int
 to_queue(mq_spool *sp, const char *queue, const struct mq_msg *out,
@@ -213,9 +222,10 @@ to_queue(mq_spool *sp, const char *queue, const struct mq_msg *out,
 		return MQ_OK;
 	if (rc != MQ_OK)
 		return rc;
-	rc = append(st, scratch, k);
+	/* Its policy is its owner's: too big for it is not taken. */
+	rc = mq_append(st, scratch, k, NULL, NULL);
 	mq_stream_close(st);
-	if (rc == MQ_EFULL)
+	if (rc == MQ_EFULL || rc == MQ_ETOOBIG)
 		return MQ_OK;
 	if (rc != MQ_OK)
 		return rc;

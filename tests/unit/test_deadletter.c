@@ -357,6 +357,45 @@ test_exchange_unrouted(void **state)
 	assert_int_equal(entries(f, "dead"), 1);
 }
 
+/*
+ * A queue the exchange routes to whose size limit is below the dead
+ * letter's: its policy is its owner's, not raised; the letter goes to
+ * the dead-letter stream instead, whose limit may be.
+ */
+static void
+test_exchange_too_big(void **state)
+{
+	struct fixture *f = *state;
+	static char big[400];
+	struct mq_policy p;
+	struct mq_msg m;
+	mq_stream *d;
+
+	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
+	    MQ_XDURABLE, NULL, 0), MQ_OK);
+	bind_queue(f, "dlx", "small", "");
+	bind_queue(f, "dlx", "large", "");
+	assert_int_equal(mq_stream_open(f->sp, "small", 0, &d), MQ_OK);
+	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
+	p.max_msg = 100;
+	assert_int_equal(mq_policy_set(d, &p), MQ_OK);
+	route_through(f, "dlx", NULL);
+	memset(big, 'b', sizeof(big));
+	m = test_body("");
+	m.id.ms = 3;
+	m.body = big;
+	m.bodylen = sizeof(big);
+	assert_int_equal(mq_dead_letter(f->s, &m, 1, "rejected", NULL), MQ_OK);
+	assert_int_equal(entries(f, "large"), 1);
+	assert_int_equal(entries(f, "small"), 0);
+	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
+	assert_int_equal(p.max_msg, 100);
+	mq_stream_close(d);
+	/* Taken by one queue of the route: not in the dead-letter stream. */
+	assert_int_equal(mq_stream_open(f->sp, "orders.dlq", 0, &d),
+	    MQ_ENOSTREAM);
+}
+
 static void
 test_exchange_cycle(void **state)
 {
@@ -584,6 +623,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_size_limit, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_too_big, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_unrouted, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_cycle, setup,
