@@ -323,6 +323,9 @@ tool_spool(int flags)
 	/* mq_spool_default() takes MQ_SPOOL, an empty one as unset. */
 	dir = topt.spool != NULL ? topt.spool : mq_spool_default();
 	rc = mq_spool_open(dir, flags, &spool);
+	/* libmq's "no such stream" is the spool's here: say which. */
+	if (rc == MQ_ENOSTREAM)
+		errx(tool_status(rc), "%s: no such spool", dir);
 	if (rc != MQ_OK)
 		tool_die(rc, "%s", dir);
 	mq_spool_set_fsync(spool, topt.fsync, topt.fsync_ms);

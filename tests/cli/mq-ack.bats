@@ -180,6 +180,7 @@ load helpers
 	[[ "$output" == "mq-ack: nostream: "* ]]
 	run mq-ack --spool "$BATS_TEST_TMPDIR/nothing" s g 1-1
 	[ "$status" -eq 66 ]
+	[ "$output" = "mq-ack: $BATS_TEST_TMPDIR/nothing: no such spool" ]
 }
 
 @test "mq-ack: missing GROUP is a usage error" {

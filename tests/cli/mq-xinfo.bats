@@ -519,7 +519,7 @@ setup_groups() {
 	[ ! -e "$MQ_SPOOL" ]
 	run mq-xinfo
 	[ "$status" -eq 66 ]
-	[ "$output" = "mq-xinfo: $MQ_SPOOL: no such stream" ]
+	[ "$output" = "mq-xinfo: $MQ_SPOOL: no such spool" ]
 	[ ! -e "$MQ_SPOOL" ]
 	mq-xadd -q s m
 	mq-xreadgroup g c s > /dev/null
