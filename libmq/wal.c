@@ -1181,8 +1181,13 @@ mq_wal_tombstone(mq_spool *sp, const char *enc)
  * WAL_WINDOW bytes instead of two each.  Reading ahead is safe: the
  * caller holds the stream's lock, so the log, which is emptied only
  * once every batch is applied, cannot be emptied under the window.
+ * It reads only as far as the stream's own records go, and WAL_TAIL
+ * past the last of them (most records are smaller): a stream among
+ * thousands has its records far apart, and a whole window for each
+ * copied 40 times the log for every stream's few bytes.
  */
 #define WAL_WINDOW	(256u << 10)
+#define WAL_TAIL	(4u << 10)
 
 struct window {
 	unsigned char	*p;
@@ -1192,13 +1197,29 @@ struct window {
 };
 
 /*
- * The 'len' bytes of the log at 'off', from the window or read into it;
- * NULL if the log has fewer (*rc MQ_OK), or on error (*rc).
+ * How far to read from record 'i' of 'e': to WAL_TAIL past the last of
+ * its records that begins within WAL_WINDOW of it.
+ */
+static size_t
+window_span(const struct mq_wal_name *e, size_t i)
+{
+	size_t k = i;
+
+	while (k + 1 < e->n && e->offs[k + 1] - e->offs[i] < WAL_WINDOW - WAL_TAIL)
+		k++;
+	return (size_t)(e->offs[k] - e->offs[i]) + WAL_TAIL;
+}
+
+/*
+ * The 'len' bytes of the log at 'off', from the window or read into it
+ * with 'span' bytes at least; NULL if the log has fewer (*rc MQ_OK), or
+ * on error (*rc).
  */
 static const unsigned char *
-window_at(int fd, struct window *wn, uint64_t off, size_t len, int *rc)
+window_at(int fd, struct window *wn, uint64_t off, size_t len, size_t span,
+    int *rc)
 {
-	size_t want = len > WAL_WINDOW ? len : WAL_WINDOW;
+	size_t want = len > span ? len : span;
 	ssize_t got;
 
 	*rc = MQ_OK;
@@ -1231,7 +1252,7 @@ mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn)
 	struct window wn = { NULL, 0, 0, 0 };
 	unsigned char *out = NULL;
 	const unsigned char *rec;
-	size_t cap = 0, used, i;
+	size_t cap = 0, used, span, i;
 	uint32_t count;
 	mq_id first = { 0, 0 }, last;
 	int64_t time_ms = 0;
@@ -1251,14 +1272,15 @@ again:
 		long ok;
 		int kind;
 
-		if ((rec = window_at(w->fd, &wn, e->offs[i], MQ_WAL_REC,
+		span = window_span(e, i);
+		if ((rec = window_at(w->fd, &wn, e->offs[i], MQ_WAL_REC, span,
 		    &rc)) == NULL)
 			goto moved_or_out;
 		rlen = mq_get32(rec + 4);
 		if (rlen < MQ_WAL_REC || rlen > UINT32_MAX)
 			goto moved;
-		if ((rec = window_at(w->fd, &wn, e->offs[i], rlen, &rc)) ==
-		    NULL)
+		if ((rec = window_at(w->fd, &wn, e->offs[i], rlen, span,
+		    &rc)) == NULL)
 			goto moved_or_out;
 		ok = mq_wal_record_check(rec, rlen, w->gen, &kind, &enc, &enclen);
 		if (ok != (long)rlen || kind != MQ_WAL_BATCH ||

@@ -14,7 +14,7 @@
 #     a channel and wait (amqp-load hold);
 #   - publish: persistent 100-byte messages to a durable queue in confirm
 #     mode from CONNS connections, each keeping WINDOW unconfirmed:
-#     messages/s, median and p99 confirm latency;
+#     messages/s, median, p99 and slowest confirm latency;
 #   - consume: the same messages with basic.qos PREFETCH and one
 #     basic.ack each, from CONNS connections: messages/s;
 #   - with QUEUES=Q (Q > 1), the same over Q durable queues: declaring
@@ -151,6 +151,8 @@ row "confirm latency p50, us" "$(field p50_us < "$work/mq.pub")" \
     "$(field p50_us < "$work/rmq.pub")"
 row "confirm latency p99, us" "$(field p99_us < "$work/mq.pub")" \
     "$(field p99_us < "$work/rmq.pub")"
+row "slowest confirm, us" "$(field max_us < "$work/mq.pub")" \
+    "$(field max_us < "$work/rmq.pub")"
 row "consume, msg/s (prefetch $PREFETCH, an ack each)" \
     "$(field rate < "$work/mq.con")" "$(field rate < "$work/rmq.con")"
 [ "$QUEUES" -gt 1 ] || exit 0
@@ -158,5 +160,7 @@ row "declare $QUEUES durable queues, queues/s" \
     "$(field rate < "$work/mq.qdecl")" "$(field rate < "$work/rmq.qdecl")"
 row "publish over $QUEUES queues, msg/s" \
     "$(field rate < "$work/mq.qpub")" "$(field rate < "$work/rmq.qpub")"
+row "slowest confirm over $QUEUES queues, us" \
+    "$(field max_us < "$work/mq.qpub")" "$(field max_us < "$work/rmq.qpub")"
 row "consume from $QUEUES queues, a consumer each, msg/s" \
     "$(field rate < "$work/mq.qcon")" "$(field rate < "$work/rmq.qcon")"

@@ -53,13 +53,22 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
  * The write-ahead log (mq-spool(5)): what XADDs logged, and what an
  * earlier run left there, is given to the streams when the server is
  * quiet, a few streams per tick so that a client arriving meanwhile
- * waits little, and at once when the log passes WAL_APPLY_BYTES.
- * Readers of a stream apply its part themselves: this keeps the log
- * short, and lets processes that may only read see the entries.
+ * waits little.  Readers of a stream apply its part themselves: this
+ * keeps the log short, and lets processes that may only read see the
+ * entries.
+ *
+ * A server that is never quiet drains the log once it passes
+ * WAL_APPLY_BYTES: appends go to their streams directly (each gives its
+ * stream its part of the log first) and every turn gives the log's
+ * batches to WAL_DRAIN_STREAMS more streams, until none is left and the
+ * log is emptied; then appends are logged again.  Applying all of it in
+ * one turn stalled every client for seconds when 10,000 streams had
+ * batches there (docs/spool-scaling.md).
  */
 #define WAL_TICK_MS	50
 #define WAL_TICK_STREAMS 256
 #define WAL_APPLY_BYTES	(64u << 20)
+#define WAL_DRAIN_STREAMS 8
 
 /*
  * The log's entries could not go to their streams: for want of space,
@@ -99,9 +108,21 @@ wal_check(struct server *s)
 {
 	int more, rc;
 
-	if (mq_wal_size(s->spool) > WAL_APPLY_BYTES &&
-	    (rc = mq_wal_apply_some(s->spool, SIZE_MAX, &more)) != MQ_OK)
-		wal_failed(s, rc);
+	if (!s->wal_draining && mq_wal_size(s->spool) > WAL_APPLY_BYTES) {
+		s->wal_draining = 1;
+		server_log(s, "write-ahead log: %llu bytes, drained while "
+		    "appends go direct",
+		    (unsigned long long)mq_wal_size(s->spool));
+	}
+	if (s->wal_draining) {
+		rc = mq_wal_apply_some(s->spool, WAL_DRAIN_STREAMS, &more);
+		if (rc != MQ_OK)
+			wal_failed(s, rc);
+		else if (!more) {
+			s->wal_draining = 0;
+			server_log(s, "write-ahead log: drained");
+		}
+	}
 	if (!s->wal_ticking && mq_wal_size(s->spool) > 0) {
 		s->wal_ticking = 1;
 		s->wal_flushes = s->flushes;

@@ -410,6 +410,7 @@ struct server {
 	uint64_t		 flushes;	/* counts appendq_flush's runs */
 	uint64_t		 wal_flushes;	/* 'flushes' at the last wal_tick */
 	int			 wal_ticking;	/* wal_tick is armed */
+	int			 wal_draining;	/* past WAL_APPLY_BYTES: no logging */
 	mq_router		*router;	/* for publishes, opened at the first */
 	struct syncer		*syncer;	/* syncer.c's thread, or NULL */
 	/* --fsync always, off the loop: see syncer.c. */

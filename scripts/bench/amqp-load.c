@@ -312,8 +312,8 @@ report(struct worker *w, int n, double secs)
 			all[k++] = w[j].lat[i];
 	qsort(all, (size_t)total, sizeof(*all), cmp_double);
 	printf("publish msgs=%ld secs=%.3f rate=%.0f p50_us=%.0f "
-	    "p99_us=%.0f nacks=%ld\n", total, secs, total / secs,
-	    all[total / 2], all[total * 99 / 100], nacks);
+	    "p99_us=%.0f max_us=%.0f nacks=%ld\n", total, secs, total / secs,
+	    all[total / 2], all[total * 99 / 100], all[total - 1], nacks);
 	free(all);
 }
 

@@ -1,11 +1,13 @@
 #!/usr/bin/python3
 """appends.py - a Redis client appending over many streams, for crash.bats.
 
-  appends.py append PORT STREAMS TAG   XADD "TAG-0", "TAG-1", ... as field
+  appends.py append PORT STREAMS TAG [PAD]
+                                       XADD "TAG-0", "TAG-1", ... as field
                                        f, each to one of the streams w0 to
                                        w<STREAMS-1> picked at random, in
                                        pipelines of 16, until the server
-                                       goes away (exit 3)
+                                       goes away (exit 3); with PAD, a
+                                       field p of PAD bytes too
   appends.py each PORT STREAMS TAG     XADD "TAG-<n>" to each stream wn
   appends.py dump PORT STREAMS         XRANGE - + of each stream
 
@@ -33,8 +35,9 @@ def emit(lines):
     os.write(1, "".join("%s\t%s\t%s\n" % line for line in lines).encode())
 
 
-def append(r, streams, tag):
+def append(r, streams, tag, pad):
     pick = random.Random(tag).randrange
+    fields = {"p": "x" * pad} if pad > 0 else {}
     n = 0
     while True:
         batch = []
@@ -43,7 +46,7 @@ def append(r, streams, tag):
             n += 1
         pipe = r.pipeline(transaction=False)
         for stream, body in batch:
-            pipe.xadd(stream, {"f": body})
+            pipe.xadd(stream, dict(fields, f=body))
         try:
             ids = pipe.execute()
         except redis.ConnectionError:
@@ -71,7 +74,8 @@ def main():
     what, port, streams = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     r = connect(port)
     if what == "append":
-        append(r, streams, sys.argv[4])
+        append(r, streams, sys.argv[4],
+               int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     elif what == "each":
         each(r, streams, sys.argv[4])
     elif what == "dump":

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # crash.bats - SIGKILL of mq-serve while Redis clients pipeline XADD over
-# 1,000 streams.
+# 1,000 streams, and while its write-ahead log drains.
 #
 # mq-serve replies to an XADD only after its write returned, so under its
 # default fsync policy an id a client was given survives the death of the
@@ -49,6 +49,43 @@ mq_restart() {
 		kill -9 "$MQ_PID"
 		wait "$MQ_PID" || true
 		# Each client stops when it loses the server (3), not before.
+		for c in 1 2 3 4; do
+			status=0
+			wait "${clients[c - 1]}" || status=$?
+			cat "client.$round.$c"
+			[ "$status" -eq 3 ]
+		done
+		mq_restart
+	done
+	appends each 1000 after > after
+	appends dump 1000 > stored
+	check_appends stored acked.* after
+	check_last stored after
+}
+
+# draining: mq-serve logged that its write-ahead log drains (server.c).
+draining() {
+	grep -q "write-ahead log: .* drained while appends go direct" \
+	    "$MQ_SPOOL.log"
+}
+
+@test "crash: SIGKILL of mq-serve while its write-ahead log drains keeps every acknowledged append" {
+	require_serve
+	[ "${MQ_SERVE_CMD:-}" != serve_redis ] ||
+	    skip "the write-ahead log is mq-serve's"
+	mq_up
+	for round in 1 2; do
+		clients=()
+		for c in 1 2 3 4; do
+			appends append 1000 "$round.$c" 4096 \
+			    > "acked.$round.$c" 2> "client.$round.$c" 3>&- &
+			clients+=($!)
+		done
+		# Past 64 MiB, mq-serve appends directly and drains the log
+		# (server.c, WAL_APPLY_BYTES): killed as soon as it says so.
+		wait_until draining || { cat client.$round.*; return 1; }
+		kill -9 "$MQ_PID"
+		wait "$MQ_PID" || true
 		for c in 1 2 3 4; do
 			status=0
 			wait "${clients[c - 1]}" || status=$?

@@ -516,6 +516,67 @@ test_setid_inside_turn(void **state)
 	mq_stream_close(s);
 }
 
+/* mq_range's callback: checks entry k's body, BODY(k) of its length. */
+static int
+check_big(const struct mq_msg *m, void *arg)
+{
+	size_t *k = arg, i, want = (*k % 3 == 0) ? 9000 : 100 + *k;
+	const unsigned char *b = m->body;
+
+	if (m->bodylen != want)
+		return -1;
+	for (i = 0; i < want; i++)
+		if (b[i] != (unsigned char)(*k + i))
+			return -1;
+	(*k)++;
+	return 0;
+}
+
+/*
+ * A stream whose records lie far apart in the log, among another's,
+ * some larger than what is read past the last of a stream's records
+ * (wal.c, WAL_TAIL): every one is read whole, and in order.
+ */
+static void
+test_scattered_records(void **state)
+{
+	struct fixture *f = *state;
+	static unsigned char body[9000], filler[60000];
+	static const mq_id first = { 0, 0 }, last = { UINT64_MAX, UINT64_MAX };
+	struct mq_msg m, fill = test_body("");
+	mq_spool *other;
+	mq_stream *s;
+	size_t k, i, len;
+	mq_id id;
+
+	assert_int_equal(note(f->sp, "a"), MQ_OK);
+	assert_int_equal(note(f->sp, "b"), MQ_OK);
+	fill.body = filler;
+	for (k = 0; k < 40; k++) {
+		len = (k % 3 == 0) ? 9000 : 100 + k;
+		for (i = 0; i < len; i++)
+			body[i] = (unsigned char)(k + i);
+		m = test_body("");
+		m.body = body;
+		m.bodylen = len;
+		/* From 1 KiB to over a window (256 KiB) of the other's. */
+		fill.bodylen = (k % 4 == 3) ? 60000 : 1000;
+		assert_int_equal(mq_wal_begin(f->sp), MQ_OK);
+		assert_int_equal(mq_wal_append(f->sp, "a", &m, 1, &id), MQ_OK);
+		for (i = 0; i < ((k % 4 == 3) ? 5u : 1u); i++)
+			assert_int_equal(mq_wal_append(f->sp, "b", &fill, 1,
+			    &id), MQ_OK);
+		assert_int_equal(mq_wal_commit(f->sp), MQ_OK);
+	}
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "a", 0, &s), MQ_OK);
+	k = 0;
+	assert_int_equal(mq_range(s, first, last, 0, 0, check_big, &k), MQ_OK);
+	assert_int_equal(k, 40);
+	mq_stream_close(s);
+	mq_spool_close(other);
+}
+
 /*
  * A write that fails after its bytes are in the stream: the test wraps
  * the two calls that note a file for the next sync (-Wl,--wrap, in the
@@ -1908,6 +1969,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_zset_renamed_over_logged_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_inside_turn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setid_inside_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_scattered_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_failed_after_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setid_failed_after_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_at_end_reads_logged, setup, teardown),

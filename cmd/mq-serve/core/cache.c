@@ -269,7 +269,8 @@ server_loggable(struct server *s, const char *name, size_t len, int new,
 {
 	char buf[MQ_NAME_MAX + 1];
 
-	if (name_copy(buf, name, len) == -1)
+	/* While the log drains (server.c), every append goes direct. */
+	if (s->wal_draining || name_copy(buf, name, len) == -1)
 		return 0;
 	return mq_wal_lookup(s->spool, buf, new, key) > 0;
 }
