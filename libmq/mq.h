@@ -308,9 +308,14 @@ int	 mq_append(mq_stream *stream, const struct mq_msg *msgs, size_t n,
  *
  * mq_wal_apply_some() applies the batches of up to 'max' streams ('*more'
  * says whether some are left) and, once none are, empties the log; for
- * a process that has time (mq-serve, idle).  mq_wal_reset() applies
- * everything and empties the log at once.  mq_wal_size() is the bytes
- * logged and not emptied yet.
+ * a process that has time (mq-serve, idle), 4 MiB of one stream's at
+ * most a call.  mq_wal_reset() applies everything and empties the log
+ * at once.  mq_wal_size() is the bytes logged and not emptied yet.
+ * mq_wal_waiting() tells whether the log holds batches of the stream of
+ * 'key' that this process does not know to be applied: a process that
+ * drains the log with mq_wal_apply_some() may go on logging to those,
+ * which the drain reaches anyway, and append to the others directly, so
+ * that the log empties.
  */
 int	 mq_wal_note(mq_stream *stream);
 /*
@@ -339,6 +344,7 @@ int	 mq_wal_commit(mq_spool *spool);
 int	 mq_wal_apply_some(mq_spool *spool, size_t max, int *more);
 int	 mq_wal_reset(mq_spool *spool);
 uint64_t mq_wal_size(mq_spool *spool);
+int	 mq_wal_waiting(const mq_wal_name *key);
 
 struct mq_stream_info {
 	uint64_t	 length;	/* entries, less the deleted ones */

@@ -1022,8 +1022,6 @@ out:
 static int
 wal_apply(mq_stream *s)
 {
-	int rc;
-
 	/*
 	 * The log keeps batches by name: a handle whose name leads to
 	 * another stream now (renamed or removed since it was opened, which
@@ -1032,9 +1030,7 @@ wal_apply(mq_stream *s)
 	if (mq_stream_removed(s))
 		return MQ_OK;
 	/* In batches of MQ_WAL_MERGE bytes, which every reader can hold. */
-	if ((rc = mq_wal_collect(s, stream_top(s), write_batch)) == MQ_OK)
-		mq_wal_applied(s);
-	return rc;
+	return mq_wal_collect(s, stream_top(s), write_batch);
 }
 
 /* Brings in what the log holds for 's', if anything, taking the lock. */

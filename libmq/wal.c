@@ -133,6 +133,9 @@ struct mq_wal {
 	size_t		 nnews, capnews;
 	int		 news_on;	/* someone asks (mq_wal_news) */
 	uint64_t	 unchecked;	/* bytes since the last free-space check */
+	/* mq_wal_apply_some's bound on one stream's bytes a call, 0: none. */
+	size_t		 apply_max;
+	int		 apply_cut;	/* mq_wal_collect stopped at it */
 };
 
 /* ------------------------------------------------------------------
@@ -919,6 +922,12 @@ mq_wal_lookup(mq_spool *sp, const char *name, int new, mq_wal_name **key)
 }
 
 int
+mq_wal_waiting(const mq_wal_name *key)
+{
+	return key->n > 0;
+}
+
+int
 mq_wal_loggable(mq_spool *sp, const char *name)
 {
 	mq_wal_name *key;
@@ -1252,7 +1261,7 @@ mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn)
 	struct window wn = { NULL, 0, 0, 0 };
 	unsigned char *out = NULL;
 	const unsigned char *rec;
-	size_t cap = 0, used, span, i;
+	size_t cap = 0, used, gave = 0, span, i;
 	uint32_t count;
 	mq_id first = { 0, 0 }, last;
 	int64_t time_ms = 0;
@@ -1299,8 +1308,17 @@ again:
 			    time_ms)) != MQ_OK)
 				goto out;
 			top = last;
+			gave += used;
 			used = MQ_BATCH_HDR;
 			count = 0;
+			if (w->apply_max > 0 && gave >= w->apply_max) {
+				/* Enough for one call: the rest from here. */
+				memmove(e->offs, e->offs + i,
+				    (e->n - i) * sizeof(*e->offs));
+				e->n -= i;
+				w->apply_cut = 1;
+				goto out;
+			}
 		}
 		if ((rc = room(&out, &cap, used + blen)) != MQ_OK)
 			goto out;
@@ -1314,6 +1332,8 @@ again:
 		last = b.last;
 	}
 	rc = count > 0 ? fn(s, out, used, count, first, last, time_ms) : MQ_OK;
+	if (rc == MQ_OK)
+		e->n = 0;	/* all of it is in the stream's segment now */
 	goto out;
 moved_or_out:
 	if (rc != MQ_OK)
@@ -1334,16 +1354,12 @@ out:
 	return rc;
 }
 
-/* After mq_wal_collect's batches went in: nothing of 's' is pending here. */
-void
-mq_wal_applied(mq_stream *s)
-{
-	struct mq_wal *w = s->spool->wal;
-	struct mq_wal_name *e;
-
-	if (w != NULL && (e = find(w, s->enc, hash_enc(s->enc))) != NULL)
-		e->n = 0;
-}
+/*
+ * What mq_wal_apply_some gives one stream a call, at most (and up to a
+ * merged batch more): a stream with 64 MiB in the log is given them over
+ * sixteen calls, not in one pause of its server.
+ */
+#define WAL_APPLY_CHUNK	(4u << 20)
 
 /*
  * Gives stream 'e' what the log holds for it: opening it does, and
@@ -1394,8 +1410,16 @@ mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 			*more = 1;
 			return MQ_OK;
 		}
-		if ((rc = apply_name(sp, e)) != MQ_OK)
+		w->apply_max = WAL_APPLY_CHUNK;
+		w->apply_cut = 0;
+		rc = apply_name(sp, e);
+		w->apply_max = 0;
+		if (rc != MQ_OK)
 			return rc;
+		if (w->apply_cut) {
+			*more = 1;	/* the rest of it at the next call */
+			return MQ_OK;
+		}
 	}
 	w->cursor = 0;
 	return mq_wal_reset(sp);

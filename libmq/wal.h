@@ -62,12 +62,12 @@ typedef int mq_wal_batch_fn(mq_stream *s, unsigned char *buf, size_t len,
 	    uint32_t count, mq_id first, mq_id last, int64_t time_ms);
 /*
  * Hands 'fn' the logged batches of 's' above 'top', in order, merged
- * into batches of MQ_WAL_MERGE bytes at most; MQ_OK once all went, or
+ * into batches of MQ_WAL_MERGE bytes at most; MQ_OK once all went (then
+ * nothing of 's' is pending in this process's index), or once
+ * mq_wal_apply_some's bound for one call went (the rest is pending), or
  * the first error, of 'fn' or of reading the log.
  */
 int	 mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn);
-/* What mq_wal_collect gave is in the stream's segment now. */
-void	 mq_wal_applied(mq_stream *s);
 /*
  * walrec.c: seals the record at 'p' ('len' bytes in all, a batch already
  * in place after the name for MQ_WAL_BATCH), and checks one: its length,

@@ -58,12 +58,13 @@ watch_ready(struct loop *loop, int fd, int events, void *arg)
  * entries.
  *
  * A server that is never quiet drains the log once it passes
- * WAL_APPLY_BYTES: appends go to their streams directly (each gives its
- * stream its part of the log first) and every turn gives the log's
- * batches to WAL_DRAIN_STREAMS more streams, until none is left and the
- * log is emptied; then appends are logged again.  Applying all of it in
- * one turn stalled every client for seconds when 10,000 streams had
- * batches there (docs/spool-scaling.md).
+ * WAL_APPLY_BYTES: appends to streams the log holds nothing of go to
+ * them directly (server_loggable) and every turn gives the log's
+ * batches to WAL_DRAIN_STREAMS more streams (4 MiB of one's at most),
+ * until none is left and the log is emptied; then every append may be
+ * logged again.  Applying all of it in one turn stalled every client
+ * for seconds when 10,000 streams had batches there
+ * (docs/spool-scaling.md, "A full log, drained").
  */
 #define WAL_TICK_MS	50
 #define WAL_TICK_STREAMS 256
@@ -110,8 +111,7 @@ wal_check(struct server *s)
 
 	if (!s->wal_draining && mq_wal_size(s->spool) > WAL_APPLY_BYTES) {
 		s->wal_draining = 1;
-		server_log(s, "write-ahead log: %llu bytes, drained while "
-		    "appends go direct",
+		server_log(s, "write-ahead log: %llu bytes, draining",
 		    (unsigned long long)mq_wal_size(s->spool));
 	}
 	if (s->wal_draining) {

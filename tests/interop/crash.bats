@@ -79,8 +79,7 @@ acked_lines() {
 
 # draining: mq-serve logged that its write-ahead log drains (server.c).
 draining() {
-	grep -q "write-ahead log: .* drained while appends go direct" \
-	    "$MQ_SPOOL.log"
+	grep -q "write-ahead log: .* bytes, draining" "$MQ_SPOOL.log"
 }
 
 @test "crash: SIGKILL of mq-serve while its write-ahead log drains keeps every acknowledged append" {

@@ -1511,6 +1511,64 @@ read_file(const char *dir, const char *path, unsigned char **buf)
 	return len;
 }
 
+/*
+ * A stream with 6 MiB in the log: mq_wal_apply_some gives it 4 MiB or so
+ * a call (wal.c, WAL_APPLY_CHUNK), says there is more meanwhile, and
+ * empties the log after the last; another process that reads the stream
+ * between the calls takes the rest itself, and nothing is there twice.
+ */
+static void
+test_apply_some_in_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_stream_info info;
+	uint64_t logged = 0;
+	off_t after_first;
+	size_t t, calls = 0;
+	mq_spool *other;
+	mq_stream *s;
+	int more;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	for (t = 0; t < 192; t++)
+		log_sized(f->sp, "s", 8, 4000, 'a' + (int)(t % 26), &logged);
+	assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	assert_true(more);
+	after_first = segment_size(f->dir, "s");
+	assert_true(after_first >= (4 << 20) && after_first < (5 << 20));
+	do {
+		assert_true(++calls < 4);
+		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	} while (more);
+	assert_int_equal(mq_wal_size(f->sp), 0);
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	assert_int_equal(info.length, logged);
+	mq_stream_close(s);
+	mq_spool_close(other);
+
+	/* Another process reads it between two calls. */
+	for (t = 0; t < 192; t++)
+		log_sized(f->sp, "s", 8, 4000, 'A' + (int)(t % 26), &logged);
+	assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	assert_true(more);
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	assert_int_equal(info.length, logged);
+	mq_stream_close(s);
+	mq_spool_close(other);
+	do
+		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	while (more);
+	assert_int_equal(mq_wal_size(f->sp), 0);
+	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	assert_int_equal(info.length, logged);
+	mq_stream_close(s);
+}
+
 #define SMALL_TURNS	128	/* turns of 4 messages of SMALL_BODY bytes */
 #define SMALL_BODY	2000
 
@@ -1991,6 +2049,7 @@ main(void)
 		cmocka_unit_test(test_record_without_batch),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_some_in_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_applied_in_bounded_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),

@@ -269,10 +269,16 @@ server_loggable(struct server *s, const char *name, size_t len, int new,
 {
 	char buf[MQ_NAME_MAX + 1];
 
-	/* While the log drains (server.c), every append goes direct. */
-	if (s->wal_draining || name_copy(buf, name, len) == -1)
+	if (name_copy(buf, name, len) == -1 ||
+	    mq_wal_lookup(s->spool, buf, new, key) <= 0)
 		return 0;
-	return mq_wal_lookup(s->spool, buf, new, key) > 0;
+	/*
+	 * While the log drains (server.c), a stream it holds nothing of
+	 * goes direct, so that the log empties; the others, which the drain
+	 * reaches anyway, are logged: opened to append, they would take all
+	 * the log holds for them at once.
+	 */
+	return !s->wal_draining || mq_wal_waiting(*key);
 }
 
 static struct open_stream *
