@@ -1511,6 +1511,21 @@ read_file(const char *dir, const char *path, unsigned char **buf)
 	return len;
 }
 
+/* Stream 'name', read through a new handle, holds 'n' entries. */
+static void
+assert_length(const char *dir, const char *name, uint64_t n)
+{
+	struct mq_stream_info info;
+	mq_spool *sp = reopen(dir);
+	mq_stream *s;
+
+	assert_int_equal(mq_stream_open(sp, name, 0, &s), MQ_OK);
+	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
+	assert_int_equal(info.length, n);
+	mq_stream_close(s);
+	mq_spool_close(sp);
+}
+
 /*
  * A stream with 6 MiB in the log: mq_wal_apply_some gives it 4 MiB or so
  * a call (wal.c, WAL_APPLY_CHUNK), says there is more meanwhile, and
@@ -1521,12 +1536,9 @@ static void
 test_apply_some_in_chunks(void **state)
 {
 	struct fixture *f = *state;
-	struct mq_stream_info info;
 	uint64_t logged = 0;
 	off_t after_first;
 	size_t t, calls = 0;
-	mq_spool *other;
-	mq_stream *s;
 	int more;
 
 	assert_int_equal(note(f->sp, "s"), MQ_OK);
@@ -1541,32 +1553,19 @@ test_apply_some_in_chunks(void **state)
 		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
 	} while (more);
 	assert_int_equal(mq_wal_size(f->sp), 0);
-	other = reopen(f->dir);
-	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_OK);
-	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
-	assert_int_equal(info.length, logged);
-	mq_stream_close(s);
-	mq_spool_close(other);
+	assert_length(f->dir, "s", logged);
 
 	/* Another process reads it between two calls. */
 	for (t = 0; t < 192; t++)
 		log_sized(f->sp, "s", 8, 4000, 'A' + (int)(t % 26), &logged);
 	assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
 	assert_true(more);
-	other = reopen(f->dir);
-	assert_int_equal(mq_stream_open(other, "s", 0, &s), MQ_OK);
-	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
-	assert_int_equal(info.length, logged);
-	mq_stream_close(s);
-	mq_spool_close(other);
+	assert_length(f->dir, "s", logged);
 	do
 		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
 	while (more);
 	assert_int_equal(mq_wal_size(f->sp), 0);
-	assert_int_equal(mq_stream_open(f->sp, "s", 0, &s), MQ_OK);
-	assert_int_equal(mq_stream_info(s, &info), MQ_OK);
-	assert_int_equal(info.length, logged);
-	mq_stream_close(s);
+	assert_length(f->dir, "s", logged);
 }
 
 #define SMALL_TURNS	128	/* turns of 4 messages of SMALL_BODY bytes */
