@@ -432,14 +432,16 @@ owned_remove(struct mq_qstate *qs, const char *name)
 #define CHANGED	1
 
 /*
- * Under the stream's lock (and the log's, if 'seen' made the stream):
- * removes the queue of stream directory 'enc' if its declaration is
- * still the one of 'owner', who is gone or is this handle.
+ * Under the stream's lock (and the log's, 'logged', if the declare made
+ * the stream): removes the queue of stream directory 'enc' if its
+ * declaration is still the one of 'owner', who is gone or is this
+ * handle.  A stream is renamed away to 'away' ('size' bytes), for the
+ * caller to delete once it has let go of the locks.
  */
 static int
-remove_locked(mq_spool *sp, const char *enc, const char *owner)
+remove_locked(mq_spool *sp, const char *enc, const char *owner, int logged,
+    char *away, size_t size)
 {
-	char name[MQ_NAME_MAX + 1];
 	char path[MQ_ENCNAME_MAX + sizeof(DECL_FILE) + 1];
 	struct decl d;
 	int rc, mine;
@@ -453,12 +455,12 @@ remove_locked(mq_spool *sp, const char *enc, const char *owner)
 		return rc;
 	/* The handle's own queues go when it closes. */
 	if (strcmp(d.owner, owner) != 0 ||
-	    (mq_owner_alive(sp, owner, &mine) && !mine))
+	    (mq_owner_alive(sp, owner, &mine) && !mine) ||
+	    (d.made && !logged))
 		return CHANGED;
 	if (d.made) {
-		if ((rc = mq_name_decode(enc, name, sizeof(name))) < 0)
-			return rc;
-		if ((rc = mq_stream_remove(sp, name)) == MQ_ENOSTREAM)
+		if ((rc = mq_stream_unlink(sp, enc, away, size)) ==
+		    MQ_ENOSTREAM)
 			rc = MQ_OK;
 		return rc;
 	}
@@ -477,27 +479,46 @@ remove_locked(mq_spool *sp, const char *enc, const char *owner)
  * holds: another process may have removed the orphan and declared the
  * name anew since, and that queue is not an orphan.  MQ_OK once
  * removed, CHANGED if the queue is not what was seen (read it again),
- * or an error.  The log's lock comes first, as for every change that
- * takes both.
+ * or an error.
+ *
+ * A stream goes as mq_stream_remove() takes it: under the log's lock,
+ * given its logged batches and a tombstone first (which opening it
+ * does, taking its lock: so before this takes it), renamed away, and
+ * deleted once the locks are let go.  Giving them to a queue that turns
+ * out to live is harmless.
  */
 static int
 remove_orphan(mq_spool *sp, const char *enc, const struct decl *seen)
 {
-	char owner[64];
+	char owner[64], name[MQ_NAME_MAX + 1];
+	char away[MQ_ENCNAME_MAX + 64] = "";
 	int dirfd, made = seen->made, rc;
 
 	if (strlcpy(owner, seen->owner, sizeof(owner)) >= sizeof(owner))
 		return MQ_ECORRUPT;	/* no owner's name is that long */
-	if (made && (rc = mq_wal_lock(sp)) != MQ_OK)
-		return rc;
+	if (made) {
+		if ((rc = mq_name_decode(enc, name, sizeof(name))) < 0)
+			return rc;
+		if ((rc = mq_wal_lock(sp)) != MQ_OK)
+			return rc;
+		if ((rc = mq_stream_wal_forget(sp, name, enc)) != MQ_OK) {
+			mq_wal_unlock(sp);
+			return rc;
+		}
+	}
 	if ((rc = mq_stream_lock_name(sp, enc, &dirfd)) == MQ_OK) {
-		rc = remove_locked(sp, enc, owner);
+		rc = remove_locked(sp, enc, owner, made, away, sizeof(away));
 		flock(dirfd, LOCK_UN);
 		close(dirfd);
 	} else if (rc == MQ_ENOSTREAM)
 		rc = CHANGED;
 	if (made)
 		mq_wal_unlock(sp);
+	if (away[0] != '\0') {
+		if (rc == MQ_OK)
+			rc = mq_spool_dirty(sp, sp->streamsfd);
+		(void)mq_rmtree_at(sp->streamsfd, away);
+	}
 	if (rc == MQ_OK)
 		index_unmark(sp, enc);
 	return rc;

@@ -396,6 +396,41 @@ test_exchange_too_big(void **state)
 	    MQ_ENOSTREAM);
 }
 
+/*
+ * A run of two dead letters, one too big for the routed queue: the
+ * other, which fits, is the queue's all the same, not the dead-letter
+ * stream's.
+ */
+static void
+test_exchange_one_too_big(void **state)
+{
+	struct fixture *f = *state;
+	static char big[400];
+	struct mq_policy p;
+	struct mq_msg m[2];
+	mq_stream *d;
+
+	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
+	    MQ_XDURABLE, NULL, 0), MQ_OK);
+	bind_queue(f, "dlx", "small", "");
+	assert_int_equal(mq_stream_open(f->sp, "small", 0, &d), MQ_OK);
+	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
+	p.max_msg = 100;
+	assert_int_equal(mq_policy_set(d, &p), MQ_OK);
+	mq_stream_close(d);
+	route_through(f, "dlx", NULL);
+	memset(big, 'b', sizeof(big));
+	m[0] = test_body("fits");
+	m[0].id.ms = 3;
+	m[1] = test_body("");
+	m[1].id.ms = 4;
+	m[1].body = big;
+	m[1].bodylen = sizeof(big);
+	assert_int_equal(mq_dead_letter(f->s, m, 2, "rejected", NULL), MQ_OK);
+	assert_int_equal(entries(f, "small"), 1);
+	assert_int_equal(entries(f, "orders.dlq"), 1);
+}
+
 static void
 test_exchange_cycle(void **state)
 {
@@ -624,6 +659,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_too_big, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_exchange_one_too_big, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_exchange_unrouted, setup,
 		    teardown),

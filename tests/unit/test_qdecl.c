@@ -356,18 +356,21 @@ test_orphan_taken_meanwhile(void **state)
 }
 
 /*
- * Runs 'fn' in a child on a handle of its own to the race's spool, as
- * another process would, and waits for it to succeed.
+ * Runs 'fn' in a child on a handle of its own to spool 'dir', as another
+ * process would, and waits for it to succeed; bounded by an alarm, so
+ * that a child that hangs dies of it, and the test fails.
  */
 static void
-in_other_process(int (*fn)(mq_spool *sp))
+bounded(const char *dir, int (*fn)(mq_spool *sp))
 {
 	mq_spool *sp;
 	pid_t pid;
 
 	assert_true((pid = fork()) != -1);
-	if (pid == 0)
-		_exit(mq_spool_open(race_dir, 0, &sp) != MQ_OK || fn(sp) != 0);
+	if (pid == 0) {
+		alarm(10);
+		_exit(mq_spool_open(dir, 0, &sp) != MQ_OK || fn(sp) != 0);
+	}
 	test_wait_ok(pid);
 }
 
@@ -381,7 +384,7 @@ delete_q(mq_spool *sp)
 static void
 q_removed(void)
 {
-	in_other_process(delete_q);
+	bounded(race_dir, delete_q);
 }
 
 /*
@@ -509,7 +512,7 @@ declare_gone(mq_spool *sp)
 static void
 gone_declared(void)
 {
-	in_other_process(declare_gone);
+	bounded(race_dir, declare_gone);
 }
 
 /*
@@ -660,6 +663,87 @@ test_overflow_reject(void **state)
 	mq_stream_close(st);
 }
 
+/*
+ * Logs one message to transient queue 'name' of 'sp', declared there:
+ * a server's publish, through the write-ahead log, not applied yet.
+ */
+static int
+declare_logged(mq_spool *sp, const char *name)
+{
+	struct mq_msg m = { .body = "logged", .bodylen = 6 };
+	mq_stream *st;
+	int rc;
+
+	if (declare(sp, name, 0, NULL) != MQ_OK ||
+	    mq_stream_open(sp, name, 0, &st) != MQ_OK)
+		return 1;
+	rc = mq_wal_note(st);
+	mq_stream_close(st);
+	if (rc != MQ_OK || mq_wal_begin(sp) != MQ_OK)
+		return 1;
+	rc = mq_wal_append(sp, name, &m, 1, NULL);
+	return (mq_wal_commit(sp) != MQ_OK || rc != MQ_OK);
+}
+
+static int
+declare_logged_t1(void *dir)
+{
+	mq_spool *sp;
+
+	return mq_spool_open(dir, 0, &sp) != MQ_OK ||
+	    declare_logged(sp, "t1") != 0;
+}
+
+static int
+lookup_t1_gone(mq_spool *sp)
+{
+	return mq_queue_lookup(sp, "t1", NULL) != MQ_ENOSTREAM;
+}
+
+static int
+sweep_one_gone(mq_spool *sp)
+{
+	size_t removed;
+
+	return mq_queue_sweep(sp, &removed) != MQ_OK || removed != 1;
+}
+
+static int
+close_logged(mq_spool *sp)
+{
+	if (declare_logged(sp, "t3") != 0)
+		return 1;
+	mq_spool_close(sp);
+	return 0;
+}
+
+/*
+ * An orphan made by its declare, with batches in the write-ahead log:
+ * its removal gives it them first (mq_stream_remove), which takes the
+ * stream's lock; the removal must not hold that lock already.  Found
+ * by a lookup, by a sweep, and the handle's own queue at its close.
+ */
+static void
+test_orphan_logged(void **state)
+{
+	struct test_spool *f = *state;
+	pid_t pid;
+	int hold;
+
+	pid = test_fork_waiting(declare_logged_t1, f->dir, &hold);
+	test_kill_child(pid, hold);
+	bounded(f->dir, lookup_t1_gone);
+	assert_false(stream_exists(f->sp, "t1"));
+
+	pid = test_fork_waiting(declare_logged_t1, f->dir, &hold);
+	test_kill_child(pid, hold);
+	bounded(f->dir, sweep_one_gone);
+	assert_false(stream_exists(f->sp, "t1"));
+
+	bounded(f->dir, close_logged);
+	assert_false(stream_exists(f->sp, "t3"));
+}
+
 
 int
 main(void)
@@ -674,6 +758,7 @@ main(void)
 		TEST_ON_SPOOL(test_redeclare_orphan),
 		TEST_ON_SPOOL(test_orphan_taken_meanwhile),
 		TEST_ON_SPOOL(test_declare_after_removal),
+		TEST_ON_SPOOL(test_orphan_logged),
 		TEST_ON_SPOOL(test_forked_child),
 		TEST_ON_SPOOL(test_list),
 		TEST_ON_SPOOL(test_index),
