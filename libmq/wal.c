@@ -87,6 +87,7 @@ struct mq_wal_name {
 	uint64_t	 logged_turn;	/* the last turn that logged to it */
 	int		 live;		/* batches logged since its last tombstone */
 	int		 news;		/* in w->news: logged to, not reported yet */
+	uint32_t	 cuts;		/* applied in part, in a row (WAL_APPLY_CUTS) */
 	size_t		 enclen;
 	uint64_t	*offs;		/* its batches not known to be applied */
 	size_t		 n, cap;
@@ -1185,6 +1186,17 @@ mq_wal_tombstone(mq_spool *sp, const char *enc)
  * ---------------------------------------------------------------- */
 
 /*
+ * What mq_wal_apply_some gives one stream a call, at most (and up to a
+ * merged batch more): a stream with 64 MiB in the log is given them over
+ * sixteen calls, not in one pause of its server.  A stream that gets
+ * more logged between two calls than a call gives it would never be
+ * done: after WAL_APPLY_CUTS calls in a row that gave it a part, the
+ * next gives it all.
+ */
+#define WAL_APPLY_CHUNK	(4u << 20)
+#define WAL_APPLY_CUTS	16
+
+/*
  * A window of the log read ahead, so that a stream's records, which lie
  * close together (a busy stream logs one a turn), cost one pread(2) per
  * WAL_WINDOW bytes instead of two each.  Reading ahead is safe: the
@@ -1220,20 +1232,24 @@ window_span(const struct mq_wal_name *e, size_t i)
 }
 
 /*
- * The 'len' bytes of the log at 'off', from the window or read into it
- * with 'span' bytes at least; NULL if the log has fewer (*rc MQ_OK), or
- * on error (*rc).
+ * The 'len' bytes of the log at record 'i' of 'e', from the window or
+ * read into it, as far as window_span() says; NULL if the log has fewer
+ * (*rc MQ_OK), or on error (*rc).
  */
 static const unsigned char *
-window_at(int fd, struct window *wn, uint64_t off, size_t len, size_t span,
-    int *rc)
+window_at(int fd, struct window *wn, const struct mq_wal_name *e, size_t i,
+    size_t len, int *rc)
 {
-	size_t want = len > span ? len : span;
+	uint64_t off = e->offs[i];
+	size_t want;
 	ssize_t got;
 
 	*rc = MQ_OK;
 	if (off >= wn->off && len <= wn->len && off - wn->off <= wn->len - len)
 		return wn->p + (off - wn->off);
+	/* Only on a miss: each record is looked past once, not per record. */
+	if ((want = window_span(e, i)) < len)
+		want = len;
 	if ((*rc = room(&wn->p, &wn->cap, want)) != MQ_OK)
 		return NULL;
 	wn->len = 0;
@@ -1261,7 +1277,7 @@ mq_wal_collect(mq_stream *s, mq_id top, mq_wal_batch_fn *fn)
 	struct window wn = { NULL, 0, 0, 0 };
 	unsigned char *out = NULL;
 	const unsigned char *rec;
-	size_t cap = 0, used, gave = 0, span, i;
+	size_t cap = 0, used, gave = 0, i;
 	uint32_t count;
 	mq_id first = { 0, 0 }, last;
 	int64_t time_ms = 0;
@@ -1281,15 +1297,13 @@ again:
 		long ok;
 		int kind;
 
-		span = window_span(e, i);
-		if ((rec = window_at(w->fd, &wn, e->offs[i], MQ_WAL_REC, span,
-		    &rc)) == NULL)
+		if ((rec = window_at(w->fd, &wn, e, i, MQ_WAL_REC, &rc)) ==
+		    NULL)
 			goto moved_or_out;
 		rlen = mq_get32(rec + 4);
 		if (rlen < MQ_WAL_REC || rlen > UINT32_MAX)
 			goto moved;
-		if ((rec = window_at(w->fd, &wn, e->offs[i], rlen, span,
-		    &rc)) == NULL)
+		if ((rec = window_at(w->fd, &wn, e, i, rlen, &rc)) == NULL)
 			goto moved_or_out;
 		ok = mq_wal_record_check(rec, rlen, w->gen, &kind, &enc, &enclen);
 		if (ok != (long)rlen || kind != MQ_WAL_BATCH ||
@@ -1311,11 +1325,13 @@ again:
 			gave += used;
 			used = MQ_BATCH_HDR;
 			count = 0;
-			if (w->apply_max > 0 && gave >= w->apply_max) {
+			if (w->apply_max > 0 && gave >= w->apply_max &&
+			    e->cuts < WAL_APPLY_CUTS) {
 				/* Enough for one call: the rest from here. */
 				memmove(e->offs, e->offs + i,
 				    (e->n - i) * sizeof(*e->offs));
 				e->n -= i;
+				e->cuts++;
 				w->apply_cut = 1;
 				goto out;
 			}
@@ -1332,8 +1348,10 @@ again:
 		last = b.last;
 	}
 	rc = count > 0 ? fn(s, out, used, count, first, last, time_ms) : MQ_OK;
-	if (rc == MQ_OK)
+	if (rc == MQ_OK) {
 		e->n = 0;	/* all of it is in the stream's segment now */
+		e->cuts = 0;
+	}
 	goto out;
 moved_or_out:
 	if (rc != MQ_OK)
@@ -1353,13 +1371,6 @@ out:
 	free(wn.p);
 	return rc;
 }
-
-/*
- * What mq_wal_apply_some gives one stream a call, at most (and up to a
- * merged batch more): a stream with 64 MiB in the log is given them over
- * sixteen calls, not in one pause of its server.
- */
-#define WAL_APPLY_CHUNK	(4u << 20)
 
 /*
  * Gives stream 'e' what the log holds for it: opening it does, and

@@ -1568,6 +1568,33 @@ test_apply_some_in_chunks(void **state)
 	assert_length(f->dir, "s", logged);
 }
 
+/*
+ * A stream that gets more logged between two calls of mq_wal_apply_some
+ * than a call gives it (4 MiB): after sixteen calls that gave it a part
+ * (wal.c, WAL_APPLY_CUTS), the next gives it all, and the log empties.
+ */
+static void
+test_apply_some_catches_up(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t logged = 0;
+	size_t calls = 0, t;
+	int more;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	do {
+		assert_true(++calls <= 17);
+		/* 4.8 MB in eight turns: a call gives it seven. */
+		for (t = 0; t < 8; t++)
+			log_sized(f->sp, "s", 1, 600000,
+			    'a' + (int)(calls % 26), &logged);
+		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	} while (more);
+	assert_int_equal(calls, 17);
+	assert_int_equal(mq_wal_size(f->sp), 0);
+	assert_length(f->dir, "s", logged);
+}
+
 #define SMALL_TURNS	128	/* turns of 4 messages of SMALL_BODY bytes */
 #define SMALL_BODY	2000
 
@@ -2049,6 +2076,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some_in_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_some_catches_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_applied_in_bounded_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
