@@ -35,9 +35,9 @@
  * whose size limit is below its origin's would refuse what the origin
  * took and block the origin's consumers forever; in that case its limit
  * is raised to fit and the append tried once more.  A queue the exchange
- * routes to keeps its limit (it is its owner's): too big for it, the
- * run is not taken there, and goes to the dead-letter stream if no
- * other queue takes it.
+ * routes to keeps its limits (they are its owner's): a letter too big
+ * for it, or past its max-len, is not taken there, and goes to the
+ * dead-letter stream if no other queue takes it.
  *
  * Through an exchange, each queue is its own append: if one fails (an
  * I/O error), the call fails and its caller tries the whole again
@@ -198,11 +198,19 @@ dests_route(mq_spool *sp, const char *x, const char *key, struct dests *d)
 	return MQ_OK;
 }
 
+/* Whether 'rc' of an append to a routed queue means "not taken there". */
+static int
+refused(int rc)
+{
+	/* Its policy is its owner's: full, or too big for it. */
+	return rc == MQ_EFULL || rc == MQ_ETOOBIG;
+}
+
 /*
  * Appends those of 'out[0..n)' that do not cycle into it to 'queue',
- * marking them in 'taken'.  A queue gone since the route, full and
- * refusing (MQ_EFULL), or whose size limit one of them passes, takes
- * none.
+ * marking them in 'taken'.  A queue gone since the route takes none;
+ * one whose size limit or max-len refuses the run takes each that it
+ * takes on its own, as a run of publishes does (appendq.c).
  */
 static int
 to_queue(mq_spool *sp, const char *queue, const struct mq_msg *out,
@@ -222,17 +230,22 @@ to_queue(mq_spool *sp, const char *queue, const struct mq_msg *out,
 		return MQ_OK;
 	if (rc != MQ_OK)
 		return rc;
-	/* Its policy is its owner's: too big for it is not taken. */
-	rc = mq_append(st, scratch, k, NULL, NULL);
+	if ((rc = mq_append(st, scratch, k, NULL, NULL)) == MQ_OK) {
+		for (i = 0; i < n; i++)
+			taken[i] |= !cycles(&out[i], queue);
+	} else if (refused(rc)) {
+		for (i = 0, rc = MQ_OK; i < n && rc == MQ_OK; i++) {
+			if (cycles(&out[i], queue))
+				continue;
+			if ((rc = mq_append(st, &out[i], 1, NULL, NULL)) ==
+			    MQ_OK)
+				taken[i] = 1;
+			else if (refused(rc))
+				rc = MQ_OK;	/* the next may fit */
+		}
+	}
 	mq_stream_close(st);
-	if (rc == MQ_EFULL || rc == MQ_ETOOBIG)
-		return MQ_OK;
-	if (rc != MQ_OK)
-		return rc;
-	for (i = 0; i < n; i++)
-		if (!cycles(&out[i], queue))
-			taken[i] = 1;
-	return MQ_OK;
+	return rc;
 }
 
 /* The key dead letter 'm' is routed with. */

@@ -397,9 +397,9 @@ test_exchange_too_big(void **state)
 }
 
 /*
- * A run of two dead letters, one too big for the routed queue: the
- * other, which fits, is the queue's all the same, not the dead-letter
- * stream's.
+ * A run of three dead letters, the middle one too big for the routed
+ * queue: the others, which fit, are the queue's all the same, not the
+ * dead-letter stream's.
  */
 static void
 test_exchange_one_too_big(void **state)
@@ -407,7 +407,7 @@ test_exchange_one_too_big(void **state)
 	struct fixture *f = *state;
 	static char big[400];
 	struct mq_policy p;
-	struct mq_msg m[2];
+	struct mq_msg m[3];
 	mq_stream *d;
 
 	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
@@ -426,8 +426,10 @@ test_exchange_one_too_big(void **state)
 	m[1].id.ms = 4;
 	m[1].body = big;
 	m[1].bodylen = sizeof(big);
-	assert_int_equal(mq_dead_letter(f->s, m, 2, "rejected", NULL), MQ_OK);
-	assert_int_equal(entries(f, "small"), 1);
+	m[2] = test_body("fits too");
+	m[2].id.ms = 5;
+	assert_int_equal(mq_dead_letter(f->s, m, 3, "rejected", NULL), MQ_OK);
+	assert_int_equal(entries(f, "small"), 2);
 	assert_int_equal(entries(f, "orders.dlq"), 1);
 }
 
