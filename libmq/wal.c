@@ -424,6 +424,14 @@ note_news(struct mq_wal *w, struct mq_wal_name *e)
 	return MQ_OK;
 }
 
+/* Forgets the batches of 'e' in the index (they ended, or are applied). */
+static void
+forget_batches(struct mq_wal_name *e)
+{
+	e->n = 0;
+	e->cuts = 0;
+}
+
 /* Forgets every batch of the index (a new generation); names stay. */
 static void
 index_clear(struct mq_wal *w)
@@ -433,7 +441,7 @@ index_clear(struct mq_wal *w)
 
 	for (i = 0; i < w->nnames; i++) {
 		e = w->names[i];
-		e->n = 0;
+		forget_batches(e);
 		e->live = 0;
 	}
 }
@@ -456,7 +464,7 @@ index_record(struct mq_wal *w, uint64_t off, int kind, const char *enc,
 	if ((rc = find_or_add(w, name, len, &e)) != MQ_OK)
 		return rc;
 	if (kind == MQ_WAL_TOMBSTONE) {
-		e->n = 0;
+		forget_batches(e);
 		e->live = 0;
 		return MQ_OK;
 	}
@@ -1348,10 +1356,8 @@ again:
 		last = b.last;
 	}
 	rc = count > 0 ? fn(s, out, used, count, first, last, time_ms) : MQ_OK;
-	if (rc == MQ_OK) {
-		e->n = 0;	/* all of it is in the stream's segment now */
-		e->cuts = 0;
-	}
+	if (rc == MQ_OK)
+		forget_batches(e);	/* all in the stream's segment now */
 	goto out;
 moved_or_out:
 	if (rc != MQ_OK)
@@ -1385,12 +1391,12 @@ apply_name(mq_spool *sp, struct mq_wal_name *e)
 	int rc;
 
 	if (mq_name_decode(e->enc, name, sizeof(name)) < 0) {
-		e->n = 0;
+		forget_batches(e);
 		return MQ_OK;
 	}
 	rc = mq_stream_open(sp, name, MQ_CREATE, &s);
 	if (rc == MQ_EWRONGTYPE) {
-		e->n = 0;
+		forget_batches(e);
 		return MQ_OK;
 	}
 	if (rc == MQ_OK)

@@ -1595,6 +1595,44 @@ test_apply_some_catches_up(void **state)
 	assert_length(f->dir, "s", logged);
 }
 
+/*
+ * The cuts of a stream whose batches ended elsewhere (another process
+ * removed it, writing a tombstone) are not counted against the stream
+ * made again under its name: its first backlog is given in parts.
+ */
+static void
+test_apply_some_cuts_forgotten_on_tombstone(void **state)
+{
+	struct fixture *f = *state;
+	mq_spool *other;
+	uint64_t logged = 0;
+	size_t calls, t;
+	int more;
+
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	for (calls = 0; calls < 16; calls++) {
+		for (t = 0; t < 8; t++)
+			log_sized(f->sp, "s", 1, 600000,
+			    'a' + (int)(calls % 26), &logged);
+		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+		assert_true(more);
+	}
+	other = reopen(f->dir);
+	assert_int_equal(mq_stream_remove(other, "s"), MQ_OK);
+	mq_spool_close(other);
+
+	logged = 0;
+	assert_int_equal(note(f->sp, "s"), MQ_OK);
+	for (t = 0; t < 192; t++)
+		log_sized(f->sp, "s", 8, 4000, 'A' + (int)(t % 26), &logged);
+	assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	assert_true(more);
+	do
+		assert_int_equal(mq_wal_apply_some(f->sp, 1, &more), MQ_OK);
+	while (more);
+	assert_length(f->dir, "s", logged);
+}
+
 #define SMALL_TURNS	128	/* turns of 4 messages of SMALL_BODY bytes */
 #define SMALL_BODY	2000
 
@@ -2077,6 +2115,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_apply_some, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some_in_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_some_catches_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_some_cuts_forgotten_on_tombstone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_applied_in_bounded_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_killed_writer, setup, teardown),
