@@ -322,6 +322,16 @@ out:
 	return rc;
 }
 
+/* decl_read() of the file itself, not of the handle's copy. */
+static int
+decl_read_fresh(mq_spool *sp, const char *enc, struct decl *d)
+{
+	if (qstate(sp) == NULL)
+		return mq_sys();
+	qstate(sp)->last_enc[0] = '\0';
+	return decl_read(sp, enc, d);
+}
+
 /*
  * Writes the declaration 'd' into the stream directory 'dirfd', whole
  * or not at all, under the stream's lock.
@@ -364,11 +374,8 @@ index_unmark(mq_spool *sp, const char *enc)
 	index_remove(sp, enc);
 	if (mq_stream_lock_name(sp, enc, &dirfd) != MQ_OK)
 		return;
-	if (qstate(sp) != NULL) {
-		qstate(sp)->last_enc[0] = '\0';
-		if (decl_read(sp, enc, &d) == MQ_OK)
-			(void)index_add(sp, enc);
-	}
+	if (decl_read_fresh(sp, enc, &d) == MQ_OK)
+		(void)index_add(sp, enc);
 	flock(dirfd, LOCK_UN);
 	close(dirfd);
 }
@@ -446,10 +453,8 @@ remove_locked(mq_spool *sp, const char *enc, const char *owner, int logged,
 	struct decl d;
 	int rc, mine;
 
-	if (qstate(sp) == NULL)
-		return mq_sys();
-	qstate(sp)->last_enc[0] = '\0';		/* the file, not a copy */
-	if ((rc = decl_read(sp, enc, &d)) == MQ_ENOMSG || rc == MQ_ENOSTREAM)
+	if ((rc = decl_read_fresh(sp, enc, &d)) == MQ_ENOMSG ||
+	    rc == MQ_ENOSTREAM)
 		return CHANGED;
 	if (rc != MQ_OK)
 		return rc;
@@ -627,7 +632,8 @@ open_or_make(mq_spool *sp, const char *name, mq_stream **st, int *made)
  * Under the stream's lock: keeps the declaration of 'q' unless the
  * stream has one ('*wrote' says), and reads what is in place into 'd'
  * ('*mine': this handle owns it); CHANGED if what is in place is an
- * orphan's, which remove_orphan() removes under this same lock.
+ * orphan's, which the caller removes once it has let go of the lock
+ * (remove_orphan() takes it).
  */
 static int
 declare_locked(mq_spool *sp, mq_stream *st, const struct mq_queue *q,

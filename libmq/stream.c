@@ -990,14 +990,18 @@ mq_append(mq_stream *s, const struct mq_msg *msgs, size_t n,
 		top = id;
 	}
 	rc = write_batch(s, s->buf, total, (uint32_t)n, first, top, now);
-	if (rc == MQ_OK)
-		mq_wal_touched(s, stream_top(s));
-	else if (s->next_offset != before)
-		/* In the segment, though what came after failed: writers must
-		 * learn of the new top all the same, not from this process. */
-		mq_wal_touch(s->spool, s->enc);
-	if (s->next_offset != before)
+	if (s->next_offset != before) {
+		/*
+		 * In the segment, though what came after may have failed:
+		 * writers learn of the new top all the same, and only a
+		 * success tells this process's index that it knows it.
+		 */
+		if (rc == MQ_OK)
+			mq_wal_touched(s, stream_top(s));
+		else
+			mq_wal_touch(s->spool, s->enc);
 		mq_bodies_appended(s, before, msgs, n);
+	}
 out:
 	mq_stream_unlock(s);
 	mq_wal_unlock(s->spool);

@@ -136,7 +136,6 @@ struct mq_wal {
 	uint64_t	 unchecked;	/* bytes since the last free-space check */
 	/* mq_wal_apply_some's bound on one stream's bytes a call, 0: none. */
 	size_t		 apply_max;
-	int		 apply_cut;	/* mq_wal_collect stopped at it */
 };
 
 /* ------------------------------------------------------------------
@@ -1340,7 +1339,6 @@ again:
 				    (e->n - i) * sizeof(*e->offs));
 				e->n -= i;
 				e->cuts++;
-				w->apply_cut = 1;
 				goto out;
 			}
 		}
@@ -1409,6 +1407,7 @@ mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 {
 	struct mq_wal *w = wal_get(sp);
 	size_t done = 0;
+	uint32_t cuts;
 	int rc;
 
 	*more = 0;
@@ -1427,13 +1426,14 @@ mq_wal_apply_some(mq_spool *sp, size_t max, int *more)
 			*more = 1;
 			return MQ_OK;
 		}
+		cuts = e->cuts;
 		w->apply_max = WAL_APPLY_CHUNK;
-		w->apply_cut = 0;
 		rc = apply_name(sp, e);
 		w->apply_max = 0;
 		if (rc != MQ_OK)
 			return rc;
-		if (w->apply_cut) {
+		/* Given a part: the count went up (a whole sets it to 0). */
+		if (e->cuts > cuts) {
 			*more = 1;	/* the rest of it at the next call */
 			return MQ_OK;
 		}

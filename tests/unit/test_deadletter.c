@@ -362,32 +362,49 @@ test_exchange_unrouted(void **state)
  * letter's: its policy is its owner's, not raised; the letter goes to
  * the dead-letter stream instead, whose limit may be.
  */
-static void
-test_exchange_too_big(void **state)
+/*
+ * Routes the dead letters of "orders" through a fanout exchange to queue
+ * "small", which takes messages of 100 bytes at most, and to "large"
+ * too if 'large'; returns a message of 400 bytes with id 'ms'.
+ */
+static struct mq_msg
+route_to_small(struct fixture *f, int large, uint64_t ms)
 {
-	struct fixture *f = *state;
 	static char big[400];
 	struct mq_policy p;
-	struct mq_msg m;
+	struct mq_msg m = test_body("");
 	mq_stream *d;
 
 	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
 	    MQ_XDURABLE, NULL, 0), MQ_OK);
 	bind_queue(f, "dlx", "small", "");
-	bind_queue(f, "dlx", "large", "");
+	if (large)
+		bind_queue(f, "dlx", "large", "");
 	assert_int_equal(mq_stream_open(f->sp, "small", 0, &d), MQ_OK);
 	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
 	p.max_msg = 100;
 	assert_int_equal(mq_policy_set(d, &p), MQ_OK);
+	mq_stream_close(d);
 	route_through(f, "dlx", NULL);
 	memset(big, 'b', sizeof(big));
-	m = test_body("");
-	m.id.ms = 3;
+	m.id.ms = ms;
 	m.body = big;
 	m.bodylen = sizeof(big);
+	return m;
+}
+
+static void
+test_exchange_too_big(void **state)
+{
+	struct fixture *f = *state;
+	struct mq_msg m = route_to_small(f, 1, 3);
+	struct mq_policy p;
+	mq_stream *d;
+
 	assert_int_equal(mq_dead_letter(f->s, &m, 1, "rejected", NULL), MQ_OK);
 	assert_int_equal(entries(f, "large"), 1);
 	assert_int_equal(entries(f, "small"), 0);
+	assert_int_equal(mq_stream_open(f->sp, "small", 0, &d), MQ_OK);
 	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
 	assert_int_equal(p.max_msg, 100);
 	mq_stream_close(d);
@@ -405,27 +422,11 @@ static void
 test_exchange_one_too_big(void **state)
 {
 	struct fixture *f = *state;
-	static char big[400];
-	struct mq_policy p;
 	struct mq_msg m[3];
-	mq_stream *d;
 
-	assert_int_equal(mq_exchange_declare(f->sp, "dlx", MQ_XFANOUT,
-	    MQ_XDURABLE, NULL, 0), MQ_OK);
-	bind_queue(f, "dlx", "small", "");
-	assert_int_equal(mq_stream_open(f->sp, "small", 0, &d), MQ_OK);
-	assert_int_equal(mq_policy_get(d, &p), MQ_OK);
-	p.max_msg = 100;
-	assert_int_equal(mq_policy_set(d, &p), MQ_OK);
-	mq_stream_close(d);
-	route_through(f, "dlx", NULL);
-	memset(big, 'b', sizeof(big));
+	m[1] = route_to_small(f, 0, 4);
 	m[0] = test_body("fits");
 	m[0].id.ms = 3;
-	m[1] = test_body("");
-	m[1].id.ms = 4;
-	m[1].body = big;
-	m[1].bodylen = sizeof(big);
 	m[2] = test_body("fits too");
 	m[2].id.ms = 5;
 	assert_int_equal(mq_dead_letter(f->s, m, 3, "rejected", NULL), MQ_OK);
